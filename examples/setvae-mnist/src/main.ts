@@ -1,0 +1,1 @@
+console.log('setvae-mnist: not written yet');

@@ -1,0 +1,5 @@
+export * from './errors.js';
+export * from './mask.js';
+export * from './random.js';
+export * from './set-batch.js';
+export * from './linalg.js';

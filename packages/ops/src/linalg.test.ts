@@ -1,0 +1,66 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { describeBackends, expectClose, expectNoLeak, testRandom } from '@setgen/testkit';
+import { expect, it } from 'vitest';
+import { ShapeError } from './errors.js';
+import { batchMatMul, gatherRows } from './linalg.js';
+
+function randomTensor(shape: number[], seed: number): tf.Tensor {
+  const rand = testRandom(seed);
+  const size = shape.reduce((a, b) => a * b, 1);
+  return tf.tensor(Float32Array.from({ length: size }, () => rand() * 2 - 1), shape);
+}
+
+describeBackends('batchMatMul', () => {
+  const cases: [string, number[], number[], { transposeA?: boolean; transposeB?: boolean }][] = [
+    ['2d', [4, 3], [3, 5], {}],
+    ['3d·2d', [2, 4, 3], [3, 5], {}],
+    ['3d·3d', [3, 4, 3], [3, 3, 5], {}],
+    ['3d·3dᵀ', [3, 4, 3], [3, 5, 3], { transposeB: true }],
+    ['3dᵀ·3d', [3, 3, 4], [3, 3, 5], { transposeA: true }],
+  ];
+  for (const [name, sa, sb, opts] of cases) {
+    it(`matches tf.matMul in value and gradient (${name})`, () => {
+      const a = randomTensor(sa, 1);
+      const b = randomTensor(sb, 2);
+      const ref = (x: tf.Tensor, y: tf.Tensor) =>
+        x.rank === 3 && y.rank === 2
+          ? tf.matMul(x as tf.Tensor3D, tf.tile(tf.expandDims(y, 0), [x.shape[0], 1, 1]) as tf.Tensor3D, opts.transposeA, opts.transposeB)
+          : tf.matMul(x as tf.Tensor3D, y as tf.Tensor3D, opts.transposeA, opts.transposeB);
+      const ours = (x: tf.Tensor, y: tf.Tensor) => batchMatMul(x, y, opts);
+      expectClose(ours(a, b).dataSync(), ref(a, b).dataSync(), { rtol: 1e-5 });
+      const w = randomTensor(ref(a, b).shape, 3);
+      const gRef = tf.grads((x: tf.Tensor, y: tf.Tensor) => tf.sum(tf.mul(ref(x, y), w)))([a, b]);
+      const gOurs = tf.grads((x: tf.Tensor, y: tf.Tensor) => tf.sum(tf.mul(ours(x, y), w)))([a, b]);
+      expectClose(gOurs[0].dataSync(), gRef[0].dataSync(), { rtol: 1e-4, atol: 1e-5 });
+      expectClose(gOurs[1].dataSync(), gRef[1].dataSync(), { rtol: 1e-4, atol: 1e-5 });
+      tf.dispose([a, b, w, ...gRef, ...gOurs]);
+    });
+  }
+
+  it('names mismatched inner dimensions', async () => {
+    const a = tf.zeros([2, 3]);
+    const b = tf.zeros([4, 5]);
+    expect(() => batchMatMul(a, b)).toThrow(ShapeError);
+    await expectNoLeak(() => batchMatMul(a, b));
+    tf.dispose([a, b]);
+  });
+});
+
+describeBackends('gatherRows', () => {
+  it('gathers rows and scatter-adds the gradient (repeated indices accumulate)', () => {
+    const x = tf.tensor2d([[1, 2], [3, 4], [5, 6]]);
+    const idx = [2, 0, 2];
+    const out = gatherRows(x, idx);
+    expect(Array.from(out.dataSync())).toEqual([5, 6, 1, 2, 5, 6]);
+    const g = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(gatherRows(t, idx), tf.tensor2d([[1, 1], [2, 2], [3, 3]]))))(x);
+    expect(Array.from(g.dataSync())).toEqual([2, 2, 0, 0, 4, 4]);
+    tf.dispose([x, out, g]);
+  });
+
+  it('rejects an index out of range, leaking nothing', async () => {
+    const x = tf.zeros([3, 2]);
+    expect(() => gatherRows(x, [0, 3])).toThrow(/indices\[1\]/);
+    await expectNoLeak(() => gatherRows(x, [0, 3]));
+    x.dispose();
+  });
+});

@@ -1,0 +1,75 @@
+// Assertions shared by the package test suites.
+import * as tf from '@tensorflow/tfjs-core';
+import { expect } from 'vitest';
+
+/** |actual - expected| <= atol + rtol * |expected|, elementwise, with a readable failure. */
+export function expectClose(
+  actual: ArrayLike<number> | number,
+  expected: ArrayLike<number> | number,
+  { rtol = 1e-4, atol = 1e-6 }: { rtol?: number; atol?: number } = {},
+): void {
+  const a = typeof actual === 'number' ? [actual] : Array.from(actual);
+  const e = typeof expected === 'number' ? [expected] : Array.from(expected);
+  expect(a.length, 'length').toBe(e.length);
+  let worst = -1;
+  let worstExcess = 0;
+  for (let i = 0; i < a.length; i++) {
+    const excess = Math.abs(a[i] - e[i]) - (atol + rtol * Math.abs(e[i]));
+    if (!(excess <= 0) && (worst < 0 || !(excess <= worstExcess))) {
+      worst = i;
+      worstExcess = excess;
+    }
+  }
+  if (worst >= 0) {
+    expect.fail(
+      `element ${worst}: got ${a[worst]}, expected ${e[worst]} (rtol ${rtol}, atol ${atol}); ` +
+        `${a.filter((v, i) => !(Math.abs(v - e[i]) <= atol + rtol * Math.abs(e[i]))).length} of ${a.length} off`,
+    );
+  }
+}
+
+/** Runs `fn` (sync or async) and checks that it leaves no tensor behind, even when it throws. */
+export async function expectNoLeak(fn: () => unknown): Promise<void> {
+  const before = tf.memory().numTensors;
+  try {
+    await fn();
+  } catch {
+    // the caller asserts on errors separately; here only the tensor count matters
+  }
+  expect(tf.memory().numTensors, 'tensors left allocated').toBe(before);
+}
+
+/**
+ * Central finite differences of a scalar function of one tensor, in float64 on the host.
+ * Returns d f / d x as a flat array (x's size). Use small inputs.
+ */
+export function finiteDifferenceGradient(
+  f: (x: tf.Tensor) => tf.Scalar,
+  x: tf.Tensor,
+  h = 1e-3,
+): Float64Array {
+  const base = x.dataSync().slice();
+  const grad = new Float64Array(base.length);
+  for (let i = 0; i < base.length; i++) {
+    const eval1 = (delta: number) =>
+      tf.tidy(() => {
+        const v = Float32Array.from(base);
+        v[i] += delta;
+        return f(tf.tensor(v, x.shape, 'float32')).dataSync()[0];
+      });
+    grad[i] = (eval1(h) - eval1(-h)) / (2 * h);
+  }
+  return grad;
+}
+
+/** A deterministic generator (mulberry32) for test data. */
+export function testRandom(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}

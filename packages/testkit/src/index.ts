@@ -1,0 +1,3 @@
+export * from './backends.js';
+export * from './expect.js';
+export * from './fixtures.js';

@@ -1,0 +1,25 @@
+// Shared vitest settings: tests import sibling packages from their TypeScript sources
+// (no build needed), run one file per worker, and allow slow tfjs backends time.
+import { resolve } from 'node:path';
+import { defineConfig } from 'vitest/config';
+
+const packagesDir = resolve(import.meta.dirname, 'packages');
+
+export function packageTestConfig(_packageDir: string) {
+  return defineConfig({
+    resolve: {
+      alias: [
+        { find: /^@setgen\/([a-z-]+)\/(node|testing)$/, replacement: `${packagesDir}/$1/src/$2.ts` },
+        { find: /^@setgen\/testkit$/, replacement: `${packagesDir}/testkit/src/index.ts` },
+        { find: /^@setgen\/([a-z-]+)$/, replacement: `${packagesDir}/$1/src/index.ts` },
+      ],
+    },
+    test: {
+      include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
+      testTimeout: 120_000,
+      hookTimeout: 120_000,
+      pool: 'forks',
+      maxWorkers: 2,
+    },
+  });
+}
