@@ -2,6 +2,7 @@
 // (TOOLCHAIN.md §3–4): a batched matmul without transposed/batched kernels, and a row
 // gather whose gradient needs no UnsortedSegmentSum.
 import {
+  type GradSaveFunc,
   type Tensor,
   type Tensor1D,
   type Tensor2D,
@@ -19,27 +20,30 @@ import {
 } from '@tensorflow/tfjs-core';
 import { ShapeError, formatShape } from './errors.js';
 
+/** The function type `customGrad` takes (not exported by tfjs-core). */
+type GradientFunction = Parameters<typeof customGrad>[0];
+
 function transposeLast2(t: Tensor): Tensor {
   return t.rank === 2 ? transpose(t) : transpose(t, [0, 2, 1]);
 }
 
 /** Non-transposed matmul, batched as a loop of 2-D products (fast on wasm). */
 function plainMatMul(a: Tensor, b: Tensor): Tensor {
+  const sa = a.shape as number[];
+  const sb = b.shape as number[];
   if (a.rank === 2 && b.rank === 2) return matMul(a as Tensor2D, b as Tensor2D);
   if (a.rank === 3 && b.rank === 2) {
-    const [batch, n, k] = a.shape as [number, number, number];
-    return reshape(matMul(reshape(a, [batch * n, k]) as Tensor2D, b as Tensor2D), [batch, n, b.shape[1]]);
+    const [batch, n, k] = sa;
+    return reshape(matMul(reshape(a, [batch * n, k]) as Tensor2D, b as Tensor2D), [batch, n, sb[1]]);
   }
   if (a.rank === 3 && b.rank === 3) {
-    if (a.shape[0] === 1) return reshape(matMul(reshape(a, a.shape.slice(1)) as Tensor2D, reshape(b, b.shape.slice(1)) as Tensor2D), [1, a.shape[1], b.shape[2]]);
-    const as = unstack(a);
     const bs = unstack(b);
-    return stack(as.map((ai, i) => matMul(ai as Tensor2D, bs[i] as Tensor2D)));
+    return stack(unstack(a).map((ai, i) => matMul(ai as Tensor2D, bs[i] as Tensor2D)));
   }
-  throw new ShapeError(`batchMatMul: unsupported ranks a ${formatShape(a.shape)}, b ${formatShape(b.shape)}`);
+  throw new ShapeError(`batchMatMul: unsupported ranks a ${formatShape(sa)}, b ${formatShape(sb)}`);
 }
 
-const fastMatMul = customGrad((a: Tensor, b: Tensor, save: (t: Tensor[]) => void) => {
+const fastMatMul = customGrad(((a: Tensor, b: Tensor, save: GradSaveFunc) => {
   save([a, b]);
   return {
     value: plainMatMul(a, b),
@@ -49,10 +53,10 @@ const fastMatMul = customGrad((a: Tensor, b: Tensor, save: (t: Tensor[]) => void
       let db: Tensor;
       if (sa.rank === 3 && sb.rank === 2) {
         // b was shared across the batch: dB = Σ_b a_bᵀ dy_b = (flattened a)ᵀ (flattened dy)
-        const [batch, n, k] = sa.shape as [number, number, number];
+        const [batch, n, k] = sa.shape as number[];
         db = matMul(
           transpose(reshape(sa, [batch * n, k])) as Tensor2D,
-          reshape(dy, [batch * n, dy.shape[2]!]) as Tensor2D,
+          reshape(dy, [batch * n, (dy.shape as number[])[2]]) as Tensor2D,
         );
       } else {
         db = plainMatMul(transposeLast2(sa), dy);
@@ -60,7 +64,7 @@ const fastMatMul = customGrad((a: Tensor, b: Tensor, save: (t: Tensor[]) => void
       return [da, db];
     },
   };
-});
+}) as unknown as GradientFunction);
 
 /**
  * `a · b` (optionally with `b` or `a` transposed) for `[N,K]·[K,M]`, `[B,N,K]·[K,M]` and
@@ -84,18 +88,18 @@ export function batchMatMul<T extends Tensor>(
   });
 }
 
-const rowGather = customGrad((x: Tensor, indices: Tensor, save: (t: Tensor[]) => void) => {
+const rowGather = customGrad(((x: Tensor, indices: Tensor, save: GradSaveFunc) => {
   save([indices]);
   const rows = x.shape[0];
   return {
     value: gather(x, indices as Tensor1D, 0),
     gradFunc: (dy: Tensor, saved: Tensor[]) => {
       const [idx] = saved;
-      const dx = scatterND(reshape(idx, [idx.shape[0]!, 1]), dy, [rows, ...x.shape.slice(1)]);
+      const dx = scatterND(reshape(idx, [idx.size, 1]), dy, [rows, ...(x.shape as number[]).slice(1)]);
       return [dx, zeros(idx.shape, 'float32')];
     },
   };
-});
+}) as unknown as GradientFunction);
 
 /**
  * Rows of `x` (`[R, ...]`) at `indices` (`[K]`, int32 or a JS array) → `[K, ...]`. Its
