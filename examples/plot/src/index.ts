@@ -1,1 +1,3 @@
-export {};
+export * from './canvas.js';
+export * from './colormap.js';
+export * from './panels.js';
