@@ -34,7 +34,11 @@ export function panelGrid(count: number, options: GridOptions = {}): { canvas: C
   const size = options.panelSize ?? 128;
   const gap = options.gap ?? 4;
   const rows = Math.max(1, Math.ceil(count / columns));
-  const canvas = new Canvas(gap + columns * (size + gap), gap + rows * (size + gap), options.background ?? WHITE);
+  const canvas = new Canvas(
+    gap + columns * (size + gap),
+    gap + rows * (size + gap),
+    options.background ?? WHITE,
+  );
   const panels: Panel[] = [];
   for (let k = 0; k < count; k++) {
     const panel = {
@@ -146,7 +150,13 @@ export function drawBox(
 ): void {
   const [ax, ay] = toPixel(panel, style.bounds, box[0], box[1], style.yDown);
   const [bx, by] = toPixel(panel, style.bounds, box[2], box[3], style.yDown);
-  canvas.strokeRect(Math.min(ax, bx), Math.min(ay, by), Math.abs(bx - ax), Math.abs(by - ay), style.color ?? BLACK);
+  canvas.strokeRect(
+    Math.min(ax, bx),
+    Math.min(ay, by),
+    Math.abs(bx - ax),
+    Math.abs(by - ay),
+    style.color ?? BLACK,
+  );
 }
 
 export interface CurveSeries {
@@ -204,6 +214,8 @@ export function plotPointSets(
   options: GridOptions & PointStyle & { styles?: readonly PointStyle[] } = {},
 ): Canvas {
   const { canvas, panels } = panelGrid(sets.length, options);
-  sets.forEach((set, k) => drawPoints(canvas, panels[k], set, { ...options, ...options.styles?.[k] }));
+  sets.forEach((set, k) => {
+    drawPoints(canvas, panels[k], set, { ...options, ...options.styles?.[k] });
+  });
   return canvas;
 }

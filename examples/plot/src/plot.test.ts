@@ -54,7 +54,8 @@ describe('plot', () => {
       // An empty spot stays background, and the 4th (missing) panel is blank.
       expect(isWhite(decoded.getPixel(panels[0].x + 25, panels[0].y + 10))).toBe(true);
       let ink = 0;
-      for (let y = 56; y < 104; y++) for (let x = 56; x < 104; x++) if (!isWhite(decoded.getPixel(x, y))) ink++;
+      for (let y = 56; y < 104; y++)
+        for (let x = 56; x < 104; x++) if (!isWhite(decoded.getPixel(x, y))) ink++;
       expect(ink).toBe(0);
     } finally {
       await rm(dir, { recursive: true, force: true });

@@ -3,3 +3,4 @@ export * from './mask.js';
 export * from './random.js';
 export * from './set-batch.js';
 export * from './linalg.js';
+export * from './npy.js';
