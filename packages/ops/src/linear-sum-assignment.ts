@@ -1,0 +1,299 @@
+/**
+ * Linear sum assignment (the "Hungarian" problem) on the host, exact, in float64.
+ *
+ * Shortest augmenting paths with dual potentials (Jonker & Volgenant 1987, in the rectangular
+ * form of Crouse 2016, "On implementing 2D rectangular assignment algorithms" — the algorithm
+ * behind scipy.optimize.linear_sum_assignment). Each free row grows a Dijkstra tree over the
+ * reduced costs c_ij − u_i − v_j ≥ 0 until it reaches a free column, then the duals are
+ * updated and the path is augmented: O(rows² · cols) worst case, on typed arrays.
+ * Square matrices start from the JV column reduction (v_j = min_i c_ij, greedy assignment of
+ * each column's minimum row), which leaves far fewer rows to augment.
+ */
+import { DataError, ShapeError } from './errors.js';
+
+/** Options of {@link linearSumAssignment}. */
+export interface LinearSumAssignmentOptions {
+  /** Number of rows; required when `cost` is a flat array (row-major), checked otherwise. */
+  rows?: number;
+  /** Number of columns; required when `cost` is a flat array, checked otherwise. */
+  cols?: number;
+  /** Maximise the total instead of minimising it. Default false. */
+  maximize?: boolean;
+}
+
+/** The optimal assignment: `rowIndices[k]` is matched to `colIndices[k]`. */
+export interface LinearSumAssignmentResult {
+  /** Assigned rows, ascending; `min(rows, cols)` of them. */
+  rowIndices: Int32Array;
+  /** The column assigned to each entry of `rowIndices`. */
+  colIndices: Int32Array;
+  /** Σ_k cost[rowIndices[k]][colIndices[k]] in float64. */
+  cost: number;
+}
+
+/**
+ * Solves min (or max) Σ_k C[r_k][c_k] over one-to-one assignments of `min(rows, cols)` pairs,
+ * exactly as scipy.optimize.linear_sum_assignment (same optimal total; ties may pick another
+ * optimal assignment).
+ *
+ * `cost` is `number[][]` or a flat row-major `ArrayLike<number>` with `rows`/`cols`.
+ * `+Infinity` marks a forbidden pair (with `maximize`, `-Infinity` does); a matrix with no
+ * feasible full assignment, NaN, or the opposite infinity throws `DataError`. Bad shapes
+ * throw `ShapeError`. An empty matrix gives an empty assignment of cost 0.
+ */
+export function linearSumAssignment(
+  cost: ArrayLike<number> | readonly (readonly number[])[],
+  options: LinearSumAssignmentOptions = {},
+): LinearSumAssignmentResult {
+  const { rows, cols, values } = readCostMatrix(cost, options);
+  const maximize = options.maximize ?? false;
+  if (rows === 0 || cols === 0) {
+    return { rowIndices: new Int32Array(0), colIndices: new Int32Array(0), cost: 0 };
+  }
+  // The solver assigns every row, so it needs rows ≤ cols: transpose otherwise.
+  const transposed = rows > cols;
+  const solverRows = transposed ? cols : rows;
+  const solverCols = transposed ? rows : cols;
+  const sign = maximize ? -1 : 1;
+  const work = new Float64Array(rows * cols);
+  for (let r = 0; r < rows; r++) {
+    for (let c = 0; c < cols; c++) {
+      const value = sign * values(r, c);
+      if (Number.isNaN(value) || value === Number.NEGATIVE_INFINITY) {
+        throw new DataError(
+          `linearSumAssignment: cost[${r}][${c}] is ${values(r, c)}; costs must be finite or ` +
+            `${maximize ? '-Infinity' : '+Infinity'} (forbidden pair)`,
+        );
+      }
+      work[transposed ? c * rows + r : r * cols + c] = value;
+    }
+  }
+  const colForRow = solveAssignment(work, solverRows, solverCols);
+
+  const pairs = solverRows;
+  const rowIndices = new Int32Array(pairs);
+  const colIndices = new Int32Array(pairs);
+  if (transposed) {
+    // colForRow maps each original column to its row; list the rows in ascending order.
+    const colOfRow = new Int32Array(rows).fill(-1);
+    for (let c = 0; c < cols; c++) colOfRow[colForRow[c]] = c;
+    let k = 0;
+    for (let r = 0; r < rows; r++) {
+      if (colOfRow[r] >= 0) {
+        rowIndices[k] = r;
+        colIndices[k++] = colOfRow[r];
+      }
+    }
+  } else {
+    for (let r = 0; r < rows; r++) {
+      rowIndices[r] = r;
+      colIndices[r] = colForRow[r];
+    }
+  }
+  let total = 0;
+  for (let k = 0; k < pairs; k++) total += values(rowIndices[k], colIndices[k]);
+  return { rowIndices, colIndices, cost: total };
+}
+
+/**
+ * The shortest-augmenting-path kernel (no argument checks): `cost` is row-major
+ * `[rows, cols]` float64 with rows ≤ cols, entries finite or +Infinity (forbidden).
+ * Returns the column assigned to each row; throws `DataError` if no full assignment exists.
+ * `cost` is only read.
+ */
+export function solveAssignment(cost: Float64Array, rows: number, cols: number): Int32Array {
+  const u = new Float64Array(rows); // row duals
+  const v = new Float64Array(cols); // column duals
+  const colForRow = new Int32Array(rows).fill(-1);
+  const rowForCol = new Int32Array(cols).fill(-1);
+  if (rows === cols) columnReduction(cost, rows, v, colForRow, rowForCol);
+
+  const shortest = new Float64Array(cols); // shortest reduced path length to each column
+  const predecessor = new Int32Array(cols); // row before each column on its shortest path
+  const unscanned = new Int32Array(cols); // columns not yet in the tree
+  const scannedRows = new Int32Array(rows);
+  const scannedCols = new Int32Array(cols);
+
+  for (let freeRow = 0; freeRow < rows; freeRow++) {
+    if (colForRow[freeRow] >= 0) continue;
+    // Dijkstra from freeRow until the cheapest reachable column is unassigned (the sink).
+    shortest.fill(Number.POSITIVE_INFINITY);
+    // Reverse order, so that among equal costs the last column wins (scipy's choice: a
+    // constant matrix gives the identity).
+    for (let k = 0; k < cols; k++) unscanned[k] = cols - 1 - k;
+    let unscannedCount = cols;
+    let scannedRowCount = 0;
+    let scannedColCount = 0;
+    let pathLength = 0;
+    let row = freeRow;
+    let sink = -1;
+    while (sink < 0) {
+      scannedRows[scannedRowCount++] = row;
+      const offset = row * cols;
+      const base = pathLength - u[row];
+      let lowest = Number.POSITIVE_INFINITY;
+      let lowestAt = -1;
+      for (let k = 0; k < unscannedCount; k++) {
+        const j = unscanned[k];
+        const reduced = base + cost[offset + j] - v[j];
+        let best = shortest[j];
+        if (reduced < best) {
+          predecessor[j] = row;
+          shortest[j] = reduced;
+          best = reduced;
+        }
+        // Among equal lengths prefer a free column: the search ends sooner.
+        if (best < lowest || (best === lowest && rowForCol[j] < 0)) {
+          lowest = best;
+          lowestAt = k;
+        }
+      }
+      if (lowest === Number.POSITIVE_INFINITY) {
+        throw new DataError(
+          `linearSumAssignment: the cost matrix is infeasible: row ${freeRow} cannot be ` +
+            'assigned without using a forbidden (infinite) pair',
+        );
+      }
+      pathLength = lowest;
+      const col = unscanned[lowestAt];
+      unscanned[lowestAt] = unscanned[--unscannedCount];
+      scannedCols[scannedColCount++] = col;
+      if (rowForCol[col] < 0) sink = col;
+      else row = rowForCol[col];
+    }
+    // Dual update keeps c_ij − u_i − v_j ≥ 0 everywhere and = 0 on assigned pairs.
+    u[freeRow] += pathLength;
+    for (let k = 1; k < scannedRowCount; k++) {
+      const r = scannedRows[k];
+      u[r] += pathLength - shortest[colForRow[r]];
+    }
+    for (let k = 0; k < scannedColCount; k++) {
+      const j = scannedCols[k];
+      v[j] -= pathLength - shortest[j];
+    }
+    // Augment: flip the alternating path from the sink back to freeRow.
+    let col = sink;
+    for (;;) {
+      const r = predecessor[col];
+      rowForCol[col] = r;
+      const previous = colForRow[r];
+      colForRow[r] = col;
+      col = previous;
+      if (r === freeRow) break;
+    }
+  }
+  return colForRow;
+}
+
+/**
+ * JV initialisation for a square matrix: v_j = min_i c_ij (dual feasible with u = 0), and
+ * each column's minimising row takes that column if the row is still free (a zero reduced
+ * cost, so complementary slackness holds).
+ */
+function columnReduction(
+  cost: Float64Array,
+  n: number,
+  v: Float64Array,
+  colForRow: Int32Array,
+  rowForCol: Int32Array,
+): void {
+  const argmin = new Int32Array(n);
+  v.fill(Number.POSITIVE_INFINITY);
+  for (let i = 0; i < n; i++) {
+    const offset = i * n;
+    for (let j = 0; j < n; j++) {
+      const c = cost[offset + j];
+      if (c < v[j]) {
+        v[j] = c;
+        argmin[j] = i;
+      }
+    }
+  }
+  for (let j = 0; j < n; j++) {
+    if (v[j] === Number.POSITIVE_INFINITY) {
+      throw new DataError(
+        `linearSumAssignment: the cost matrix is infeasible: column ${j} has only forbidden (infinite) costs`,
+      );
+    }
+    const i = argmin[j];
+    if (colForRow[i] < 0) {
+      colForRow[i] = j;
+      rowForCol[j] = i;
+    }
+  }
+}
+
+/** Validates the shape of `cost` and returns an accessor (values are checked by the caller). */
+function readCostMatrix(
+  cost: ArrayLike<number> | readonly (readonly number[])[],
+  options: LinearSumAssignmentOptions,
+): { rows: number; cols: number; values: (r: number, c: number) => number } {
+  if (cost === null || typeof cost !== 'object' || typeof cost.length !== 'number') {
+    throw new ShapeError(
+      `linearSumAssignment: cost must be a number[][] or a flat ArrayLike<number> of length rows*cols, received ${describe(cost)}`,
+    );
+  }
+  for (const key of ['rows', 'cols'] as const) {
+    const dim = options[key];
+    if (dim !== undefined && !(Number.isInteger(dim) && dim >= 0)) {
+      throw new ShapeError(
+        `linearSumAssignment: options.${key} must be a non-negative integer, received ${String(dim)}`,
+      );
+    }
+  }
+  const nested = Array.isArray(cost) && cost.length > 0 && Array.isArray(cost[0]);
+  if (nested) {
+    const matrix = cost as readonly (readonly number[])[];
+    const rows = matrix.length;
+    const cols = matrix[0].length;
+    for (let r = 0; r < rows; r++) {
+      const row = matrix[r];
+      if (!Array.isArray(row) || row.length !== cols) {
+        throw new ShapeError(
+          `linearSumAssignment: cost must be a rectangular number[][] of shape [${rows},${cols}], ` +
+            `but cost[${r}] ${Array.isArray(row) ? `has length ${row.length}` : `is ${describe(row)}`}`,
+        );
+      }
+    }
+    checkDimension('rows', options.rows, rows);
+    checkDimension('cols', options.cols, cols);
+    return { rows, cols, values: (r, c) => numberAt(matrix[r][c], r, c) };
+  }
+  const flat = cost as ArrayLike<number>;
+  const { rows, cols } = options;
+  if (rows === undefined || cols === undefined) {
+    if (flat.length === 0 && rows === undefined && cols === undefined) {
+      return { rows: 0, cols: 0, values: () => 0 };
+    }
+    throw new ShapeError(
+      `linearSumAssignment: a flat cost array needs options.rows and options.cols (received rows ${String(rows)}, cols ${String(cols)}, length ${flat.length})`,
+    );
+  }
+  if (flat.length !== rows * cols) {
+    throw new ShapeError(
+      `linearSumAssignment: cost must have length rows*cols = ${rows}*${cols} = ${rows * cols}, received length ${flat.length}`,
+    );
+  }
+  return { rows, cols, values: (r, c) => numberAt(flat[r * cols + c], r, c) };
+}
+
+function checkDimension(key: 'rows' | 'cols', given: number | undefined, actual: number): void {
+  if (given !== undefined && given !== actual) {
+    throw new ShapeError(
+      `linearSumAssignment: options.${key} is ${given} but cost has ${actual} ${key === 'rows' ? 'rows' : 'columns'}`,
+    );
+  }
+}
+
+function numberAt(value: unknown, r: number, c: number): number {
+  if (typeof value !== 'number') {
+    throw new DataError(`linearSumAssignment: cost[${r}][${c}] must be a number, received ${describe(value)}`);
+  }
+  return value;
+}
+
+function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return `an array of length ${value.length}`;
+  return typeof value === 'object' ? (value.constructor?.name ?? 'object') : `${typeof value} ${String(value)}`;
+}
