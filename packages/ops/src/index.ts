@@ -4,3 +4,8 @@ export * from './random.js';
 export * from './set-batch.js';
 export * from './linalg.js';
 export * from './npy.js';
+export {
+  linearSumAssignment,
+  type LinearSumAssignmentOptions,
+  type LinearSumAssignmentResult,
+} from './linear-sum-assignment.js';
