@@ -1,1 +1,4 @@
 export {};
+export * from './set-creation.js';
+export * from './mixture-of-gaussians-prior.js';
+export * from './iid-creation.js';

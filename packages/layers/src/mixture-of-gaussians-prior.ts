@@ -1,0 +1,205 @@
+// SetVAE's initial-set prior (Eq. 21, REFERENCES.md §2.5): a mixture of K diagonal Gaussians in
+// R^D with learnable mixture logits, means and log standard deviations. Each element of a set
+// is drawn i.i.d.: a component c ~ Categorical(softmax(logits)), then x = μ_c + σ_c ⊙ ε.
+
+import { ConfigError, formatShape, Random, ShapeError } from '@setgen/ops';
+import {
+  add,
+  customGrad,
+  div,
+  exp,
+  expandDims,
+  logSoftmax,
+  logSumExp,
+  matMul,
+  mul,
+  reshape,
+  serialization,
+  softmax,
+  square,
+  sub,
+  sum,
+  type Tensor,
+  type Tensor1D,
+  type Tensor2D,
+  type Tensor3D,
+  tensor2d,
+  tidy,
+} from '@tensorflow/tfjs-core';
+import { initializers, type LayerVariable, layers } from '@tensorflow/tfjs-layers';
+import { checkPositiveInteger } from './set-creation.js';
+
+type Shape = (number | null)[];
+
+/** Options of `MixtureOfGaussiansPrior`. */
+export interface MixtureOfGaussiansPriorArgs {
+  /** Number of mixture components K. */
+  numComponents: number;
+  /** Dimension D of each point. */
+  dim: number;
+  /**
+   * Temperature τ of the straight-through Gumbel-softmax that picks components (SetVAE's
+   * `gumbel_softmax(logits, τ=1, hard=True)`); default 1. The forward pass is a hard one-hot.
+   */
+  temperature?: number;
+  /** Seed of the initialisers and of the sampling stream (default: random). */
+  seed?: number;
+  /** `false` freezes the mixture (SetVAE's `train_gmm=False` buffers); default true. */
+  trainable?: boolean;
+  name?: string;
+}
+
+type GradSave = (save: Tensor[]) => void;
+
+const LOG_2PI = Math.log(2 * Math.PI);
+
+/**
+ * A hard one-hot of argmax(soft) in the forward pass whose gradient is that of `soft`
+ * (straight-through estimator, as `gumbel_softmax(hard=True)`).
+ */
+const straightThroughOneHot = customGrad((...args: (Tensor | GradSave)[]) => {
+  const soft = args[0] as Tensor;
+  const [rows, k] = soft.shape as [number, number];
+  const values = soft.dataSync();
+  const hard = new Float32Array(rows * k);
+  for (let r = 0; r < rows; r++) {
+    let best = 0;
+    for (let j = 1; j < k; j++) if (values[r * k + j] > values[r * k + best]) best = j;
+    hard[r * k + best] = 1;
+  }
+  return { value: tensor2d(hard, [rows, k]), gradFunc: (dy: Tensor) => dy };
+});
+
+/**
+ * SetVAE's mixture-of-Gaussians initial set. Weights (in order): `logits [K]` (init ones, as
+ * SetVAE), `means [K, D]` (init N(0,1)), `logStd [K, D]` (init log(|N(0,1)|/sqrt(K))).
+ * `sample(batch, n)` → `[batch, n, D]` is reparameterised: gradients reach the means and
+ * log-std directly and the logits through the straight-through Gumbel-softmax.
+ */
+export class MixtureOfGaussiansPrior extends layers.Layer {
+  static className = 'SetgenMixtureOfGaussiansPrior';
+  readonly numComponents: number;
+  readonly dim: number;
+  readonly temperature: number;
+  readonly seed: number | undefined;
+  private random: Random;
+  private logits!: LayerVariable;
+  private means!: LayerVariable;
+  private logStd!: LayerVariable;
+
+  constructor(args: MixtureOfGaussiansPriorArgs) {
+    super(args);
+    this.numComponents = checkPositiveInteger(args.numComponents, 'numComponents', 'MixtureOfGaussiansPrior');
+    this.dim = checkPositiveInteger(args.dim, 'dim', 'MixtureOfGaussiansPrior');
+    this.temperature = args.temperature ?? 1;
+    if (!(this.temperature > 0)) {
+      throw new ConfigError(`MixtureOfGaussiansPrior: temperature must be > 0, got ${args.temperature}`);
+    }
+    if (args.seed !== undefined && !Number.isInteger(args.seed)) {
+      throw new ConfigError(`MixtureOfGaussiansPrior: seed must be an integer, got ${args.seed}`);
+    }
+    this.seed = args.seed;
+    this.random = new Random(args.seed ?? Math.floor(Math.random() * 2 ** 31));
+    this.build([null, this.dim]);
+  }
+
+  override build(_inputShape: Shape | Shape[]): void {
+    if (this.built) return;
+    const init = new Random(this.seed ?? this.random.seed());
+    const k = this.numComponents;
+    const d = this.dim;
+    const logStd = Float32Array.from({ length: k * d }, () =>
+      Math.log(Math.abs(init.normal()) / Math.sqrt(k) + 1e-12),
+    );
+    this.logits = this.addWeight('logits', [k], 'float32', initializers.ones());
+    this.means = this.addWeight('means', [k, d], 'float32', initializers.randomNormal({ seed: init.seed() }));
+    this.logStd = this.addWeight('logStd', [k, d], 'float32', initializers.zeros());
+    const initialLogStd = tensor2d(logStd, [k, d]);
+    this.logStd.write(initialLogStd);
+    initialLogStd.dispose();
+    this.built = true;
+  }
+
+  /**
+   * `n` i.i.d. points for each of `batchSize` sets → `[batchSize, n, D]` (SetVAE Eq. 21).
+   * `seed` fixes this draw; without it the layer's own stream advances.
+   */
+  sample(batchSize: number, n: number, options: { seed?: number } = {}): Tensor3D {
+    if (!Number.isInteger(batchSize) || batchSize < 0) {
+      throw new ConfigError(`batchSize: expected a non-negative integer, got ${batchSize}`);
+    }
+    if (!Number.isInteger(n) || n < 0) throw new ConfigError(`n: expected a non-negative integer, got ${n}`);
+    if (options.seed !== undefined && !Number.isInteger(options.seed)) {
+      throw new ConfigError(`seed: expected an integer, got ${options.seed}`);
+    }
+    const random = options.seed === undefined ? this.random : new Random(options.seed);
+    const rows = batchSize * n;
+    const k = this.numComponents;
+    const d = this.dim;
+    // Gumbel noise picks the components, ε the offsets; both drawn on the host from the seed.
+    const gumbel = Float32Array.from(
+      { length: rows * k },
+      () => -Math.log(-Math.log(random.next() || 1e-12)),
+    );
+    const eps = Float32Array.from({ length: rows * d }, () => random.normal());
+    return tidy(() => {
+      if (rows === 0) return reshape(tensor2d([], [0, d]), [batchSize, n, d]) as Tensor3D;
+      const logits = expandDims(this.logits.read(), 0);
+      const soft = softmax(div(add(logits, tensor2d(gumbel, [rows, k])), this.temperature));
+      const oneHot = straightThroughOneHot(soft) as Tensor2D;
+      const mean = matMul(oneHot, this.means.read() as Tensor2D);
+      const std = matMul(oneHot, exp(this.logStd.read()) as Tensor2D);
+      return reshape(add(mean, mul(std, tensor2d(eps, [rows, d]))), [batchSize, n, d]) as Tensor3D;
+    });
+  }
+
+  /** log p(x) under the mixture, for points `x [..., D]` → `[...]`. */
+  logProb(x: Tensor): Tensor {
+    if (!x || x.rank < 1 || x.shape[x.rank - 1] !== this.dim) {
+      throw new ShapeError(
+        `x: expected shape [..., ${this.dim}], got ${x ? formatShape(x.shape) : typeof x}`,
+      );
+    }
+    return tidy(() => {
+      const flat = reshape(x, [-1, 1, this.dim]);
+      const means = expandDims(this.means.read(), 0);
+      const logStd = expandDims(this.logStd.read(), 0);
+      // log N(x; μ_k, σ_k²) summed over dims → [P, K]
+      const z = div(sub(flat, means), exp(logStd));
+      const logNormal = sum(sub(mul(-0.5, add(square(z), LOG_2PI)), logStd), 2);
+      const logWeights = logSoftmax(expandDims(this.logits.read(), 0));
+      return reshape(logSumExp(add(logNormal, logWeights), 1), x.shape.slice(0, -1));
+    });
+  }
+
+  /** Mixture weights softmax(logits) `[K]`. */
+  mixtureWeights(): Tensor1D {
+    return tidy(() => softmax(this.logits.read()) as Tensor1D);
+  }
+
+  /** `call(x)` = `logProb(x)`, so the prior can sit in a model as a likelihood head. */
+  override call(inputs: Tensor | Tensor[]): Tensor {
+    return this.logProb(Array.isArray(inputs) ? inputs[0] : inputs);
+  }
+
+  override computeOutputShape(inputShape: Shape | Shape[]): Shape {
+    const shape = (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as Shape;
+    return shape.slice(0, -1);
+  }
+
+  override getConfig() {
+    const config = {
+      ...super.getConfig(),
+      numComponents: this.numComponents,
+      dim: this.dim,
+      temperature: this.temperature,
+    };
+    return this.seed === undefined ? config : { ...config, seed: this.seed };
+  }
+}
+serialization.registerClass(MixtureOfGaussiansPrior);
+
+/** `new MixtureOfGaussiansPrior(args)`. */
+export function mixtureOfGaussiansPrior(args: MixtureOfGaussiansPriorArgs): MixtureOfGaussiansPrior {
+  return new MixtureOfGaussiansPrior(args);
+}
