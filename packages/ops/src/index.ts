@@ -9,3 +9,7 @@ export {
   type LinearSumAssignmentOptions,
   type LinearSumAssignmentResult,
 } from './linear-sum-assignment.js';
+export * from './pairwise-distances.js';
+export * from './pair-cost.js';
+export * from './chamfer-host.js';
+export * from './chamfer-distance.js';

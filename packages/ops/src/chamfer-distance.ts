@@ -1,0 +1,109 @@
+// Chamfer distance between batches of sets (SetVAE Eq. 24; PointFlow's CD; DSPN; Top-n).
+// The nearest neighbours are a discrete choice, made on the host from the detached
+// coordinates; the loss is then the sum of gathered pair costs, so gradients flow through
+// the two gathers only — exactly the (sub)gradient of the min.
+import { type Tensor, type Tensor2D, reshape, tidy } from '@tensorflow/tfjs-core';
+import { type NeighbourJob, neighbourJob, runNeighbourJob } from './chamfer-host.js';
+import {
+  type PairCost,
+  type PointReduction,
+  checkPairCost,
+  checkPointReduction,
+  weightedPairCostSum,
+} from './pair-cost.js';
+import { checkPairedSets } from './pairwise-distances.js';
+import { type HostSetBatch, readSetBatch } from './read-set-batch.js';
+import { reduceBatch } from './reduce-batch.js';
+import { type Reduction, type SetLike, asSetBatch, checkReduction } from './set-batch.js';
+
+/** Options of {@link chamferDistance}. */
+export interface ChamferOptions {
+  /** Cost between two points; default 'sqeuclidean' (see {@link PairCost}). */
+  pairCost?: PairCost;
+  /**
+   * Over the points of each direction: 'mean' (default; PointFlow metrics, DSPN, Top-n)
+   * divides by the number of VALID points of that set; 'sum' (SetVAE training, Eq. 24).
+   */
+  pointReduction?: PointReduction;
+  /** Over the batch; default 'mean'. 'none' returns `[B]`. */
+  reduction?: Reduction;
+}
+
+/** Sets one after another with their padding dropped, as the host kernel wants them. */
+function packValid(sets: HostSetBatch): { values: Float32Array; start: Int32Array } {
+  const { values, batch, n, d, valid } = sets;
+  const start = new Int32Array(batch + 1);
+  for (let s = 0; s < batch; s++) start[s + 1] = start[s] + valid[s].length;
+  if (sets.dense) return { values, start };
+  const packed = new Float32Array(start[batch] * d);
+  for (let s = 0; s < batch; s++) {
+    valid[s].forEach((i, k) => {
+      packed.set(values.subarray((s * n + i) * d, (s * n + i + 1) * d), (start[s] + k) * d);
+    });
+  }
+  return { values: packed, start };
+}
+
+/** Nearest neighbours both ways for every set of the batch (indices local to the valid rows). */
+export function batchNearestNeighbours(a: HostSetBatch, b: HostSetBatch, pairCost: PairCost): NeighbourJob {
+  const pa = packValid(a);
+  const pb = packValid(b);
+  // sqrt is monotone, so 'euclidean' has the same neighbours as 'sqeuclidean'.
+  const job = neighbourJob(pa.values, pa.start, pb.values, pb.start, a.d, pairCost === 'huber');
+  runNeighbourJob(job);
+  return job;
+}
+
+/**
+ * Chamfer distance: per set, `R_i c(a_i, NN_b(a_i)) + R_j c(NN_a(b_j), b_j)` with R = mean or
+ * sum over valid points, then `reduction` over the batch. Padding (mask 0) is never a
+ * neighbour and never counted. Presets (API.md): SetVAE training = `pointReduction: 'sum'`;
+ * PointFlow CD = defaults; DSPN = `pairCost: 'huber'`; Top-n = `'euclidean'` then divide by 2.
+ * Gradients are those of the chosen pairs' costs (ties: lowest index); 'euclidean' has a zero
+ * gradient where two points coincide.
+ */
+export function chamferDistance(a: SetLike, b: SetLike, options: ChamferOptions = {}): Tensor {
+  const setA = asSetBatch(a, 'a');
+  const setB = asSetBatch(b, 'b');
+  checkPairedSets(setA.x.shape, setB.x.shape);
+  const pairCost = checkPairCost(options.pairCost ?? 'sqeuclidean');
+  const pointReduction = checkPointReduction(options.pointReduction ?? 'mean');
+  const reduction = checkReduction(options.reduction ?? 'mean');
+  const hostA = readSetBatch(setA, 'a');
+  const hostB = readSetBatch(setB, 'b');
+  const job = batchNearestNeighbours(hostA, hostB, pairCost);
+
+  // One slot per position of a then of b: slot (s, i) pairs a_i with its neighbour in b,
+  // slot (s, N + j) pairs b_j with its neighbour in a. Padded slots get weight 0 and point
+  // at a valid pair, so junk padding never reaches a value or a gradient.
+  const [batch, n, d] = setA.x.shape;
+  const m = setB.x.shape[1];
+  const slots = n + m;
+  const aRows = new Int32Array(batch * slots);
+  const bRows = new Int32Array(batch * slots);
+  const weights = new Float32Array(batch * slots);
+  for (let s = 0; s < batch; s++) {
+    const validA = hostA.valid[s];
+    const validB = hostB.valid[s];
+    const base = s * slots;
+    aRows.fill(s * n + validA[0], base, base + slots);
+    bRows.fill(s * m + validB[0], base, base + slots);
+    const wa = pointReduction === 'mean' ? 1 / validA.length : 1;
+    const wb = pointReduction === 'mean' ? 1 / validB.length : 1;
+    validA.forEach((i, k) => {
+      aRows[base + i] = s * n + i;
+      bRows[base + i] = s * m + validB[job.aArg[job.aStart[s] + k]];
+      weights[base + i] = wa;
+    });
+    validB.forEach((j, k) => {
+      aRows[base + n + j] = s * n + validA[job.bArg[job.bStart[s] + k]];
+      bRows[base + n + j] = s * m + j;
+      weights[base + n + j] = wb;
+    });
+  }
+  return tidy(() => {
+    const x = reshape(setA.x, [batch * n, d]) as Tensor2D;
+    const y = reshape(setB.x, [batch * m, d]) as Tensor2D;
+    return reduceBatch(weightedPairCostSum(x, y, aRows, bRows, weights, batch, pairCost), reduction);
+  });
+}

@@ -1,0 +1,190 @@
+// Nearest neighbours between point sets on the host, in plain typed-array loops: the
+// discrete half of the Chamfer distance (DESIGN.md "Sets on the host"). One pass over
+// all pairs finds both directions' minima.
+import { DataError, ShapeError } from './errors.js';
+import type { HostSet } from './set-batch.js';
+import { type PointReduction, checkPointReduction } from './pair-cost.js';
+
+/**
+ * A batch of nearest-neighbour problems: sets `t = 0..T-1` of side A are rows
+ * `aStart[t] .. aStart[t+1]-1` of `a` (row-major, `d` features), likewise for B.
+ * Outputs per row of A: `aMin` (cost to the nearest row of the paired B set) and `aArg`
+ * (its index within that set); per row of B: `bMin`, `bArg`.
+ */
+export interface NeighbourJob {
+  d: number;
+  /** Cost: false = squared Euclidean; true = DSPN's Huber, mean over features. */
+  huber: boolean;
+  a: Float32Array | Float64Array;
+  b: Float32Array | Float64Array;
+  aStart: Int32Array;
+  bStart: Int32Array;
+  aMin: Float64Array;
+  aArg: Int32Array;
+  bMin: Float64Array;
+  bArg: Int32Array;
+}
+
+/**
+ * Solves sets `first .. last-1` of a job. Self-contained (no outer references) so worker
+ * threads can run it from its source text. Ties go to the lowest index.
+ */
+export function solveNeighbourTasks(job: NeighbourJob, first: number, last: number): void {
+  const { d, huber, a, b, aStart, bStart, aMin, aArg, bMin, bArg } = job;
+  for (let t = first; t < last; t++) {
+    const a0 = aStart[t];
+    const n = aStart[t + 1] - a0;
+    const b0 = bStart[t];
+    const m = bStart[t + 1] - b0;
+    for (let j = 0; j < m; j++) {
+      bMin[b0 + j] = Number.POSITIVE_INFINITY;
+      bArg[b0 + j] = -1;
+    }
+    let i = 0;
+    if (d === 3 && !huber) {
+      // Four rows of A per sweep over B: each B point is loaded once per four rows, and
+      // the column minima are updated once per four candidates.
+      for (; i + 4 <= n; i += 4) {
+        const p = (a0 + i) * 3;
+        const x0 = a[p], y0 = a[p + 1], z0 = a[p + 2];
+        const x1 = a[p + 3], y1 = a[p + 4], z1 = a[p + 5];
+        const x2 = a[p + 6], y2 = a[p + 7], z2 = a[p + 8];
+        const x3 = a[p + 9], y3 = a[p + 10], z3 = a[p + 11];
+        let m0 = Number.POSITIVE_INFINITY, m1 = m0, m2 = m0, m3 = m0;
+        let k0 = -1, k1 = -1, k2 = -1, k3 = -1;
+        for (let j = 0, q = b0 * 3; j < m; j++, q += 3) {
+          const bx = b[q], by = b[q + 1], bz = b[q + 2];
+          let dx = x0 - bx, dy = y0 - by, dz = z0 - bz;
+          const e0 = dx * dx + dy * dy + dz * dz;
+          dx = x1 - bx; dy = y1 - by; dz = z1 - bz;
+          const e1 = dx * dx + dy * dy + dz * dz;
+          dx = x2 - bx; dy = y2 - by; dz = z2 - bz;
+          const e2 = dx * dx + dy * dy + dz * dz;
+          dx = x3 - bx; dy = y3 - by; dz = z3 - bz;
+          const e3 = dx * dx + dy * dy + dz * dz;
+          if (e0 < m0) { m0 = e0; k0 = j; }
+          if (e1 < m1) { m1 = e1; k1 = j; }
+          if (e2 < m2) { m2 = e2; k2 = j; }
+          if (e3 < m3) { m3 = e3; k3 = j; }
+          let best = e0, arg = i;
+          if (e1 < best) { best = e1; arg = i + 1; }
+          if (e2 < best) { best = e2; arg = i + 2; }
+          if (e3 < best) { best = e3; arg = i + 3; }
+          if (best < bMin[b0 + j]) { bMin[b0 + j] = best; bArg[b0 + j] = arg; }
+        }
+        aMin[a0 + i] = m0; aArg[a0 + i] = k0;
+        aMin[a0 + i + 1] = m1; aArg[a0 + i + 1] = k1;
+        aMin[a0 + i + 2] = m2; aArg[a0 + i + 2] = k2;
+        aMin[a0 + i + 3] = m3; aArg[a0 + i + 3] = k3;
+      }
+    }
+    for (; i < n; i++) {
+      const p = (a0 + i) * d;
+      let best = Number.POSITIVE_INFINITY;
+      let arg = -1;
+      for (let j = 0, q = b0 * d; j < m; j++, q += d) {
+        let e = 0;
+        if (huber) {
+          for (let k = 0; k < d; k++) {
+            const t = Math.abs(a[p + k] - b[q + k]);
+            e += t < 1 ? 0.5 * t * t : t - 0.5;
+          }
+          e /= d;
+        } else {
+          for (let k = 0; k < d; k++) {
+            const t = a[p + k] - b[q + k];
+            e += t * t;
+          }
+        }
+        if (e < best) { best = e; arg = j; }
+        if (e < bMin[b0 + j]) { bMin[b0 + j] = e; bArg[b0 + j] = i; }
+      }
+      aMin[a0 + i] = best;
+      aArg[a0 + i] = arg;
+    }
+  }
+}
+
+/** Runs a whole job; the default solves every set on the calling thread. */
+export type NeighbourRunner = (job: NeighbourJob) => void;
+
+const sequentialRunner: NeighbourRunner = (job) => solveNeighbourTasks(job, 0, job.aStart.length - 1);
+let currentRunner: NeighbourRunner = sequentialRunner;
+
+/**
+ * Replaces how neighbour jobs run (e.g. `useWorkerThreads()` from `@setgen/ops/node` spreads
+ * the sets over worker threads). Pass nothing to go back to the calling thread.
+ */
+export function setNeighbourRunner(runner?: NeighbourRunner): void {
+  currentRunner = runner ?? sequentialRunner;
+}
+
+/** Solves a job with the current runner. */
+export function runNeighbourJob(job: NeighbourJob): void {
+  currentRunner(job);
+}
+
+/** Allocates the outputs of a job over the given sets. */
+export function neighbourJob(
+  a: Float32Array | Float64Array,
+  aStart: Int32Array,
+  b: Float32Array | Float64Array,
+  bStart: Int32Array,
+  d: number,
+  huber: boolean,
+): NeighbourJob {
+  const na = aStart[aStart.length - 1];
+  const nb = bStart[bStart.length - 1];
+  return {
+    d,
+    huber,
+    a,
+    b,
+    aStart,
+    bStart,
+    aMin: new Float64Array(na),
+    aArg: new Int32Array(na),
+    bMin: new Float64Array(nb),
+    bArg: new Int32Array(nb),
+  };
+}
+
+function checkHostSet(set: HostSet, name: string): void {
+  if (!set || !(set.values instanceof Float32Array || set.values instanceof Float64Array)) {
+    throw new ShapeError(`${name}: expected { values: Float32Array | Float64Array, n, d }`);
+  }
+  const { values, n, d } = set;
+  if (!Number.isInteger(n) || !Number.isInteger(d) || n < 0 || d < 1 || values.length !== n * d) {
+    throw new ShapeError(`${name}: expected values of length n·d = ${n}·${d}, got length ${values.length}`);
+  }
+  if (n === 0) throw new DataError(`${name}: expected at least one point, got n = 0`);
+  for (let k = 0; k < values.length; k++) {
+    if (!Number.isFinite(values[k])) {
+      throw new DataError(`${name}: expected finite values, got ${values[k]} at point ${Math.floor(k / d)}`);
+    }
+  }
+}
+
+/** Options of {@link chamferDistanceHost}. */
+export interface ChamferHostOptions {
+  /** 'mean' (default, PointFlow metrics) or 'sum' (SetVAE training, Eq. 24) over points. */
+  pointReduction?: PointReduction;
+}
+
+/**
+ * Squared-Euclidean Chamfer distance between two host sets (float64 accumulation):
+ * `'mean'`: mean_i min_j ‖a_i − b_j‖² + mean_j min_i ‖a_i − b_j‖²; `'sum'`: sums instead.
+ */
+export function chamferDistanceHost(a: HostSet, b: HostSet, options: ChamferHostOptions = {}): number {
+  checkHostSet(a, 'a');
+  checkHostSet(b, 'b');
+  if (a.d !== b.d) throw new ShapeError(`b: expected d = ${a.d} to match a, got d = ${b.d}`);
+  const pointReduction = checkPointReduction(options.pointReduction ?? 'mean');
+  const job = neighbourJob(a.values, Int32Array.of(0, a.n), b.values, Int32Array.of(0, b.n), a.d, false);
+  runNeighbourJob(job);
+  let sa = 0;
+  let sb = 0;
+  for (let i = 0; i < a.n; i++) sa += job.aMin[i];
+  for (let j = 0; j < b.n; j++) sb += job.bMin[j];
+  return pointReduction === 'mean' ? sa / a.n + sb / b.n : sa + sb;
+}
