@@ -6,6 +6,8 @@ import { ConfigError, ShapeError, formatShape } from '@setgen/ops';
 
 /** Keyword arguments of `Layer.call` / `Layer.apply`. */
 export type Kwargs = Record<string, any>;
+/** The base options of every tfjs-layers Layer (name, trainable, inputShape, ...). */
+export type LayerArgs = NonNullable<ConstructorParameters<typeof layers.Layer>[0]>;
 /** A tfjs-layers shape: `null` for an unknown dimension. */
 export type Shape = (number | null)[];
 

@@ -1,0 +1,63 @@
+import { describeBackends, expectClose, expectNoLeak, testRandom } from '@setgen/testkit';
+import * as tf from '@tensorflow/tfjs-core';
+import { expect, it } from 'vitest';
+import { multiheadAttention } from './attention.js';
+
+function randomSet(rand: () => number, shape: [number, number, number]): tf.Tensor3D {
+  return tf.tensor3d(
+    Float32Array.from({ length: shape[0] * shape[1] * shape[2] }, () => rand() * 2 - 1),
+    shape,
+  );
+}
+
+describeBackends('multiheadAttention', () => {
+  for (const attention of ['softmax', 'slot'] as const) {
+    it(`${attention}: chunks of batch·heads give the same values, weights and gradients`, async () => {
+      const rand = testRandom(3);
+      const q = randomSet(rand, [3, 4, 6]);
+      const k = randomSet(rand, [3, 5, 6]);
+      const v = randomSet(rand, [3, 5, 6]);
+      const queryMask = tf.tensor2d([[1, 1, 1, 1], [1, 1, 0, 0], [1, 0, 0, 0]]);
+      const keyMask = tf.tensor2d([[1, 1, 1, 1, 1], [1, 1, 1, 0, 0], [0, 0, 0, 0, 0]]);
+      const run = (maxChunkElements: number) =>
+        multiheadAttention(q, k, v, { numHeads: 3, attention, queryMask, keyMask, returnWeights: true, maxChunkElements });
+      const whole = run(1 << 24);
+      const chunked = run(2 * 4 * 5); // two (batch, head) maps per chunk: 5 chunks, the last one short
+      expectClose(chunked.values.dataSync(), whole.values.dataSync(), { rtol: 1e-6, atol: 1e-7 });
+      expectClose(chunked.weights!.dataSync(), whole.weights!.dataSync(), { rtol: 1e-6, atol: 1e-7 });
+      // an empty set (no valid key) attends to nothing: zeros, not NaN
+      expect(Array.from(whole.values.dataSync().slice(2 * 4 * 6)).every((x) => x === 0)).toBe(true);
+      const grad = (maxChunkElements: number) =>
+        tf.grads((a: tf.Tensor, b: tf.Tensor, c: tf.Tensor) =>
+          tf.sum(
+            tf.square(
+              multiheadAttention(a as tf.Tensor3D, b as tf.Tensor3D, c as tf.Tensor3D, {
+                numHeads: 3,
+                attention,
+                queryMask,
+                keyMask,
+                maxChunkElements,
+              }).values,
+            ),
+          ),
+        )([q, k, v]);
+      const g1 = grad(1 << 24);
+      const g2 = grad(2 * 4 * 5);
+      g1.forEach((g, i) => expectClose(g2[i].dataSync(), g.dataSync(), { rtol: 1e-5, atol: 1e-6 }));
+      await expectNoLeak(() => tf.dispose(Object.values(run(20)).filter((t) => t !== null)));
+      tf.dispose([q, k, v, queryMask, keyMask, whole.values, whole.weights!, chunked.values, chunked.weights!, ...g1, ...g2]);
+    });
+  }
+
+  it('slot attention is a weighted mean of the values over valid keys', () => {
+    // one head, identical keys → every key spreads evenly over the 2 queries; each query
+    // takes the mean of the valid values (up to the 1e-5 per key in the denominator)
+    const q = tf.tensor3d([[[1], [1]]]);
+    const k = tf.tensor3d([[[0], [0], [0]]]);
+    const v = tf.tensor3d([[[1], [3], [100]]]);
+    const keyMask = tf.tensor2d([[1, 1, 0]]);
+    const { values } = multiheadAttention(q, k, v, { numHeads: 1, attention: 'slot', keyMask });
+    expectClose(values.dataSync(), [2 / (1 + 2e-5), 2 / (1 + 2e-5)], { rtol: 1e-6 });
+    tf.dispose([q, k, v, keyMask, values]);
+  });
+});

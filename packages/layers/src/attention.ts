@@ -1,0 +1,185 @@
+// Multi-head scaled dot-product attention on padded sets (Set Transformer Eq. 1–4; SetVAE
+// Eq. 3 and App. A.2 for slot attention). Heads split the feature axis into contiguous
+// chunks; the scale is 1/sqrt(units) for all heads, as both reference codes do.
+import {
+  type Tensor,
+  type Tensor2D,
+  type Tensor3D,
+  type Tensor4D,
+  add,
+  concat,
+  div,
+  expandDims,
+  maximum,
+  mul,
+  reshape,
+  scalar,
+  softmax,
+  split,
+  sub,
+  sum,
+  tidy,
+  tile,
+  transpose,
+} from '@tensorflow/tfjs-core';
+import { batchMatMul } from '@setgen/ops';
+
+/** How attention weights are normalised. */
+export type AttentionKind = 'softmax' | 'slot';
+
+export interface MultiheadAttentionOptions {
+  numHeads: number;
+  /** 'softmax' over keys (default), or 'slot': softmax over queries, then a weighted mean over keys. */
+  attention?: AttentionKind;
+  /** `[B, Nq]` valid-mask of the queries: outputs and weights there are zero. */
+  queryMask?: Tensor2D | null;
+  /** `[B, Nk]` valid-mask of the keys: padded keys get no attention. */
+  keyMask?: Tensor2D | null;
+  /** Also return the attention weights `[B, H, Nq, Nk]`. */
+  returnWeights?: boolean;
+  /** Largest attention map computed at once, in elements; default 2^24 (64 MB). */
+  maxChunkElements?: number;
+}
+
+export interface MultiheadAttentionResult {
+  /** `[B, Nq, units]`, heads concatenated back in order. */
+  values: Tensor3D;
+  /** `[B, H, Nq, Nk]` when asked for. */
+  weights: Tensor4D | null;
+}
+
+/** Added to logits of padded positions, so that their softmax weight underflows to zero. */
+const MASKED_LOGIT = -1e9;
+/** SetVAE's slot-attention denominator adds this to every (valid) weight before the sum. */
+const SLOT_EPSILON = 1e-5;
+/** Largest attention map computed at once (elements); bigger batches run in chunks of B·H. */
+const MAX_CHUNK_ELEMENTS = 1 << 24;
+
+/** `[B, N, H·d]` → `[B·H, N, d]` (head h = features [h·d, (h+1)·d)). */
+function splitHeads(x: Tensor3D, numHeads: number): Tensor3D {
+  const [b, n, units] = x.shape;
+  const d = units / numHeads;
+  return reshape(transpose(reshape(x, [b, n, numHeads, d]), [0, 2, 1, 3]), [b * numHeads, n, d]);
+}
+
+/** `[B·H, N, d]` → `[B, N, H·d]`. */
+function mergeHeads(x: Tensor3D, numHeads: number): Tensor3D {
+  const [bh, n, d] = x.shape;
+  const b = bh / numHeads;
+  return reshape(transpose(reshape(x, [b, numHeads, n, d]), [0, 2, 1, 3]), [b, n, numHeads * d]);
+}
+
+/** A `[B, N]` mask repeated per head → `[B·H, N]`. */
+function maskPerHead(mask: Tensor2D, numHeads: number): Tensor2D {
+  const [b, n] = mask.shape;
+  return reshape(tile(reshape(mask, [b, 1, n]), [1, numHeads, 1]), [b * numHeads, n]);
+}
+
+/** Additive logit bias: 0 at valid positions, MASKED_LOGIT at padding. */
+function maskBias(mask: Tensor): Tensor {
+  return mul(sub(1, mask), MASKED_LOGIT);
+}
+
+interface HeadBatch {
+  q: Tensor3D; // [C, Nq, d], already scaled
+  k: Tensor3D; // [C, Nk, d]
+  v: Tensor3D; // [C, Nk, d]
+  queryMask: Tensor2D | null; // [C, Nq]
+  keyMask: Tensor2D | null; // [C, Nk]
+}
+
+/** Softmax attention: A = softmax_keys(q kᵀ) (padded keys → 0); out = A v. */
+function softmaxAttention({ q, k, v, queryMask, keyMask }: HeadBatch): [Tensor3D, Tensor3D] {
+  let logits = batchMatMul(q, k, { transposeB: true }); // [C, Nq, Nk]
+  if (keyMask) logits = add(logits, expandDims(maskBias(keyMask), 1));
+  let weights = softmax(logits) as Tensor3D;
+  // exact zeros at padding, also for a set with no valid key at all
+  if (keyMask) weights = mul(weights, expandDims(keyMask, 1));
+  if (queryMask) weights = mul(weights, expandDims(queryMask, 2));
+  return [batchMatMul(weights, v), weights];
+}
+
+/**
+ * Slot attention (SetVAE App. A.2): each key distributes itself over the queries,
+ * α = softmax_queries(q kᵀ); each query then takes the weighted mean of its keys,
+ * out_i = Σ_j α_ij v_j / Σ_j (α_ij + 1e-5). Padded keys are left out of both sums (the
+ * reference code counts them in the denominator, which shrinks padded sets).
+ */
+function slotAttention({ q, k, v, queryMask, keyMask }: HeadBatch): [Tensor3D, Tensor3D] {
+  let logitsT = batchMatMul(k, q, { transposeB: true }); // [C, Nk, Nq]: softmax on the last axis
+  if (queryMask) logitsT = add(logitsT, expandDims(maskBias(queryMask), 1));
+  let weightsT = softmax(logitsT) as Tensor3D;
+  if (queryMask) weightsT = mul(weightsT, expandDims(queryMask, 1));
+  if (keyMask) weightsT = mul(weightsT, expandDims(keyMask, 2));
+  const numerator = batchMatMul(weightsT, v, { transposeA: true }); // [C, Nq, d]
+  // Σ_j (α_ij + ε) over the n valid keys; ε·max(n, 1) keeps an empty set at 0 instead of 0/0
+  const keyCount = keyMask ? maximum(sum(keyMask, 1, true), 1) : scalar(k.shape[1]);
+  const denominator = add(sum(weightsT, 1), mul(keyCount, SLOT_EPSILON)); // [C, Nq]
+  const values = div(numerator, expandDims(denominator, 2)) as Tensor3D;
+  return [values, transpose(weightsT, [0, 2, 1])];
+}
+
+/**
+ * MH(q, k, v) for projected queries `q [B, Nq, U]` and keys/values `k, v [B, Nk, U]`:
+ * per head, weights from q_h k_hᵀ / sqrt(U), values `weights · v_h`; heads concatenated.
+ * The product is done in chunks of batch·heads to bound the memory of the `[Nq, Nk]` maps.
+ */
+export function multiheadAttention(
+  q: Tensor3D,
+  k: Tensor3D,
+  v: Tensor3D,
+  {
+    numHeads,
+    attention = 'softmax',
+    queryMask = null,
+    keyMask = null,
+    returnWeights = false,
+    maxChunkElements = MAX_CHUNK_ELEMENTS,
+  }: MultiheadAttentionOptions,
+): MultiheadAttentionResult {
+  const [values, weights] = tidy(() => {
+    const [b, nq, units] = q.shape;
+    const nk = k.shape[1];
+    const heads: HeadBatch = {
+      q: splitHeads(mul(q, 1 / Math.sqrt(units)), numHeads),
+      k: splitHeads(k, numHeads),
+      v: splitHeads(v, numHeads),
+      queryMask: queryMask ? maskPerHead(queryMask, numHeads) : null,
+      keyMask: keyMask ? maskPerHead(keyMask, numHeads) : null,
+    };
+    const attend = attention === 'slot' ? slotAttention : softmaxAttention;
+    const total = b * numHeads;
+    const chunk = Math.max(1, Math.min(total, Math.floor(maxChunkElements / Math.max(1, nq * nk))));
+    let values: Tensor3D;
+    let weights: Tensor3D | null = null;
+    if (chunk >= total) {
+      [values, weights] = attend(heads);
+    } else {
+      const sizes = Array.from({ length: Math.ceil(total / chunk) }, (_, i) => Math.min(chunk, total - i * chunk));
+      const parts = (t: Tensor | null) => (t ? split(t, sizes, 0) : sizes.map(() => null));
+      const [qs, ks, vs, qms, kms] = [heads.q, heads.k, heads.v, heads.queryMask, heads.keyMask].map(parts);
+      const outs: Tensor3D[] = [];
+      const maps: Tensor3D[] = [];
+      sizes.forEach((_, i) => {
+        // each chunk in its own scope: without a gradient tape its [c, Nq, Nk] maps are freed at once
+        const [o, w] = tidy(() => {
+          const [oi, wi] = attend({
+            q: qs[i] as Tensor3D,
+            k: ks[i] as Tensor3D,
+            v: vs[i] as Tensor3D,
+            queryMask: qms[i] as Tensor2D | null,
+            keyMask: kms[i] as Tensor2D | null,
+          });
+          return returnWeights ? [oi, wi] : [oi];
+        });
+        outs.push(o as Tensor3D);
+        if (w) maps.push(w as Tensor3D);
+      });
+      values = concat(outs, 0);
+      if (returnWeights) weights = concat(maps, 0);
+    }
+    const merged = mergeHeads(values, numHeads);
+    return returnWeights && weights ? [merged, reshape(weights, [b, numHeads, nq, nk])] : [merged];
+  });
+  return { values: values as Tensor3D, weights: (weights as Tensor4D | undefined) ?? null };
+}
