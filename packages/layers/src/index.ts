@@ -2,6 +2,5 @@ export {};
 export * from './set-creation.js';
 export * from './mixture-of-gaussians-prior.js';
 export * from './iid-creation.js';
-export * from './layer-utils.js';
 export * from './attention.js';
 export * from './multihead-attention-block.js';
