@@ -27,9 +27,7 @@ import {
   tidy,
 } from '@tensorflow/tfjs-core';
 import { initializers, type LayerVariable, layers } from '@tensorflow/tfjs-layers';
-import { checkPositiveInteger } from './set-creation.js';
-
-type Shape = (number | null)[];
+import { buildSublayer, checkPositiveInteger, type Shape } from './layer-utils.js';
 
 /** Options of `MixtureOfGaussiansPrior`. */
 export interface MixtureOfGaussiansPriorArgs {
@@ -100,7 +98,7 @@ export class MixtureOfGaussiansPrior extends layers.Layer {
     }
     this.seed = args.seed;
     this.random = new Random(args.seed ?? Math.floor(Math.random() * 2 ** 31));
-    this.build([null, this.dim]);
+    buildSublayer(this, this.name, [null, this.dim]);
   }
 
   override build(_inputShape: Shape | Shape[]): void {

@@ -16,9 +16,7 @@ import {
   tidy,
 } from '@tensorflow/tfjs-core';
 import { initializers, layers } from '@tensorflow/tfjs-layers';
-
-type Kwargs = Record<string, any>;
-type Shape = (number | null)[];
+import { buildSublayer, checkPositiveInteger, type Kwargs, type Shape } from './layer-utils.js';
 
 /** Per-call options of `create`. */
 export interface CreateOptions {
@@ -43,13 +41,6 @@ export interface SetCreationArgs {
   seed?: number;
   name?: string;
   trainable?: boolean;
-}
-
-export function checkPositiveInteger(value: unknown, name: string, layer: string): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value <= 0) {
-    throw new ConfigError(`${layer}: ${name} must be a positive integer, got ${JSON.stringify(value)}`);
-  }
-  return value;
 }
 
 /** `sizes` as a host array, checked against the batch and an optional upper limit. */
@@ -121,10 +112,7 @@ export abstract class SetCreationLayer extends layers.Layer implements SetCreati
     if (options.seed !== undefined && !Number.isInteger(options.seed)) {
       throw new ConfigError(`seed: expected an integer, got ${options.seed}`);
     }
-    if (!this.built) {
-      this.build(z.shape);
-      this.built = true;
-    }
+    if (!this.built) buildSublayer(this, this.name, z.shape);
     const length = Math.max(this.paddedLength ?? 0, ...list, 0);
     return tidy(() => {
       const mask = maskFromSizes(list, length);
