@@ -1,1 +1,6 @@
-export {};
+export * from './setvae.js';
+export * from './setvae-config.js';
+export * from './schedules.js';
+export * from './scheduled-adam.js';
+export * from './checkpoint.js';
+export * from './training.js';

@@ -1,0 +1,36 @@
+// The element-wise fully-connected layers SetVAE owns outright (input FC, initial-set FC,
+// output FC; Table 4). Kernels `[in, out]`, PyTorch's nn.Linear init U(±1/sqrt(in)) for
+// kernel and bias (as the reference), products through `batchMatMul` (fast on wasm).
+import { type Tensor3D, type Variable, add, tensor1d, tensor2d, tidy, variable } from '@tensorflow/tfjs-core';
+import { type Random, batchMatMul } from '@setgen/ops';
+
+export class ElementwiseDense {
+  readonly kernel: Variable;
+  readonly bias: Variable;
+
+  constructor(
+    readonly inputDim: number,
+    readonly units: number,
+    random: Random,
+    readonly name: string,
+  ) {
+    const bound = 1 / Math.sqrt(inputDim);
+    const draw = (n: number) => Float32Array.from({ length: n }, () => random.uniform(-bound, bound));
+    this.kernel = tidy(() => variable(tensor2d(draw(inputDim * units), [inputDim, units]), true, `${name}/kernel`));
+    this.bias = tidy(() => variable(tensor1d(draw(units)), true, `${name}/bias`));
+  }
+
+  /** `x [B, N, in]` → `x·W + b` `[B, N, units]`. */
+  apply(x: Tensor3D): Tensor3D {
+    return tidy(() => add(batchMatMul(x, this.kernel), this.bias) as Tensor3D);
+  }
+
+  get variables(): Variable[] {
+    return [this.kernel, this.bias];
+  }
+
+  dispose(): void {
+    this.kernel.dispose();
+    this.bias.dispose();
+  }
+}

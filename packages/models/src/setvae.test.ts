@@ -1,0 +1,369 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ConfigError, DataError, type HostSet, ShapeError, chamferDistance } from '@setgen/ops';
+import { describeBackends, expectClose, expectNoLeak, testRandom } from '@setgen/testkit';
+import { SetVAE, type SetVAEConfig, fileSystem } from './node.js';
+
+/** A tiny SetVAE: every test trains or samples it in milliseconds. */
+const tiny: SetVAEConfig = {
+  inputDim: 2,
+  hiddenDim: 16,
+  numHeads: 2,
+  latentDim: 4,
+  inducingPoints: [2, 4],
+  initialSetDim: 8,
+  mixtureComponents: 2,
+  maxOutputs: 64,
+  beta: 0.01,
+  klWarmupEpochs: 0,
+  learningRate: 3e-3,
+  epochs: 100,
+  batchSize: 4,
+  seed: 7,
+};
+
+/** Sets on the host: noisy points on a small ring (sizes as given). */
+function ringSets(sizes: number[], seed: number): HostSet[] {
+  const rand = testRandom(seed);
+  return sizes.map((n) => {
+    const values = new Float32Array(n * 2);
+    const cx = 0.3 + 0.4 * rand();
+    for (let i = 0; i < n; i++) {
+      const t = 2 * Math.PI * rand();
+      values[2 * i] = cx + 0.2 * Math.cos(t) + 0.01 * rand();
+      values[2 * i + 1] = 0.5 + 0.2 * Math.sin(t) + 0.01 * rand();
+    }
+    return { values, n, d: 2 };
+  });
+}
+
+/** Padded batch (prefix masks) of host sets. */
+function padded(sets: HostSet[], maxSize = Math.max(...sets.map((s) => s.n))): { x: tf.Tensor3D; mask: tf.Tensor2D } {
+  const x = new Float32Array(sets.length * maxSize * 2).fill(9.5); // junk in the padding
+  const mask = new Float32Array(sets.length * maxSize);
+  sets.forEach((s, b) => {
+    x.set(s.values, b * maxSize * 2);
+    mask.fill(1, b * maxSize, b * maxSize + s.n);
+  });
+  return { x: tf.tensor3d(x, [sets.length, maxSize, 2]), mask: tf.tensor2d(mask, [sets.length, maxSize]) };
+}
+
+function memoryHandler() {
+  let stored: tf.io.ModelArtifacts | null = null;
+  const handler: tf.io.IOHandler = {
+    save: async (artifacts) => {
+      stored = artifacts;
+      return { modelArtifactsInfo: tf.io.getModelArtifactsInfoForJSON(artifacts) };
+    },
+    load: async () => {
+      if (!stored) throw new Error('nothing saved');
+      return stored;
+    },
+  };
+  return { handler, artifacts: () => stored as tf.io.ModelArtifacts };
+}
+
+describe('SetVAE config', () => {
+  it('accepts the paper presets and resolves defaults', () => {
+    for (const preset of Object.values(SetVAE.presets)) {
+      const config = { ...preset };
+      expect(() => new SetVAE({ ...config, maxOutputs: 4 }).dispose()).not.toThrow();
+    }
+    const model = new SetVAE({ inputDim: 2, inducingPoints: [2, 4] });
+    const c = model.getConfig();
+    expect(c.hiddenDim).toBe(64);
+    expect(c.outputMap).toBe('unit-interval');
+    expect(c.beta).toBe(0.01);
+    model.dispose();
+  });
+
+  it('matches the Set-MNIST size of the reference (533,794 parameters in the peer model)', () => {
+    // peer_bench.py counts the same modules (its MoG is buffers; ours is frozen weights)
+    const model = new SetVAE(SetVAE.presets.setMnist);
+    expect(model.countParams()).toBe(533794);
+    model.dispose();
+  });
+
+  it('rejects bad configs with a ConfigError naming the field, allocating nothing', async () => {
+    await expectNoLeak(() => new SetVAE({ ...tiny, hiddenDim: 15 }));
+    expect(() => new SetVAE({ ...tiny, hiddenDim: 15 })).toThrow(/config.hiddenDim.*multiple of numHeads/);
+    expect(() => new SetVAE({ ...tiny, inducingPoints: [] })).toThrow(ConfigError);
+    expect(() => new SetVAE({ ...tiny, inducingPoints: [2, 0] })).toThrow(/inducingPoints\[1\]/);
+    expect(() => new SetVAE({ ...tiny, beta: -1 })).toThrow(/config.beta/);
+    expect(() => new SetVAE({ ...tiny, outputMap: 'sigmoid' as never })).toThrow(/config.outputMap/);
+  });
+});
+
+describeBackends('SetVAE', () => {
+  let model: SetVAE;
+  beforeAll(() => {
+    model = new SetVAE(tiny);
+  });
+  afterAll(() => model.dispose());
+
+  it('samples any cardinality: prefix mask, zero padding, values in (0,1), repeatable with a seed', async () => {
+    await expectNoLeak(() => {
+      const a = model.sample([3, 50, 7], { seed: 11 });
+      const b = model.sample([3, 50, 7], { seed: 11 });
+      expect(a.x.shape).toEqual([3, 50, 2]);
+      expect(a.mask.shape).toEqual([3, 50]);
+      const x = a.x.arraySync();
+      const m = a.mask.arraySync();
+      for (let s = 0; s < 3; s++) {
+        for (let i = 0; i < 50; i++) {
+          expect(m[s][i]).toBe(i < [3, 50, 7][s] ? 1 : 0);
+          for (const v of x[s][i]) {
+            if (m[s][i] === 1) {
+              expect(v).toBeGreaterThan(0);
+              expect(v).toBeLessThan(1);
+            } else expect(v).toBe(0);
+          }
+        }
+      }
+      expectClose(a.x.dataSync(), b.x.dataSync(), { rtol: 0, atol: 0 });
+      const c = model.sample([3, 50, 7], { seed: 12 });
+      expect(Math.max(...tf.abs(tf.sub(a.x, c.x)).dataSync())).toBeGreaterThan(1e-3);
+      tf.dispose([a, b, c] as unknown as tf.Tensor[]);
+      for (const out of [a, b, c]) for (const level of out.attention) level.attention.dispose();
+    });
+  });
+
+  it('returns generator attention per level [B, H, m_l, N]', () => {
+    const out = model.sample([5, 9], { seed: 1 });
+    expect(out.attention.map((a) => a.inducingPoints)).toEqual([2, 4]);
+    expect(out.attention[1].attention.shape).toEqual([2, 2, 4, 9]);
+    tf.dispose([out.x, out.mask, ...out.attention.map((a) => a.attention)]);
+  });
+
+  it('is exchangeable: permuting the initial set permutes the output (Eq. 16)', () => {
+    tf.tidy(() => {
+      const rand = testRandom(3);
+      const n = 9;
+      const z0 = tf.tensor3d(Float32Array.from({ length: 2 * n * 8 }, () => rand() * 2 - 1), [2, n, 8]);
+      const perm = [4, 0, 8, 2, 7, 1, 3, 6, 5];
+      const permuted = tf.gather(z0, tf.tensor1d(perm, 'int32'), 1);
+      const a = model.decodeInitialSet(z0, { seed: 5 });
+      const b = model.decodeInitialSet(permuted, { seed: 5 });
+      const aPermuted = tf.gather(a.x, tf.tensor1d(perm, 'int32'), 1);
+      expectClose(b.x.dataSync(), aPermuted.dataSync(), { rtol: 1e-4, atol: 1e-5 });
+    });
+  });
+
+  it('decodes a padded batch exactly as the sets one by one (temperature 0: z = prior mean)', () => {
+    tf.tidy(() => {
+      const rand = testRandom(4);
+      const z0 = tf.tensor3d(Float32Array.from({ length: 2 * 6 * 8 }, () => rand() * 2 - 1), [2, 6, 8]);
+      const mask = tf.tensor2d([[1, 1, 1, 1, 0, 0], [1, 1, 1, 1, 1, 1]]);
+      const both = model.decodeInitialSet({ x: z0, mask }, { temperature: 0 });
+      const first = model.decodeInitialSet(tf.slice(z0, [0, 0, 0], [1, 4, 8]), { temperature: 0 });
+      const second = model.decodeInitialSet(tf.slice(z0, [1, 0, 0], [1, 6, 8]), { temperature: 0 });
+      expectClose(tf.slice(both.x, [0, 0, 0], [1, 4, 2]).dataSync(), first.x.dataSync(), { rtol: 1e-4, atol: 1e-5 });
+      expectClose(tf.slice(both.x, [1, 0, 0], [1, 6, 2]).dataSync(), second.x.dataSync(), { rtol: 1e-4, atol: 1e-5 });
+      expectClose(tf.slice(both.x, [0, 4, 0], [1, 2, 2]).dataSync(), [0, 0, 0, 0], { atol: 0 });
+    });
+  });
+
+  it('encodes permutation-invariantly, and padding does not change the encodings', () => {
+    tf.tidy(() => {
+      const sets = ringSets([7, 12], 5);
+      const batch = padded(sets, 15);
+      const enc = model.encode(batch);
+      expect(enc.features.map((f) => f.shape)).toEqual([
+        [2, 2, 16],
+        [2, 4, 16],
+      ]);
+      const perm = [3, 6, 0, 1, 5, 2, 4];
+      const values = new Float32Array(14);
+      perm.forEach((p, i) => values.set(sets[0].values.subarray(2 * p, 2 * p + 2), 2 * i));
+      const alone = model.encode(tf.tensor3d(values, [1, 7, 2]));
+      for (let l = 0; l < 2; l++) {
+        const [d] = [enc.features[l].shape[2]];
+        const m = enc.features[l].shape[1];
+        expectClose(alone.features[l].dataSync(), tf.slice(enc.features[l], [0, 0, 0], [1, m, d]).dataSync(), {
+          rtol: 1e-4,
+          atol: 1e-5,
+        });
+      }
+      expect(enc.attention[0].shape).toEqual([2, 2, 2, 12]); // trailing all-padding columns trimmed
+    });
+  });
+
+  it('loss: total = Chamfer (sum of mins, batch mean) + β·ΣKL, and reconstruct uses the same draws', () => {
+    tf.tidy(() => {
+      const batch = padded(ringSets([6, 10, 8], 6));
+      const loss = model.loss(batch, { seed: 3, beta: 0.5 });
+      const recon = model.reconstruct(batch, { seed: 3 });
+      const cd = chamferDistance(recon, batch, { pointReduction: 'sum' });
+      expectClose(loss.recon.dataSync()[0], cd.dataSync()[0], { rtol: 1e-5 });
+      const kl = loss.klPerLevel.reduce((s, k) => s + k.dataSync()[0], 0);
+      expectClose(loss.kl.dataSync()[0], kl, { rtol: 1e-5 });
+      expect(kl).toBeGreaterThan(0);
+      expectClose(loss.total.dataSync()[0], cd.dataSync()[0] + 0.5 * kl, { rtol: 1e-5 });
+    });
+  });
+
+  it('bad inputs throw typed errors naming the argument, leaking nothing', async () => {
+    const x3 = tf.zeros([2, 5, 3]) as tf.Tensor3D;
+    await expectNoLeak(() => model.loss(x3));
+    expect(() => model.loss(x3)).toThrow(ShapeError);
+    expect(() => model.loss(x3)).toThrow(/batch: expected elements of dimension 2/);
+    await expectNoLeak(() => model.trainStep(x3));
+    expect(() => model.sample([0])).toThrow(/sizes\[0\]/);
+    expect(() => model.sample([65])).toThrow(/maxOutputs/);
+    expect(() => model.sample([3], { temperature: -1 })).toThrow(ConfigError);
+    expect(() => model.decodeInitialSet(tf.zeros([1, 3, 2]) as tf.Tensor3D)).toThrow(/initialSetDim/);
+    x3.dispose();
+    await expect(model.fit([], {})).rejects.toThrow(/data: expected a non-empty/);
+  });
+});
+
+describeBackends(
+  'SetVAE training',
+  () => {
+    it('learns: Chamfer on a fixed batch falls by a clear margin in 40 steps', () => {
+      const model = new SetVAE(tiny);
+      const batch = padded(ringSets([20, 24, 16, 22], 9));
+      const recon: number[] = [];
+      for (let i = 0; i < 40; i++) recon.push(model.trainStep(batch).losses.recon);
+      const first = (recon[0] + recon[1] + recon[2]) / 3;
+      const last = (recon[37] + recon[38] + recon[39]) / 3;
+      expect(last).toBeLessThan(0.5 * first);
+      tf.dispose([batch.x, batch.mask]);
+      model.dispose();
+    });
+
+    it('does not grow the tensor count over 100 training steps', () => {
+      const model = new SetVAE(tiny);
+      const batch = padded(ringSets([8, 6], 2));
+      model.trainStep(batch); // optimizer moments are created by the first step
+      const before = tf.memory().numTensors;
+      for (let i = 0; i < 100; i++) model.trainStep(batch);
+      expect(tf.memory().numTensors).toBe(before);
+      tf.dispose([batch.x, batch.mask]);
+      model.dispose();
+    });
+
+    it('resumes exactly: save after 3 steps, load, continue = uninterrupted run', async () => {
+      const batch = padded(ringSets([8, 6, 7], 12));
+      const a = new SetVAE(tiny);
+      for (let i = 0; i < 3; i++) a.trainStep(batch);
+      const memory = memoryHandler();
+      await a.save(memory.handler);
+      const straight = [0, 1, 2].map(() => a.trainStep(batch).losses.total);
+      const b = await SetVAE.load(memory.handler);
+      expect(b.step).toBe(3);
+      const resumed = [0, 1, 2].map(() => b.trainStep(batch).losses.total);
+      expectClose(resumed, straight, { rtol: 1e-6, atol: 1e-7 });
+      tf.dispose([batch.x, batch.mask]);
+      a.dispose();
+      b.dispose();
+    });
+  },
+  ['wasm'],
+);
+
+describeBackends('SetVAE fit', () => {
+  it('trains epochs of shuffled batches, reports progress, stops on steps and on a signal', async () => {
+    const model = new SetVAE({ ...tiny, epochs: 2 });
+    const data = ringSets([5, 6, 7, 8, 9, 5, 6], 21);
+    const seen: { step: number; epoch: number; total: number }[] = [];
+    const before = tf.memory().numTensors;
+    const result = await model.fit(data, {
+      batchSize: 3,
+      onProgress: (p) => {
+        seen.push({ step: p.step, epoch: p.epoch, total: p.losses.total });
+        expect(p.stepsPerEpoch).toBe(3);
+        expect(p.stepsPerSecond).toBeGreaterThan(0);
+        expect(Object.keys(p.losses)).toEqual(['total', 'recon', 'kl', 'kl0', 'kl1']);
+      },
+    });
+    expect(result).toEqual({ step: 6, epoch: 2, stoppedBy: 'epochs' });
+    expect(seen.map((s) => s.step)).toEqual([1, 2, 3, 4, 5, 6]);
+    expectClose(
+      seen.map((s) => s.epoch),
+      [1 / 3, 2 / 3, 1, 4 / 3, 5 / 3, 2],
+      { rtol: 1e-9 },
+    );
+    const moments = tf.memory().numTensors - before;
+    const stopped = await model.fit(data, { epochs: 4, steps: 2 });
+    expect(stopped).toMatchObject({ step: 8, stoppedBy: 'steps' });
+    const controller = new AbortController();
+    const aborted = await model.fit(data, {
+      epochs: 4,
+      onProgress: (p) => {
+        if (p.step === 9) controller.abort();
+      },
+      signal: controller.signal,
+    });
+    expect(aborted).toMatchObject({ step: 9, stoppedBy: 'signal' });
+    expect(tf.memory().numTensors - before).toBe(moments);
+    model.dispose();
+  });
+}, ['wasm']);
+
+describeBackends(
+  'SetVAE checkpoints',
+  () => {
+    let dir: string;
+    beforeAll(async () => {
+      dir = await mkdtemp(join(tmpdir(), 'setvae-'));
+    });
+    afterAll(async () => {
+      await rm(dir, { recursive: true, force: true });
+    });
+
+    it('save → load gives identical samples; files are model.json + weights.bin, no temp files left', async () => {
+      const model = new SetVAE(tiny);
+      const batch = padded(ringSets([6, 5], 1));
+      model.trainStep(batch);
+      await model.save(join(dir, 'a'));
+      expect((await readdir(join(dir, 'a'))).sort()).toEqual(['model.json', 'weights.bin']);
+      const loaded = await SetVAE.load(join(dir, 'a'));
+      expect(loaded.getConfig()).toEqual(model.getConfig());
+      const s1 = model.sample([5, 30], { seed: 4 });
+      const s2 = loaded.sample([5, 30], { seed: 4 });
+      expectClose(s2.x.dataSync(), s1.x.dataSync(), { rtol: 0, atol: 0 });
+      tf.dispose([s1.x, s1.mask, s2.x, s2.mask, ...s1.attention.map((a) => a.attention), ...s2.attention.map((a) => a.attention)]);
+      tf.dispose([batch.x, batch.mask]);
+      model.dispose();
+      loaded.dispose();
+    });
+
+    it('refuses corrupted, truncated, foreign and config-mismatched checkpoints, changing nothing', async () => {
+      const model = new SetVAE(tiny);
+      await model.save(fileSystem(join(dir, 'b')));
+      const weights = join(dir, 'b', 'weights.bin');
+      const good = await readFile(weights);
+      const flipped = Buffer.from(good);
+      flipped[100] ^= 0xff;
+      await writeFile(weights, flipped);
+      await expect(SetVAE.load(join(dir, 'b'))).rejects.toThrow(/checksum/);
+      await writeFile(weights, good.subarray(0, good.length - 8));
+      await expect(SetVAE.load(join(dir, 'b'))).rejects.toThrow(DataError);
+      await writeFile(weights, good);
+      await writeFile(join(dir, 'c.json'), '{');
+      await expect(SetVAE.load(join(dir, 'missing'))).rejects.toThrow(/cannot read/);
+
+      const other = new SetVAE({ ...tiny, latentDim: 6 });
+      const before = other.sample([4], { seed: 2 });
+      const tensors = tf.memory().numTensors;
+      await expect(other.loadWeights(join(dir, 'b'))).rejects.toThrow(/does not match this model/);
+      expect(tf.memory().numTensors).toBe(tensors);
+      const after = other.sample([4], { seed: 2 });
+      expectClose(after.x.dataSync(), before.x.dataSync(), { rtol: 0, atol: 0 });
+      await expect(SetVAE.load({ load: async () => ({ modelTopology: { format: 'other' } }) })).rejects.toThrow(
+        /format 'setgen-checkpoint'/,
+      );
+      // the good checkpoint still loads
+      const reloaded = await SetVAE.load(join(dir, 'b'));
+      reloaded.dispose();
+      tf.dispose([before.x, before.mask, after.x, after.mask, ...before.attention.map((a) => a.attention), ...after.attention.map((a) => a.attention)]);
+      model.dispose();
+      other.dispose();
+    });
+  },
+  ['cpu'],
+);
