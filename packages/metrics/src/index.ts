@@ -1,1 +1,5 @@
-export {};
+export * from './chamfer-kernel.js';
+export * from './compute-all-metrics.js';
+export * from './distance-matrices.js';
+export * from './matrix-metrics.js';
+export * from './point-clouds.js';

@@ -1,0 +1,188 @@
+/**
+ * The three distance matrices PointFlow's metrics need (generated×reference, generated×generated,
+ * reference×reference), computed pair by pair on the host. The within-collection matrices are
+ * symmetric, so only their upper triangle is computed (PointFlow computes all 3·K² pairs).
+ *
+ * Work is split into tasks of a few pairs, run by an executor: the single-threaded one here
+ * (browser-safe, yields to the event loop between tasks) or the worker-thread pool of
+ * `@setgen/metrics/node`. Memory: the three Float64 matrices, one k-d tree per cloud for CD
+ * (a reordered copy of its points plus O(N/16) boxes), and per running EMD pair its N×N cost
+ * matrix (32 MB at N = 2048) inside `earthMoversDistance`.
+ */
+import { type HostSet, earthMoversDistance } from '@setgen/ops';
+import { type PointCloudIndex, chamferKernel } from './chamfer-kernel.js';
+
+/** Distance between two clouds: PointFlow's Chamfer ('cd') or the earth mover's distance ('emd'). */
+export type CloudDistance = 'cd' | 'emd';
+
+/** EMD solver: the exact assignment (default) or the ε-scaled auction (faster, within ε of exact). */
+export type EmdMethod = 'exact' | 'auction';
+
+/** Row-major matrices; see `matrix-metrics.ts` for the layout. */
+export interface DistanceMatrices {
+  nGen: number;
+  nRef: number;
+  /** `[nGen, nRef]`: d(generated g, reference r). */
+  genRef: Float64Array;
+  /** `[nGen, nGen]`, symmetric, zero diagonal. */
+  genGen: Float64Array;
+  /** `[nRef, nRef]`, symmetric, zero diagonal. */
+  refRef: Float64Array;
+}
+
+/**
+ * One evaluation: the clouds (generated first, then reference, indexed together) and the
+ * distance to compute. Tasks are lists of pairs of these global indices.
+ */
+export interface PairwiseJob {
+  clouds: readonly HostSet[];
+  nGen: number;
+  nRef: number;
+  distance: CloudDistance;
+  emd: EmdMethod;
+}
+
+/** Progress and cancellation shared by every long evaluation. */
+export interface EvaluationControl {
+  /** Called after every finished task with the number of pairs done and the total. */
+  onProgress?: (done: number, total: number) => void;
+  /** Aborting rejects the evaluation with an `AbortError` (workers are terminated). */
+  signal?: AbortSignal;
+}
+
+/**
+ * Runs the tasks of a job; calls `done(task, values)` with one distance per pair of the task.
+ * Resolves when all are done; rejects on abort.
+ */
+export type PairwiseExecutor = (
+  job: PairwiseJob,
+  tasks: readonly Int32Array[],
+  done: (task: number, values: Float64Array) => void,
+  signal?: AbortSignal,
+) => Promise<void>;
+
+/** Number of unordered pairs an evaluation computes: nGen·nRef + both triangles. */
+export function pairCount(nGen: number, nRef: number): number {
+  return nGen * nRef + (nGen * (nGen - 1)) / 2 + (nRef * (nRef - 1)) / 2;
+}
+
+/**
+ * Splits all pairs into tasks of at most `pairsPerTask` pairs (flattened `[a0, b0, a1, b1, …]`
+ * global cloud indices), row by row so that consecutive pairs share their first cloud.
+ */
+export function planTasks(nGen: number, nRef: number, pairsPerTask: number): Int32Array[] {
+  const tasks: Int32Array[] = [];
+  let current: number[] = [];
+  const push = (a: number, b: number) => {
+    current.push(a, b);
+    if (current.length / 2 >= pairsPerTask) {
+      tasks.push(Int32Array.from(current));
+      current = [];
+    }
+  };
+  const total = nGen + nRef;
+  for (let a = 0; a < total; a++) {
+    // generated a: every reference and the later generated; reference a: the later references
+    for (let b = a + 1; b < total; b++) push(a, b);
+  }
+  if (current.length > 0) tasks.push(Int32Array.from(current));
+  return tasks;
+}
+
+/** Writes the distances of one task into the matrices (both halves of the symmetric ones). */
+export function storeDistances(matrices: DistanceMatrices, pairs: Int32Array, values: Float64Array): void {
+  const { nGen, nRef, genRef, genGen, refRef } = matrices;
+  for (let p = 0; p < values.length; p++) {
+    const a = pairs[2 * p];
+    const b = pairs[2 * p + 1];
+    const v = values[p];
+    if (b < nGen) {
+      genGen[a * nGen + b] = v;
+      genGen[b * nGen + a] = v;
+    } else if (a < nGen) {
+      genRef[a * nRef + (b - nGen)] = v;
+    } else {
+      refRef[(a - nGen) * nRef + (b - nGen)] = v;
+      refRef[(b - nGen) * nRef + (a - nGen)] = v;
+    }
+  }
+}
+
+/** The error an aborted evaluation rejects with (`signal.reason` if it is an Error). */
+export function abortError(signal: AbortSignal): Error {
+  const reason: unknown = signal.reason;
+  if (reason instanceof Error && reason.name === 'AbortError') return reason;
+  const error = new Error('the evaluation was aborted');
+  error.name = 'AbortError';
+  return error;
+}
+
+/** Default task size: about 50 ms of work, so progress is smooth and abort prompt. */
+export function defaultPairsPerTask(distance: CloudDistance, n: number): number {
+  if (distance === 'emd') return Math.max(1, Math.floor(2e6 / (n * n))); // exact EMD is ~O(N^2..3)
+  return Math.max(1, Math.floor(1e6 / (n * Math.log2(n + 2))));
+}
+
+/** Computes the three matrices of `job` with `executor`, reporting progress. */
+export async function computeDistanceMatrices(
+  job: PairwiseJob,
+  executor: PairwiseExecutor,
+  { onProgress, signal, pairsPerTask }: EvaluationControl & { pairsPerTask?: number } = {},
+): Promise<DistanceMatrices> {
+  const { nGen, nRef } = job;
+  const matrices: DistanceMatrices = {
+    nGen,
+    nRef,
+    genRef: new Float64Array(nGen * nRef),
+    genGen: new Float64Array(nGen * nGen),
+    refRef: new Float64Array(nRef * nRef),
+  };
+  const largest = job.clouds.reduce((m, c) => Math.max(m, c.n), 1);
+  const tasks = planTasks(nGen, nRef, pairsPerTask ?? defaultPairsPerTask(job.distance, largest));
+  const total = pairCount(nGen, nRef);
+  let done = 0;
+  onProgress?.(0, total);
+  await executor(
+    job,
+    tasks,
+    (task, values) => {
+      storeDistances(matrices, tasks[task], values);
+      done += values.length;
+      onProgress?.(done, total);
+    },
+    signal,
+  );
+  return matrices;
+}
+
+/**
+ * The distance function of a job: CD through per-cloud k-d trees built here once, EMD through
+ * `earthMoversDistance` of `@setgen/ops` (PointFlow's mean matched Euclidean distance).
+ */
+export function pairDistance(job: PairwiseJob): (a: number, b: number) => number {
+  if (job.distance === 'emd') {
+    const method = job.emd;
+    return (a, b) => earthMoversDistance(job.clouds[a], job.clouds[b], { method, pointReduction: 'mean' });
+  }
+  const kernel = chamferKernel();
+  const indexes: PointCloudIndex[] = job.clouds.map((c) => kernel.buildIndex(c.values, c.n, c.d));
+  return (a, b) => kernel.chamferMean(indexes[a], indexes[b]);
+}
+
+/** Single-threaded executor: runs the tasks in order, yielding to the event loop every ~50 ms. */
+export const localExecutor: PairwiseExecutor = async (job, tasks, done, signal) => {
+  const distance = pairDistance(job);
+  let lastYield = Date.now();
+  for (let t = 0; t < tasks.length; t++) {
+    if (signal?.aborted) throw abortError(signal);
+    const pairs = tasks[t];
+    const values = new Float64Array(pairs.length / 2);
+    for (let p = 0; p < values.length; p++) values[p] = distance(pairs[2 * p], pairs[2 * p + 1]);
+    done(t, values);
+    if (Date.now() - lastYield > 50) {
+      await new Promise((resolve) => setTimeout(resolve, 0));
+      lastYield = Date.now();
+    }
+  }
+  if (signal?.aborted) throw abortError(signal);
+};

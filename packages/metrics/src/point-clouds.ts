@@ -1,0 +1,112 @@
+import { DataError, type HostSet, ShapeError, formatShape } from '@setgen/ops';
+import type { Tensor } from '@tensorflow/tfjs-core';
+
+/**
+ * A collection of point clouds: an array of host sets (sizes may differ) or a `[K, N, D]`
+ * tensor (K clouds of N points; read with `await t.data()`, the tensor is not disposed).
+ */
+export type PointClouds = readonly HostSet[] | Tensor;
+
+function isTensor(value: unknown): value is Tensor {
+  return typeof value === 'object' && value !== null && 'shape' in value && 'dtype' in value && 'dataId' in value;
+}
+
+/**
+ * Checks a collection's shapes (no data read yet): a non-empty array of well-formed host sets
+ * or a rank-3 tensor with K, N ≥ 1. Returns the dimensionality D.
+ */
+export function checkPointCloudShapes(clouds: PointClouds, name: string): number {
+  if (isTensor(clouds)) {
+    const shape = clouds.shape;
+    if (shape.length !== 3 || shape[0] < 1 || shape[1] < 1 || shape[2] < 1) {
+      throw new ShapeError(`${name}: expected a tensor of shape [K,N,D] with K, N, D ≥ 1, got ${formatShape(shape)}`);
+    }
+    if (clouds.dtype !== 'float32') throw new DataError(`${name}: expected a float32 tensor, got dtype ${clouds.dtype}`);
+    return shape[2];
+  }
+  if (!Array.isArray(clouds)) {
+    throw new ShapeError(`${name}: expected an array of HostSet { values, n, d } or a [K,N,D] tensor, got ${typeof clouds}`);
+  }
+  if (clouds.length === 0) throw new DataError(`${name}: expected at least one point cloud, got an empty collection`);
+  let d = -1;
+  clouds.forEach((set: HostSet, k: number) => {
+    const ok =
+      set &&
+      (set.values instanceof Float32Array || set.values instanceof Float64Array) &&
+      Number.isInteger(set.n) &&
+      Number.isInteger(set.d) &&
+      set.d >= 1 &&
+      set.values.length === set.n * set.d;
+    if (!ok) {
+      throw new ShapeError(
+        `${name}[${k}]: expected a HostSet { values: Float32Array | Float64Array of length n·d, n, d ≥ 1 }, got ${describe(set)}`,
+      );
+    }
+    if (set.n < 1) throw new DataError(`${name}[${k}]: expected a cloud with at least one point, got n = 0`);
+    if (d >= 0 && set.d !== d) {
+      throw new ShapeError(`${name}[${k}]: expected dimension d = ${d} like ${name}[0], got d = ${set.d}`);
+    }
+    d = set.d;
+  });
+  return d;
+}
+
+function describe(set: unknown): string {
+  if (!set || typeof set !== 'object') return String(set);
+  const s = set as Partial<HostSet>;
+  const values = s.values as unknown;
+  const kind = values && typeof values === 'object' ? (values as object).constructor.name : typeof values;
+  const length = (values as { length?: number })?.length;
+  return `{ values: ${kind}(${length}), n: ${s.n}, d: ${s.d} }`;
+}
+
+/**
+ * Reads a collection into host sets (a tensor is split into views of one `data()` copy) and
+ * checks that every coordinate is finite. Call {@link checkPointCloudShapes} first.
+ */
+export async function readPointClouds(clouds: PointClouds, name: string): Promise<HostSet[]> {
+  let sets: HostSet[];
+  if (isTensor(clouds)) {
+    const [k, n, d] = clouds.shape;
+    const data = (await clouds.data()) as Float32Array;
+    sets = Array.from({ length: k }, (_, i) => ({ values: data.subarray(i * n * d, (i + 1) * n * d), n, d }));
+  } else {
+    sets = [...clouds];
+  }
+  sets.forEach((set, k) => {
+    const { values, d } = set;
+    for (let i = 0; i < values.length; i++) {
+      if (!Number.isFinite(values[i])) {
+        throw new DataError(
+          `${name}[${k}]: expected finite coordinates, got ${values[i]} at point ${Math.floor(i / d)}, coordinate ${i % d}`,
+        );
+      }
+    }
+  });
+  return sets;
+}
+
+/** Checks that the two collections have the same dimensionality (and, if asked, equal sizes). */
+export function checkComparable(
+  generated: PointClouds,
+  reference: PointClouds,
+  { equalSizes = false, reason = '' }: { equalSizes?: boolean; reason?: string } = {},
+): void {
+  const dGen = checkPointCloudShapes(generated, 'generated');
+  const dRef = checkPointCloudShapes(reference, 'reference');
+  if (dGen !== dRef) {
+    throw new ShapeError(`reference: expected clouds of dimension D = ${dGen} like generated, got D = ${dRef}`);
+  }
+  if (!equalSizes) return;
+  const sizes = (clouds: PointClouds): number[] =>
+    isTensor(clouds) ? [clouds.shape[1] as number] : (clouds as readonly HostSet[]).map((s) => s.n);
+  const all = [...sizes(generated).map((n) => ['generated', n] as const), ...sizes(reference).map((n) => ['reference', n] as const)];
+  const [firstName, first] = all[0];
+  for (const [which, n] of all) {
+    if (n !== first) {
+      throw new ShapeError(
+        `${which}: expected every cloud to have N = ${first} points like ${firstName}${reason}, got a cloud with N = ${n}`,
+      );
+    }
+  }
+}
