@@ -13,3 +13,4 @@ export * from './pairwise-distances.js';
 export * from './pair-cost.js';
 export * from './chamfer-host.js';
 export * from './chamfer-distance.js';
+export * from './sinkhorn-distance.js';

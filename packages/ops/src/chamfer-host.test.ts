@@ -1,0 +1,108 @@
+import { expectClose, loadFixture, testRandom } from '@setgen/testkit';
+import { describe, expect, it } from 'vitest';
+import { batchNearestNeighbours } from './chamfer-distance.js';
+import { chamferDistanceHost, neighbourJob, solveNeighbourTasks } from './chamfer-host.js';
+import { DataError, ShapeError } from './errors.js';
+import type { HostSetBatch } from './read-set-batch.js';
+
+const fixture = loadFixture(import.meta.dirname, 'chamfer.json');
+
+/** The valid points of set `s` of a fixture side as a flat array. */
+function validPoints(points: number[][][], mask: boolean[][] | undefined, s: number): number[] {
+  return points[s].filter((_, i) => !mask || mask[s][i]).flat();
+}
+
+function hostBatch(points: number[][][], mask: boolean[][] | undefined): HostSetBatch {
+  const [batch, n, d] = [points.length, points[0].length, points[0][0].length];
+  const valid = points.map((_, s) =>
+    Int32Array.from(points[s].flatMap((_, i) => (!mask || mask[s][i] ? [i] : []))),
+  );
+  return { values: Float32Array.from(points.flat(2)), batch, n, d, valid, dense: !mask };
+}
+
+function bruteForce(a: Float64Array, n: number, b: Float64Array, m: number, d: number) {
+  const aMin = new Float64Array(n).fill(Number.POSITIVE_INFINITY);
+  const aArg = new Int32Array(n).fill(-1);
+  const bMin = new Float64Array(m).fill(Number.POSITIVE_INFINITY);
+  const bArg = new Int32Array(m).fill(-1);
+  for (let i = 0; i < n; i++) {
+    for (let j = 0; j < m; j++) {
+      let e = 0;
+      for (let k = 0; k < d; k++) e += (a[i * d + k] - b[j * d + k]) ** 2;
+      if (e < aMin[i]) [aMin[i], aArg[i]] = [e, j];
+      if (e < bMin[j]) [bMin[j], bArg[j]] = [e, i];
+    }
+  }
+  return { aMin, aArg, bMin, bArg };
+}
+
+describe('chamferDistanceHost', () => {
+  for (const c of fixture.cases) {
+    it(`matches the fixture ${c.name} in float32 and float64`, () => {
+      for (const Array_ of [Float32Array, Float64Array]) {
+        for (let s = 0; s < c.B; s++) {
+          const xa = validPoints(c.x, c.mask_x, s);
+          const ya = validPoints(c.y, c.mask_y, s);
+          const a = { values: Array_.from(xa), n: xa.length / c.D, d: c.D };
+          const b = { values: Array_.from(ya), n: ya.length / c.D, d: c.D };
+          expectClose(chamferDistanceHost(a, b), c.mean_of_mins[s], { rtol: 1e-6 });
+          expectClose(chamferDistanceHost(a, b, { pointReduction: 'sum' }), c.sum_of_mins[s], { rtol: 1e-6 });
+        }
+      }
+    });
+  }
+
+  it('rejects bad host sets with typed errors', () => {
+    const ok = { values: new Float32Array(6), n: 2, d: 3 };
+    expect(() => chamferDistanceHost({ values: new Float32Array(5), n: 2, d: 3 }, ok)).toThrow(
+      /a: expected values of length n·d = 2·3, got length 5/,
+    );
+    expect(() => chamferDistanceHost(ok, { values: [1, 2, 3] as any, n: 1, d: 3 })).toThrow(ShapeError);
+    expect(() => chamferDistanceHost(ok, { values: new Float32Array(4), n: 2, d: 2 })).toThrow(/b: expected d = 3/);
+    expect(() => chamferDistanceHost(ok, { values: new Float32Array(0), n: 0, d: 3 })).toThrow(DataError);
+    expect(() => chamferDistanceHost(ok, { values: Float32Array.of(0, Number.NaN, 0), n: 1, d: 3 })).toThrow(
+      /b: expected finite values, got NaN at point 0/,
+    );
+    expect(() => chamferDistanceHost(ok, ok, { pointReduction: 'median' as any })).toThrow(/pointReduction/);
+  });
+});
+
+describe('host nearest neighbours', () => {
+  for (const c of fixture.cases.filter((k: any) => k.min_sqdist_x_to_y)) {
+    it(`gives the per-point minima of the fixture ${c.name}`, () => {
+      const a = hostBatch(c.x, c.mask_x);
+      const b = hostBatch(c.y, c.mask_y);
+      const job = batchNearestNeighbours(a, b, 'sqeuclidean');
+      for (let s = 0; s < c.B; s++) {
+        const gotA = Array.from(a.valid[s], (_, k) => job.aMin[job.aStart[s] + k]);
+        const gotB = Array.from(b.valid[s], (_, k) => job.bMin[job.bStart[s] + k]);
+        expectClose(gotA, Array.from(a.valid[s], (i) => c.min_sqdist_x_to_y[s][i]), { rtol: 1e-5, atol: 1e-7 });
+        expectClose(gotB, Array.from(b.valid[s], (j) => c.min_sqdist_y_to_x[s][j]), { rtol: 1e-5, atol: 1e-7 });
+      }
+    });
+  }
+
+  for (const d of [1, 2, 3, 5]) {
+    it(`equals brute force in both directions (d = ${d}, sizes not multiples of the block)`, () => {
+      const rand = testRandom(10 + d);
+      const sizes = [
+        [1, 1],
+        [7, 3],
+        [13, 29],
+      ];
+      const aStart = Int32Array.from([0, 1, 8, 21]);
+      const bStart = Int32Array.from([0, 1, 4, 33]);
+      const a = Float64Array.from({ length: 21 * d }, () => Math.round(rand() * 8) / 4); // many ties
+      const b = Float64Array.from({ length: 33 * d }, () => Math.round(rand() * 8) / 4);
+      const job = neighbourJob(a, aStart, b, bStart, d, false);
+      solveNeighbourTasks(job, 0, 3);
+      sizes.forEach(([n, m], t) => {
+        const ref = bruteForce(a.subarray(aStart[t] * d), n, b.subarray(bStart[t] * d), m, d);
+        expect(Array.from(job.aMin.subarray(aStart[t], aStart[t] + n))).toEqual(Array.from(ref.aMin));
+        expect(Array.from(job.aArg.subarray(aStart[t], aStart[t] + n))).toEqual(Array.from(ref.aArg));
+        expect(Array.from(job.bMin.subarray(bStart[t], bStart[t] + m))).toEqual(Array.from(ref.bMin));
+        expect(Array.from(job.bArg.subarray(bStart[t], bStart[t] + m))).toEqual(Array.from(ref.bArg));
+      });
+    });
+  }
+});

@@ -1,0 +1,128 @@
+import * as tf from '@tensorflow/tfjs-core';
+import {
+  describeBackends,
+  expectClose,
+  expectNoLeak,
+  finiteDifferenceGradient,
+  loadFixture,
+  testRandom,
+} from '@setgen/testkit';
+import { expect, it } from 'vitest';
+import { ConfigError, DataError, ShapeError } from './errors.js';
+import { sinkhornDistance } from './sinkhorn-distance.js';
+
+const fixture = loadFixture(import.meta.dirname, 'sinkhorn.json');
+
+function randomSets(b: number, n: number, d: number, seed: number): tf.Tensor3D {
+  const rand = testRandom(seed);
+  return tf.tensor3d(Float32Array.from({ length: b * n * d }, () => rand()), [b, n, d]);
+}
+
+function values(t: tf.Tensor): number[] {
+  const v = Array.from(t.dataSync());
+  t.dispose();
+  return v;
+}
+
+/** Pads sets (arrays of points) to a common size with junk values and a mask. */
+function padded(sets: number[][][], size: number, junk: number) {
+  const d = sets[0][0].length;
+  const x = sets.map((s) => [...s, ...Array.from({ length: size - s.length }, () => Array(d).fill(junk))]);
+  const mask = sets.map((s) => Array.from({ length: size }, (_, i) => (i < s.length ? 1 : 0)));
+  return { x: tf.tensor3d(x), mask: tf.tensor2d(mask) };
+}
+
+describeBackends('sinkhornDistance', () => {
+  for (const c of fixture.cases) {
+    it(`matches the fixture ${c.name} (1000 log-domain iterations)`, () => {
+      const x = tf.tensor3d([c.x]);
+      const y = tf.tensor3d([c.y]);
+      const got = values(sinkhornDistance(x, y, { epsilon: c.eps, iterations: c.iterations }));
+      expectClose(got, c.transport_cost, { rtol: 2e-4 });
+      tf.dispose([x, y]);
+    });
+  }
+
+  it('padding never changes a result: a padded batch equals each set alone', () => {
+    const c = fixture.cases.find((k: any) => k.name === 'n10_m12_d2_eps0.1');
+    const a = padded([c.x, c.x.slice(0, 6)], 16, 37.5);
+    const b = padded([c.y, c.y.slice(3)], 16, -41.25);
+    const got = values(sinkhornDistance(a, b, { epsilon: 0.1, iterations: 300, reduction: 'none' }));
+    const x1 = tf.tensor3d([c.x.slice(0, 6)]);
+    const y1 = tf.tensor3d([c.y.slice(3)]);
+    const alone = values(sinkhornDistance(x1, y1, { epsilon: 0.1, iterations: 300 }));
+    expectClose(got, [c.transport_cost, alone[0]], { rtol: 2e-4 });
+    // and the padding gets no gradient (finite everywhere)
+    const [ga, gb] = tf.grads((p: tf.Tensor, q: tf.Tensor) =>
+      sinkhornDistance({ x: p as tf.Tensor3D, mask: a.mask }, { x: q as tf.Tensor3D, mask: b.mask }, {
+        epsilon: 0.1,
+        iterations: 20,
+      }) as tf.Scalar,
+    )([a.x, b.x]);
+    const gA = values(ga);
+    const gB = values(gb);
+    expect(gA.every(Number.isFinite) && gB.every(Number.isFinite)).toBe(true);
+    const maskA = a.mask.dataSync();
+    const maskB = b.mask.dataSync();
+    expect(gA.filter((_, k) => maskA[Math.floor(k / 2)] === 0).every((v) => v === 0)).toBe(true);
+    expect(gB.filter((_, k) => maskB[Math.floor(k / 2)] === 0).every((v) => v === 0)).toBe(true);
+    expect(gA.some((v) => v !== 0)).toBe(true);
+    tf.dispose([a.x, a.mask, b.x, b.mask, x1, y1]);
+  });
+
+  it('is stable for small ε (1e-3 of the cost scale) and then close to the exact OT cost', () => {
+    const c = fixture.cases[1]; // 10x12
+    const x = tf.tensor3d([c.x]);
+    const y = tf.tensor3d([c.y]);
+    const scale = values(tf.mean(tf.sum(tf.square(tf.sub(tf.expandDims(x, 2), tf.expandDims(y, 1))), 3)))[0];
+    const [got] = values(sinkhornDistance(x, y, { epsilon: 1e-3 * scale, iterations: 2000 }));
+    expect(Number.isFinite(got)).toBe(true);
+    expect(got).toBeLessThan(c.transport_cost); // closer to the LP than with ε = 0.01
+    expectClose(got, c.unregularized_ot_cost, { rtol: 2e-3 });
+    tf.dispose([x, y]);
+  });
+
+  it('is invariant to permutations of either set', () => {
+    const a = randomSets(2, 6, 2, 1);
+    const b = randomSets(2, 5, 2, 2);
+    const ref = values(sinkhornDistance(a, b, { epsilon: 0.05, reduction: 'none' }));
+    const pa = tf.gather(a, [4, 0, 5, 2, 1, 3], 1) as tf.Tensor3D;
+    const pb = tf.gather(b, [2, 4, 0, 3, 1], 1) as tf.Tensor3D;
+    expectClose(values(sinkhornDistance(pa, pb, { epsilon: 0.05, reduction: 'none' })), ref, { rtol: 1e-5 });
+    expectClose(values(sinkhornDistance(a, b, { epsilon: 0.05, reduction: 'sum' })), ref[0] + ref[1], { rtol: 1e-6 });
+    tf.dispose([a, b, pa, pb]);
+  });
+
+  it('gradients equal central finite differences (through the unrolled iterations)', () => {
+    const a = randomSets(1, 4, 2, 3);
+    const b = randomSets(1, 3, 2, 4);
+    const mask = tf.tensor2d([[1, 1, 1, 0]]);
+    const loss = (p: tf.Tensor, q: tf.Tensor) =>
+      sinkhornDistance({ x: p as tf.Tensor3D, mask }, q as tf.Tensor3D, { epsilon: 0.2, iterations: 30 }) as tf.Scalar;
+    const [ga, gb] = tf.grads(loss)([a, b]);
+    expectClose(values(ga), finiteDifferenceGradient((p) => loss(p, b), a, 1e-2), { rtol: 1e-2, atol: 1e-3 });
+    expectClose(values(gb), finiteDifferenceGradient((q) => loss(a, q), b, 1e-2), { rtol: 1e-2, atol: 1e-3 });
+    tf.dispose([a, b, mask]);
+  });
+
+  it('leaks nothing and rejects bad input with typed errors', async () => {
+    const a = randomSets(2, 4, 3, 5);
+    const b = randomSets(2, 3, 3, 6);
+    const wrong = randomSets(2, 3, 2, 7);
+    const empty = tf.tensor2d([[1, 1, 0, 0], [0, 0, 0, 0]]);
+    await expectNoLeak(() => sinkhornDistance(a, b, { epsilon: 0.1, iterations: 5 }).dispose());
+    await expectNoLeak(() =>
+      tf.dispose(tf.grads((p: tf.Tensor) => sinkhornDistance(p as tf.Tensor3D, b, { epsilon: 0.1, iterations: 3 }) as tf.Scalar)([a])),
+    );
+    const before = tf.memory().numTensors;
+    expect(() => sinkhornDistance(a, b, {} as any)).toThrow(/epsilon: expected a finite number > 0/);
+    expect(() => sinkhornDistance(a, b, { epsilon: 0 })).toThrow(ConfigError);
+    expect(() => sinkhornDistance(a, b, { epsilon: -1 })).toThrow(ConfigError);
+    expect(() => sinkhornDistance(a, b, { epsilon: 0.1, iterations: 2.5 })).toThrow(/iterations/);
+    expect(() => sinkhornDistance(a, b, { epsilon: 0.1, reduction: 'max' as any })).toThrow(ConfigError);
+    expect(() => sinkhornDistance(a, wrong, { epsilon: 0.1 })).toThrow(ShapeError);
+    expect(() => sinkhornDistance({ x: a, mask: empty }, b, { epsilon: 0.1 })).toThrow(DataError);
+    expect(tf.memory().numTensors).toBe(before);
+    tf.dispose([a, b, wrong, empty]);
+  });
+});
