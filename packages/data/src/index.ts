@@ -1,1 +1,10 @@
-export {};
+export { readNpy, writeNpy, type NpyArray, type NpyData, type NpyDtype } from '@setgen/ops';
+export * from './batches.js';
+export * from './dataset.js';
+export * from './idx.js';
+export * from './mnist-images.js';
+export * from './polygons.js';
+export * from './set-mnist.js';
+export * from './set-multi-mnist.js';
+export * from './synthetic-molecules.js';
+export * from './to-set-batch.js';

@@ -1,0 +1,182 @@
+import { ConfigError, type HostSet, Random, type SetBatch } from '@setgen/ops';
+import { dispose } from '@tensorflow/tfjs-core';
+import { type SetDataset, checkHostSet, checkInteger, setsOf } from './dataset.js';
+import { toSetBatch } from './to-set-batch.js';
+
+/** One batch: the padded tensors plus which dataset entries they hold. */
+export interface DatasetBatch extends SetBatch {
+  /** Dataset indices of the rows of `x` (stream position for streamed datasets). */
+  indices: number[];
+  /** Set sizes per row. */
+  sizes: number[];
+  /** `labels[indices[b]]` when the dataset has labels. */
+  labels?: Int32Array;
+}
+
+export interface BatchOptions {
+  /** Sets per batch. Required. */
+  batchSize: number;
+  /** Shuffle the order every epoch (each call of `batches`). Default false. */
+  shuffle?: boolean;
+  /** Seed of the shuffle. Default 0. The same seed gives the same batches. */
+  seed?: number;
+  /**
+   * Only put sets of equal size in one batch (no padding), as the Top-n reference loader
+   * does. Batch order is shuffled across sizes when `shuffle`. Default false.
+   */
+  bucketBySize?: boolean;
+  /** Drop a final (or per-bucket) batch smaller than `batchSize`. Default false. */
+  dropLast?: boolean;
+  /** Padded size of every batch. Default: the largest set of each batch. */
+  maxSize?: number;
+  /** Batches built ahead of the consumer (0 = build on demand). Default 1. */
+  prefetch?: number;
+}
+
+type Source = SetDataset | readonly HostSet[] | Iterable<HostSet> | AsyncIterable<HostSet>;
+
+function isInMemory(source: Source): source is SetDataset | readonly HostSet[] {
+  return Array.isArray(source) || (typeof source === 'object' && source !== null && 'sets' in source);
+}
+
+function checkOptions(options: BatchOptions) {
+  if (typeof options !== 'object' || options === null) throw new ConfigError('options: expected { batchSize, ... }');
+  return {
+    batchSize: checkInteger(options.batchSize, 'batchSize', 1),
+    shuffle: options.shuffle ?? false,
+    seed: options.seed ?? 0,
+    bucketBySize: options.bucketBySize ?? false,
+    dropLast: options.dropLast ?? false,
+    maxSize: options.maxSize === undefined ? undefined : checkInteger(options.maxSize, 'maxSize', 0),
+    prefetch: checkInteger(options.prefetch ?? 1, 'prefetch', 0, 64),
+  };
+}
+
+/** The index groups of one epoch over an in-memory dataset. */
+export function batchIndices(sizes: readonly number[], options: BatchOptions): number[][] {
+  const { batchSize, shuffle, seed, bucketBySize, dropLast } = checkOptions(options);
+  const random = new Random(seed);
+  const order = sizes.map((_, i) => i);
+  if (shuffle) random.shuffle(order);
+  const groups = bucketBySize ? bucketsOf(order, sizes) : [order];
+  const result: number[][] = [];
+  for (const group of groups) {
+    for (let start = 0; start < group.length; start += batchSize) {
+      const chunk = group.slice(start, start + batchSize);
+      if (chunk.length === batchSize || !dropLast) result.push(chunk);
+    }
+  }
+  // Buckets are emitted size by size; shuffling mixes sizes across the epoch.
+  if (shuffle && bucketBySize) random.shuffle(result);
+  return result;
+}
+
+function bucketsOf(order: number[], sizes: readonly number[]): number[][] {
+  const buckets = new Map<number, number[]>();
+  for (const i of order) {
+    const bucket = buckets.get(sizes[i]) ?? [];
+    bucket.push(i);
+    buckets.set(sizes[i], bucket);
+  }
+  return [...buckets.keys()].sort((a, b) => a - b).map((n) => buckets.get(n) as number[]);
+}
+
+function makeBatch(sets: readonly HostSet[], indices: number[], maxSize: number | undefined, labels?: Int32Array): DatasetBatch {
+  const rows = indices.map((i) => sets[i]);
+  const batch: DatasetBatch = { ...toSetBatch(rows, { maxSize }), indices, sizes: rows.map((s) => s.n) };
+  if (labels) batch.labels = Int32Array.from(indices, (i) => labels[i]);
+  return batch;
+}
+
+/**
+ * Batches of a dataset as an async iterable of `{ x [B,N,D], mask [B,N], indices, sizes, labels? }`.
+ *
+ * Ownership: every yielded batch belongs to the consumer, who disposes `x` and `mask`
+ * (e.g. `tf.dispose([batch.x, batch.mask])`). Batches built ahead (prefetch) but never
+ * yielded, because the loop ended early, are disposed here.
+ *
+ * `dataset` is a `SetDataset`, a `HostSet[]`, or a (async) stream of HostSets such as
+ * `loadPointClouds`; streams are batched in arrival order (`shuffle`/`bucketBySize` need an
+ * in-memory dataset).
+ */
+export async function* batches(dataset: Source, options: BatchOptions): AsyncGenerator<DatasetBatch> {
+  const opts = checkOptions(options);
+  if (!isInMemory(dataset)) {
+    yield* streamBatches(dataset, opts);
+    return;
+  }
+  const sets = setsOf(dataset, 'dataset');
+  sets.forEach((set, i) => checkHostSet(set, `dataset.sets[${i}]`));
+  const labels = Array.isArray(dataset) ? undefined : (dataset as SetDataset).labels;
+  const groups = batchIndices(
+    sets.map((s) => s.n),
+    options,
+  );
+  const ready: DatasetBatch[] = [];
+  let next = 0;
+  let closed = false;
+  const build = () => ready.push(makeBatch(sets, groups[next++], opts.maxSize, labels));
+  // Runs on a timer, i.e. while the consumer awaits its own work on the current batch.
+  const buildAhead = () => {
+    while (!closed && ready.length < opts.prefetch && next < groups.length) build();
+  };
+  try {
+    while (next < groups.length || ready.length > 0) {
+      if (ready.length === 0) build();
+      const batch = ready.shift() as DatasetBatch;
+      if (opts.prefetch > 0) setTimeout(buildAhead, 0);
+      yield batch;
+    }
+  } finally {
+    closed = true;
+    for (const batch of ready.splice(0)) dispose([batch.x, batch.mask as NonNullable<typeof batch.mask>]);
+  }
+}
+
+async function* streamBatches(
+  stream: Iterable<HostSet> | AsyncIterable<HostSet>,
+  opts: ReturnType<typeof checkOptions>,
+): AsyncGenerator<DatasetBatch> {
+  if (opts.shuffle || opts.bucketBySize) {
+    throw new ConfigError('shuffle/bucketBySize: need an in-memory dataset ({ sets } or HostSet[]), got a stream');
+  }
+  let pending: HostSet[] = [];
+  let position = 0;
+  const emit = () => {
+    const indices = pending.map((_, k) => position - pending.length + k);
+    const batch = makeBatch(pending, indices.map((_, k) => k), opts.maxSize);
+    batch.indices = indices;
+    pending = [];
+    return batch;
+  };
+  for await (const set of stream) {
+    pending.push(checkHostSet(set, `dataset[${position}]`));
+    position++;
+    if (pending.length === opts.batchSize) yield emit();
+  }
+  if (pending.length > 0 && !opts.dropLast) yield emit();
+}
+
+/**
+ * An adapter for `tf.data.generator` (tfjs-data is not a dependency): returns a generator
+ * function yielding `{ x, mask }` tensors batch by batch, e.g.
+ * `tf.data.generator(toTfDataGenerator(dataset, { batchSize: 32, shuffle: true }))`.
+ * Each call starts a new epoch (with the same seed); the tensors are owned by tf.data / its consumer.
+ */
+export function toTfDataGenerator(
+  dataset: SetDataset | readonly HostSet[],
+  options: BatchOptions,
+): () => Generator<SetBatch> {
+  checkOptions(options);
+  const sets = setsOf(dataset, 'dataset');
+  sets.forEach((set, i) => checkHostSet(set, `dataset.sets[${i}]`));
+  return function* () {
+    for (const indices of batchIndices(
+      sets.map((s) => s.n),
+      options,
+    )) {
+      const { x, mask } = makeBatch(sets, indices, options.maxSize);
+      yield { x, mask };
+    }
+  };
+}
