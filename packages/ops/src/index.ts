@@ -14,3 +14,4 @@ export * from './pair-cost.js';
 export * from './chamfer-host.js';
 export * from './chamfer-distance.js';
 export * from './sinkhorn-distance.js';
+export * from './hungarian.js';
