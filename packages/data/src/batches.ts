@@ -99,19 +99,31 @@ function makeBatch(sets: readonly HostSet[], indices: number[], maxSize: number 
  * `loadPointClouds`; streams are batched in arrival order (`shuffle`/`bucketBySize` need an
  * in-memory dataset).
  */
-export async function* batches(dataset: Source, options: BatchOptions): AsyncGenerator<DatasetBatch> {
+export function batches(dataset: Source, options: BatchOptions): AsyncGenerator<DatasetBatch> {
+  // Arguments are checked here, eagerly, so a bad call throws before anything is iterated.
   const opts = checkOptions(options);
-  if (!isInMemory(dataset)) {
-    yield* streamBatches(dataset, opts);
-    return;
+  if (isInMemory(dataset)) {
+    const sets = setsOf(dataset, 'dataset');
+    sets.forEach((set, i) => checkHostSet(set, `dataset.sets[${i}]`));
+    const labels = Array.isArray(dataset) ? undefined : (dataset as SetDataset).labels;
+    return memoryBatches(sets, labels, batchIndices(sets.map((s) => s.n), options), opts);
   }
-  const sets = setsOf(dataset, 'dataset');
-  sets.forEach((set, i) => checkHostSet(set, `dataset.sets[${i}]`));
-  const labels = Array.isArray(dataset) ? undefined : (dataset as SetDataset).labels;
-  const groups = batchIndices(
-    sets.map((s) => s.n),
-    options,
-  );
+  const isStream = typeof dataset === 'object' && dataset !== null && (Symbol.asyncIterator in dataset || Symbol.iterator in dataset);
+  if (!isStream) {
+    throw new ConfigError(`dataset: expected HostSet[], { sets: HostSet[] } or an (async) iterable of HostSet, got ${typeof dataset}`);
+  }
+  if (opts.shuffle || opts.bucketBySize) {
+    throw new ConfigError('shuffle/bucketBySize: need an in-memory dataset ({ sets } or HostSet[]), got a stream');
+  }
+  return streamBatches(dataset, opts);
+}
+
+async function* memoryBatches(
+  sets: readonly HostSet[],
+  labels: Int32Array | undefined,
+  groups: number[][],
+  opts: ReturnType<typeof checkOptions>,
+): AsyncGenerator<DatasetBatch> {
   const ready: DatasetBatch[] = [];
   let next = 0;
   let closed = false;
@@ -137,9 +149,6 @@ async function* streamBatches(
   stream: Iterable<HostSet> | AsyncIterable<HostSet>,
   opts: ReturnType<typeof checkOptions>,
 ): AsyncGenerator<DatasetBatch> {
-  if (opts.shuffle || opts.bucketBySize) {
-    throw new ConfigError('shuffle/bucketBySize: need an in-memory dataset ({ sets } or HostSet[]), got a stream');
-  }
   let pending: HostSet[] = [];
   let position = 0;
   const emit = () => {
