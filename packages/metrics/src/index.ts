@@ -3,3 +3,4 @@ export * from './compute-all-metrics.js';
 export * from './distance-matrices.js';
 export * from './matrix-metrics.js';
 export * from './point-clouds.js';
+export * from './jsd.js';

@@ -1,1 +1,34 @@
-export {};
+/**
+ * Node-only entry of @setgen/metrics: the same API as the main entry, except that
+ * `computeAllMetrics` and `pairwiseDistanceMatrices` spread the pairs over worker threads
+ * (option `workers`, default all cores), plus the `setgen-eval` command line.
+ */
+import { ConfigError } from '@setgen/ops';
+import type { CloudDistance } from './distance-matrices.js';
+import {
+  type ComputeAllMetricsOptions,
+  type GenerationMetrics,
+  computeAllMetricsWith,
+} from './compute-all-metrics.js';
+import type { PointClouds } from './point-clouds.js';
+import { type WorkerPoolOptions, workerExecutor } from './worker-pool.js';
+
+export * from './index.js';
+export { runEvalCli } from './eval-cli.js';
+export type { WorkerPoolOptions } from './worker-pool.js';
+
+/**
+ * {@link import('./compute-all-metrics.js').computeAllMetrics} on worker threads: identical
+ * results, about `workers`× faster on large evaluations.
+ */
+export function computeAllMetrics<D extends CloudDistance = CloudDistance>(
+  generated: PointClouds,
+  reference: PointClouds,
+  options: ComputeAllMetricsOptions<D> & WorkerPoolOptions = {},
+): Promise<GenerationMetrics<D>> {
+  const { workers, ...rest } = options;
+  if (workers !== undefined && !(Number.isInteger(workers) && workers >= 1)) {
+    return Promise.reject(new ConfigError(`options.workers: expected an integer ≥ 1, got ${workers}`));
+  }
+  return computeAllMetricsWith(workerExecutor({ workers }), generated, reference, rest);
+}

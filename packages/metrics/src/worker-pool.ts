@@ -1,0 +1,100 @@
+/**
+ * A `node:worker_threads` executor for the pairwise matrices (Node only; see node.ts).
+ *
+ * The clouds are shared, not copied: the main thread builds every cloud's k-d tree once into
+ * SharedArrayBuffers (its reordered points double as the cloud for EMD, which does not depend
+ * on point order) and posts them to each worker. Workers evaluate the Chamfer kernel from its
+ * source text (so the pool also runs from TypeScript sources, e.g. under vitest) and import
+ * `@setgen/ops` by its resolved URL for EMD. Tasks are handed out one at a time to whichever
+ * worker is free; aborting terminates the workers at once.
+ */
+import { availableParallelism } from 'node:os';
+import { Worker } from 'node:worker_threads';
+import { type PointCloudIndex, chamferKernel } from './chamfer-kernel.js';
+import { type PairwiseExecutor, abortError } from './distance-matrices.js';
+
+// Runs inside each worker (CommonJS eval context).
+const WORKER_SOURCE = `
+const { parentPort } = require('node:worker_threads');
+const kernel = (${chamferKernel.toString()})();
+let job = null;
+let ops = null;
+parentPort.on('message', async (message) => {
+  try {
+    if (message.type === 'job') {
+      job = message;
+      if (job.distance === 'emd' && !ops) ops = await import(job.opsUrl);
+      parentPort.postMessage({ type: 'ready' });
+      return;
+    }
+    const pairs = message.pairs;
+    const values = new Float64Array(pairs.length / 2);
+    const indexes = job.indexes;
+    for (let p = 0; p < values.length; p++) {
+      const a = indexes[pairs[2 * p]];
+      const b = indexes[pairs[2 * p + 1]];
+      values[p] = job.distance === 'emd'
+        ? ops.earthMoversDistance({ values: a.points, n: a.n, d: a.d }, { values: b.points, n: b.n, d: b.d },
+            { method: job.emd, pointReduction: 'mean' })
+        : kernel.chamferMean(a, b);
+    }
+    parentPort.postMessage({ type: 'done', task: message.task, values }, [values.buffer]);
+  } catch (error) {
+    parentPort.postMessage({ type: 'error', message: String(error && error.stack || error) });
+  }
+});
+`;
+
+/** Options of {@link workerExecutor}. */
+export interface WorkerPoolOptions {
+  /** Number of worker threads; default `os.availableParallelism()`. */
+  workers?: number;
+}
+
+function sharedFloat64(length: number): Float64Array {
+  return new Float64Array(new SharedArrayBuffer(length * Float64Array.BYTES_PER_ELEMENT));
+}
+
+/** An executor that spreads the tasks over worker threads. */
+export function workerExecutor({ workers }: WorkerPoolOptions = {}): PairwiseExecutor {
+  return async (job, tasks, done, signal) => {
+    if (signal?.aborted) throw abortError(signal);
+    const kernel = chamferKernel();
+    const indexes: PointCloudIndex[] = job.clouds.map((c) => kernel.buildIndex(c.values, c.n, c.d, sharedFloat64));
+    const opsUrl = import.meta.resolve('@setgen/ops');
+    const count = Math.max(1, Math.min(workers ?? availableParallelism(), tasks.length));
+    const pool = Array.from({ length: count }, () => new Worker(WORKER_SOURCE, { eval: true }));
+    let next = 0;
+    let finished = 0;
+    let onAbort = () => {};
+    try {
+      await new Promise<void>((resolve, reject) => {
+        const fail = (error: Error) => reject(error);
+        onAbort = () => reject(abortError(signal as AbortSignal));
+        signal?.addEventListener('abort', onAbort, { once: true });
+        const feed = (worker: Worker) => {
+          if (next < tasks.length) {
+            const task = next++;
+            worker.postMessage({ type: 'task', task, pairs: tasks[task] });
+          }
+        };
+        for (const worker of pool) {
+          worker.on('error', fail);
+          worker.on('message', (message: { type: string; task: number; values: Float64Array; message: string }) => {
+            if (message.type === 'error') return fail(new Error(`metrics worker failed: ${message.message}`));
+            if (message.type === 'ready') return feed(worker);
+            done(message.task, message.values);
+            finished++;
+            if (finished === tasks.length) return resolve();
+            feed(worker);
+          });
+          worker.postMessage({ type: 'job', distance: job.distance, emd: job.emd, indexes, opsUrl });
+        }
+        if (tasks.length === 0) resolve();
+      });
+    } finally {
+      signal?.removeEventListener('abort', onAbort);
+      await Promise.all(pool.map((worker) => worker.terminate()));
+    }
+  };
+}
