@@ -43,11 +43,8 @@ export interface ChamferKernel {
   chamferMean(a: PointCloudIndex, b: PointCloudIndex): number;
 }
 
-/** Leaves hold at most this many points. */
-const LEAF_SIZE = 16;
-
-/** Creates the kernel (self-contained: see the file comment). */
-export function chamferKernel(leafSize: number = LEAF_SIZE): ChamferKernel {
+/** Creates the kernel (self-contained: see the file comment); leaves hold ≤ `leafSize` points. */
+export function chamferKernel(leafSize = 16): ChamferKernel {
   // Number of halvings until every leaf holds at most `leafSize` points.
   function treeDepth(n: number): number {
     let depth = 0;

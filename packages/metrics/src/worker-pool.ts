@@ -23,7 +23,12 @@ parentPort.on('message', async (message) => {
   try {
     if (message.type === 'job') {
       job = message;
-      if (job.distance === 'emd' && !ops) ops = await import(job.opsUrl);
+      if (job.distance === 'emd' && !ops) {
+        ops = await import(job.opsUrl);
+        if (typeof ops.earthMoversDistance !== 'function') {
+          throw new Error(job.opsUrl + ' has no earthMoversDistance (is the build of @setgen/ops stale?)');
+        }
+      }
       parentPort.postMessage({ type: 'ready' });
       return;
     }
