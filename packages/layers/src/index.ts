@@ -10,3 +10,7 @@ export {
   SetCreationLayer,
 } from './set-creation.js';
 export * from './set-pooling.js';
+export * from './film.js';
+export * from './top-n-creation.js';
+export * from './first-n-creation.js';
+export * from './mlp-creation.js';

@@ -1,0 +1,229 @@
+import { ConfigError, ShapeError } from '@setgen/ops';
+import {
+  describeBackends,
+  expectClose,
+  expectNoLeak,
+  finiteDifferenceGradient,
+  loadFixture,
+  testRandom,
+} from '@setgen/testkit';
+import * as tf from '@tensorflow/tfjs-core';
+import * as tfl from '@tensorflow/tfjs-layers';
+import { expect, it } from 'vitest';
+import { TopNCreation, topNCreation } from './top-n-creation.js';
+
+interface TopNCase {
+  name: string;
+  B: number;
+  latent_dim: number;
+  cosine_channels: number;
+  set_channels: number;
+  max_n: number;
+  n: number;
+  z: number[][];
+  weights: Record<string, number[] | number[][]>;
+  angles_normalized: number[][];
+  softmax_scores: number[][];
+  topn_indices: number[][];
+  output: number[][][];
+}
+
+const fixture = loadFixture<{ cases: TopNCase[] }>(import.meta.dirname, 'topn.json');
+const WEIGHT_ORDER = [
+  'points',
+  'angles_params',
+  'angle_mlp_W1',
+  'angle_mlp_b1',
+  'angle_mlp_W_final',
+  'angle_mlp_b_final',
+  'film_lin1_W',
+  'film_lin1_b',
+  'film_lin2_W',
+  'film_lin2_b',
+];
+
+function randomTensor(shape: number[], seed: number): tf.Tensor {
+  const rand = testRandom(seed);
+  return tf.tensor(
+    Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => rand() * 2 - 1),
+    shape,
+  );
+}
+
+function fixtureLayer(c: TopNCase): TopNCreation {
+  const layer = topNCreation({
+    referenceSize: c.max_n,
+    angleDim: c.cosine_channels,
+    featureDim: c.set_channels,
+    maxSize: c.n,
+  });
+  layer.build([null, c.latent_dim]);
+  const weights = WEIGHT_ORDER.map((k) => tf.tensor(c.weights[k] as number[]));
+  layer.setWeights(weights);
+  tf.dispose(weights);
+  return layer;
+}
+
+describeBackends('TopNCreation', () => {
+  for (const c of fixture.cases) {
+    it(`matches the reference fixture (${c.name})`, () => {
+      const layer = fixtureLayer(c);
+      const z = tf.tensor2d(c.z);
+      const { angles, scores } = layer.scores(z);
+      expectClose(angles.dataSync(), c.angles_normalized.flat(), { rtol: 1e-4, atol: 1e-6 });
+      expectClose(scores.dataSync(), c.softmax_scores.flat(), { rtol: 1e-4, atol: 1e-7 });
+      const { x, mask } = layer.create(z, new Array(c.B).fill(c.n));
+      expect(x.shape).toEqual([c.B, c.n, c.set_channels]);
+      expect(Array.from(mask!.dataSync()).every((v) => v === 1)).toBe(true);
+      expectClose(x.dataSync(), c.output.flat(2), { rtol: 1e-4, atol: 1e-5 });
+      tf.dispose([z, angles, scores, x, mask!]);
+    });
+  }
+
+  it('orders the set by score and respects sizes: prefix mask, zero padding, padded batch == one by one', () => {
+    const c = fixture.cases[0];
+    const layer = fixtureLayer(c);
+    const z = tf.tensor2d(c.z);
+    const { x, mask } = layer.create(z, [9, 4, 1]);
+    expect(x.shape).toEqual([3, 9, 16]);
+    expect(Array.from(tf.sum(mask!, 1).dataSync())).toEqual([9, 4, 1]);
+    const v = x.arraySync();
+    expect(
+      v[1]
+        .slice(4)
+        .flat()
+        .every((e) => e === 0),
+    ).toBe(true);
+    // one by one: set b of size n picks the same top-n; n·s uses its own n
+    for (const [b, n] of [
+      [1, 4],
+      [2, 1],
+    ]) {
+      const zb = tf.slice(z, [b, 0], [1, -1]) as tf.Tensor2D;
+      const alone = layer.create(zb, [n]);
+      expectClose(v[b].slice(0, n).flat(), alone.x.arraySync()[0].slice(0, n).flat(), {
+        rtol: 1e-6,
+        atol: 1e-7,
+      });
+      tf.dispose([zb, alone.x, alone.mask!]);
+    }
+    // deterministic given z
+    const again = layer.create(z, [9, 4, 1]);
+    expect(Array.from(again.x.dataSync())).toEqual(Array.from(x.dataSync()));
+    tf.dispose([z, x, mask!, again.x, again.mask!]);
+  });
+
+  it('creates sets beyond maxSize up to referenceSize, and fails clearly beyond it', async () => {
+    const layer = topNCreation({ referenceSize: 8, angleDim: 2, featureDim: 3, maxSize: 4, seed: 1 });
+    const z = randomTensor([2, 5], 3) as tf.Tensor2D;
+    const { x, mask } = layer.create(z, [8, 2]);
+    expect(x.shape).toEqual([2, 8, 3]);
+    // every reference point is used exactly once in a set of size n0
+    const points = layer.getWeights()[0].arraySync() as number[][];
+    expect(new Set(x.arraySync()[0].map((row) => row.join())).size).toBe(8);
+    expect(points).toHaveLength(8);
+    expect(() => layer.create(z, [9, 2])).toThrow(ShapeError);
+    expect(() => layer.create(z, [9, 2])).toThrow(/sizes\[0\]: 9 exceeds referenceSize = 8/);
+    await expectNoLeak(() => layer.create(z, [9, 2]));
+    tf.dispose([z, x, mask!]);
+  });
+
+  it('gradients w.r.t. z, angles and points match finite differences', () => {
+    const layer = topNCreation({ referenceSize: 6, angleDim: 2, featureDim: 2, maxSize: 3, seed: 5 });
+    const z = randomTensor([2, 3], 7) as tf.Tensor2D;
+    const probe = randomTensor([2, 3, 2], 8);
+    const f = (t: tf.Tensor) => tf.sum(tf.mul(layer.create(t as tf.Tensor2D, [3, 2]).x, probe)) as tf.Scalar;
+    const gz = tf.grad(f)(z);
+    expectClose(gz.dataSync(), finiteDifferenceGradient(f, z, 1e-3), { rtol: 2e-2, atol: 2e-3 });
+    expect(Array.from(gz.dataSync()).some((v) => Math.abs(v) > 1e-4)).toBe(true);
+
+    const weights = layer.getWeights();
+    const { value, grads } = tf.variableGrads(() => f(z));
+    const named = (part: string) => Object.entries(grads).find(([k]) => k.endsWith(`/${part}`))![1];
+    for (const [index, part] of [
+      [0, 'points'],
+      [1, 'angles'],
+    ] as const) {
+      const fw = (t: tf.Tensor) => {
+        layer.setWeights(weights.map((w, i) => (i === index ? t : w)));
+        return f(z);
+      };
+      const expected = finiteDifferenceGradient(fw, weights[index], 1e-3);
+      layer.setWeights(weights);
+      expectClose(named(part).dataSync(), expected, { rtol: 2e-2, atol: 2e-3 });
+      expect(Array.from(expected).some((v) => Math.abs(v) > 1e-3)).toBe(true);
+    }
+    expect(Object.keys(grads)).toHaveLength(10);
+    tf.dispose([z, probe, gz, value, ...Object.values(grads)]);
+  });
+
+  it('has the documented weight order and shapes, and round-trips through a saved model', async () => {
+    const layer = topNCreation({ referenceSize: 7, angleDim: 3, featureDim: 4, maxSize: 5, seed: 2 });
+    const input = tfl.input({ shape: [6] });
+    const outputs = layer.apply(input) as tfl.SymbolicTensor[];
+    expect(outputs.map((o) => o.shape)).toEqual([
+      [null, 5, 4],
+      [null, 5],
+    ]);
+    expect(layer.getWeights().map((w) => w.shape)).toEqual([
+      [7, 4],
+      [7, 3],
+      [6, 32],
+      [32],
+      [32, 3],
+      [3],
+      [1, 4],
+      [4],
+      [1, 4],
+      [4],
+    ]);
+    // angles start on the unit sphere
+    const norms = tf.norm(layer.getWeights()[1], 'euclidean', 1);
+    expectClose(norms.dataSync(), new Array(7).fill(1), { rtol: 1e-4 });
+    const model = tfl.model({ inputs: input, outputs });
+    let saved: tf.io.ModelArtifacts | undefined;
+    await model.save(
+      tf.io.withSaveHandler(async (artifacts) => {
+        saved = artifacts;
+        return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
+      }),
+    );
+    const loaded = await tfl.loadLayersModel(tf.io.fromMemory(saved!));
+    const z = randomTensor([2, 6], 4);
+    const [a, am] = model.predict(z) as tf.Tensor[];
+    const [b, bm] = loaded.predict(z) as tf.Tensor[];
+    expect(Array.from(b.dataSync())).toEqual(Array.from(a.dataSync()));
+    expect(Array.from(bm.dataSync())).toEqual(Array.from(am.dataSync()));
+    tf.dispose([norms, z, a, am, b, bm]);
+    model.dispose();
+    loaded.dispose();
+  });
+
+  it('leaks nothing in create, a training step and a throwing call', async () => {
+    const layer = topNCreation({ referenceSize: 6, angleDim: 2, featureDim: 2, maxSize: 3, seed: 5 });
+    const z = randomTensor([2, 3], 7) as tf.Tensor2D;
+    const first = layer.create(z, [3, 1]);
+    tf.dispose([first.x, first.mask!]);
+    const before = tf.memory().numTensors;
+    const out = layer.create(z, [3, 1]);
+    tf.dispose([out.x, out.mask!]);
+    const optimizer = tf.train.adam(0.01);
+    optimizer.minimize(() => tf.sum(tf.square(layer.create(z, [3, 2]).x)) as tf.Scalar);
+    optimizer.dispose();
+    expect(tf.memory().numTensors).toBe(before);
+    const wrongLatent = tf.zeros([2, 4]) as tf.Tensor2D;
+    expect(() => layer.create(wrongLatent, [1, 1])).toThrow(/z: expected \[B, 3\]/);
+    await expectNoLeak(() => layer.create(wrongLatent, [1, 1]));
+    await expectNoLeak(() => layer.create(z, [1]));
+    tf.dispose([z, wrongLatent]);
+  });
+
+  it('rejects bad configs with ConfigError', () => {
+    const base = { referenceSize: 6, angleDim: 2, featureDim: 2, maxSize: 3 };
+    expect(() => new TopNCreation({ ...base, maxSize: 7 })).toThrow(/maxSize \(7\).*referenceSize \(6\)/);
+    expect(() => new TopNCreation({ ...base, referenceSize: 0 })).toThrow(ConfigError);
+    expect(() => new TopNCreation({ ...base, angleDim: -1 })).toThrow(/angleDim/);
+    expect(() => new TopNCreation({ ...base, featureDim: 1.5 })).toThrow(ConfigError);
+    expect(() => new TopNCreation({ ...base, angleHiddenUnits: 0 })).toThrow(/angleHiddenUnits/);
+  });
+});

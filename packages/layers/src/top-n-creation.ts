@@ -1,0 +1,213 @@
+// Top-n creation (Vignac & Frossard, ICLR 2022, §4; REFERENCES.md §7.1). A learned
+// reference set of n0 points, each with an "angle" vector; z picks the n points whose angles
+// best match a direction a(z), and modulates them by their scores:
+//   a = MLP(z) / (‖MLP(z)‖ + 1e-5);  s = softmax(Angles · a) over the n0 reference points;
+//   idx = top-n(s) (descending);     x_k = (n·s_k Wα + bα) ⊙ Points[idx_k] + (n·s_k Wβ + bβ).
+// The choice of idx is discrete (made on the host); gradients reach z and the angles
+// through the scores s, and the points through the gather.
+
+import { batchMatMul, ConfigError, formatShape, gatherRows, Random, ShapeError } from '@setgen/ops';
+import {
+  add,
+  div,
+  mul,
+  norm,
+  reshape,
+  serialization,
+  softmax,
+  type Tensor2D,
+  type Tensor3D,
+  tensor1d,
+  tensor2d,
+  tidy,
+} from '@tensorflow/tfjs-core';
+import { initializers, type LayerVariable } from '@tensorflow/tfjs-layers';
+import { featureWiseLinearModulation } from './film.js';
+import { checkPositiveInteger, type Shape } from './layer-utils.js';
+import { linearInit, residualMlp, type SetCreationArgs, SetCreationLayer } from './set-creation.js';
+
+/** Options of `TopNCreation`. */
+export interface TopNCreationArgs extends SetCreationArgs {
+  /** Number n0 of reference points: the largest set it can create. */
+  referenceSize: number;
+  /** Dimension of the angle vectors (Top-n's `cosine_channels`: 3 synthetic, 4 molecules). */
+  angleDim: number;
+  /** Training maximum: the padded length of the output (sizes up to referenceSize still work). */
+  maxSize: number;
+  /** Width of the two-layer angle MLP; default 32, as the reference. */
+  angleHiddenUnits?: number;
+}
+
+/** Indices of the `k` largest of each row of `scores [B, n0]`, descending (ties: lower index first). */
+function topIndices(
+  scores: Float32Array | Int32Array | Uint8Array,
+  batch: number,
+  n0: number,
+  k: number,
+): Int32Array {
+  const out = new Int32Array(batch * k);
+  const order = Array.from({ length: n0 }, (_, i) => i);
+  for (let b = 0; b < batch; b++) {
+    const row = (i: number) => scores[b * n0 + i];
+    const ranked = order.slice().sort((i, j) => row(j) - row(i) || i - j);
+    for (let r = 0; r < k; r++) out[b * k + r] = ranked[r];
+  }
+  return out;
+}
+
+/**
+ * Top-n creation. Weights (in order): `points [n0, C]` (N(0,1)), `angles [n0, angleDim]`
+ * (N(0,1) rows normalised once, at init), `mlp.kernel1 [l, h]`, `mlp.bias1 [h]`,
+ * `mlp.kernel2 [h, angleDim]`, `mlp.bias2 [angleDim]`, `filmAlpha.kernel [1, C]`,
+ * `filmAlpha.bias [C]`, `filmBeta.kernel [1, C]`, `filmBeta.bias [C]` (dense layers start
+ * from PyTorch's U(±1/sqrt(fanIn)), as the reference). The angle MLP adds its residuals
+ * only where widths match (the reference MLP). n in n·s is each set's own size.
+ */
+export class TopNCreation extends SetCreationLayer {
+  static className = 'SetgenTopNCreation';
+  readonly referenceSize: number;
+  readonly angleDim: number;
+  readonly maxSize: number;
+  readonly angleHiddenUnits: number;
+  private w: Record<
+    | 'points'
+    | 'angles'
+    | 'kernel1'
+    | 'bias1'
+    | 'kernel2'
+    | 'bias2'
+    | 'alphaKernel'
+    | 'alphaBias'
+    | 'betaKernel'
+    | 'betaBias',
+    LayerVariable
+  > | null = null;
+
+  constructor(args: TopNCreationArgs) {
+    super(args);
+    this.referenceSize = checkPositiveInteger(args.referenceSize, 'referenceSize', 'TopNCreation');
+    this.angleDim = checkPositiveInteger(args.angleDim, 'angleDim', 'TopNCreation');
+    this.maxSize = checkPositiveInteger(args.maxSize, 'maxSize', 'TopNCreation');
+    this.angleHiddenUnits = checkPositiveInteger(
+      args.angleHiddenUnits ?? 32,
+      'angleHiddenUnits',
+      'TopNCreation',
+    );
+    if (this.maxSize > this.referenceSize) {
+      throw new ConfigError(
+        `TopNCreation: maxSize (${this.maxSize}) must not exceed referenceSize (${this.referenceSize}): top-n picks n of the n0 reference points`,
+      );
+    }
+  }
+
+  protected get paddedLength(): number {
+    return this.maxSize;
+  }
+
+  protected get sizeLimit() {
+    return { value: this.referenceSize, name: 'referenceSize' };
+  }
+
+  override build(inputShape: Shape | Shape[]): void {
+    const shape = (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as Shape;
+    const latentDim = shape[shape.length - 1];
+    if (shape.length !== 2 || latentDim === null) {
+      throw new ShapeError(
+        `TopNCreation: expected z of shape [B, latentDim] with a known latentDim, got ${formatShape(shape)}`,
+      );
+    }
+    const random = new Random(this.seed ?? Math.floor(Math.random() * 2 ** 31));
+    const [n0, a, h, c] = [this.referenceSize, this.angleDim, this.angleHiddenUnits, this.featureDim];
+    const points = this.addWeight(
+      'points',
+      [n0, c],
+      'float32',
+      initializers.randomNormal({ seed: random.seed() }),
+    );
+    const angles = this.addWeight('angles', [n0, a], 'float32', initializers.zeros());
+    // angles: N(0,1) rows normalised to unit length once, at init (not in the forward pass)
+    const rows = Array.from({ length: n0 }, () => {
+      const v = Array.from({ length: a }, () => random.normal());
+      const length = Math.hypot(...v) + 1e-5;
+      return v.map((e) => e / length);
+    });
+    const initialAngles = tensor2d(rows, [n0, a]);
+    angles.write(initialAngles);
+    initialAngles.dispose();
+    this.w = {
+      points,
+      angles,
+      kernel1: this.addWeight('mlp/kernel1', [latentDim, h], 'float32', linearInit(latentDim, random.seed())),
+      bias1: this.addWeight('mlp/bias1', [h], 'float32', linearInit(latentDim, random.seed())),
+      kernel2: this.addWeight('mlp/kernel2', [h, a], 'float32', linearInit(h, random.seed())),
+      bias2: this.addWeight('mlp/bias2', [a], 'float32', linearInit(h, random.seed())),
+      alphaKernel: this.addWeight('filmAlpha/kernel', [1, c], 'float32', linearInit(1, random.seed())),
+      alphaBias: this.addWeight('filmAlpha/bias', [c], 'float32', linearInit(1, random.seed())),
+      betaKernel: this.addWeight('filmBeta/kernel', [1, c], 'float32', linearInit(1, random.seed())),
+      betaBias: this.addWeight('filmBeta/bias', [c], 'float32', linearInit(1, random.seed())),
+    };
+    this.built = true;
+  }
+
+  protected override checkLatent(z: Tensor2D): void {
+    if (this.w && z.shape[1] !== this.w.kernel1.shape[0]) {
+      throw new ShapeError(
+        `z: expected [B, ${this.w.kernel1.shape[0]}] (the latent size built for), got ${formatShape(z.shape)}`,
+      );
+    }
+  }
+
+  /** The normalised directions a(z) `[B, angleDim]` and the scores s `[B, n0]`. */
+  scores(z: Tensor2D): { angles: Tensor2D; scores: Tensor2D } {
+    return tidy(() => {
+      const w = this.w!;
+      const raw = residualMlp(z, w.kernel1.read(), w.bias1.read(), w.kernel2.read(), w.bias2.read());
+      const angles = div(raw, add(norm(raw, 'euclidean', 1, true), 1e-5)) as Tensor2D;
+      const scores = softmax(batchMatMul(angles, w.angles.read(), { transposeB: true })) as Tensor2D;
+      return { angles, scores };
+    });
+  }
+
+  protected generate(z: Tensor2D, sizes: number[], length: number): Tensor3D {
+    const w = this.w!;
+    const batch = z.shape[0];
+    const n0 = this.referenceSize;
+    const { scores } = this.scores(z);
+    const picked = topIndices(scores.dataSync(), batch, n0, length);
+    const scoreRows = picked.map((index, at) => Math.floor(at / length) * n0 + index);
+    const selectedScores = reshape(
+      gatherRows(reshape(scores, [batch * n0, 1]), tensor1d(scoreRows, 'int32')),
+      [batch, length, 1],
+    );
+    // FiLM on n·s, n = the set's own size (the reference has one n per batch)
+    const n = reshape(tensor1d(sizes), [batch, 1, 1]);
+    const condition = mul(selectedScores, n);
+    const selected = reshape(gatherRows(w.points.read(), tensor1d(picked, 'int32')), [
+      batch,
+      length,
+      this.featureDim,
+    ]);
+    return featureWiseLinearModulation(selected, condition, {
+      gammaKernel: w.alphaKernel.read(),
+      gammaBias: w.alphaBias.read(),
+      betaKernel: w.betaKernel.read(),
+      betaBias: w.betaBias.read(),
+    }) as Tensor3D;
+  }
+
+  override getConfig() {
+    return {
+      ...super.getConfig(),
+      referenceSize: this.referenceSize,
+      angleDim: this.angleDim,
+      maxSize: this.maxSize,
+      angleHiddenUnits: this.angleHiddenUnits,
+    };
+  }
+}
+serialization.registerClass(TopNCreation);
+
+/** `new TopNCreation(args)`. */
+export function topNCreation(args: TopNCreationArgs): TopNCreation {
+  return new TopNCreation(args);
+}
