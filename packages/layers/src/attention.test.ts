@@ -17,10 +17,25 @@ describeBackends('multiheadAttention', () => {
       const q = randomSet(rand, [3, 4, 6]);
       const k = randomSet(rand, [3, 5, 6]);
       const v = randomSet(rand, [3, 5, 6]);
-      const queryMask = tf.tensor2d([[1, 1, 1, 1], [1, 1, 0, 0], [1, 0, 0, 0]]);
-      const keyMask = tf.tensor2d([[1, 1, 1, 1, 1], [1, 1, 1, 0, 0], [0, 0, 0, 0, 0]]);
+      const queryMask = tf.tensor2d([
+        [1, 1, 1, 1],
+        [1, 1, 0, 0],
+        [1, 0, 0, 0],
+      ]);
+      const keyMask = tf.tensor2d([
+        [1, 1, 1, 1, 1],
+        [1, 1, 1, 0, 0],
+        [0, 0, 0, 0, 0],
+      ]);
       const run = (maxChunkElements: number) =>
-        multiheadAttention(q, k, v, { numHeads: 3, attention, queryMask, keyMask, returnWeights: true, maxChunkElements });
+        multiheadAttention(q, k, v, {
+          numHeads: 3,
+          attention,
+          queryMask,
+          keyMask,
+          returnWeights: true,
+          maxChunkElements,
+        });
       const whole = run(1 << 24);
       const chunked = run(2 * 4 * 5); // two (batch, head) maps per chunk: 5 chunks, the last one short
       expectClose(chunked.values.dataSync(), whole.values.dataSync(), { rtol: 1e-6, atol: 1e-7 });
@@ -43,9 +58,22 @@ describeBackends('multiheadAttention', () => {
         )([q, k, v]);
       const g1 = grad(1 << 24);
       const g2 = grad(2 * 4 * 5);
-      g1.forEach((g, i) => expectClose(g2[i].dataSync(), g.dataSync(), { rtol: 1e-5, atol: 1e-6 }));
+      for (const [i, g] of g1.entries())
+        expectClose(g2[i].dataSync(), g.dataSync(), { rtol: 1e-5, atol: 1e-6 });
       await expectNoLeak(() => tf.dispose(Object.values(run(20)).filter((t) => t !== null)));
-      tf.dispose([q, k, v, queryMask, keyMask, whole.values, whole.weights!, chunked.values, chunked.weights!, ...g1, ...g2]);
+      tf.dispose([
+        q,
+        k,
+        v,
+        queryMask,
+        keyMask,
+        whole.values,
+        whole.weights!,
+        chunked.values,
+        chunked.weights!,
+        ...g1,
+        ...g2,
+      ]);
     });
   }
 

@@ -1,11 +1,9 @@
 // Multi-head scaled dot-product attention on padded sets (Set Transformer Eq. 1–4; SetVAE
 // Eq. 3 and App. A.2 for slot attention). Heads split the feature axis into contiguous
 // chunks; the scale is 1/sqrt(units) for all heads, as both reference codes do.
+
+import { batchMatMul } from '@setgen/ops';
 import {
-  type Tensor,
-  type Tensor2D,
-  type Tensor3D,
-  type Tensor4D,
   add,
   concat,
   div,
@@ -18,11 +16,14 @@ import {
   split,
   sub,
   sum,
+  type Tensor,
+  type Tensor2D,
+  type Tensor3D,
+  type Tensor4D,
   tidy,
   tile,
   transpose,
 } from '@tensorflow/tfjs-core';
-import { batchMatMul } from '@setgen/ops';
 
 /** How attention weights are normalised. */
 export type AttentionKind = 'softmax' | 'slot';
@@ -155,7 +156,9 @@ export function multiheadAttention(
     if (chunk >= total) {
       [values, weights] = attend(heads);
     } else {
-      const sizes = Array.from({ length: Math.ceil(total / chunk) }, (_, i) => Math.min(chunk, total - i * chunk));
+      const sizes = Array.from({ length: Math.ceil(total / chunk) }, (_, i) =>
+        Math.min(chunk, total - i * chunk),
+      );
       const parts = (t: Tensor | null) => (t ? split(t, sizes, 0) : sizes.map(() => null));
       const [qs, ks, vs, qms, kms] = [heads.q, heads.k, heads.v, heads.queryMask, heads.keyMask].map(parts);
       const outs: Tensor3D[] = [];

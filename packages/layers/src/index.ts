@@ -14,3 +14,6 @@ export * from './film.js';
 export * from './top-n-creation.js';
 export * from './first-n-creation.js';
 export * from './mlp-creation.js';
+export * from './set-attention-block.js';
+export * from './induced-set-attention-block.js';
+export * from './pooling-by-multihead-attention.js';

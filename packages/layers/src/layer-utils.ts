@@ -1,8 +1,9 @@
 // Plumbing shared by the set layers: masks from `kwargs`, argument checks that throw our
 // typed errors before any tensor work, and building a layer inside another one.
+
+import { ConfigError, formatShape, ShapeError } from '@setgen/ops';
 import type { Tensor, Tensor2D } from '@tensorflow/tfjs-core';
 import type { layers } from '@tensorflow/tfjs-layers';
-import { ConfigError, ShapeError, formatShape } from '@setgen/ops';
 
 /** Keyword arguments of `Layer.call` / `Layer.apply`. */
 export type Kwargs = Record<string, any>;
@@ -22,7 +23,9 @@ function isTensor(value: unknown): value is Tensor {
 export function checkMask(mask: unknown, x: Tensor, name: string): Tensor2D | null {
   if (mask === undefined || mask === null) return null;
   if (!isTensor(mask)) {
-    throw new ShapeError(`${name}: expected a Tensor2D ${formatShape(x.shape.slice(0, 2))} or null, got ${typeof mask}`);
+    throw new ShapeError(
+      `${name}: expected a Tensor2D ${formatShape(x.shape.slice(0, 2))} or null, got ${typeof mask}`,
+    );
   }
   if (mask.rank !== 2 || mask.shape[0] !== x.shape[0] || mask.shape[1] !== x.shape[1]) {
     throw new ShapeError(
@@ -36,7 +39,11 @@ export function checkMask(mask: unknown, x: Tensor, name: string): Tensor2D | nu
  * The masks in `kwargs.mask`, one per input (`null` for none), checked against `inputs`.
  * Accepts a single mask for a single input, or an array aligned with the inputs.
  */
-export function masksFromKwargs(kwargs: Kwargs | undefined, inputs: Tensor[], layer: string): (Tensor2D | null)[] {
+export function masksFromKwargs(
+  kwargs: Kwargs | undefined,
+  inputs: Tensor[],
+  layer: string,
+): (Tensor2D | null)[] {
   const given: unknown = kwargs?.mask;
   if (given === undefined || given === null) return inputs.map(() => null);
   const list: unknown[] = Array.isArray(given) ? given : [given];
@@ -45,11 +52,18 @@ export function masksFromKwargs(kwargs: Kwargs | undefined, inputs: Tensor[], la
       `${layer}: kwargs.mask must have one entry per input (${inputs.length}, null for none), got ${list.length}`,
     );
   }
-  return inputs.map((x, i) => checkMask(list[i], x, inputs.length === 1 ? `${layer} mask` : `${layer} mask[${i}]`));
+  return inputs.map((x, i) =>
+    checkMask(list[i], x, inputs.length === 1 ? `${layer} mask` : `${layer} mask[${i}]`),
+  );
 }
 
 /** The inputs of a `call` as a list of `count` tensors, or a `ShapeError` naming the layer. */
-export function inputList(inputs: Tensor | Tensor[], count: number, layer: string, expected: string): Tensor[] {
+export function inputList(
+  inputs: Tensor | Tensor[],
+  count: number,
+  layer: string,
+  expected: string,
+): Tensor[] {
   const list = Array.isArray(inputs) ? inputs : [inputs];
   if (list.length !== count || !list.every(isTensor)) {
     throw new ShapeError(`${layer}: expected ${expected}, got ${list.length} input(s)`);
@@ -60,7 +74,9 @@ export function inputList(inputs: Tensor | Tensor[], count: number, layer: strin
 /** Throws `ShapeError` unless `x` is `[B, N, width]` (any width when `width` is null). */
 export function checkSet(x: Tensor, width: number | null, name: string): void {
   if (x.rank !== 3 || (width !== null && x.shape[2] !== width)) {
-    throw new ShapeError(`${name}: expected a set of shape ${formatShape([null, null, width])}, got ${formatShape(x.shape)}`);
+    throw new ShapeError(
+      `${name}: expected a set of shape ${formatShape([null, null, width])}, got ${formatShape(x.shape)}`,
+    );
   }
 }
 
@@ -73,7 +89,12 @@ export function checkPositiveInteger(value: unknown, name: string, layer: string
 }
 
 /** One of `choices`, or `ConfigError` naming the layer and option. */
-export function checkChoice<T extends string>(value: unknown, choices: readonly T[], name: string, layer: string): T {
+export function checkChoice<T extends string>(
+  value: unknown,
+  choices: readonly T[],
+  name: string,
+  layer: string,
+): T {
   if (!choices.includes(value as T)) {
     throw new ConfigError(
       `${layer}: ${name} must be one of ${choices.map((c) => `'${c}'`).join(' | ')}, got ${JSON.stringify(value)}`,

@@ -3,13 +3,17 @@ import {
   describeBackends,
   expectClose,
   expectNoLeak,
+  fillPadding,
   finiteDifferenceGradient,
   loadFixture,
+  prefixMask,
+  randomSet,
+  setsOneByOne,
   testRandom,
 } from '@setgen/testkit';
 import * as tf from '@tensorflow/tfjs-core';
 import { expect, it } from 'vitest';
-import { MultiheadAttentionBlock, mab } from './multihead-attention-block.js';
+import { mab } from './multihead-attention-block.js';
 
 const mabFixture = loadFixture(import.meta.dirname, 'mab.json');
 const slotFixture = loadFixture(import.meta.dirname, 'pma.json').setvae_slot_attention;
@@ -18,7 +22,7 @@ const flat = (a: unknown): number[] => (a as number[]).flat(Number.POSITIVE_INFI
 const t3 = (a: number[][][]) => tf.tensor3d(a);
 
 /** Juho-lee weights in the 'set-transformer' getWeights order. */
-export function setTransformerWeights(w: Record<string, number[] | number[][]>, ln: boolean): tf.Tensor[] {
+function setTransformerWeights(w: Record<string, number[] | number[][]>, ln: boolean): tf.Tensor[] {
   const names = ['W_q', 'b_q', 'W_k', 'b_k', 'W_v', 'b_v', 'W_o', 'b_o'];
   if (ln) names.push('ln0_gamma', 'ln0_beta', 'ln1_gamma', 'ln1_beta');
   return names.map((n) => tf.tensor(w[n]));
@@ -31,42 +35,15 @@ function setvaeWeights(w: Record<string, number[] | number[][]>): tf.Tensor[] {
   return names.map((n) => tf.tensor(w[n]));
 }
 
-function randomSet(rand: () => number, shape: [number, number, number]): tf.Tensor3D {
-  const values = Float32Array.from({ length: shape[0] * shape[1] * shape[2] }, () => rand() * 2 - 1);
-  return tf.tensor3d(values, shape);
-}
-
-/** Runs `layer` on each set of the padded batch alone and stacks the valid rows back, zero elsewhere. */
-function oneByOne(
-  layer: MultiheadAttentionBlock,
-  q: tf.Tensor3D,
-  k: tf.Tensor3D,
-  qSizes: number[],
-  kSizes: number[],
-): tf.Tensor3D {
-  return tf.tidy(() => {
-    const rows = qSizes.map((nq, b) => {
-      const qb = tf.slice(q, [b, 0, 0], [1, nq, -1]);
-      const kb = tf.slice(k, [b, 0, 0], [1, kSizes[b], -1]);
-      const out = layer.apply([qb, kb]) as tf.Tensor3D;
-      return tf.pad(out, [
-        [0, 0],
-        [0, q.shape[1] - nq],
-        [0, 0],
-      ]);
-    });
-    return tf.concat(rows, 0);
-  });
-}
-
-function prefixMask(sizes: number[], n: number): tf.Tensor2D {
-  return tf.tensor2d(sizes.map((s) => Array.from({ length: n }, (_, i) => (i < s ? 1 : 0))));
-}
-
 describeBackends('MultiheadAttentionBlock', () => {
   for (const c of mabFixture.cases) {
     it(`matches the set_transformer fixture ${c.name}`, () => {
-      const layer = mab({ units: c.dim_V, numHeads: c.num_heads, variant: 'set-transformer', layerNorm: c.ln });
+      const layer = mab({
+        units: c.dim_V,
+        numHeads: c.num_heads,
+        variant: 'set-transformer',
+        layerNorm: c.ln,
+      });
       const q = t3(c.Q);
       const k = t3(c.K);
       layer.apply([q, k]);
@@ -90,7 +67,10 @@ describeBackends('MultiheadAttentionBlock', () => {
       layer.apply([inducing, x]);
       const weights = setvaeWeights(c.weights);
       layer.setWeights(weights);
-      const [out, attention] = layer.apply([inducing, x], { mask: [null, keyMask], returnAttention: true }) as tf.Tensor[];
+      const [out, attention] = layer.apply([inducing, x], {
+        mask: [null, keyMask],
+        returnAttention: true,
+      }) as tf.Tensor[];
       expect(attention.shape).toEqual([b, c.num_heads, c.num_inds, c.X[0].length]);
       // the fixture stores alpha as [H, B, M, N]; ours is [B, H, M, N]
       const alpha = tf.transpose(attention, [1, 0, 2, 3]);
@@ -101,14 +81,17 @@ describeBackends('MultiheadAttentionBlock', () => {
         const ours = Array.from(alpha.dataSync());
         const theirs = flat(c.alpha);
         const n = c.X[0].length;
-        const keep = (_: number, i: number) => valid[Math.floor(i / (c.num_inds * n)) % b * n + (i % n)] === 1;
+        const keep = (_: number, i: number) =>
+          valid[(Math.floor(i / (c.num_inds * n)) % b) * n + (i % n)] === 1;
         expectClose(ours.filter(keep), theirs.filter(keep), { rtol: 1e-4, atol: 1e-6 });
         expect(ours.filter((_, i) => !keep(_, i)).every((v) => v === 0)).toBe(true);
       } else {
         expectClose(out.dataSync(), flat(c.output), { rtol: 1e-4, atol: 1e-5 });
         expectClose(alpha.dataSync(), flat(c.alpha), { rtol: 1e-4, atol: 1e-6 });
       }
-      tf.dispose([inducing, x, keyMask, out, attention, alpha, ...weights].filter((t) => t !== null) as tf.Tensor[]);
+      tf.dispose(
+        [inducing, x, keyMask, out, attention, alpha, ...weights].filter((t) => t !== null) as tf.Tensor[],
+      );
       layer.dispose();
     });
   }
@@ -125,12 +108,15 @@ describeBackends('MultiheadAttentionBlock', () => {
         const qMask = prefixMask(qSizes, 5);
         const kMask = prefixMask(kSizes, 7);
         // junk in the padding must not matter
-        const junk = (t: tf.Tensor3D, m: tf.Tensor2D) =>
-          tf.tidy(() => tf.add(t, tf.mul(tf.sub(1, tf.expandDims(m, 2)), 41.25)) as tf.Tensor3D);
-        const qj = junk(q, qMask);
-        const kj = junk(k, kMask);
+        const qj = fillPadding(q, qMask);
+        const kj = fillPadding(k, kMask);
         const padded = layer.apply([qj, kj], { mask: [qMask, kMask] }) as tf.Tensor3D;
-        const alone = oneByOne(layer, q, k, qSizes, kSizes);
+        const alone = setsOneByOne(
+          q,
+          qSizes,
+          (qb, b) => layer.apply([qb, tf.slice(k, [b, 0, 0], [1, kSizes[b], -1])]) as tf.Tensor,
+          5,
+        );
         expectClose(padded.dataSync(), alone.dataSync(), { rtol: 1e-4, atol: 1e-5 });
         tf.dispose([q, k, qj, kj, qMask, kMask, padded, alone]);
         layer.dispose();
@@ -179,7 +165,11 @@ describeBackends('MultiheadAttentionBlock', () => {
         const gk = tf.grad(lossOfKey)(k);
         expectClose(gk.dataSync(), finiteDifferenceGradient(lossOfKey, k, 1e-2), { rtol: 2e-2, atol: 2e-3 });
         // padded keys have no influence
-        expect(Array.from(gk.dataSync()).slice(4 * 2 + 2 * 2).every((v) => v === 0)).toBe(true);
+        expect(
+          Array.from(gk.dataSync())
+            .slice(4 * 2 + 2 * 2)
+            .every((v) => v === 0),
+        ).toBe(true);
         tf.dispose([q, k, kMask, qMask, r, gq, gk]);
         layer.dispose();
       });
@@ -242,15 +232,45 @@ describeBackends('MultiheadAttentionBlock', () => {
 
   it('serialises its config and computes output shapes of both variants', () => {
     const a = mab({ units: 8, numHeads: 2, variant: 'set-transformer', attention: 'slot', seed: 4 });
-    expect(a.getConfig()).toMatchObject({ units: 8, numHeads: 2, variant: 'set-transformer', layerNorm: false, attention: 'slot', seed: 4 });
-    expect(a.computeOutputShape([[null, 5, 3], [null, 7, 2]])).toEqual([null, 5, 8]);
+    expect(a.getConfig()).toMatchObject({
+      units: 8,
+      numHeads: 2,
+      variant: 'set-transformer',
+      layerNorm: false,
+      attention: 'slot',
+      seed: 4,
+    });
+    expect(
+      a.computeOutputShape([
+        [null, 5, 3],
+        [null, 7, 2],
+      ]),
+    ).toEqual([null, 5, 8]);
     const b = mab({ units: 8, numHeads: 2 });
     expect(b.getConfig()).toMatchObject({ variant: 'setvae', layerNorm: true, attention: 'softmax' });
-    expect(b.computeOutputShape([[null, 5, 3], [null, 7, 2]])).toEqual([null, 5, 3]);
+    expect(
+      b.computeOutputShape([
+        [null, 5, 3],
+        [null, 7, 2],
+      ]),
+    ).toEqual([null, 5, 3]);
     const x = tf.zeros([1, 2, 3]);
     const y = tf.zeros([1, 4, 2]);
     b.apply([x, y]);
-    expect(b.getWeights().map((w) => w.shape)).toEqual([[3, 8], [2, 8], [2, 8], [8, 3], [3, 3], [3], [3, 3], [3], [3], [3], [3], [3]]);
+    expect(b.getWeights().map((w) => w.shape)).toEqual([
+      [3, 8],
+      [2, 8],
+      [2, 8],
+      [8, 3],
+      [3, 3],
+      [3],
+      [3, 3],
+      [3],
+      [3],
+      [3],
+      [3],
+      [3],
+    ]);
     expect(b.trainableWeights.length).toBe(12);
     a.apply([x, y]);
     expect(a.getWeights().map((w) => w.shape)).toEqual([[3, 8], [8], [2, 8], [8], [2, 8], [8], [8, 8], [8]]);

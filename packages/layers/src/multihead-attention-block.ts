@@ -6,21 +6,32 @@
 //                    (residual on the PROJECTED query, no Wo); [LN0]; O = O + relu(O·Wo + bo); [LN1].
 // Masks (valid-masks, kwargs.mask = [queryMask, keyMask]): padded keys get no attention and
 // outputs at padded queries are zero, so padding never changes a result.
-import { type Tensor, type Tensor2D, type Tensor3D, add, expandDims, mul, relu, serialization, tidy } from '@tensorflow/tfjs-core';
-import { type LayerVariable, initializers, layers } from '@tensorflow/tfjs-layers';
-import { ConfigError, ShapeError, batchMatMul, formatShape } from '@setgen/ops';
+
+import { batchMatMul, ConfigError, formatShape, ShapeError } from '@setgen/ops';
+import {
+  add,
+  expandDims,
+  mul,
+  relu,
+  serialization,
+  type Tensor,
+  type Tensor2D,
+  type Tensor3D,
+  tidy,
+} from '@tensorflow/tfjs-core';
+import { initializers, type LayerVariable, layers } from '@tensorflow/tfjs-layers';
 import { type AttentionKind, multiheadAttention } from './attention.js';
 import { layerNormalize } from './layer-norm.js';
 import {
-  type Kwargs,
-  type LayerArgs,
-  type Shape,
   checkChoice,
   checkMask,
   checkPositiveInteger,
   checkSet,
   inputList,
+  type Kwargs,
+  type LayerArgs,
   masksFromKwargs,
+  type Shape,
 } from './layer-utils.js';
 
 export type { AttentionKind } from './attention.js';
@@ -67,8 +78,12 @@ export interface MabOptions {
 }
 
 /** Checks the MAB options of `layer` and fills in the defaults; `ConfigError` on a bad one. */
-export function checkMabOptions(args: Partial<MultiheadAttentionBlockArgs> | undefined, layer: string): MabOptions {
-  if (!args || typeof args !== 'object') throw new ConfigError(`${layer}: expected an options object with units and numHeads`);
+export function checkMabOptions(
+  args: Partial<MultiheadAttentionBlockArgs> | undefined,
+  layer: string,
+): MabOptions {
+  if (!args || typeof args !== 'object')
+    throw new ConfigError(`${layer}: expected an options object with units and numHeads`);
   const units = checkPositiveInteger(args.units, 'units', layer);
   const numHeads = checkPositiveInteger(args.numHeads, 'numHeads', layer);
   if (units % numHeads !== 0) {
@@ -136,7 +151,7 @@ export class MultiheadAttentionBlock extends layers.Layer {
   private keyDim = 0;
 
   constructor(args: MultiheadAttentionBlockArgs) {
-    const options = checkMabOptions(args, 'MultiheadAttentionBlock');
+    const options = checkMabOptions(args, new.target.name);
     super(args);
     this.units = options.units;
     this.numHeads = options.numHeads;
@@ -219,7 +234,12 @@ export class MultiheadAttentionBlock extends layers.Layer {
   }
 
   override call(inputs: Tensor | Tensor[], kwargs: Kwargs): Tensor | Tensor[] {
-    const [query, key] = inputList(inputs, 2, 'MultiheadAttentionBlock', 'inputs [query [B,Nq,dQ], key [B,Nk,dK]]');
+    const [query, key] = inputList(
+      inputs,
+      2,
+      'MultiheadAttentionBlock',
+      'inputs [query [B,Nq,dQ], key [B,Nk,dK]]',
+    );
     const [queryMask, keyMask] = masksFromKwargs(kwargs, [query, key], 'MultiheadAttentionBlock');
     const { out, attention } = this.attend(query as Tensor3D, key as Tensor3D, {
       queryMask,
@@ -233,7 +253,11 @@ export class MultiheadAttentionBlock extends layers.Layer {
    * MAB(query, key) with its masks; the typed form of `call` used by the blocks built on it.
    * Checks shapes before any tensor work (`ShapeError`).
    */
-  attend(query: Tensor3D, key: Tensor3D, options: MabCallOptions = {}): { out: Tensor3D; attention: Tensor | null } {
+  attend(
+    query: Tensor3D,
+    key: Tensor3D,
+    options: MabCallOptions = {},
+  ): { out: Tensor3D; attention: Tensor | null } {
     const w = this.w;
     if (!w) throw new ShapeError(`${this.name}: the layer is not built yet; call apply() first`);
     checkSet(query, this.queryDim, `${this.name} query`);
@@ -307,8 +331,14 @@ export function mab(args: MultiheadAttentionBlockArgs): MultiheadAttentionBlock 
 /** `[queryShape, keyShape]` from a build/computeOutputShape argument, or `ShapeError`. */
 export function pairOfShapes(inputShape: Shape | Shape[], layer: string): [Shape, Shape] {
   const shapes = inputShape as Shape[];
-  if (!Array.isArray(shapes) || shapes.length !== 2 || !shapes.every((s) => Array.isArray(s) && s.length === 3)) {
-    throw new ShapeError(`${layer}: expected two input shapes [[B,Nq,dQ], [B,Nk,dK]], got ${JSON.stringify(inputShape)}`);
+  if (
+    !Array.isArray(shapes) ||
+    shapes.length !== 2 ||
+    !shapes.every((s) => Array.isArray(s) && s.length === 3)
+  ) {
+    throw new ShapeError(
+      `${layer}: expected two input shapes [[B,Nq,dQ], [B,Nk,dK]], got ${JSON.stringify(inputShape)}`,
+    );
   }
   return [shapes[0], shapes[1]];
 }

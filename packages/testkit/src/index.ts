@@ -1,3 +1,4 @@
 export * from './backends.js';
 export * from './expect.js';
 export * from './fixtures.js';
+export * from './sets.js';
