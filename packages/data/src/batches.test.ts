@@ -5,13 +5,22 @@ import { expect, it } from 'vitest';
 import { type DatasetBatch, batchIndices, batches, toTfDataGenerator } from './batches.js';
 import { toSetBatch } from './to-set-batch.js';
 
-const set = (rows: number[][]): HostSet => ({ values: Float32Array.from(rows.flat()), n: rows.length, d: rows[0]?.length ?? 2 });
+const set = (rows: number[][]): HostSet => ({
+  values: Float32Array.from(rows.flat()),
+  n: rows.length,
+  d: rows[0]?.length ?? 2,
+});
 const sized = (n: number, tag: number): HostSet => set(Array.from({ length: n }, (_, i) => [tag, i]));
 
 async function collect(iterable: AsyncIterable<DatasetBatch>) {
   const out: { indices: number[]; sizes: number[]; shape: number[]; labels?: number[] }[] = [];
   for await (const b of iterable) {
-    out.push({ indices: b.indices, sizes: b.sizes, shape: b.x.shape, labels: b.labels && Array.from(b.labels) });
+    out.push({
+      indices: b.indices,
+      sizes: b.sizes,
+      shape: b.x.shape,
+      labels: b.labels && Array.from(b.labels),
+    });
     tf.dispose([b.x, b.mask as tf.Tensor]);
   }
   return out;
@@ -19,7 +28,14 @@ async function collect(iterable: AsyncIterable<DatasetBatch>) {
 
 describeBackends('toSetBatch', () => {
   it('pads with zeros and a prefix mask', async () => {
-    const batch = toSetBatch([set([[1, 2]]), set([[3, 4], [5, 6], [7, 8]])]);
+    const batch = toSetBatch([
+      set([[1, 2]]),
+      set([
+        [3, 4],
+        [5, 6],
+        [7, 8],
+      ]),
+    ]);
     expect(batch.x.shape).toEqual([2, 3, 2]);
     expect(Array.from(await batch.x.data())).toEqual([1, 2, 0, 0, 0, 0, 3, 4, 5, 6, 7, 8]);
     expect(Array.from(await (batch.mask as tf.Tensor).data())).toEqual([1, 0, 0, 1, 1, 1]);
@@ -31,17 +47,26 @@ describeBackends('toSetBatch', () => {
 
   it('rejects mismatched dims, oversized sets and malformed sets with nothing allocated', async () => {
     await expectNoLeak(() => {
-      expect(() => toSetBatch([set([[1, 2]]), set([[1, 2, 3]])])).toThrow(/sets\[1\]: expected dimension d=2 like sets\[0\], got d=3/);
+      expect(() => toSetBatch([set([[1, 2]]), set([[1, 2, 3]])])).toThrow(
+        /sets\[1\]: expected dimension d=2 like sets\[0\], got d=3/,
+      );
       expect(() => toSetBatch([sized(5, 0)], { maxSize: 4 })).toThrow(ShapeError);
-      expect(() => toSetBatch([sized(5, 0)], { maxSize: 4 })).toThrow(/sets\[0\]: has 5 elements, more than maxSize=4/);
+      expect(() => toSetBatch([sized(5, 0)], { maxSize: 4 })).toThrow(
+        /sets\[0\]: has 5 elements, more than maxSize=4/,
+      );
       expect(() => toSetBatch([])).toThrow(DataError);
-      expect(() => toSetBatch([{ values: new Float32Array(3), n: 2, d: 2 }])).toThrow(/sets\[0\]: expected a HostSet.*values.length=3/);
+      expect(() => toSetBatch([{ values: new Float32Array(3), n: 2, d: 2 }])).toThrow(
+        /sets\[0\]: expected a HostSet.*values.length=3/,
+      );
     });
   });
 });
 
 describeBackends('batches', () => {
-  const data = { sets: [3, 1, 2, 3, 1, 2, 3].map((n, i) => sized(n, i)), labels: Int32Array.from([10, 11, 12, 13, 14, 15, 16]) };
+  const data = {
+    sets: [3, 1, 2, 3, 1, 2, 3].map((n, i) => sized(n, i)),
+    labels: Int32Array.from([10, 11, 12, 13, 14, 15, 16]),
+  };
 
   it('in order without shuffle; last partial batch unless dropLast; labels follow', async () => {
     const all = await collect(batches(data, { batchSize: 3 }));
@@ -49,7 +74,10 @@ describeBackends('batches', () => {
     expect(all[0].shape).toEqual([3, 3, 2]);
     expect(all[0].labels).toEqual([10, 11, 12]);
     const dropped = await collect(batches(data.sets, { batchSize: 3, dropLast: true }));
-    expect(dropped.map((b) => b.indices)).toEqual([[0, 1, 2], [3, 4, 5]]);
+    expect(dropped.map((b) => b.indices)).toEqual([
+      [0, 1, 2],
+      [3, 4, 5],
+    ]);
     expect(dropped[0].labels).toBeUndefined();
   });
 
@@ -69,7 +97,12 @@ describeBackends('batches', () => {
       expect(b.shape[1]).toBe(b.sizes[0]);
     }
     expect(all.flatMap((x) => x.indices).sort()).toEqual([0, 1, 2, 3, 4, 5, 6]);
-    expect(batchIndices([3, 1, 2, 3, 1, 2, 3], { batchSize: 2, bucketBySize: true })).toEqual([[1, 4], [2, 5], [0, 3], [6]]);
+    expect(batchIndices([3, 1, 2, 3, 1, 2, 3], { batchSize: 2, bucketBySize: true })).toEqual([
+      [1, 4],
+      [2, 5],
+      [0, 3],
+      [6],
+    ]);
   });
 
   it('the consumer owns yielded tensors; prefetched batches are disposed on early exit', async () => {
@@ -96,9 +129,9 @@ describeBackends('batches', () => {
   it('checks arguments eagerly, before iterating', () => {
     expect(() => batches(data, { batchSize: 0 })).toThrow(/batchSize: expected an integer >= 1, got 0/);
     expect(() => batches({} as never, { batchSize: 1 })).toThrow(/dataset: expected HostSet\[\]/);
-    expect(() => batches([sized(2, 0), { values: new Float32Array(1), n: 1, d: 2 }], { batchSize: 1 })).toThrow(
-      /dataset.sets\[1\]: expected a HostSet/,
-    );
+    expect(() =>
+      batches([sized(2, 0), { values: new Float32Array(1), n: 1, d: 2 }], { batchSize: 1 }),
+    ).toThrow(/dataset.sets\[1\]: expected a HostSet/);
   });
 
   it('toTfDataGenerator yields { x, mask } per batch, each call a new epoch', () => {

@@ -40,7 +40,8 @@ function isInMemory(source: Source): source is SetDataset | readonly HostSet[] {
 }
 
 function checkOptions(options: BatchOptions) {
-  if (typeof options !== 'object' || options === null) throw new ConfigError('options: expected { batchSize, ... }');
+  if (typeof options !== 'object' || options === null)
+    throw new ConfigError('options: expected { batchSize, ... }');
   return {
     batchSize: checkInteger(options.batchSize, 'batchSize', 1),
     shuffle: options.shuffle ?? false,
@@ -81,7 +82,12 @@ function bucketsOf(order: number[], sizes: readonly number[]): number[][] {
   return [...buckets.keys()].sort((a, b) => a - b).map((n) => buckets.get(n) as number[]);
 }
 
-function makeBatch(sets: readonly HostSet[], indices: number[], maxSize: number | undefined, labels?: Int32Array): DatasetBatch {
+function makeBatch(
+  sets: readonly HostSet[],
+  indices: number[],
+  maxSize: number | undefined,
+  labels?: Int32Array,
+): DatasetBatch {
   const rows = indices.map((i) => sets[i]);
   const batch: DatasetBatch = { ...toSetBatch(rows, { maxSize }), indices, sizes: rows.map((s) => s.n) };
   if (labels) batch.labels = Int32Array.from(indices, (i) => labels[i]);
@@ -104,16 +110,33 @@ export function batches(dataset: Source, options: BatchOptions): AsyncGenerator<
   const opts = checkOptions(options);
   if (isInMemory(dataset)) {
     const sets = setsOf(dataset, 'dataset');
-    sets.forEach((set, i) => checkHostSet(set, `dataset.sets[${i}]`));
+    sets.forEach((set, i) => {
+      checkHostSet(set, `dataset.sets[${i}]`);
+    });
     const labels = Array.isArray(dataset) ? undefined : (dataset as SetDataset).labels;
-    return memoryBatches(sets, labels, batchIndices(sets.map((s) => s.n), options), opts);
+    return memoryBatches(
+      sets,
+      labels,
+      batchIndices(
+        sets.map((s) => s.n),
+        options,
+      ),
+      opts,
+    );
   }
-  const isStream = typeof dataset === 'object' && dataset !== null && (Symbol.asyncIterator in dataset || Symbol.iterator in dataset);
+  const isStream =
+    typeof dataset === 'object' &&
+    dataset !== null &&
+    (Symbol.asyncIterator in dataset || Symbol.iterator in dataset);
   if (!isStream) {
-    throw new ConfigError(`dataset: expected HostSet[], { sets: HostSet[] } or an (async) iterable of HostSet, got ${typeof dataset}`);
+    throw new ConfigError(
+      `dataset: expected HostSet[], { sets: HostSet[] } or an (async) iterable of HostSet, got ${typeof dataset}`,
+    );
   }
   if (opts.shuffle || opts.bucketBySize) {
-    throw new ConfigError('shuffle/bucketBySize: need an in-memory dataset ({ sets } or HostSet[]), got a stream');
+    throw new ConfigError(
+      'shuffle/bucketBySize: need an in-memory dataset ({ sets } or HostSet[]), got a stream',
+    );
   }
   return streamBatches(dataset, opts);
 }
@@ -153,7 +176,11 @@ async function* streamBatches(
   let position = 0;
   const emit = () => {
     const indices = pending.map((_, k) => position - pending.length + k);
-    const batch = makeBatch(pending, indices.map((_, k) => k), opts.maxSize);
+    const batch = makeBatch(
+      pending,
+      indices.map((_, k) => k),
+      opts.maxSize,
+    );
     batch.indices = indices;
     pending = [];
     return batch;
@@ -178,7 +205,9 @@ export function toTfDataGenerator(
 ): () => Generator<SetBatch> {
   checkOptions(options);
   const sets = setsOf(dataset, 'dataset');
-  sets.forEach((set, i) => checkHostSet(set, `dataset.sets[${i}]`));
+  sets.forEach((set, i) => {
+    checkHostSet(set, `dataset.sets[${i}]`);
+  });
   return function* () {
     for (const indices of batchIndices(
       sets.map((s) => s.n),

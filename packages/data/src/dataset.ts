@@ -11,7 +11,12 @@ export interface SetDataset {
 }
 
 /** Checks an integer option in [min, max]; throws `ConfigError` naming it. */
-export function checkInteger(value: unknown, name: string, min: number, max = Number.MAX_SAFE_INTEGER): number {
+export function checkInteger(
+  value: unknown,
+  name: string,
+  min: number,
+  max = Number.MAX_SAFE_INTEGER,
+): number {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
     const range = max === Number.MAX_SAFE_INTEGER ? `>= ${min}` : `in [${min}, ${max}]`;
     throw new ConfigError(`${name}: expected an integer ${range}, got ${JSON.stringify(value)}`);
@@ -30,7 +35,9 @@ export function checkNumber(value: unknown, name: string, min: number, max: numb
 /** Checks a string option against its allowed values. */
 export function checkChoice<T extends string>(value: unknown, name: string, choices: readonly T[]): T {
   if (!choices.includes(value as T)) {
-    throw new ConfigError(`${name}: expected ${choices.map((c) => `'${c}'`).join(' | ')}, got ${JSON.stringify(value)}`);
+    throw new ConfigError(
+      `${name}: expected ${choices.map((c) => `'${c}'`).join(' | ')}, got ${JSON.stringify(value)}`,
+    );
   }
   return value as T;
 }
@@ -46,8 +53,11 @@ export function checkHostSet(set: HostSet, name: string): HostSet {
     set.d < 1 ||
     set.values.length !== set.n * set.d
   ) {
-    const got = set && set.values ? `n=${set.n}, d=${set.d}, values.length=${set.values.length}` : String(set);
-    throw new DataError(`${name}: expected a HostSet { values: Float32Array|Float64Array [n·d], n, d }, got ${got}`);
+    const got =
+      set && set.values ? `n=${set.n}, d=${set.d}, values.length=${set.values.length}` : String(set);
+    throw new DataError(
+      `${name}: expected a HostSet { values: Float32Array|Float64Array [n·d], n, d }, got ${got}`,
+    );
   }
   return set;
 }

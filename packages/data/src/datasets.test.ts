@@ -18,7 +18,11 @@ function hashSets(sets: readonly HostSet[]): string {
 }
 
 function stats(values: number[]) {
-  return { min: Math.min(...values), max: Math.max(...values), mean: values.reduce((a, b) => a + b, 0) / values.length };
+  return {
+    min: Math.min(...values),
+    max: Math.max(...values),
+    mean: values.reduce((a, b) => a + b, 0) / values.length,
+  };
 }
 
 function coordinateRange(sets: readonly HostSet[]) {
@@ -35,7 +39,9 @@ function tinyImages() {
   const images = new Uint8Array(16 + 2 * rows * cols);
   images.set([0, 0, 8, 3]);
   const view = new DataView(images.buffer);
-  [2, rows, cols].forEach((s, k) => view.setUint32(4 + 4 * k, s));
+  [2, rows, cols].forEach((s, k) => {
+    view.setUint32(4 + 4 * k, s);
+  });
   for (let r = 1; r <= 2; r++) for (let c = 2; c <= 4; c++) images[16 + r * cols + c] = 200;
   images[16 + 1] = 30; // row 0, col 1: below threshold 0.1307·255 ≈ 33.3
   images[16 + rows * cols + 5 * cols] = 255; // image 1: row 5, col 0
@@ -62,7 +68,13 @@ describe('setMnist', () => {
         .map((v) => Math.fround(v / 5)),
     );
     expect(Array.from(dspn.sets[1].values)).toEqual([0, 0]);
-    const rowCol = setMnist({ split: 'all', images, convention: 'dspn', layout: 'row-col', shufflePoints: false });
+    const rowCol = setMnist({
+      split: 'all',
+      images,
+      convention: 'dspn',
+      layout: 'row-col',
+      shufflePoints: false,
+    });
     expect(Array.from(rowCol.sets[1].values)).toEqual([1, 0]);
     const setvae = setMnist({ split: 'all', images, seed: 3 });
     expect(setvae.sets[0].n).toBe(6);
@@ -95,14 +107,18 @@ describe('setMnist', () => {
     expect(Array.from(test.imageIndices).some((i) => trainIdx.has(i))).toBe(false);
     // same seed → byte-identical, pinned across runs; another seed → other jitter
     expect(hashSets(train.sets)).toBe(hashSets(setMnist({ split: 'train', limit: 500, seed: 1 }).sets));
-    expect(hashSets(train.sets)).toBe('3e5aa3267d447102') // pinned: byte-identical on every run;
+    expect(hashSets(train.sets)).toBe('3e5aa3267d447102'); // pinned: byte-identical on every run;
     expect(hashSets(setMnist({ split: 'train', limit: 500, seed: 2 }).sets)).not.toBe(hashSets(train.sets));
   });
 
   it('rejects bad options and images before work', () => {
     expect(() => setMnist({ split: 'val' as 'train' })).toThrow(ConfigError);
-    expect(() => setMnist({ split: 'val' as 'train' })).toThrow(/split: expected 'train' \| 'test' \| 'all', got "val"/);
-    expect(() => setMnist({ split: 'train', threshold: 2 })).toThrow(/threshold: expected a number in \[0, 1\], got 2/);
+    expect(() => setMnist({ split: 'val' as 'train' })).toThrow(
+      /split: expected 'train' \| 'test' \| 'all', got "val"/,
+    );
+    expect(() => setMnist({ split: 'train', threshold: 2 })).toThrow(
+      /threshold: expected a number in \[0, 1\], got 2/,
+    );
     const images = { ...tinyImages(), count: 3 };
     expect(() => setMnist({ split: 'all', images })).toThrow(DataError);
   });
@@ -130,8 +146,12 @@ describe('setMultiMnist', () => {
         expect(inBox(a) || inBox(b)).toBe(true);
       }
     });
-    expect(hashSets(data.sets)).toBe(hashSets(setMultiMnist({ split: 'test', numSets: 60, seed: 5, shufflePoints: false }).sets));
-    expect(() => setMultiMnist({ split: 'train', canvasSize: 40 })).toThrow(/canvasSize: expected an integer >= 56, got 40/);
+    expect(hashSets(data.sets)).toBe(
+      hashSets(setMultiMnist({ split: 'test', numSets: 60, seed: 5, shufflePoints: false }).sets),
+    );
+    expect(() => setMultiMnist({ split: 'train', canvasSize: 40 })).toThrow(
+      /canvasSize: expected an integer >= 56, got 40/,
+    );
   });
 });
 
@@ -192,8 +212,10 @@ describe('syntheticMolecules', () => {
         expect(oneHot.reduce((a, b) => a + b)).toBe(1);
       }
     });
-    expect(hashSets(small.sets)).toBe(hashSets(syntheticMolecules({ numSets: 20, seed: 9, oneHotValency: true }).sets));
-    expect(hashSets(small.sets)).toBe('bcbe4d03d64798ef') // pinned: byte-identical on every run;
+    expect(hashSets(small.sets)).toBe(
+      hashSets(syntheticMolecules({ numSets: 20, seed: 9, oneHotValency: true }).sets),
+    );
+    expect(hashSets(small.sets)).toBe('bcbe4d03d64798ef'); // pinned: byte-identical on every run;
     expect(() => syntheticMolecules({ numSets: -1 })).toThrow(/numSets: expected an integer >= 0, got -1/);
     expect(() => syntheticMolecules({ numSets: 1, valencyProbabilities: [0.5, 0.1] })).toThrow(ConfigError);
   });
@@ -220,11 +242,17 @@ describe('polygons', () => {
   it('random corner counts cover the range; noise and radius apply', () => {
     const data = polygons({ numSets: 200, cornerRange: [3, 6], radius: 2, seed: 1 });
     expect(new Set(data.corners)).toEqual(new Set([3, 4, 5, 6]));
-    data.sets.forEach((s, k) => expect(s.n).toBe(data.corners[k]));
+    data.sets.forEach((s, k) => {
+      expect(s.n).toBe(data.corners[k]);
+    });
     expect(Math.hypot(data.sets[0].values[0], data.sets[0].values[1])).toBeCloseTo(2, 5);
     const noisy = polygons({ numSets: 5, noise: 0.1, seed: 1 });
     expect(Math.abs(Math.hypot(noisy.sets[0].values[0], noisy.sets[0].values[1]) - 1)).toBeGreaterThan(1e-4);
-    expect(hashSets(data.sets)).toBe(hashSets(polygons({ numSets: 200, cornerRange: [3, 6], radius: 2, seed: 1 }).sets));
-    expect(() => polygons({ cornerRange: [5, 3] })).toThrow(/cornerRange\[1\]: expected an integer >= 5, got 3/);
+    expect(hashSets(data.sets)).toBe(
+      hashSets(polygons({ numSets: 200, cornerRange: [3, 6], radius: 2, seed: 1 }).sets),
+    );
+    expect(() => polygons({ cornerRange: [5, 3] })).toThrow(
+      /cornerRange\[1\]: expected an integer >= 5, got 3/,
+    );
   });
 });

@@ -7,13 +7,16 @@ export interface IdxArray {
 }
 
 // IDX type byte → [bytes per element, reader]
-const IDX_TYPES: Record<number, [number, (v: DataView, o: number) => number, new (n: number) => IdxArray['data']]> = {
-  0x08: [1, (v, o) => v.getUint8(o), Uint8Array],
-  0x09: [1, (v, o) => v.getInt8(o), Int8Array],
-  0x0b: [2, (v, o) => v.getInt16(o), Int16Array],
-  0x0c: [4, (v, o) => v.getInt32(o), Int32Array],
-  0x0d: [4, (v, o) => v.getFloat32(o), Float32Array],
-  0x0e: [8, (v, o) => v.getFloat64(o), Float64Array],
+const IDX_TYPES: Record<
+  number,
+  [number, (v: DataView, o: number) => number, new (n: number) => IdxArray['data']]
+> = {
+  8: [1, (v, o) => v.getUint8(o), Uint8Array],
+  9: [1, (v, o) => v.getInt8(o), Int8Array],
+  11: [2, (v, o) => v.getInt16(o), Int16Array],
+  12: [4, (v, o) => v.getInt32(o), Int32Array],
+  13: [4, (v, o) => v.getFloat32(o), Float32Array],
+  14: [8, (v, o) => v.getFloat64(o), Float64Array],
 };
 
 /**

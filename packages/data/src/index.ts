@@ -8,3 +8,4 @@ export * from './set-mnist.js';
 export * from './set-multi-mnist.js';
 export * from './synthetic-molecules.js';
 export * from './to-set-batch.js';
+export * from './clevr.js';

@@ -11,16 +11,30 @@ export interface MnistImages {
 }
 
 /** Pairs an IDX image file `[count, rows, cols]` (uint8) with its IDX label file `[count]`. */
-export function mnistImagesFromIdx(images: Uint8Array, labels: Uint8Array, names = ['images', 'labels']): MnistImages {
+export function mnistImagesFromIdx(
+  images: Uint8Array,
+  labels: Uint8Array,
+  names = ['images', 'labels'],
+): MnistImages {
   const img: IdxArray = readIdx(images, names[0]);
   const lab: IdxArray = readIdx(labels, names[1]);
   if (img.shape.length !== 3 || !(img.data instanceof Uint8Array)) {
-    throw new DataError(`${names[0]}: expected uint8 images of shape [count, rows, cols], got [${img.shape.join(',')}]`);
+    throw new DataError(
+      `${names[0]}: expected uint8 images of shape [count, rows, cols], got [${img.shape.join(',')}]`,
+    );
   }
   if (lab.shape.length !== 1 || lab.shape[0] !== img.shape[0]) {
-    throw new DataError(`${names[1]}: expected ${img.shape[0]} labels (shape [${img.shape[0]}]), got [${lab.shape.join(',')}]`);
+    throw new DataError(
+      `${names[1]}: expected ${img.shape[0]} labels (shape [${img.shape[0]}]), got [${lab.shape.join(',')}]`,
+    );
   }
-  return { pixels: img.data, labels: Int32Array.from(lab.data), count: img.shape[0], rows: img.shape[1], cols: img.shape[2] };
+  return {
+    pixels: img.data,
+    labels: Int32Array.from(lab.data),
+    count: img.shape[0],
+    rows: img.shape[1],
+    cols: img.shape[2],
+  };
 }
 
 let bundled: MnistImages | undefined;
@@ -34,7 +48,8 @@ let bundled: MnistImages | undefined;
  */
 export function bundledMnistDigits(): MnistImages {
   if (bundled) return bundled;
-  const getBuiltin = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process?.getBuiltinModule;
+  const getBuiltin = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process
+    ?.getBuiltinModule;
   if (typeof getBuiltin !== 'function') {
     throw new ConfigError(
       'images: the bundled `mnist` digits are only readable on Node >= 20.16; in a browser pass `images` (e.g. mnistImagesFromIdx(fetched bytes))',

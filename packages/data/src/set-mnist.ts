@@ -93,7 +93,12 @@ export const MNIST_TEST_FRACTION = 0.2;
 export function mnistSplitIndices(count: number, split: Split): Int32Array {
   const order = new Random(MNIST_SPLIT_SEED).shuffle(Array.from({ length: count }, (_, i) => i));
   const numTest = Math.round(count * MNIST_TEST_FRACTION);
-  const chosen = split === 'all' ? order : split === 'test' ? order.slice(count - numTest) : order.slice(0, count - numTest);
+  const chosen =
+    split === 'all'
+      ? order
+      : split === 'test'
+        ? order.slice(count - numTest)
+        : order.slice(0, count - numTest);
   return Int32Array.from(chosen.sort((a, b) => a - b));
 }
 
@@ -134,7 +139,9 @@ export function setMnist(options: SetMnistOptions): SetMnistDataset {
   const indices = mnistSplitIndices(images.count, split).slice(0, limit);
   const random = new Random(seed);
   const size = images.rows * images.cols;
-  const sets = Array.from(indices, (i) => pixelsToSet(images.pixels, i * size, images.rows, images.cols, pixelOptions, random));
+  const sets = Array.from(indices, (i) =>
+    pixelsToSet(images.pixels, i * size, images.rows, images.cols, pixelOptions, random),
+  );
   return {
     sets,
     labels: Int32Array.from(indices, (i) => images.labels[i]),

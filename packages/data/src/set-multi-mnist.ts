@@ -1,7 +1,13 @@
 import { Random } from '@setgen/ops';
 import { type SetDataset, checkChoice, checkInteger } from './dataset.js';
 import { type MnistImages, bundledMnistDigits } from './mnist-images.js';
-import { type PixelsToSetOptions, type Split, mnistSplitIndices, pixelsToSet, resolvePixelOptions } from './set-mnist.js';
+import {
+  type PixelsToSetOptions,
+  type Split,
+  mnistSplitIndices,
+  pixelsToSet,
+  resolvePixelOptions,
+} from './set-mnist.js';
 
 export interface SetMultiMnistOptions extends PixelsToSetOptions {
   /** Digits come from this split of the images (same fixed split as `setMnist`). */
@@ -56,7 +62,11 @@ export function setMultiMnist(options: SetMultiMnistOptions): SetMultiMnistDatas
   const split = checkChoice(options?.split, 'split', ['train', 'test', 'all'] as const);
   const pixelOptions = resolvePixelOptions(options);
   const seed = checkInteger(options.seed ?? 123, 'seed', 0);
-  const numSets = checkInteger(options.numSets ?? { train: 6000, test: 1000, all: 7000 }[split], 'numSets', 0);
+  const numSets = checkInteger(
+    options.numSets ?? { train: 6000, test: 1000, all: 7000 }[split],
+    'numSets',
+    0,
+  );
   const images = options.images ?? bundledMnistDigits();
   const { rows, cols } = images;
   const side = checkInteger(options.canvasSize ?? 64, 'canvasSize', 2 * Math.max(rows, cols));
@@ -82,7 +92,12 @@ export function setMultiMnist(options: SetMultiMnistOptions): SetMultiMnistDatas
     let boxes: number[][];
     do {
       offsets = chosen.map(() => [random.int(side - rows + 1), random.int(side - cols + 1)]);
-      boxes = ink.map(([r0, c0, r1, c1], j) => [r0 + offsets[j][0], c0 + offsets[j][1], r1 + offsets[j][0], c1 + offsets[j][1]]);
+      boxes = ink.map(([r0, c0, r1, c1], j) => [
+        r0 + offsets[j][0],
+        c0 + offsets[j][1],
+        r1 + offsets[j][0],
+        c1 + offsets[j][1],
+      ]);
     } while (
       boxes[0][0] <= boxes[1][2] &&
       boxes[1][0] <= boxes[0][2] &&

@@ -42,11 +42,18 @@ export function syntheticMolecules(options: SyntheticMoleculesOptions): Syntheti
   const seed = checkInteger(options.seed ?? 0, 'seed', 0);
   const box = checkNumber(options.boxSize ?? 6, 'boxSize', 1e-9, 1e9);
   const minDistance = checkNumber(options.minDistance ?? 1, 'minDistance', 0, 1e9);
-  const neighbourDistance = checkNumber(options.neighbourDistance ?? 2, 'neighbourDistance', minDistance, 1e9);
+  const neighbourDistance = checkNumber(
+    options.neighbourDistance ?? 2,
+    'neighbourDistance',
+    minDistance,
+    1e9,
+  );
   const maxSize = checkInteger(options.maxSize ?? 35, 'maxSize', 2);
   const triesBeforeStop = checkInteger(options.triesBeforeStop ?? 30, 'triesBeforeStop', 0);
   const probabilities = options.valencyProbabilities ?? [0.05, 0.05, 0.1, 0.8];
-  probabilities.forEach((p, k) => checkNumber(p, `valencyProbabilities[${k}]`, 0, 1));
+  probabilities.forEach((p, k) => {
+    checkNumber(p, `valencyProbabilities[${k}]`, 0, 1);
+  });
   const cumulative = probabilities.map((_, k) => probabilities.slice(0, k + 1).reduce((a, b) => a + b, 0));
   checkNumber(cumulative[cumulative.length - 1], 'sum of valencyProbabilities', 0.999999, 1.000001);
   const random = new Random(seed);
@@ -69,7 +76,11 @@ export function syntheticMolecules(options: SyntheticMoleculesOptions): Syntheti
       const neighbours: number[] = [];
       let nearest = Number.POSITIVE_INFINITY;
       for (let i = 0; i < current.length; i++) {
-        const dist = Math.hypot(positions[3 * i] - p[0], positions[3 * i + 1] - p[1], positions[3 * i + 2] - p[2]);
+        const dist = Math.hypot(
+          positions[3 * i] - p[0],
+          positions[3 * i + 1] - p[1],
+          positions[3 * i + 2] - p[2],
+        );
         nearest = Math.min(nearest, dist);
         if (dist < neighbourDistance) neighbours.push(i);
       }

@@ -23,15 +23,21 @@ export interface PadOptions {
  */
 export function padSets(sets: readonly HostSet[], options: PadOptions = {}): PaddedSets {
   if (!Array.isArray(sets) || sets.length === 0) {
-    throw new DataError(`sets: expected a non-empty HostSet[], got ${Array.isArray(sets) ? 'an empty array' : typeof sets}`);
+    throw new DataError(
+      `sets: expected a non-empty HostSet[], got ${Array.isArray(sets) ? 'an empty array' : typeof sets}`,
+    );
   }
-  sets.forEach((set, i) => checkHostSet(set, `sets[${i}]`));
+  sets.forEach((set, i) => {
+    checkHostSet(set, `sets[${i}]`);
+  });
   const dim = sets[0].d;
   const largest = Math.max(...sets.map((s) => s.n));
   const maxSize = options.maxSize === undefined ? largest : checkInteger(options.maxSize, 'maxSize', 0);
   sets.forEach((set, i) => {
-    if (set.d !== dim) throw new ShapeError(`sets[${i}]: expected dimension d=${dim} like sets[0], got d=${set.d}`);
-    if (set.n > maxSize) throw new ShapeError(`sets[${i}]: has ${set.n} elements, more than maxSize=${maxSize}`);
+    if (set.d !== dim)
+      throw new ShapeError(`sets[${i}]: expected dimension d=${dim} like sets[0], got d=${set.d}`);
+    if (set.n > maxSize)
+      throw new ShapeError(`sets[${i}]: has ${set.n} elements, more than maxSize=${maxSize}`);
   });
   const values = new Float32Array(sets.length * maxSize * dim);
   const mask = new Float32Array(sets.length * maxSize);

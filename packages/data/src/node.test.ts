@@ -1,0 +1,252 @@
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { ConfigError, DataError, readNpy, writeNpy } from '@setgen/ops';
+import { loadFixture } from '@setgen/testkit';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadClevrScenes, loadMnistIdx, loadPointClouds, readNpyFile } from './node.js';
+import { setMnist } from './set-mnist.js';
+
+const fixtures = join(import.meta.dirname, '__fixtures__');
+let tmp: string;
+beforeAll(async () => {
+  tmp = await mkdtemp(join(tmpdir(), 'setgen-data-'));
+});
+afterAll(async () => {
+  await rm(tmp, { recursive: true, force: true });
+});
+
+function idx(type: number, shape: number[], data: Uint8Array) {
+  const out = new Uint8Array(4 + 4 * shape.length + data.length);
+  out.set([0, 0, type, shape.length]);
+  shape.forEach((s, k) => {
+    new DataView(out.buffer).setUint32(4 + 4 * k, s);
+  });
+  out.set(data, 4 + 4 * shape.length);
+  return out;
+}
+
+describe('loadMnistIdx', () => {
+  it('reads plain and gzipped IDX files and feeds setMnist', async () => {
+    const dir = join(tmp, 'mnist');
+    await mkdir(dir);
+    const pixels = new Uint8Array(3 * 4 * 4);
+    pixels[0] = 255; // image 0: (row 0, col 0)
+    pixels[16 + 5] = 100; // image 1: (row 1, col 1)
+    pixels[32 + 15] = 20; // image 2: dim pixel, below threshold
+    await writeFile(join(dir, 'train-images-idx3-ubyte'), idx(8, [3, 4, 4], pixels));
+    await writeFile(
+      join(dir, 'train-labels-idx1-ubyte.gz'),
+      gzipSync(idx(8, [3], Uint8Array.from([5, 0, 4]))),
+    );
+    await writeFile(
+      join(dir, 't10k-images-idx3-ubyte.gz'),
+      gzipSync(idx(8, [1, 4, 4], pixels.subarray(0, 16))),
+    );
+    await writeFile(join(dir, 't10k-labels-idx1-ubyte'), idx(8, [1], Uint8Array.from([9])));
+    const { train, test } = await loadMnistIdx(dir);
+    expect([train.count, train.rows, train.cols, test.count]).toEqual([3, 4, 4, 1]);
+    expect(Array.from(train.labels)).toEqual([5, 0, 4]);
+    const sets = setMnist({ split: 'all', images: train, convention: 'dspn' });
+    expect(sets.sets.map((s) => Array.from(s.values))).toEqual([[0, 1], [1 / 3, 2 / 3].map(Math.fround), []]);
+  });
+
+  it('DataError naming the file for missing, truncated or mismatched files', async () => {
+    const dir = join(tmp, 'mnist-bad');
+    await mkdir(dir);
+    await expect(loadMnistIdx(dir)).rejects.toThrow(/train-images-idx3-ubyte: not found/);
+    await writeFile(join(dir, 'train-images-idx3-ubyte'), idx(8, [3, 4, 4], new Uint8Array(40)));
+    await writeFile(join(dir, 'train-labels-idx1-ubyte'), idx(8, [3], new Uint8Array(3)));
+    await expect(loadMnistIdx(dir)).rejects.toThrow(
+      /train-images-idx3-ubyte: truncated IDX data: shape \[3,4,4\] needs 64 bytes, file has 56/,
+    );
+    await writeFile(join(dir, 'train-images-idx3-ubyte'), idx(8, [3, 4, 4], new Uint8Array(48)));
+    await writeFile(join(dir, 'train-labels-idx1-ubyte'), idx(8, [2], new Uint8Array(2)));
+    await expect(loadMnistIdx(dir)).rejects.toThrow(/train-labels-idx1-ubyte: expected 3 labels/);
+    await writeFile(join(dir, 'train-labels-idx1-ubyte'), new Uint8Array([1, 2, 3, 4, 5]));
+    await expect(loadMnistIdx(dir)).rejects.toThrow(DataError);
+  });
+});
+
+describe('loadClevrScenes', () => {
+  const expected = loadFixture<{ state: number[][][]; boxes: number[][][] }>(
+    import.meta.dirname,
+    'clevr-expected.json',
+  );
+
+  it.each(['state', 'boxes'] as const)('%s encoding matches DSPN', async (encoding) => {
+    const data = await loadClevrScenes(join(fixtures, 'clevr-scenes.json'), { encoding });
+    expect(Array.from(data.imageIndices)).toEqual([0, 1]);
+    expect(data.sets.map((s) => [s.n, s.d])).toEqual([
+      [3, encoding === 'state' ? 18 : 4],
+      [1, encoding === 'state' ? 18 : 4],
+    ]);
+    data.sets.forEach((set, k) => {
+      const want = expected[encoding][k].flat();
+      for (const [i, v] of set.values.entries()) expect(v).toBeCloseTo(want[i], 5);
+    });
+  });
+
+  it('DataError for a scene without objects, unknown attributes, bad JSON; ConfigError for a bad encoding', async () => {
+    const scenes = JSON.parse(await readFile(join(fixtures, 'clevr-scenes.json'), 'utf8'));
+    const path = join(tmp, 'scenes.json');
+    scenes.scenes[1].objects = [];
+    await writeFile(path, JSON.stringify(scenes));
+    await expect(loadClevrScenes(path, { encoding: 'state' })).rejects.toThrow(DataError);
+    await expect(loadClevrScenes(path, { encoding: 'state' })).rejects.toThrow(
+      /scenes\.json: scenes\[1\]: expected a scene with a non-empty 'objects' array/,
+    );
+    scenes.scenes[1].objects = [{ ...scenes.scenes[0].objects[0], color: 'pink' }];
+    await writeFile(path, JSON.stringify(scenes));
+    await expect(loadClevrScenes(path, { encoding: 'state' })).rejects.toThrow(
+      /scenes\[1\]\.objects\[0\]\.color: expected one of cyan.*got "pink"/,
+    );
+    await writeFile(path, '{"scenes": [');
+    await expect(loadClevrScenes(path, { encoding: 'boxes' })).rejects.toThrow(/not valid JSON/);
+    await expect(loadClevrScenes(path, { encoding: 'pixels' as 'boxes' })).rejects.toThrow(ConfigError);
+  });
+});
+
+describe('loadPointClouds', () => {
+  const clouds: Record<string, Float32Array> = {};
+  let root: string;
+  beforeAll(async () => {
+    root = join(tmp, 'shapenet');
+    let k = 0;
+    for (const synset of ['02691156', '03001627']) {
+      for (const split of ['train', 'val']) {
+        await mkdir(join(root, synset, split), { recursive: true });
+        for (let f = 0; f < 2; f++) {
+          // 12 points: a few distinct values per shape; (k, 2k, -k) offsets make the stats non-trivial
+          const data = Float32Array.from({ length: 36 }, (_, i) => ((i * 7 + k) % 11) + (i % 3) * k);
+          const path = join(root, synset, split, `shape${f}.npy`);
+          clouds[path] = data;
+          await writeFile(path, writeNpy(data, [12, 3]));
+          k++;
+        }
+      }
+    }
+  });
+
+  async function collect(
+    source: AsyncIterable<{
+      values: Float32Array | Float64Array;
+      path: string;
+      mean: number[];
+      scale: number;
+    }>,
+  ) {
+    const out = [];
+    for await (const c of source) out.push(c);
+    return out;
+  }
+
+  it('global normalisation uses the train statistics (per-axis mean, scalar std)', async () => {
+    const train = Object.entries(clouds).filter(([p]) => p.includes('/train/'));
+    const all = train.flatMap(([, d]) => Array.from(d));
+    const mean = [0, 1, 2].map(
+      (c) => all.filter((_, i) => i % 3 === c).reduce((a, b) => a + b) / (all.length / 3),
+    );
+    const std = Math.sqrt(all.reduce((a, v, i) => a + (v - mean[i % 3]) ** 2, 0) / all.length);
+    const source = await loadPointClouds(root, { split: 'val', numPoints: 5, normalize: 'global' });
+    expect(source.files).toHaveLength(4);
+    source.stats?.mean.forEach((m, c) => {
+      expect(m).toBeCloseTo(mean[c], 5);
+    });
+    expect(source.stats?.std).toBeCloseTo(std, 5);
+    const val = await collect(source);
+    expect(val.map((c) => c.path)).toEqual(source.files.map((f) => f.path));
+    for (const cloud of val) {
+      const raw = clouds[cloud.path];
+      // val/test: the first numPoints points, deterministic; de-normalising restores them
+      for (let i = 0; i < 15; i++)
+        expect(cloud.values[i] * cloud.scale + cloud.mean[i % 3]).toBeCloseTo(raw[i], 4);
+    }
+  });
+
+  it('train: seeded sampling with replacement of real points; per-shape normalisation', async () => {
+    const options = {
+      split: 'train',
+      synsets: ['03001627'],
+      numPoints: 20,
+      normalize: 'per-shape',
+      seed: 4,
+    } as const;
+    const a = await collect(await loadPointClouds(root, options));
+    const b = await collect(await loadPointClouds(root, options));
+    expect(a.map((c) => Array.from(c.values))).toEqual(b.map((c) => Array.from(c.values)));
+    expect(a).toHaveLength(2);
+    for (const cloud of a) {
+      expect(cloud.n).toBe(20);
+      const raw = clouds[cloud.path];
+      const rows = new Set(
+        Array.from({ length: 12 }, (_, i) => Array.from(raw.subarray(3 * i, 3 * i + 3)).join()),
+      );
+      for (let i = 0; i < 20; i++) {
+        const restored = [0, 1, 2].map((c) =>
+          Math.round(cloud.values[3 * i + c] * cloud.scale + cloud.mean[c]),
+        );
+        expect(rows.has(restored.join())).toBe(true);
+      }
+      // per-shape: the cloud's own mean
+      const m0 =
+        Array.from(raw)
+          .filter((_, i) => i % 3 === 0)
+          .reduce((x, y) => x + y) / 12;
+      expect(cloud.mean[0]).toBeCloseTo(m0, 5);
+    }
+    const raw = await collect(
+      await loadPointClouds(root, { ...options, normalize: 'none', split: 'val', numPoints: 12 }),
+    );
+    expect(Array.from(raw[0].values)).toEqual(Array.from(clouds[raw[0].path]));
+  });
+
+  it('streams: one cloud per step, usable with shuffle; reads a numpy-written file', async () => {
+    const shuffled = await loadPointClouds(root, {
+      split: 'train',
+      shuffle: true,
+      seed: 1,
+      numPoints: 4,
+      normalize: 'none',
+    });
+    expect(new Set(shuffled.files.map((f) => f.path)).size).toBe(4);
+    const fromNumpy = await readNpyFile(join(fixtures, 'cloud-f4.npy'));
+    expect(fromNumpy.shape).toEqual([12, 3]);
+    const dir = join(tmp, 'numpy-root', 'x', 'test');
+    await mkdir(dir, { recursive: true });
+    await writeFile(join(dir, 'a.npy'), await readFile(join(fixtures, 'cloud-f4.npy')));
+    const [cloud] = await collect(
+      await loadPointClouds(join(tmp, 'numpy-root'), { split: 'test', numPoints: 12, normalize: 'none' }),
+    );
+    expect(Array.from(cloud.values)).toEqual(
+      Array.from(readNpy(await readFile(join(fixtures, 'cloud-f4.npy'))).data),
+    );
+  });
+
+  it('DataError for a missing or empty directory, a truncated or wrongly shaped file', async () => {
+    await expect(loadPointClouds(join(tmp, 'nope'), { split: 'train' })).rejects.toThrow(
+      /nope: expected a directory/,
+    );
+    const empty = join(tmp, 'empty-root');
+    await mkdir(join(empty, 's', 'train'), { recursive: true });
+    await expect(loadPointClouds(empty, { split: 'train' })).rejects.toThrow(
+      /empty directory, no <synset>\/train\/\*\.npy files/,
+    );
+    await expect(loadPointClouds(root, { split: 'train', synsets: ['missing'] })).rejects.toThrow(
+      /missing[/\\]train: expected a folder/,
+    );
+    const bad = join(tmp, 'bad-root', 's', 'train');
+    await mkdir(bad, { recursive: true });
+    const good = writeNpy(new Float32Array(36), [12, 3]);
+    await writeFile(join(bad, 'a.npy'), good.subarray(0, good.length - 5));
+    await expect(loadPointClouds(join(tmp, 'bad-root'), { split: 'train' })).rejects.toThrow(
+      /a\.npy: truncated \.npy data/,
+    );
+    await writeFile(join(bad, 'a.npy'), writeNpy(new Float32Array(8), [4, 2]));
+    await expect(loadPointClouds(join(tmp, 'bad-root'), { split: 'train' })).rejects.toThrow(
+      /a\.npy: expected float points of shape \[N,3\], got float32 \[4,2\]/,
+    );
+    await expect(loadPointClouds(root, { split: 'dev' as 'train' })).rejects.toThrow(ConfigError);
+  });
+});

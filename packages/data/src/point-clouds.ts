@@ -1,0 +1,184 @@
+// Node-only (exported from '@setgen/data/node'): reads PointFlow's ShapeNet .npy layout.
+import { readdir, readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { ConfigError, DataError, type HostSet, type NpyArray, Random, readNpy } from '@setgen/ops';
+import { checkChoice, checkInteger } from './dataset.js';
+
+export type PointCloudSplit = 'train' | 'val' | 'test';
+
+/**
+ * - `'global'` (PointFlow's default): subtract the per-axis mean of all training points of the
+ *   selected synsets, divide by their scalar std (over all coordinates). val/test use the train statistics.
+ * - `'per-shape'`: the same statistics computed per cloud (PointFlow's deprecated `normalize_per_shape`).
+ * - `'none'`: raw coordinates.
+ */
+export type PointCloudNormalization = 'per-shape' | 'global' | 'none';
+
+export interface LoadPointCloudsOptions {
+  /** Synset folders to read (e.g. '02691156' airplane). Default: every folder of the root. */
+  synsets?: readonly string[];
+  split: PointCloudSplit;
+  /** Points per cloud. Default 2048 (PointFlow's tr/te sample size). */
+  numPoints?: number;
+  normalize?: PointCloudNormalization;
+  /** Seed of the point sampling (train split) and of the cloud order when `shuffle`. Default 0. */
+  seed?: number;
+  /** Shuffle the order of the clouds. Default false (sorted by synset, then file name). */
+  shuffle?: boolean;
+  /** Statistics to use for 'global' (e.g. saved from training) instead of a pass over the train files. */
+  stats?: PointCloudStats;
+}
+
+export interface PointCloudStats {
+  mean: [number, number, number];
+  std: number;
+}
+
+/** One cloud: `numPoints × 3`, normalised; the original is `values · scale + mean`. */
+export interface PointCloud extends HostSet {
+  synset: string;
+  path: string;
+  mean: [number, number, number];
+  scale: number;
+}
+
+/** The clouds of a split: file list and statistics are ready; clouds are read one at a time while iterating. */
+export interface PointCloudSource extends AsyncIterable<PointCloud> {
+  files: { synset: string; path: string }[];
+  stats?: PointCloudStats;
+}
+
+async function listFiles(root: string, synsets: readonly string[] | undefined, split: PointCloudSplit) {
+  const rootStat = await stat(root).catch(() => null);
+  if (!rootStat?.isDirectory())
+    throw new DataError(`${root}: expected a directory <root>/<synset>/<split>/*.npy, not found`);
+  const chosen =
+    synsets ??
+    (await readdir(root, { withFileTypes: true }))
+      .filter((e) => e.isDirectory())
+      .map((e) => e.name)
+      .sort();
+  const files: { synset: string; path: string }[] = [];
+  for (const synset of chosen) {
+    const dir = join(root, synset, split);
+    const names = await readdir(dir).catch(() => {
+      throw new DataError(`${dir}: expected a folder of .npy clouds for synset ${synset}, not found`);
+    });
+    for (const name of names.filter((n) => n.endsWith('.npy')).sort())
+      files.push({ synset, path: join(dir, name) });
+  }
+  if (files.length === 0) {
+    throw new DataError(
+      `${root}: empty directory, no <synset>/${split}/*.npy files${synsets ? ` for synsets ${synsets.join(', ')}` : ''}`,
+    );
+  }
+  return files;
+}
+
+async function readCloud(path: string): Promise<NpyArray> {
+  const array = readNpy(new Uint8Array(await readFile(path)), path);
+  if (
+    array.shape.length !== 2 ||
+    array.shape[1] !== 3 ||
+    array.shape[0] === 0 ||
+    !(array.data instanceof Float32Array || array.data instanceof Float64Array)
+  ) {
+    throw new DataError(
+      `${path}: expected float points of shape [N,3], got ${array.dtype} [${array.shape.join(',')}]`,
+    );
+  }
+  return array;
+}
+
+/** PointFlow keeps the first 10,000 points of each cloud for training and the rest for testing. */
+function pointRange(count: number, split: PointCloudSplit): [number, number] {
+  if (count <= 10000) return [0, count];
+  return split === 'train' ? [0, 10000] : [10000, count];
+}
+
+/** Mean per axis and scalar std over all coordinates of the given points (Float64 sums). */
+function statistics(sums: number[], squares: number, count: number): PointCloudStats {
+  const mean = sums.map((s) => s / count) as [number, number, number];
+  const variance = squares / (3 * count) - (mean[0] ** 2 + mean[1] ** 2 + mean[2] ** 2) / 3;
+  return { mean, std: Math.sqrt(Math.max(variance, 0)) || 1 };
+}
+
+function accumulate(data: ArrayLike<number>, from: number, to: number, sums: number[]): number {
+  let squares = 0;
+  for (let i = from; i < to; i++) {
+    for (let c = 0; c < 3; c++) {
+      const v = data[3 * i + c];
+      sums[c] += v;
+      squares += v * v;
+    }
+  }
+  return squares;
+}
+
+/**
+ * ShapeNet point clouds in PointFlow's layout (`<root>/<synset>/<split>/*.npy`, 15k×3 each).
+ * Lists the files (throws `DataError` for a missing/empty directory) and, for 'global', computes the
+ * training statistics in one streaming pass; then yields clouds one file at a time, each
+ * `numPoints` points: sampled with replacement (seeded, as PointFlow) from the first 10k points
+ * for 'train', the first `numPoints` of the held-out points for 'val'/'test'.
+ */
+export async function loadPointClouds(
+  root: string,
+  options: LoadPointCloudsOptions,
+): Promise<PointCloudSource> {
+  const split = checkChoice(options?.split, 'split', ['train', 'val', 'test'] as const);
+  const numPoints = checkInteger(options.numPoints ?? 2048, 'numPoints', 1);
+  const normalize = checkChoice(options.normalize ?? 'global', 'normalize', [
+    'per-shape',
+    'global',
+    'none',
+  ] as const);
+  const seed = checkInteger(options.seed ?? 0, 'seed', 0);
+  if (options.synsets !== undefined && (!Array.isArray(options.synsets) || options.synsets.length === 0)) {
+    throw new ConfigError(
+      `synsets: expected a non-empty array of folder names, got ${JSON.stringify(options.synsets)}`,
+    );
+  }
+  const files = await listFiles(root, options.synsets, split);
+  let stats = options.stats;
+  if (normalize === 'global' && !stats) {
+    const trainFiles = split === 'train' ? files : await listFiles(root, options.synsets, 'train');
+    const sums = [0, 0, 0];
+    let squares = 0;
+    let count = 0;
+    for (const { path } of trainFiles) {
+      const cloud = await readCloud(path);
+      const [from, to] = pointRange(cloud.shape[0], 'train');
+      squares += accumulate(cloud.data, from, to, sums);
+      count += to - from;
+    }
+    stats = statistics(sums, squares, count);
+  }
+  const order = files.map((_, i) => i);
+  if (options.shuffle) new Random(seed).shuffle(order);
+  const globalStats = stats;
+  async function* clouds(): AsyncGenerator<PointCloud> {
+    const random = new Random(seed);
+    for (const k of order) {
+      const { synset, path } = files[k];
+      const cloud = await readCloud(path);
+      const [from, to] = pointRange(cloud.shape[0], split);
+      if (split !== 'train' && to - from < numPoints) {
+        throw new DataError(`${path}: has ${to - from} held-out points, fewer than numPoints=${numPoints}`);
+      }
+      let { mean, std } = globalStats ?? { mean: [0, 0, 0] as [number, number, number], std: 1 };
+      if (normalize === 'per-shape') {
+        const sums = [0, 0, 0];
+        const squares = accumulate(cloud.data, from, to, sums);
+        ({ mean, std } = statistics(sums, squares, to - from));
+      }
+      const values = new Float32Array(3 * numPoints);
+      for (let i = 0; i < numPoints; i++) {
+        const source = split === 'train' ? from + random.int(to - from) : from + i;
+        for (let c = 0; c < 3; c++) values[3 * i + c] = (cloud.data[3 * source + c] - mean[c]) / std;
+      }
+      yield { values, n: numPoints, d: 3, synset, path, mean, scale: std };
+    }
+  }
+  return { files: order.map((k) => files[k]), stats, [Symbol.asyncIterator]: clouds };
+}
