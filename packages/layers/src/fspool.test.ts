@@ -94,7 +94,14 @@ describeBackends('FSPool', () => {
     const junk = tf.add(x, tf.mul(tf.sub(1, tf.expandDims(mask, 2)), 1000)) as tf.Tensor3D;
     const outJunk = layer.apply(junk, { mask }) as tf.Tensor;
     expectClose(outJunk.dataSync(), out.dataSync(), { rtol: 1e-5, atol: 1e-6 });
-    tf.dispose([x, mask, out, x0, alone, out0, x1, shuffled, out1, junk, outJunk]);
+    const nan = tf.where(
+      tf.cast(tf.expandDims(mask, 2), 'bool'),
+      x,
+      tf.fill(x.shape, Number.NaN),
+    ) as tf.Tensor3D;
+    const outNan = layer.apply(nan, { mask }) as tf.Tensor;
+    expectClose(outNan.dataSync(), out.dataSync(), { rtol: 1e-5, atol: 1e-6 });
+    tf.dispose([x, mask, out, x0, alone, out0, x1, shuffled, out1, junk, outJunk, nan, outNan]);
   });
 
   it('gradients w.r.t. x and the weights match finite differences', () => {

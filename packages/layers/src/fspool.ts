@@ -6,6 +6,7 @@
 
 import { asSetBatch, batchMatMul, ConfigError, formatShape, gatherRows, ShapeError } from '@setgen/ops';
 import {
+  concat,
   expandDims,
   mul,
   reshape,
@@ -17,6 +18,7 @@ import {
   tensor1d,
   tensor3d,
   tidy,
+  zeros,
 } from '@tensorflow/tfjs-core';
 import { initializers, type LayerVariable, layers } from '@tensorflow/tfjs-layers';
 import { buildSublayer, type Kwargs, masksFromKwargs, type Shape } from './layer-utils.js';
@@ -48,6 +50,8 @@ interface SortPlan {
   permutation: Int32Array;
   /** `[B, N, K+1]` interpolation of the knots at each rank (rows ≥ n are zero). */
   interpolation: Float32Array;
+  /** Number of valid elements per set. */
+  counts: number[];
 }
 
 function validCounts(
@@ -154,7 +158,7 @@ export class FSPool extends layers.Layer {
       }
       fillInterpolation(interpolation, b * n * (pieces + 1), counts[b], pieces);
     }
-    return { permutation, interpolation };
+    return { permutation, interpolation, counts };
   }
 
   /** `[B, N, C]` weights w_c(r_k) at each rank k (zero beyond n), differentiable in W. */
@@ -167,18 +171,21 @@ export class FSPool extends layers.Layer {
   pool(x: Tensor3D, mask?: Tensor2D | null): FSPoolResult {
     this.checkInput(x, mask);
     const [batch, n, channels] = x.shape;
-    const { permutation, interpolation } = this.plan(x, mask);
+    const { permutation, interpolation, counts } = this.plan(x, mask);
     return tidy(() => {
+      // padded ranks read an appended zero, so whatever the padding holds (even NaN) is ignored
+      const zeroRow = batch * n * channels;
       const rows = new Int32Array(permutation.length);
       for (let b = 0; b < batch; b++) {
         for (let k = 0; k < n; k++) {
           for (let c = 0; c < channels; c++) {
             const at = (b * n + k) * channels + c;
-            rows[at] = (b * n + permutation[at]) * channels + c;
+            rows[at] = k < counts[b] ? (b * n + permutation[at]) * channels + c : zeroRow;
           }
         }
       }
-      const sorted = reshape(gatherRows(reshape(x, [-1, 1]), tensor1d(rows, 'int32')), [batch, n, channels]);
+      const column = concat([reshape(x, [-1, 1]), zeros([1, 1])]);
+      const sorted = reshape(gatherRows(column, tensor1d(rows, 'int32')), [batch, n, channels]);
       const pooled = sum(mul(sorted, this.rankWeights(interpolation, batch, n)), 1) as Tensor2D;
       return { pooled, permutation: tensor3d(permutation, [batch, n, channels], 'int32') };
     });

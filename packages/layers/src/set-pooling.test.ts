@@ -22,8 +22,11 @@ const sets = [
 ];
 
 function padded(): { x: tf.Tensor3D; mask: tf.Tensor2D } {
-  // junk at the padded rows must not matter
-  const rows = sets.map((s) => [...s, ...Array.from({ length: 3 - s.length }, () => [99, -99])]);
+  // junk at the padded rows (even NaN and Infinity) must not matter
+  const rows = sets.map((s) => [
+    ...s,
+    ...Array.from({ length: 3 - s.length }, () => [Number.NaN, Number.POSITIVE_INFINITY]),
+  ]);
   return {
     x: tf.tensor3d(rows),
     mask: tf.tensor2d(sets.map((s) => [0, 1, 2].map((i) => (i < s.length ? 1 : 0)))),

@@ -5,14 +5,14 @@
 import { asSetBatch, ConfigError } from '@setgen/ops';
 import {
   add,
+  broadcastTo,
   concat,
   div,
   expandDims,
+  fill,
+  greater,
   max,
   maximum,
-  minimum,
-  mul,
-  relu,
   serialization,
   sqrt,
   square,
@@ -22,6 +22,8 @@ import {
   type Tensor2D,
   type Tensor3D,
   tidy,
+  where,
+  zerosLike,
 } from '@tensorflow/tfjs-core';
 import { layers } from '@tensorflow/tfjs-layers';
 import { type Kwargs, masksFromKwargs, type Shape } from './layer-utils.js';
@@ -32,9 +34,6 @@ const MODES: readonly SetPoolingMode[] = ['sum', 'mean', 'max', 'pna'];
 
 /** Added to the variance under PNA's square root, as PNA does, so the gradient stays finite. */
 export const PNA_STD_EPSILON = 1e-5;
-
-/** Padded elements are shifted this far down before a max, so they never win it. */
-const MAX_PADDING_OFFSET = 1e9;
 
 function checkMode(mode: string): SetPoolingMode {
   if (!MODES.includes(mode as SetPoolingMode)) {
@@ -54,22 +53,23 @@ export function setPooling(x: Tensor3D, mask?: Tensor2D | null, mode: SetPooling
   const batch = asSetBatch(mask ? { x, mask } : x, 'x');
   checkMode(mode);
   return tidy(() => {
-    const m = batch.mask ? expandDims(batch.mask, 2) : undefined; // [B, N, 1]
-    const count = m ? sum(m, 1) : undefined; // [B, 1]
-    const total = sum(m ? mul(x, m) : x, 1) as Tensor2D;
+    // padded entries are replaced (not multiplied) by neutral values, so even NaN there is ignored
+    const valid = batch.mask ? broadcastTo(greater(expandDims(batch.mask, 2), 0), x.shape) : undefined;
+    const count = batch.mask ? sum(expandDims(batch.mask, 2), 1) : fill([x.shape[0], 1], x.shape[1]); // [B, 1]
+    const nonEmpty = broadcastTo(greater(count, 0), [x.shape[0], x.shape[2]]);
+    const zeros = zerosLike(x);
+    const elements = valid ? where(valid, x, zeros) : x;
+    const total = sum(elements, 1) as Tensor2D;
     if (mode === 'sum') return total;
-    const mean = (count ? div(total, maximum(count, 1)) : div(total, x.shape[1] || 1)) as Tensor2D;
+    const mean = div(total, maximum(count, 1)) as Tensor2D;
     if (mode === 'mean') return mean;
-    const nonEmpty = count ? minimum(count, 1) : undefined;
-    let largest = max(m ? sub(x, mul(sub(1, m), MAX_PADDING_OFFSET)) : x, 1) as Tensor2D;
-    if (nonEmpty) largest = mul(largest, nonEmpty);
+    const largestValid = max(valid ? where(valid, x, fill(x.shape, Number.NEGATIVE_INFINITY)) : x, 1);
+    const largest = where(nonEmpty, largestValid, zerosLike(largestValid)) as Tensor2D;
     if (mode === 'max') return largest;
-    const deviation = square(sub(x, expandDims(mean, 1)));
-    const squares = sum(m ? mul(deviation, m) : deviation, 1);
-    const variance = relu(count ? div(squares, maximum(count, 1)) : div(squares, x.shape[1] || 1));
-    let std = sqrt(add(variance, PNA_STD_EPSILON)) as Tensor2D;
-    if (nonEmpty) std = mul(std, nonEmpty);
-    return concat([total, mean, largest, std], 1) as Tensor2D;
+    const deviation = square(sub(elements, expandDims(mean, 1)));
+    const variance = div(sum(valid ? where(valid, deviation, zeros) : deviation, 1), maximum(count, 1));
+    const std = sqrt(add(variance, PNA_STD_EPSILON));
+    return concat([total, mean, largest, where(nonEmpty, std, zerosLike(std))], 1) as Tensor2D;
   });
 }
 
