@@ -4,3 +4,4 @@ export * from './distance-matrices.js';
 export * from './matrix-metrics.js';
 export * from './point-clouds.js';
 export * from './jsd.js';
+export * from './set-prediction-ap.js';

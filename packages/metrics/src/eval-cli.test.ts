@@ -1,0 +1,123 @@
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type HostSet, writeNpy } from '@setgen/ops';
+import { testRandom } from '@setgen/testkit';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { computeAllMetrics } from './compute-all-metrics.js';
+import { runEvalCli } from './eval-cli.js';
+import { jsdBetweenPointCloudSets } from './jsd.js';
+
+const packageDir = join(import.meta.dirname, '..');
+let work: string;
+let cli: string;
+
+function clouds(seed: number, k: number, n: number, d = 3): Float32Array {
+  const rand = testRandom(seed);
+  return Float32Array.from({ length: k * n * d }, () => (rand() - 0.5) * 0.8);
+}
+const asSets = (data: Float32Array, k: number, n: number, d = 3): HostSet[] =>
+  Array.from({ length: k }, (_, i) => ({ values: data.subarray(i * n * d, (i + 1) * n * d), n, d }));
+
+function run(...args: string[]) {
+  const out = spawnSync(process.execPath, [cli, ...args], { cwd: work, encoding: 'utf8' });
+  return { code: out.status, stdout: out.stdout, stderr: out.stderr };
+}
+
+const gen = clouds(1, 4, 16);
+const ref = clouds(2, 5, 16);
+
+beforeAll(() => {
+  // compile the current sources to JavaScript so the real executable can be spawned
+  work = mkdtempSync(join(tmpdir(), 'setgen-eval-'));
+  try {
+    execFileSync(
+      'pnpm',
+      ['exec', 'tsc', '-p', 'tsconfig.json', '--outDir', join(work, 'dist'), '--composite', 'false', '--incremental', 'false',
+        '--declaration', 'false', '--declarationMap', 'false', '--sourceMap', 'false'],
+      { cwd: packageDir, stdio: 'pipe' },
+    );
+  } catch {
+    // type errors still emit JavaScript; the existence check below is what matters
+  }
+  cli = join(work, 'dist', 'cli.js');
+  if (!existsSync(cli)) throw new Error(`compiling the CLI failed: ${cli} missing`);
+  writeFileSync(join(work, 'package.json'), '{ "type": "module" }');
+  symlinkSync(join(packageDir, 'node_modules'), join(work, 'node_modules'));
+  writeFileSync(join(work, 'gen.npy'), writeNpy(gen, [4, 16, 3]));
+  writeFileSync(join(work, 'ref.npy'), writeNpy(ref, [5, 16, 3]));
+  writeFileSync(join(work, 'ref64.npy'), writeNpy(Float64Array.from(ref), [5, 16, 3]));
+  writeFileSync(join(work, 'flat.npy'), writeNpy(gen, [64, 3]));
+  writeFileSync(join(work, 'ints.npy'), writeNpy(new Int32Array(12), [2, 2, 3]));
+  writeFileSync(join(work, 'two-d.npy'), writeNpy(clouds(3, 4, 16, 2), [4, 16, 2]));
+  writeFileSync(join(work, 'bad.npy'), 'not numpy at all');
+}, 120_000);
+
+afterAll(() => {
+  if (work) rmSync(work, { recursive: true, force: true });
+});
+
+describe('setgen-eval (spawned)', () => {
+  it('prints the metrics as JSON, equal to the library functions', async () => {
+    const out = run('gen.npy', 'ref64.npy', '--json', '--metrics', 'cd', 'jsd', '--workers', '2');
+    expect(out.stderr).toBe('');
+    expect(out.code).toBe(0);
+    const json = JSON.parse(out.stdout);
+    const expected = await computeAllMetrics(asSets(gen, 4, 16), asSets(ref, 5, 16), { distances: ['cd'] });
+    expect(json['MMD-CD']).toBeCloseTo(expected['MMD-CD'], 6);
+    expect(json['COV-CD']).toBe(expected['COV-CD']);
+    expect(json['1-NNA-CD']).toBe(expected['1-NNA-CD']);
+    expect(json.JSD).toBeCloseTo(await jsdBetweenPointCloudSets(asSets(gen, 4, 16), asSets(ref, 5, 16)), 10);
+    expect(Object.keys(json).sort()).toEqual(['1-NNA-CD', 'COV-CD', 'JSD', 'MMD-CD']);
+  });
+
+  it('prints a table with all default metrics (CD, EMD, JSD for 3-D)', () => {
+    const out = run('gen.npy', 'ref.npy', '--emd', 'auction');
+    expect(out.code).toBe(0);
+    expect(out.stdout).toMatch(/4 generated vs 5 reference clouds \(EMD: auction\)/);
+    for (const key of ['MMD-CD', 'COV-CD', '1-NNA-CD', 'MMD-EMD', 'COV-EMD', '1-NNA-EMD', 'JSD']) {
+      expect(out.stdout).toMatch(new RegExp(`^${key} +[0-9.e-]+$`, 'm'));
+    }
+    expect(out.stderr).toBe(''); // not a terminal: no progress bar
+  });
+
+  it('exits 1 with a clear message on bad files', () => {
+    const cases: [string[], RegExp][] = [
+      [['bad.npy', 'ref.npy'], /bad\.npy: not an \.npy file/],
+      [['missing.npy', 'ref.npy'], /missing\.npy: cannot read \(ENOENT\)/],
+      [['flat.npy', 'ref.npy'], /flat\.npy: expected an array of shape \[K, N, D\].*got \(64, 3\)/],
+      [['ints.npy', 'ref.npy'], /ints\.npy: expected float32 or float64 values, got int32/],
+      [['two-d.npy', 'ref.npy', '--metrics', 'cd'], /dimension D = 2.*got D = 3/],
+      [['gen.npy', 'two-d.npy', '--metrics', 'jsd'], /reference: expected 3-D points/],
+    ];
+    for (const [args, message] of cases) {
+      const out = run(...args);
+      expect(out.code, args.join(' ')).toBe(1);
+      expect(out.stderr).toMatch(message);
+      expect(out.stdout).toBe('');
+    }
+  });
+
+  it('exits 2 with the usage on a bad command line', () => {
+    for (const args of [['gen.npy'], ['gen.npy', 'ref.npy', '--emd', 'fast'], ['gen.npy', 'ref.npy', '--metrics', 'fid'], ['a', 'b', '--bogus']]) {
+      const out = run(...args);
+      expect(out.code, args.join(' ')).toBe(2);
+      expect(out.stderr).toMatch(/usage: setgen-eval generated\.npy reference\.npy/);
+    }
+  });
+});
+
+describe('runEvalCli (in process)', () => {
+  it('draws a progress bar on a terminal', async () => {
+    let err = '';
+    let out = '';
+    const code = await runEvalCli([join(work, 'gen.npy'), join(work, 'ref.npy'), '--metrics', 'cd', '--json', '--workers', '1'], {
+      stdout: { write: (t: string) => (out += t) },
+      stderr: { write: (t: string) => (err += t), isTTY: true },
+    });
+    expect(code).toBe(0);
+    expect(err).toMatch(/\r\[#{30}\] 100\.0% 36\/36 pairs/);
+    expect(JSON.parse(out)['MMD-CD']).toBeGreaterThan(0);
+  });
+});
