@@ -66,11 +66,16 @@ export function solveNeighbourTasks(job: NeighbourJob, first: number, last: numb
           if (e1 < m1) { m1 = e1; k1 = j; }
           if (e2 < m2) { m2 = e2; k2 = j; }
           if (e3 < m3) { m3 = e3; k3 = j; }
-          let best = e0, arg = i;
-          if (e1 < best) { best = e1; arg = i + 1; }
-          if (e2 < best) { best = e2; arg = i + 2; }
-          if (e3 < best) { best = e3; arg = i + 3; }
-          if (best < bMin[b0 + j]) { bMin[b0 + j] = best; bArg[b0 + j] = arg; }
+          // one (rarely taken) branch for the column minimum of the four
+          const c = bMin[b0 + j];
+          if (e0 < c || e1 < c || e2 < c || e3 < c) {
+            let best = e0, arg = i;
+            if (e1 < best) { best = e1; arg = i + 1; }
+            if (e2 < best) { best = e2; arg = i + 2; }
+            if (e3 < best) { best = e3; arg = i + 3; }
+            bMin[b0 + j] = best;
+            bArg[b0 + j] = arg;
+          }
         }
         aMin[a0 + i] = m0; aArg[a0 + i] = k0;
         aMin[a0 + i + 1] = m1; aArg[a0 + i + 1] = k1;
@@ -176,15 +181,55 @@ export interface ChamferHostOptions {
  * `'mean'`: mean_i min_j ‖a_i − b_j‖² + mean_j min_i ‖a_i − b_j‖²; `'sum'`: sums instead.
  */
 export function chamferDistanceHost(a: HostSet, b: HostSet, options: ChamferHostOptions = {}): number {
-  checkHostSet(a, 'a');
-  checkHostSet(b, 'b');
-  if (a.d !== b.d) throw new ShapeError(`b: expected d = ${a.d} to match a, got d = ${b.d}`);
+  return chamferDistanceHostBatch([a], [b], options)[0];
+}
+
+/** Concatenates host sets (already checked, same `d`) for one neighbour job. */
+function packHostSets(sets: readonly HostSet[]): { values: Float32Array | Float64Array; start: Int32Array } {
+  const start = new Int32Array(sets.length + 1);
+  sets.forEach((set, k) => {
+    start[k + 1] = start[k] + set.n;
+  });
+  if (sets.length === 1) return { values: sets[0].values, start };
+  const d = sets.length > 0 ? sets[0].d : 0;
+  const wide = sets.some((set) => set.values instanceof Float64Array);
+  const values = wide ? new Float64Array(start[sets.length] * d) : new Float32Array(start[sets.length] * d);
+  sets.forEach((set, k) => values.set(set.values, start[k] * d));
+  return { values, start };
+}
+
+/**
+ * {@link chamferDistanceHost} for pairs `(a[k], b[k])` at once → `Float64Array [K]`. With
+ * `useWorkerThreads()` from `@setgen/ops/node` the pairs are spread over threads.
+ */
+export function chamferDistanceHostBatch(
+  a: readonly HostSet[],
+  b: readonly HostSet[],
+  options: ChamferHostOptions = {},
+): Float64Array {
+  if (!Array.isArray(a) || !Array.isArray(b) || a.length !== b.length) {
+    throw new ShapeError(`b: expected an array of ${Array.isArray(a) ? a.length : '?'} host sets to pair with a`);
+  }
+  const label = (side: string, k: number) => (a.length === 1 ? side : `${side}[${k}]`);
+  const d = a.length > 0 ? a[0]?.d : 0;
+  a.forEach((set, k) => {
+    checkHostSet(set, label('a', k));
+    checkHostSet(b[k], label('b', k));
+    if (set.d !== d) throw new ShapeError(`${label('a', k)}: expected d = ${d} like a[0], got d = ${set.d}`);
+    if (b[k].d !== d) throw new ShapeError(`${label('b', k)}: expected d = ${d} to match a, got d = ${b[k].d}`);
+  });
   const pointReduction = checkPointReduction(options.pointReduction ?? 'mean');
-  const job = neighbourJob(a.values, Int32Array.of(0, a.n), b.values, Int32Array.of(0, b.n), a.d, false);
+  const packedA = packHostSets(a);
+  const packedB = packHostSets(b);
+  const job = neighbourJob(packedA.values, packedA.start, packedB.values, packedB.start, d, false);
   runNeighbourJob(job);
-  let sa = 0;
-  let sb = 0;
-  for (let i = 0; i < a.n; i++) sa += job.aMin[i];
-  for (let j = 0; j < b.n; j++) sb += job.bMin[j];
-  return pointReduction === 'mean' ? sa / a.n + sb / b.n : sa + sb;
+  return Float64Array.from(a, (_, k) => {
+    let sa = 0;
+    let sb = 0;
+    for (let i = job.aStart[k]; i < job.aStart[k + 1]; i++) sa += job.aMin[i];
+    for (let j = job.bStart[k]; j < job.bStart[k + 1]; j++) sb += job.bMin[j];
+    const na = job.aStart[k + 1] - job.aStart[k];
+    const nb = job.bStart[k + 1] - job.bStart[k];
+    return pointReduction === 'mean' ? sa / na + sb / nb : sa + sb;
+  });
 }

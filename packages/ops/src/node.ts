@@ -1,2 +1,2 @@
 // Node-only entry of @setgen/ops (worker threads for host kernels).
-export {};
+export * from './node/worker-threads.js';
