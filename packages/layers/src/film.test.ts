@@ -141,6 +141,16 @@ describeBackends('FiLM', () => {
     expect(() => layer.apply([x, c])).toThrow(/condition \[B, 2\].*\[2,5\]/);
     expect(() => layer.apply(x)).toThrow(ShapeError);
     await expectNoLeak(() => layer.apply([x, c]));
+    // a call and a training step leave nothing behind
+    const good = tf.ones([2, 2]);
+    (layer.apply([x, good]) as tf.Tensor).dispose();
+    const before = tf.memory().numTensors;
+    (layer.apply([x, good]) as tf.Tensor).dispose();
+    const optimizer = tf.train.sgd(0.1);
+    optimizer.minimize(() => tf.sum(layer.apply([tf.onesLike(x), good]) as tf.Tensor) as tf.Scalar);
+    optimizer.dispose();
+    expect(tf.memory().numTensors).toBe(before);
+    good.dispose();
     tf.dispose([x, c]);
   });
 });

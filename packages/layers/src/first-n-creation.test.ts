@@ -16,7 +16,14 @@ describeBackends('FirstNCreation', () => {
     expect(v[0]).toEqual(points);
     expect(v[1].slice(0, 2)).toEqual(points.slice(0, 2));
     expect([...v[1].slice(2), ...v[2]].flat().every((e) => e === 0)).toBe(true);
-    tf.dispose([z, x, mask!]);
+    // sizes as a Tensor1D
+    const sizes = tf.tensor1d([4, 2, 0], 'int32');
+    const again = layer.create(z, sizes);
+    expect(Array.from(again.x.dataSync())).toEqual(Array.from(x.dataSync()));
+    expect(() => layer.create(z, tf.tensor2d([[1, 2, 3]]) as any)).toThrow(
+      /sizes: expected a Tensor1D \[3\]/,
+    );
+    tf.dispose([z, x, mask!, sizes, again.x, again.mask!]);
   });
 
   it('trains its points (only the used ones get gradient) without leaking', () => {

@@ -102,9 +102,10 @@ export abstract class SetCreationLayer extends layers.Layer implements SetCreati
   protected abstract generate(z: Tensor2D, sizes: number[], length: number, options: CreateOptions): Tensor3D;
 
   create(z: Tensor2D, sizes: number[] | Tensor1D, options: CreateOptions = {}): SetBatch {
-    if (!z || typeof z !== 'object' || !('rank' in z) || z.rank !== 2) {
+    const isTensor = typeof z === 'object' && z !== null && 'rank' in z;
+    if (!isTensor || z.rank !== 2) {
       throw new ShapeError(
-        `z: expected a Tensor2D [B, latentDim], got ${z && 'shape' in z ? formatShape(z.shape) : typeof z}`,
+        `z: expected a Tensor2D [B, latentDim], got ${isTensor ? formatShape(z.shape) : typeof z}`,
       );
     }
     this.checkLatent(z);

@@ -23,7 +23,7 @@ import {
 } from '@tensorflow/tfjs-core';
 import { initializers, type LayerVariable } from '@tensorflow/tfjs-layers';
 import { featureWiseLinearModulation } from './film.js';
-import { checkPositiveInteger, type Shape } from './layer-utils.js';
+import { buildSublayer, checkPositiveInteger, type Shape } from './layer-utils.js';
 import { linearInit, residualMlp, type SetCreationArgs, SetCreationLayer } from './set-creation.js';
 
 /** Options of `TopNCreation`. */
@@ -159,6 +159,11 @@ export class TopNCreation extends SetCreationLayer {
 
   /** The normalised directions a(z) `[B, angleDim]` and the scores s `[B, n0]`. */
   scores(z: Tensor2D): { angles: Tensor2D; scores: Tensor2D } {
+    if (typeof z !== 'object' || z === null || !('rank' in z) || z.rank !== 2) {
+      throw new ShapeError('z: expected a Tensor2D [B, latentDim]');
+    }
+    this.checkLatent(z);
+    if (!this.built) buildSublayer(this, this.name, z.shape);
     return tidy(() => {
       const w = this.w!;
       const raw = residualMlp(z, w.kernel1.read(), w.bias1.read(), w.kernel2.read(), w.bias2.read());
