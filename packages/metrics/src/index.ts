@@ -5,3 +5,4 @@ export * from './matrix-metrics.js';
 export * from './point-clouds.js';
 export * from './jsd.js';
 export * from './set-prediction-ap.js';
+export * from './molecule-metrics.js';
