@@ -17,3 +17,4 @@ export * from './mlp-creation.js';
 export * from './set-attention-block.js';
 export * from './induced-set-attention-block.js';
 export * from './pooling-by-multihead-attention.js';
+export * from './attentive-bottleneck-layer.js';

@@ -60,10 +60,10 @@ export interface MultiheadAttentionBlockArgs extends LayerArgs {
  * Dense-layer initialisers of PyTorch's `nn.Linear` (the references' framework): kernel and
  * bias uniform in ±1/sqrt(fanIn).
  */
-function linearKernelInitializer(seed: number | undefined) {
+export function linearKernelInitializer(seed: number | undefined) {
   return initializers.varianceScaling({ scale: 1 / 3, mode: 'fanIn', distribution: 'uniform', seed });
 }
-function linearBiasInitializer(fanIn: number, seed: number | undefined) {
+export function linearBiasInitializer(fanIn: number, seed: number | undefined) {
   const limit = 1 / Math.sqrt(fanIn);
   return initializers.randomUniform({ minval: -limit, maxval: limit, seed });
 }
