@@ -3,7 +3,7 @@
 // worker threads (`useWorkerThreads()` from @setgen/ops/node). Build first: `pnpm exec tsc -b`.
 import * as tf from '@tensorflow/tfjs-core';
 import { backendsFromArgs, bench, useBackend } from '../../../scripts/bench-harness.mjs';
-import { Random, chamferDistance, chamferDistanceHostBatch } from '../dist/index.js';
+import { chamferDistance, chamferDistanceHostBatch, Random } from '../dist/index.js';
 import { useWorkerThreads } from '../dist/node.js';
 
 const B = 16;
@@ -16,29 +16,49 @@ const params = { B, N, M: N, D, convention: 'squared, mean-of-mins' };
 
 async function run(threads) {
   const extra = { ...params, threads };
-  const hostA = Array.from({ length: B }, (_, b) => ({ values: xs.subarray(b * N * D, (b + 1) * N * D), n: N, d: D }));
-  const hostB = Array.from({ length: B }, (_, b) => ({ values: ys.subarray(b * N * D, (b + 1) * N * D), n: N, d: D }));
-  await bench(`chamfer_host_b16_n2048_d3${threads > 1 ? '_threads' : ''}`, () => chamferDistanceHostBatch(hostA, hostB), {
-    extra,
-    backend: 'host',
-  });
+  const hostA = Array.from({ length: B }, (_, b) => ({
+    values: xs.subarray(b * N * D, (b + 1) * N * D),
+    n: N,
+    d: D,
+  }));
+  const hostB = Array.from({ length: B }, (_, b) => ({
+    values: ys.subarray(b * N * D, (b + 1) * N * D),
+    n: N,
+    d: D,
+  }));
+  await bench(
+    `chamfer_host_b16_n2048_d3${threads > 1 ? '_threads' : ''}`,
+    () => chamferDistanceHostBatch(hostA, hostB),
+    {
+      extra,
+      backend: 'host',
+    },
+  );
   for (const backend of backendsFromArgs()) {
     await useBackend(backend);
     const x = tf.tensor3d(xs, [B, N, D]);
     const y = tf.tensor3d(ys, [B, N, D]);
     const suffix = threads > 1 ? '_threads' : '';
-    await bench(`chamfer_b16_n2048_d3_fwd${suffix}`, () => {
-      const loss = chamferDistance(x, y);
-      loss.dataSync();
-      loss.dispose();
-    }, { extra, backend });
+    await bench(
+      `chamfer_b16_n2048_d3_fwd${suffix}`,
+      () => {
+        const loss = chamferDistance(x, y);
+        loss.dataSync();
+        loss.dispose();
+      },
+      { extra, backend },
+    );
     const grads = tf.grads((p, q) => chamferDistance(p, q));
-    await bench(`chamfer_b16_n2048_d3_fwd_bwd${suffix}`, () => {
-      const [dx, dy] = grads([x, y]);
-      dx.dataSync();
-      dy.dataSync();
-      tf.dispose([dx, dy]);
-    }, { extra, backend });
+    await bench(
+      `chamfer_b16_n2048_d3_fwd_bwd${suffix}`,
+      () => {
+        const [dx, dy] = grads([x, y]);
+        dx.dataSync();
+        dy.dataSync();
+        tf.dispose([dx, dy]);
+      },
+      { extra, backend },
+    );
     tf.dispose([x, y]);
   }
 }

@@ -1,4 +1,3 @@
-import * as tf from '@tensorflow/tfjs-core';
 import {
   describeBackends,
   expectClose,
@@ -7,6 +6,7 @@ import {
   loadFixture,
   testRandom,
 } from '@setgen/testkit';
+import * as tf from '@tensorflow/tfjs-core';
 import { expect, it } from 'vitest';
 import { chamferDistance } from './chamfer-distance.js';
 import { ConfigError, DataError, ShapeError } from './errors.js';
@@ -16,7 +16,10 @@ const fixture = loadFixture(import.meta.dirname, 'chamfer.json');
 
 function randomSets(b: number, n: number, d: number, seed: number): tf.Tensor3D {
   const rand = testRandom(seed);
-  return tf.tensor3d(Float32Array.from({ length: b * n * d }, () => rand() * 2 - 1), [b, n, d]);
+  return tf.tensor3d(
+    Float32Array.from({ length: b * n * d }, () => rand() * 2 - 1),
+    [b, n, d],
+  );
 }
 
 function values(t: tf.Tensor): number[] {
@@ -26,8 +29,16 @@ function values(t: tf.Tensor): number[] {
 }
 
 // REFERENCES.md §13: X = {(0,0),(1,0),(0,1)}, Y = {(0,.5),(1,1),(2,0)}.
-const toyX = [[0, 0], [1, 0], [0, 1]];
-const toyY = [[0, 0.5], [1, 1], [2, 0]];
+const toyX = [
+  [0, 0],
+  [1, 0],
+  [0, 1],
+];
+const toyY = [
+  [0, 0.5],
+  [1, 1],
+  [2, 0],
+];
 
 describeBackends('chamferDistance', () => {
   for (const c of fixture.cases) {
@@ -36,9 +47,13 @@ describeBackends('chamferDistance', () => {
       const y = tf.tensor3d(c.y);
       const a = c.masked ? { x, mask: tf.tensor2d(c.mask_x.map((r: boolean[]) => r.map(Number))) } : x;
       const b = c.masked ? { x: y, mask: tf.tensor2d(c.mask_y.map((r: boolean[]) => r.map(Number))) } : y;
-      expectClose(values(chamferDistance(a, b, { pointReduction: 'sum', reduction: 'none' })), c.sum_of_mins, {
-        rtol: 2e-5,
-      });
+      expectClose(
+        values(chamferDistance(a, b, { pointReduction: 'sum', reduction: 'none' })),
+        c.sum_of_mins,
+        {
+          rtol: 2e-5,
+        },
+      );
       expectClose(values(chamferDistance(a, b, { reduction: 'none' })), c.mean_of_mins, { rtol: 2e-5 });
       expectClose(values(chamferDistance(a, b)), c.batch_mean_mean_of_mins, { rtol: 2e-5 });
       expectClose(values(chamferDistance(a, b, { pointReduction: 'sum' })), c.batch_mean_sum_of_mins, {
@@ -56,8 +71,12 @@ describeBackends('chamferDistance', () => {
         ['sum', 'grad_sum_of_mins_total'],
         ['mean', 'grad_mean_of_mins_total'],
       ] as const) {
-        const [dx, dy] = tf.grads((p: tf.Tensor, q: tf.Tensor) =>
-          chamferDistance(p as tf.Tensor3D, q as tf.Tensor3D, { pointReduction, reduction: 'sum' }) as tf.Scalar,
+        const [dx, dy] = tf.grads(
+          (p: tf.Tensor, q: tf.Tensor) =>
+            chamferDistance(p as tf.Tensor3D, q as tf.Tensor3D, {
+              pointReduction,
+              reduction: 'sum',
+            }) as tf.Scalar,
         )([x, y]);
         expectClose(values(dx), c[key].dx.flat(2), { rtol: 1e-4, atol: 1e-6 });
         expectClose(values(dy), c[key].dy.flat(2), { rtol: 1e-4, atol: 1e-6 });
@@ -97,8 +116,16 @@ describeBackends('chamferDistance', () => {
     const a = randomSets(3, 7, 2, 3);
     const b = randomSets(3, 6, 2, 4);
     // junk in the padding, scattered (non-prefix) masks
-    const maskA = tf.tensor2d([[1, 1, 1, 1, 1, 1, 1], [0, 1, 0, 1, 0, 1, 0], [0, 0, 0, 0, 0, 0, 1]]);
-    const maskB = tf.tensor2d([[1, 0, 0, 0, 0, 1], [1, 1, 1, 1, 1, 1], [1, 0, 1, 1, 0, 1]]);
+    const maskA = tf.tensor2d([
+      [1, 1, 1, 1, 1, 1, 1],
+      [0, 1, 0, 1, 0, 1, 0],
+      [0, 0, 0, 0, 0, 0, 1],
+    ]);
+    const maskB = tf.tensor2d([
+      [1, 0, 0, 0, 0, 1],
+      [1, 1, 1, 1, 1, 1],
+      [1, 0, 1, 1, 0, 1],
+    ]);
     const junk = (x: tf.Tensor3D, m: tf.Tensor2D, v: number) =>
       tf.where(tf.cast(tf.expandDims(m, 2), 'bool'), x, tf.fill(x.shape, v)) as tf.Tensor3D;
     const ja = junk(a, maskA, 1e3);
@@ -108,7 +135,11 @@ describeBackends('chamferDistance', () => {
     for (const pairCost of ['sqeuclidean', 'euclidean', 'huber'] as PairCost[]) {
       for (const pointReduction of ['mean', 'sum'] as const) {
         const batched = values(
-          chamferDistance({ x: ja, mask: maskA }, { x: jb, mask: maskB }, { pairCost, pointReduction, reduction: 'none' }),
+          chamferDistance(
+            { x: ja, mask: maskA },
+            { x: jb, mask: maskB },
+            { pairCost, pointReduction, reduction: 'none' },
+          ),
         );
         const alone = [0, 1, 2].map((s) => {
           const keepA = rowsA[s].flatMap((v, i) => (v ? [i] : []));
@@ -125,8 +156,13 @@ describeBackends('chamferDistance', () => {
       }
     }
     // and the padding gets no gradient
-    const [ga, gb] = tf.grads((p: tf.Tensor, q: tf.Tensor) =>
-      chamferDistance({ x: p as tf.Tensor3D, mask: maskA }, { x: q as tf.Tensor3D, mask: maskB }, { pairCost: 'euclidean' }) as tf.Scalar,
+    const [ga, gb] = tf.grads(
+      (p: tf.Tensor, q: tf.Tensor) =>
+        chamferDistance(
+          { x: p as tf.Tensor3D, mask: maskA },
+          { x: q as tf.Tensor3D, mask: maskB },
+          { pairCost: 'euclidean' },
+        ) as tf.Scalar,
     )([ja, jb]);
     const padA = values(tf.mul(tf.abs(ga), tf.expandDims(tf.sub(1, maskA), 2)));
     const padB = values(tf.mul(tf.abs(gb), tf.expandDims(tf.sub(1, maskB), 2)));
@@ -137,8 +173,23 @@ describeBackends('chamferDistance', () => {
   for (const pairCost of ['sqeuclidean', 'euclidean', 'huber'] as PairCost[]) {
     it(`gradients equal central finite differences ('${pairCost}', masked)`, () => {
       // spread-out points (no near-ties), so a small step never changes a neighbour
-      const a = tf.tensor3d([[[0, 0, 0], [1.5, 0.2, -0.3], [0.1, 2.2, 0.4], [9, 9, 9]]]);
-      const b = tf.tensor3d([[[0.3, -0.2, 0.1], [1.2, 0.5, 0.2], [-0.4, 1.9, 1.3], [2.9, 3.1, -0.5], [1.7, 2.6, 0.2]]]);
+      const a = tf.tensor3d([
+        [
+          [0, 0, 0],
+          [1.5, 0.2, -0.3],
+          [0.1, 2.2, 0.4],
+          [9, 9, 9],
+        ],
+      ]);
+      const b = tf.tensor3d([
+        [
+          [0.3, -0.2, 0.1],
+          [1.2, 0.5, 0.2],
+          [-0.4, 1.9, 1.3],
+          [2.9, 3.1, -0.5],
+          [1.7, 2.6, 0.2],
+        ],
+      ]);
       const maskA = tf.tensor2d([[1, 1, 1, 0]]);
       const loss = (p: tf.Tensor, q: tf.Tensor) =>
         chamferDistance({ x: p as tf.Tensor3D, mask: maskA }, q as tf.Tensor3D, { pairCost }) as tf.Scalar;
@@ -152,10 +203,15 @@ describeBackends('chamferDistance', () => {
   }
 
   it("'euclidean' has a finite (zero) gradient where points coincide", () => {
-    const a = tf.tensor3d([[[1, 2], [3, 4]]]);
-    const g = tf.grad((p: tf.Tensor) => chamferDistance(p as tf.Tensor3D, a, { pairCost: 'euclidean' }) as tf.Scalar)(
-      tf.clone(a),
-    );
+    const a = tf.tensor3d([
+      [
+        [1, 2],
+        [3, 4],
+      ],
+    ]);
+    const g = tf.grad(
+      (p: tf.Tensor) => chamferDistance(p as tf.Tensor3D, a, { pairCost: 'euclidean' }) as tf.Scalar,
+    )(tf.clone(a));
     expect(values(g)).toEqual([0, 0, 0, 0]);
     a.dispose();
   });
@@ -163,10 +219,15 @@ describeBackends('chamferDistance', () => {
   it('leaks no tensors, also under a gradient and when it throws', async () => {
     const a = randomSets(2, 5, 3, 5);
     const b = randomSets(2, 4, 3, 6);
-    const mask = tf.tensor2d([[1, 1, 0, 1, 0], [1, 0, 0, 0, 0]]);
+    const mask = tf.tensor2d([
+      [1, 1, 0, 1, 0],
+      [1, 0, 0, 0, 0],
+    ]);
     await expectNoLeak(() => chamferDistance({ x: a, mask }, b).dispose());
     await expectNoLeak(() => chamferDistance(a, b, { pairCost: 'huber', reduction: 'none' }).dispose());
-    await expectNoLeak(() => tf.dispose(tf.grads((p: tf.Tensor) => chamferDistance(p as tf.Tensor3D, b) as tf.Scalar)([a])));
+    await expectNoLeak(() =>
+      tf.dispose(tf.grads((p: tf.Tensor) => chamferDistance(p as tf.Tensor3D, b) as tf.Scalar)([a])),
+    );
     await expectNoLeak(() => chamferDistance(a, b, { pairCost: 'l1' as PairCost }));
     const empty = tf.zeros([2, 5]) as tf.Tensor2D;
     await expectNoLeak(() => chamferDistance({ x: a, mask: empty }, b));
@@ -180,16 +241,42 @@ describeBackends('chamferDistance', () => {
     const wrongBatch = tf.zeros([3, 4, 3]);
     const wrongD = tf.zeros([2, 4, 2]);
     const badMask = tf.ones([2, 4]);
-    const emptyMask = tf.tensor2d([[1, 1, 1, 1, 1], [0, 0, 0, 0, 0]]);
-    const nan = tf.tensor3d([[[0, 0, 0], [Number.NaN, 1, 2]], [[0, 0, 0], [1, 1, 1]]]);
-    const inf = tf.tensor3d([[[0, 0, 0], [1, 1, 2]], [[0, 0, 0], [1, Number.POSITIVE_INFINITY, 1]]]);
-    const nanPadMask = tf.tensor2d([[1, 0], [1, 1]]);
+    const emptyMask = tf.tensor2d([
+      [1, 1, 1, 1, 1],
+      [0, 0, 0, 0, 0],
+    ]);
+    const nan = tf.tensor3d([
+      [
+        [0, 0, 0],
+        [Number.NaN, 1, 2],
+      ],
+      [
+        [0, 0, 0],
+        [1, 1, 1],
+      ],
+    ]);
+    const inf = tf.tensor3d([
+      [
+        [0, 0, 0],
+        [1, 1, 2],
+      ],
+      [
+        [0, 0, 0],
+        [1, Number.POSITIVE_INFINITY, 1],
+      ],
+    ]);
+    const nanPadMask = tf.tensor2d([
+      [1, 0],
+      [1, 1],
+    ]);
     const made = tf.memory().numTensors;
     expect(() => chamferDistance(flat as any, b)).toThrow(/a: expected .*\[B,N,D\]/);
     expect(() => chamferDistance(a, flat as any)).toThrow(ShapeError);
     expect(() => chamferDistance(a, wrongBatch)).toThrow(/b: expected batch size 2/);
     expect(() => chamferDistance(a, wrongD)).toThrow(/b: expected 3 features/);
-    expect(() => chamferDistance({ x: a, mask: badMask as tf.Tensor2D }, b)).toThrow(/a\.mask: expected shape \[2,5\]/);
+    expect(() => chamferDistance({ x: a, mask: badMask as tf.Tensor2D }, b)).toThrow(
+      /a\.mask: expected shape \[2,5\]/,
+    );
     expect(() => chamferDistance({ x: a, mask: emptyMask }, b)).toThrow(DataError);
     expect(() => chamferDistance({ x: a, mask: emptyMask }, b)).toThrow(/a: batch element 1 has no valid/);
     expect(() => chamferDistance(a, nan)).toThrow(/b: expected finite values, got NaN at x\[0,1,0\]/);

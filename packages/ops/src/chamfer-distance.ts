@@ -2,19 +2,19 @@
 // The nearest neighbours are a discrete choice, made on the host from the detached
 // coordinates; the loss is then the sum of gathered pair costs, so gradients flow through
 // the two gathers only — exactly the (sub)gradient of the min.
-import { type Tensor, type Tensor2D, reshape, tidy } from '@tensorflow/tfjs-core';
+import { reshape, type Tensor, type Tensor2D, tidy } from '@tensorflow/tfjs-core';
 import { type NeighbourJob, neighbourJob, runNeighbourJob } from './chamfer-host.js';
 import {
-  type PairCost,
-  type PointReduction,
   checkPairCost,
   checkPointReduction,
+  type PairCost,
+  type PointReduction,
   weightedPairCostSum,
 } from './pair-cost.js';
 import { checkPairedSets } from './pairwise-distances.js';
 import { type HostSetBatch, readSetBatch } from './read-set-batch.js';
 import { reduceBatch } from './reduce-batch.js';
-import { type Reduction, type SetLike, asSetBatch, checkReduction } from './set-batch.js';
+import { asSetBatch, checkReduction, type Reduction, type SetLike } from './set-batch.js';
 
 /** Options of {@link chamferDistance}. */
 export interface ChamferOptions {

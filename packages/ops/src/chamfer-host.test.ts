@@ -58,7 +58,9 @@ describe('chamferDistanceHost', () => {
       /a: expected values of length n·d = 2·3, got length 5/,
     );
     expect(() => chamferDistanceHost(ok, { values: [1, 2, 3] as any, n: 1, d: 3 })).toThrow(ShapeError);
-    expect(() => chamferDistanceHost(ok, { values: new Float32Array(4), n: 2, d: 2 })).toThrow(/b: expected d = 3/);
+    expect(() => chamferDistanceHost(ok, { values: new Float32Array(4), n: 2, d: 2 })).toThrow(
+      /b: expected d = 3/,
+    );
     expect(() => chamferDistanceHost(ok, { values: new Float32Array(0), n: 0, d: 3 })).toThrow(DataError);
     expect(() => chamferDistanceHost(ok, { values: Float32Array.of(0, Number.NaN, 0), n: 1, d: 3 })).toThrow(
       /b: expected finite values, got NaN at point 0/,
@@ -76,8 +78,16 @@ describe('host nearest neighbours', () => {
       for (let s = 0; s < c.B; s++) {
         const gotA = Array.from(a.valid[s], (_, k) => job.aMin[job.aStart[s] + k]);
         const gotB = Array.from(b.valid[s], (_, k) => job.bMin[job.bStart[s] + k]);
-        expectClose(gotA, Array.from(a.valid[s], (i) => c.min_sqdist_x_to_y[s][i]), { rtol: 1e-5, atol: 1e-7 });
-        expectClose(gotB, Array.from(b.valid[s], (j) => c.min_sqdist_y_to_x[s][j]), { rtol: 1e-5, atol: 1e-7 });
+        expectClose(
+          gotA,
+          Array.from(a.valid[s], (i) => c.min_sqdist_x_to_y[s][i]),
+          { rtol: 1e-5, atol: 1e-7 },
+        );
+        expectClose(
+          gotB,
+          Array.from(b.valid[s], (j) => c.min_sqdist_y_to_x[s][j]),
+          { rtol: 1e-5, atol: 1e-7 },
+        );
       }
     });
   }

@@ -2,8 +2,8 @@
 // discrete half of the Chamfer distance (DESIGN.md "Sets on the host"). One pass over
 // all pairs finds both directions' minima.
 import { DataError, ShapeError } from './errors.js';
+import { checkPointReduction, type PointReduction } from './pair-cost.js';
 import type { HostSet } from './set-batch.js';
-import { type PointReduction, checkPointReduction } from './pair-cost.js';
 
 /**
  * A batch of nearest-neighbour problems: sets `t = 0..T-1` of side A are rows
@@ -46,41 +46,91 @@ export function solveNeighbourTasks(job: NeighbourJob, first: number, last: numb
       // the column minima are updated once per four candidates.
       for (; i + 4 <= n; i += 4) {
         const p = (a0 + i) * 3;
-        const x0 = a[p], y0 = a[p + 1], z0 = a[p + 2];
-        const x1 = a[p + 3], y1 = a[p + 4], z1 = a[p + 5];
-        const x2 = a[p + 6], y2 = a[p + 7], z2 = a[p + 8];
-        const x3 = a[p + 9], y3 = a[p + 10], z3 = a[p + 11];
-        let m0 = Number.POSITIVE_INFINITY, m1 = m0, m2 = m0, m3 = m0;
-        let k0 = -1, k1 = -1, k2 = -1, k3 = -1;
+        const x0 = a[p],
+          y0 = a[p + 1],
+          z0 = a[p + 2];
+        const x1 = a[p + 3],
+          y1 = a[p + 4],
+          z1 = a[p + 5];
+        const x2 = a[p + 6],
+          y2 = a[p + 7],
+          z2 = a[p + 8];
+        const x3 = a[p + 9],
+          y3 = a[p + 10],
+          z3 = a[p + 11];
+        let m0 = Number.POSITIVE_INFINITY,
+          m1 = m0,
+          m2 = m0,
+          m3 = m0;
+        let k0 = -1,
+          k1 = -1,
+          k2 = -1,
+          k3 = -1;
         for (let j = 0, q = b0 * 3; j < m; j++, q += 3) {
-          const bx = b[q], by = b[q + 1], bz = b[q + 2];
-          let dx = x0 - bx, dy = y0 - by, dz = z0 - bz;
+          const bx = b[q],
+            by = b[q + 1],
+            bz = b[q + 2];
+          let dx = x0 - bx,
+            dy = y0 - by,
+            dz = z0 - bz;
           const e0 = dx * dx + dy * dy + dz * dz;
-          dx = x1 - bx; dy = y1 - by; dz = z1 - bz;
+          dx = x1 - bx;
+          dy = y1 - by;
+          dz = z1 - bz;
           const e1 = dx * dx + dy * dy + dz * dz;
-          dx = x2 - bx; dy = y2 - by; dz = z2 - bz;
+          dx = x2 - bx;
+          dy = y2 - by;
+          dz = z2 - bz;
           const e2 = dx * dx + dy * dy + dz * dz;
-          dx = x3 - bx; dy = y3 - by; dz = z3 - bz;
+          dx = x3 - bx;
+          dy = y3 - by;
+          dz = z3 - bz;
           const e3 = dx * dx + dy * dy + dz * dz;
-          if (e0 < m0) { m0 = e0; k0 = j; }
-          if (e1 < m1) { m1 = e1; k1 = j; }
-          if (e2 < m2) { m2 = e2; k2 = j; }
-          if (e3 < m3) { m3 = e3; k3 = j; }
+          if (e0 < m0) {
+            m0 = e0;
+            k0 = j;
+          }
+          if (e1 < m1) {
+            m1 = e1;
+            k1 = j;
+          }
+          if (e2 < m2) {
+            m2 = e2;
+            k2 = j;
+          }
+          if (e3 < m3) {
+            m3 = e3;
+            k3 = j;
+          }
           // one (rarely taken) branch for the column minimum of the four
           const c = bMin[b0 + j];
           if (e0 < c || e1 < c || e2 < c || e3 < c) {
-            let best = e0, arg = i;
-            if (e1 < best) { best = e1; arg = i + 1; }
-            if (e2 < best) { best = e2; arg = i + 2; }
-            if (e3 < best) { best = e3; arg = i + 3; }
+            let best = e0,
+              arg = i;
+            if (e1 < best) {
+              best = e1;
+              arg = i + 1;
+            }
+            if (e2 < best) {
+              best = e2;
+              arg = i + 2;
+            }
+            if (e3 < best) {
+              best = e3;
+              arg = i + 3;
+            }
             bMin[b0 + j] = best;
             bArg[b0 + j] = arg;
           }
         }
-        aMin[a0 + i] = m0; aArg[a0 + i] = k0;
-        aMin[a0 + i + 1] = m1; aArg[a0 + i + 1] = k1;
-        aMin[a0 + i + 2] = m2; aArg[a0 + i + 2] = k2;
-        aMin[a0 + i + 3] = m3; aArg[a0 + i + 3] = k3;
+        aMin[a0 + i] = m0;
+        aArg[a0 + i] = k0;
+        aMin[a0 + i + 1] = m1;
+        aArg[a0 + i + 1] = k1;
+        aMin[a0 + i + 2] = m2;
+        aArg[a0 + i + 2] = k2;
+        aMin[a0 + i + 3] = m3;
+        aArg[a0 + i + 3] = k3;
       }
     }
     for (; i < n; i++) {
@@ -101,8 +151,14 @@ export function solveNeighbourTasks(job: NeighbourJob, first: number, last: numb
             e += t * t;
           }
         }
-        if (e < best) { best = e; arg = j; }
-        if (e < bMin[b0 + j]) { bMin[b0 + j] = e; bArg[b0 + j] = i; }
+        if (e < best) {
+          best = e;
+          arg = j;
+        }
+        if (e < bMin[b0 + j]) {
+          bMin[b0 + j] = e;
+          bArg[b0 + j] = i;
+        }
       }
       aMin[a0 + i] = best;
       aArg[a0 + i] = arg;
@@ -194,7 +250,9 @@ function packHostSets(sets: readonly HostSet[]): { values: Float32Array | Float6
   const d = sets.length > 0 ? sets[0].d : 0;
   const wide = sets.some((set) => set.values instanceof Float64Array);
   const values = wide ? new Float64Array(start[sets.length] * d) : new Float32Array(start[sets.length] * d);
-  sets.forEach((set, k) => values.set(set.values, start[k] * d));
+  sets.forEach((set, k) => {
+    values.set(set.values, start[k] * d);
+  });
   return { values, start };
 }
 
@@ -208,7 +266,9 @@ export function chamferDistanceHostBatch(
   options: ChamferHostOptions = {},
 ): Float64Array {
   if (!Array.isArray(a) || !Array.isArray(b) || a.length !== b.length) {
-    throw new ShapeError(`b: expected an array of ${Array.isArray(a) ? a.length : '?'} host sets to pair with a`);
+    throw new ShapeError(
+      `b: expected an array of ${Array.isArray(a) ? a.length : '?'} host sets to pair with a`,
+    );
   }
   const label = (side: string, k: number) => (a.length === 1 ? side : `${side}[${k}]`);
   const d = a.length > 0 ? a[0]?.d : 0;
@@ -216,7 +276,8 @@ export function chamferDistanceHostBatch(
     checkHostSet(set, label('a', k));
     checkHostSet(b[k], label('b', k));
     if (set.d !== d) throw new ShapeError(`${label('a', k)}: expected d = ${d} like a[0], got d = ${set.d}`);
-    if (b[k].d !== d) throw new ShapeError(`${label('b', k)}: expected d = ${d} to match a, got d = ${b[k].d}`);
+    if (b[k].d !== d)
+      throw new ShapeError(`${label('b', k)}: expected d = ${d} to match a, got d = ${b[k].d}`);
   });
   const pointReduction = checkPointReduction(options.pointReduction ?? 'mean');
   const packedA = packHostSets(a);

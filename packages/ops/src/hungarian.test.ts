@@ -1,4 +1,3 @@
-import * as tf from '@tensorflow/tfjs-core';
 import {
   describeBackends,
   expectClose,
@@ -7,6 +6,7 @@ import {
   loadFixture,
   testRandom,
 } from '@setgen/testkit';
+import * as tf from '@tensorflow/tfjs-core';
 import { expect, it } from 'vitest';
 import { ConfigError, DataError, ShapeError } from './errors.js';
 import { hungarianLoss, hungarianMatching } from './hungarian.js';
@@ -16,7 +16,10 @@ const { set_loss: setLoss } = loadFixture(import.meta.dirname, 'hungarian.json')
 
 function randomSets(b: number, n: number, d: number, seed: number): tf.Tensor3D {
   const rand = testRandom(seed);
-  return tf.tensor3d(Float32Array.from({ length: b * n * d }, () => rand() * 2 - 1), [b, n, d]);
+  return tf.tensor3d(
+    Float32Array.from({ length: b * n * d }, () => rand() * 2 - 1),
+    [b, n, d],
+  );
 }
 
 function values(t: tf.Tensor): number[] {
@@ -26,8 +29,20 @@ function values(t: tf.Tensor): number[] {
 }
 
 // REFERENCES.md §13 toy sets: optimal assignment X→Y = [0, 2, 1] under all three costs.
-const toyX = [[[0, 0], [1, 0], [0, 1]]];
-const toyY = [[[0, 0.5], [1, 1], [2, 0]]];
+const toyX = [
+  [
+    [0, 0],
+    [1, 0],
+    [0, 1],
+  ],
+];
+const toyY = [
+  [
+    [0, 0.5],
+    [1, 1],
+    [2, 0],
+  ],
+];
 
 describeBackends('hungarianLoss / hungarianMatching', () => {
   for (const c of setLoss) {
@@ -37,9 +52,13 @@ describeBackends('hungarianLoss / hungarianMatching', () => {
       expectClose(values(hungarianLoss(x, y, { pointReduction: 'sum', reduction: 'none' })), c.loss_sum, {
         rtol: 2e-5,
       });
-      expectClose(values(hungarianLoss(x, y, { reduction: 'none' })), c.loss_mean_per_element, { rtol: 2e-5 });
+      expectClose(values(hungarianLoss(x, y, { reduction: 'none' })), c.loss_mean_per_element, {
+        rtol: 2e-5,
+      });
       expectClose(values(hungarianLoss(x, y)), c.batch_mean_loss_mean, { rtol: 2e-5 });
-      expectClose(values(hungarianLoss(x, y, { pointReduction: 'sum' })), c.batch_mean_loss_sum, { rtol: 2e-5 });
+      expectClose(values(hungarianLoss(x, y, { pointReduction: 'sum' })), c.batch_mean_loss_sum, {
+        rtol: 2e-5,
+      });
       expect(hungarianMatching(x, y).map((p) => Array.from(p))).toEqual(c.assignment_y_index_for_each_x);
       tf.dispose([x, y]);
     });
@@ -92,11 +111,17 @@ describeBackends('hungarianLoss / hungarianMatching', () => {
       const junk = (t: tf.Tensor3D) => {
         const rows = tf.unstack(t, 1);
         const filler = tf.fill([2, 3], 1e4);
-        const out = tf.stack([0, 1, 2, 3, 4, 5, 6, 7, 8].map((k) => (pos.includes(k) ? rows[pos.indexOf(k)] : filler)), 1);
+        const out = tf.stack(
+          [0, 1, 2, 3, 4, 5, 6, 7, 8].map((k) => (pos.includes(k) ? rows[pos.indexOf(k)] : filler)),
+          1,
+        );
         tf.dispose([...rows, filler]);
         return out as tf.Tensor3D;
       };
-      const mask = tf.tensor2d([[1, 0, 1, 1, 0, 1, 1, 0, 1], [1, 0, 1, 1, 0, 1, 1, 0, 1]]);
+      const mask = tf.tensor2d([
+        [1, 0, 1, 1, 0, 1, 1, 0, 1],
+        [1, 0, 1, 1, 0, 1, 1, 0, 1],
+      ]);
       const ja = junk(a);
       const jb = junk(b);
       expectClose(
@@ -115,15 +140,36 @@ describeBackends('hungarianLoss / hungarianMatching', () => {
   for (const pairCost of ['sqeuclidean', 'euclidean', 'huber'] as PairCost[]) {
     it(`gradients equal central finite differences ('${pairCost}', masked target)`, () => {
       // well separated, so a small step never changes the assignment
-      const a = tf.tensor3d([[[0, 0], [2.1, 0.3], [0.2, 2.4]]]);
-      const b = tf.tensor3d([[[2.6, -0.4], [0.5, -0.3], [-0.6, 1.8], [50, 50]]]);
+      const a = tf.tensor3d([
+        [
+          [0, 0],
+          [2.1, 0.3],
+          [0.2, 2.4],
+        ],
+      ]);
+      const b = tf.tensor3d([
+        [
+          [2.6, -0.4],
+          [0.5, -0.3],
+          [-0.6, 1.8],
+          [50, 50],
+        ],
+      ]);
       const mask = tf.tensor2d([[1, 1, 1, 0]]);
       const loss = (p: tf.Tensor, q: tf.Tensor) =>
         hungarianLoss(p as tf.Tensor3D, { x: q as tf.Tensor3D, mask }, { pairCost }) as tf.Scalar;
       const [ga, gb] = tf.grads(loss)([a, b]);
-      expectClose(values(ga), finiteDifferenceGradient((p) => loss(p, b), a, 1e-2), { rtol: 2e-3, atol: 2e-4 });
+      expectClose(
+        values(ga),
+        finiteDifferenceGradient((p) => loss(p, b), a, 1e-2),
+        { rtol: 2e-3, atol: 2e-4 },
+      );
       const gB = values(gb);
-      expectClose(gB, finiteDifferenceGradient((q) => loss(a, q), b, 1e-2), { rtol: 2e-3, atol: 2e-4 });
+      expectClose(
+        gB,
+        finiteDifferenceGradient((q) => loss(a, q), b, 1e-2),
+        { rtol: 2e-3, atol: 2e-4 },
+      );
       expect(gB.slice(6)).toEqual([0, 0]);
       tf.dispose([a, b, mask]);
     });
@@ -133,12 +179,19 @@ describeBackends('hungarianLoss / hungarianMatching', () => {
     const a = randomSets(2, 4, 3, 5);
     const b = randomSets(2, 4, 3, 6);
     const wrong = randomSets(2, 4, 2, 7);
-    const empty = tf.tensor2d([[1, 1, 0, 0], [0, 0, 0, 0]]);
+    const empty = tf.tensor2d([
+      [1, 1, 0, 0],
+      [0, 0, 0, 0],
+    ]);
     const nan = tf.tensor3d([[[Number.NaN, 0, 0]], [[0, 0, 0]]]);
     await expectNoLeak(() => hungarianLoss(a, b).dispose());
     await expectNoLeak(() => hungarianMatching(a, b));
     await expectNoLeak(() =>
-      tf.dispose(tf.grads((p: tf.Tensor) => hungarianLoss(p as tf.Tensor3D, b, { pairCost: 'euclidean' }) as tf.Scalar)([a])),
+      tf.dispose(
+        tf.grads(
+          (p: tf.Tensor) => hungarianLoss(p as tf.Tensor3D, b, { pairCost: 'euclidean' }) as tf.Scalar,
+        )([a]),
+      ),
     );
     await expectNoLeak(() => hungarianLoss(a, { x: b, mask: empty }));
     const flat = tf.zeros([4, 3]);

@@ -2,20 +2,20 @@
 // loss §7.4, FSPool AE). The assignment is solved on the host from detached costs — it is a
 // discrete choice with zero gradient — and the loss is the sum of the matched pairs' costs,
 // gathered as tensors, so the gradient is that of the matched costs with the matching held fixed.
-import { type Tensor, type Tensor2D, reshape, tidy } from '@tensorflow/tfjs-core';
+import { reshape, type Tensor, type Tensor2D, tidy } from '@tensorflow/tfjs-core';
 import { linearSumAssignment } from './linear-sum-assignment.js';
 import {
-  type PairCost,
-  type PointReduction,
   checkPairCost,
   checkPointReduction,
   hostPairCost,
+  type PairCost,
+  type PointReduction,
   weightedPairCostSum,
 } from './pair-cost.js';
 import { checkPairedSets } from './pairwise-distances.js';
 import { type HostSetBatch, readSetBatch } from './read-set-batch.js';
 import { reduceBatch } from './reduce-batch.js';
-import { type Reduction, type SetLike, asSetBatch, checkReduction } from './set-batch.js';
+import { asSetBatch, checkReduction, type Reduction, type SetLike } from './set-batch.js';
 
 /** Options of {@link hungarianMatching}. */
 export interface HungarianMatchingOptions {
@@ -71,7 +71,11 @@ function readPair(a: SetLike, b: SetLike, pairCost: PairCost | undefined, aName:
  * padded layout), or -1 if `a` has more valid elements than `b` and this one is left over.
  * With ties, one optimal matching is returned.
  */
-export function hungarianMatching(a: SetLike, b: SetLike, options: HungarianMatchingOptions = {}): Int32Array[] {
+export function hungarianMatching(
+  a: SetLike,
+  b: SetLike,
+  options: HungarianMatchingOptions = {},
+): Int32Array[] {
   const { setA, setB, pairCost } = readPair(a, b, options.pairCost, 'a', 'b');
   return solveAssignments(readSetBatch(setA, 'a'), readSetBatch(setB, 'b'), pairCost);
 }

@@ -2,15 +2,12 @@
 // on the host (to choose neighbours / assignments from detached values) and as a
 // differentiable tensor op on gathered pairs (to carry the gradient).
 import {
-  type GradSaveFunc,
-  type Tensor,
-  type Tensor1D,
-  type Tensor2D,
   abs,
   add,
   customGrad,
   div,
   expandDims,
+  type GradSaveFunc,
   maximum,
   mean,
   minimum,
@@ -21,6 +18,9 @@ import {
   square,
   sub,
   sum,
+  type Tensor,
+  type Tensor1D,
+  type Tensor2D,
   tensor2d,
   tidy,
 } from '@tensorflow/tfjs-core';
@@ -41,7 +41,9 @@ export type PointReduction = 'mean' | 'sum';
 /** Checks a `pairCost` option. */
 export function checkPairCost(value: unknown, name = 'pairCost'): PairCost {
   if (value !== 'sqeuclidean' && value !== 'euclidean' && value !== 'huber') {
-    throw new ConfigError(`${name}: expected 'sqeuclidean' | 'euclidean' | 'huber', got ${JSON.stringify(value)}`);
+    throw new ConfigError(
+      `${name}: expected 'sqeuclidean' | 'euclidean' | 'huber', got ${JSON.stringify(value)}`,
+    );
   }
   return value;
 }
@@ -55,9 +57,21 @@ export function checkPointReduction(value: unknown, name = 'pointReduction'): Po
 }
 
 /** Host cost between row `i` of `a` and row `j` of `b` (both row-major with `d` features). */
-export type HostPairCost = (a: ArrayLike<number>, i: number, b: ArrayLike<number>, j: number, d: number) => number;
+export type HostPairCost = (
+  a: ArrayLike<number>,
+  i: number,
+  b: ArrayLike<number>,
+  j: number,
+  d: number,
+) => number;
 
-function hostSquaredEuclidean(a: ArrayLike<number>, i: number, b: ArrayLike<number>, j: number, d: number): number {
+function hostSquaredEuclidean(
+  a: ArrayLike<number>,
+  i: number,
+  b: ArrayLike<number>,
+  j: number,
+  d: number,
+): number {
   let s = 0;
   for (let k = 0, p = i * d, q = j * d; k < d; k++) {
     const t = a[p + k] - b[q + k];

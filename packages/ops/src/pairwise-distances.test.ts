@@ -1,12 +1,15 @@
-import * as tf from '@tensorflow/tfjs-core';
 import { describeBackends, expectClose, expectNoLeak, testRandom } from '@setgen/testkit';
+import * as tf from '@tensorflow/tfjs-core';
 import { expect, it } from 'vitest';
 import { ShapeError } from './errors.js';
 import { pairwiseSquaredDistances } from './pairwise-distances.js';
 
 function randomSets(shape: [number, number, number], seed: number): tf.Tensor3D {
   const rand = testRandom(seed);
-  return tf.tensor3d(Float32Array.from({ length: shape[0] * shape[1] * shape[2] }, () => rand() * 2 - 1), shape);
+  return tf.tensor3d(
+    Float32Array.from({ length: shape[0] * shape[1] * shape[2] }, () => rand() * 2 - 1),
+    shape,
+  );
 }
 
 /** Σ_c (a_ic − b_jc)² by broadcasting: the definition. */
@@ -25,10 +28,9 @@ describeBackends('pairwiseSquaredDistances', () => {
     const ours = tf.grads((p: tf.Tensor, q: tf.Tensor) =>
       tf.sum(tf.mul(pairwiseSquaredDistances(p as tf.Tensor3D, q as tf.Tensor3D), w)),
     )([a, b]);
-    const ref = tf.grads((p: tf.Tensor, q: tf.Tensor) => tf.sum(tf.mul(direct(p as tf.Tensor3D, q as tf.Tensor3D), w)))([
-      a,
-      b,
-    ]);
+    const ref = tf.grads((p: tf.Tensor, q: tf.Tensor) =>
+      tf.sum(tf.mul(direct(p as tf.Tensor3D, q as tf.Tensor3D), w)),
+    )([a, b]);
     expectClose(ours[0].dataSync(), ref[0].dataSync(), { rtol: 1e-4, atol: 1e-5 });
     expectClose(ours[1].dataSync(), ref[1].dataSync(), { rtol: 1e-4, atol: 1e-5 });
     tf.dispose([a, b, out, w, ...ours, ...ref]);

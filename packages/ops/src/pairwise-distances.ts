@@ -1,5 +1,5 @@
-import { type Tensor3D, add, expandDims, mul, relu, square, sub, sum, tidy } from '@tensorflow/tfjs-core';
-import { ShapeError, formatShape } from './errors.js';
+import { add, expandDims, mul, relu, square, sub, sum, type Tensor3D, tidy } from '@tensorflow/tfjs-core';
+import { formatShape, ShapeError } from './errors.js';
 import { batchMatMul } from './linalg.js';
 
 /** Checks that `a [B,N,D]` and `b [B,M,D]` are rank 3 with equal B and D; names them in errors. */
@@ -9,8 +9,10 @@ export function checkPairedSets(
   aName = 'a',
   bName = 'b',
 ): void {
-  if (aShape.length !== 3) throw new ShapeError(`${aName}: expected shape [B,N,D], got ${formatShape(aShape)}`);
-  if (bShape.length !== 3) throw new ShapeError(`${bName}: expected shape [B,M,D], got ${formatShape(bShape)}`);
+  if (aShape.length !== 3)
+    throw new ShapeError(`${aName}: expected shape [B,N,D], got ${formatShape(aShape)}`);
+  if (bShape.length !== 3)
+    throw new ShapeError(`${bName}: expected shape [B,M,D], got ${formatShape(bShape)}`);
   if (aShape[0] !== bShape[0]) {
     throw new ShapeError(
       `${bName}: expected batch size ${aShape[0]} to match ${aName} ${formatShape(aShape)}, got ${formatShape(bShape)}`,

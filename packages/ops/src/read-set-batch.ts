@@ -35,7 +35,8 @@ export function readSetBatch(batch: SetBatch, name: string): HostSetBatch {
       }
       rows[count++] = i;
     }
-    if (count === 0) throw new DataError(`${name}: batch element ${s} has no valid elements (mask all 0 or N = 0)`);
+    if (count === 0)
+      throw new DataError(`${name}: batch element ${s} has no valid elements (mask all 0 or N = 0)`);
     if (count < n) dense = false;
     valid.push(rows.subarray(0, count));
   }

@@ -1,4 +1,4 @@
-import { type Tensor, type Tensor1D, mean, sum, tidy } from '@tensorflow/tfjs-core';
+import { mean, sum, type Tensor, type Tensor1D, tidy } from '@tensorflow/tfjs-core';
 import type { Reduction } from './set-batch.js';
 
 /** Applies a batch `reduction` to per-set values `[B]`: 'none' keeps them, else a scalar. */

@@ -1,4 +1,3 @@
-import * as tf from '@tensorflow/tfjs-core';
 import {
   describeBackends,
   expectClose,
@@ -7,6 +6,7 @@ import {
   loadFixture,
   testRandom,
 } from '@setgen/testkit';
+import * as tf from '@tensorflow/tfjs-core';
 import { expect, it } from 'vitest';
 import { ConfigError, DataError, ShapeError } from './errors.js';
 import { sinkhornDistance } from './sinkhorn-distance.js';
@@ -15,7 +15,10 @@ const fixture = loadFixture(import.meta.dirname, 'sinkhorn.json');
 
 function randomSets(b: number, n: number, d: number, seed: number): tf.Tensor3D {
   const rand = testRandom(seed);
-  return tf.tensor3d(Float32Array.from({ length: b * n * d }, () => rand()), [b, n, d]);
+  return tf.tensor3d(
+    Float32Array.from({ length: b * n * d }, () => rand()),
+    [b, n, d],
+  );
 }
 
 function values(t: tf.Tensor): number[] {
@@ -53,11 +56,16 @@ describeBackends('sinkhornDistance', () => {
     const alone = values(sinkhornDistance(x1, y1, { epsilon: 0.1, iterations: 300 }));
     expectClose(got, [c.transport_cost, alone[0]], { rtol: 2e-4 });
     // and the padding gets no gradient (finite everywhere)
-    const [ga, gb] = tf.grads((p: tf.Tensor, q: tf.Tensor) =>
-      sinkhornDistance({ x: p as tf.Tensor3D, mask: a.mask }, { x: q as tf.Tensor3D, mask: b.mask }, {
-        epsilon: 0.1,
-        iterations: 20,
-      }) as tf.Scalar,
+    const [ga, gb] = tf.grads(
+      (p: tf.Tensor, q: tf.Tensor) =>
+        sinkhornDistance(
+          { x: p as tf.Tensor3D, mask: a.mask },
+          { x: q as tf.Tensor3D, mask: b.mask },
+          {
+            epsilon: 0.1,
+            iterations: 20,
+          },
+        ) as tf.Scalar,
     )([a.x, b.x]);
     const gA = values(ga);
     const gB = values(gb);
@@ -89,7 +97,9 @@ describeBackends('sinkhornDistance', () => {
     const pa = tf.gather(a, [4, 0, 5, 2, 1, 3], 1) as tf.Tensor3D;
     const pb = tf.gather(b, [2, 4, 0, 3, 1], 1) as tf.Tensor3D;
     expectClose(values(sinkhornDistance(pa, pb, { epsilon: 0.05, reduction: 'none' })), ref, { rtol: 1e-5 });
-    expectClose(values(sinkhornDistance(a, b, { epsilon: 0.05, reduction: 'sum' })), ref[0] + ref[1], { rtol: 1e-6 });
+    expectClose(values(sinkhornDistance(a, b, { epsilon: 0.05, reduction: 'sum' })), ref[0] + ref[1], {
+      rtol: 1e-6,
+    });
     tf.dispose([a, b, pa, pb]);
   });
 
@@ -98,10 +108,21 @@ describeBackends('sinkhornDistance', () => {
     const b = randomSets(1, 3, 2, 4);
     const mask = tf.tensor2d([[1, 1, 1, 0]]);
     const loss = (p: tf.Tensor, q: tf.Tensor) =>
-      sinkhornDistance({ x: p as tf.Tensor3D, mask }, q as tf.Tensor3D, { epsilon: 0.2, iterations: 30 }) as tf.Scalar;
+      sinkhornDistance({ x: p as tf.Tensor3D, mask }, q as tf.Tensor3D, {
+        epsilon: 0.2,
+        iterations: 30,
+      }) as tf.Scalar;
     const [ga, gb] = tf.grads(loss)([a, b]);
-    expectClose(values(ga), finiteDifferenceGradient((p) => loss(p, b), a, 1e-2), { rtol: 1e-2, atol: 1e-3 });
-    expectClose(values(gb), finiteDifferenceGradient((q) => loss(a, q), b, 1e-2), { rtol: 1e-2, atol: 1e-3 });
+    expectClose(
+      values(ga),
+      finiteDifferenceGradient((p) => loss(p, b), a, 1e-2),
+      { rtol: 1e-2, atol: 1e-3 },
+    );
+    expectClose(
+      values(gb),
+      finiteDifferenceGradient((q) => loss(a, q), b, 1e-2),
+      { rtol: 1e-2, atol: 1e-3 },
+    );
     tf.dispose([a, b, mask]);
   });
 
@@ -109,10 +130,18 @@ describeBackends('sinkhornDistance', () => {
     const a = randomSets(2, 4, 3, 5);
     const b = randomSets(2, 3, 3, 6);
     const wrong = randomSets(2, 3, 2, 7);
-    const empty = tf.tensor2d([[1, 1, 0, 0], [0, 0, 0, 0]]);
+    const empty = tf.tensor2d([
+      [1, 1, 0, 0],
+      [0, 0, 0, 0],
+    ]);
     await expectNoLeak(() => sinkhornDistance(a, b, { epsilon: 0.1, iterations: 5 }).dispose());
     await expectNoLeak(() =>
-      tf.dispose(tf.grads((p: tf.Tensor) => sinkhornDistance(p as tf.Tensor3D, b, { epsilon: 0.1, iterations: 3 }) as tf.Scalar)([a])),
+      tf.dispose(
+        tf.grads(
+          (p: tf.Tensor) =>
+            sinkhornDistance(p as tf.Tensor3D, b, { epsilon: 0.1, iterations: 3 }) as tf.Scalar,
+        )([a]),
+      ),
     );
     const before = tf.memory().numTensors;
     expect(() => sinkhornDistance(a, b, {} as any)).toThrow(/epsilon: expected a finite number > 0/);

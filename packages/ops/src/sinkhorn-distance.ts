@@ -1,8 +1,6 @@
 // Entropic optimal transport between two uniform point sets (Cuturi 2013), solved by
 // Sinkhorn's iterations on the dual potentials in the log domain, so small ε stays stable.
 import {
-  type Tensor,
-  type Tensor1D,
   add,
   div,
   exp,
@@ -10,6 +8,8 @@ import {
   mul,
   sub,
   sum,
+  type Tensor,
+  type Tensor1D,
   tensor3d,
   tidy,
   zeros,
@@ -18,7 +18,7 @@ import { ConfigError } from './errors.js';
 import { checkPairedSets, pairwiseSquaredDistances } from './pairwise-distances.js';
 import { readSetBatch } from './read-set-batch.js';
 import { reduceBatch } from './reduce-batch.js';
-import { type Reduction, type SetLike, asSetBatch, checkReduction } from './set-batch.js';
+import { asSetBatch, checkReduction, type Reduction, type SetLike } from './set-batch.js';
 
 /** Options of {@link sinkhornDistance}. */
 export interface SinkhornOptions {
@@ -67,7 +67,9 @@ export function sinkhornDistance(a: SetLike, b: SetLike, options: SinkhornOption
   checkPairedSets(setA.x.shape, setB.x.shape);
   const { epsilon, iterations = 100 } = options ?? ({} as SinkhornOptions);
   if (!(typeof epsilon === 'number' && Number.isFinite(epsilon) && epsilon > 0)) {
-    throw new ConfigError(`epsilon: expected a finite number > 0 (in units of the squared distance), got ${epsilon}`);
+    throw new ConfigError(
+      `epsilon: expected a finite number > 0 (in units of the squared distance), got ${epsilon}`,
+    );
   }
   if (!(Number.isInteger(iterations) && iterations >= 1)) {
     throw new ConfigError(`iterations: expected an integer >= 1, got ${iterations}`);

@@ -100,7 +100,13 @@ export function useWorkerThreads(options: WorkerThreadsOptions = {}): () => void
     };
     const done = new Int32Array(new SharedArrayBuffer(4 * (parts - 1)));
     for (let w = 1; w < parts; w++) {
-      workers[w - 1].postMessage({ job: sharedJob, first: bounds[w], last: bounds[w + 1], done, slot: w - 1 });
+      workers[w - 1].postMessage({
+        job: sharedJob,
+        first: bounds[w],
+        last: bounds[w + 1],
+        done,
+        slot: w - 1,
+      });
     }
     solveNeighbourTasks(sharedJob, bounds[0], bounds[1]);
     for (let w = 0; w < parts - 1; w++) {
