@@ -12,6 +12,8 @@ export const GREY: Color = [200, 200, 200];
 /** An RGBA raster (row-major, 4 bytes per pixel, origin top-left). */
 export class Canvas {
   readonly data: Uint8Array;
+  /** When set, pixels outside this rectangle are left untouched (see `clipped`). */
+  clip: { x: number; y: number; width: number; height: number } | null = null;
 
   constructor(
     readonly width: number,
@@ -30,11 +32,24 @@ export class Canvas {
     const px = Math.round(x);
     const py = Math.round(y);
     if (px < 0 || py < 0 || px >= this.width || py >= this.height) return;
+    const c = this.clip;
+    if (c && (px < c.x || py < c.y || px >= c.x + c.width || py >= c.y + c.height)) return;
     const i = (py * this.width + px) * 4;
     for (let c = 0; c < 3; c++) {
       this.data[i + c] = Math.round(alpha * color[c] + (1 - alpha) * this.data[i + c]);
     }
     this.data[i + 3] = 255;
+  }
+
+  /** Runs `draw` with pixels restricted to `rect` (e.g. a panel), then restores the previous clip. */
+  clipped(rect: { x: number; y: number; width: number; height: number }, draw: () => void): void {
+    const previous = this.clip;
+    this.clip = rect;
+    try {
+      draw();
+    } finally {
+      this.clip = previous;
+    }
   }
 
   /** The RGB colour at a pixel. */

@@ -132,13 +132,15 @@ export function drawPoints(canvas: Canvas, panel: Panel, points: Points, style: 
     const span = Math.max(...vals) - lo || 1;
     colors = vals.map((v) => viridis((v - lo) / span));
   }
-  for (let i = 0; i < n; i++) {
-    const x = coordinate(points, i, axes[0]);
-    const y = coordinate(points, i, axes[1]);
-    if (!Number.isFinite(x) || !Number.isFinite(y)) continue;
-    const [px, py] = toPixel(panel, bounds, x, y, style.yDown);
-    canvas.fillCircle(px, py, style.radius ?? 1.5, colors?.[i] ?? style.color ?? BLACK, style.alpha ?? 1);
-  }
+  canvas.clipped(panel, () => {
+    for (let i = 0; i < n; i++) {
+      const x = coordinate(points, i, axes[0]);
+      const y = coordinate(points, i, axes[1]);
+      if (!Number.isFinite(x) || !Number.isFinite(y)) continue;
+      const [px, py] = toPixel(panel, bounds, x, y, style.yDown);
+      canvas.fillCircle(px, py, style.radius ?? 1.5, colors?.[i] ?? style.color ?? BLACK, style.alpha ?? 1);
+    }
+  });
 }
 
 /** Draws an axis-aligned box given in data coordinates `[xmin, ymin, xmax, ymax]`. */
@@ -150,13 +152,15 @@ export function drawBox(
 ): void {
   const [ax, ay] = toPixel(panel, style.bounds, box[0], box[1], style.yDown);
   const [bx, by] = toPixel(panel, style.bounds, box[2], box[3], style.yDown);
-  canvas.strokeRect(
-    Math.min(ax, bx),
-    Math.min(ay, by),
-    Math.abs(bx - ax),
-    Math.abs(by - ay),
-    style.color ?? BLACK,
-  );
+  canvas.clipped(panel, () => {
+    canvas.strokeRect(
+      Math.min(ax, bx),
+      Math.min(ay, by),
+      Math.abs(bx - ax),
+      Math.abs(by - ay),
+      style.color ?? BLACK,
+    );
+  });
 }
 
 export interface CurveSeries {
@@ -191,7 +195,7 @@ export function drawCurves(
     [0, Math.max(1, longest - 1)],
     [lo - pad, hi + pad],
   ];
-  series.forEach((s, k) => {
+  const drawSeries = (s: CurveSeries, k: number) => {
     const color = s.color ?? viridis(series.length > 1 ? k / (series.length - 1) : 0);
     let previous: [number, number] | null = null;
     for (let i = 0; i < s.values.length; i++) {
@@ -205,6 +209,9 @@ export function drawCurves(
       else canvas.setPixel(p[0], p[1], color);
       previous = p;
     }
+  };
+  canvas.clipped(panel, () => {
+    series.forEach(drawSeries);
   });
 }
 

@@ -87,6 +87,29 @@ describe('plot', () => {
     expect(row).toBeLessThan(15);
   });
 
+  it('clips drawing to the panel', () => {
+    const canvas = new Canvas(30, 10);
+    const left = { x: 0, y: 0, width: 10, height: 10 };
+    drawPoints(canvas, left, [[2, 0.5]], {
+      bounds: [
+        [0, 1],
+        [0, 1],
+      ],
+      radius: 0,
+    }); // far right of the panel
+    drawPoints(canvas, left, [[0.5, 0.5]], {
+      bounds: [
+        [0, 1],
+        [0, 1],
+      ],
+      radius: 20,
+    }); // a disc larger than the panel
+    for (let y = 0; y < 10; y++)
+      for (let x = 10; x < 30; x++) expect(canvas.getPixel(x, y)).toEqual([255, 255, 255]);
+    expect(canvas.getPixel(0, 0)).toEqual([0, 0, 0]);
+    expect(canvas.clip).toBeNull();
+  });
+
   it('encodes and decodes losslessly', () => {
     const canvas = new Canvas(3, 2, WHITE);
     canvas.setPixel(1, 1, [10, 20, 30]);

@@ -89,17 +89,16 @@ export const MNIST_SPLIT_SEED = 1234;
 /** Fraction of the images in the test split. */
 export const MNIST_TEST_FRACTION = 0.2;
 
-/** Image indices of a split: a permutation with `MNIST_SPLIT_SEED`, last 20% = test (sorted). */
+/**
+ * Image indices of a split. 'all': every image in file order. 'train'/'test': a fixed
+ * permutation (`MNIST_SPLIT_SEED`, independent of `seed`) whose first 80% is 'train' and last
+ * 20% 'test', kept in that shuffled order so any prefix (`limit`) mixes the classes.
+ */
 export function mnistSplitIndices(count: number, split: Split): Int32Array {
+  if (split === 'all') return Int32Array.from({ length: count }, (_, i) => i);
   const order = new Random(MNIST_SPLIT_SEED).shuffle(Array.from({ length: count }, (_, i) => i));
   const numTest = Math.round(count * MNIST_TEST_FRACTION);
-  const chosen =
-    split === 'all'
-      ? order
-      : split === 'test'
-        ? order.slice(count - numTest)
-        : order.slice(0, count - numTest);
-  return Int32Array.from(chosen.sort((a, b) => a - b));
+  return Int32Array.from(split === 'test' ? order.slice(count - numTest) : order.slice(0, count - numTest));
 }
 
 export interface SetMnistOptions extends PixelsToSetOptions {
