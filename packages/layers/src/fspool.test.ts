@@ -130,6 +130,31 @@ describeBackends('FSPool', () => {
     tf.dispose([x, mask, probe, gx, value, ...Object.values(grads)]);
   });
 
+  it('has second-order gradients (DSPN inner loop): d/dW of |∂f/∂x|² matches finite differences', () => {
+    const layer = fspool({ numPieces: 3, seed: 6 });
+    const x = randomTensor([1, 4, 2], 31) as tf.Tensor3D;
+    const mask = tf.tensor2d([[1, 1, 1, 0]]);
+    const probe = randomTensor([1, 2], 32);
+    (layer.apply(x, { mask }) as tf.Tensor).dispose();
+    const inner = (y: tf.Tensor) =>
+      tf.sum(tf.mul(tf.square(layer.apply(y, { mask }) as tf.Tensor), probe)) as tf.Scalar;
+    const outer = () => tf.sum(tf.square(tf.grad(inner)(x))) as tf.Scalar;
+    const w = layer.getWeights()[0];
+    const expected = finiteDifferenceGradient(
+      (t) => {
+        layer.setWeights([t]);
+        return outer();
+      },
+      w,
+      1e-2,
+    );
+    layer.setWeights([w]);
+    const { value, grads } = tf.variableGrads(outer);
+    expectClose(Object.values(grads)[0].dataSync(), expected, { rtol: 2e-2, atol: 2e-3 });
+    expect(Array.from(expected).some((v) => Math.abs(v) > 1e-2)).toBe(true);
+    tf.dispose([x, mask, probe, value, ...Object.values(grads)]);
+  });
+
   it('unpool restores element order and is the transpose of pool (⟨pool(x), y⟩ = ⟨x, unpool(y)⟩ for the sort of x)', () => {
     const layer = fspool({ numPieces: 5, seed: 7 });
     const x = randomTensor([2, 5, 3], 12) as tf.Tensor3D;

@@ -22,6 +22,7 @@ import {
 } from '@tensorflow/tfjs-core';
 import { initializers, type LayerVariable, layers } from '@tensorflow/tfjs-layers';
 import { buildSublayer, type Kwargs, masksFromKwargs, type Shape } from './layer-utils.js';
+import { registerScatterNdGradient } from './scatter-nd-gradient.js';
 
 /** Options of `FSPool`. */
 export interface FSPoolArgs {
@@ -103,6 +104,7 @@ export class FSPool extends layers.Layer {
       throw new ConfigError(`FSPool: seed must be an integer, got ${args.seed}`);
     }
     this.seed = args.seed;
+    registerScatterNdGradient();
   }
 
   override build(inputShape: Shape | Shape[]): void {
