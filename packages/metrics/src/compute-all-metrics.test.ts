@@ -29,7 +29,14 @@ describe('computeAllMetrics (PointFlow definitions)', () => {
     expectClose(m['MMD-EMD'], e.EMD.MMD, { rtol: 1e-6 });
     expectClose(m['COV-EMD'], e.EMD.COV, { rtol: 1e-6 });
     expectClose(m['1-NNA-EMD'], e.EMD['1-NNA'], { rtol: 1e-6 });
-    expect(Object.keys(m).sort()).toEqual(['1-NNA-CD', '1-NNA-EMD', 'COV-CD', 'COV-EMD', 'MMD-CD', 'MMD-EMD']);
+    expect(Object.keys(m).sort()).toEqual([
+      '1-NNA-CD',
+      '1-NNA-EMD',
+      'COV-CD',
+      'COV-EMD',
+      'MMD-CD',
+      'MMD-EMD',
+    ]);
   });
 
   it("'auction' EMD agrees with the exact metrics on the fixture", async () => {
@@ -84,7 +91,9 @@ describe('computeAllMetrics (PointFlow definitions)', () => {
   it('accepts clouds of different sizes for CD (2-D)', async () => {
     const rand = testRandom(9);
     const cloud = (n: number): HostSet => ({ values: Float32Array.from({ length: 2 * n }, rand), n, d: 2 });
-    const m = await computeAllMetrics([cloud(5), cloud(17)], [cloud(9), cloud(3), cloud(30)], { distances: ['cd'] });
+    const m = await computeAllMetrics([cloud(5), cloud(17)], [cloud(9), cloud(3), cloud(30)], {
+      distances: ['cd'],
+    });
     expect(m['MMD-CD']).toBeGreaterThan(0);
     expect(m['COV-CD']).toBeGreaterThan(0);
   });
@@ -99,21 +108,29 @@ describe('computeAllMetrics (PointFlow definitions)', () => {
     const nan = randomClouds(5, 2, 64);
     nan[1].values[7] = Number.NaN;
     await expect(computeAllMetrics(nan, reference, cd)).rejects.toThrow(DataError);
-    await expect(computeAllMetrics(nan, reference, cd)).rejects.toThrow(/generated\[1\].*NaN at point 2, coordinate 1/);
+    await expect(computeAllMetrics(nan, reference, cd)).rejects.toThrow(
+      /generated\[1\].*NaN at point 2, coordinate 1/,
+    );
     const short = randomClouds(6, 2, 60);
     await expect(computeAllMetrics(short, reference)).rejects.toThrow(ShapeError);
     await expect(computeAllMetrics(short, reference)).rejects.toThrow(/N = 60.*EMD needs equal sizes/);
-    await expect(computeAllMetrics(generated, reference, { distances: ['chamfer' as 'cd'] })).rejects.toThrow(ConfigError);
-    await expect(computeAllMetrics(generated, reference, { emd: 'approx' as 'exact' })).rejects.toThrow(/options.emd/);
-    await expect(computeAllMetrics(generated, [{ values: new Float64Array(5), n: 2, d: 3 }], cd)).rejects.toThrow(
-      /reference\[0\].*HostSet/,
+    await expect(computeAllMetrics(generated, reference, { distances: ['chamfer' as 'cd'] })).rejects.toThrow(
+      ConfigError,
     );
+    await expect(computeAllMetrics(generated, reference, { emd: 'approx' as 'exact' })).rejects.toThrow(
+      /options.emd/,
+    );
+    await expect(
+      computeAllMetrics(generated, [{ values: new Float64Array(5), n: 2, d: 3 }], cd),
+    ).rejects.toThrow(/reference\[0\].*HostSet/);
   });
 
   it('rejects with an AbortError when aborted, before or during the evaluation', async () => {
     const controller = new AbortController();
     controller.abort();
-    await expect(computeAllMetrics(generated, reference, { signal: controller.signal })).rejects.toMatchObject({
+    await expect(
+      computeAllMetrics(generated, reference, { signal: controller.signal }),
+    ).rejects.toMatchObject({
       name: 'AbortError',
     });
     const during = new AbortController();
@@ -143,7 +160,9 @@ describeBackends('computeAllMetrics with [K, N, D] tensors', () => {
     expectClose(m!['MMD-EMD'], fixture.metrics.EMD.MMD, { rtol: 1e-4 });
     expect(m!['1-NNA-CD']).toBeCloseTo(fixture.metrics.CD['1-NNA'], 6);
     expect(m!['COV-EMD']).toBeCloseTo(fixture.metrics.EMD.COV, 6);
-    await expect(computeAllMetrics(tf.zeros([2, 3]) as tf.Tensor, ref)).rejects.toThrow(/generated.*\[K,N,D\].*\[2,3\]/);
+    await expect(computeAllMetrics(tf.zeros([2, 3]) as tf.Tensor, ref)).rejects.toThrow(
+      /generated.*\[K,N,D\].*\[2,3\]/,
+    );
     gen.dispose();
     ref.dispose();
   });

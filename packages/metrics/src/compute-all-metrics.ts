@@ -11,18 +11,18 @@
  */
 import { ConfigError } from '@setgen/ops';
 import {
+  abortError,
   type CloudDistance,
+  computeDistanceMatrices,
   type DistanceMatrices,
   type EmdMethod,
   type EvaluationControl,
-  type PairwiseExecutor,
-  abortError,
-  computeDistanceMatrices,
   localExecutor,
+  type PairwiseExecutor,
   pairCount,
 } from './distance-matrices.js';
 import { coverage, minimumMatchingDistance, oneNearestNeighborAccuracy } from './matrix-metrics.js';
-import { type PointClouds, checkComparable, readPointClouds } from './point-clouds.js';
+import { checkComparable, type PointClouds, readPointClouds } from './point-clouds.js';
 
 /** Options of {@link computeAllMetrics}. */
 export interface ComputeAllMetricsOptions<D extends CloudDistance = CloudDistance> extends EvaluationControl {
@@ -44,8 +44,14 @@ export function checkMetricsOptions<D extends CloudDistance>(
   options: ComputeAllMetricsOptions<D>,
 ): { distances: readonly D[]; emd: EmdMethod; batchSize?: number } {
   const distances = options.distances ?? (['cd', 'emd'] as unknown as readonly D[]);
-  if (!Array.isArray(distances) || distances.length === 0 || distances.some((d) => d !== 'cd' && d !== 'emd')) {
-    throw new ConfigError(`options.distances: expected a non-empty array of 'cd' | 'emd', got ${JSON.stringify(distances)}`);
+  if (
+    !Array.isArray(distances) ||
+    distances.length === 0 ||
+    distances.some((d) => d !== 'cd' && d !== 'emd')
+  ) {
+    throw new ConfigError(
+      `options.distances: expected a non-empty array of 'cd' | 'emd', got ${JSON.stringify(distances)}`,
+    );
   }
   const emd = options.emd ?? 'exact';
   if (emd !== 'exact' && emd !== 'auction') {
@@ -56,7 +62,9 @@ export function checkMetricsOptions<D extends CloudDistance>(
     throw new ConfigError(`options.batchSize: expected an integer ≥ 1, got ${batchSize}`);
   }
   if (onProgress !== undefined && typeof onProgress !== 'function') {
-    throw new ConfigError(`options.onProgress: expected a function (done, total) => void, got ${typeof onProgress}`);
+    throw new ConfigError(
+      `options.onProgress: expected a function (done, total) => void, got ${typeof onProgress}`,
+    );
   }
   if (signal !== undefined && (typeof signal !== 'object' || signal === null || !('aborted' in signal))) {
     throw new ConfigError('options.signal: expected an AbortSignal');
@@ -108,7 +116,8 @@ export async function computeAllMetricsWith<D extends CloudDistance>(
       },
     );
     const tag = distance.toUpperCase();
-    for (const [name, value] of Object.entries(metricsFromMatrices(matrices))) result[`${name}-${tag}`] = value;
+    for (const [name, value] of Object.entries(metricsFromMatrices(matrices)))
+      result[`${name}-${tag}`] = value;
   }
   return result as GenerationMetrics<D>;
 }

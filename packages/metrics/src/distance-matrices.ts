@@ -9,8 +9,8 @@
  * (a reordered copy of its points plus O(N/16) boxes), and per running EMD pair its N×N cost
  * matrix (32 MB at N = 2048) inside `earthMoversDistance`.
  */
-import { type HostSet, earthMoversDistance } from '@setgen/ops';
-import { type PointCloudIndex, chamferKernel } from './chamfer-kernel.js';
+import { earthMoversDistance, type HostSet } from '@setgen/ops';
+import { chamferKernel, type PointCloudIndex } from './chamfer-kernel.js';
 
 /** Distance between two clouds: PointFlow's Chamfer ('cd') or the earth mover's distance ('emd'). */
 export type CloudDistance = 'cd' | 'emd';

@@ -34,8 +34,24 @@ beforeAll(() => {
   try {
     execFileSync(
       'pnpm',
-      ['exec', 'tsc', '-p', 'tsconfig.json', '--outDir', join(work, 'dist'), '--composite', 'false', '--incremental', 'false',
-        '--declaration', 'false', '--declarationMap', 'false', '--sourceMap', 'false'],
+      [
+        'exec',
+        'tsc',
+        '-p',
+        'tsconfig.json',
+        '--outDir',
+        join(work, 'dist'),
+        '--composite',
+        'false',
+        '--incremental',
+        'false',
+        '--declaration',
+        'false',
+        '--declarationMap',
+        'false',
+        '--sourceMap',
+        'false',
+      ],
       { cwd: packageDir, stdio: 'pipe' },
     );
   } catch {
@@ -100,7 +116,12 @@ describe('setgen-eval (spawned)', () => {
   });
 
   it('exits 2 with the usage on a bad command line', () => {
-    for (const args of [['gen.npy'], ['gen.npy', 'ref.npy', '--emd', 'fast'], ['gen.npy', 'ref.npy', '--metrics', 'fid'], ['a', 'b', '--bogus']]) {
+    for (const args of [
+      ['gen.npy'],
+      ['gen.npy', 'ref.npy', '--emd', 'fast'],
+      ['gen.npy', 'ref.npy', '--metrics', 'fid'],
+      ['a', 'b', '--bogus'],
+    ]) {
       const out = run(...args);
       expect(out.code, args.join(' ')).toBe(2);
       expect(out.stderr).toMatch(/usage: setgen-eval generated\.npy reference\.npy/);
@@ -112,10 +133,13 @@ describe('runEvalCli (in process)', () => {
   it('draws a progress bar on a terminal', async () => {
     let err = '';
     let out = '';
-    const code = await runEvalCli([join(work, 'gen.npy'), join(work, 'ref.npy'), '--metrics', 'cd', '--json', '--workers', '1'], {
-      stdout: { write: (t: string) => (out += t) },
-      stderr: { write: (t: string) => (err += t), isTTY: true },
-    });
+    const code = await runEvalCli(
+      [join(work, 'gen.npy'), join(work, 'ref.npy'), '--metrics', 'cd', '--json', '--workers', '1'],
+      {
+        stdout: { write: (t: string) => (out += t) },
+        stderr: { write: (t: string) => (err += t), isTTY: true },
+      },
+    );
     expect(code).toBe(0);
     expect(err).toMatch(/\r\[#{30}\] 100\.0% 36\/36 pairs/);
     expect(JSON.parse(out)['MMD-CD']).toBeGreaterThan(0);

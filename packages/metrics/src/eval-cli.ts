@@ -5,7 +5,7 @@
  * Exit codes: 0 success, 1 bad input file, 2 bad command line.
  */
 import { readFile } from 'node:fs/promises';
-import { type HostSet, SetgenError, readNpy } from '@setgen/ops';
+import { type HostSet, readNpy, SetgenError } from '@setgen/ops';
 import { computeAllMetricsWith } from './compute-all-metrics.js';
 import type { CloudDistance, EmdMethod } from './distance-matrices.js';
 import { jsdBetweenPointCloudSets } from './jsd.js';
@@ -42,15 +42,18 @@ function parseArgs(argv: readonly string[]): CliArgs {
     if (a === '--json') args.json = true;
     else if (a === '--emd') {
       const v = argv[++i];
-      if (v !== 'exact' && v !== 'auction') throw new UsageError(`--emd: expected exact or auction, got ${v ?? 'nothing'}`);
+      if (v !== 'exact' && v !== 'auction')
+        throw new UsageError(`--emd: expected exact or auction, got ${v ?? 'nothing'}`);
       args.emd = v;
     } else if (a === '--workers') {
       const v = Number(argv[++i]);
-      if (!Number.isInteger(v) || v < 1) throw new UsageError(`--workers: expected an integer ≥ 1, got ${argv[i] ?? 'nothing'}`);
+      if (!Number.isInteger(v) || v < 1)
+        throw new UsageError(`--workers: expected an integer ≥ 1, got ${argv[i] ?? 'nothing'}`);
       args.workers = v;
     } else if (a === '--metrics') {
       args.metrics = [];
-      while (i + 1 < argv.length && !argv[i + 1].startsWith('--')) args.metrics.push(...argv[++i].split(',').filter(Boolean));
+      while (i + 1 < argv.length && !argv[i + 1].startsWith('--'))
+        args.metrics.push(...argv[++i].split(',').filter(Boolean));
       const bad = args.metrics.filter((m) => !['cd', 'emd', 'jsd'].includes(m));
       if (args.metrics.length === 0 || bad.length > 0) {
         throw new UsageError(`--metrics: expected any of cd, emd, jsd, got ${bad.join(',') || 'nothing'}`);
@@ -59,7 +62,8 @@ function parseArgs(argv: readonly string[]): CliArgs {
     else if (a.startsWith('--')) throw new UsageError(`unknown option ${a}`);
     else args.files.push(a);
   }
-  if (args.files.length !== 2) throw new UsageError(`expected 2 files (generated, reference), got ${args.files.length}`);
+  if (args.files.length !== 2)
+    throw new UsageError(`expected 2 files (generated, reference), got ${args.files.length}`);
   return args;
 }
 
@@ -73,7 +77,9 @@ async function readClouds(path: string): Promise<HostSet[]> {
   }
   const { data, shape, dtype } = readNpy(bytes, path);
   if (shape.length !== 3 || shape.some((s) => s < 1)) {
-    throw new SetgenError(`${path}: expected an array of shape [K, N, D] with K, N, D ≥ 1, got (${shape.join(', ')})`);
+    throw new SetgenError(
+      `${path}: expected an array of shape [K, N, D] with K, N, D ≥ 1, got (${shape.join(', ')})`,
+    );
   }
   if (!(data instanceof Float32Array || data instanceof Float64Array) || dtype === 'bool') {
     throw new SetgenError(`${path}: expected float32 or float64 values, got ${dtype}`);
@@ -120,19 +126,27 @@ export async function runEvalCli(argv: readonly string[], io: CliIO = process): 
     const results: Record<string, number> = {};
     if (metrics.includes('jsd')) results.JSD = await jsdBetweenPointCloudSets(generated, reference);
     if (distances.length > 0) {
-      const values = await computeAllMetricsWith(workerExecutor({ workers: args.workers }), generated, reference, {
-        distances,
-        emd: args.emd,
-        onProgress: progressBar(io.stderr),
-      });
+      const values = await computeAllMetricsWith(
+        workerExecutor({ workers: args.workers }),
+        generated,
+        reference,
+        {
+          distances,
+          emd: args.emd,
+          onProgress: progressBar(io.stderr),
+        },
+      );
       Object.assign(results, values);
     }
     if (args.json) {
       io.stdout.write(`${JSON.stringify(results)}\n`);
     } else {
       const width = Math.max(...Object.keys(results).map((k) => k.length));
-      io.stdout.write(`${generated.length} generated vs ${reference.length} reference clouds (EMD: ${args.emd})\n`);
-      for (const [key, value] of Object.entries(results)) io.stdout.write(`${key.padEnd(width)}  ${value.toPrecision(6)}\n`);
+      io.stdout.write(
+        `${generated.length} generated vs ${reference.length} reference clouds (EMD: ${args.emd})\n`,
+      );
+      for (const [key, value] of Object.entries(results))
+        io.stdout.write(`${key.padEnd(width)}  ${value.toPrecision(6)}\n`);
     }
     return 0;
   } catch (error) {

@@ -1,7 +1,13 @@
 import { ConfigError, type HostSet, ShapeError } from '@setgen/ops';
 import { expectClose, loadFixture, testRandom } from '@setgen/testkit';
 import { describe, expect, it } from 'vitest';
-import { gridCounts, jensenShannonDivergence, jsdBetweenPointCloudSets, nearestCell, occupancyGrid } from './jsd.js';
+import {
+  gridCounts,
+  jensenShannonDivergence,
+  jsdBetweenPointCloudSets,
+  nearestCell,
+  occupancyGrid,
+} from './jsd.js';
 
 const fixture = loadFixture(import.meta.dirname, 'metrics.json');
 const toSets = (pcs: number[][][]): HostSet[] =>
@@ -37,7 +43,10 @@ describe('jsdBetweenPointCloudSets (PointFlow / latent_3d_points)', () => {
       let best = -1;
       let bestD = Number.POSITIVE_INFINITY;
       for (let c = 0; c < grid.centres.length / 3; c++) {
-        const s = (p[0] - grid.centres[3 * c]) ** 2 + (p[1] - grid.centres[3 * c + 1]) ** 2 + (p[2] - grid.centres[3 * c + 2]) ** 2;
+        const s =
+          (p[0] - grid.centres[3 * c]) ** 2 +
+          (p[1] - grid.centres[3 * c + 1]) ** 2 +
+          (p[2] - grid.centres[3 * c + 2]) ** 2;
         if (s < bestD) {
           bestD = s;
           best = c;
@@ -60,10 +69,12 @@ describe('jsdBetweenPointCloudSets (PointFlow / latent_3d_points)', () => {
   it('rejects non-3-D clouds, bad resolutions and mismatched count vectors', async () => {
     const twoD: HostSet = { values: new Float64Array(4), n: 2, d: 2 };
     await expect(jsdBetweenPointCloudSets([twoD], toSets(fixture.ref_pcs))).rejects.toThrow(ShapeError);
-    await expect(jsdBetweenPointCloudSets([twoD], toSets(fixture.ref_pcs))).rejects.toThrow(/generated.*D = 3.*D = 2/);
-    await expect(jsdBetweenPointCloudSets(toSets(fixture.ref_pcs), toSets(fixture.ref_pcs), { resolution: 1 })).rejects.toThrow(
-      ConfigError,
+    await expect(jsdBetweenPointCloudSets([twoD], toSets(fixture.ref_pcs))).rejects.toThrow(
+      /generated.*D = 3.*D = 2/,
     );
+    await expect(
+      jsdBetweenPointCloudSets(toSets(fixture.ref_pcs), toSets(fixture.ref_pcs), { resolution: 1 }),
+    ).rejects.toThrow(ConfigError);
     expect(() => jensenShannonDivergence([1, 2], [1])).toThrow(/countsQ.*length 2/);
   });
 });

@@ -15,7 +15,7 @@
  * Ties between equidistant centres go to the first centre in C order over (i, j, k).
  */
 import { ConfigError, ShapeError } from '@setgen/ops';
-import { type PointClouds, checkPointCloudShapes, readPointClouds } from './point-clouds.js';
+import { checkPointCloudShapes, type PointClouds, readPointClouds } from './point-clouds.js';
 
 /** Options of {@link jsdBetweenPointCloudSets}. */
 export interface JsdOptions {
@@ -74,7 +74,8 @@ function nearestAxisIndex(axis: Float64Array, v: number): number {
 export function nearestCell(grid: OccupancyGrid, x: number, y: number, z: number): number {
   const { axis, resolution: r, cellOf, centres } = grid;
   // the nearest of all centres is separable per axis; if it is retained it is the answer
-  const cell = cellOf[(nearestAxisIndex(axis, x) * r + nearestAxisIndex(axis, y)) * r + nearestAxisIndex(axis, z)];
+  const cell =
+    cellOf[(nearestAxisIndex(axis, x) * r + nearestAxisIndex(axis, y)) * r + nearestAxisIndex(axis, z)];
   if (cell >= 0) return cell;
   let best = 0;
   let bestDistance = Number.POSITIVE_INFINITY;
@@ -92,10 +93,14 @@ export function nearestCell(grid: OccupancyGrid, x: number, y: number, z: number
 }
 
 /** Per-cell point counts of a collection (every point counted). */
-export function gridCounts(clouds: readonly { values: ArrayLike<number>; n: number }[], grid: OccupancyGrid): Float64Array {
+export function gridCounts(
+  clouds: readonly { values: ArrayLike<number>; n: number }[],
+  grid: OccupancyGrid,
+): Float64Array {
   const counts = new Float64Array(grid.centres.length / 3);
   for (const { values, n } of clouds) {
-    for (let i = 0; i < n; i++) counts[nearestCell(grid, values[3 * i], values[3 * i + 1], values[3 * i + 2])]++;
+    for (let i = 0; i < n; i++)
+      counts[nearestCell(grid, values[3 * i], values[3 * i + 1], values[3 * i + 2])]++;
   }
   return counts;
 }

@@ -30,7 +30,9 @@ describe('MMD / COV / 1-NNA on distance matrices', () => {
       const refRef = Float64Array.from(m.M_rr.flat());
       expectClose(minimumMatchingDistance(genRef, n, n), expected.MMD, { rtol: 1e-6 });
       expectClose(coverage(genRef, n, n), expected.COV, { rtol: 1e-6 });
-      expectClose(oneNearestNeighborAccuracy(genGen, refRef, genRef, n, n), expected['1-NNA'], { rtol: 1e-6 });
+      expectClose(oneNearestNeighborAccuracy(genGen, refRef, genRef, n, n), expected['1-NNA'], {
+        rtol: 1e-6,
+      });
       const detail = oneNearestNeighborClassification(genGen, refRef, genRef, n, n);
       expectClose(detail.referenceAccuracy, expected['1-NNA_acc_t'], { rtol: 1e-6 });
       expectClose(detail.generatedAccuracy, expected['1-NNA_acc_f'], { rtol: 1e-6 });
@@ -69,7 +71,8 @@ describe('MMD / COV / 1-NNA on distance matrices', () => {
     // generated at 0, 0.1, 0.2; references at 100, 100.1
     const gen = [0, 0.1, 0.2];
     const ref = [100, 100.1];
-    const dist = (a: number[], b: number[]) => Float64Array.from(a.flatMap((x) => b.map((y) => Math.abs(x - y))));
+    const dist = (a: number[], b: number[]) =>
+      Float64Array.from(a.flatMap((x) => b.map((y) => Math.abs(x - y))));
     expect(oneNearestNeighborAccuracy(dist(gen, gen), dist(ref, ref), dist(gen, ref), 3, 2)).toBe(1);
     expectClose(minimumMatchingDistance(dist(gen, ref), 3, 2), (99.8 + 99.9) / 2);
     expect(coverage(dist(gen, ref), 3, 2)).toBe(0.5); // every sample's nearest reference is 100
@@ -87,7 +90,9 @@ describe('MMD / COV / 1-NNA on distance matrices', () => {
     expect(() => minimumMatchingDistance(m, 2, 2)).toThrow(ShapeError);
     expect(() => minimumMatchingDistance(m, 2, 2)).toThrow(/dGenRef.*\[2,2\].*length 6/);
     expect(() => coverage(m, 0, 6)).toThrow(/nGen/);
-    expect(() => oneNearestNeighborAccuracy(new Float64Array(4), new Float64Array(8), m, 2, 3)).toThrow(/dRefRef.*\[3,3\]/);
+    expect(() => oneNearestNeighborAccuracy(new Float64Array(4), new Float64Array(8), m, 2, 3)).toThrow(
+      /dRefRef.*\[3,3\]/,
+    );
     const bad = Float64Array.from([0.1, Number.NaN, 0.8, 0.2, 0.7, 0.9]);
     expect(() => coverage(bad, 2, 3)).toThrow(DataError);
     expect(() => coverage(bad, 2, 3)).toThrow(/dGenRef.*NaN at \[0,1\]/);

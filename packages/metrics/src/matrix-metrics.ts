@@ -21,7 +21,13 @@ function checkCount(value: number, name: string): void {
   }
 }
 
-function checkMatrix(matrix: ArrayLike<number>, rows: number, cols: number, name: string, withinCollection = false): void {
+function checkMatrix(
+  matrix: ArrayLike<number>,
+  rows: number,
+  cols: number,
+  name: string,
+  withinCollection = false,
+): void {
   if (!matrix || typeof matrix.length !== 'number' || matrix.length !== rows * cols) {
     throw new ShapeError(
       `${name}: expected a row-major [${rows},${cols}] matrix of length ${rows * cols}, got length ${matrix?.length}`,
@@ -100,7 +106,10 @@ export function oneNearestNeighborClassification(
   checkMatrix(dRefRef, nRef, nRef, 'dRefRef', true);
   checkMatrix(dGenRef, nGen, nRef, 'dGenRef');
   // nearest other cloud, references first in the pooled order (first minimum wins)
-  const nearestIsReference = (distanceToRef: (r: number) => number, distanceToGen: (g: number) => number): boolean => {
+  const nearestIsReference = (
+    distanceToRef: (r: number) => number,
+    distanceToGen: (g: number) => number,
+  ): boolean => {
     let best = Number.POSITIVE_INFINITY;
     let isReference = false;
     for (let r = 0; r < nRef; r++) {

@@ -11,17 +11,43 @@ import {
   valencyHistogram,
 } from './molecule-metrics.js';
 
-const set = (rows: number[][]): HostSet => ({ values: Float64Array.from(rows.flat()), n: rows.length, d: rows[0].length });
+const set = (rows: number[][]): HostSet => ({
+  values: Float64Array.from(rows.flat()),
+  n: rows.length,
+  d: rows[0].length,
+});
 
 // a chain 0 — 1.5 — 3 — 4.5 on the x axis plus an isolated atom at 10, and a star
-const chain = set([[0, 0, 0], [1.5, 0, 0], [3, 0, 0], [4.5, 0, 0], [10, 0, 0]]);
-const star = set([[0, 0, 0], [1.9, 0, 0], [-1.9, 0, 0], [0, 1.9, 0], [0, -1.9, 0], [0, 0, 1.9]]);
+const chain = set([
+  [0, 0, 0],
+  [1.5, 0, 0],
+  [3, 0, 0],
+  [4.5, 0, 0],
+  [10, 0, 0],
+]);
+const star = set([
+  [0, 0, 0],
+  [1.9, 0, 0],
+  [-1.9, 0, 0],
+  [0, 1.9, 0],
+  [0, -1.9, 0],
+  [0, 0, 1.9],
+]);
 
 describe('molecule-like set metrics (Top-n §5.3)', () => {
   it('valency counts neighbours strictly closer than the neighbour distance', () => {
     expect(Array.from(valencies(chain))).toEqual([1, 2, 2, 1, 0]);
     expect(Array.from(valencies(star))).toEqual([5, 1, 1, 1, 1, 1]);
-    expect(Array.from(valencies(set([[0, 0], [2, 0]])))).toEqual([0, 0]); // exactly 2 is not a bond
+    expect(
+      Array.from(
+        valencies(
+          set([
+            [0, 0],
+            [2, 0],
+          ]),
+        ),
+      ),
+    ).toEqual([0, 0]); // exactly 2 is not a bond
     expect(Array.from(valencies(chain, { neighbourDistance: 3.5 }))).toEqual([2, 3, 3, 2, 0]);
   });
 
@@ -51,12 +77,21 @@ describe('molecule-like set metrics (Top-n §5.3)', () => {
   });
 
   it('OT between uniform measures: equal sizes = exact EMD, unequal sizes by replication', () => {
-    const a = set([[0, 0], [1, 0]]);
-    const b = set([[0, 1], [1, 1]]);
+    const a = set([
+      [0, 0],
+      [1, 0],
+    ]);
+    const b = set([
+      [0, 1],
+      [1, 1],
+    ]);
     expect(uniformTransportCost(a, b)).toBeCloseTo(1, 12);
     // 1 point against 2: all mass moves to both, cost = mean distance
     const one = set([[0, 0]]);
-    const two = set([[3, 0], [0, 4]]);
+    const two = set([
+      [3, 0],
+      [0, 4],
+    ]);
     expect(uniformTransportCost(one, two)).toBeCloseTo(3.5, 12);
     // 2 against 3 on a line: 0,3 vs 0,1.5,3 → masses 1/2 vs 1/3: cost = (1/6)·1.5 + (1/6)·1.5 = 0.5
     expect(uniformTransportCost(set([[0], [3]]), set([[0], [1.5], [3]]))).toBeCloseTo(0.5, 12);
@@ -64,8 +99,14 @@ describe('molecule-like set metrics (Top-n §5.3)', () => {
 
   it('diversity: 0 for copies of one set, the pair cost for two sets, reproducible by seed', () => {
     expect(diversityScore([chain, chain], { pairs: 20 })).toBe(0);
-    const a = set([[0, 0], [1, 0]]);
-    const b = set([[0, 1], [1, 1]]);
+    const a = set([
+      [0, 0],
+      [1, 0],
+    ]);
+    const b = set([
+      [0, 1],
+      [1, 1],
+    ]);
     const score = diversityScore([a, b], { pairs: 200, seed: 3 });
     expect(score).toBeGreaterThan(0.3); // about half the pairs are (a, b) or (b, a) with cost 1
     expect(score).toBeLessThan(0.7);

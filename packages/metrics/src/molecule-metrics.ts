@@ -17,7 +17,7 @@
  *   sizes n ≠ m every point is replicated to lcm(n, m) copies in total, whose optimal
  *   assignment is an optimal transport plan of the uniform measures.
  */
-import { ConfigError, DataError, type HostSet, Random, ShapeError, earthMoversDistance } from '@setgen/ops';
+import { ConfigError, DataError, earthMoversDistance, type HostSet, Random, ShapeError } from '@setgen/ops';
 
 /** Options shared by the valency metrics. */
 export interface ValencyOptions {
@@ -26,14 +26,21 @@ export interface ValencyOptions {
 }
 
 function checkSets(sets: readonly HostSet[], name: string): void {
-  if (!Array.isArray(sets) || sets.length === 0) throw new DataError(`${name}: expected at least one set, got ${Array.isArray(sets) ? 'an empty array' : typeof sets}`);
+  if (!Array.isArray(sets) || sets.length === 0)
+    throw new DataError(
+      `${name}: expected at least one set, got ${Array.isArray(sets) ? 'an empty array' : typeof sets}`,
+    );
   sets.forEach((s, k) => {
-    if (!s || !s.values || !Number.isInteger(s.n) || s.n < 1 || s.values.length !== s.n * s.d) {
-      throw new ShapeError(`${name}[${k}]: expected a non-empty HostSet { values of length n·d, n ≥ 1, d }, got n = ${s?.n}, d = ${s?.d}`);
+    if (!s?.values || !Number.isInteger(s.n) || s.n < 1 || s.values.length !== s.n * s.d) {
+      throw new ShapeError(
+        `${name}[${k}]: expected a non-empty HostSet { values of length n·d, n ≥ 1, d }, got n = ${s?.n}, d = ${s?.d}`,
+      );
     }
-    if (s.d !== sets[0].d) throw new ShapeError(`${name}[${k}]: expected d = ${sets[0].d} like ${name}[0], got d = ${s.d}`);
+    if (s.d !== sets[0].d)
+      throw new ShapeError(`${name}[${k}]: expected d = ${sets[0].d} like ${name}[0], got d = ${s.d}`);
     for (let i = 0; i < s.values.length; i++) {
-      if (!Number.isFinite(s.values[i])) throw new DataError(`${name}[${k}]: expected finite coordinates, got ${s.values[i]}`);
+      if (!Number.isFinite(s.values[i]))
+        throw new DataError(`${name}[${k}]: expected finite coordinates, got ${s.values[i]}`);
     }
   });
 }
@@ -187,7 +194,8 @@ export function uniformTransportCost(a: HostSet, b: HostSet): number {
     const copies = size / s.n;
     const values = new Float64Array(size * s.d);
     for (let i = 0; i < s.n; i++) {
-      for (let r = 0; r < copies; r++) values.set(s.values.subarray(i * s.d, (i + 1) * s.d), (i * copies + r) * s.d);
+      for (let r = 0; r < copies; r++)
+        values.set(s.values.subarray(i * s.d, (i + 1) * s.d), (i * copies + r) * s.d);
     }
     return { values, n: size, d: s.d };
   };
@@ -195,9 +203,13 @@ export function uniformTransportCost(a: HostSet, b: HostSet): number {
 }
 
 /** Mean OT cost between `pairs` random pairs of generated sets (default 1000, seed 0). */
-export function diversityScore(generated: readonly HostSet[], options: { pairs?: number; seed?: number } = {}): number {
+export function diversityScore(
+  generated: readonly HostSet[],
+  options: { pairs?: number; seed?: number } = {},
+): number {
   const pairs = options.pairs ?? 1000;
-  if (!Number.isInteger(pairs) || pairs < 1) throw new ConfigError(`options.pairs: expected an integer ≥ 1, got ${pairs}`);
+  if (!Number.isInteger(pairs) || pairs < 1)
+    throw new ConfigError(`options.pairs: expected an integer ≥ 1, got ${pairs}`);
   checkSets(generated, 'generated');
   const random = new Random(options.seed ?? 0);
   let total = 0;

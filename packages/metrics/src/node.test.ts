@@ -10,7 +10,11 @@ const toSets = (pcs: number[][][]): HostSet[] =>
 
 function randomClouds(seed: number, k: number, n: number): HostSet[] {
   const rand = testRandom(seed);
-  return Array.from({ length: k }, () => ({ values: Float32Array.from({ length: n * 3 }, () => rand() - 0.5), n, d: 3 }));
+  return Array.from({ length: k }, () => ({
+    values: Float32Array.from({ length: n * 3 }, () => rand() - 0.5),
+    n,
+    d: 3,
+  }));
 }
 
 describe('computeAllMetrics on worker threads (@setgen/metrics/node)', () => {

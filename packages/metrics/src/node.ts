@@ -4,17 +4,17 @@
  * (option `workers`, default all cores), plus the `setgen-eval` command line.
  */
 import { ConfigError } from '@setgen/ops';
-import type { CloudDistance } from './distance-matrices.js';
 import {
   type ComputeAllMetricsOptions,
-  type GenerationMetrics,
   computeAllMetricsWith,
+  type GenerationMetrics,
 } from './compute-all-metrics.js';
+import type { CloudDistance } from './distance-matrices.js';
 import type { PointClouds } from './point-clouds.js';
 import { type WorkerPoolOptions, workerExecutor } from './worker-pool.js';
 
-export * from './index.js';
 export { runEvalCli } from './eval-cli.js';
+export * from './index.js';
 export type { WorkerPoolOptions } from './worker-pool.js';
 
 /**

@@ -1,4 +1,4 @@
-import { DataError, type HostSet, ShapeError, formatShape } from '@setgen/ops';
+import { DataError, formatShape, type HostSet, ShapeError } from '@setgen/ops';
 import type { Tensor } from '@tensorflow/tfjs-core';
 
 /**
@@ -8,7 +8,9 @@ import type { Tensor } from '@tensorflow/tfjs-core';
 export type PointClouds = readonly HostSet[] | Tensor;
 
 function isTensor(value: unknown): value is Tensor {
-  return typeof value === 'object' && value !== null && 'shape' in value && 'dtype' in value && 'dataId' in value;
+  return (
+    typeof value === 'object' && value !== null && 'shape' in value && 'dtype' in value && 'dataId' in value
+  );
 }
 
 /**
@@ -19,15 +21,21 @@ export function checkPointCloudShapes(clouds: PointClouds, name: string): number
   if (isTensor(clouds)) {
     const shape = clouds.shape;
     if (shape.length !== 3 || shape[0] < 1 || shape[1] < 1 || shape[2] < 1) {
-      throw new ShapeError(`${name}: expected a tensor of shape [K,N,D] with K, N, D ≥ 1, got ${formatShape(shape)}`);
+      throw new ShapeError(
+        `${name}: expected a tensor of shape [K,N,D] with K, N, D ≥ 1, got ${formatShape(shape)}`,
+      );
     }
-    if (clouds.dtype !== 'float32') throw new DataError(`${name}: expected a float32 tensor, got dtype ${clouds.dtype}`);
+    if (clouds.dtype !== 'float32')
+      throw new DataError(`${name}: expected a float32 tensor, got dtype ${clouds.dtype}`);
     return shape[2];
   }
   if (!Array.isArray(clouds)) {
-    throw new ShapeError(`${name}: expected an array of HostSet { values, n, d } or a [K,N,D] tensor, got ${typeof clouds}`);
+    throw new ShapeError(
+      `${name}: expected an array of HostSet { values, n, d } or a [K,N,D] tensor, got ${typeof clouds}`,
+    );
   }
-  if (clouds.length === 0) throw new DataError(`${name}: expected at least one point cloud, got an empty collection`);
+  if (clouds.length === 0)
+    throw new DataError(`${name}: expected at least one point cloud, got an empty collection`);
   let d = -1;
   clouds.forEach((set: HostSet, k: number) => {
     const ok =
@@ -95,12 +103,17 @@ export function checkComparable(
   const dGen = checkPointCloudShapes(generated, 'generated');
   const dRef = checkPointCloudShapes(reference, 'reference');
   if (dGen !== dRef) {
-    throw new ShapeError(`reference: expected clouds of dimension D = ${dGen} like generated, got D = ${dRef}`);
+    throw new ShapeError(
+      `reference: expected clouds of dimension D = ${dGen} like generated, got D = ${dRef}`,
+    );
   }
   if (!equalSizes) return;
   const sizes = (clouds: PointClouds): number[] =>
     isTensor(clouds) ? [clouds.shape[1] as number] : (clouds as readonly HostSet[]).map((s) => s.n);
-  const all = [...sizes(generated).map((n) => ['generated', n] as const), ...sizes(reference).map((n) => ['reference', n] as const)];
+  const all = [
+    ...sizes(generated).map((n) => ['generated', n] as const),
+    ...sizes(reference).map((n) => ['reference', n] as const),
+  ];
   const [firstName, first] = all[0];
   for (const [which, n] of all) {
     if (n !== first) {

@@ -2,7 +2,11 @@ import { ConfigError, type HostSet, ShapeError } from '@setgen/ops';
 import { describe, expect, it } from 'vitest';
 import { boxIoU, everyPointAveragePrecision, setPredictionAP } from './set-prediction-ap.js';
 
-const set = (rows: number[][]): HostSet => ({ values: Float64Array.from(rows.flat()), n: rows.length, d: rows[0]?.length ?? 4 });
+const set = (rows: number[][]): HostSet => ({
+  values: Float64Array.from(rows.flat()),
+  n: rows.length,
+  d: rows[0]?.length ?? 4,
+});
 
 /** A CLEVR state: xyz (stored /3), material, colour, shape, size one-hots. */
 function state(xyz: number[], material: number, colour: number, shape: number, size: number): number[] {
@@ -20,7 +24,13 @@ describe('setPredictionAP (DSPN / Pascal VOC every-point)', () => {
   it('hand-checked ranking: TP, FP, TP over 2 targets → AP = 0.5·1 + 0.5·(2/3)', () => {
     const gt = [set([[0, 0, 0.2, 0.2]]), set([[0.5, 0.5, 0.9, 0.9]])];
     const predictions = [
-      { elements: set([[0, 0, 0.2, 0.2], [0.6, 0, 0.7, 0.1]]), confidence: [0.9, 0.8] },
+      {
+        elements: set([
+          [0, 0, 0.2, 0.2],
+          [0.6, 0, 0.7, 0.1],
+        ]),
+        confidence: [0.9, 0.8],
+      },
       { elements: set([[0.5, 0.5, 0.9, 0.9]]), confidence: [0.7] },
     ];
     expect(setPredictionAP(predictions, gt, { threshold: 0.5 })).toBeCloseTo(0.5 + 0.5 * (2 / 3), 12);
@@ -28,12 +38,43 @@ describe('setPredictionAP (DSPN / Pascal VOC every-point)', () => {
   });
 
   it('perfect predictions give 1; a duplicate of a taken target is a false positive; padding rows are skipped', () => {
-    const gt = [set([[0, 0, 0.2, 0.2], [0, 0, 0, 0]])];
-    expect(setPredictionAP([{ elements: set([[0, 0, 0.2, 0.2], [0.3, 0.3, 0.4, 0.4]]), confidence: [1, 0] }], gt, { threshold: 0.9 })).toBe(1);
+    const gt = [
+      set([
+        [0, 0, 0.2, 0.2],
+        [0, 0, 0, 0],
+      ]),
+    ];
+    expect(
+      setPredictionAP(
+        [
+          {
+            elements: set([
+              [0, 0, 0.2, 0.2],
+              [0.3, 0.3, 0.4, 0.4],
+            ]),
+            confidence: [1, 0],
+          },
+        ],
+        gt,
+        { threshold: 0.9 },
+      ),
+    ).toBe(1);
     // the duplicate ranks first but only one can be a TP: [TP, FP] → AP 1; [FP, TP] would be 0.5
-    const dup = { elements: set([[0, 0, 0.2, 0.2], [0, 0, 0.2, 0.2]]), confidence: [0.9, 0.8] };
+    const dup = {
+      elements: set([
+        [0, 0, 0.2, 0.2],
+        [0, 0, 0.2, 0.2],
+      ]),
+      confidence: [0.9, 0.8],
+    };
     expect(setPredictionAP([dup], gt, { threshold: 0.5 })).toBe(1);
-    const wrongFirst = { elements: set([[0.5, 0.5, 0.6, 0.6], [0, 0, 0.2, 0.2]]), confidence: [0.9, 0.8] };
+    const wrongFirst = {
+      elements: set([
+        [0.5, 0.5, 0.6, 0.6],
+        [0, 0, 0.2, 0.2],
+      ]),
+      confidence: [0.9, 0.8],
+    };
     expect(setPredictionAP([wrongFirst], gt, { threshold: 0.5 })).toBe(0.5);
   });
 
@@ -60,13 +101,17 @@ describe('setPredictionAP (DSPN / Pascal VOC every-point)', () => {
   it('rejects malformed input with typed errors', () => {
     const gt = [set([[0, 0, 0.2, 0.2]])];
     expect(() => setPredictionAP([], gt, { threshold: 0.5 })).toThrow(ShapeError);
-    expect(() => setPredictionAP([{ elements: set([[0, 0, 1]]), confidence: [1] }], gt, { threshold: 0.5 })).toThrow(
-      /predictions\[0\].elements.*d = 4/,
+    expect(() =>
+      setPredictionAP([{ elements: set([[0, 0, 1]]), confidence: [1] }], gt, { threshold: 0.5 }),
+    ).toThrow(/predictions\[0\].elements.*d = 4/);
+    expect(() => setPredictionAP([{ elements: gt[0], confidence: [] }], gt, { threshold: 0.5 })).toThrow(
+      /confidence.*1 values/,
     );
-    expect(() => setPredictionAP([{ elements: gt[0], confidence: [] }], gt, { threshold: 0.5 })).toThrow(/confidence.*1 values/);
-    expect(() => setPredictionAP([{ elements: gt[0], confidence: [1] }], gt, { threshold: Number.NaN })).toThrow(ConfigError);
-    expect(() => setPredictionAP([{ elements: gt[0], confidence: [1] }], gt, { threshold: 0.5, kind: 'mask' as 'box' })).toThrow(
-      /options.kind/,
-    );
+    expect(() =>
+      setPredictionAP([{ elements: gt[0], confidence: [1] }], gt, { threshold: Number.NaN }),
+    ).toThrow(ConfigError);
+    expect(() =>
+      setPredictionAP([{ elements: gt[0], confidence: [1] }], gt, { threshold: 0.5, kind: 'mask' as 'box' }),
+    ).toThrow(/options.kind/);
   });
 });

@@ -61,7 +61,8 @@ export function everyPointAveragePrecision(truePositive: ArrayLike<number>, posi
   // monotone envelope from the right
   for (let i = k; i >= 1; i--) precision[i - 1] = Math.max(precision[i - 1], precision[i]);
   let ap = 0;
-  for (let i = 1; i < k + 2; i++) if (recall[i] !== recall[i - 1]) ap += (recall[i] - recall[i - 1]) * precision[i];
+  for (let i = 1; i < k + 2; i++)
+    if (recall[i] !== recall[i - 1]) ap += (recall[i] - recall[i - 1]) * precision[i];
   return ap;
 }
 
@@ -83,11 +84,17 @@ export function setPredictionAP(
   targets: readonly HostSet[],
   options: SetPredictionAPOptions,
 ): number {
-  const { threshold, kind = 'box', attributeSizes = [2, 8, 3, 2], coordinateScale = 3 } = options ?? ({} as SetPredictionAPOptions);
+  const {
+    threshold,
+    kind = 'box',
+    attributeSizes = [2, 8, 3, 2],
+    coordinateScale = 3,
+  } = options ?? ({} as SetPredictionAPOptions);
   if (typeof threshold !== 'number' || Number.isNaN(threshold)) {
     throw new ConfigError(`options.threshold: expected a number (IoU or distance), got ${threshold}`);
   }
-  if (kind !== 'box' && kind !== 'state') throw new ConfigError(`options.kind: expected 'box' | 'state', got ${JSON.stringify(kind)}`);
+  if (kind !== 'box' && kind !== 'state')
+    throw new ConfigError(`options.kind: expected 'box' | 'state', got ${JSON.stringify(kind)}`);
   const d = kind === 'box' ? 4 : 3 + attributeSizes.reduce((s, v) => s + v, 0);
   if (!Array.isArray(predictions) || !Array.isArray(targets) || predictions.length !== targets.length) {
     throw new ShapeError(
@@ -98,19 +105,26 @@ export function setPredictionAP(
   }
   const check = (set: HostSet, name: string) => {
     if (!set || set.d !== d || !set.values || set.values.length !== set.n * set.d) {
-      throw new ShapeError(`${name}: expected a HostSet of ${kind === 'box' ? 'boxes' : 'states'} with d = ${d}, got d = ${set?.d}`);
+      throw new ShapeError(
+        `${name}: expected a HostSet of ${kind === 'box' ? 'boxes' : 'states'} with d = ${d}, got d = ${set?.d}`,
+      );
     }
     for (let i = 0; i < set.values.length; i++) {
-      if (Number.isNaN(set.values[i])) throw new DataError(`${name}: expected numbers, got NaN at element ${Math.floor(i / d)}`);
+      if (Number.isNaN(set.values[i]))
+        throw new DataError(`${name}: expected numbers, got NaN at element ${Math.floor(i / d)}`);
     }
   };
   predictions.forEach((p, i) => {
     check(p?.elements, `predictions[${i}].elements`);
     if (!p.confidence || p.confidence.length !== p.elements.n) {
-      throw new ShapeError(`predictions[${i}].confidence: expected ${p.elements.n} values, got ${p.confidence?.length}`);
+      throw new ShapeError(
+        `predictions[${i}].confidence: expected ${p.elements.n} values, got ${p.confidence?.length}`,
+      );
     }
   });
-  targets.forEach((t, i) => check(t, `targets[${i}]`));
+  targets.forEach((t, i) => {
+    check(t, `targets[${i}]`);
+  });
 
   // targets per image without all-zero padding rows
   const row = (set: HostSet, i: number) => set.values.subarray(i * d, (i + 1) * d);
@@ -120,7 +134,8 @@ export function setPredictionAP(
   const positives = targetRows.reduce((s, rows) => s + rows.length, 0);
   const detections: { image: number; element: number; confidence: number }[] = [];
   predictions.forEach((p, image) => {
-    for (let element = 0; element < p.elements.n; element++) detections.push({ image, element, confidence: p.confidence[element] });
+    for (let element = 0; element < p.elements.n; element++)
+      detections.push({ image, element, confidence: p.confidence[element] });
   });
   detections.sort((a, b) => b.confidence - a.confidence); // stable
   const taken = targetRows.map((rows) => new Uint8Array(rows.length));

@@ -10,8 +10,8 @@
  */
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
-import { type PointCloudIndex, chamferKernel } from './chamfer-kernel.js';
-import { type PairwiseExecutor, abortError } from './distance-matrices.js';
+import { chamferKernel, type PointCloudIndex } from './chamfer-kernel.js';
+import { abortError, type PairwiseExecutor } from './distance-matrices.js';
 
 // Runs inside each worker (CommonJS eval context).
 const WORKER_SOURCE = `
@@ -65,7 +65,9 @@ export function workerExecutor({ workers }: WorkerPoolOptions = {}): PairwiseExe
   return async (job, tasks, done, signal) => {
     if (signal?.aborted) throw abortError(signal);
     const kernel = chamferKernel();
-    const indexes: PointCloudIndex[] = job.clouds.map((c) => kernel.buildIndex(c.values, c.n, c.d, sharedFloat64));
+    const indexes: PointCloudIndex[] = job.clouds.map((c) =>
+      kernel.buildIndex(c.values, c.n, c.d, sharedFloat64),
+    );
     const opsUrl = import.meta.resolve('@setgen/ops');
     const count = Math.max(1, Math.min(workers ?? availableParallelism(), tasks.length));
     const pool = Array.from({ length: count }, () => new Worker(WORKER_SOURCE, { eval: true }));
@@ -85,14 +87,18 @@ export function workerExecutor({ workers }: WorkerPoolOptions = {}): PairwiseExe
         };
         for (const worker of pool) {
           worker.on('error', fail);
-          worker.on('message', (message: { type: string; task: number; values: Float64Array; message: string }) => {
-            if (message.type === 'error') return fail(new Error(`metrics worker failed: ${message.message}`));
-            if (message.type === 'ready') return feed(worker);
-            done(message.task, message.values);
-            finished++;
-            if (finished === tasks.length) return resolve();
-            feed(worker);
-          });
+          worker.on(
+            'message',
+            (message: { type: string; task: number; values: Float64Array; message: string }) => {
+              if (message.type === 'error')
+                return fail(new Error(`metrics worker failed: ${message.message}`));
+              if (message.type === 'ready') return feed(worker);
+              done(message.task, message.values);
+              finished++;
+              if (finished === tasks.length) return resolve();
+              feed(worker);
+            },
+          );
           worker.postMessage({ type: 'job', distance: job.distance, emd: job.emd, indexes, opsUrl });
         }
         if (tasks.length === 0) resolve();
