@@ -118,6 +118,31 @@ function mixSeed(a: number, b: number): number {
   return (h >>> 0) % 2147483647;
 }
 
+/**
+ * Adam's state is `iter`, then first and second moments of the variables that received a
+ * gradient (the top ABL's projection and the last ISAB's broadcast feed no loss term), in
+ * variable order: the moments' shapes must follow the model's trainable variables.
+ */
+function checkOptimizerState(state: { name: string; tensor: Tensor }[], variables: Variable[]): void {
+  if (state.length === 0) return;
+  const count = (state.length - 1) / 2;
+  if (state[0].name !== 'iter' || !Number.isInteger(count) || count > variables.length) {
+    throw new DataError(`checkpoint: optimizer state of ${state.length} tensors does not fit ${variables.length} variables`);
+  }
+  let v = 0;
+  for (let i = 0; i < count; i++) {
+    const shape = state[1 + i].tensor.shape;
+    const same = (a: number[]) => a.length === shape.length && a.every((d, k) => d === shape[k]);
+    if (!same(state[1 + count + i].tensor.shape)) {
+      throw new DataError(`checkpoint: optimizer moments ${state[1 + i].name} and ${state[1 + count + i].name} differ in shape`);
+    }
+    while (v < variables.length && !same(variables[v].shape)) v++;
+    if (v++ >= variables.length) {
+      throw new DataError(`checkpoint: optimizer moment ${state[1 + i].name} ${formatShape(shape)} matches no model variable`);
+    }
+  }
+}
+
 /** Valid elements per set (host) and the trimmed batch: trailing all-padding columns dropped. */
 function trimPadding(batch: SetBatch): { batch: SetBatch; sizes: number[] } {
   const [b, n] = batch.x.shape;
@@ -213,10 +238,8 @@ export class SetVAE {
     );
     this.outputFc = new ElementwiseDense(c.hiddenDim, c.inputDim, init, `${id}/output`);
     // Build every layer now, so weights exist for the optimizer, save and load.
-    tidy(() => {
-      const x = zeros([1, 2, c.inputDim]) as Tensor3D;
-      this.decode(this.encode({ x }).features, this.drawInitialSet([2], 0), { seed: 0 });
-    });
+    const set: (number | null)[] = [null, null, c.hiddenDim];
+    for (const layer of [...this.encoder, ...this.decoder]) layer.build(set);
   }
 
   /** The resolved configuration (every default filled in). */
@@ -275,7 +298,7 @@ export class SetVAE {
         const result = isab.forward(x, { mask, returnAttention: true });
         x = result.out;
         features.push(result.h);
-        attention.push(result.attention);
+        attention.push((result.attention as [Tensor, Tensor])[0] as Tensor4D);
       }
       return { features: features.reverse(), attention: attention.reverse() };
     });
@@ -297,7 +320,7 @@ export class SetVAE {
   private decode(
     features: Tensor3D[] | null,
     initial: { x: Tensor3D; mask: Tensor2D },
-    { seed, temperature = 1 }: { seed: number; temperature?: number },
+    { seed, temperature = 1, withAttention = true }: { seed: number; temperature?: number; withAttention?: boolean },
   ): SetVAEOutput & { kl: Tensor[] } {
     const seeds = new Random(seed);
     const mask = initial.mask;
@@ -307,14 +330,16 @@ export class SetVAE {
     this.decoder.forEach((abl, l) => {
       const result = abl.forward(x, {
         mask,
-        hEnc: features ? features[l] : undefined,
+        hEnc: features ? features[l] : null,
         seed: seeds.seed(),
         temperature,
-        returnAttention: true,
+        returnAttention: withAttention,
       });
       x = result.out;
-      if (result.kl) kl.push(result.kl);
-      attention.push({ inducingPoints: this.config.inducingPoints[l], attention: result.attention });
+      if (features) kl.push(result.kl);
+      if (result.attention) {
+        attention.push({ inducingPoints: this.config.inducingPoints[l], attention: result.attention[0] as Tensor4D });
+      }
     });
     let y = this.outputFc.apply(x);
     if (this.config.outputMap === 'unit-interval') y = div(add(tanh(y), 1), 2);
@@ -404,7 +429,8 @@ export class SetVAE {
       this.checkSizes(sizes);
       const streams = new Random(seed ?? this.random.seed());
       const { features } = this.encode(trimmed);
-      const out = this.decode(features, this.drawInitialSet(sizes, streams.seed()), { seed: streams.seed() });
+      const initial = this.drawInitialSet(sizes, streams.seed());
+      const out = this.decode(features, initial, { seed: streams.seed(), withAttention: false });
       const recon = chamferDistance(
         { x: out.x, mask: out.mask },
         trimmed,
@@ -599,12 +625,7 @@ export class SetVAE {
       if (!(Number.isInteger(training.step) && training.step >= 0 && training.epoch >= 0)) {
         throw new DataError(`checkpoint: invalid training position ${JSON.stringify(training)}`);
       }
-      const trainable = this.trainableVariables();
-      if (optimizerWeights.length > 0 && optimizerWeights.length !== 1 + 2 * trainable.length) {
-        throw new DataError(
-          `checkpoint: optimizer state has ${optimizerWeights.length} tensors, expected ${1 + 2 * trainable.length}`,
-        );
-      }
+      checkOptimizerState(optimizerWeights, this.trainableVariables());
     } catch (error) {
       dispose(optimizerWeights.map((w) => w.tensor));
       throw error;
@@ -634,9 +655,9 @@ export class SetVAE {
     this.inputFc.dispose();
     this.initialFc.dispose();
     this.outputFc.dispose();
-    for (const layer of [...this.encoder, ...this.decoder, this.initialSet, this.mixture]) {
-      for (const w of layer.weights) w.dispose();
-    }
+    // the initial set holds the mixture's weights: dispose each variable once
+    const weights = new Set([...this.encoder, ...this.decoder, this.mixture].flatMap((layer) => layer.weights));
+    for (const w of weights) w.dispose();
     this.optimizer?.dispose();
     this.optimizer = null;
   }
