@@ -226,6 +226,17 @@ describeBackends('FSPool', () => {
     tf.dispose([x, mask, wrong]);
   });
 
+  it('can be disposed after direct use (pool), freeing its weights', () => {
+    const before = tf.memory().numTensors;
+    const layer = fspool({ seed: 1 });
+    const x = tf.zeros([1, 3, 2]) as tf.Tensor3D;
+    const { pooled, permutation } = layer.pool(x);
+    tf.dispose([x, pooled, permutation]);
+    expect(tf.memory().numTensors).toBe(before + 1);
+    layer.dispose();
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
   it('rejects bad configs and shapes with typed errors naming the argument', () => {
     expect(() => fspool({ numPieces: 0 })).toThrow(ConfigError);
     expect(() => new FSPool({ numPieces: 2.5 })).toThrow(/numPieces/);

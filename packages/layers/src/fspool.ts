@@ -21,7 +21,8 @@ import {
   zeros,
 } from '@tensorflow/tfjs-core';
 import { initializers, type LayerVariable, layers } from '@tensorflow/tfjs-layers';
-import { buildSublayer, type Kwargs, masksFromKwargs, type Shape } from './layer-utils.js';
+import { buildEagerly } from './eager-build.js';
+import { type Kwargs, masksFromKwargs, type Shape } from './layer-utils.js';
 import { registerScatterNdGradient } from './scatter-nd-gradient.js';
 
 /** Options of `FSPool`. */
@@ -126,7 +127,7 @@ export class FSPool extends layers.Layer {
 
   private checkInput(x: Tensor3D, mask: Tensor2D | null | undefined): void {
     asSetBatch(mask ? { x, mask } : x, 'x');
-    if (!this.built) buildSublayer(this, this.name, x.shape);
+    if (!this.built) buildEagerly(this, x.shape);
     const channels = this.weight!.shape[0];
     if (x.shape[2] !== channels) {
       throw new ShapeError(

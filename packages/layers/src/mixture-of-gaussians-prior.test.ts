@@ -152,6 +152,14 @@ describeBackends('MixtureOfGaussiansPrior', () => {
     tf.dispose([a, b]);
   });
 
+  it('can be disposed without ever being applied, freeing its weights', () => {
+    const before = tf.memory().numTensors;
+    const prior = new MixtureOfGaussiansPrior({ numComponents: 2, dim: 3, seed: 1 });
+    expect(tf.memory().numTensors).toBe(before + 3);
+    prior.dispose();
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
   it('rejects bad configs and shapes with typed errors, leaking nothing', async () => {
     expect(() => new MixtureOfGaussiansPrior({ numComponents: 0, dim: 2 })).toThrow(ConfigError);
     expect(() => new MixtureOfGaussiansPrior({ numComponents: 2, dim: 1.5 })).toThrow(/dim/);

@@ -27,7 +27,8 @@ import {
   tidy,
 } from '@tensorflow/tfjs-core';
 import { initializers, type LayerVariable, layers } from '@tensorflow/tfjs-layers';
-import { buildSublayer, checkPositiveInteger, type Shape } from './layer-utils.js';
+import { buildEagerly } from './eager-build.js';
+import { checkPositiveInteger, type Shape } from './layer-utils.js';
 
 /** Options of `MixtureOfGaussiansPrior`. */
 export interface MixtureOfGaussiansPriorArgs {
@@ -98,7 +99,7 @@ export class MixtureOfGaussiansPrior extends layers.Layer {
     }
     this.seed = args.seed;
     this.random = new Random(args.seed ?? Math.floor(Math.random() * 2 ** 31));
-    buildSublayer(this, this.name, [null, this.dim]);
+    buildEagerly(this, [null, this.dim]);
   }
 
   override build(_inputShape: Shape | Shape[]): void {

@@ -16,7 +16,8 @@ import {
   tidy,
 } from '@tensorflow/tfjs-core';
 import { initializers, layers } from '@tensorflow/tfjs-layers';
-import { buildSublayer, checkPositiveInteger, type Kwargs, type Shape } from './layer-utils.js';
+import { buildEagerly } from './eager-build.js';
+import { checkPositiveInteger, type Kwargs, type Shape } from './layer-utils.js';
 
 /** Per-call options of `create`. */
 export interface CreateOptions {
@@ -113,7 +114,7 @@ export abstract class SetCreationLayer extends layers.Layer implements SetCreati
     if (options.seed !== undefined && !Number.isInteger(options.seed)) {
       throw new ConfigError(`seed: expected an integer, got ${options.seed}`);
     }
-    if (!this.built) buildSublayer(this, this.name, z.shape);
+    if (!this.built) buildEagerly(this, z.shape);
     const length = Math.max(this.paddedLength ?? 0, ...list, 0);
     return tidy(() => {
       const mask = maskFromSizes(list, length);

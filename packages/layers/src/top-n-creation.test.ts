@@ -218,6 +218,17 @@ describeBackends('TopNCreation', () => {
     tf.dispose([z, wrongLatent]);
   });
 
+  it('can be disposed after direct use (create), freeing its weights', () => {
+    const before = tf.memory().numTensors;
+    const layer = topNCreation({ referenceSize: 5, angleDim: 2, featureDim: 2, maxSize: 3, seed: 1 });
+    const z = tf.zeros([1, 2]) as tf.Tensor2D;
+    tf.dispose(Object.values(layer.create(z, [2])));
+    z.dispose();
+    expect(tf.memory().numTensors).toBe(before + 10);
+    layer.dispose();
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
   it('rejects bad configs with ConfigError', () => {
     const base = { referenceSize: 6, angleDim: 2, featureDim: 2, maxSize: 3 };
     expect(() => new TopNCreation({ ...base, maxSize: 7 })).toThrow(/maxSize \(7\).*referenceSize \(6\)/);

@@ -22,8 +22,9 @@ import {
   tidy,
 } from '@tensorflow/tfjs-core';
 import { initializers, type LayerVariable } from '@tensorflow/tfjs-layers';
+import { buildEagerly } from './eager-build.js';
 import { featureWiseLinearModulation } from './film.js';
-import { buildSublayer, checkPositiveInteger, type Shape } from './layer-utils.js';
+import { checkPositiveInteger, type Shape } from './layer-utils.js';
 import { linearInit, residualMlp, type SetCreationArgs, SetCreationLayer } from './set-creation.js';
 
 /** Options of `TopNCreation`. */
@@ -163,7 +164,7 @@ export class TopNCreation extends SetCreationLayer {
       throw new ShapeError('z: expected a Tensor2D [B, latentDim]');
     }
     this.checkLatent(z);
-    if (!this.built) buildSublayer(this, this.name, z.shape);
+    if (!this.built) buildEagerly(this, z.shape);
     return tidy(() => {
       const w = this.w!;
       const raw = residualMlp(z, w.kernel1.read(), w.bias1.read(), w.kernel2.read(), w.bias2.read());
