@@ -5,7 +5,7 @@ import { gzipSync } from 'node:zlib';
 import { ConfigError, DataError, readNpy, writeNpy } from '@setgen/ops';
 import { loadFixture } from '@setgen/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadClevrScenes, loadMnistIdx, loadPointClouds, readNpyFile } from './node.js';
+import { type PointCloud, loadClevrScenes, loadMnistIdx, loadPointClouds, readNpyFile } from './node.js';
 import { setMnist } from './set-mnist.js';
 
 const fixtures = join(import.meta.dirname, '__fixtures__');
@@ -129,14 +129,7 @@ describe('loadPointClouds', () => {
     }
   });
 
-  async function collect(
-    source: AsyncIterable<{
-      values: Float32Array | Float64Array;
-      path: string;
-      mean: number[];
-      scale: number;
-    }>,
-  ) {
+  async function collect(source: AsyncIterable<PointCloud>) {
     const out = [];
     for await (const c of source) out.push(c);
     return out;
