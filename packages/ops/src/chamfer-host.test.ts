@@ -93,26 +93,53 @@ describe('host nearest neighbours', () => {
   }
 
   for (const d of [1, 2, 3, 5]) {
-    it(`equals brute force in both directions (d = ${d}, sizes not multiples of the block)`, () => {
+    it(`equals brute force in both directions, ties to the lowest index (d = ${d}, full scan and sweep)`, () => {
       const rand = testRandom(10 + d);
+      // small sets take the full scan (sizes not multiples of its 4-row block), the last the sweep
       const sizes = [
         [1, 1],
         [7, 3],
         [13, 29],
+        [150, 131],
       ];
-      const aStart = Int32Array.from([0, 1, 8, 21]);
-      const bStart = Int32Array.from([0, 1, 4, 33]);
-      const a = Float64Array.from({ length: 21 * d }, () => Math.round(rand() * 8) / 4); // many ties
-      const b = Float64Array.from({ length: 33 * d }, () => Math.round(rand() * 8) / 4);
-      const job = neighbourJob(a, aStart, b, bStart, d, false);
-      solveNeighbourTasks(job, 0, 3);
-      sizes.forEach(([n, m], t) => {
-        const ref = bruteForce(a.subarray(aStart[t] * d), n, b.subarray(bStart[t] * d), m, d);
-        expect(Array.from(job.aMin.subarray(aStart[t], aStart[t] + n))).toEqual(Array.from(ref.aMin));
-        expect(Array.from(job.aArg.subarray(aStart[t], aStart[t] + n))).toEqual(Array.from(ref.aArg));
-        expect(Array.from(job.bMin.subarray(bStart[t], bStart[t] + m))).toEqual(Array.from(ref.bMin));
-        expect(Array.from(job.bArg.subarray(bStart[t], bStart[t] + m))).toEqual(Array.from(ref.bArg));
-      });
+      const aStart = Int32Array.from([0, 1, 8, 21, 171]);
+      const bStart = Int32Array.from([0, 1, 4, 33, 164]);
+      const grid = (length: number) => Float64Array.from({ length }, () => Math.round(rand() * 8) / 4); // many ties
+      const a = grid(171 * d);
+      const b = grid(164 * d);
+      for (const [x, y] of [
+        [a, b],
+        [Float32Array.from(a), Float32Array.from(b)],
+        [Float32Array.from({ length: 171 * d }, rand), Float32Array.from({ length: 164 * d }, rand)],
+      ]) {
+        const job = neighbourJob(x, aStart, y, bStart, d, false);
+        solveNeighbourTasks(job, 0, 4);
+        sizes.forEach(([n, m], t) => {
+          const ref = bruteForce(
+            Float64Array.from(x.subarray(aStart[t] * d)),
+            n,
+            Float64Array.from(y.subarray(bStart[t] * d)),
+            m,
+            d,
+          );
+          expect(Array.from(job.aMin.subarray(aStart[t], aStart[t] + n))).toEqual(Array.from(ref.aMin));
+          expect(Array.from(job.aArg.subarray(aStart[t], aStart[t] + n))).toEqual(Array.from(ref.aArg));
+          expect(Array.from(job.bMin.subarray(bStart[t], bStart[t] + m))).toEqual(Array.from(ref.bMin));
+          expect(Array.from(job.bArg.subarray(bStart[t], bStart[t] + m))).toEqual(Array.from(ref.bArg));
+        });
+      }
     });
   }
+
+  it('handles degenerate sets on the sweep path (all points equal, a constant axis)', () => {
+    const n = 160; // n·m ≥ 2¹⁴: the sweep
+    const same = new Float32Array(n * 3).fill(0.5);
+    const line = Float32Array.from({ length: n * 3 }, (_, k) => (k % 3 === 1 ? Math.floor(k / 3) / n : 0.25));
+    const job = neighbourJob(same, Int32Array.of(0, n), line, Int32Array.of(0, n), 3, false);
+    solveNeighbourTasks(job, 0, 1);
+    const ref = bruteForce(Float64Array.from(same), n, Float64Array.from(line), n, 3);
+    expect(Array.from(job.aArg)).toEqual(Array.from(ref.aArg));
+    expect(Array.from(job.bArg)).toEqual(Array.from(ref.bArg));
+    expect(Array.from(job.bMin)).toEqual(Array.from(ref.bMin));
+  });
 });

@@ -27,11 +27,118 @@ export interface NeighbourJob {
 
 /**
  * Solves sets `first .. last-1` of a job. Self-contained (no outer references) so worker
- * threads can run it from its source text. Ties go to the lowest index.
+ * threads can run it from its source text. Ties go to the lowest index; both strategies
+ * below give bit-identical results.
  */
 export function solveNeighbourTasks(job: NeighbourJob, first: number, last: number): void {
   const { d, huber, a, b, aStart, bStart, aMin, aArg, bMin, bArg } = job;
-  for (let t = first; t < last; t++) {
+
+  /**
+   * For each row of `q` (rows q0..q0+nq-1), its nearest row of `p` (rows p0..p0+np-1) in
+   * squared Euclidean distance. `p` is sorted along its axis of largest spread; a query
+   * scans outwards from its own position on that axis and stops on each side once the gap
+   * along the axis alone exceeds the best distance so far (the rest can only be farther).
+   */
+  function nearestBySweep(
+    q: ArrayLike<number>,
+    q0: number,
+    nq: number,
+    p: ArrayLike<number>,
+    p0: number,
+    np: number,
+    outMin: Float64Array,
+    outArg: Int32Array,
+  ): void {
+    let axis = 0;
+    let spread = -1;
+    let axisLow = 0;
+    for (let k = 0; k < d; k++) {
+      let low = Number.POSITIVE_INFINITY;
+      let high = Number.NEGATIVE_INFINITY;
+      for (let j = 0; j < np; j++) {
+        const v = p[(p0 + j) * d + k];
+        if (v < low) low = v;
+        if (v > high) high = v;
+      }
+      if (high - low > spread) {
+        spread = high - low;
+        axis = k;
+        axisLow = low;
+      }
+    }
+    // counting sort into np buckets along the axis, then insertion sort (nearly sorted: O(np))
+    const count = new Int32Array(np + 1);
+    const bucket = new Int32Array(np);
+    const scale = spread > 0 ? (np - 1) / spread : 0;
+    for (let j = 0; j < np; j++) {
+      const k = Math.min(np - 1, Math.floor((p[(p0 + j) * d + axis] - axisLow) * scale));
+      bucket[j] = k;
+      count[k + 1]++;
+    }
+    for (let k = 0; k < np; k++) count[k + 1] += count[k];
+    const order = new Int32Array(np);
+    for (let j = 0; j < np; j++) order[count[bucket[j]]++] = j;
+    const key = new Float64Array(np);
+    for (let s = 0; s < np; s++) key[s] = p[(p0 + order[s]) * d + axis];
+    for (let s = 1; s < np; s++) {
+      const v = key[s];
+      const o = order[s];
+      let r = s - 1;
+      while (r >= 0 && (key[r] > v || (key[r] === v && order[r] > o))) {
+        key[r + 1] = key[r];
+        order[r + 1] = order[r];
+        r--;
+      }
+      key[r + 1] = v;
+      order[r + 1] = o;
+    }
+    const sorted = new Float64Array(np * d);
+    for (let s = 0; s < np; s++) {
+      for (let k = 0; k < d; k++) sorted[s * d + k] = p[(p0 + order[s]) * d + k];
+    }
+    for (let i = 0; i < nq; i++) {
+      const base = (q0 + i) * d;
+      const qx = q[base + axis];
+      let low = 0;
+      let high = np;
+      while (low < high) {
+        const mid = (low + high) >> 1;
+        if (key[mid] < qx) low = mid + 1;
+        else high = mid;
+      }
+      let best = Number.POSITIVE_INFINITY;
+      let arg = -1;
+      // upwards, then downwards; `e` is summed over features in order, as in the full scan
+      for (let dir = 1; dir >= -1; dir -= 2) {
+        for (let s = dir > 0 ? low : low - 1; s >= 0 && s < np; s += dir) {
+          const gap = key[s] - qx;
+          if (gap * gap > best) break;
+          let e: number;
+          if (d === 3) {
+            const dx = q[base] - sorted[s * 3];
+            const dy = q[base + 1] - sorted[s * 3 + 1];
+            const dz = q[base + 2] - sorted[s * 3 + 2];
+            e = dx * dx + dy * dy + dz * dz;
+          } else {
+            e = 0;
+            for (let k = 0; k < d; k++) {
+              const t = q[base + k] - sorted[s * d + k];
+              e += t * t;
+            }
+          }
+          if (e < best || (e === best && order[s] < arg)) {
+            best = e;
+            arg = order[s];
+          }
+        }
+      }
+      outMin[q0 + i] = best;
+      outArg[q0 + i] = arg;
+    }
+  }
+
+  /** Every pair once, updating the minima of both directions in the same pass. */
+  function fullScan(t: number): void {
     const a0 = aStart[t];
     const n = aStart[t + 1] - a0;
     const b0 = bStart[t];
@@ -162,6 +269,18 @@ export function solveNeighbourTasks(job: NeighbourJob, first: number, last: numb
       }
       aMin[a0 + i] = best;
       aArg[a0 + i] = arg;
+    }
+  }
+
+  for (let t = first; t < last; t++) {
+    const n = aStart[t + 1] - aStart[t];
+    const m = bStart[t + 1] - bStart[t];
+    // the sweep pays once sets are large; small sets and the Huber cost take the full scan
+    if (!huber && n * m >= 1 << 14 && n >= 32 && m >= 32) {
+      nearestBySweep(a, aStart[t], n, b, bStart[t], m, aMin, aArg);
+      nearestBySweep(b, bStart[t], m, a, aStart[t], n, bMin, bArg);
+    } else {
+      fullScan(t);
     }
   }
 }
