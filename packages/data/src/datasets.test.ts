@@ -149,6 +149,9 @@ describe('setMultiMnist', () => {
     expect(hashSets(data.sets)).toBe(
       hashSets(setMultiMnist({ split: 'test', numSets: 60, seed: 5, shufflePoints: false }).sets),
     );
+    const prefix = setMultiMnist({ split: 'test', numSets: 60, limit: 10, seed: 5, shufflePoints: false });
+    expect(hashSets(prefix.sets)).toBe(hashSets(data.sets.slice(0, 10)));
+    expect(Array.from(prefix.boxes)).toEqual(Array.from(data.boxes.subarray(0, 80)));
     expect(() => setMultiMnist({ split: 'train', canvasSize: 40 })).toThrow(
       /canvasSize: expected an integer >= 56, got 40/,
     );

@@ -16,6 +16,8 @@ export interface SetMultiMnistOptions extends PixelsToSetOptions {
   seed?: number;
   /** Number of canvases. Default 6000 for 'train', 1000 for 'test', 7000 for 'all' (SetVAE's 6:1). */
   numSets?: number;
+  /** Keep only the first `limit` canvases (same canvases as without it). Default: all `numSets`. */
+  limit?: number;
   /** Canvas side in pixels. Default 64. */
   canvasSize?: number;
   /** Images to draw digits from. Default: the `mnist` package digits (Node only). */
@@ -67,6 +69,8 @@ export function setMultiMnist(options: SetMultiMnistOptions): SetMultiMnistDatas
     'numSets',
     0,
   );
+  const count =
+    options.limit === undefined ? numSets : Math.min(numSets, checkInteger(options.limit, 'limit', 0));
   const images = options.images ?? bundledMnistDigits();
   const { rows, cols } = images;
   const side = checkInteger(options.canvasSize ?? 64, 'canvasSize', 2 * Math.max(rows, cols));
@@ -78,13 +82,13 @@ export function setMultiMnist(options: SetMultiMnistOptions): SetMultiMnistDatas
   const canvas = new Uint8Array(side * side);
   const result: SetMultiMnistDataset = {
     sets: [],
-    labels: new Int32Array(numSets),
-    digitLabels: new Int32Array(2 * numSets),
-    boxes: new Float32Array(8 * numSets),
-    imageIndices: new Int32Array(2 * numSets),
+    labels: new Int32Array(count),
+    digitLabels: new Int32Array(2 * count),
+    boxes: new Float32Array(8 * count),
+    imageIndices: new Int32Array(2 * count),
     maxSize: 0,
   };
-  for (let k = 0; k < numSets; k++) {
+  for (let k = 0; k < count; k++) {
     const chosen = [pool[random.int(pool.length)], pool[random.int(pool.length)]];
     const ink = chosen.map((i) => inkBox(images.pixels, i * rows * cols, rows, cols, cut));
     // Rejection-sample the two offsets until the ink boxes are disjoint (always possible: 2·28 < 64).
