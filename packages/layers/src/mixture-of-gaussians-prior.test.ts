@@ -3,6 +3,65 @@ import { describeBackends, expectClose, expectNoLeak, finiteDifferenceGradient }
 import * as tf from '@tensorflow/tfjs-core';
 import { expect, it } from 'vitest';
 import { MixtureOfGaussiansPrior, mixtureOfGaussiansPrior } from './mixture-of-gaussians-prior.js';
+import { sphereLattice } from './sphere-lattice.js';
+
+/** jw9730/setvae models/fiblat `sphere_lattice(dim, k)` and InitialSet.get_mixture_parameters σ, in float64. */
+const SPHERE_LATTICE_CASES: { dim: number; k: number; sigma: number; points: number[][] }[] = [
+  {
+    dim: 3,
+    k: 4,
+    sigma: 0.1716367,
+    points: [
+      [0.0, 1.198e-5, 1.0],
+      [0.98517143, 0.0, 0.17157288],
+      [0.0, -0.75401757, -0.65685425],
+      [-0.85735916, -0.0, 0.51471863],
+    ],
+  },
+  {
+    dim: 5,
+    k: 6,
+    sigma: 0.23389351,
+    points: [
+      [0.0, 0.0, 2.35e-6, 0.00306796, 0.99999529],
+      [0.73575234, 0.42478681, 0.14795779, -0.34708044, 0.3686032],
+      [0.65150775, -0.37614817, -0.65535483, 0.05638001, 0.03716918],
+      [0.0, -0.71218372, 0.42756203, 0.47807989, -0.28535009],
+      [-0.3806145, -0.21974788, -0.14520353, -0.52616882, -0.71337633],
+      [-0.38251709, 0.22084635, 0.73736136, -0.22619994, 0.45830054],
+    ],
+  },
+  {
+    dim: 32,
+    k: 4,
+    sigma: 0.73349987,
+    points: [
+      [
+        0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 2e-8, 1e-7, 4.9e-7,
+        2.51e-6, 1.289e-5, 6.606e-5, 0.00016262, 0.00042494, 0.00111043, 0.00290171, 0.00758252, 0.01981408,
+        0.0517767, 0.13529902, 0.35355339, 0.92387953,
+      ],
+      [
+        0.50658971, 0.0, 0.08822531, -0.20695955, 0.21979329, -0.10557778, 0.12421761, -0.06500034,
+        0.27496464, 0.08450187, -0.18692468, 0.06405738, -0.03588489, 0.29086579, 0.05148912, -0.02931026,
+        -0.21208439, 0.11551463, -0.09143372, -0.1682364, 0.17040653, 0.03494039, -0.02026539, -0.22178274,
+        0.22549274, 0.03047983, -0.18737708, 0.30409496, 0.19560258, 0.07490364, 0.02759536, -0.06010055,
+      ],
+      [
+        0.0, -0.43137399, -0.37578679, 0.03232884, 0.02131317, 0.15040519, -0.08633421, 0.1929992, 0.16006183,
+        -0.12951093, -0.04984259, -0.1535344, 0.22701513, 0.20118888, -0.17784162, 0.24792101, -0.11461929,
+        -0.03037341, 0.06872583, -0.0583805, 0.06132707, -0.19248079, 0.2516401, -0.14204093, 0.14247182,
+        -0.20646825, -0.09528995, 0.23583976, 0.09752551, -0.08896929, -0.2129045, 0.11592753,
+      ],
+      [
+        -0.24771095, -0.0, 0.14871415, 0.16628522, -0.09925015, -0.28587826, -0.35683242, -0.20953485,
+        0.0746952, 0.32016917, 0.06448308, 0.22327241, -0.11592421, 0.14380696, 0.16813464, -0.09095317,
+        -0.03337258, -0.19397303, 0.34291953, 0.03544033, -0.0279136, 0.11394723, -0.06421927, -0.07939048,
+        0.08007502, 0.09369796, -0.02077314, 0.18264995, 0.02339769, 0.32671866, 0.08338431, -0.21976348,
+      ],
+    ],
+  },
+];
 
 function setMixture(prior: MixtureOfGaussiansPrior, logits: number[], means: number[][], logStd: number[][]) {
   const values = [tf.tensor1d(logits), tf.tensor2d(means), tf.tensor2d(logStd)];
@@ -158,6 +217,32 @@ describeBackends('MixtureOfGaussiansPrior', () => {
     expect(tf.memory().numTensors).toBe(before + 3);
     prior.dispose();
     expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it("'sphere-lattice' starts from SetVAE's fixed_gmm: Fibonacci-lattice means, σ = sqrt(D)·d_min/10 + 1e-3", () => {
+    for (const c of SPHERE_LATTICE_CASES) {
+      const prior = new MixtureOfGaussiansPrior({
+        numComponents: c.k,
+        dim: c.dim,
+        initialization: 'sphere-lattice',
+      });
+      const [logits, means, logStd] = prior.getWeights();
+      expect(Array.from(logits.dataSync())).toEqual(new Array(c.k).fill(1));
+      expectClose(means.dataSync(), c.points.flat(), { rtol: 1e-5, atol: 1e-6 });
+      expectClose(Array.from(logStd.dataSync()).map(Math.exp), new Array(c.k * c.dim).fill(c.sigma), {
+        rtol: 1e-5,
+      });
+      prior.dispose();
+    }
+    const lattice = sphereLattice(6, 20);
+    for (let i = 0; i < 20; i++)
+      expectClose(Math.hypot(...lattice.slice(i * 6, i * 6 + 6)), 1, { rtol: 1e-9 });
+    expect(
+      () => new MixtureOfGaussiansPrior({ numComponents: 1, dim: 3, initialization: 'sphere-lattice' }),
+    ).toThrow(ConfigError);
+    expect(
+      () => new MixtureOfGaussiansPrior({ numComponents: 2, dim: 3, initialization: 'grid' as any }),
+    ).toThrow(/initialization/);
   });
 
   it('rejects bad configs and shapes with typed errors, leaking nothing', async () => {

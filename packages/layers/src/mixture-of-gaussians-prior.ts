@@ -6,6 +6,7 @@ import { ConfigError, formatShape, Random, ShapeError } from '@setgen/ops';
 import {
   add,
   customGrad,
+  dispose,
   div,
   exp,
   expandDims,
@@ -28,7 +29,8 @@ import {
 } from '@tensorflow/tfjs-core';
 import { initializers, type LayerVariable, layers } from '@tensorflow/tfjs-layers';
 import { buildEagerly } from './eager-build.js';
-import { checkPositiveInteger, type Shape } from './layer-utils.js';
+import { checkChoice, checkPositiveInteger, type Shape } from './layer-utils.js';
+import { sphereLattice } from './sphere-lattice.js';
 
 /** Options of `MixtureOfGaussiansPrior`. */
 export interface MixtureOfGaussiansPriorArgs {
@@ -41,6 +43,14 @@ export interface MixtureOfGaussiansPriorArgs {
    * `gumbel_softmax(logits, τ=1, hard=True)`); default 1. The forward pass is a hard one-hot.
    */
   temperature?: number;
+  /**
+   * How the mixture starts (logits = 1 either way): `'random'` (default; SetVAE without
+   * `fixed_gmm`): means ~ N(0, 1), σ = |N(0, 1)|/sqrt(K). `'sphere-lattice'` (SetVAE's
+   * `fixed_gmm`): means on a Fibonacci lattice of the unit sphere, σ = sqrt(D)·d_min/10 + 1e-3
+   * for every component and dim, d_min the closest pair of means (the sqrt(D) is SetVAE's:
+   * its pairwise distance tiles the coordinates D times). Needs K ≥ 2 and D ≥ 2.
+   */
+  initialization?: 'random' | 'sphere-lattice';
   /** Seed of the initialisers and of the sampling stream (default: random). */
   seed?: number;
   /** `false` freezes the mixture (SetVAE's `train_gmm=False` buffers); default true. */
@@ -69,9 +79,34 @@ const straightThroughOneHot = customGrad((...args: (Tensor | GradSave)[]) => {
   return { value: tensor2d(hard, [rows, k]), gradFunc: (dy: Tensor) => dy };
 });
 
+/** SetVAE's default initialisation: means ~ N(0, 1), σ = |N(0, 1)|/sqrt(K). */
+function randomMixture(k: number, d: number, random: Random): { means: Float32Array; logStd: Float32Array } {
+  const means = Float32Array.from({ length: k * d }, () => random.normal());
+  const logStd = Float32Array.from({ length: k * d }, () =>
+    Math.log(Math.abs(random.normal()) / Math.sqrt(k) + 1e-12),
+  );
+  return { means, logStd };
+}
+
+/** SetVAE's `fixed_gmm` initialisation (see `initialization`). */
+function sphereLatticeMixture(k: number, d: number): { means: Float32Array; logStd: Float32Array } {
+  const means = sphereLattice(d, k);
+  let closest = Number.POSITIVE_INFINITY;
+  for (let i = 0; i < k; i++) {
+    for (let j = 0; j < i; j++) {
+      let squared = 0;
+      for (let c = 0; c < d; c++) squared += (means[i * d + c] - means[j * d + c]) ** 2;
+      closest = Math.min(closest, Math.sqrt(squared));
+    }
+  }
+  const sigma = (Math.sqrt(d) * closest) / 10 + 1e-3;
+  return { means: Float32Array.from(means), logStd: new Float32Array(k * d).fill(Math.log(sigma)) };
+}
+
 /**
  * SetVAE's mixture-of-Gaussians initial set. Weights (in order): `logits [K]` (init ones, as
- * SetVAE), `means [K, D]` (init N(0,1)), `logStd [K, D]` (init log(|N(0,1)|/sqrt(K))).
+ * SetVAE), `means [K, D]`, `logStd [K, D]` (see `initialization`). SetVAE learns σ itself; we
+ * learn log σ, so σ stays positive.
  * `sample(batch, n)` → `[batch, n, D]` is reparameterised: gradients reach the means and
  * log-std directly and the logits through the straight-through Gumbel-softmax.
  */
@@ -80,6 +115,7 @@ export class MixtureOfGaussiansPrior extends layers.Layer {
   readonly numComponents: number;
   readonly dim: number;
   readonly temperature: number;
+  readonly initialization: 'random' | 'sphere-lattice';
   readonly seed: number | undefined;
   private random: Random;
   private logits!: LayerVariable;
@@ -97,6 +133,17 @@ export class MixtureOfGaussiansPrior extends layers.Layer {
     if (args.seed !== undefined && !Number.isInteger(args.seed)) {
       throw new ConfigError(`MixtureOfGaussiansPrior: seed must be an integer, got ${args.seed}`);
     }
+    this.initialization = checkChoice(
+      args.initialization ?? 'random',
+      ['random', 'sphere-lattice'] as const,
+      'initialization',
+      'MixtureOfGaussiansPrior',
+    );
+    if (this.initialization === 'sphere-lattice' && (this.numComponents < 2 || this.dim < 2)) {
+      throw new ConfigError(
+        `MixtureOfGaussiansPrior: 'sphere-lattice' needs numComponents ≥ 2 and dim ≥ 2, got ${this.numComponents} and ${this.dim}`,
+      );
+    }
     this.seed = args.seed;
     this.random = new Random(args.seed ?? Math.floor(Math.random() * 2 ** 31));
     buildEagerly(this, [null, this.dim]);
@@ -107,15 +154,15 @@ export class MixtureOfGaussiansPrior extends layers.Layer {
     const init = new Random(this.seed ?? this.random.seed());
     const k = this.numComponents;
     const d = this.dim;
-    const logStd = Float32Array.from({ length: k * d }, () =>
-      Math.log(Math.abs(init.normal()) / Math.sqrt(k) + 1e-12),
-    );
+    const { means, logStd } =
+      this.initialization === 'sphere-lattice' ? sphereLatticeMixture(k, d) : randomMixture(k, d, init);
     this.logits = this.addWeight('logits', [k], 'float32', initializers.ones());
-    this.means = this.addWeight('means', [k, d], 'float32', initializers.randomNormal({ seed: init.seed() }));
+    this.means = this.addWeight('means', [k, d], 'float32', initializers.zeros());
     this.logStd = this.addWeight('logStd', [k, d], 'float32', initializers.zeros());
-    const initialLogStd = tensor2d(logStd, [k, d]);
-    this.logStd.write(initialLogStd);
-    initialLogStd.dispose();
+    const initial = [tensor2d(means, [k, d]), tensor2d(logStd, [k, d])];
+    this.means.write(initial[0]);
+    this.logStd.write(initial[1]);
+    dispose(initial);
     this.built = true;
   }
 
@@ -192,6 +239,7 @@ export class MixtureOfGaussiansPrior extends layers.Layer {
       numComponents: this.numComponents,
       dim: this.dim,
       temperature: this.temperature,
+      initialization: this.initialization,
     };
     return this.seed === undefined ? config : { ...config, seed: this.seed };
   }
