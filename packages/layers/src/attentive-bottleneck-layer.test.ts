@@ -271,6 +271,16 @@ describeBackends('AttentiveBottleneckLayer', () => {
     step().dispose(); // creates the optimizer's slots
     await expectNoLeak(() => step().dispose());
     await expectNoLeak(() => tf.dispose(cond.apply([x, hEnc], { mask: [mask, null], seed: 1 })));
+    // apply(x | [x, hEnc]) is forward(...).out
+    const viaApply = tf.tidy(() => [
+      cond.apply([x, hEnc], { mask, seed: 3 }) as tf.Tensor,
+      cond.forward(x, { mask, hEnc, seed: 3 }).out,
+      cond.apply(x, { mask, seed: 3, temperature: 0 }) as tf.Tensor,
+      cond.forward(x, { mask, temperature: 0 }).out,
+    ]);
+    expectClose(viaApply[0].dataSync(), viaApply[1].dataSync(), { rtol: 0, atol: 0 });
+    expectClose(viaApply[2].dataSync(), viaApply[3].dataSync(), { rtol: 0, atol: 0 });
+    tf.dispose(viaApply);
     await expectNoLeak(() =>
       tf.dispose(
         Object.values(cond.forward(x, { mask }))

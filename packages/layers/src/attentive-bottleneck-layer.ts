@@ -42,7 +42,6 @@ import {
   inputList,
   type Kwargs,
   type LayerArgs,
-  masksFromKwargs,
   type Shape,
 } from './layer-utils.js';
 import {
@@ -269,7 +268,9 @@ export class AttentiveBottleneckLayer extends ComposedLayer {
       'AttentiveBottleneckLayer',
       'x [B,N,D] or [x, hEnc [B,m,units]]',
     );
-    const [mask] = masksFromKwargs(kwargs, list, 'AttentiveBottleneckLayer');
+    // the mask is x's: `{ mask }` or, aligned with the inputs, `{ mask: [mask, null] }`
+    const given: unknown = kwargs?.mask;
+    const mask = checkMask(Array.isArray(given) ? given[0] : given, x, 'AttentiveBottleneckLayer mask');
     const result = this.forward(x as Tensor3D, {
       mask,
       hEnc: (hEnc as Tensor3D | undefined) ?? null,
