@@ -1,7 +1,12 @@
 import { expectClose, loadFixture, testRandom } from '@setgen/testkit';
 import { describe, expect, it } from 'vitest';
 import { batchNearestNeighbours } from './chamfer-distance.js';
-import { chamferDistanceHost, neighbourJob, solveNeighbourTasks } from './chamfer-host.js';
+import {
+  chamferDistanceHost,
+  chamferDistanceHostBatch,
+  neighbourJob,
+  solveNeighbourTasks,
+} from './chamfer-host.js';
 import { DataError, ShapeError } from './errors.js';
 import type { HostSetBatch } from './read-set-batch.js';
 
@@ -66,6 +71,34 @@ describe('chamferDistanceHost', () => {
       /b: expected finite values, got NaN at point 0/,
     );
     expect(() => chamferDistanceHost(ok, ok, { pointReduction: 'median' as any })).toThrow(/pointReduction/);
+  });
+});
+
+describe('chamferDistanceHostBatch', () => {
+  it('equals chamferDistanceHost pair by pair, with mixed sizes and array types', () => {
+    const rand = testRandom(3);
+    const set = (n: number, wide: boolean) => {
+      const values = Float32Array.from({ length: n * 2 }, rand);
+      return { values: wide ? Float64Array.from(values) : values, n, d: 2 };
+    };
+    const a = [set(5, false), set(200, true), set(1, false)];
+    const b = [set(9, false), set(170, false), set(300, true)];
+    for (const pointReduction of ['mean', 'sum'] as const) {
+      const batch = chamferDistanceHostBatch(a, b, { pointReduction });
+      expect(Array.from(batch)).toEqual(a.map((s, k) => chamferDistanceHost(s, b[k], { pointReduction })));
+    }
+    expect(chamferDistanceHostBatch([], []).length).toBe(0);
+  });
+
+  it('names the offending pair in errors', () => {
+    const ok = { values: new Float32Array(6), n: 2, d: 3 };
+    expect(() => chamferDistanceHostBatch([ok, ok], [ok])).toThrow(/b: expected an array of 2 host sets/);
+    expect(() =>
+      chamferDistanceHostBatch([ok, ok], [ok, { values: new Float32Array(4), n: 2, d: 2 }]),
+    ).toThrow(/b\[1\]: expected d = 3/);
+    expect(() =>
+      chamferDistanceHostBatch([ok, { values: Float32Array.of(Number.NaN, 0, 0), n: 1, d: 3 }], [ok, ok]),
+    ).toThrow(/a\[1\]: expected finite values/);
   });
 });
 
