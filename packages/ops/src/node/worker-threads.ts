@@ -64,7 +64,8 @@ function splitByWork(job: NeighbourJob, parts: number): number[] {
 
 /**
  * Runs the host nearest-neighbour kernels (Chamfer distance, tensor and host) on a pool of
- * worker threads, created now and kept alive (unref'd, so they never keep the process alive).
+ * worker threads, created on the first large job and kept alive (unref'd, so they never keep
+ * the process alive).
  * Returns `stop()`, which ends the pool and goes back to the calling thread.
  */
 export function useWorkerThreads(options: WorkerThreadsOptions = {}): () => void {
@@ -73,18 +74,26 @@ export function useWorkerThreads(options: WorkerThreadsOptions = {}): () => void
     throw new ConfigError(`threads: expected an integer >= 1, got ${threads}`);
   }
   if (!(minPairs >= 0)) throw new ConfigError(`minPairs: expected a number >= 0, got ${minPairs}`);
-  const workers = Array.from({ length: threads - 1 }, () => {
-    const worker = new Worker(workerSource, { eval: true });
-    worker.unref();
-    return worker;
-  });
+  // created on the first job that is worth spreading, then kept
+  let workers: Worker[] = [];
+  const pool = (): Worker[] => {
+    if (workers.length === 0) {
+      workers = Array.from({ length: threads - 1 }, () => {
+        const worker = new Worker(workerSource, { eval: true });
+        worker.unref();
+        return worker;
+      });
+    }
+    return workers;
+  };
 
   setNeighbourRunner((job) => {
     const sets = job.aStart.length - 1;
-    if (workers.length === 0 || sets < 2 || totalPairs(job) < minPairs) {
+    if (threads === 1 || sets < 2 || totalPairs(job) < minPairs) {
       solveNeighbourTasks(job, 0, sets);
       return;
     }
+    const idle = pool();
     const parts = Math.min(threads, sets);
     const bounds = splitByWork(job, parts);
     const sharedJob: NeighbourJob = {
@@ -100,7 +109,7 @@ export function useWorkerThreads(options: WorkerThreadsOptions = {}): () => void
     };
     const done = new Int32Array(new SharedArrayBuffer(4 * (parts - 1)));
     for (let w = 1; w < parts; w++) {
-      workers[w - 1].postMessage({
+      idle[w - 1].postMessage({
         job: sharedJob,
         first: bounds[w],
         last: bounds[w + 1],
