@@ -9,9 +9,25 @@ export {
   type LinearSumAssignmentOptions,
   type LinearSumAssignmentResult,
 } from './linear-sum-assignment.js';
-export * from './pairwise-distances.js';
-export * from './pair-cost.js';
-export * from './chamfer-host.js';
-export * from './chamfer-distance.js';
-export * from './sinkhorn-distance.js';
-export * from './hungarian.js';
+export { pairwiseSquaredDistances } from './pairwise-distances.js';
+export {
+  type PairCost,
+  type PointReduction,
+  type HostPairCost,
+  checkPairCost,
+  checkPointReduction,
+  hostPairCost,
+} from './pair-cost.js';
+export {
+  chamferDistanceHost,
+  chamferDistanceHostBatch,
+  type ChamferHostOptions,
+} from './chamfer-host.js';
+export { chamferDistance, type ChamferOptions } from './chamfer-distance.js';
+export { sinkhornDistance, type SinkhornOptions } from './sinkhorn-distance.js';
+export {
+  hungarianLoss,
+  hungarianMatching,
+  type HungarianLossOptions,
+  type HungarianMatchingOptions,
+} from './hungarian.js';
