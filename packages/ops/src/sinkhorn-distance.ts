@@ -87,22 +87,23 @@ export function sinkhornDistance(a: SetLike, b: SetLike, options: SinkhornOption
     const mask = mul(exp(rowsA.exclude), exp(colsB.exclude));
     const cost = mul(pairwiseSquaredDistances(setA.x, setB.x), mask);
     const scaled = div(cost, -epsilon); // −C/ε
+    // −C/ε with padded columns (for the f update) or rows (for the g update) excluded
+    const overCols = add(scaled, colsB.exclude);
+    const overRows = add(scaled, rowsA.exclude);
     let f: Tensor = zeros([validA.length, n, 1]);
     let g: Tensor = zeros([validB.length, 1, m]);
     for (let t = 0; t < iterations; t++) {
       // a tidy per iteration frees the [B,N,M] temporaries (tensors saved for a gradient survive it)
       const [nextF, nextG] = tidy(() => {
-        const overJ = add(add(scaled, div(g, epsilon)), colsB.exclude);
-        const f1 = mul(sub(rowsA.logW, logSumExp(overJ, 2, true)), epsilon);
-        const overI = add(add(scaled, div(f1, epsilon)), rowsA.exclude);
-        return [f1, mul(sub(colsB.logW, logSumExp(overI, 1, true)), epsilon)];
+        const f1 = mul(sub(rowsA.logW, logSumExp(add(overCols, div(g, epsilon)), 2, true)), epsilon);
+        return [f1, mul(sub(colsB.logW, logSumExp(add(overRows, div(f1, epsilon)), 1, true)), epsilon)];
       });
       f.dispose();
       g.dispose();
       f = nextF;
       g = nextG;
     }
-    const logPlan = add(add(add(scaled, div(add(f, g), epsilon)), rowsA.exclude), colsB.exclude);
+    const logPlan = add(add(overCols, div(add(f, g), epsilon)), rowsA.exclude);
     const transportCost = sum(mul(exp(logPlan), cost), [1, 2]) as Tensor1D;
     return reduceBatch(transportCost, reduction);
   });
