@@ -107,8 +107,27 @@ function halfToFloat(h: number): number {
   return sign * 2 ** (exponent - 15) * (1 + fraction / 1024);
 }
 
+// Types whose bytes can be copied straight into a typed array when the byte order is the host's.
+const NATIVE_TYPES: Record<string, new (buffer: ArrayBuffer) => NpyData> = {
+  f4: Float32Array,
+  f8: Float64Array,
+  i1: Int8Array,
+  i2: Int16Array,
+  i4: Int32Array,
+  u1: Uint8Array,
+  b1: Uint8Array,
+  u2: Uint16Array,
+  u4: Uint32Array,
+};
+
 function decodeValues(view: DataView, count: number, header: Header, name: string): NpyData {
   const { kind, itemSize, littleEndian } = header;
+  const Native = NATIVE_TYPES[`${kind}${itemSize}`];
+  if (Native && (itemSize === 1 || littleEndian === HOST_LITTLE_ENDIAN)) {
+    // Fast path: one copy (also realigns the data, which follows a header of any length).
+    const start = view.byteOffset;
+    return new Native(view.buffer.slice(start, start + count * itemSize) as ArrayBuffer);
+  }
   const at = (i: number) => i * itemSize;
   const read = <T extends NpyData>(out: T, get: (offset: number) => number): T => {
     for (let i = 0; i < count; i++) out[i] = get(at(i));
