@@ -1,6 +1,7 @@
 // Nearest neighbours between point sets on the host, in plain typed-array loops: the
-// discrete half of the Chamfer distance (DESIGN.md "Sets on the host"). One pass over
-// all pairs finds both directions' minima.
+// discrete half of the Chamfer distance (DESIGN.md "Sets on the host"). Large sets are
+// swept along a sorted axis with pruning; small ones take one pass over all pairs that
+// finds both directions' minima at once.
 import { DataError, ShapeError } from './errors.js';
 import { checkPointReduction, type PointReduction } from './pair-cost.js';
 import type { HostSet } from './set-batch.js';
