@@ -1,6 +1,7 @@
 import { ConfigError, type HostSet, Random, type SetBatch } from '@setgen/ops';
 import { dispose } from '@tensorflow/tfjs-core';
-import { type SetDataset, checkHostSet, checkInteger, setsOf } from './dataset.js';
+import type { SetDataset } from './dataset.js';
+import { checkHostSet, checkInteger, setsOf } from './checks.js';
 import { toSetBatch } from './to-set-batch.js';
 
 /** One batch: the padded tensors plus which dataset entries they hold. */

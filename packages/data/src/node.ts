@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { DataError, type NpyArray, readNpy } from '@setgen/ops';
 import { type ClevrDataset, type ClevrEncoding, clevrScenesToSets } from './clevr.js';
-import { checkChoice } from './dataset.js';
+import { checkChoice } from './checks.js';
 import { type MnistImages, mnistImagesFromIdx } from './mnist-images.js';
 
 export * from './point-clouds.js';

@@ -2,7 +2,7 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ConfigError, DataError, type HostSet, type NpyArray, Random, readNpy } from '@setgen/ops';
-import { checkChoice, checkInteger } from './dataset.js';
+import { checkChoice, checkInteger } from './checks.js';
 
 export type PointCloudSplit = 'train' | 'val' | 'test';
 

@@ -1,5 +1,6 @@
 import { DataError, type HostSet, Random } from '@setgen/ops';
-import { type SetDataset, checkChoice, checkInteger, checkNumber } from './dataset.js';
+import type { SetDataset } from './dataset.js';
+import { checkChoice, checkInteger, checkNumber } from './checks.js';
 import { type MnistImages, bundledMnistDigits } from './mnist-images.js';
 
 /**

@@ -1,5 +1,6 @@
 import { Random } from '@setgen/ops';
-import { type SetDataset, checkChoice, checkInteger } from './dataset.js';
+import type { SetDataset } from './dataset.js';
+import { checkChoice, checkInteger } from './checks.js';
 import { type MnistImages, bundledMnistDigits } from './mnist-images.js';
 import {
   type PixelsToSetOptions,

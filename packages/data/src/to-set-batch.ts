@@ -1,6 +1,6 @@
 import { DataError, type HostSet, type SetBatch, ShapeError } from '@setgen/ops';
 import { tensor2d, tensor3d } from '@tensorflow/tfjs-core';
-import { checkHostSet, checkInteger } from './dataset.js';
+import { checkHostSet, checkInteger } from './checks.js';
 
 /** Sets padded on the host: `values [B·N·D]` with zeros at padding, prefix `mask [B·N]`. */
 export interface PaddedSets {
