@@ -8,7 +8,9 @@ import * as tf from '@tensorflow/tfjs-core';
 
 async function tryBackend(name: string): Promise<boolean> {
   try {
-    return (await tf.setBackend(name)) && (await tf.ready(), true);
+    if (!(await tf.setBackend(name))) return false;
+    await tf.ready();
+    return true;
   } catch {
     return false;
   }
@@ -22,7 +24,8 @@ export async function pickBackend(): Promise<string> {
       // a guarded import: tfjs-node is an optional native package that is not installed here
       await import(/* @vite-ignore */ '@tensorflow/tfjs-node' as string).catch(() => null);
     }
-    if (!(await tryBackend(wanted))) throw new Error(`SETGEN_BACKEND=${wanted}: backend failed to initialise`);
+    if (!(await tryBackend(wanted)))
+      throw new Error(`SETGEN_BACKEND=${wanted}: backend failed to initialise`);
     return wanted;
   }
   const node = await import(/* @vite-ignore */ '@tensorflow/tfjs-node' as string).catch(() => null);

@@ -28,14 +28,18 @@ export class ProgressBar {
       const filled = Math.round(fraction * width);
       const bar = `${'█'.repeat(filled)}${'░'.repeat(width - filled)}`;
       const line = `\r${bar} ${String(done).padStart(5)}/${this.totalSteps} ep ${p.epoch.toFixed(2)}  ${terms}  ${speed}`;
-      process.stderr.write(line.padEnd(process.stderr.columns ?? 120).slice(0, (process.stderr.columns ?? 120) - 1));
+      process.stderr.write(
+        line.padEnd(process.stderr.columns ?? 120).slice(0, (process.stderr.columns ?? 120) - 1),
+      );
       if (done >= this.totalSteps) process.stderr.write('\n');
       return;
     }
     const now = performance.now();
     if (done >= this.totalSteps || done === 1 || now - this.lastLine >= this.everySeconds * 1000) {
       this.lastLine = now;
-      process.stderr.write(`step ${done}/${this.totalSteps} (epoch ${p.epoch.toFixed(2)})  ${terms}  ${speed}\n`);
+      process.stderr.write(
+        `step ${done}/${this.totalSteps} (epoch ${p.epoch.toFixed(2)})  ${terms}  ${speed}\n`,
+      );
     }
   }
 

@@ -34,7 +34,9 @@ for (const backend of backendsFromArgs(['wasm', 'cpu'])) {
     {
       name: 'setvae_step_padded_mnist',
       x: uniformBatch(342, 6),
-      mask: tf.tidy(() => tf.cast(tf.less(tf.tile(tf.expandDims(tf.range(0, 342), 0), [B, 1]), n), 'float32')),
+      mask: tf.tidy(() =>
+        tf.cast(tf.less(tf.tile(tf.expandDims(tf.range(0, 342), 0), [B, 1]), n), 'float32'),
+      ),
     },
   ];
   for (const { name, x, mask } of cases) {

@@ -1,8 +1,9 @@
 // Checkpoints in the tfjs artifact format (model.json + one weight buffer), so any
 // `tf.io` IOHandler can store them: the model's weights, the optimizer's state (step and
 // Adam moments) and the training position, which together make a resume exact.
-import { type NamedTensorMap, type Tensor, io } from '@tensorflow/tfjs-core';
+
 import { ConfigError, DataError, formatShape } from '@setgen/ops';
+import { io, type NamedTensorMap, type Tensor } from '@tensorflow/tfjs-core';
 
 /** `format` of the artifacts, checked on load. */
 export const CHECKPOINT_FORMAT = 'setgen-checkpoint';
@@ -60,7 +61,9 @@ export function resolveHandler(handlerOrPath: io.IOHandler | string, mode: 'save
   if (typeof handlerOrPath !== 'string') {
     const fn = mode === 'save' ? handlerOrPath?.save : handlerOrPath?.load;
     if (typeof fn !== 'function') {
-      throw new ConfigError(`handlerOrPath: expected a path string or a tf.io.IOHandler with ${mode}(), got ${typeof handlerOrPath}`);
+      throw new ConfigError(
+        `handlerOrPath: expected a path string or a tf.io.IOHandler with ${mode}(), got ${typeof handlerOrPath}`,
+      );
     }
     return handlerOrPath;
   }
@@ -112,14 +115,21 @@ export interface LoadedCheckpoint {
 }
 
 /** Reads and validates a checkpoint; throws `DataError` on anything malformed, allocating nothing then. */
-export async function readCheckpoint(handler: io.IOHandler, expectedClass: string): Promise<LoadedCheckpoint> {
+export async function readCheckpoint(
+  handler: io.IOHandler,
+  expectedClass: string,
+): Promise<LoadedCheckpoint> {
   const artifacts = await handler.load!();
   const topology = artifacts.modelTopology as unknown as CheckpointTopology | undefined;
   if (!topology || typeof topology !== 'object' || topology.format !== CHECKPOINT_FORMAT) {
-    throw new DataError(`checkpoint: expected model.json with format '${CHECKPOINT_FORMAT}', got ${JSON.stringify((topology as { format?: unknown } | undefined)?.format ?? artifacts.format)}`);
+    throw new DataError(
+      `checkpoint: expected model.json with format '${CHECKPOINT_FORMAT}', got ${JSON.stringify((topology as { format?: unknown } | undefined)?.format ?? artifacts.format)}`,
+    );
   }
   if (topology.version !== CHECKPOINT_VERSION) {
-    throw new DataError(`checkpoint: expected version ${CHECKPOINT_VERSION}, got ${JSON.stringify(topology.version)}`);
+    throw new DataError(
+      `checkpoint: expected version ${CHECKPOINT_VERSION}, got ${JSON.stringify(topology.version)}`,
+    );
   }
   if (topology.modelClass !== expectedClass) {
     throw new DataError(`checkpoint: holds a ${topology.modelClass}, expected a ${expectedClass}`);
@@ -143,8 +153,12 @@ export async function readCheckpoint(handler: io.IOHandler, expectedClass: strin
     throw new DataError('checkpoint: weight data checksum mismatch (file corrupted or from another save)');
   }
   const names = new Set(specs.map((s) => s.name));
-  for (const name of [...topology.modelWeights.map((n) => `model/${n}`), ...topology.optimizerWeights.map((n) => `optimizer/${n}`)]) {
-    if (!names.has(name)) throw new DataError(`checkpoint: weight ${name} listed in model.json is missing from the manifest`);
+  for (const name of [
+    ...topology.modelWeights.map((n) => `model/${n}`),
+    ...topology.optimizerWeights.map((n) => `optimizer/${n}`),
+  ]) {
+    if (!names.has(name))
+      throw new DataError(`checkpoint: weight ${name} listed in model.json is missing from the manifest`);
   }
   const decoded = io.decodeWeights(data, specs);
   const weights: NamedTensorMap = {};
@@ -162,7 +176,10 @@ export async function readCheckpoint(handler: io.IOHandler, expectedClass: strin
 }
 
 /** Checks that `loaded` weights match `expected` shapes exactly (names and shapes). */
-export function checkWeightShapes(loaded: NamedTensorMap, expected: { name: string; shape: number[] }[]): void {
+export function checkWeightShapes(
+  loaded: NamedTensorMap,
+  expected: { name: string; shape: number[] }[],
+): void {
   const names = Object.keys(loaded);
   if (names.length !== expected.length) {
     throw new DataError(`checkpoint: holds ${names.length} model weights, the model has ${expected.length}`);
@@ -171,7 +188,9 @@ export function checkWeightShapes(loaded: NamedTensorMap, expected: { name: stri
     const t = loaded[name];
     if (!t) throw new DataError(`checkpoint: weight ${name} is missing`);
     if (t.shape.length !== shape.length || t.shape.some((d, i) => d !== shape[i])) {
-      throw new DataError(`checkpoint: weight ${name} has shape ${formatShape(t.shape)}, the model expects ${formatShape(shape)}`);
+      throw new DataError(
+        `checkpoint: weight ${name} has shape ${formatShape(t.shape)}, the model expects ${formatShape(shape)}`,
+      );
     }
   }
 }

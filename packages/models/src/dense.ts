@@ -1,8 +1,9 @@
 // The element-wise fully-connected layers SetVAE owns outright (input FC, initial-set FC,
 // output FC; Table 4). Kernels `[in, out]`, PyTorch's nn.Linear init U(±1/sqrt(in)) for
 // kernel and bias (as the reference), products through `batchMatMul` (fast on wasm).
-import { type Tensor3D, type Variable, add, tensor1d, tensor2d, tidy, variable } from '@tensorflow/tfjs-core';
-import { type Random, batchMatMul } from '@setgen/ops';
+
+import { batchMatMul, type Random } from '@setgen/ops';
+import { add, type Tensor3D, tensor1d, tensor2d, tidy, type Variable, variable } from '@tensorflow/tfjs-core';
 
 export class ElementwiseDense {
   readonly kernel: Variable;
@@ -16,7 +17,9 @@ export class ElementwiseDense {
   ) {
     const bound = 1 / Math.sqrt(inputDim);
     const draw = (n: number) => Float32Array.from({ length: n }, () => random.uniform(-bound, bound));
-    this.kernel = tidy(() => variable(tensor2d(draw(inputDim * units), [inputDim, units]), true, `${name}/kernel`));
+    this.kernel = tidy(() =>
+      variable(tensor2d(draw(inputDim * units), [inputDim, units]), true, `${name}/kernel`),
+    );
     this.bias = tidy(() => variable(tensor1d(draw(units)), true, `${name}/bias`));
   }
 

@@ -4,8 +4,8 @@
 // is caught on load by the checksum `writeCheckpoint` puts in model.json.
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { io } from '@tensorflow/tfjs-core';
 import { ConfigError, DataError } from '@setgen/ops';
+import { io } from '@tensorflow/tfjs-core';
 
 const MODEL_FILE = 'model.json';
 const WEIGHTS_FILE = 'weights.bin';
@@ -34,11 +34,12 @@ export function fileSystem(directory: string): io.IOHandler {
   const dir = toDirectory(directory);
   return {
     async save(artifacts: io.ModelArtifacts): Promise<io.SaveResult> {
-      const weightData = artifacts.weightData === undefined
-        ? new ArrayBuffer(0)
-        : Array.isArray(artifacts.weightData)
-          ? io.concatenateArrayBuffers(artifacts.weightData)
-          : artifacts.weightData;
+      const weightData =
+        artifacts.weightData === undefined
+          ? new ArrayBuffer(0)
+          : Array.isArray(artifacts.weightData)
+            ? io.concatenateArrayBuffers(artifacts.weightData)
+            : artifacts.weightData;
       const modelJson = {
         modelTopology: artifacts.modelTopology,
         format: artifacts.format,
@@ -63,7 +64,9 @@ export function fileSystem(directory: string): io.IOHandler {
       try {
         modelJson = JSON.parse(text) as io.ModelJSON;
       } catch (error) {
-        throw new DataError(`checkpoint: ${join(dir, MODEL_FILE)} is not valid JSON (${(error as Error).message})`);
+        throw new DataError(
+          `checkpoint: ${join(dir, MODEL_FILE)} is not valid JSON (${(error as Error).message})`,
+        );
       }
       if (!modelJson || !Array.isArray(modelJson.weightsManifest)) {
         throw new DataError(`checkpoint: ${join(dir, MODEL_FILE)} has no weightsManifest`);
@@ -80,7 +83,9 @@ export function fileSystem(directory: string): io.IOHandler {
             } catch (error) {
               throw new DataError(`checkpoint: cannot read ${file}: ${(error as Error).message}`);
             }
-            buffers.push(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer);
+            buffers.push(
+              bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer,
+            );
           }
           specs.push(...group.weights);
         }

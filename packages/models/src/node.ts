@@ -2,7 +2,7 @@
 // it lets `model.save('dir')` and `SetVAE.load('dir')` (or `file://dir`) use the disk.
 import { registerFileSystemRouters } from './file-system-handler.js';
 
-export * from './index.js';
 export { fileSystem, registerFileSystemRouters } from './file-system-handler.js';
+export * from './index.js';
 
 registerFileSystemRouters();

@@ -2,8 +2,9 @@
 // decay to zero after half of training). tfjs's AdamOptimizer reads `learningRate` at
 // every update, so a subclass can move it; `getWeights/setWeights` carry the step and
 // both moments, which is what an exact resume needs.
-import { AdamOptimizer } from '@tensorflow/tfjs-core';
+
 import { ConfigError } from '@setgen/ops';
+import { AdamOptimizer } from '@tensorflow/tfjs-core';
 
 export class ScheduledAdam extends AdamOptimizer {
   /** The learning rate before the schedule's factor. */

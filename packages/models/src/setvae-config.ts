@@ -113,7 +113,9 @@ export function resolveSetVAEConfig(config: SetVAEConfig): ResolvedSetVAEConfig 
       `config.inducingPoints: expected a non-empty array of positive integers (top-down), got ${JSON.stringify(resolved.inducingPoints)}`,
     );
   }
-  resolved.inducingPoints.forEach((m, i) => checkPositiveInteger(`inducingPoints[${i}]`, m));
+  resolved.inducingPoints.forEach((m, i) => {
+    checkPositiveInteger(`inducingPoints[${i}]`, m);
+  });
   if (resolved.hiddenDim % resolved.numHeads !== 0) {
     throw new ConfigError(
       `config.hiddenDim: expected a multiple of numHeads (${resolved.numHeads}), got ${resolved.hiddenDim}`,

@@ -1,11 +1,11 @@
-import * as tf from '@tensorflow/tfjs-core';
-import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import { ConfigError, DataError, type HostSet, ShapeError, chamferDistance } from '@setgen/ops';
+import { ConfigError, chamferDistance, DataError, type HostSet, ShapeError } from '@setgen/ops';
 import { describeBackends, expectClose, expectNoLeak, testRandom } from '@setgen/testkit';
-import { SetVAE, type SetVAEConfig, fileSystem } from './node.js';
+import * as tf from '@tensorflow/tfjs-core';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { fileSystem, SetVAE, type SetVAEConfig } from './node.js';
 
 /** A tiny SetVAE: every test trains or samples it in milliseconds. */
 const tiny: SetVAEConfig = {
@@ -41,7 +41,10 @@ function ringSets(sizes: number[], seed: number): HostSet[] {
 }
 
 /** Padded batch (prefix masks) of host sets. */
-function padded(sets: HostSet[], maxSize = Math.max(...sets.map((s) => s.n))): { x: tf.Tensor3D; mask: tf.Tensor2D } {
+function padded(
+  sets: HostSet[],
+  maxSize = Math.max(...sets.map((s) => s.n)),
+): { x: tf.Tensor3D; mask: tf.Tensor2D } {
   const x = new Float32Array(sets.length * maxSize * 2).fill(9.5); // junk in the padding
   const mask = new Float32Array(sets.length * maxSize);
   sets.forEach((s, b) => {
@@ -141,7 +144,10 @@ describeBackends('SetVAE', () => {
     tf.tidy(() => {
       const rand = testRandom(3);
       const n = 9;
-      const z0 = tf.tensor3d(Float32Array.from({ length: 2 * n * 8 }, () => rand() * 2 - 1), [2, n, 8]);
+      const z0 = tf.tensor3d(
+        Float32Array.from({ length: 2 * n * 8 }, () => rand() * 2 - 1),
+        [2, n, 8],
+      );
       const perm = [4, 0, 8, 2, 7, 1, 3, 6, 5];
       const permuted = tf.gather(z0, tf.tensor1d(perm, 'int32'), 1);
       const a = model.decodeInitialSet(z0, { seed: 5 });
@@ -154,13 +160,25 @@ describeBackends('SetVAE', () => {
   it('decodes a padded batch exactly as the sets one by one (temperature 0: z = prior mean)', () => {
     tf.tidy(() => {
       const rand = testRandom(4);
-      const z0 = tf.tensor3d(Float32Array.from({ length: 2 * 6 * 8 }, () => rand() * 2 - 1), [2, 6, 8]);
-      const mask = tf.tensor2d([[1, 1, 1, 1, 0, 0], [1, 1, 1, 1, 1, 1]]);
+      const z0 = tf.tensor3d(
+        Float32Array.from({ length: 2 * 6 * 8 }, () => rand() * 2 - 1),
+        [2, 6, 8],
+      );
+      const mask = tf.tensor2d([
+        [1, 1, 1, 1, 0, 0],
+        [1, 1, 1, 1, 1, 1],
+      ]);
       const both = model.decodeInitialSet({ x: z0, mask }, { temperature: 0 });
       const first = model.decodeInitialSet(tf.slice(z0, [0, 0, 0], [1, 4, 8]), { temperature: 0 });
       const second = model.decodeInitialSet(tf.slice(z0, [1, 0, 0], [1, 6, 8]), { temperature: 0 });
-      expectClose(tf.slice(both.x, [0, 0, 0], [1, 4, 2]).dataSync(), first.x.dataSync(), { rtol: 1e-4, atol: 1e-5 });
-      expectClose(tf.slice(both.x, [1, 0, 0], [1, 6, 2]).dataSync(), second.x.dataSync(), { rtol: 1e-4, atol: 1e-5 });
+      expectClose(tf.slice(both.x, [0, 0, 0], [1, 4, 2]).dataSync(), first.x.dataSync(), {
+        rtol: 1e-4,
+        atol: 1e-5,
+      });
+      expectClose(tf.slice(both.x, [1, 0, 0], [1, 6, 2]).dataSync(), second.x.dataSync(), {
+        rtol: 1e-4,
+        atol: 1e-5,
+      });
       expectClose(tf.slice(both.x, [0, 4, 0], [1, 2, 2]).dataSync(), [0, 0, 0, 0], { atol: 0 });
     });
   });
@@ -176,15 +194,21 @@ describeBackends('SetVAE', () => {
       ]);
       const perm = [3, 6, 0, 1, 5, 2, 4];
       const values = new Float32Array(14);
-      perm.forEach((p, i) => values.set(sets[0].values.subarray(2 * p, 2 * p + 2), 2 * i));
+      perm.forEach((p, i) => {
+        values.set(sets[0].values.subarray(2 * p, 2 * p + 2), 2 * i);
+      });
       const alone = model.encode(tf.tensor3d(values, [1, 7, 2]));
       for (let l = 0; l < 2; l++) {
         const [d] = [enc.features[l].shape[2]];
         const m = enc.features[l].shape[1];
-        expectClose(alone.features[l].dataSync(), tf.slice(enc.features[l], [0, 0, 0], [1, m, d]).dataSync(), {
-          rtol: 1e-4,
-          atol: 1e-5,
-        });
+        expectClose(
+          alone.features[l].dataSync(),
+          tf.slice(enc.features[l], [0, 0, 0], [1, m, d]).dataSync(),
+          {
+            rtol: 1e-4,
+            atol: 1e-5,
+          },
+        );
       }
       expect(enc.attention[0].shape).toEqual([2, 2, 2, 12]); // trailing all-padding columns trimmed
     });
@@ -219,50 +243,46 @@ describeBackends('SetVAE', () => {
   });
 });
 
-describeBackends(
-  'SetVAE training',
-  () => {
-    it('learns: Chamfer on a fixed batch falls by a clear margin in 40 steps', () => {
-      const model = new SetVAE(tiny);
-      const batch = padded(ringSets([20, 24, 16, 22], 9));
-      const recon: number[] = [];
-      for (let i = 0; i < 40; i++) recon.push(model.trainStep(batch).losses.recon);
-      const first = (recon[0] + recon[1] + recon[2]) / 3;
-      const last = (recon[37] + recon[38] + recon[39]) / 3;
-      expect(last).toBeLessThan(0.5 * first);
-      tf.dispose([batch.x, batch.mask]);
-      model.dispose();
-    });
+describeBackends('SetVAE training', () => {
+  it('learns: Chamfer on a fixed batch falls by a clear margin in 40 steps', () => {
+    const model = new SetVAE(tiny);
+    const batch = padded(ringSets([20, 24, 16, 22], 9));
+    const recon: number[] = [];
+    for (let i = 0; i < 40; i++) recon.push(model.trainStep(batch).losses.recon);
+    const first = (recon[0] + recon[1] + recon[2]) / 3;
+    const last = (recon[37] + recon[38] + recon[39]) / 3;
+    expect(last).toBeLessThan(0.5 * first);
+    tf.dispose([batch.x, batch.mask]);
+    model.dispose();
+  });
 
-    it('does not grow the tensor count over 100 training steps', () => {
-      const model = new SetVAE(tiny);
-      const batch = padded(ringSets([8, 6], 2));
-      model.trainStep(batch); // optimizer moments are created by the first step
-      const before = tf.memory().numTensors;
-      for (let i = 0; i < 100; i++) model.trainStep(batch);
-      expect(tf.memory().numTensors).toBe(before);
-      tf.dispose([batch.x, batch.mask]);
-      model.dispose();
-    });
+  it('does not grow the tensor count over 100 training steps', () => {
+    const model = new SetVAE(tiny);
+    const batch = padded(ringSets([8, 6], 2));
+    model.trainStep(batch); // optimizer moments are created by the first step
+    const before = tf.memory().numTensors;
+    for (let i = 0; i < 100; i++) model.trainStep(batch);
+    expect(tf.memory().numTensors).toBe(before);
+    tf.dispose([batch.x, batch.mask]);
+    model.dispose();
+  });
 
-    it('resumes exactly: save after 3 steps, load, continue = uninterrupted run', async () => {
-      const batch = padded(ringSets([8, 6, 7], 12));
-      const a = new SetVAE(tiny);
-      for (let i = 0; i < 3; i++) a.trainStep(batch);
-      const memory = memoryHandler();
-      await a.save(memory.handler);
-      const straight = [0, 1, 2].map(() => a.trainStep(batch).losses.total);
-      const b = await SetVAE.load(memory.handler);
-      expect(b.step).toBe(3);
-      const resumed = [0, 1, 2].map(() => b.trainStep(batch).losses.total);
-      expectClose(resumed, straight, { rtol: 1e-6, atol: 1e-7 });
-      tf.dispose([batch.x, batch.mask]);
-      a.dispose();
-      b.dispose();
-    });
-  },
-  ['wasm'],
-);
+  it('resumes exactly: save after 3 steps, load, continue = uninterrupted run', async () => {
+    const batch = padded(ringSets([8, 6, 7], 12));
+    const a = new SetVAE(tiny);
+    for (let i = 0; i < 3; i++) a.trainStep(batch);
+    const memory = memoryHandler();
+    await a.save(memory.handler);
+    const straight = [0, 1, 2].map(() => a.trainStep(batch).losses.total);
+    const b = await SetVAE.load(memory.handler);
+    expect(b.step).toBe(3);
+    const resumed = [0, 1, 2].map(() => b.trainStep(batch).losses.total);
+    expectClose(resumed, straight, { rtol: 1e-6, atol: 1e-7 });
+    tf.dispose([batch.x, batch.mask]);
+    a.dispose();
+    b.dispose();
+  });
+}, ['wasm']);
 
 describeBackends('SetVAE fit', () => {
   it('trains epochs of shuffled batches, reports progress, stops on steps and on a signal', async () => {
@@ -303,66 +323,76 @@ describeBackends('SetVAE fit', () => {
   });
 }, ['wasm']);
 
-describeBackends(
-  'SetVAE checkpoints',
-  () => {
-    let dir: string;
-    beforeAll(async () => {
-      dir = await mkdtemp(join(tmpdir(), 'setvae-'));
-    });
-    afterAll(async () => {
-      await rm(dir, { recursive: true, force: true });
-    });
+describeBackends('SetVAE checkpoints', () => {
+  let dir: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'setvae-'));
+  });
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
 
-    it('save → load gives identical samples; files are model.json + weights.bin, no temp files left', async () => {
-      const model = new SetVAE(tiny);
-      const batch = padded(ringSets([6, 5], 1));
-      model.trainStep(batch);
-      await model.save(join(dir, 'a'));
-      expect((await readdir(join(dir, 'a'))).sort()).toEqual(['model.json', 'weights.bin']);
-      const loaded = await SetVAE.load(join(dir, 'a'));
-      expect(loaded.getConfig()).toEqual(model.getConfig());
-      const s1 = model.sample([5, 30], { seed: 4 });
-      const s2 = loaded.sample([5, 30], { seed: 4 });
-      expectClose(s2.x.dataSync(), s1.x.dataSync(), { rtol: 0, atol: 0 });
-      tf.dispose([s1.x, s1.mask, s2.x, s2.mask, ...s1.attention.map((a) => a.attention), ...s2.attention.map((a) => a.attention)]);
-      tf.dispose([batch.x, batch.mask]);
-      model.dispose();
-      loaded.dispose();
-    });
+  it('save → load gives identical samples; files are model.json + weights.bin, no temp files left', async () => {
+    const model = new SetVAE(tiny);
+    const batch = padded(ringSets([6, 5], 1));
+    model.trainStep(batch);
+    await model.save(join(dir, 'a'));
+    expect((await readdir(join(dir, 'a'))).sort()).toEqual(['model.json', 'weights.bin']);
+    const loaded = await SetVAE.load(join(dir, 'a'));
+    expect(loaded.getConfig()).toEqual(model.getConfig());
+    const s1 = model.sample([5, 30], { seed: 4 });
+    const s2 = loaded.sample([5, 30], { seed: 4 });
+    expectClose(s2.x.dataSync(), s1.x.dataSync(), { rtol: 0, atol: 0 });
+    tf.dispose([
+      s1.x,
+      s1.mask,
+      s2.x,
+      s2.mask,
+      ...s1.attention.map((a) => a.attention),
+      ...s2.attention.map((a) => a.attention),
+    ]);
+    tf.dispose([batch.x, batch.mask]);
+    model.dispose();
+    loaded.dispose();
+  });
 
-    it('refuses corrupted, truncated, foreign and config-mismatched checkpoints, changing nothing', async () => {
-      const model = new SetVAE(tiny);
-      await model.save(fileSystem(join(dir, 'b')));
-      const weights = join(dir, 'b', 'weights.bin');
-      const good = await readFile(weights);
-      const flipped = Buffer.from(good);
-      flipped[100] ^= 0xff;
-      await writeFile(weights, flipped);
-      await expect(SetVAE.load(join(dir, 'b'))).rejects.toThrow(/checksum/);
-      await writeFile(weights, good.subarray(0, good.length - 8));
-      await expect(SetVAE.load(join(dir, 'b'))).rejects.toThrow(DataError);
-      await writeFile(weights, good);
-      await writeFile(join(dir, 'c.json'), '{');
-      await expect(SetVAE.load(join(dir, 'missing'))).rejects.toThrow(/cannot read/);
+  it('refuses corrupted, truncated, foreign and config-mismatched checkpoints, changing nothing', async () => {
+    const model = new SetVAE(tiny);
+    await model.save(fileSystem(join(dir, 'b')));
+    const weights = join(dir, 'b', 'weights.bin');
+    const good = await readFile(weights);
+    const flipped = Buffer.from(good);
+    flipped[100] ^= 0xff;
+    await writeFile(weights, flipped);
+    await expect(SetVAE.load(join(dir, 'b'))).rejects.toThrow(/checksum/);
+    await writeFile(weights, good.subarray(0, good.length - 8));
+    await expect(SetVAE.load(join(dir, 'b'))).rejects.toThrow(DataError);
+    await writeFile(weights, good);
+    await writeFile(join(dir, 'c.json'), '{');
+    await expect(SetVAE.load(join(dir, 'missing'))).rejects.toThrow(/cannot read/);
 
-      const other = new SetVAE({ ...tiny, latentDim: 6 });
-      const before = other.sample([4], { seed: 2 });
-      const tensors = tf.memory().numTensors;
-      await expect(other.loadWeights(join(dir, 'b'))).rejects.toThrow(/does not match this model/);
-      expect(tf.memory().numTensors).toBe(tensors);
-      const after = other.sample([4], { seed: 2 });
-      expectClose(after.x.dataSync(), before.x.dataSync(), { rtol: 0, atol: 0 });
-      await expect(SetVAE.load({ load: async () => ({ modelTopology: { format: 'other' } }) })).rejects.toThrow(
-        /format 'setgen-checkpoint'/,
-      );
-      // the good checkpoint still loads
-      const reloaded = await SetVAE.load(join(dir, 'b'));
-      reloaded.dispose();
-      tf.dispose([before.x, before.mask, after.x, after.mask, ...before.attention.map((a) => a.attention), ...after.attention.map((a) => a.attention)]);
-      model.dispose();
-      other.dispose();
-    });
-  },
-  ['cpu'],
-);
+    const other = new SetVAE({ ...tiny, latentDim: 6 });
+    const before = other.sample([4], { seed: 2 });
+    const tensors = tf.memory().numTensors;
+    await expect(other.loadWeights(join(dir, 'b'))).rejects.toThrow(/does not match this model/);
+    expect(tf.memory().numTensors).toBe(tensors);
+    const after = other.sample([4], { seed: 2 });
+    expectClose(after.x.dataSync(), before.x.dataSync(), { rtol: 0, atol: 0 });
+    await expect(SetVAE.load({ load: async () => ({ modelTopology: { format: 'other' } }) })).rejects.toThrow(
+      /format 'setgen-checkpoint'/,
+    );
+    // the good checkpoint still loads
+    const reloaded = await SetVAE.load(join(dir, 'b'));
+    reloaded.dispose();
+    tf.dispose([
+      before.x,
+      before.mask,
+      after.x,
+      after.mask,
+      ...before.attention.map((a) => a.attention),
+      ...after.attention.map((a) => a.attention),
+    ]);
+    model.dispose();
+    other.dispose();
+  });
+}, ['cpu']);

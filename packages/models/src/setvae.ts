@@ -3,34 +3,8 @@
 // Gaussians (Eq. 21) at the requested cardinality; top-down stack of Attentive Bottleneck
 // Layers (Eq. 17–20) with a learned prior at the top and conditional priors below; Chamfer
 // reconstruction + β·KL (Eq. 24–25).
-import {
-  type NamedTensorMap,
-  type Optimizer,
-  type Scalar,
-  type Tensor,
-  type Tensor2D,
-  type Tensor3D,
-  type Tensor4D,
-  type TensorContainer,
-  type Variable,
-  add,
-  addN,
-  div,
-  dispose,
-  expandDims,
-  io,
-  keep,
-  mean,
-  mul,
-  ones,
-  scalar,
-  slice,
-  tanh,
-  tidy,
-  variableGrads,
-  zeros,
-} from '@tensorflow/tfjs-core';
-import type { LayerVariable } from '@tensorflow/tfjs-layers';
+
+import type { SetDataset } from '@setgen/data';
 import {
   AttentiveBottleneckLayer,
   IidCreation,
@@ -38,24 +12,56 @@ import {
   MixtureOfGaussiansPrior,
 } from '@setgen/layers';
 import {
+  asSetBatch,
   ConfigError,
+  chamferDistance,
   DataError,
+  formatShape,
   type HostSet,
   Random,
   type SetBatch,
   type SetLike,
   ShapeError,
-  asSetBatch,
-  chamferDistance,
-  formatShape,
 } from '@setgen/ops';
+import {
+  add,
+  addN,
+  dispose,
+  div,
+  expandDims,
+  type io,
+  keep,
+  mean,
+  mul,
+  type NamedTensorMap,
+  type Optimizer,
+  ones,
+  type Scalar,
+  scalar,
+  slice,
+  type Tensor,
+  type Tensor2D,
+  type Tensor3D,
+  type Tensor4D,
+  type TensorContainer,
+  tanh,
+  tidy,
+  type Variable,
+  variableGrads,
+  zeros,
+} from '@tensorflow/tfjs-core';
+import type { LayerVariable } from '@tensorflow/tfjs-layers';
 import { checkWeightShapes, readCheckpoint, resolveHandler, writeCheckpoint } from './checkpoint.js';
 import { ElementwiseDense } from './dense.js';
 import { ScheduledAdam } from './scheduled-adam.js';
 import { klWeight, linearDecayAfterHalf } from './schedules.js';
-import type { SetDataset } from '@setgen/data';
-import { type ResolvedSetVAEConfig, type SetVAEConfig, resolveSetVAEConfig, setVAEPresets } from './setvae-config.js';
-import { type FitOptions, type FitResult, checkFitOptions, fitLoop } from './training.js';
+import {
+  type ResolvedSetVAEConfig,
+  resolveSetVAEConfig,
+  type SetVAEConfig,
+  setVAEPresets,
+} from './setvae-config.js';
+import { checkFitOptions, type FitOptions, type FitResult, fitLoop } from './training.js';
 
 /** Loss terms of one batch (Eq. 25); `klPerLevel[l]` is level l's KL (top-down), batch mean. */
 export interface SetVAELoss {
@@ -127,18 +133,24 @@ function checkOptimizerState(state: { name: string; tensor: Tensor }[], variable
   if (state.length === 0) return;
   const count = (state.length - 1) / 2;
   if (state[0].name !== 'iter' || !Number.isInteger(count) || count > variables.length) {
-    throw new DataError(`checkpoint: optimizer state of ${state.length} tensors does not fit ${variables.length} variables`);
+    throw new DataError(
+      `checkpoint: optimizer state of ${state.length} tensors does not fit ${variables.length} variables`,
+    );
   }
   let v = 0;
   for (let i = 0; i < count; i++) {
     const shape = state[1 + i].tensor.shape;
     const same = (a: number[]) => a.length === shape.length && a.every((d, k) => d === shape[k]);
     if (!same(state[1 + count + i].tensor.shape)) {
-      throw new DataError(`checkpoint: optimizer moments ${state[1 + i].name} and ${state[1 + count + i].name} differ in shape`);
+      throw new DataError(
+        `checkpoint: optimizer moments ${state[1 + i].name} and ${state[1 + count + i].name} differ in shape`,
+      );
     }
     while (v < variables.length && !same(variables[v].shape)) v++;
     if (v++ >= variables.length) {
-      throw new DataError(`checkpoint: optimizer moment ${state[1 + i].name} ${formatShape(shape)} matches no model variable`);
+      throw new DataError(
+        `checkpoint: optimizer moment ${state[1 + i].name} ${formatShape(shape)} matches no model variable`,
+      );
     }
   }
 }
@@ -202,7 +214,12 @@ export class SetVAE {
     const init = new Random(c.seed);
     this.random = new Random(mixSeed(c.seed, 1));
     this.inputFc = new ElementwiseDense(c.inputDim, c.hiddenDim, init, `${id}/input`);
-    const blockArgs = { units: c.hiddenDim, numHeads: c.numHeads, layerNorm: c.layerNorm, variant: 'setvae' as const };
+    const blockArgs = {
+      units: c.hiddenDim,
+      numHeads: c.numHeads,
+      layerNorm: c.layerNorm,
+      variant: 'setvae' as const,
+    };
     // Encoder: ISABs bottom-up, i.e. the inducing points in reverse (Table 4: 32, 16, 8, 4, 2).
     this.encoder = [...c.inducingPoints].reverse().map(
       (m, i) =>
@@ -221,7 +238,11 @@ export class SetVAE {
       trainable: c.trainMixture,
       name: `${id}_mixture`,
     });
-    this.initialSet = new IidCreation({ featureDim: c.initialSetDim, prior: this.mixture, name: `${id}_initial` });
+    this.initialSet = new IidCreation({
+      featureDim: c.initialSetDim,
+      prior: this.mixture,
+      name: `${id}_initial`,
+    });
     this.initialFc = new ElementwiseDense(c.initialSetDim, c.hiddenDim, init, `${id}/initial`);
     // Generator: ABLs top-down; the top level has a learned unconditional prior (Eq. 19).
     this.decoder = c.inducingPoints.map(
@@ -259,7 +280,8 @@ export class SetVAE {
 
   /** Moves the schedule position (used by `fit`; set it yourself in a custom loop). */
   setEpoch(epoch: number): void {
-    if (!(epoch >= 0 && Number.isFinite(epoch))) throw new ConfigError(`epoch: expected a number >= 0, got ${epoch}`);
+    if (!(epoch >= 0 && Number.isFinite(epoch)))
+      throw new ConfigError(`epoch: expected a number >= 0, got ${epoch}`);
     this.trainingEpoch = epoch;
   }
 
@@ -276,7 +298,8 @@ export class SetVAE {
         `${name}: expected elements of dimension ${this.config.inputDim} (x [B,N,${this.config.inputDim}]), got ${formatShape(b.x.shape)}`,
       );
     }
-    if (b.x.shape[0] === 0) throw new ShapeError(`${name}: expected at least one set, got ${formatShape(b.x.shape)}`);
+    if (b.x.shape[0] === 0)
+      throw new ShapeError(`${name}: expected at least one set, got ${formatShape(b.x.shape)}`);
     return b;
   }
 
@@ -320,7 +343,11 @@ export class SetVAE {
   private decode(
     features: Tensor3D[] | null,
     initial: { x: Tensor3D; mask: Tensor2D },
-    { seed, temperature = 1, withAttention = true }: { seed: number; temperature?: number; withAttention?: boolean },
+    {
+      seed,
+      temperature = 1,
+      withAttention = true,
+    }: { seed: number; temperature?: number; withAttention?: boolean },
   ): SetVAEOutput & { kl: Tensor[] } {
     const seeds = new Random(seed);
     const mask = initial.mask;
@@ -338,7 +365,10 @@ export class SetVAE {
       x = result.out;
       if (features) kl.push(result.kl);
       if (result.attention) {
-        attention.push({ inducingPoints: this.config.inducingPoints[l], attention: result.attention[0] as Tensor4D });
+        attention.push({
+          inducingPoints: this.config.inducingPoints[l],
+          attention: result.attention[0] as Tensor4D,
+        });
       }
     });
     let y = this.outputFc.apply(x);
@@ -353,7 +383,8 @@ export class SetVAE {
   sample(sizes: number[], { seed, temperature = 1 }: SampleOptions = {}): SetVAEOutput {
     this.checkAlive();
     this.checkSizes(sizes);
-    if (seed !== undefined && !Number.isInteger(seed)) throw new ConfigError(`options.seed: expected an integer, got ${seed}`);
+    if (seed !== undefined && !Number.isInteger(seed))
+      throw new ConfigError(`options.seed: expected an integer, got ${seed}`);
     if (!(temperature >= 0 && Number.isFinite(temperature))) {
       throw new ConfigError(`options.temperature: expected a number >= 0, got ${temperature}`);
     }
@@ -378,14 +409,19 @@ export class SetVAE {
         `initialSet: expected x [B,N,${this.config.initialSetDim}] (config.initialSetDim), got ${formatShape(initial.x.shape)}`,
       );
     }
-    if (seed !== undefined && !Number.isInteger(seed)) throw new ConfigError(`options.seed: expected an integer, got ${seed}`);
+    if (seed !== undefined && !Number.isInteger(seed))
+      throw new ConfigError(`options.seed: expected an integer, got ${seed}`);
     if (!(temperature >= 0 && Number.isFinite(temperature))) {
       throw new ConfigError(`options.temperature: expected a number >= 0, got ${temperature}`);
     }
     return tidyObject(() => {
       const [b, n] = initial.x.shape;
       const mask = initial.mask ?? (ones([b, n]) as Tensor2D);
-      const { kl: _, ...out } = this.decode(null, { x: initial.x, mask }, { seed: seed ?? this.random.seed(), temperature });
+      const { kl: _, ...out } = this.decode(
+        null,
+        { x: initial.x, mask },
+        { seed: seed ?? this.random.seed(), temperature },
+      );
       return out;
     });
   }
@@ -396,7 +432,9 @@ export class SetVAE {
     }
     sizes.forEach((n, i) => {
       if (!Number.isInteger(n) || n < 1 || n > this.config.maxOutputs) {
-        throw new ConfigError(`sizes[${i}]: expected an integer in [1, ${this.config.maxOutputs}] (config.maxOutputs), got ${n}`);
+        throw new ConfigError(
+          `sizes[${i}]: expected an integer in [1, ${this.config.maxOutputs}] (config.maxOutputs), got ${n}`,
+        );
       }
     });
   }
@@ -431,11 +469,10 @@ export class SetVAE {
       const { features } = this.encode(trimmed);
       const initial = this.drawInitialSet(sizes, streams.seed());
       const out = this.decode(features, initial, { seed: streams.seed(), withAttention: false });
-      const recon = chamferDistance(
-        { x: out.x, mask: out.mask },
-        trimmed,
-        { pointReduction: 'sum', reduction: 'mean' },
-      ) as Scalar;
+      const recon = chamferDistance({ x: out.x, mask: out.mask }, trimmed, {
+        pointReduction: 'sum',
+        reduction: 'mean',
+      }) as Scalar;
       const klPerLevel = out.kl.map((k) => mean(k) as Scalar);
       const kl = (klPerLevel.length > 0 ? addN(klPerLevel) : scalar(0)) as Scalar;
       const total = add(recon, mul(kl, weight)) as Scalar;
@@ -461,16 +498,26 @@ export class SetVAE {
   /** Every weight with a stable checkpoint name, in a fixed order. */
   private namedWeights(): { name: string; variable: Variable }[] {
     const named: { name: string; variable: Variable }[] = [];
-    const addLayer = (key: string, weights: LayerVariable[]) =>
-      weights.forEach((w, i) => named.push({ name: `${key}/${i}`, variable: w.read() as Variable }));
+    const addLayer = (key: string, weights: LayerVariable[]) => {
+      weights.forEach((w, i) => {
+        named.push({ name: `${key}/${i}`, variable: w.read() as Variable });
+      });
+    };
     const addDense = (key: string, dense: ElementwiseDense) => {
-      named.push({ name: `${key}/kernel`, variable: dense.kernel }, { name: `${key}/bias`, variable: dense.bias });
+      named.push(
+        { name: `${key}/kernel`, variable: dense.kernel },
+        { name: `${key}/bias`, variable: dense.bias },
+      );
     };
     addDense('input', this.inputFc);
-    this.encoder.forEach((layer, i) => addLayer(`encoder${i}`, layer.weights));
+    this.encoder.forEach((layer, i) => {
+      addLayer(`encoder${i}`, layer.weights);
+    });
     addLayer('mixture', this.mixture.weights);
     addDense('initial', this.initialFc);
-    this.decoder.forEach((layer, l) => addLayer(`decoder${l}`, layer.weights));
+    this.decoder.forEach((layer, l) => {
+      addLayer(`decoder${l}`, layer.weights);
+    });
     addDense('output', this.outputFc);
     return named;
   }
@@ -535,7 +582,9 @@ export class SetVAE {
     const batchSize = options.batchSize ?? this.config.batchSize;
     const epochs = options.epochs ?? this.config.epochs;
     const sets = checkFitOptions(data, options, batchSize, epochs);
-    const tooLarge = sets.findIndex((s) => s.n > this.config.maxOutputs || s.d !== this.config.inputDim || s.n < 1);
+    const tooLarge = sets.findIndex(
+      (s) => s.n > this.config.maxOutputs || s.d !== this.config.inputDim || s.n < 1,
+    );
     if (tooLarge >= 0) {
       const s = sets[tooLarge];
       throw new DataError(
@@ -580,7 +629,9 @@ export class SetVAE {
       return model;
     } catch (error) {
       model?.dispose();
-      throw error instanceof ConfigError ? new DataError(`checkpoint: invalid config (${error.message})`) : error;
+      throw error instanceof ConfigError
+        ? new DataError(`checkpoint: invalid config (${error.message})`)
+        : error;
     } finally {
       dispose(Object.values(checkpoint.weights));
     }
@@ -656,7 +707,9 @@ export class SetVAE {
     this.initialFc.dispose();
     this.outputFc.dispose();
     // the initial set holds the mixture's weights: dispose each variable once
-    const weights = new Set([...this.encoder, ...this.decoder, this.mixture].flatMap((layer) => layer.weights));
+    const weights = new Set(
+      [...this.encoder, ...this.decoder, this.mixture].flatMap((layer) => layer.weights),
+    );
     for (const w of weights) w.dispose();
     this.optimizer?.dispose();
     this.optimizer = null;

@@ -1,9 +1,10 @@
 // The training loop shared by the models: epochs of shuffled, padded minibatches, a
 // progress callback with the loss terms and speed, cancellation through an AbortSignal,
 // and resumable positions (a fractional epoch skips the batches already seen).
-import { nextFrame } from '@tensorflow/tfjs-core';
+
+import { batches, type SetDataset } from '@setgen/data';
 import { ConfigError, type HostSet, type SetBatch } from '@setgen/ops';
-import { type SetDataset, batches } from '@setgen/data';
+import { nextFrame } from '@tensorflow/tfjs-core';
 
 /** What `fit` reports after every step. */
 export interface TrainProgress {
@@ -63,7 +64,9 @@ export function checkFitOptions(
 ): readonly HostSet[] {
   const sets = Array.isArray(data) ? data : (data as SetDataset | undefined)?.sets;
   if (!Array.isArray(sets) || sets.length === 0) {
-    throw new ConfigError(`data: expected a non-empty SetDataset or HostSet[], got ${Array.isArray(sets) ? 'no sets' : typeof data}`);
+    throw new ConfigError(
+      `data: expected a non-empty SetDataset or HostSet[], got ${Array.isArray(sets) ? 'no sets' : typeof data}`,
+    );
   }
   if (!Number.isInteger(batchSize) || batchSize < 1) {
     throw new ConfigError(`options.batchSize: expected a positive integer, got ${JSON.stringify(batchSize)}`);
@@ -72,7 +75,9 @@ export function checkFitOptions(
     throw new ConfigError(`options.epochs: expected a number > 0, got ${JSON.stringify(epochs)}`);
   }
   if (options.steps !== undefined && !(Number.isInteger(options.steps) && options.steps >= 0)) {
-    throw new ConfigError(`options.steps: expected a non-negative integer, got ${JSON.stringify(options.steps)}`);
+    throw new ConfigError(
+      `options.steps: expected a non-negative integer, got ${JSON.stringify(options.steps)}`,
+    );
   }
   return sets;
 }
@@ -85,8 +90,14 @@ export function checkFitOptions(
 export async function fitLoop(
   model: TrainableModel,
   data: readonly HostSet[],
-  { epochs, batchSize, steps, onProgress, signal, seed }: Required<Pick<FitOptions, 'epochs' | 'batchSize'>> &
-    FitOptions & { seed: number },
+  {
+    epochs,
+    batchSize,
+    steps,
+    onProgress,
+    signal,
+    seed,
+  }: Required<Pick<FitOptions, 'epochs' | 'batchSize'>> & FitOptions & { seed: number },
 ): Promise<FitResult> {
   const stepsPerEpoch = Math.ceil(data.length / batchSize);
   const start = performance.now();
@@ -99,7 +110,8 @@ export async function fitLoop(
       try {
         if (index++ < skip) continue;
         if (signal?.aborted) return { step: model.step, epoch: model.epoch, stoppedBy: 'signal' };
-        if (steps !== undefined && taken >= steps) return { step: model.step, epoch: model.epoch, stoppedBy: 'steps' };
+        if (steps !== undefined && taken >= steps)
+          return { step: model.step, epoch: model.epoch, stoppedBy: 'steps' };
         const result = model.trainStep(batch);
         taken++;
         model.setEpoch(Math.min(epochs, epochIndex + index / stepsPerEpoch));
