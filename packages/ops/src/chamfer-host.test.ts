@@ -8,6 +8,7 @@ import {
   solveNeighbourTasks,
 } from './chamfer-host.js';
 import { DataError, ShapeError } from './errors.js';
+import { hostPairCost } from './pair-cost.js';
 import type { HostSetBatch } from './read-set-batch.js';
 
 const fixture = loadFixture(import.meta.dirname, 'chamfer.json');
@@ -25,15 +26,15 @@ function hostBatch(points: number[][][], mask: boolean[][] | undefined): HostSet
   return { values: Float32Array.from(points.flat(2)), batch, n, d, valid, dense: !mask };
 }
 
-function bruteForce(a: Float64Array, n: number, b: Float64Array, m: number, d: number) {
+function bruteForce(a: Float64Array, n: number, b: Float64Array, m: number, d: number, huber = false) {
+  const cost = hostPairCost(huber ? 'huber' : 'sqeuclidean');
   const aMin = new Float64Array(n).fill(Number.POSITIVE_INFINITY);
   const aArg = new Int32Array(n).fill(-1);
   const bMin = new Float64Array(m).fill(Number.POSITIVE_INFINITY);
   const bArg = new Int32Array(m).fill(-1);
   for (let i = 0; i < n; i++) {
     for (let j = 0; j < m; j++) {
-      let e = 0;
-      for (let k = 0; k < d; k++) e += (a[i * d + k] - b[j * d + k]) ** 2;
+      const e = cost(a, i, b, j, d);
       if (e < aMin[i]) [aMin[i], aArg[i]] = [e, j];
       if (e < bMin[j]) [bMin[j], bArg[j]] = [e, i];
     }
@@ -125,8 +126,15 @@ describe('host nearest neighbours', () => {
     });
   }
 
-  for (const d of [1, 2, 3, 5]) {
-    it(`equals brute force in both directions, ties to the lowest index (d = ${d}, full scan and sweep)`, () => {
+  for (const [d, huber] of [
+    [1, false],
+    [2, false],
+    [3, false],
+    [5, false],
+    [2, true],
+    [3, true],
+  ] as const) {
+    it(`equals brute force in both directions, ties to the lowest index (d = ${d}${huber ? ', Huber' : ''}, full scan and sweep)`, () => {
       const rand = testRandom(10 + d);
       // small sets take the full scan (sizes not multiples of its 4-row block), the last the sweep
       const sizes = [
@@ -137,7 +145,8 @@ describe('host nearest neighbours', () => {
       ];
       const aStart = Int32Array.from([0, 1, 8, 21, 171]);
       const bStart = Int32Array.from([0, 1, 4, 33, 164]);
-      const grid = (length: number) => Float64Array.from({ length }, () => Math.round(rand() * 8) / 4); // many ties
+      // many ties; a spread over 2 so the Huber cost uses both of its branches
+      const grid = (length: number) => Float64Array.from({ length }, () => Math.round(rand() * 12) / 4);
       const a = grid(171 * d);
       const b = grid(164 * d);
       for (const [x, y] of [
@@ -145,7 +154,7 @@ describe('host nearest neighbours', () => {
         [Float32Array.from(a), Float32Array.from(b)],
         [Float32Array.from({ length: 171 * d }, rand), Float32Array.from({ length: 164 * d }, rand)],
       ]) {
-        const job = neighbourJob(x, aStart, y, bStart, d, false);
+        const job = neighbourJob(x, aStart, y, bStart, d, huber);
         solveNeighbourTasks(job, 0, 4);
         sizes.forEach(([n, m], t) => {
           const ref = bruteForce(
@@ -154,6 +163,7 @@ describe('host nearest neighbours', () => {
             Float64Array.from(y.subarray(bStart[t] * d)),
             m,
             d,
+            huber,
           );
           expect(Array.from(job.aMin.subarray(aStart[t], aStart[t] + n))).toEqual(Array.from(ref.aMin));
           expect(Array.from(job.aArg.subarray(aStart[t], aStart[t] + n))).toEqual(Array.from(ref.aArg));

@@ -35,8 +35,8 @@ export function solveNeighbourTasks(job: NeighbourJob, first: number, last: numb
   const { d, huber, a, b, aStart, bStart, aMin, aArg, bMin, bArg } = job;
 
   /**
-   * For each row of `q` (rows q0..q0+nq-1), its nearest row of `p` (rows p0..p0+np-1) in
-   * squared Euclidean distance. `p` is sorted along its axis of largest spread; a query
+   * For each row of `q` (rows q0..q0+nq-1), its nearest row of `p` (rows p0..p0+np-1) under
+   * the job's cost. `p` is sorted along its axis of largest spread; a query
    * scans outwards from its own position on that axis and stops on each side once the gap
    * along the axis alone exceeds the best distance so far (the rest can only be farther).
    */
@@ -112,10 +112,18 @@ export function solveNeighbourTasks(job: NeighbourJob, first: number, last: numb
       // upwards, then downwards; `e` is summed over features in order, as in the full scan
       for (let dir = 1; dir >= -1; dir -= 2) {
         for (let s = dir > 0 ? low : low - 1; s >= 0 && s < np; s += dir) {
-          const gap = key[s] - qx;
-          if (gap * gap > best) break;
+          // a lower bound of the cost from the axis alone: gap² (or Huber(|gap|)/d)
+          const gap = Math.abs(key[s] - qx);
+          if ((huber ? (gap < 1 ? 0.5 * gap * gap : gap - 0.5) / d : gap * gap) > best) break;
           let e: number;
-          if (d === 3) {
+          if (huber) {
+            e = 0;
+            for (let k = 0; k < d; k++) {
+              const t = Math.abs(q[base + k] - sorted[s * d + k]);
+              e += t < 1 ? 0.5 * t * t : t - 0.5;
+            }
+            e /= d;
+          } else if (d === 3) {
             const dx = q[base] - sorted[s * 3];
             const dy = q[base + 1] - sorted[s * 3 + 1];
             const dz = q[base + 2] - sorted[s * 3 + 2];
@@ -276,8 +284,8 @@ export function solveNeighbourTasks(job: NeighbourJob, first: number, last: numb
   for (let t = first; t < last; t++) {
     const n = aStart[t + 1] - aStart[t];
     const m = bStart[t + 1] - bStart[t];
-    // the sweep pays once sets are large; small sets and the Huber cost take the full scan
-    if (!huber && n * m >= 1 << 14 && n >= 32 && m >= 32) {
+    // the sweep pays once sets are large; small sets take the full scan
+    if (n * m >= 1 << 14 && n >= 32 && m >= 32) {
       nearestBySweep(a, aStart[t], n, b, bStart[t], m, aMin, aArg);
       nearestBySweep(b, bStart[t], m, a, aStart[t], n, bMin, bArg);
     } else {
