@@ -182,6 +182,18 @@ describeBackends('FSPool', () => {
     tf.dispose([x, mask, pooled, permutation, y, unpooled]);
   });
 
+  it('ranks by descending value with ties to the lower index, negative values and zeros included', () => {
+    const layer = fspool({ numPieces: 2, seed: 1 });
+    const column = [0.5, -2, 0.5, 0, -0.25, 3, -2, 1e-30];
+    const x = tf.tensor3d([column.map((v) => [v, -v])]);
+    const mask = tf.tensor2d([[1, 1, 1, 1, 0, 1, 1, 1]]);
+    const { pooled, permutation } = layer.pool(x, mask);
+    const perm = permutation.arraySync()[0];
+    expect(perm.map((row) => row[0])).toEqual([5, 0, 2, 7, 3, 1, 6, 4]);
+    expect(perm.map((row) => row[1])).toEqual([1, 6, 3, 7, 0, 2, 5, 4]);
+    tf.dispose([x, mask, pooled, permutation]);
+  });
+
   it('saves and loads through tf.io inside a model with equal outputs', async () => {
     const input = tfl.input({ shape: [null, 3] });
     const output = fspool({ numPieces: 6, seed: 4 }).apply(input) as tfl.SymbolicTensor;

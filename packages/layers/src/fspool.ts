@@ -4,26 +4,22 @@
 //   y_c = Σ_k w_c(k/(n-1)) · sorted_c[k],   w_c(r) = (1-f)·W[c, ⌊K r⌋] + f·W[c, ⌊K r⌋+1].
 // FSUnpool (the decoders' transpose) spreads y_c back: x[i, c] = w_c(r_rank(i,c)) · y_c.
 
-import { asSetBatch, batchMatMul, ConfigError, formatShape, gatherRows, ShapeError } from '@setgen/ops';
+import { asSetBatch, batchMatMul, ConfigError, formatShape, ShapeError } from '@setgen/ops';
 import {
-  concat,
   expandDims,
   mul,
-  reshape,
   serialization,
   sum,
   type Tensor,
   type Tensor2D,
   type Tensor3D,
-  tensor1d,
   tensor3d,
   tidy,
-  zeros,
 } from '@tensorflow/tfjs-core';
 import { initializers, type LayerVariable, layers } from '@tensorflow/tfjs-layers';
 import { buildEagerly } from './eager-build.js';
 import { type Kwargs, masksFromKwargs, type Shape } from './layer-utils.js';
-import { registerScatterNdGradient } from './scatter-nd-gradient.js';
+import { maskedPermutation } from './masked-permutation.js';
 
 /** Options of `FSPool`. */
 export interface FSPoolArgs {
@@ -69,6 +65,51 @@ function validCounts(
   });
 }
 
+const floatBits = new Uint32Array(1);
+const floatView = new Float32Array(floatBits.buffer);
+
+/** A uint32 that orders float32 values descending: larger values get smaller keys. */
+function descendingKey(value: number): number {
+  floatView[0] = value;
+  const bits = floatBits[0];
+  const ascending = bits & 0x80000000 ? ~bits >>> 0 : (bits | 0x80000000) >>> 0;
+  return 0xffffffff - ascending;
+}
+
+/**
+ * Stable LSD radix sort (4 passes of 8 bits) of `count` pairs by their uint32 `keys`,
+ * ascending, in place; `spareKeys`/`spareItems` are scratch of the same length. Stable, so
+ * equal keys keep their order: items given in ascending index order stay so among ties.
+ */
+function radixSortPairs(
+  keys: Uint32Array,
+  items: Int32Array,
+  count: number,
+  spareKeys: Uint32Array,
+  spareItems: Int32Array,
+  histogram: Uint32Array,
+): void {
+  let [fromKeys, fromItems, toKeys, toItems] = [keys, items, spareKeys, spareItems];
+  for (let shift = 0; shift < 32; shift += 8) {
+    histogram.fill(0);
+    for (let k = 0; k < count; k++) histogram[(fromKeys[k] >>> shift) & 255]++;
+    let start = 0;
+    for (let digit = 0; digit < 256; digit++) {
+      const size = histogram[digit];
+      histogram[digit] = start;
+      start += size;
+    }
+    for (let k = 0; k < count; k++) {
+      const key = fromKeys[k];
+      const at = histogram[(key >>> shift) & 255]++;
+      toKeys[at] = key;
+      toItems[at] = fromItems[k];
+    }
+    [fromKeys, fromItems, toKeys, toItems] = [toKeys, toItems, fromKeys, fromItems];
+  }
+  // an even number of passes leaves the sorted pairs in `keys` and `items`
+}
+
 /** Knot weights of the piecewise-linear function at the ranks 0..n-1 of a set of size n. */
 function fillInterpolation(target: Float32Array, offset: number, n: number, pieces: number): void {
   for (let k = 0; k < n; k++) {
@@ -105,7 +146,6 @@ export class FSPool extends layers.Layer {
       throw new ConfigError(`FSPool: seed must be an integer, got ${args.seed}`);
     }
     this.seed = args.seed;
-    registerScatterNdGradient();
   }
 
   override build(inputShape: Shape | Shape[]): void {
@@ -145,19 +185,27 @@ export class FSPool extends layers.Layer {
     const pieces = this.numPieces;
     const permutation = new Int32Array(batch * n * channels);
     const interpolation = new Float32Array(batch * n * (pieces + 1));
-    const valid: number[] = [];
-    const padded: number[] = [];
+    const valid = new Int32Array(n);
+    const padded = new Int32Array(n);
+    const [keys, spareKeys] = [new Uint32Array(n), new Uint32Array(n)];
+    const [items, spareItems] = [new Int32Array(n), new Int32Array(n)];
+    const histogram = new Uint32Array(256);
     for (let b = 0; b < batch; b++) {
-      valid.length = 0;
-      padded.length = 0;
-      for (let i = 0; i < n; i++) (maskValues && !(maskValues[b * n + i] > 0) ? padded : valid).push(i);
+      let numValid = 0;
+      let numPadded = 0;
+      for (let i = 0; i < n; i++) {
+        if (maskValues && !(maskValues[b * n + i] > 0)) padded[numPadded++] = i;
+        else valid[numValid++] = i;
+      }
       for (let c = 0; c < channels; c++) {
-        const at = (i: number) => values[(b * n + i) * channels + c];
-        const order = valid
-          .slice()
-          .sort((i, j) => at(j) - at(i) || i - j)
-          .concat(padded);
-        for (let k = 0; k < n; k++) permutation[(b * n + k) * channels + c] = order[k];
+        for (let k = 0; k < numValid; k++) {
+          keys[k] = descendingKey(values[(b * n + valid[k]) * channels + c]);
+          items[k] = valid[k];
+        }
+        radixSortPairs(keys, items, numValid, spareKeys, spareItems, histogram);
+        const base = b * n * channels + c;
+        for (let k = 0; k < numValid; k++) permutation[base + k * channels] = items[k];
+        for (let k = 0; k < numPadded; k++) permutation[base + (numValid + k) * channels] = padded[k];
       }
       fillInterpolation(interpolation, b * n * (pieces + 1), counts[b], pieces);
     }
@@ -176,19 +224,17 @@ export class FSPool extends layers.Layer {
     const [batch, n, channels] = x.shape;
     const { permutation, interpolation, counts } = this.plan(x, mask);
     return tidy(() => {
-      // padded ranks read an appended zero, so whatever the padding holds (even NaN) is ignored
-      const zeroRow = batch * n * channels;
+      // padded ranks read nothing (-1 → 0), so whatever the padding holds (even NaN) is ignored
       const rows = new Int32Array(permutation.length);
       for (let b = 0; b < batch; b++) {
         for (let k = 0; k < n; k++) {
           for (let c = 0; c < channels; c++) {
             const at = (b * n + k) * channels + c;
-            rows[at] = k < counts[b] ? (b * n + permutation[at]) * channels + c : zeroRow;
+            rows[at] = k < counts[b] ? (b * n + permutation[at]) * channels + c : -1;
           }
         }
       }
-      const column = concat([reshape(x, [-1, 1]), zeros([1, 1])]);
-      const sorted = reshape(gatherRows(column, tensor1d(rows, 'int32')), [batch, n, channels]);
+      const sorted = maskedPermutation(x, rows, [batch, n, channels]);
       const pooled = sum(mul(sorted, this.rankWeights(interpolation, batch, n)), 1) as Tensor2D;
       return { pooled, permutation: tensor3d(permutation, [batch, n, channels], 'int32') };
     });
@@ -242,11 +288,7 @@ export class FSPool extends layers.Layer {
     }
     return tidy(() => {
       const ranked = mul(this.rankWeights(interpolation, batch, n), expandDims(pooled, 1));
-      return reshape(gatherRows(reshape(ranked, [-1, 1]), tensor1d(rankRows, 'int32')), [
-        batch,
-        n,
-        channels,
-      ]) as Tensor3D;
+      return maskedPermutation(ranked, rankRows, [batch, n, channels]) as Tensor3D;
     });
   }
 
