@@ -124,9 +124,10 @@ function fillInterpolation(target: Float32Array, offset: number, n: number, piec
 
 /**
  * FSPool. Weights: `weight [C, numPieces + 1]`, init N(0, 1) as the reference. Input
- * `[B, N, C]` with an optional `kwargs.mask [B, N]` → `[B, C]`. The sort runs on the host on
- * detached values; the sorted values are gathered with a row gather so gradients reach x
- * (and the weights) on every backend. Relaxed (NeuralSort) sorting is not offered.
+ * `[B, N, C]` with an optional `kwargs.mask [B, N]` → `[B, C]`. The sort (a stable radix sort)
+ * runs on the host on detached values; the values are then permuted by an op whose gradient is
+ * the adjoint permutation, so gradients of any order reach x and the weights on every backend.
+ * Relaxed (NeuralSort) sorting is not offered.
  */
 export class FSPool extends layers.Layer {
   static className = 'SetgenFSPool';
