@@ -195,6 +195,21 @@ describe('loadPointClouds', () => {
     expect(Array.from(raw[0].values)).toEqual(Array.from(clouds[raw[0].path]));
   });
 
+  it('iterates directly (for await over the call) or after await; errors reject the first use', async () => {
+    const paths: string[] = [];
+    for await (const cloud of loadPointClouds(root, { split: 'val', numPoints: 3, normalize: 'none' }))
+      paths.push(cloud.path);
+    expect(paths).toEqual(
+      (await loadPointClouds(root, { split: 'val', numPoints: 3, normalize: 'none' })).files.map(
+        (f) => f.path,
+      ),
+    );
+    const failing = async () => {
+      for await (const _ of loadPointClouds(join(tmp, 'nope'), { split: 'val' })) expect.unreachable();
+    };
+    await expect(failing()).rejects.toThrow(DataError);
+  });
+
   it('streams: one cloud per step, usable with shuffle; reads a numpy-written file', async () => {
     const shuffled = await loadPointClouds(root, {
       split: 'train',

@@ -48,6 +48,9 @@ export interface PointCloudSource extends AsyncIterable<PointCloud> {
   stats?: PointCloudStats;
 }
 
+/** What `loadPointClouds` returns: iterate it directly, or await it for the prepared `PointCloudSource`. */
+export interface PointCloudStream extends AsyncIterable<PointCloud>, PromiseLike<PointCloudSource> {}
+
 async function listFiles(root: string, synsets: readonly string[] | undefined, split: PointCloudSplit) {
   const rootStat = await stat(root).catch(() => null);
   if (!rootStat?.isDirectory())
@@ -115,17 +118,7 @@ function accumulate(data: ArrayLike<number>, from: number, to: number, sums: num
   return squares;
 }
 
-/**
- * ShapeNet point clouds in PointFlow's layout (`<root>/<synset>/<split>/*.npy`, 15k×3 each).
- * Lists the files (throws `DataError` for a missing/empty directory) and, for 'global', computes the
- * training statistics in one streaming pass; then yields clouds one file at a time, each
- * `numPoints` points: sampled with replacement (seeded, as PointFlow) from the first 10k points
- * for 'train', the first `numPoints` of the held-out points for 'val'/'test'.
- */
-export async function loadPointClouds(
-  root: string,
-  options: LoadPointCloudsOptions,
-): Promise<PointCloudSource> {
+async function prepareSource(root: string, options: LoadPointCloudsOptions): Promise<PointCloudSource> {
   const split = checkChoice(options?.split, 'split', ['train', 'val', 'test'] as const);
   const numPoints = checkInteger(options.numPoints ?? 2048, 'numPoints', 1);
   const normalize = checkChoice(options.normalize ?? 'global', 'normalize', [
@@ -181,4 +174,31 @@ export async function loadPointClouds(
     }
   }
   return { files: order.map((k) => files[k]), stats, [Symbol.asyncIterator]: clouds };
+}
+
+/**
+ * ShapeNet point clouds in PointFlow's layout (`<root>/<synset>/<split>/*.npy`, 15k×3 each).
+ * Lists the files (throws `DataError` for a missing/empty directory) and, for 'global', computes the
+ * training statistics in one streaming pass; then yields clouds one file at a time, each
+ * `numPoints` points: sampled with replacement (seeded, as PointFlow) from the first 10k points
+ * for 'train', the first `numPoints` of the held-out points for 'val'/'test'.
+ *
+ * Both `for await (const cloud of loadPointClouds(dir, opts))` and
+ * `const source = await loadPointClouds(dir, opts)` (then `source.files`, `source.stats`, iterate)
+ * work; the listing and statistics are done once, on first use, and errors (bad options → `ConfigError`,
+ * missing/empty directory or bad file → `DataError`) reject that first use.
+ */
+export function loadPointClouds(root: string, options: LoadPointCloudsOptions): PointCloudStream {
+  let prepared: Promise<PointCloudSource> | undefined;
+  const prepare = () => {
+    prepared ??= prepareSource(root, options);
+    return prepared;
+  };
+  return {
+    // biome-ignore lint/suspicious/noThenProperty: awaiting the stream yields the prepared source, by design
+    then: (onFulfilled, onRejected) => prepare().then(onFulfilled, onRejected),
+    async *[Symbol.asyncIterator]() {
+      yield* await prepare();
+    },
+  };
 }
