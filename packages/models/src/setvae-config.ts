@@ -43,7 +43,7 @@ export interface SetVAEConfig {
   klWarmupEpochs?: number;
   /** Adam learning rate (β₁ 0.9, β₂ 0.999). Default 1e-3. */
   learningRate?: number;
-  /** Length of training in epochs; the learning rate decays linearly to zero over its second half. Default 200. */
+  /** Length of training in epochs (may be fractional); the learning rate decays linearly to zero over its second half. Default 200. */
   epochs?: number;
   /** Minibatch size used by `fit`. Default 64. */
   batchSize?: number;
@@ -99,12 +99,14 @@ export function resolveSetVAEConfig(config: SetVAEConfig): ResolvedSetVAEConfig 
     'initialSetDim',
     'mixtureComponents',
     'maxOutputs',
-    'epochs',
     'batchSize',
   ] as const) {
     checkPositiveInteger(key, resolved[key]);
   }
   for (const key of ['beta', 'klWarmupEpochs', 'learningRate'] as const) checkNonNegative(key, resolved[key]);
+  if (!(typeof resolved.epochs === 'number' && resolved.epochs > 0 && Number.isFinite(resolved.epochs))) {
+    throw new ConfigError(`config.epochs: expected a number > 0 (fractions allowed), got ${JSON.stringify(resolved.epochs)}`);
+  }
   if (!Number.isInteger(resolved.seed)) {
     throw new ConfigError(`config.seed: expected an integer, got ${JSON.stringify(resolved.seed)}`);
   }
