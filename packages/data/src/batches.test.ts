@@ -132,6 +132,10 @@ describeBackends('batches', () => {
     expect(() =>
       batches([sized(2, 0), { values: new Float32Array(1), n: 1, d: 2 }], { batchSize: 1 }),
     ).toThrow(/dataset.sets\[1\]: expected a HostSet/);
+    expect(() => batches(data, { batchSize: 2, maxSize: 2 })).toThrow(
+      /dataset.sets\[0\]: has 3 elements, more than maxSize=2/,
+    );
+    expect(() => batches([sized(2, 0), set([[1, 2, 3]])], { batchSize: 1 })).toThrow(ShapeError);
   });
 
   it('toTfDataGenerator yields { x, mask } per batch, each call a new epoch', () => {

@@ -1,4 +1,4 @@
-import { ConfigError, type HostSet, Random, type SetBatch } from '@setgen/ops';
+import { ConfigError, type HostSet, Random, type SetBatch, ShapeError } from '@setgen/ops';
 import { dispose } from '@tensorflow/tfjs-core';
 import type { SetDataset } from './dataset.js';
 import { checkHostSet, checkInteger, setsOf } from './checks.js';
@@ -113,6 +113,14 @@ export function batches(dataset: Source, options: BatchOptions): AsyncGenerator<
     const sets = setsOf(dataset, 'dataset');
     sets.forEach((set, i) => {
       checkHostSet(set, `dataset.sets[${i}]`);
+      if (opts.maxSize !== undefined && set.n > opts.maxSize) {
+        throw new ShapeError(`dataset.sets[${i}]: has ${set.n} elements, more than maxSize=${opts.maxSize}`);
+      }
+      if (set.d !== sets[0].d) {
+        throw new ShapeError(
+          `dataset.sets[${i}]: expected dimension d=${sets[0].d} like sets[0], got d=${set.d}`,
+        );
+      }
     });
     const labels = Array.isArray(dataset) ? undefined : (dataset as SetDataset).labels;
     return memoryBatches(
