@@ -124,7 +124,7 @@ export async function runEvalCli(argv: readonly string[], io: CliIO = process): 
     const metrics = args.metrics ?? ['cd', 'emd', ...(d === 3 && reference[0].d === 3 ? ['jsd'] : [])];
     const distances = metrics.filter((m): m is CloudDistance => m === 'cd' || m === 'emd');
     const results: Record<string, number> = {};
-    if (metrics.includes('jsd')) results.JSD = await jsdBetweenPointCloudSets(generated, reference);
+    if (metrics.includes('jsd')) results.JSD = jsdBetweenPointCloudSets(generated, reference);
     if (distances.length > 0) {
       const values = await computeAllMetricsWith(
         workerExecutor({ workers: args.workers }),

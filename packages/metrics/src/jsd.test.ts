@@ -1,5 +1,6 @@
 import { ConfigError, type HostSet, ShapeError } from '@setgen/ops';
-import { expectClose, loadFixture, testRandom } from '@setgen/testkit';
+import { describeBackends, expectClose, loadFixture, testRandom } from '@setgen/testkit';
+import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
 import {
   gridCounts,
@@ -27,11 +28,11 @@ describe('jsdBetweenPointCloudSets (PointFlow / latent_3d_points)', () => {
     expectClose(grid.axis[1] - grid.axis[0], 1 / 27, { rtol: 1e-6 });
   });
 
-  it('reproduces the fixture counts per cell and the JSD value', async () => {
+  it('reproduces the fixture counts per cell and the JSD value', () => {
     const grid = occupancyGrid(28);
     expect(sparse(gridCounts(toSets(fixture.sample_pcs), grid))).toEqual(fixture.JSD.sample_counts_sparse);
     expect(sparse(gridCounts(toSets(fixture.ref_pcs), grid))).toEqual(fixture.JSD.ref_counts_sparse);
-    const jsd = await jsdBetweenPointCloudSets(toSets(fixture.sample_pcs), toSets(fixture.ref_pcs));
+    const jsd = jsdBetweenPointCloudSets(toSets(fixture.sample_pcs), toSets(fixture.ref_pcs));
     expectClose(jsd, fixture.JSD.value, { rtol: 1e-6 });
   });
 
@@ -56,9 +57,9 @@ describe('jsdBetweenPointCloudSets (PointFlow / latent_3d_points)', () => {
     }
   });
 
-  it('is 0 for the same distribution, 1 for disjoint supports, symmetric, base 2', async () => {
+  it('is 0 for the same distribution, 1 for disjoint supports, symmetric, base 2', () => {
     const sets = toSets(fixture.ref_pcs);
-    expect(await jsdBetweenPointCloudSets(sets, sets)).toBe(0);
+    expect(jsdBetweenPointCloudSets(sets, sets)).toBe(0);
     expect(jensenShannonDivergence([1, 0], [0, 1])).toBeCloseTo(1, 12);
     expect(jensenShannonDivergence([3, 1], [1, 1])).toBeCloseTo(jensenShannonDivergence([1, 1], [3, 1]), 12);
     // P = (1/2, 1/2), Q = (1, 0): H(M) − H(P)/2 with M = (3/4, 1/4)
@@ -66,15 +67,25 @@ describe('jsdBetweenPointCloudSets (PointFlow / latent_3d_points)', () => {
     expect(jensenShannonDivergence([1, 1], [2, 0])).toBeCloseTo(hm - 0.5, 12);
   });
 
-  it('rejects non-3-D clouds, bad resolutions and mismatched count vectors', async () => {
+  it('rejects non-3-D clouds, bad resolutions and mismatched count vectors', () => {
     const twoD: HostSet = { values: new Float64Array(4), n: 2, d: 2 };
-    await expect(jsdBetweenPointCloudSets([twoD], toSets(fixture.ref_pcs))).rejects.toThrow(ShapeError);
-    await expect(jsdBetweenPointCloudSets([twoD], toSets(fixture.ref_pcs))).rejects.toThrow(
+    expect(() => jsdBetweenPointCloudSets([twoD], toSets(fixture.ref_pcs))).toThrow(ShapeError);
+    expect(() => jsdBetweenPointCloudSets([twoD], toSets(fixture.ref_pcs))).toThrow(
       /generated.*D = 3.*D = 2/,
     );
-    await expect(
+    expect(() =>
       jsdBetweenPointCloudSets(toSets(fixture.ref_pcs), toSets(fixture.ref_pcs), { resolution: 1 }),
-    ).rejects.toThrow(ConfigError);
+    ).toThrow(ConfigError);
     expect(() => jensenShannonDivergence([1, 2], [1])).toThrow(/countsQ.*length 2/);
+  });
+});
+
+describeBackends('jsdBetweenPointCloudSets with tensors', () => {
+  it('reads [K, N, D] tensors synchronously, with the same value', () => {
+    const gen = tf.tensor3d(fixture.sample_pcs);
+    const ref = tf.tensor3d(fixture.ref_pcs);
+    expectClose(jsdBetweenPointCloudSets(gen, ref), fixture.JSD.value, { rtol: 1e-4 });
+    gen.dispose();
+    ref.dispose();
   });
 });

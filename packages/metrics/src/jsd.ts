@@ -15,7 +15,7 @@
  * Ties between equidistant centres go to the first centre in C order over (i, j, k).
  */
 import { ConfigError, ShapeError } from '@setgen/ops';
-import { checkPointCloudShapes, type PointClouds, readPointClouds } from './point-clouds.js';
+import { checkPointCloudShapes, type PointClouds, readPointCloudsSync } from './point-clouds.js';
 
 /** Options of {@link jsdBetweenPointCloudSets}. */
 export interface JsdOptions {
@@ -129,13 +129,14 @@ export function jensenShannonDivergence(countsP: ArrayLike<number>, countsQ: Arr
 
 /**
  * JSD between the grid occupancy distributions of two collections of 3-D clouds (see the file
- * comment); 0 for identical distributions, 1 for disjoint ones.
+ * comment); 0 for identical distributions, 1 for disjoint ones. Synchronous: tensors are read
+ * with `dataSync()`.
  */
-export async function jsdBetweenPointCloudSets(
+export function jsdBetweenPointCloudSets(
   generated: PointClouds,
   reference: PointClouds,
   { resolution = 28 }: JsdOptions = {},
-): Promise<number> {
+): number {
   for (const [clouds, name] of [
     [generated, 'generated'],
     [reference, 'reference'],
@@ -144,7 +145,7 @@ export async function jsdBetweenPointCloudSets(
     if (d !== 3) throw new ShapeError(`${name}: expected 3-D points (D = 3) for the JSD grid, got D = ${d}`);
   }
   const grid = occupancyGrid(resolution);
-  const gen = await readPointClouds(generated, 'generated');
-  const ref = await readPointClouds(reference, 'reference');
+  const gen = readPointCloudsSync(generated, 'generated');
+  const ref = readPointCloudsSync(reference, 'reference');
   return jensenShannonDivergence(gridCounts(gen, grid), gridCounts(ref, grid));
 }

@@ -1,7 +1,7 @@
 /**
  * Node-only entry of @setgen/metrics: the same API as the main entry, except that
- * `computeAllMetrics` and `pairwiseDistanceMatrices` spread the pairs over worker threads
- * (option `workers`, default all cores), plus the `setgen-eval` command line.
+ * `computeAllMetrics` spreads the pairs over worker threads (option `workers`, default all
+ * cores); plus `workerExecutor` (for `computeDistanceMatrices`) and the `setgen-eval` CLI.
  */
 import { ConfigError } from '@setgen/ops';
 import {
@@ -15,7 +15,7 @@ import { type WorkerPoolOptions, workerExecutor } from './worker-pool.js';
 
 export { runEvalCli } from './eval-cli.js';
 export * from './index.js';
-export type { WorkerPoolOptions } from './worker-pool.js';
+export { type WorkerPoolOptions, workerExecutor } from './worker-pool.js';
 
 /**
  * {@link import('./compute-all-metrics.js').computeAllMetrics} on worker threads: identical

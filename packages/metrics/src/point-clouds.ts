@@ -73,13 +73,27 @@ function describe(set: unknown): string {
  * checks that every coordinate is finite. Call {@link checkPointCloudShapes} first.
  */
 export async function readPointClouds(clouds: PointClouds, name: string): Promise<HostSet[]> {
+  const data = isTensor(clouds) ? ((await clouds.data()) as Float32Array) : undefined;
+  return hostSetsOf(clouds, data, name);
+}
+
+/** {@link readPointClouds} with a blocking `dataSync()` for tensors. */
+export function readPointCloudsSync(clouds: PointClouds, name: string): HostSet[] {
+  const data = isTensor(clouds) ? (clouds.dataSync() as Float32Array) : undefined;
+  return hostSetsOf(clouds, data, name);
+}
+
+function hostSetsOf(clouds: PointClouds, tensorData: Float32Array | undefined, name: string): HostSet[] {
   let sets: HostSet[];
-  if (isTensor(clouds)) {
+  if (isTensor(clouds) && tensorData) {
     const [k, n, d] = clouds.shape;
-    const data = (await clouds.data()) as Float32Array;
-    sets = Array.from({ length: k }, (_, i) => ({ values: data.subarray(i * n * d, (i + 1) * n * d), n, d }));
+    sets = Array.from({ length: k }, (_, i) => ({
+      values: tensorData.subarray(i * n * d, (i + 1) * n * d),
+      n,
+      d,
+    }));
   } else {
-    sets = [...clouds];
+    sets = [...(clouds as readonly HostSet[])];
   }
   sets.forEach((set, k) => {
     const { values, d } = set;
