@@ -5,7 +5,6 @@ import { describe, expect, it } from 'vitest';
 import {
   BLACK,
   Canvas,
-  WHITE,
   decodePng,
   drawCurves,
   drawPoints,
@@ -15,6 +14,7 @@ import {
   savePng,
   toPixel,
   viridis,
+  WHITE,
 } from './index.js';
 
 const isWhite = (c: readonly number[]) => c[0] === 255 && c[1] === 255 && c[2] === 255;

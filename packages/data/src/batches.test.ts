@@ -2,7 +2,7 @@ import { DataError, type HostSet, ShapeError } from '@setgen/ops';
 import { describeBackends, expectNoLeak } from '@setgen/testkit';
 import * as tf from '@tensorflow/tfjs-core';
 import { expect, it } from 'vitest';
-import { type DatasetBatch, batchIndices, batches, toTfDataGenerator } from './batches.js';
+import { batches, batchIndices, type DatasetBatch, toTfDataGenerator } from './batches.js';
 import { toSetBatch } from './to-set-batch.js';
 
 const set = (rows: number[][]): HostSet => ({

@@ -5,7 +5,7 @@ import { gzipSync } from 'node:zlib';
 import { ConfigError, DataError, readNpy, writeNpy } from '@setgen/ops';
 import { loadFixture } from '@setgen/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type PointCloud, loadClevrScenes, loadMnistIdx, loadPointClouds, readNpyFile } from './node.js';
+import { loadClevrScenes, loadMnistIdx, loadPointClouds, type PointCloud, readNpyFile } from './node.js';
 import { setMnist } from './set-mnist.js';
 
 const fixtures = join(import.meta.dirname, '__fixtures__');

@@ -3,8 +3,8 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { DataError, type NpyArray, readNpy } from '@setgen/ops';
-import { type ClevrDataset, type ClevrEncoding, clevrScenesToSets } from './clevr.js';
 import { checkChoice } from './checks.js';
+import { type ClevrDataset, type ClevrEncoding, clevrScenesToSets } from './clevr.js';
 import { type MnistImages, mnistImagesFromIdx } from './mnist-images.js';
 
 export * from './point-clouds.js';

@@ -1,6 +1,6 @@
 import { Random } from '@setgen/ops';
-import type { SetDataset } from './dataset.js';
 import { checkInteger, checkNumber } from './checks.js';
+import type { SetDataset } from './dataset.js';
 
 export interface PolygonsOptions {
   /** Number of sets. Default 1000. */

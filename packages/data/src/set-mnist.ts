@@ -1,7 +1,7 @@
 import { DataError, type HostSet, Random } from '@setgen/ops';
-import type { SetDataset } from './dataset.js';
 import { checkChoice, checkInteger, checkNumber } from './checks.js';
-import { type MnistImages, bundledMnistDigits } from './mnist-images.js';
+import type { SetDataset } from './dataset.js';
+import { bundledMnistDigits, type MnistImages } from './mnist-images.js';
 
 /**
  * How pixels become points.

@@ -1,13 +1,13 @@
 import { Random } from '@setgen/ops';
-import type { SetDataset } from './dataset.js';
 import { checkChoice, checkInteger } from './checks.js';
-import { type MnistImages, bundledMnistDigits } from './mnist-images.js';
+import type { SetDataset } from './dataset.js';
+import { bundledMnistDigits, type MnistImages } from './mnist-images.js';
 import {
-  type PixelsToSetOptions,
-  type Split,
   mnistSplitIndices,
+  type PixelsToSetOptions,
   pixelsToSet,
   resolvePixelOptions,
+  type Split,
 } from './set-mnist.js';
 
 export interface SetMultiMnistOptions extends PixelsToSetOptions {

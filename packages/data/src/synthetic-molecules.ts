@@ -1,6 +1,6 @@
 import { type HostSet, Random } from '@setgen/ops';
-import type { SetDataset } from './dataset.js';
 import { checkInteger, checkNumber } from './checks.js';
+import type { SetDataset } from './dataset.js';
 
 export interface SyntheticMoleculesOptions {
   /** Number of sets (sets with fewer than 2 atoms are redrawn, as the reference drops them). */
