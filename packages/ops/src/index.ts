@@ -31,3 +31,4 @@ export {
   type HungarianLossOptions,
   type HungarianMatchingOptions,
 } from './hungarian.js';
+export { earthMoversDistance, type EarthMoversDistanceOptions } from './earth-movers-distance.js';

@@ -96,17 +96,36 @@ export function linearSumAssignment(
 }
 
 /**
+ * A starting point for {@link solveAssignment}: dual potentials with c_ij − u_i − v_j ≥ 0
+ * everywhere, and a partial assignment (−1 = free) on pairs where it is 0. Updated in place.
+ */
+export interface AssignmentStart {
+  u: Float64Array;
+  v: Float64Array;
+  colForRow: Int32Array;
+}
+
+/**
  * The shortest-augmenting-path kernel (no argument checks): `cost` is row-major
  * `[rows, cols]` float64 with rows ≤ cols, entries finite or +Infinity (forbidden).
  * Returns the column assigned to each row; throws `DataError` if no full assignment exists.
  * `cost` is only read.
  */
-export function solveAssignment(cost: Float64Array, rows: number, cols: number): Int32Array {
-  const u = new Float64Array(rows); // row duals
-  const v = new Float64Array(cols); // column duals
-  const colForRow = new Int32Array(rows).fill(-1);
+export function solveAssignment(
+  cost: Float64Array,
+  rows: number,
+  cols: number,
+  start?: AssignmentStart,
+): Int32Array {
+  const u = start?.u ?? new Float64Array(rows); // row duals
+  const v = start?.v ?? new Float64Array(cols); // column duals
+  const colForRow = start?.colForRow ?? new Int32Array(rows).fill(-1);
   const rowForCol = new Int32Array(cols).fill(-1);
-  if (rows === cols) columnReduction(cost, rows, v, colForRow, rowForCol);
+  if (start) {
+    for (let i = 0; i < rows; i++) if (colForRow[i] >= 0) rowForCol[colForRow[i]] = i;
+  } else if (rows === cols) {
+    columnReduction(cost, rows, v, colForRow, rowForCol);
+  }
 
   const shortest = new Float64Array(cols); // shortest reduced path length to each column
   const predecessor = new Int32Array(cols); // row before each column on its shortest path
@@ -287,7 +306,9 @@ function checkDimension(key: 'rows' | 'cols', given: number | undefined, actual:
 
 function numberAt(value: unknown, r: number, c: number): number {
   if (typeof value !== 'number') {
-    throw new DataError(`linearSumAssignment: cost[${r}][${c}] must be a number, received ${describe(value)}`);
+    throw new DataError(
+      `linearSumAssignment: cost[${r}][${c}] must be a number, received ${describe(value)}`,
+    );
   }
   return value;
 }
@@ -295,5 +316,7 @@ function numberAt(value: unknown, r: number, c: number): number {
 function describe(value: unknown): string {
   if (value === null) return 'null';
   if (Array.isArray(value)) return `an array of length ${value.length}`;
-  return typeof value === 'object' ? (value.constructor?.name ?? 'object') : `${typeof value} ${String(value)}`;
+  return typeof value === 'object'
+    ? (value.constructor?.name ?? 'object')
+    : `${typeof value} ${String(value)}`;
 }
