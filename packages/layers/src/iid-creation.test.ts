@@ -1,6 +1,7 @@
 import { ConfigError, ShapeError } from '@setgen/ops';
 import { describeBackends, expectClose, expectNoLeak } from '@setgen/testkit';
 import * as tf from '@tensorflow/tfjs-core';
+import * as tfl from '@tensorflow/tfjs-layers';
 import { expect, it } from 'vitest';
 import { IidCreation, iidCreation } from './iid-creation.js';
 import { MixtureOfGaussiansPrior } from './mixture-of-gaussians-prior.js';
@@ -105,6 +106,44 @@ describeBackends('IidCreation', () => {
     const again = copy.create(z, [5, 3], { seed: 6 });
     expect(Array.from(again.x.dataSync())).toEqual(Array.from(x.dataSync()));
     tf.dispose([z, x, mask!, direct, again.x, again.mask!]);
+  });
+
+  it('saves and loads inside a model with its mixture prior, drawing the same sets', async () => {
+    const prior = new MixtureOfGaussiansPrior({ numComponents: 3, dim: 2, seed: 4 });
+    const input = tfl.input({ shape: [5] });
+    const outputs = new IidCreation({ featureDim: 2, prior, maxSize: 4, seed: 9 }).apply(
+      input,
+    ) as tfl.SymbolicTensor[];
+    const model = tfl.model({ inputs: input, outputs });
+    // weights that no initialiser reproduces, so equal draws prove they were saved and loaded
+    const custom = [
+      tf.tensor1d([0, 2, -1]),
+      tf.tensor2d([
+        [5, 5],
+        [-5, 0],
+        [0, 9],
+      ]),
+      tf.fill([3, 2], -2),
+    ];
+    prior.setWeights(custom);
+    tf.dispose(custom);
+    let saved: tf.io.ModelArtifacts | undefined;
+    await model.save(
+      tf.io.withSaveHandler(async (artifacts) => {
+        saved = artifacts;
+        return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
+      }),
+    );
+    expect(saved!.weightSpecs!.map((w) => w.shape)).toEqual([[3], [3, 2], [3, 2]]);
+    const loaded = await tfl.loadLayersModel(tf.io.fromMemory(saved!));
+    const z = tf.zeros([2, 5]);
+    const [a] = model.predict(z) as tf.Tensor[];
+    const [b] = loaded.predict(z) as tf.Tensor[];
+    expect(a.shape).toEqual([2, 4, 2]);
+    expect(Array.from(b.dataSync())).toEqual(Array.from(a.dataSync()));
+    const means = loaded.getWeights()[1];
+    expect(Array.from(means.dataSync())).toEqual([5, 5, -5, 0, 0, 9]);
+    tf.dispose([z, a, b]);
   });
 
   it('call(z, { sizes }) returns [x, mask] through apply', () => {
