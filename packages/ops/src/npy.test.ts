@@ -42,7 +42,7 @@ describe('readNpy (files written by numpy)', () => {
 describe('readNpy errors', () => {
   const good = fixture('npy-f4-c.npy');
   const withHeader = (header: string, dataBytes: number) => {
-    const padded = header.padEnd(118, ' ') + '\n';
+    const padded = `${header.padEnd(118, ' ')}\n`;
     const out = new Uint8Array(10 + padded.length + dataBytes);
     out.set(good.subarray(0, 8));
     new DataView(out.buffer).setUint16(8, padded.length, true);
