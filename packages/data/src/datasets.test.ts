@@ -125,6 +125,20 @@ describe('setMnist', () => {
 });
 
 describe('setMultiMnist', () => {
+  it("'anywhere' placement: random positions anywhere, disjoint ink boxes", () => {
+    const data = setMultiMnist({ split: 'test', numSets: 100, seed: 5, placement: 'anywhere' });
+    let secondOnLeft = 0;
+    for (let k = 0; k < 100; k++) {
+      const [a, b] = [0, 1].map((j) => Array.from(data.boxes.subarray(8 * k + 4 * j, 8 * k + 4 * j + 4)));
+      expect(a[0] < b[2] && b[0] < a[2] && a[1] < b[3] && b[1] < a[3]).toBe(false);
+      if (b[2] < a[0]) secondOnLeft++;
+    }
+    expect(secondOnLeft).toBeGreaterThan(10);
+    expect(() => setMultiMnist({ split: 'test', placement: 'grid' as 'slots' })).toThrow(
+      /placement: expected 'slots' \| 'anywhere', got "grid"/,
+    );
+  });
+
   it('two digits on a 64×64 canvas, disjoint boxes containing their points', () => {
     const data = setMultiMnist({ split: 'test', numSets: 60, seed: 5, shufflePoints: false });
     expect(data.sets).toHaveLength(60);
@@ -149,6 +163,12 @@ describe('setMultiMnist', () => {
     expect(hashSets(data.sets)).toBe(
       hashSets(setMultiMnist({ split: 'test', numSets: 60, seed: 5, shufflePoints: false }).sets),
     );
+    // balanced classes (canvas k has class k mod 100); 'slots': first digit left, second right
+    expect(Array.from(data.labels)).toEqual(Array.from({ length: 60 }, (_, k) => k % 100));
+    for (let k = 0; k < 60; k++) {
+      expect(data.boxes[8 * k + 2]).toBeLessThanOrEqual(0.5); // xmax of the first digit
+      expect(data.boxes[8 * k + 4]).toBeGreaterThanOrEqual(0.5); // xmin of the second
+    }
     const prefix = setMultiMnist({ split: 'test', numSets: 60, limit: 10, seed: 5, shufflePoints: false });
     expect(hashSets(prefix.sets)).toBe(hashSets(data.sets.slice(0, 10)));
     expect(Array.from(prefix.boxes)).toEqual(Array.from(data.boxes.subarray(0, 80)));

@@ -1,4 +1,4 @@
-import { Random } from '@setgen/ops';
+import { DataError, Random } from '@setgen/ops';
 import { checkChoice, checkInteger } from './checks.js';
 import type { SetDataset } from './dataset.js';
 import { bundledMnistDigits, type MnistImages } from './mnist-images.js';
@@ -21,6 +21,13 @@ export interface SetMultiMnistOptions extends PixelsToSetOptions {
   limit?: number;
   /** Canvas side in pixels. Default 64. */
   canvasSize?: number;
+  /**
+   * Where digits go. `'slots'` (default, SetVAE's MultiMNIST.py): the first digit in the left
+   * half, the second in the right half, each at a random row and a random column within its
+   * half. `'anywhere'`: random positions on the whole canvas, rejected until the boxes of their
+   * kept pixels are disjoint.
+   */
+  placement?: 'slots' | 'anywhere';
   /** Images to draw digits from. Default: the `mnist` package digits (Node only). */
   images?: MnistImages;
 }
@@ -57,9 +64,10 @@ function inkBox(pixels: Uint8Array, offset: number, rows: number, cols: number, 
 }
 
 /**
- * Set-MultiMNIST (SetVAE §6.1): two digits pasted at random positions on a 64×64 canvas so
- * that the boxes of their kept pixels do not overlap, then converted to a point set like
- * `setMnist` (points scaled by the canvas side). Labels, digit labels and boxes are kept for evaluation.
+ * Set-MultiMNIST (SetVAE §6.1): two digits of the split pasted on a 64×64 canvas without
+ * overlap (see `placement`), then converted to a point set like `setMnist` (points scaled by the
+ * canvas side). Classes `10·first + second` are balanced as in SetVAE: canvas k has class k mod 100,
+ * each digit a random image of its class. Labels, digit labels and boxes are kept for evaluation.
  */
 export function setMultiMnist(options: SetMultiMnistOptions): SetMultiMnistDataset {
   const split = checkChoice(options?.split, 'split', ['train', 'test', 'all'] as const);
@@ -75,7 +83,15 @@ export function setMultiMnist(options: SetMultiMnistOptions): SetMultiMnistDatas
   const images = options.images ?? bundledMnistDigits();
   const { rows, cols } = images;
   const side = checkInteger(options.canvasSize ?? 64, 'canvasSize', 2 * Math.max(rows, cols));
-  const pool = mnistSplitIndices(images.count, split);
+  const placement = checkChoice(options.placement ?? 'slots', 'placement', ['slots', 'anywhere'] as const);
+  const byClass: number[][] = Array.from({ length: 10 }, () => []);
+  for (const i of mnistSplitIndices(images.count, split)) byClass[images.labels[i]]?.push(i);
+  const missing = byClass.findIndex((list) => list.length === 0);
+  if (missing >= 0 && count > 0) {
+    throw new DataError(
+      `images: the '${split}' split has no image of digit ${missing}, needed for balanced classes`,
+    );
+  }
   const random = new Random(seed);
   const cut = pixelOptions.threshold * 255;
   const scale = pixelOptions.convention === 'setvae' ? side : side - 1;
@@ -90,25 +106,29 @@ export function setMultiMnist(options: SetMultiMnistOptions): SetMultiMnistDatas
     maxSize: 0,
   };
   for (let k = 0; k < count; k++) {
-    const chosen = [pool[random.int(pool.length)], pool[random.int(pool.length)]];
+    const digits = [Math.floor((k % 100) / 10), k % 10];
+    const chosen = digits.map((d) => byClass[d][random.int(byClass[d].length)]);
     const ink = chosen.map((i) => inkBox(images.pixels, i * rows * cols, rows, cols, cut));
-    // Rejection-sample the two offsets until the ink boxes are disjoint (always possible: 2·28 < 64).
-    let offsets: number[][];
-    let boxes: number[][];
-    do {
-      offsets = chosen.map(() => [random.int(side - rows + 1), random.int(side - cols + 1)]);
-      boxes = ink.map(([r0, c0, r1, c1], j) => [
+    const boxesAt = (offsets: number[][]) =>
+      ink.map(([r0, c0, r1, c1], j) => [
         r0 + offsets[j][0],
         c0 + offsets[j][1],
         r1 + offsets[j][0],
         c1 + offsets[j][1],
       ]);
-    } while (
-      boxes[0][0] <= boxes[1][2] &&
-      boxes[1][0] <= boxes[0][2] &&
-      boxes[0][1] <= boxes[1][3] &&
-      boxes[1][1] <= boxes[0][3]
-    );
+    let offsets: number[][];
+    if (placement === 'slots') {
+      // SetVAE: row ~ U{0..side−rows−1}, column j·(side/2) + U{0..side/2−cols−1}
+      const half = Math.floor(side / 2);
+      offsets = [0, 1].map((j) => [random.int(side - rows), j * half + random.int(half - cols)]);
+    } else {
+      // Rejection-sample the offsets until the ink boxes are disjoint (always possible: 2·28 < 64).
+      const overlap = ([a, b]: number[][]) => a[0] <= b[2] && b[0] <= a[2] && a[1] <= b[3] && b[1] <= a[3];
+      do {
+        offsets = [0, 1].map(() => [random.int(side - rows + 1), random.int(side - cols + 1)]);
+      } while (overlap(boxesAt(offsets)));
+    }
+    const boxes = boxesAt(offsets);
     canvas.fill(0);
     chosen.forEach((image, j) => {
       const [dr, dc] = offsets[j];
