@@ -62,6 +62,15 @@ describeBackends('setPooling', () => {
     });
   }
 
+  it('accepts a bool mask', () => {
+    const { x, mask } = padded();
+    const boolMask = tf.cast(mask, 'bool') as tf.Tensor2D;
+    const a = setPooling(x, mask, 'pna');
+    const b = setPooling(x, boolMask, 'pna');
+    expect(Array.from(b.dataSync())).toEqual(Array.from(a.dataSync()));
+    tf.dispose([x, mask, boolMask, a, b]);
+  });
+
   it('is permutation invariant, and no mask = all elements', () => {
     const rand = testRandom(3);
     const values = Array.from({ length: 4 }, () => [rand(), rand() - 0.5]);

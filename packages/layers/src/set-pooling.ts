@@ -6,6 +6,7 @@ import { asSetBatch, ConfigError } from '@setgen/ops';
 import {
   add,
   broadcastTo,
+  cast,
   concat,
   div,
   expandDims,
@@ -54,8 +55,9 @@ export function setPooling(x: Tensor3D, mask?: Tensor2D | null, mode: SetPooling
   checkMode(mode);
   return tidy(() => {
     // padded entries are replaced (not multiplied) by neutral values, so even NaN there is ignored
-    const valid = batch.mask ? broadcastTo(greater(expandDims(batch.mask, 2), 0), x.shape) : undefined;
-    const count = batch.mask ? sum(expandDims(batch.mask, 2), 1) : fill([x.shape[0], 1], x.shape[1]); // [B, 1]
+    const m = batch.mask ? expandDims(cast(batch.mask, 'float32'), 2) : undefined; // [B, N, 1], bool masks too
+    const valid = m ? broadcastTo(greater(m, 0), x.shape) : undefined;
+    const count = m ? sum(m, 1) : fill([x.shape[0], 1], x.shape[1]); // [B, 1]
     const nonEmpty = broadcastTo(greater(count, 0), [x.shape[0], x.shape[2]]);
     const zeros = zerosLike(x);
     const elements = valid ? where(valid, x, zeros) : x;
