@@ -1,0 +1,53 @@
+// Host assignment kernels against the peer's `hungarian_n*` and `emd_exact_n*`
+// (shared/peer/peer_bench.py: scipy linear_sum_assignment, cdist + LSA). As the peer, every
+// run gets a fresh input (made outside the timing): a uniform[0,1) float64 matrix for
+// `hungarian_n*`, and for `emd_*` a pair of 3-D clouds, U(-0.5, 0.5) and N(0, 0.25²),
+// timed including the Euclidean cost matrix; the output is the mean matched distance.
+// Build first: `pnpm exec tsc -b`. Run: `node bench/assignment.bench.mjs [--only emd_exact]`.
+import { bench } from '../../../scripts/bench-harness.mjs';
+import { earthMoversDistance, linearSumAssignment, Random } from '../dist/index.js';
+
+const random = new Random(1);
+const RUNS = 7;
+
+function uniformMatrix(n) {
+  const cost = new Float64Array(n * n);
+  for (let k = 0; k < cost.length; k++) cost[k] = random.next();
+  return cost;
+}
+
+function cloudPair(n) {
+  const a = new Float64Array(n * 3);
+  const b = new Float64Array(n * 3);
+  for (let k = 0; k < n * 3; k++) {
+    a[k] = random.uniform(-0.5, 0.5);
+    b[k] = 0.25 * random.normal();
+  }
+  return [
+    { values: a, n, d: 3 },
+    { values: b, n, d: 3 },
+  ];
+}
+
+for (const n of [50, 100, 200, 500, 1000]) {
+  await bench(`hungarian_n${n}`, (cost) => linearSumAssignment(cost, { rows: n, cols: n }), {
+    runs: RUNS,
+    warmup: 1,
+    setup: () => uniformMatrix(n),
+    backend: 'host',
+    extra: { n, cost: 'uniform[0,1) float64, a fresh matrix per run', impl: 'linearSumAssignment' },
+  });
+}
+
+const emdSizes = { exact: [256, 1024, 2048], auction: [256, 1024, 2048], sinkhorn: [256, 1024] };
+for (const [method, sizes] of Object.entries(emdSizes)) {
+  for (const n of sizes) {
+    await bench(`emd_${method}_n${n}`, ([a, b]) => earthMoversDistance(a, b, { method }), {
+      runs: method === 'sinkhorn' && n > 256 ? 3 : RUNS,
+      warmup: 1,
+      setup: () => cloudPair(n),
+      backend: 'host',
+      extra: { n, D: 3, method, output: 'mean matched distance, cost matrix included' },
+    });
+  }
+}
