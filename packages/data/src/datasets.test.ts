@@ -163,6 +163,7 @@ describe('setMultiMnist', () => {
     expect(hashSets(data.sets)).toBe(
       hashSets(setMultiMnist({ split: 'test', numSets: 60, seed: 5, shufflePoints: false }).sets),
     );
+    expect(hashSets(data.sets)).toBe('42757bbed2e8e6c4'); // pinned: byte-identical on every run
     // balanced classes (canvas k has class k mod 100); 'slots': first digit left, second right
     expect(Array.from(data.labels)).toEqual(Array.from({ length: 60 }, (_, k) => k % 100));
     for (let k = 0; k < 60; k++) {
@@ -280,6 +281,7 @@ describe('polygons', () => {
     expect(hashSets(data.sets)).toBe(
       hashSets(polygons({ numSets: 200, cornerRange: [3, 6], radius: 2, seed: 1 }).sets),
     );
+    expect(hashSets(data.sets)).toBe('d09ae98e39a1cc1e'); // pinned: byte-identical on every run
     expect(() => polygons({ cornerRange: [5, 3] })).toThrow(
       /cornerRange\[1\]: expected an integer >= 5, got 3/,
     );
