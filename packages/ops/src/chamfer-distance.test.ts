@@ -9,6 +9,7 @@ import {
 import * as tf from '@tensorflow/tfjs-core';
 import { expect, it } from 'vitest';
 import { chamferDistance } from './chamfer-distance.js';
+import { chamferDistanceHost } from './chamfer-host.js';
 import { ConfigError, DataError, ShapeError } from './errors.js';
 import type { PairCost } from './pair-cost.js';
 
@@ -168,6 +169,33 @@ describeBackends('chamferDistance', () => {
     const padB = values(tf.mul(tf.abs(gb), tf.expandDims(tf.sub(1, maskB), 2)));
     expect(Math.max(...padA, ...padB)).toBe(0);
     tf.dispose([a, b, maskA, maskB, ja, jb, ga, gb]);
+  });
+
+  it('large scattered-padded sets (the sweep path) equal chamferDistanceHost on the valid points', () => {
+    const [b, n, m, d] = [2, 300, 260, 3];
+    const a = randomSets(b, n, d, 11);
+    const c = randomSets(b, m, d, 12);
+    const rand = testRandom(13);
+    const maskA = Array.from({ length: b }, () => Array.from({ length: n }, () => (rand() < 0.7 ? 1 : 0)));
+    const maskC = Array.from({ length: b }, () => Array.from({ length: m }, () => (rand() < 0.8 ? 1 : 0)));
+    const ma = tf.tensor2d(maskA);
+    const mc = tf.tensor2d(maskC);
+    const got = values(chamferDistance({ x: a, mask: ma }, { x: c, mask: mc }, { reduction: 'none' }));
+    const va = a.dataSync();
+    const vc = c.dataSync();
+    const valid = (v: Float32Array, mask: number[][], s: number, size: number) =>
+      Float32Array.from(
+        mask[s].flatMap((keep, i) =>
+          keep ? Array.from(v.subarray((s * size + i) * d, (s * size + i + 1) * d)) : [],
+        ),
+      );
+    const expected = [0, 1].map((s) => {
+      const pa = valid(va, maskA, s, n);
+      const pc = valid(vc, maskC, s, m);
+      return chamferDistanceHost({ values: pa, n: pa.length / d, d }, { values: pc, n: pc.length / d, d });
+    });
+    expectClose(got, expected, { rtol: 1e-5 });
+    tf.dispose([a, c, ma, mc]);
   });
 
   for (const pairCost of ['sqeuclidean', 'euclidean', 'huber'] as PairCost[]) {
