@@ -45,27 +45,33 @@ export function linearSumAssignment(
   cost: ArrayLike<number> | readonly (readonly number[])[],
   options: LinearSumAssignmentOptions = {},
 ): LinearSumAssignmentResult {
-  const { rows, cols, values } = readCostMatrix(cost, options);
+  const { rows, cols, matrix } = readCostMatrix(cost, options);
   const maximize = options.maximize ?? false;
+  const forbidden = maximize ? Number.NEGATIVE_INFINITY : Number.POSITIVE_INFINITY;
+  for (let k = 0; k < matrix.length; k++) {
+    const value = matrix[k];
+    if (Number.isNaN(value) || value === -forbidden) {
+      throw new DataError(
+        `linearSumAssignment: cost[${Math.floor(k / cols)}][${k % cols}] is ${value}; costs must be finite or ` +
+          `${forbidden} (forbidden pair)`,
+      );
+    }
+  }
   if (rows === 0 || cols === 0) {
     return { rowIndices: new Int32Array(0), colIndices: new Int32Array(0), cost: 0 };
   }
-  // The solver assigns every row, so it needs rows ≤ cols: transpose otherwise.
+  // The solver minimises and assigns every row, so it needs rows ≤ cols: transpose otherwise.
   const transposed = rows > cols;
   const solverRows = transposed ? cols : rows;
   const solverCols = transposed ? rows : cols;
-  const sign = maximize ? -1 : 1;
-  const work = new Float64Array(rows * cols);
-  for (let r = 0; r < rows; r++) {
-    for (let c = 0; c < cols; c++) {
-      const value = sign * values(r, c);
-      if (Number.isNaN(value) || value === Number.NEGATIVE_INFINITY) {
-        throw new DataError(
-          `linearSumAssignment: cost[${r}][${c}] is ${values(r, c)}; costs must be finite or ` +
-            `${maximize ? '-Infinity' : '+Infinity'} (forbidden pair)`,
-        );
+  let work = matrix;
+  if (transposed || maximize) {
+    const sign = maximize ? -1 : 1;
+    work = new Float64Array(rows * cols);
+    for (let r = 0; r < rows; r++) {
+      for (let c = 0; c < cols; c++) {
+        work[transposed ? c * rows + r : r * cols + c] = sign * matrix[r * cols + c];
       }
-      work[transposed ? c * rows + r : r * cols + c] = value;
     }
   }
   const colForRow = solveAssignment(work, solverRows, solverCols);
@@ -91,7 +97,7 @@ export function linearSumAssignment(
     }
   }
   let total = 0;
-  for (let k = 0; k < pairs; k++) total += values(rowIndices[k], colIndices[k]);
+  for (let k = 0; k < pairs; k++) total += matrix[rowIndices[k] * cols + colIndices[k]];
   return { rowIndices, colIndices, cost: total };
 }
 
@@ -242,11 +248,11 @@ function columnReduction(
   }
 }
 
-/** Validates the shape of `cost` and returns an accessor (values are checked by the caller). */
+/** Validates the shape of `cost` and returns a row-major float64 copy. */
 function readCostMatrix(
   cost: ArrayLike<number> | readonly (readonly number[])[],
   options: LinearSumAssignmentOptions,
-): { rows: number; cols: number; values: (r: number, c: number) => number } {
+): { rows: number; cols: number; matrix: Float64Array } {
   if (cost === null || typeof cost !== 'object' || typeof cost.length !== 'number') {
     throw new ShapeError(
       `linearSumAssignment: cost must be a number[][] or a flat ArrayLike<number> of length rows*cols, received ${describe(cost)}`,
@@ -262,11 +268,11 @@ function readCostMatrix(
   }
   const nested = Array.isArray(cost) && cost.length > 0 && Array.isArray(cost[0]);
   if (nested) {
-    const matrix = cost as readonly (readonly number[])[];
-    const rows = matrix.length;
-    const cols = matrix[0].length;
+    const rowsOfCost = cost as readonly (readonly number[])[];
+    const rows = rowsOfCost.length;
+    const cols = rowsOfCost[0].length;
     for (let r = 0; r < rows; r++) {
-      const row = matrix[r];
+      const row = rowsOfCost[r];
       if (!Array.isArray(row) || row.length !== cols) {
         throw new ShapeError(
           `linearSumAssignment: cost must be a rectangular number[][] of shape [${rows},${cols}], ` +
@@ -276,13 +282,18 @@ function readCostMatrix(
     }
     checkDimension('rows', options.rows, rows);
     checkDimension('cols', options.cols, cols);
-    return { rows, cols, values: (r, c) => numberAt(matrix[r][c], r, c) };
+    const matrix = new Float64Array(rows * cols);
+    for (let r = 0; r < rows; r++) {
+      const row = rowsOfCost[r];
+      for (let c = 0; c < cols; c++) matrix[r * cols + c] = numberAt(row[c], r, c);
+    }
+    return { rows, cols, matrix };
   }
   const flat = cost as ArrayLike<number>;
   const { rows, cols } = options;
   if (rows === undefined || cols === undefined) {
     if (flat.length === 0 && rows === undefined && cols === undefined) {
-      return { rows: 0, cols: 0, values: () => 0 };
+      return { rows: 0, cols: 0, matrix: new Float64Array(0) };
     }
     throw new ShapeError(
       `linearSumAssignment: a flat cost array needs options.rows and options.cols (received rows ${String(rows)}, cols ${String(cols)}, length ${flat.length})`,
@@ -293,7 +304,10 @@ function readCostMatrix(
       `linearSumAssignment: cost must have length rows*cols = ${rows}*${cols} = ${rows * cols}, received length ${flat.length}`,
     );
   }
-  return { rows, cols, values: (r, c) => numberAt(flat[r * cols + c], r, c) };
+  if (ArrayBuffer.isView(flat)) return { rows, cols, matrix: Float64Array.from(flat) };
+  const matrix = new Float64Array(rows * cols);
+  for (let k = 0; k < matrix.length; k++) matrix[k] = numberAt(flat[k], Math.floor(k / cols), k % cols);
+  return { rows, cols, matrix };
 }
 
 function checkDimension(key: 'rows' | 'cols', given: number | undefined, actual: number): void {
