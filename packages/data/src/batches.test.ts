@@ -126,6 +126,35 @@ describeBackends('batches', () => {
     expect(() => batches(stream(), { batchSize: 3, shuffle: true })).toThrow(/need an in-memory dataset/);
   });
 
+  it('streams: prefetch requests the next element while the consumer holds a batch; break closes the source', async () => {
+    const requested: number[] = [];
+    let closed = false;
+    async function* source() {
+      try {
+        for (let i = 0; i < 6; i++) {
+          requested.push(i);
+          yield sized(2, i);
+        }
+      } finally {
+        closed = true;
+      }
+    }
+    for await (const b of batches(source(), { batchSize: 2 })) {
+      await new Promise((resolve) => setTimeout(resolve, 1));
+      expect(requested).toEqual([0, 1, 2]); // element 2 is being read ahead
+      tf.dispose([b.x, b.mask as tf.Tensor]);
+      break;
+    }
+    expect(closed).toBe(true);
+    requested.length = 0;
+    for await (const b of batches(source(), { batchSize: 2, prefetch: 0 })) {
+      await new Promise((resolve) => setTimeout(resolve, 1));
+      expect(requested).toEqual([0, 1]);
+      tf.dispose([b.x, b.mask as tf.Tensor]);
+      break;
+    }
+  });
+
   it('checks arguments eagerly, before iterating', () => {
     expect(() => batches(data, { batchSize: 0 })).toThrow(/batchSize: expected an integer >= 1, got 0/);
     expect(() => batches({} as never, { batchSize: 1 })).toThrow(/dataset: expected HostSet\[\]/);

@@ -194,10 +194,40 @@ async function* streamBatches(
     pending = [];
     return batch;
   };
-  for await (const set of stream) {
-    pending.push(checkHostSet(set, `dataset[${position}]`));
-    position++;
-    if (pending.length === opts.batchSize) yield emit();
+  const iterator =
+    Symbol.asyncIterator in stream
+      ? (stream as AsyncIterable<HostSet>)[Symbol.asyncIterator]()
+      : (stream as Iterable<HostSet>)[Symbol.iterator]();
+  // With prefetch, the next element is requested before the current batch is handed out, so
+  // reading it (e.g. the next .npy file) overlaps with the consumer's work.
+  let upcoming: Promise<IteratorResult<HostSet>> | undefined;
+  const next = () => {
+    const result = upcoming ?? Promise.resolve(iterator.next());
+    upcoming = undefined;
+    return result;
+  };
+  let finished = false;
+  try {
+    while (true) {
+      const item = await next();
+      if (item.done) break;
+      pending.push(checkHostSet(item.value, `dataset[${position}]`));
+      position++;
+      if (pending.length === opts.batchSize) {
+        if (opts.prefetch > 0) {
+          upcoming = Promise.resolve(iterator.next());
+          upcoming.catch(() => undefined); // a failed read surfaces when awaited, not as an unhandled rejection
+        }
+        yield emit();
+      }
+    }
+    finished = true;
+  } finally {
+    // Stopped early (consumer break or bad element): close the source after any read in flight.
+    if (!finished) {
+      await upcoming?.catch(() => undefined);
+      await iterator.return?.();
+    }
   }
   if (pending.length > 0 && !opts.dropLast) yield emit();
 }
