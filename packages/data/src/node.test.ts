@@ -161,7 +161,7 @@ describe('loadPointClouds', () => {
   it('train: seeded sampling with replacement of real points; per-shape normalisation', async () => {
     const options = {
       split: 'train',
-      synsets: ['03001627'],
+      synsets: ['chair'], // = 03001627 (SHAPENET_SYNSETS)
       numPoints: 20,
       normalize: 'per-shape',
       seed: 4,
@@ -170,6 +170,7 @@ describe('loadPointClouds', () => {
     const b = await collect(await loadPointClouds(root, options));
     expect(a.map((c) => Array.from(c.values))).toEqual(b.map((c) => Array.from(c.values)));
     expect(a).toHaveLength(2);
+    expect(a.map((c) => c.synset)).toEqual(['03001627', '03001627']);
     for (const cloud of a) {
       expect(cloud.n).toBe(20);
       const raw = clouds[cloud.path];

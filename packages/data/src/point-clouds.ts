@@ -6,6 +6,23 @@ import { checkChoice, checkInteger } from './checks.js';
 
 export type PointCloudSplit = 'train' | 'val' | 'test';
 
+/** ShapeNet synset ids of the 13 common categories (PointFlow's `synsetid_to_cate`), for `synsets` by name. */
+export const SHAPENET_SYNSETS: Readonly<Record<string, string>> = {
+  airplane: '02691156',
+  bench: '02828884',
+  cabinet: '02933112',
+  car: '02958343',
+  chair: '03001627',
+  display: '03211117',
+  lamp: '03636649',
+  loudspeaker: '03691459',
+  rifle: '04090263',
+  sofa: '04256520',
+  table: '04379243',
+  telephone: '04401088',
+  watercraft: '04530566',
+};
+
 /**
  * - `'global'` (PointFlow's default): subtract the per-axis mean of all training points of the
  *   selected synsets, divide by their scalar std (over all coordinates). val/test use the train statistics.
@@ -15,7 +32,7 @@ export type PointCloudSplit = 'train' | 'val' | 'test';
 export type PointCloudNormalization = 'per-shape' | 'global' | 'none';
 
 export interface LoadPointCloudsOptions {
-  /** Synset folders to read (e.g. '02691156' airplane). Default: every folder of the root. */
+  /** Synset folders to read, by id ('02691156') or category name ('airplane', see `SHAPENET_SYNSETS`). Default: every folder of the root. */
   synsets?: readonly string[];
   split: PointCloudSplit;
   /** Points per cloud. Default 2048 (PointFlow's tr/te sample size). */
@@ -56,7 +73,7 @@ async function listFiles(root: string, synsets: readonly string[] | undefined, s
   if (!rootStat?.isDirectory())
     throw new DataError(`${root}: expected a directory <root>/<synset>/<split>/*.npy, not found`);
   const chosen =
-    synsets ??
+    synsets?.map((name) => SHAPENET_SYNSETS[name] ?? name) ??
     (await readdir(root, { withFileTypes: true }))
       .filter((e) => e.isDirectory())
       .map((e) => e.name)
