@@ -66,7 +66,7 @@ interface Header {
 }
 
 function parseHeader(text: string, name: string): Header {
-  const descr = /'descr'\s*:\s*'([<>|=])([a-zA-Z])(\d+)'/.exec(text);
+  const descr = /'descr'\s*:\s*'([<>|=])([a-zA-Z])(\d*)'/.exec(text);
   const order = /'fortran_order'\s*:\s*(True|False)/.exec(text);
   const shapeMatch = /'shape'\s*:\s*\(([^)]*)\)/.exec(text);
   if (!text.trimStart().startsWith('{') || !descr || !order || !shapeMatch) {
