@@ -71,6 +71,11 @@ describe('readNpy errors', () => {
       /unsupported \.npy dtype '<c8'/,
     ],
     [
+      'object dtype',
+      withHeader("{'descr': '|O', 'fortran_order': False, 'shape': (1,), }", 8),
+      /unsupported \.npy dtype '\|O'/,
+    ],
+    [
       'structured dtype',
       withHeader("{'descr': [('a', '<f4')], 'fortran_order': False, 'shape': (1,), }", 4),
       /bad \.npy header/,
