@@ -19,7 +19,7 @@ export interface SyntheticMoleculesOptions {
   maxSize?: number;
   /** Consecutive rejections after which a set (with more than 4 atoms) is closed. Default 30. */
   triesBeforeStop?: number;
-  /** Append the one-hot of each atom's final valency (4 columns) to its position, as the reference's features. Default false. */
+  /** Append the one-hot of each atom's final valency (one column per possible valency: 4 by default) to its position, as the reference's features. Default false. */
   oneHotValency?: boolean;
 }
 
@@ -104,7 +104,7 @@ export function syntheticMolecules(options: SyntheticMoleculesOptions): Syntheti
     }
     if (current.length < 2) continue;
     const n = current.length;
-    const d = options.oneHotValency ? 7 : 3;
+    const d = options.oneHotValency ? 3 + probabilities.length : 3;
     const values = new Float32Array(n * d);
     for (let i = 0; i < n; i++) {
       values.set(positions.slice(3 * i, 3 * i + 3), i * d);
