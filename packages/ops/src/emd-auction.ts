@@ -23,25 +23,55 @@ export function auctionAssignment(cost: Float64Array, n: number, epsilonFinal: n
 }
 
 /**
- * A warm start for the exact solver: the auction's prices p give feasible duals
- * v_j = −p_j, u_i = min_j (c_ij + p_j); its pairs that are exactly tight are kept.
+ * A warm start for the exact solver from the auction's prices p. One round of dual
+ * coordinate ascent makes the duals feasible and as tight as possible:
+ * u_i = min_j (c_ij + p_j), then v_j = min_i (c_ij − u_i) (≥ −p_j). The auction's pairs that
+ * are exactly tight are kept, and each still free column takes its minimising row if that
+ * row is free (as in the JV column reduction). Ties in the costs (repeated points) thus give
+ * exactly zero reduced costs, which keeps the augmenting paths short.
  */
 export function auctionStart(cost: Float64Array, n: number, epsilonFinal: number): AssignmentStart {
   const { objectOf, prices } = runAuction(cost, n, epsilonFinal);
   const u = new Float64Array(n);
-  const v = new Float64Array(n);
-  for (let j = 0; j < n; j++) v[j] = -prices[j];
   for (let i = 0; i < n; i++) {
     const offset = i * n;
     let lowest = Number.POSITIVE_INFINITY;
     for (let j = 0; j < n; j++) {
-      const value = cost[offset + j] - v[j];
+      const value = cost[offset + j] + prices[j];
       if (value < lowest) lowest = value;
     }
     u[i] = lowest;
-    if (cost[offset + objectOf[i]] - v[objectOf[i]] !== lowest) objectOf[i] = -1;
   }
-  return { u, v, colForRow: objectOf };
+  const v = new Float64Array(n).fill(Number.POSITIVE_INFINITY);
+  const argminRow = new Int32Array(n);
+  for (let i = 0; i < n; i++) {
+    const offset = i * n;
+    const ui = u[i];
+    for (let j = 0; j < n; j++) {
+      const value = cost[offset + j] - ui;
+      if (value < v[j]) {
+        v[j] = value;
+        argminRow[j] = i;
+      }
+    }
+  }
+  const colForRow = new Int32Array(n).fill(-1);
+  const rowForCol = new Int32Array(n).fill(-1);
+  for (let i = 0; i < n; i++) {
+    const j = objectOf[i];
+    if (cost[i * n + j] - u[i] === v[j]) {
+      colForRow[i] = j;
+      rowForCol[j] = i;
+    }
+  }
+  for (let j = 0; j < n; j++) {
+    const i = argminRow[j];
+    if (rowForCol[j] < 0 && colForRow[i] < 0) {
+      colForRow[i] = j;
+      rowForCol[j] = i;
+    }
+  }
+  return { u, v, colForRow };
 }
 
 function runAuction(
