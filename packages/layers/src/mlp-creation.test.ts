@@ -50,6 +50,17 @@ describeBackends('MLPCreation', () => {
     tf.dispose([z, zero, ...zeroed.slice(0, 2), x, expected, g]);
   });
 
+  it('adds the output residual when maxSize·C equals hiddenUnits (the reference MLP)', () => {
+    const layer = mlpCreation({ maxSize: 2, featureDim: 2, hiddenUnits: 4, seed: 5 });
+    const z = tf.tensor2d([[0.4, -0.7, 1.1]]);
+    const { x } = layer.create(z, [2]);
+    const [k1, b1, k2, b2] = layer.getWeights();
+    const h = tf.relu(tf.add(tf.matMul(z, k1 as tf.Tensor2D), b1));
+    const expected = tf.add(tf.add(tf.matMul(tf.relu(h), k2 as tf.Tensor2D), b2), h);
+    expectClose(x.dataSync(), expected.dataSync(), { rtol: 1e-5, atol: 1e-6 });
+    tf.dispose([z, x, h, expected]);
+  });
+
   it('round-trips through getConfig + setWeights, trains without leaks, fails clearly beyond maxSize', async () => {
     const layer = new MLPCreation({ maxSize: 3, featureDim: 2, hiddenUnits: 5, seed: 3 });
     const z = tf.ones([2, 4]) as tf.Tensor2D;
