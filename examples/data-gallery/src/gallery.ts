@@ -2,9 +2,12 @@ import { join } from 'node:path';
 import { polygons, setMnist, setMultiMnist, syntheticMolecules } from '@setgen/data';
 import {
   type Bounds,
+  type Canvas,
   categoryColor,
   drawBox,
   drawPoints,
+  drawText,
+  type Panel,
   panelGrid,
   savePng,
   toPixel,
@@ -22,6 +25,11 @@ const UNIT: Bounds = [
   [0, 1],
   [0, 1],
 ];
+
+/** A small caption in the panel's top-left corner. */
+function caption(canvas: Canvas, panel: Panel, text: string) {
+  drawText(canvas, panel.x + 3, panel.y + 3, text, { color: [90, 90, 90] });
+}
 
 /** Renders a grid of samples of every generator to `<outDir>/<dataset>.png`; returns the files written. */
 export async function renderGallery(outDir: string, options: GalleryOptions = {}): Promise<string[]> {
@@ -44,6 +52,7 @@ export async function renderGallery(outDir: string, options: GalleryOptions = {}
         radius: 1.2,
         color: categoryColor(mnist.labels[k]),
       });
+      caption(canvas, panels[k], `${mnist.labels[k]} N=${set.n}`);
     });
     await save('set-mnist', canvas);
   }
@@ -54,6 +63,7 @@ export async function renderGallery(outDir: string, options: GalleryOptions = {}
     const { canvas, panels } = panelGrid(samples, grid);
     multi.sets.forEach((set, k) => {
       drawPoints(canvas, panels[k], set, { bounds: UNIT, radius: 0.8 });
+      caption(canvas, panels[k], `${multi.labels[k].toString().padStart(2, '0')} N=${set.n}`);
       for (let j = 0; j < 2; j++) {
         const box = Array.from(multi.boxes.subarray(8 * k + 4 * j, 8 * k + 4 * j + 4)) as [
           number,
@@ -93,6 +103,7 @@ export async function renderGallery(outDir: string, options: GalleryOptions = {}
       }
       const colors = Array.from(molecules.valencies[k], (v) => categoryColor(v - 1));
       drawPoints(canvas, panel, set, { bounds, radius: 2.5, colors });
+      caption(canvas, panel, `N=${set.n}`);
     });
     await save('synthetic-molecules', canvas);
   }
@@ -109,6 +120,7 @@ export async function renderGallery(outDir: string, options: GalleryOptions = {}
     ];
     data.sets.forEach((set, k) => {
       drawPoints(canvas, panels[k], set, { bounds, radius: 3, color: categoryColor(data.corners[k]) });
+      caption(canvas, panels[k], `M=${set.n}`);
     });
     await save(name, canvas);
   }

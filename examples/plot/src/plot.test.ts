@@ -8,10 +8,12 @@ import {
   decodePng,
   drawCurves,
   drawPoints,
+  drawText,
   encodePng,
   panelGrid,
   plotPointSets,
   savePng,
+  textWidth,
   toPixel,
   viridis,
   WHITE,
@@ -108,6 +110,19 @@ describe('plot', () => {
       for (let x = 10; x < 30; x++) expect(canvas.getPixel(x, y)).toEqual([255, 255, 255]);
     expect(canvas.getPixel(0, 0)).toEqual([0, 0, 0]);
     expect(canvas.clip).toBeNull();
+  });
+
+  it('draws text in a 3×5 font', () => {
+    const canvas = new Canvas(20, 12);
+    drawText(canvas, 1, 1, '1a', { scale: 2 });
+    const ink = (x: number, y: number) => canvas.getPixel(x, y)[0] === 0;
+    // '1' = 010 110 010 010 111 at scale 2: column 1 of the glyph is inked on every row
+    for (let r = 0; r < 5; r++) expect(ink(1 + 2 * 1, 1 + 2 * r)).toBe(true);
+    expect(ink(1, 1)).toBe(false); // top-left of '1' is blank
+    expect(ink(1, 1 + 2 * 4)).toBe(true); // bottom row of '1' is full
+    expect(ink(1 + 2 * 4 + 2, 1)).toBe(true); // 'A' (lower case drawn upper) top middle
+    expect(textWidth('1a', 2)).toBe(14);
+    expect(textWidth('')).toBe(0);
   });
 
   it('encodes and decodes losslessly', () => {
