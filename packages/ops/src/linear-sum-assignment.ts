@@ -175,8 +175,8 @@ export function solveAssignment(
       }
       if (lowest === Number.POSITIVE_INFINITY) {
         throw new DataError(
-          `linearSumAssignment: the cost matrix is infeasible: row ${freeRow} cannot be ` +
-            'assigned without using a forbidden (infinite) pair',
+          'linearSumAssignment: the cost matrix is infeasible: no complete assignment avoids the ' +
+            'forbidden (infinite) pairs',
         );
       }
       pathLength = lowest;
@@ -237,7 +237,7 @@ function columnReduction(
   for (let j = 0; j < n; j++) {
     if (v[j] === Number.POSITIVE_INFINITY) {
       throw new DataError(
-        `linearSumAssignment: the cost matrix is infeasible: column ${j} has only forbidden (infinite) costs`,
+        `linearSumAssignment: the cost matrix is infeasible: every entry of column ${j} is forbidden (infinite)`,
       );
     }
     const i = argmin[j];
