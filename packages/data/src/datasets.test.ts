@@ -111,6 +111,24 @@ describe('setMnist', () => {
     expect(hashSets(setMnist({ split: 'train', limit: 500, seed: 2 }).sets)).not.toBe(hashSets(train.sets));
   });
 
+  it("real digits, 'dspn' convention: grid points index/27 in [0, 1]; no jitter with 'setvae' → index/28", () => {
+    const dspn = setMnist({ split: 'test', limit: 50, convention: 'dspn' });
+    const setvae = setMnist({ split: 'test', limit: 50, jitter: false });
+    for (const [data, scale] of [
+      [dspn, 27],
+      [setvae, 28],
+    ] as const) {
+      for (const set of data.sets) {
+        for (const v of set.values) {
+          expect(Math.abs(v * scale - Math.round(v * scale))).toBeLessThan(1e-4);
+          expect(v).toBeGreaterThanOrEqual(0);
+          expect(v).toBeLessThanOrEqual(scale === 27 ? 1 : 27 / 28);
+        }
+      }
+    }
+    expect(dspn.sets.map((s) => s.n)).toEqual(setvae.sets.map((s) => s.n));
+  });
+
   it('rejects bad options and images before work', () => {
     expect(() => setMnist({ split: 'val' as 'train' })).toThrow(ConfigError);
     expect(() => setMnist({ split: 'val' as 'train' })).toThrow(
