@@ -96,6 +96,11 @@ describe('earthMoversDistance: properties', () => {
       [randomCloud(random, 30, 2, grid), randomCloud(random, 30, 2, grid)],
       [randomCloud(random, 25, 1), randomCloud(random, 25, 1)],
       [Array.from({ length: 12 }, () => [0.5, 0.5]), randomCloud(random, 12, 2)],
+      // two clusters of nearly coincident points: ties broken only at the 1e-9 level
+      [
+        Array.from({ length: 40 }, (_, i) => [i % 2, i % 2, 0].map((v) => v + 1e-9 * random.next())),
+        randomCloud(random, 40, 3),
+      ],
     ];
     for (const [x, y] of cases) {
       const expected = emdByAssignment(x, y);
@@ -103,6 +108,20 @@ describe('earthMoversDistance: properties', () => {
         rtol: 1e-12,
         atol: 1e-12,
       });
+    }
+  });
+
+  it('for a collapsed set equals Σ_j ‖p − b_j‖ whatever the matching, with every method', () => {
+    const n = 64;
+    const p = [0.3, -0.2, 0.1];
+    const y = randomCloud(random, n, 3);
+    const expected = y.reduce((s, q) => s + distance(p, q), 0);
+    for (const method of METHODS) {
+      const value = earthMoversDistance(hostSet(y.map(() => p)), hostSet(y), {
+        method,
+        pointReduction: 'sum',
+      });
+      expectClose(value, expected, { rtol: 1e-9, atol: 0 });
     }
   });
 
