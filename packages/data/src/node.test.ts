@@ -141,7 +141,9 @@ describe('loadPointClouds', () => {
     const mean = [0, 1, 2].map(
       (c) => all.filter((_, i) => i % 3 === c).reduce((a, b) => a + b) / (all.length / 3),
     );
-    const std = Math.sqrt(all.reduce((a, v, i) => a + (v - mean[i % 3]) ** 2, 0) / all.length);
+    // numpy all.reshape(-1).std(): around the overall mean of the coordinates
+    const overall = all.reduce((a, b) => a + b) / all.length;
+    const std = Math.sqrt(all.reduce((a, v) => a + (v - overall) ** 2, 0) / all.length);
     const source = await loadPointClouds(root, { split: 'val', numPoints: 5, normalize: 'global' });
     expect(source.files).toHaveLength(4);
     source.stats?.mean.forEach((m, c) => {
@@ -231,6 +233,31 @@ describe('loadPointClouds', () => {
     expect(Array.from(cloud.values)).toEqual(
       Array.from(readNpy(await readFile(join(fixtures, 'cloud-f4.npy'))).data),
     );
+  });
+
+  it('15k-style clouds: statistics over all points, train samples the first 10,000, val/test the rest', async () => {
+    const big = join(tmp, 'big-root');
+    await mkdir(join(big, 's', 'train'), { recursive: true });
+    await mkdir(join(big, 's', 'val'), { recursive: true });
+    const train = new Float32Array(3 * 10002);
+    train.fill(3, 3 * 10000); // only the 2 held-out points are non-zero
+    await writeFile(join(big, 's', 'train', 'a.npy'), writeNpy(train, [10002, 3]));
+    const val = new Float32Array(3 * 10004);
+    for (let i = 0; i < 4; i++) val.fill(i + 1, 3 * (10000 + i), 3 * (10001 + i));
+    await writeFile(join(big, 's', 'val', 'b.npy'), writeNpy(val, [10004, 3]));
+    const source = await loadPointClouds(big, { split: 'val', numPoints: 4 });
+    const mean = 6 / 10002;
+    expect(source.stats?.mean[0]).toBeCloseTo(mean, 9);
+    expect(source.stats?.std).toBeCloseTo(Math.sqrt((2 * 9) / 10002 - mean ** 2), 9);
+    const [cloud] = await collect(source);
+    // the held-out points 10000..10003, in order
+    expect(Array.from(cloud.values, (v) => Math.round(v * cloud.scale + cloud.mean[0]))).toEqual([
+      1, 1, 1, 2, 2, 2, 3, 3, 3, 4, 4, 4,
+    ]);
+    const [trained] = await collect(
+      await loadPointClouds(big, { split: 'train', numPoints: 50, normalize: 'none' }),
+    );
+    expect(Array.from(trained.values).every((v) => v === 0)).toBe(true); // never the held-out points
   });
 
   it('DataError for a missing or empty directory, a truncated or wrongly shaped file', async () => {

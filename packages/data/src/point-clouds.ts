@@ -24,9 +24,10 @@ export const SHAPENET_SYNSETS: Readonly<Record<string, string>> = {
 };
 
 /**
- * - `'global'` (PointFlow's default): subtract the per-axis mean of all training points of the
- *   selected synsets, divide by their scalar std (over all coordinates). val/test use the train statistics.
- * - `'per-shape'`: the same statistics computed per cloud (PointFlow's deprecated `normalize_per_shape`).
+ * - `'global'` (PointFlow's default): subtract the per-axis mean of all points of all training
+ *   clouds of the selected synsets, divide by the std of all their coordinates flattened (a
+ *   scalar, numpy `reshape(-1).std()`). val/test use the train statistics.
+ * - `'per-shape'`: the same statistics computed per cloud (PointFlow's `normalize_per_shape`).
  * - `'none'`: raw coordinates.
  */
 export type PointCloudNormalization = 'per-shape' | 'global' | 'none';
@@ -116,10 +117,14 @@ function pointRange(count: number, split: PointCloudSplit): [number, number] {
   return split === 'train' ? [0, 10000] : [10000, count];
 }
 
-/** Mean per axis and scalar std over all coordinates of the given points (Float64 sums). */
+/**
+ * PointFlow's statistics from Float64 sums over `count` points: the mean per axis, and the std
+ * of all coordinates flattened (numpy `points.reshape(-1).std()`, i.e. around their overall mean).
+ */
 function statistics(sums: number[], squares: number, count: number): PointCloudStats {
   const mean = sums.map((s) => s / count) as [number, number, number];
-  const variance = squares / (3 * count) - (mean[0] ** 2 + mean[1] ** 2 + mean[2] ** 2) / 3;
+  const overall = (sums[0] + sums[1] + sums[2]) / (3 * count);
+  const variance = squares / (3 * count) - overall ** 2;
   return { mean, std: Math.sqrt(Math.max(variance, 0)) || 1 };
 }
 
@@ -156,11 +161,11 @@ async function prepareSource(root: string, options: LoadPointCloudsOptions): Pro
     const sums = [0, 0, 0];
     let squares = 0;
     let count = 0;
+    // PointFlow: over all points of every training cloud (before its train/test point split)
     for (const { path } of trainFiles) {
       const cloud = await readCloud(path);
-      const [from, to] = pointRange(cloud.shape[0], 'train');
-      squares += accumulate(cloud.data, from, to, sums);
-      count += to - from;
+      squares += accumulate(cloud.data, 0, cloud.shape[0], sums);
+      count += cloud.shape[0];
     }
     stats = statistics(sums, squares, count);
   }
@@ -179,8 +184,8 @@ async function prepareSource(root: string, options: LoadPointCloudsOptions): Pro
       let { mean, std } = globalStats ?? { mean: [0, 0, 0] as [number, number, number], std: 1 };
       if (normalize === 'per-shape') {
         const sums = [0, 0, 0];
-        const squares = accumulate(cloud.data, from, to, sums);
-        ({ mean, std } = statistics(sums, squares, to - from));
+        const squares = accumulate(cloud.data, 0, cloud.shape[0], sums);
+        ({ mean, std } = statistics(sums, squares, cloud.shape[0]));
       }
       const values = new Float32Array(3 * numPoints);
       for (let i = 0; i < numPoints; i++) {
