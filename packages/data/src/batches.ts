@@ -46,7 +46,7 @@ function checkOptions(options: BatchOptions) {
   return {
     batchSize: checkInteger(options.batchSize, 'batchSize', 1),
     shuffle: options.shuffle ?? false,
-    seed: checkInteger(options.seed ?? 0, 'seed', 0),
+    seed: checkInteger(options.seed ?? 0, 'seed', Number.MIN_SAFE_INTEGER),
     bucketBySize: options.bucketBySize ?? false,
     dropLast: options.dropLast ?? false,
     maxSize: options.maxSize === undefined ? undefined : checkInteger(options.maxSize, 'maxSize', 0),

@@ -148,7 +148,7 @@ async function prepareSource(root: string, options: LoadPointCloudsOptions): Pro
     'global',
     'none',
   ] as const);
-  const seed = checkInteger(options.seed ?? 0, 'seed', 0);
+  const seed = checkInteger(options.seed ?? 0, 'seed', Number.MIN_SAFE_INTEGER);
   if (options.synsets !== undefined && (!Array.isArray(options.synsets) || options.synsets.length === 0)) {
     throw new ConfigError(
       `synsets: expected a non-empty array of folder names, got ${JSON.stringify(options.synsets)}`,

@@ -35,7 +35,7 @@ export interface PolygonsDataset extends SetDataset {
  */
 export function polygons(options: PolygonsOptions = {}): PolygonsDataset {
   const numSets = checkInteger(options.numSets ?? 1000, 'numSets', 0);
-  const seed = checkInteger(options.seed ?? 0, 'seed', 0);
+  const seed = checkInteger(options.seed ?? 0, 'seed', Number.MIN_SAFE_INTEGER);
   const range = options.cornerRange ?? [options.corners ?? 4, options.corners ?? 4];
   const low = checkInteger(range[0], options.cornerRange ? 'cornerRange[0]' : 'corners', 1);
   const high = checkInteger(range[1], 'cornerRange[1]', low);

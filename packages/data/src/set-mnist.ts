@@ -128,7 +128,7 @@ export interface SetMnistDataset extends SetDataset {
 export function setMnist(options: SetMnistOptions): SetMnistDataset {
   const split = checkChoice(options?.split, 'split', ['train', 'test', 'all'] as const);
   const pixelOptions = resolvePixelOptions(options);
-  const seed = checkInteger(options.seed ?? 0, 'seed', 0);
+  const seed = checkInteger(options.seed ?? 0, 'seed', Number.MIN_SAFE_INTEGER);
   const limit = options.limit === undefined ? undefined : checkInteger(options.limit, 'limit', 0);
   const images = options.images ?? bundledMnistDigits();
   if (images.pixels.length !== images.count * images.rows * images.cols) {

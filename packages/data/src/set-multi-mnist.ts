@@ -72,7 +72,7 @@ function inkBox(pixels: Uint8Array, offset: number, rows: number, cols: number, 
 export function setMultiMnist(options: SetMultiMnistOptions): SetMultiMnistDataset {
   const split = checkChoice(options?.split, 'split', ['train', 'test', 'all'] as const);
   const pixelOptions = resolvePixelOptions(options);
-  const seed = checkInteger(options.seed ?? 123, 'seed', 0);
+  const seed = checkInteger(options.seed ?? 123, 'seed', Number.MIN_SAFE_INTEGER);
   const numSets = checkInteger(
     options.numSets ?? { train: 6000, test: 1000, all: 7000 }[split],
     'numSets',

@@ -40,7 +40,7 @@ export interface SyntheticMoleculesDataset extends SetDataset {
  */
 export function syntheticMolecules(options: SyntheticMoleculesOptions): SyntheticMoleculesDataset {
   const numSets = checkInteger(options?.numSets, 'numSets', 0);
-  const seed = checkInteger(options.seed ?? 0, 'seed', 0);
+  const seed = checkInteger(options.seed ?? 0, 'seed', Number.MIN_SAFE_INTEGER);
   const box = checkNumber(options.boxSize ?? 6, 'boxSize', 1e-9, 1e9);
   const minDistance = checkNumber(options.minDistance ?? 1, 'minDistance', 0, 1e9);
   const neighbourDistance = checkNumber(
