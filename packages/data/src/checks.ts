@@ -10,8 +10,13 @@ export function checkInteger(
   max = Number.MAX_SAFE_INTEGER,
 ): number {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-    const range = max === Number.MAX_SAFE_INTEGER ? `>= ${min}` : `in [${min}, ${max}]`;
-    throw new ConfigError(`${name}: expected an integer ${range}, got ${JSON.stringify(value)}`);
+    const range =
+      min === Number.MIN_SAFE_INTEGER
+        ? ''
+        : max === Number.MAX_SAFE_INTEGER
+          ? ` >= ${min}`
+          : ` in [${min}, ${max}]`;
+    throw new ConfigError(`${name}: expected an integer${range}, got ${JSON.stringify(value)}`);
   }
   return value;
 }
