@@ -2,7 +2,8 @@
 // (shared/peer/peer_bench.py: scipy linear_sum_assignment, cdist + LSA). As the peer, every
 // run gets a fresh input (made outside the timing): a uniform[0,1) float64 matrix for
 // `hungarian_n*`, and for `emd_*` a pair of 3-D clouds, U(-0.5, 0.5) and N(0, 0.25²),
-// timed including the Euclidean cost matrix; the output is the mean matched distance.
+// timed including the Euclidean cost matrix; the output is the mean matched distance. Three
+// warm-up runs (one for the slow Sinkhorn lines) so small sizes are timed after the JIT.
 // Build first: `pnpm exec tsc -b`. Run: `node bench/assignment.bench.mjs [--only emd_exact]`.
 import { bench } from '../../../scripts/bench-harness.mjs';
 import { earthMoversDistance, linearSumAssignment, Random } from '../dist/index.js';
@@ -32,7 +33,7 @@ function cloudPair(n) {
 for (const n of [50, 100, 200, 500, 1000]) {
   await bench(`hungarian_n${n}`, (cost) => linearSumAssignment(cost, { rows: n, cols: n }), {
     runs: RUNS,
-    warmup: 1,
+    warmup: 3,
     setup: () => uniformMatrix(n),
     backend: 'host',
     extra: { n, cost: 'uniform[0,1) float64, a fresh matrix per run', impl: 'linearSumAssignment' },
@@ -44,7 +45,7 @@ for (const [method, sizes] of Object.entries(emdSizes)) {
   for (const n of sizes) {
     await bench(`emd_${method}_n${n}`, ([a, b]) => earthMoversDistance(a, b, { method }), {
       runs: method === 'sinkhorn' && n > 256 ? 3 : RUNS,
-      warmup: 1,
+      warmup: 3,
       setup: () => cloudPair(n),
       backend: 'host',
       extra: { n, D: 3, method, output: 'mean matched distance, cost matrix included' },
