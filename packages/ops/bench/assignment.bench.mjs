@@ -45,7 +45,7 @@ for (const [method, sizes] of Object.entries(emdSizes)) {
   for (const n of sizes) {
     await bench(`emd_${method}_n${n}`, ([a, b]) => earthMoversDistance(a, b, { method }), {
       runs: method === 'sinkhorn' && n > 256 ? 3 : RUNS,
-      warmup: 3,
+      warmup: method === 'sinkhorn' && n > 256 ? 1 : 3,
       setup: () => cloudPair(n),
       backend: 'host',
       extra: { n, D: 3, method, output: 'mean matched distance, cost matrix included' },
