@@ -37,10 +37,12 @@ describe('jsdBetweenPointCloudSets (PointFlow / latent_3d_points)', () => {
   });
 
   it('nearest cell agrees with brute force, also for points outside the ball and the cube', () => {
-    const grid = occupancyGrid(10);
     const rand = testRandom(2);
-    for (let t = 0; t < 500; t++) {
-      const p = [0, 1, 2].map(() => (rand() - 0.5) * 1.6);
+    const grids = [occupancyGrid(10), occupancyGrid(28)];
+    for (let t = 0; t < 3000; t++) {
+      const grid = grids[t % 2];
+      const scale = [1.2, 1.6, 6][t % 3];
+      const p = [0, 1, 2].map(() => (rand() - 0.5) * scale);
       let best = -1;
       let bestD = Number.POSITIVE_INFINITY;
       for (let c = 0; c < grid.centres.length / 3; c++) {

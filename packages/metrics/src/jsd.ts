@@ -74,23 +74,49 @@ function nearestAxisIndex(axis: Float64Array, v: number): number {
 export function nearestCell(grid: OccupancyGrid, x: number, y: number, z: number): number {
   const { axis, resolution: r, cellOf, centres } = grid;
   // the nearest of all centres is separable per axis; if it is retained it is the answer
-  const cell =
-    cellOf[(nearestAxisIndex(axis, x) * r + nearestAxisIndex(axis, y)) * r + nearestAxisIndex(axis, z)];
+  const i0 = nearestAxisIndex(axis, x);
+  const j0 = nearestAxisIndex(axis, y);
+  const k0 = nearestAxisIndex(axis, z);
+  const cell = cellOf[(i0 * r + j0) * r + k0];
   if (cell >= 0) return cell;
-  let best = 0;
+  // otherwise search shells of growing Chebyshev radius around (i0, j0, k0): a centre m ≥ 1
+  // indices away along an axis is at least (m − ½)·spacing away there (i0 is that axis' nearest
+  // index); far outside the ball, scan every retained centre instead
+  const spacing = (axis[r - 1] - axis[0]) / (r - 1);
+  let best = -1;
   let bestDistance = Number.POSITIVE_INFINITY;
-  for (let c = 0; c < centres.length / 3; c++) {
+  const consider = (c: number) => {
     const dx = x - centres[3 * c];
     const dy = y - centres[3 * c + 1];
     const dz = z - centres[3 * c + 2];
-    const s = dx * dx + dy * dy + dz * dz;
-    if (s < bestDistance) {
-      bestDistance = s;
+    const d = dx * dx + dy * dy + dz * dz;
+    // ties go to the first centre in C order, as a full scan would
+    if (d < bestDistance || (d === bestDistance && c < best)) {
+      bestDistance = d;
       best = c;
     }
+  };
+  for (let shell = 1; shell <= MAX_SHELL; shell++) {
+    for (let i = Math.max(0, i0 - shell); i <= Math.min(r - 1, i0 + shell); i++) {
+      for (let j = Math.max(0, j0 - shell); j <= Math.min(r - 1, j0 + shell); j++) {
+        for (let k = Math.max(0, k0 - shell); k <= Math.min(r - 1, k0 + shell); k++) {
+          if (Math.max(Math.abs(i - i0), Math.abs(j - j0), Math.abs(k - k0)) !== shell) continue;
+          const c = cellOf[(i * r + j) * r + k];
+          if (c >= 0) consider(c);
+        }
+      }
+    }
+    const bound = (shell + 0.5) * spacing * (1 - 1e-6);
+    if (best >= 0 && bound * bound > bestDistance) return best;
   }
+  best = -1;
+  bestDistance = Number.POSITIVE_INFINITY;
+  for (let c = 0; c < centres.length / 3; c++) consider(c);
   return best;
 }
+
+/** Shells searched around a clipped cell before falling back to a full scan. */
+const MAX_SHELL = 4;
 
 /** Per-cell point counts of a collection (every point counted). */
 export function gridCounts(
