@@ -3,9 +3,10 @@
 // peer), forward only; and an ISAB forward+backward (SetVAE's encoder block: 'setvae'
 // variant, slot attention, LN, m = 32). Build first: `pnpm exec tsc -b`.
 // `node bench/attention.bench.mjs --backends wasm,cpu [--only mab isab]`
+
+import { Random } from '@setgen/ops';
 import * as tf from '@tensorflow/tfjs-core';
 import { backendsFromArgs, bench, useBackend } from '../../../scripts/bench-harness.mjs';
-import { Random } from '@setgen/ops';
 import { isab, mab } from '../dist/index.js';
 
 const B = 16;
@@ -30,11 +31,22 @@ for (const backend of backendsFromArgs()) {
       out.dataSync();
       out.dispose();
     },
-    { runs, backend, extra: { B, N, dim: D, heads: H, ln: false, variant: 'set-transformer', mode: 'MAB(X,X) forward' } },
+    {
+      runs,
+      backend,
+      extra: { B, N, dim: D, heads: H, ln: false, variant: 'set-transformer', mode: 'MAB(X,X) forward' },
+    },
   );
   block.dispose();
 
-  const encoder = isab({ units: D, numHeads: H, numInducingPoints: M, variant: 'setvae', attention: 'slot', seed: 2 });
+  const encoder = isab({
+    units: D,
+    numHeads: H,
+    numInducingPoints: M,
+    variant: 'setvae',
+    attention: 'slot',
+    seed: 2,
+  });
   tf.dispose(encoder.apply(tf.slice(x, [0, 0, 0], [1, 2, D]))); // build
   const variables = encoder.trainableWeights.map((w) => w.val);
   await bench(
@@ -47,7 +59,17 @@ for (const backend of backendsFromArgs()) {
     {
       runs,
       backend,
-      extra: { B, N, dim: D, heads: H, inducingPoints: M, ln: true, variant: 'setvae', attention: 'slot', mode: 'ISAB forward+backward (all weights)' },
+      extra: {
+        B,
+        N,
+        dim: D,
+        heads: H,
+        inducingPoints: M,
+        ln: true,
+        variant: 'setvae',
+        attention: 'slot',
+        mode: 'ISAB forward+backward (all weights)',
+      },
     },
   );
   encoder.dispose();
