@@ -9,8 +9,10 @@ import {
   randomSet,
 } from '@setgen/testkit';
 import * as tf from '@tensorflow/tfjs-core';
+import * as tfl from '@tensorflow/tfjs-layers';
 import { expect, it } from 'vitest';
 import { AttentiveBottleneckLayer, abl } from './attentive-bottleneck-layer.js';
+import { isab } from './induced-set-attention-block.js';
 import { expectPermutationEquivariant, expectPermutationInvariant } from './testing.js';
 
 const M = 3;
@@ -300,6 +302,39 @@ describeBackends('AttentiveBottleneckLayer', () => {
     optimizer.dispose();
     cond.dispose();
     top.dispose();
+  });
+
+  it('ISAB → ABL (learned prior) in a LayersModel saves and loads through tf.io with equal outputs', async () => {
+    const input = tfl.input({ shape: [null, UNITS] });
+    const encoded = isab({ units: UNITS, numHeads: 2, numInducingPoints: 2, attention: 'slot' }).apply(input);
+    // predict() passes no call kwargs: the noise comes from the layer's own seeded stream,
+    // which the loaded copy restarts from the same seed
+    const decoded = abl({
+      units: UNITS,
+      latentDim: DZ,
+      numHeads: 2,
+      numInducingPoints: M,
+      conditionalPrior: false,
+      seed: 5,
+    }).apply(encoded) as tfl.SymbolicTensor;
+    const model = tfl.model({ inputs: input, outputs: decoded });
+    let saved: tf.io.ModelArtifacts | null = null;
+    await model.save(
+      tf.io.withSaveHandler(async (artifacts) => {
+        saved = artifacts;
+        return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
+      }),
+    );
+    const artifacts = saved as unknown as tf.io.ModelArtifacts;
+    expect((artifacts.weightSpecs ?? []).length).toBe(25 + 30);
+    const loaded = await tfl.loadLayersModel(tf.io.fromMemory(artifacts));
+    const x = randomSet(14, [2, 6, UNITS]);
+    const a = model.predict(x) as tf.Tensor;
+    const b = loaded.predict(x) as tf.Tensor;
+    expectClose(b.dataSync(), a.dataSync(), { rtol: 1e-6, atol: 1e-7 });
+    tf.dispose([x, a, b]);
+    model.dispose();
+    loaded.dispose();
   });
 
   it('config: defaults, round trip, and ConfigError for bad options', () => {
