@@ -4,17 +4,20 @@
 //   a = MLP(z) / (‖MLP(z)‖ + 1e-5);  s = softmax(Angles · a) over the n0 reference points;
 //   idx = top-n(s) (descending);     x_k = (n·s_k Wα + bα) ⊙ Points[idx_k] + (n·s_k Wβ + bβ).
 // The choice of idx is discrete (made on the host); gradients reach z and the angles
-// through the scores s, and the points through the gather.
+// through the scores s, and the points through the one-hot selection.
 
-import { batchMatMul, ConfigError, formatShape, gatherRows, Random, ShapeError } from '@setgen/ops';
+import { batchMatMul, ConfigError, formatShape, Random, ShapeError } from '@setgen/ops';
 import {
   add,
   div,
+  expandDims,
+  matMul,
   mul,
   norm,
   reshape,
   serialization,
   softmax,
+  sum,
   type Tensor2D,
   type Tensor3D,
   tensor1d,
@@ -180,19 +183,18 @@ export class TopNCreation extends SetCreationLayer {
     const n0 = this.referenceSize;
     const { scores } = this.scores(z);
     const picked = topIndices(scores.dataSync(), batch, n0, length);
-    const scoreRows = picked.map((index, at) => Math.floor(at / length) * n0 + index);
-    const selectedScores = reshape(
-      gatherRows(reshape(scores, [batch * n0, 1]), tensor1d(scoreRows, 'int32')),
-      [batch, length, 1],
-    );
+    // the choice as a one-hot [B·L, n0] made on the host: selections become products, whose
+    // gradients are products again (no gather kernel, fast on wasm)
+    const choice = new Float32Array(batch * length * n0);
+    picked.forEach((index, at) => {
+      choice[at * n0 + index] = 1;
+    });
+    const oneHot = tensor2d(choice, [batch * length, n0]);
+    const selectedScores = sum(mul(reshape(oneHot, [batch, length, n0]), expandDims(scores, 1)), 2, true);
     // FiLM on n·s, n = the set's own size (the reference has one n per batch)
     const n = reshape(tensor1d(sizes), [batch, 1, 1]);
     const condition = mul(selectedScores, n);
-    const selected = reshape(gatherRows(w.points.read(), tensor1d(picked, 'int32')), [
-      batch,
-      length,
-      this.featureDim,
-    ]);
+    const selected = reshape(matMul(oneHot, w.points.read() as Tensor2D), [batch, length, this.featureDim]);
     return featureWiseLinearModulation(selected, condition, {
       gammaKernel: w.alphaKernel.read(),
       gammaBias: w.alphaBias.read(),
