@@ -46,6 +46,14 @@ describe('computeAllMetrics (PointFlow definitions)', () => {
     expect(m['1-NNA-EMD']).toBeCloseTo(fixture.metrics.EMD['1-NNA'], 6);
   });
 
+  it("'pointflow-approx' reproduces PointFlow's approxmatch metrics of the fixture", async () => {
+    const m = await computeAllMetrics(generated, reference, { distances: ['emd'], emd: 'pointflow-approx' });
+    const e = fixture.metrics.EMD_pointflow_approx;
+    expectClose(m['MMD-EMD'], e.MMD, { rtol: 1e-6 });
+    expectClose(m['COV-EMD'], e.COV, { rtol: 1e-6 });
+    expectClose(m['1-NNA-EMD'], e['1-NNA'], { rtol: 1e-6 });
+  });
+
   it('reports only the requested distances, with monotone progress up to the total', async () => {
     const calls: [number, number][] = [];
     const m = await computeAllMetrics(generated.slice(0, 5), reference.slice(0, 4), {

@@ -17,6 +17,7 @@ import {
   type DistanceMatrices,
   type EmdMethod,
   type EvaluationControl,
+  isOrdered,
   localExecutor,
   type PairwiseExecutor,
   pairCount,
@@ -54,8 +55,10 @@ export function checkMetricsOptions<D extends CloudDistance>(
     );
   }
   const emd = options.emd ?? 'exact';
-  if (emd !== 'exact' && emd !== 'auction') {
-    throw new ConfigError(`options.emd: expected 'exact' | 'auction', got ${JSON.stringify(emd)}`);
+  if (emd !== 'exact' && emd !== 'auction' && emd !== 'pointflow-approx') {
+    throw new ConfigError(
+      `options.emd: expected 'exact' | 'auction' | 'pointflow-approx', got ${JSON.stringify(emd)}`,
+    );
   }
   const { batchSize, onProgress, signal } = options;
   if (batchSize !== undefined && !(Number.isInteger(batchSize) && batchSize >= 1)) {
@@ -71,6 +74,8 @@ export function checkMetricsOptions<D extends CloudDistance>(
   }
   return { distances, emd, batchSize };
 }
+
+const sum = (values: readonly number[]) => values.reduce((t, v) => t + v, 0);
 
 /** MMD, COV and 1-NNA of one distance's matrices. */
 export function metricsFromMatrices(m: DistanceMatrices): { MMD: number; COV: number; '1-NNA': number } {
@@ -102,8 +107,8 @@ export async function computeAllMetricsWith<D extends CloudDistance>(
   const refSets = await readPointClouds(reference, 'reference');
   const nGen = genSets.length;
   const nRef = refSets.length;
-  const perDistance = pairCount(nGen, nRef);
-  const total = perDistance * distances.length;
+  const counts = distances.map((distance) => pairCount(nGen, nRef, isOrdered({ distance, emd })));
+  const total = sum(counts);
   const result: Record<string, number> = {};
   for (const [k, distance] of distances.entries()) {
     const matrices = await computeDistanceMatrices(
@@ -112,7 +117,7 @@ export async function computeAllMetricsWith<D extends CloudDistance>(
       {
         signal,
         pairsPerTask: batchSize,
-        onProgress: onProgress && ((done) => onProgress(k * perDistance + done, total)),
+        onProgress: onProgress && ((done) => onProgress(sum(counts.slice(0, k)) + done, total)),
       },
     );
     const tag = distance.toUpperCase();

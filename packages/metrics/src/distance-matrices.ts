@@ -10,13 +10,18 @@
  * matrix (32 MB at N = 2048) inside `earthMoversDistance`.
  */
 import { earthMoversDistance, type HostSet } from '@setgen/ops';
+import { approxMatchDistance } from './approx-match.js';
 import { chamferKernel, type PointCloudIndex } from './chamfer-kernel.js';
 
 /** Distance between two clouds: PointFlow's Chamfer ('cd') or the earth mover's distance ('emd'). */
 export type CloudDistance = 'cd' | 'emd';
 
-/** EMD solver: the exact assignment (default) or the ε-scaled auction (faster, within ε of exact). */
-export type EmdMethod = 'exact' | 'auction';
+/**
+ * EMD solver: the exact assignment (default), the ε-scaled auction (within ε of exact), or
+ * PointFlow's `approxmatch` heuristic (`'pointflow-approx'`, to reproduce published numbers; not
+ * an optimal transport, see approx-match.ts).
+ */
+export type EmdMethod = 'exact' | 'auction' | 'pointflow-approx';
 
 /** Row-major matrices; see `matrix-metrics.ts` for the layout. */
 export interface DistanceMatrices {
@@ -61,16 +66,25 @@ export type PairwiseExecutor = (
   signal?: AbortSignal,
 ) => Promise<void>;
 
-/** Number of unordered pairs an evaluation computes: nGen·nRef + both triangles. */
-export function pairCount(nGen: number, nRef: number): number {
-  return nGen * nRef + (nGen * (nGen - 1)) / 2 + (nRef * (nRef - 1)) / 2;
+/**
+ * Number of pairs an evaluation computes: nGen·nRef + one triangle of each within-collection
+ * matrix, or both triangles for an asymmetric distance (`ordered`).
+ */
+export function pairCount(nGen: number, nRef: number, ordered = false): number {
+  const within = (nGen * (nGen - 1)) / 2 + (nRef * (nRef - 1)) / 2;
+  return nGen * nRef + (ordered ? 2 : 1) * within;
+}
+
+/** Whether a job's distance is asymmetric (PointFlow's approxmatch), so both triangles are needed. */
+export function isOrdered(job: Pick<PairwiseJob, 'distance' | 'emd'>): boolean {
+  return job.distance === 'emd' && job.emd === 'pointflow-approx';
 }
 
 /**
  * Splits all pairs into tasks of at most `pairsPerTask` pairs (flattened `[a0, b0, a1, b1, …]`
  * global cloud indices), row by row so that consecutive pairs share their first cloud.
  */
-export function planTasks(nGen: number, nRef: number, pairsPerTask: number): Int32Array[] {
+export function planTasks(nGen: number, nRef: number, pairsPerTask: number, ordered = false): Int32Array[] {
   const tasks: Int32Array[] = [];
   let current: number[] = [];
   const push = (a: number, b: number) => {
@@ -84,26 +98,36 @@ export function planTasks(nGen: number, nRef: number, pairsPerTask: number): Int
   for (let a = 0; a < total; a++) {
     // generated a: every reference and the later generated; reference a: the later references
     for (let b = a + 1; b < total; b++) push(a, b);
+    // an asymmetric distance also needs the lower triangles (a, b < a) of its own collection
+    if (ordered) for (let b = a < nGen ? 0 : nGen; b < a; b++) push(a, b);
   }
   if (current.length > 0) tasks.push(Int32Array.from(current));
   return tasks;
 }
 
-/** Writes the distances of one task into the matrices (both halves of the symmetric ones). */
-export function storeDistances(matrices: DistanceMatrices, pairs: Int32Array, values: Float64Array): void {
+/**
+ * Writes the distances of one task into the matrices: entry [a][b] of pair (a, b), and also
+ * [b][a] unless the distance is asymmetric (`ordered`).
+ */
+export function storeDistances(
+  matrices: DistanceMatrices,
+  pairs: Int32Array,
+  values: Float64Array,
+  ordered = false,
+): void {
   const { nGen, nRef, genRef, genGen, refRef } = matrices;
   for (let p = 0; p < values.length; p++) {
     const a = pairs[2 * p];
     const b = pairs[2 * p + 1];
     const v = values[p];
-    if (b < nGen) {
-      genGen[a * nGen + b] = v;
-      genGen[b * nGen + a] = v;
-    } else if (a < nGen) {
+    if (a < nGen && b >= nGen) {
       genRef[a * nRef + (b - nGen)] = v;
+    } else if (a < nGen) {
+      genGen[a * nGen + b] = v;
+      if (!ordered) genGen[b * nGen + a] = v;
     } else {
       refRef[(a - nGen) * nRef + (b - nGen)] = v;
-      refRef[(b - nGen) * nRef + (a - nGen)] = v;
+      if (!ordered) refRef[(b - nGen) * nRef + (a - nGen)] = v;
     }
   }
 }
@@ -138,15 +162,16 @@ export async function computeDistanceMatrices(
     refRef: new Float64Array(nRef * nRef),
   };
   const largest = job.clouds.reduce((m, c) => Math.max(m, c.n), 1);
-  const tasks = planTasks(nGen, nRef, pairsPerTask ?? defaultPairsPerTask(job.distance, largest));
-  const total = pairCount(nGen, nRef);
+  const ordered = isOrdered(job);
+  const tasks = planTasks(nGen, nRef, pairsPerTask ?? defaultPairsPerTask(job.distance, largest), ordered);
+  const total = pairCount(nGen, nRef, ordered);
   let done = 0;
   onProgress?.(0, total);
   await executor(
     job,
     tasks,
     (task, values) => {
-      storeDistances(matrices, tasks[task], values);
+      storeDistances(matrices, tasks[task], values, ordered);
       done += values.length;
       onProgress?.(done, total);
     },
@@ -160,8 +185,17 @@ export async function computeDistanceMatrices(
  * `earthMoversDistance` of `@setgen/ops` (PointFlow's mean matched Euclidean distance).
  */
 export function pairDistance(job: PairwiseJob): (a: number, b: number) => number {
-  if (job.distance === 'emd') {
-    const method = job.emd;
+  const method = job.emd;
+  if (job.distance === 'emd' && method === 'pointflow-approx') {
+    // asymmetric: PointFlow's M_rs = pairwise(ref, sample) puts the reference first; within a
+    // collection entry [a][b] is approxmatch(a, b), as PointFlow's pairwise(A, A)
+    const { clouds, nGen } = job;
+    return (a, b) =>
+      a < nGen && b >= nGen
+        ? approxMatchDistance(clouds[b], clouds[a])
+        : approxMatchDistance(clouds[a], clouds[b]);
+  }
+  if (job.distance === 'emd' && method !== 'pointflow-approx') {
     return (a, b) => earthMoversDistance(job.clouds[a], job.clouds[b], { method, pointReduction: 'mean' });
   }
   const kernel = chamferKernel();

@@ -98,6 +98,16 @@ describe('setgen-eval (spawned)', () => {
     expect(out.stderr).toBe(''); // not a terminal: no progress bar
   });
 
+  it("--emd pointflow-approx gives PointFlow's approxmatch numbers", async () => {
+    const out = run('gen.npy', 'ref.npy', '--json', '--metrics', 'emd', '--emd', 'pointflow-approx');
+    expect(out.code).toBe(0);
+    const expected = await computeAllMetrics(asSets(gen, 4, 16), asSets(ref, 5, 16), {
+      distances: ['emd'],
+      emd: 'pointflow-approx',
+    });
+    expect(JSON.parse(out.stdout)['MMD-EMD']).toBeCloseTo(expected['MMD-EMD'], 6);
+  });
+
   it('exits 1 with a clear message on bad files', () => {
     const cases: [string[], RegExp][] = [
       [['bad.npy', 'ref.npy'], /bad\.npy: not an \.npy file/],

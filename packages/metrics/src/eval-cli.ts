@@ -1,5 +1,5 @@
 /**
- * `setgen-eval generated.npy reference.npy [--json] [--metrics cd,emd,jsd] [--emd exact|auction]
+ * `setgen-eval generated.npy reference.npy [--json] [--metrics cd,emd,jsd] [--emd exact|auction|pointflow-approx]
  * [--workers N]`: PointFlow's generation metrics of two `[K, N, D]` .npy files, on all cores.
  * A progress bar goes to stderr when it is a terminal; the table (or JSON) to stdout.
  * Exit codes: 0 success, 1 bad input file, 2 bad command line.
@@ -11,11 +11,12 @@ import type { CloudDistance, EmdMethod } from './distance-matrices.js';
 import { jsdBetweenPointCloudSets } from './jsd.js';
 import { workerExecutor } from './worker-pool.js';
 
-const USAGE = `usage: setgen-eval generated.npy reference.npy [--json] [--metrics cd,emd,jsd] [--emd exact|auction] [--workers N]
+const USAGE = `usage: setgen-eval generated.npy reference.npy [--json] [--metrics cd,emd,jsd] [--emd exact|auction|pointflow-approx] [--workers N]
 
   generated.npy, reference.npy   float arrays of shape [K, N, D] (K clouds of N points)
   --metrics   any of cd, emd, jsd (comma- or space-separated); default cd,emd (+ jsd when D = 3)
-  --emd       EMD solver: exact (default, optimal assignment) or auction (faster, within 1e-6)
+  --emd       EMD solver: exact (default, optimal assignment), auction (faster, within 1e-6),
+              or pointflow-approx (PointFlow's approxmatch heuristic, for published numbers)
   --workers   worker threads (default: all cores)
   --json      print one JSON object instead of a table`;
 
@@ -42,8 +43,9 @@ function parseArgs(argv: readonly string[]): CliArgs {
     if (a === '--json') args.json = true;
     else if (a === '--emd') {
       const v = argv[++i];
-      if (v !== 'exact' && v !== 'auction')
-        throw new UsageError(`--emd: expected exact or auction, got ${v ?? 'nothing'}`);
+      if (v !== 'exact' && v !== 'auction' && v !== 'pointflow-approx') {
+        throw new UsageError(`--emd: expected exact, auction or pointflow-approx, got ${v ?? 'nothing'}`);
+      }
       args.emd = v;
     } else if (a === '--workers') {
       const v = Number(argv[++i]);

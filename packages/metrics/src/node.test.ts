@@ -45,6 +45,15 @@ describe('computeAllMetrics on worker threads (@setgen/metrics/node)', () => {
     expectClose(m['1-NNA-EMD'], fixture.metrics.EMD['1-NNA'], { rtol: 1e-6 });
   });
 
+  it("runs PointFlow's approxmatch in the workers too", async () => {
+    const gen = toSets(fixture.sample_pcs);
+    const ref = toSets(fixture.ref_pcs);
+    const opts = { distances: ['emd'] as const, emd: 'pointflow-approx' as const };
+    const m = await computeAllMetrics(gen, ref, { ...opts, workers: 2 });
+    expectClose(m['MMD-EMD'], fixture.metrics.EMD_pointflow_approx.MMD, { rtol: 1e-6 });
+    expect(m['1-NNA-EMD']).toBe(await computeAllMetricsLocal(gen, ref, opts).then((l) => l['1-NNA-EMD']));
+  });
+
   it('rejects promptly with an AbortError and stops the workers', async () => {
     const controller = new AbortController();
     const gen = randomClouds(3, 40, 512);

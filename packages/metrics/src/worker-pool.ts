@@ -10,6 +10,7 @@
  */
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
+import { approxMatchDistance } from './approx-match.js';
 import { chamferKernel, type PointCloudIndex } from './chamfer-kernel.js';
 import { abortError, type PairwiseExecutor } from './distance-matrices.js';
 
@@ -17,13 +18,14 @@ import { abortError, type PairwiseExecutor } from './distance-matrices.js';
 const WORKER_SOURCE = `
 const { parentPort } = require('node:worker_threads');
 const kernel = (${chamferKernel.toString()})();
+const approxMatchDistance = ${approxMatchDistance.toString()};
 let job = null;
 let ops = null;
 parentPort.on('message', async (message) => {
   try {
     if (message.type === 'job') {
       job = message;
-      if (job.distance === 'emd' && !ops) {
+      if (job.distance === 'emd' && job.emd !== 'pointflow-approx' && !ops) {
         ops = await import(job.opsUrl);
         if (typeof ops.earthMoversDistance !== 'function') {
           throw new Error(job.opsUrl + ' has no earthMoversDistance (is the build of @setgen/ops stale?)');
@@ -38,10 +40,14 @@ parentPort.on('message', async (message) => {
     for (let p = 0; p < values.length; p++) {
       const a = indexes[pairs[2 * p]];
       const b = indexes[pairs[2 * p + 1]];
-      values[p] = job.distance === 'emd'
-        ? ops.earthMoversDistance({ values: a.points, n: a.n, d: a.d }, { values: b.points, n: b.n, d: b.d },
-            { method: job.emd, pointReduction: 'mean' })
-        : kernel.chamferMean(a, b);
+      const setA = { values: a.points, n: a.n, d: a.d };
+      const setB = { values: b.points, n: b.n, d: b.d };
+      if (job.distance === 'cd') values[p] = kernel.chamferMean(a, b);
+      else if (job.emd !== 'pointflow-approx') {
+        values[p] = ops.earthMoversDistance(setA, setB, { method: job.emd, pointReduction: 'mean' });
+      } else if (pairs[2 * p] < job.nGen && pairs[2 * p + 1] >= job.nGen) {
+        values[p] = approxMatchDistance(setB, setA); // reference first, as PointFlow's M_rs
+      } else values[p] = approxMatchDistance(setA, setB);
     }
     parentPort.postMessage({ type: 'done', task: message.task, values }, [values.buffer]);
   } catch (error) {
@@ -99,7 +105,14 @@ export function workerExecutor({ workers }: WorkerPoolOptions = {}): PairwiseExe
               feed(worker);
             },
           );
-          worker.postMessage({ type: 'job', distance: job.distance, emd: job.emd, indexes, opsUrl });
+          worker.postMessage({
+            type: 'job',
+            distance: job.distance,
+            emd: job.emd,
+            nGen: job.nGen,
+            indexes,
+            opsUrl,
+          });
         }
         if (tasks.length === 0) resolve();
       });
