@@ -96,6 +96,15 @@ describe('computeAllMetrics (PointFlow definitions)', () => {
     expect(far['1-NNA-EMD']).toBe(1);
   });
 
+  it("accepts clouds of different sizes for 'pointflow-approx' EMD", async () => {
+    const m = await computeAllMetrics(randomClouds(10, 3, 20), randomClouds(11, 2, 30), {
+      distances: ['emd'],
+      emd: 'pointflow-approx',
+    });
+    expect(m['MMD-EMD']).toBeGreaterThan(0);
+    expect(Number.isFinite(m['1-NNA-EMD'])).toBe(true);
+  });
+
   it('accepts clouds of different sizes for CD (2-D)', async () => {
     const rand = testRandom(9);
     const cloud = (n: number): HostSet => ({ values: Float32Array.from({ length: 2 * n }, rand), n, d: 2 });
