@@ -5,6 +5,7 @@ import { availableParallelism } from 'node:os';
 import { earthMoversDistance } from '@setgen/ops';
 import { bench, selected } from '../../../scripts/bench-harness.mjs';
 import {
+  approxMatchDistance,
   chamferKernel,
   computeAllMetrics as computeAllMetricsSingle,
   jsdBetweenPointCloudSets,
@@ -94,6 +95,16 @@ for (const method of ['exact', 'auction']) {
       }),
     );
   }
+}
+
+// PointFlow's approxmatch (what its papers report), per pair
+{
+  const [a, b] = clouds(3, 2, 2048);
+  await bench('emd_pointflow_approx_n2048_pair', () => approxMatchDistance(a, b), {
+    runs: 3,
+    warmup: 1,
+    backend: 'host',
+  });
 }
 
 // a real (small) EMD evaluation through the worker pool, to check the extrapolation

@@ -1,3 +1,4 @@
+export * from './approx-match.js';
 export * from './chamfer-kernel.js';
 export * from './compute-all-metrics.js';
 export * from './distance-matrices.js';
