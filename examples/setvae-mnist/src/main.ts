@@ -44,6 +44,8 @@ function parseOptions() {
       'batch-size': { type: 'string', default: '16' },
       'train-size': { type: 'string', default: '2000' },
       'eval-size': { type: 'string', default: '64' },
+      'kl-warmup': { type: 'string' },
+      'learning-rate': { type: 'string' },
       out: { type: 'string', default: 'out' },
       help: { type: 'boolean', default: false },
     },
@@ -74,6 +76,8 @@ function parseOptions() {
     batchSize: int('batch-size', values['batch-size'], 1),
     trainSize: int('train-size', values['train-size'], 0),
     evalSize: int('eval-size', values['eval-size'], 0),
+    klWarmup: values['kl-warmup'] === undefined ? undefined : Number(values['kl-warmup']),
+    learningRate: values['learning-rate'] === undefined ? undefined : Number(values['learning-rate']),
     out: values.out as string,
   };
 }
@@ -142,7 +146,8 @@ async function main(): Promise<void> {
     ...preset,
     ...MODELS[options.model],
     epochs,
-    klWarmupEpochs: (epochs * preset.klWarmupEpochs) / preset.epochs,
+    klWarmupEpochs: epochs * (options.klWarmup ?? preset.klWarmupEpochs / preset.epochs),
+    learningRate: options.learningRate ?? preset.learningRate,
     batchSize: options.batchSize,
     maxOutputs: 2000,
   };

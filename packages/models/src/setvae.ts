@@ -155,7 +155,7 @@ function checkOptimizerState(state: { name: string; tensor: Tensor }[], variable
   }
 }
 
-/** Valid elements per set (host) and the trimmed batch: trailing all-padding columns dropped. */
+/** Valid elements per set (host) and the trimmed batch: trailing all-padding columns dropped, an all-ones mask dropped. */
 function trimPadding(batch: SetBatch): { batch: SetBatch; sizes: number[] } {
   const [b, n] = batch.x.shape;
   if (!batch.mask) return { batch, sizes: new Array<number>(b).fill(n) };
@@ -172,11 +172,11 @@ function trimPadding(batch: SetBatch): { batch: SetBatch; sizes: number[] } {
       }
     }
   }
-  if (last === n) return { batch, sizes };
-  return {
-    batch: { x: slice(batch.x, [0, 0, 0], [b, last, -1]), mask: slice(batch.mask, [0, 0], [b, last]) },
-    sizes,
-  };
+  // every kept row valid: the mask says nothing more, and the unmasked path is cheaper
+  const full = sizes.every((size) => size === last);
+  if (last === n) return { batch: full ? { x: batch.x } : batch, sizes };
+  const x = slice(batch.x, [0, 0, 0], [b, last, -1]);
+  return { batch: full ? { x } : { x, mask: slice(batch.mask, [0, 0], [b, last]) }, sizes };
 }
 
 /**
