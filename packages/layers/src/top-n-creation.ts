@@ -11,7 +11,6 @@ import {
   add,
   div,
   expandDims,
-  matMul,
   mul,
   norm,
   reshape,
@@ -194,7 +193,7 @@ export class TopNCreation extends SetCreationLayer {
     // FiLM on n·s, n = the set's own size (the reference has one n per batch)
     const n = reshape(tensor1d(sizes), [batch, 1, 1]);
     const condition = mul(selectedScores, n);
-    const selected = reshape(matMul(oneHot, w.points.read() as Tensor2D), [batch, length, this.featureDim]);
+    const selected = reshape(batchMatMul(oneHot, w.points.read()), [batch, length, this.featureDim]);
     return featureWiseLinearModulation(selected, condition, {
       gammaKernel: w.alphaKernel.read(),
       gammaBias: w.alphaBias.read(),
