@@ -109,6 +109,14 @@ describe('linearSumAssignment: scipy fixtures (hungarian.json)', () => {
     }
   });
 
+  it('accepts rows given as typed arrays', () => {
+    for (const c of fixture.cases) {
+      const result = linearSumAssignment(c.cost.map((row) => Float64Array.from(row)));
+      expectValidMatching(c.cost, result);
+      expectClose(result.cost, c.total_cost, { rtol: 1e-6, atol: 1e-9 });
+    }
+  });
+
   it('returns the identity on a constant matrix and scipy’s assignment on a random one', () => {
     const constant = fixture.cases.find((k) => k.name === 'n5_all_equal');
     const random = fixture.cases.find((k) => k.name === 'n17');

@@ -36,13 +36,14 @@ export interface LinearSumAssignmentResult {
  * exactly as scipy.optimize.linear_sum_assignment (same optimal total; ties may pick another
  * optimal assignment).
  *
- * `cost` is `number[][]` or a flat row-major `ArrayLike<number>` with `rows`/`cols`.
+ * `cost` is `number[][]` (rows may also be typed arrays) or a flat row-major
+ * `ArrayLike<number>` with `rows`/`cols`.
  * `+Infinity` marks a forbidden pair (with `maximize`, `-Infinity` does); a matrix with no
  * feasible full assignment, NaN, or the opposite infinity throws `DataError`. Bad shapes
  * throw `ShapeError`. An empty matrix gives an empty assignment of cost 0.
  */
 export function linearSumAssignment(
-  cost: ArrayLike<number> | readonly (readonly number[])[],
+  cost: ArrayLike<number> | readonly ArrayLike<number>[],
   options: LinearSumAssignmentOptions = {},
 ): LinearSumAssignmentResult {
   const { rows, cols, matrix } = readCostMatrix(cost, options);
@@ -250,7 +251,7 @@ function columnReduction(
 
 /** Validates the shape of `cost` and returns a row-major float64 copy. */
 function readCostMatrix(
-  cost: ArrayLike<number> | readonly (readonly number[])[],
+  cost: ArrayLike<number> | readonly ArrayLike<number>[],
   options: LinearSumAssignmentOptions,
 ): { rows: number; cols: number; matrix: Float64Array } {
   if (cost === null || typeof cost !== 'object' || typeof cost.length !== 'number') {
@@ -266,17 +267,17 @@ function readCostMatrix(
       );
     }
   }
-  const nested = Array.isArray(cost) && cost.length > 0 && Array.isArray(cost[0]);
+  const nested = Array.isArray(cost) && cost.length > 0 && isRow(cost[0]);
   if (nested) {
-    const rowsOfCost = cost as readonly (readonly number[])[];
+    const rowsOfCost = cost as readonly ArrayLike<number>[];
     const rows = rowsOfCost.length;
     const cols = rowsOfCost[0].length;
     for (let r = 0; r < rows; r++) {
       const row = rowsOfCost[r];
-      if (!Array.isArray(row) || row.length !== cols) {
+      if (!isRow(row) || row.length !== cols) {
         throw new ShapeError(
           `linearSumAssignment: cost must be a rectangular number[][] of shape [${rows},${cols}], ` +
-            `but cost[${r}] ${Array.isArray(row) ? `has length ${row.length}` : `is ${describe(row)}`}`,
+            `but cost[${r}] ${isRow(row) ? `has length ${row.length}` : `is ${describe(row)}`}`,
         );
       }
     }
@@ -308,6 +309,11 @@ function readCostMatrix(
   const matrix = new Float64Array(rows * cols);
   for (let k = 0; k < matrix.length; k++) matrix[k] = numberAt(flat[k], Math.floor(k / cols), k % cols);
   return { rows, cols, matrix };
+}
+
+/** A row of a nested cost: a plain array or a typed array. */
+function isRow(value: unknown): value is ArrayLike<number> {
+  return Array.isArray(value) || (ArrayBuffer.isView(value) && !(value instanceof DataView));
 }
 
 function checkDimension(key: 'rows' | 'cols', given: number | undefined, actual: number): void {
