@@ -105,7 +105,9 @@ export function resolveSetVAEConfig(config: SetVAEConfig): ResolvedSetVAEConfig 
   }
   for (const key of ['beta', 'klWarmupEpochs', 'learningRate'] as const) checkNonNegative(key, resolved[key]);
   if (!(typeof resolved.epochs === 'number' && resolved.epochs > 0 && Number.isFinite(resolved.epochs))) {
-    throw new ConfigError(`config.epochs: expected a number > 0 (fractions allowed), got ${JSON.stringify(resolved.epochs)}`);
+    throw new ConfigError(
+      `config.epochs: expected a number > 0 (fractions allowed), got ${JSON.stringify(resolved.epochs)}`,
+    );
   }
   if (!Number.isInteger(resolved.seed)) {
     throw new ConfigError(`config.seed: expected an integer, got ${JSON.stringify(resolved.seed)}`);
