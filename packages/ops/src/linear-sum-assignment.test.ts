@@ -14,7 +14,18 @@ interface HungarianCase {
   n_optimal_assignments?: number;
 }
 
-const fixture = loadFixture<{ cases: HungarianCase[] }>(import.meta.dirname, 'hungarian.json');
+interface SetLossCase {
+  name: string;
+  B: number;
+  x: number[][][];
+  y: number[][][];
+  loss_sum: number[];
+}
+
+const fixture = loadFixture<{ cases: HungarianCase[]; set_loss: SetLossCase[] }>(
+  import.meta.dirname,
+  'hungarian.json',
+);
 
 /** Every row and column used at most once, min(rows, cols) pairs, rows ascending, cost = Σ. */
 function expectValidMatching(
@@ -91,6 +102,15 @@ describe('linearSumAssignment: scipy fixtures (hungarian.json)', () => {
       }
     });
   }
+
+  it('set_loss: squared-Euclidean matching totals between point sets', () => {
+    for (const c of fixture.set_loss) {
+      for (let b = 0; b < c.B; b++) {
+        const cost = c.x[b].map((p) => c.y[b].map((q) => p.reduce((s, v, k) => s + (v - q[k]) ** 2, 0)));
+        expectClose(linearSumAssignment(cost).cost, c.loss_sum[b], { rtol: 1e-6, atol: 0 });
+      }
+    }
+  });
 
   it('1e6-offset costs are solved exactly in float64 (differences below float32 resolution)', () => {
     const c = fixture.cases.find((k) => k.name === 'n17_large_offset_1e6');
