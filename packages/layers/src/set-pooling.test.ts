@@ -62,6 +62,34 @@ describeBackends('setPooling', () => {
     });
   }
 
+  it('weights by a soft mask (DSPN) and differentiates w.r.t. it', () => {
+    const x = tf.tensor3d([
+      [
+        [1, -2],
+        [3, 5],
+        [-4, 0.5],
+      ],
+    ]);
+    const soft = tf.tensor2d([[0.5, 1, 0]]);
+    const out = setPooling(x, soft, 'pna');
+    const w = [0.5, 1];
+    const rows = [0, 1].map((c) => [x.arraySync()[0][0][c], x.arraySync()[0][1][c]]);
+    const stats = rows.map((v) => {
+      const total = v[0] * w[0] + v[1] * w[1];
+      const mean = total / 1.5;
+      const variance = (w[0] * (v[0] - mean) ** 2 + w[1] * (v[1] - mean) ** 2) / 1.5;
+      return { total, mean, max: Math.max(...v), std: Math.sqrt(variance + PNA_STD_EPSILON) };
+    });
+    const expected = (['total', 'mean', 'max', 'std'] as const).flatMap((k) => stats.map((e) => e[k]));
+    expectClose(out.dataSync(), expected, { rtol: 1e-5 });
+    const probe = tf.tensor1d([0.3, -0.2, 0.5, 0.1, 0.2, 0.4, -0.1, 0.7]);
+    const f = (m: tf.Tensor) => tf.sum(tf.mul(setPooling(x, m as tf.Tensor2D, 'pna'), probe)) as tf.Scalar;
+    const free = tf.tensor2d([[0.5, 1, 0.25]]);
+    const g = tf.grad(f)(free);
+    expectClose(g.dataSync(), finiteDifferenceGradient(f, free, 1e-3), { rtol: 1e-2, atol: 2e-3 });
+    tf.dispose([x, soft, out, probe, free, g]);
+  });
+
   it('accepts a bool mask', () => {
     const { x, mask } = padded();
     const boolMask = tf.cast(mask, 'bool') as tf.Tensor2D;

@@ -11,9 +11,10 @@ import {
   div,
   expandDims,
   fill,
-  greater,
   max,
-  maximum,
+  mul,
+  ones,
+  onesLike,
   serialization,
   sqrt,
   square,
@@ -22,6 +23,8 @@ import {
   type Tensor,
   type Tensor2D,
   type Tensor3D,
+  tensor2d,
+  tensor3d,
   tidy,
   where,
   zerosLike,
@@ -46,30 +49,39 @@ function checkMode(mode: string): SetPoolingMode {
 }
 
 /**
- * Pools `x [B, N, C]` over its valid elements (`mask [B, N]`, 1 = element) → `[B, C]`, or
+ * Pools `x [B, N, C]` over its valid elements (`mask [B, N]`: > 0 = element) → `[B, C]`, or
  * `[B, 4C]` for `'pna'` = concat(sum, mean, max, std) with std = sqrt(var + 1e-5) (the
- * population variance). Empty sets pool to zeros in every mode.
+ * population variance). Empty sets pool to zeros in every mode. Sum, mean and std weight each
+ * element by its mask value (a 0/1 mask gives the plain statistics; a soft mask, as DSPN
+ * learns, gives weighted ones and a gradient w.r.t. the mask); max is over the elements.
  */
 export function setPooling(x: Tensor3D, mask?: Tensor2D | null, mode: SetPoolingMode = 'mean'): Tensor2D {
   const batch = asSetBatch(mask ? { x, mask } : x, 'x');
   checkMode(mode);
+  const [b, n, c] = x.shape;
+  // which entries are elements, read on the host so no comparison enters the gradient tape
+  const maskValues = batch.mask?.dataSync();
+  const validValues = new Uint8Array(b * n).map((_, i) => (maskValues ? +(maskValues[i] > 0) : 1));
+  const nonEmptyValues = new Uint8Array(b).map(
+    (_, i) => +validValues.subarray(i * n, (i + 1) * n).includes(1),
+  );
   return tidy(() => {
     // padded entries are replaced (not multiplied) by neutral values, so even NaN there is ignored
-    const m = batch.mask ? expandDims(cast(batch.mask, 'float32'), 2) : undefined; // [B, N, 1], bool masks too
-    const valid = m ? broadcastTo(greater(m, 0), x.shape) : undefined;
-    const count = m ? sum(m, 1) : fill([x.shape[0], 1], x.shape[1]); // [B, 1]
-    const nonEmpty = broadcastTo(greater(count, 0), [x.shape[0], x.shape[2]]);
+    const valid = broadcastTo(tensor3d(validValues, [b, n, 1], 'bool'), x.shape);
+    const nonEmpty = broadcastTo(tensor2d(nonEmptyValues, [b, 1], 'bool'), [b, c]);
     const zeros = zerosLike(x);
-    const elements = valid ? where(valid, x, zeros) : x;
-    const total = sum(elements, 1) as Tensor2D;
+    const weights = batch.mask ? expandDims(cast(batch.mask, 'float32'), 2) : ones([b, n, 1]); // [B, N, 1]
+    const total = sum(where(valid, mul(x, weights), zeros), 1) as Tensor2D;
     if (mode === 'sum') return total;
-    const mean = div(total, maximum(count, 1)) as Tensor2D;
+    const count = sum(where(valid, broadcastTo(weights, x.shape), zeros), 1); // Σ weights, [B, C]
+    const denominator = where(nonEmpty, count, onesLike(count));
+    const mean = div(total, denominator) as Tensor2D;
     if (mode === 'mean') return mean;
-    const largestValid = max(valid ? where(valid, x, fill(x.shape, Number.NEGATIVE_INFINITY)) : x, 1);
+    const largestValid = max(where(valid, x, fill(x.shape, Number.NEGATIVE_INFINITY)), 1);
     const largest = where(nonEmpty, largestValid, zerosLike(largestValid)) as Tensor2D;
     if (mode === 'max') return largest;
-    const deviation = square(sub(elements, expandDims(mean, 1)));
-    const variance = div(sum(valid ? where(valid, deviation, zeros) : deviation, 1), maximum(count, 1));
+    const deviation = mul(square(sub(x, expandDims(mean, 1))), weights);
+    const variance = div(sum(where(valid, deviation, zeros), 1), denominator);
     const std = sqrt(add(variance, PNA_STD_EPSILON));
     return concat([total, mean, largest, where(nonEmpty, std, zerosLike(std))], 1) as Tensor2D;
   });
