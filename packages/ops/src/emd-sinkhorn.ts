@@ -47,12 +47,10 @@ export function sinkhornTransportCost(
     kernel: new Float64Array(n * m),
   };
   for (let scale = maxCost; scale > epsilon; scale /= 2) {
-    state.epsilon = scale;
-    absorb(state);
+    absorb(state, scale);
     for (let k = 0; k < UPDATES_PER_SCALE; k++) scalingUpdate(state);
   }
-  state.epsilon = epsilon;
-  absorb(state);
+  absorb(state, epsilon);
   for (let iteration = 0; iteration < maxIterations; iteration++) {
     if (scalingUpdate(state) < tolerance) break;
   }
@@ -136,14 +134,18 @@ interface ScalingState {
   kernel: Float64Array;
 }
 
-/** Moves the scalings into the potentials and recomputes the kernel at the current ε. */
-function absorb(state: ScalingState): void {
+/**
+ * Moves the scalings into the potentials (f += ε log u, g += ε log v at the ε they were
+ * computed with), then switches to `nextEpsilon` and recomputes the kernel.
+ */
+function absorb(state: ScalingState, nextEpsilon = state.epsilon): void {
   const { cost, n, m, epsilon, f, g, u, v, kernel } = state;
   for (let i = 0; i < n; i++) f[i] += epsilon * Math.log(u[i]);
   for (let j = 0; j < m; j++) g[j] += epsilon * Math.log(v[j]);
   u.fill(1);
   v.fill(1);
-  const inverseEpsilon = 1 / epsilon;
+  state.epsilon = nextEpsilon;
+  const inverseEpsilon = 1 / nextEpsilon;
   for (let i = 0; i < n; i++) {
     const offset = i * m;
     const fi = f[i];
