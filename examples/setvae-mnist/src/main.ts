@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { type SetDataset, setMnist, setMultiMnist } from '@setgen/data';
 import { SetVAE, type SetVAEConfig, type SetVAEOutput, type TrainProgress } from '@setgen/models/node';
-import type { HostSet } from '@setgen/ops';
+import { type HostSet, Random } from '@setgen/ops';
 import * as tf from '@tensorflow/tfjs-core';
 import { pickBackend } from './backend.js';
 import {
@@ -119,6 +119,19 @@ function disposeOutput(out: SetVAEOutput): void {
   tf.dispose([out.x, out.mask, ...out.attention.map((a) => a.attention)]);
 }
 
+/** Points per cloud in the evaluation. */
+const EVAL_POINTS = 100;
+
+/** `k` points of `set`: a random subset, or every point plus random repeats when n < k. */
+function resample(set: HostSet, k: number, seed: number): HostSet {
+  const random = new Random(seed);
+  const order = random.shuffle(Array.from({ length: set.n }, (_, i) => i));
+  while (order.length < k) order.push(random.int(set.n));
+  const values = new Float32Array(k * set.d);
+  for (let i = 0; i < k; i++) values.set(set.values.subarray(order[i] * set.d, (order[i] + 1) * set.d), i * set.d);
+  return { values, n: k, d: set.d };
+}
+
 /** Samples with the reference cardinalities (as SetVAE's evaluation), in chunks. */
 function sampleLike(model: SetVAE, reference: HostSet[], seed: number, chunk = 50): HostSet[] {
   const result: HostSet[] = [];
@@ -174,8 +187,10 @@ async function main(): Promise<void> {
   const trainSeconds = (performance.now() - tTrain) / 1000;
   await model.save(join(options.out, 'checkpoint'));
 
-  // Evaluation: as many samples as held-out digits, at the digits' own cardinalities.
-  const reference = test.sets.slice(0, options.evalSize);
+  // Evaluation: as many samples as held-out digits, all at one cardinality, since PointFlow's
+  // EMD matches equal-size clouds: each test digit is subsampled to `evalPoints` points
+  // (drawn with replacement only for the rare digits with fewer points).
+  const reference = test.sets.slice(0, options.evalSize).map((set, i) => resample(set, EVAL_POINTS, 7 + i));
   const generated = sampleLike(model, reference.length > 0 ? reference : test.sets.slice(0, 32), 1000);
   const tEval = performance.now();
   let metrics: Record<string, number> = {};
@@ -202,7 +217,7 @@ async function main(): Promise<void> {
       `last 20 steps: CD ${meanOf('recon').toFixed(3)}, KL ${meanOf('kl').toFixed(2)}`,
   );
   if (reference.length >= 2) {
-    console.log(`\n| metric (${reference.length} samples vs ${reference.length} test digits) | value |`);
+    console.log(`\n| metric (${reference.length} samples vs ${reference.length} test digits, ${EVAL_POINTS} points each) | value |`);
     console.log('|---|---|');
   }
   for (const [name, value] of Object.entries(metrics)) {
