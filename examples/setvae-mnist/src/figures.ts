@@ -8,6 +8,7 @@ import {
   categoryColor,
   drawCurves,
   drawPoints,
+  drawText,
   GREY,
   panelGrid,
   plotPointSets,
