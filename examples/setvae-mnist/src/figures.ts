@@ -123,6 +123,19 @@ export async function drawLossCurve(path: string, history: TrainProgress[]): Pro
   drawCurves(canvas, panels[1], [{ values: history.map((p) => p.losses.kl), color: [200, 60, 20] }], {
     logY: true,
   });
+  const last = history.at(-1);
+  drawText(
+    canvas,
+    panels[0].x + 6,
+    panels[0].y + 6,
+    `CHAMFER (LOG) ${last ? last.losses.recon.toFixed(3) : ''}`,
+    {
+      scale: 2,
+    },
+  );
+  drawText(canvas, panels[1].x + 6, panels[1].y + 6, `KL (LOG) ${last ? last.losses.kl.toFixed(2) : ''}`, {
+    scale: 2,
+  });
   await savePng(path, canvas);
   return path;
 }

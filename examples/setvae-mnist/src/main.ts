@@ -128,7 +128,8 @@ function resample(set: HostSet, k: number, seed: number): HostSet {
   const order = random.shuffle(Array.from({ length: set.n }, (_, i) => i));
   while (order.length < k) order.push(random.int(set.n));
   const values = new Float32Array(k * set.d);
-  for (let i = 0; i < k; i++) values.set(set.values.subarray(order[i] * set.d, (order[i] + 1) * set.d), i * set.d);
+  for (let i = 0; i < k; i++)
+    values.set(set.values.subarray(order[i] * set.d, (order[i] + 1) * set.d), i * set.d);
   return { values, n: k, d: set.d };
 }
 
@@ -217,7 +218,9 @@ async function main(): Promise<void> {
       `last 20 steps: CD ${meanOf('recon').toFixed(3)}, KL ${meanOf('kl').toFixed(2)}`,
   );
   if (reference.length >= 2) {
-    console.log(`\n| metric (${reference.length} samples vs ${reference.length} test digits, ${EVAL_POINTS} points each) | value |`);
+    console.log(
+      `\n| metric (${reference.length} samples vs ${reference.length} test digits, ${EVAL_POINTS} points each) | value |`,
+    );
     console.log('|---|---|');
   }
   for (const [name, value] of Object.entries(metrics)) {
