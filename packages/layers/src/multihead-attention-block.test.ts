@@ -176,6 +176,39 @@ describeBackends('MultiheadAttentionBlock', () => {
     }
   }
 
+  for (const variant of ['setvae', 'set-transformer'] as const) {
+    it(`${variant}: weight gradients match finite differences (every weight, masked slot attention)`, () => {
+      const layer = mab({ units: 4, numHeads: 2, variant, attention: 'slot', layerNorm: true, seed: 9 });
+      const q = randomSet(21, [2, 3, 3]);
+      const k = randomSet(22, [2, 4, 2]);
+      const kMask = prefixMask([4, 3], 4);
+      const qMask = prefixMask([3, 2], 3);
+      layer.apply([q, k]);
+      const original = layer.getWeights().map((w) => w.clone());
+      // a random linear read-out of the output as the loss
+      const r = randomSet(23, [2, 3, variant === 'setvae' ? 3 : 4]);
+      const loss = () =>
+        tf.sum(tf.mul(layer.apply([q, k], { mask: [qMask, kMask] }) as tf.Tensor, r)) as tf.Scalar;
+      const { grads } = tf.variableGrads(
+        loss,
+        layer.trainableWeights.map((w) => (w as unknown as { val: tf.Variable }).val),
+      );
+      layer.trainableWeights.forEach((w, i) => {
+        const withWeight = (value: tf.Tensor) => {
+          layer.setWeights(original.map((o, j) => (j === i ? value : o)));
+          return loss();
+        };
+        // a small step: with 1e-2 one entry of Wo crosses the kink of relu(O·Wo + bo)
+        const numeric = finiteDifferenceGradient(withWeight, original[i], 1e-3);
+        const analytic = grads[(w as unknown as { val: tf.Variable }).val.name];
+        expectClose(analytic.dataSync(), numeric, { rtol: 2e-2, atol: 2e-3 });
+      });
+      layer.setWeights(original);
+      tf.dispose([q, k, kMask, qMask, r, ...original, ...Object.values(grads)]);
+      layer.dispose();
+    });
+  }
+
   it('leaks no tensor in a call, a training step, or a throwing call', async () => {
     const rand = testRandom(2);
     const layer = mab({ units: 8, numHeads: 2, attention: 'slot' });
