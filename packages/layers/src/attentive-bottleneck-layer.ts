@@ -32,6 +32,7 @@ import {
 } from '@tensorflow/tfjs-core';
 import { initializers, type LayerVariable } from '@tensorflow/tfjs-layers';
 import { ComposedLayer } from './composed-layer.js';
+import { buildEagerly } from './eager-build.js';
 import { tileOverBatch } from './induced-set-attention-block.js';
 import {
   buildSublayer,
@@ -296,7 +297,7 @@ export class AttentiveBottleneckLayer extends ComposedLayer {
   /** The ABL with every intermediate (see `AblOutput`). */
   forward(x: Tensor3D, options: AblForwardOptions = {}): AblOutput {
     const { mask = null, hEnc = null, z: givenZ = null, temperature = 1, returnAttention = true } = options;
-    if (!this.inducing) throw new Error(`${this.name}: the layer is not built yet; call apply() first`);
+    if (!this.built) buildEagerly(this, x.shape);
     checkSet(x, this.inputDim, `${this.name} x`);
     checkMask(mask, x, `${this.name} mask`);
     const b = x.shape[0];
@@ -306,7 +307,7 @@ export class AttentiveBottleneckLayer extends ComposedLayer {
       throw new ConfigError(`${this.name}: temperature must be a non-negative number, got ${temperature}`);
     }
     const seed = options.seed ?? this.noise?.seed();
-    const inducing = this.inducing;
+    const inducing = this.inducing!;
     const priorKernel = this.priorKernel!;
     const priorBias = this.priorBias;
     const posteriorKernel = this.posteriorKernel!;

@@ -122,6 +122,25 @@ describeBackends('InducedSetAttentionBlock', () => {
     layer.dispose();
   });
 
+  it('builds on a first direct forward(), with weight names scoped by layer and sub-layer', () => {
+    const a = isab({ units: 4, numHeads: 2, numInducingPoints: 2, name: 'enc_a' });
+    const b = isab({ units: 4, numHeads: 2, numInducingPoints: 2, name: 'enc_b' });
+    const x = randomSet(3, [2, 5, 3]);
+    const ra = a.forward(x);
+    const rb = b.forward(x);
+    const names = [...a.weights, ...b.weights].map((w) => w.originalName);
+    expect(names).toContain('enc_a/I');
+    expect(names).toContain('enc_a/mab0/Wq');
+    expect(names).toContain('enc_b/mab1/ln2.beta');
+    expect(new Set(names).size).toBe(names.length);
+    expect(ra.out.shape).toEqual([2, 5, 3]);
+    tf.dispose([x, ra.out, ra.h, rb.out, rb.h]);
+    const before = tf.memory().numTensors;
+    a.dispose();
+    b.dispose();
+    expect(tf.memory().numTensors).toBe(before - 2 * 25);
+  });
+
   it('rejects bad options with ConfigError', () => {
     expect(() => isab({ units: 8, numHeads: 3, numInducingPoints: 2 })).toThrow(ConfigError);
     expect(() => isab({ units: 8, numHeads: 2 } as never)).toThrow(/numInducingPoints/);

@@ -12,6 +12,7 @@ import {
 } from '@tensorflow/tfjs-core';
 import { initializers, type LayerVariable } from '@tensorflow/tfjs-layers';
 import { ComposedLayer } from './composed-layer.js';
+import { buildEagerly } from './eager-build.js';
 import {
   buildSublayer,
   checkMask,
@@ -133,10 +134,10 @@ export class InducedSetAttentionBlock extends ComposedLayer {
 
   /** ISAB with its intermediate H (SetVAE's encoder keeps H as the bottom-up feature). */
   forward(x: Tensor3D, { mask = null, returnAttention = false }: IsabForwardOptions = {}): IsabOutput {
-    if (!this.inducing) throw new Error(`${this.name}: the layer is not built yet; call apply() first`);
+    if (!this.built) buildEagerly(this, x.shape);
     checkSet(x, this.inputDim, `${this.name} input`);
     checkMask(mask, x, `${this.name} mask`);
-    const inducing = this.inducing;
+    const inducing = this.inducing!;
     const result = tidy(() => {
       const points = tileOverBatch(inducing, x.shape[0]);
       const projected = this.mab0.attend(points, x, { keyMask: mask, returnAttention });

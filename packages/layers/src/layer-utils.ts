@@ -103,20 +103,27 @@ export function checkChoice<T extends string>(
   return value as T;
 }
 
+/** Weight-name scopes of the sub-layers being built (outer first). */
+const buildScopes: string[] = [];
+
 /**
- * Builds `sublayer` inside its parent with weight names prefixed by `scope/`, so that the
- * parent's weights have unique names when a model is saved and loaded (tfjs-layers keeps
- * its name scopes private; Bidirectional does the same with its forward/backward layers).
+ * Builds `sublayer` inside its parent with weight names prefixed by `scope/` (after the
+ * scopes of any parent being built this way), so that a layer's weights have unique names
+ * when a model is saved and loaded (tfjs-layers keeps its name scopes private; Bidirectional
+ * does the same with its forward/backward layers).
  */
 export function buildSublayer(sublayer: layers.Layer, scope: string, inputShape: Shape | Shape[]): void {
   // addWeight is protected in tfjs-layers' typings; shadow it on this instance only
   const target = sublayer as unknown as { addWeight: (name: string, ...rest: unknown[]) => unknown };
   const addWeight = target.addWeight;
-  target.addWeight = (name, ...rest) => addWeight.call(sublayer, `${scope}/${name}`, ...rest);
+  buildScopes.push(scope);
+  const prefix = buildScopes.join('/');
+  target.addWeight = (name, ...rest) => addWeight.call(sublayer, `${prefix}/${name}`, ...rest);
   try {
     sublayer.build(inputShape);
     sublayer.built = true;
   } finally {
+    buildScopes.pop();
     delete (target as { addWeight?: unknown }).addWeight; // back to the prototype's method
   }
 }

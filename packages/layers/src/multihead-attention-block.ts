@@ -21,6 +21,7 @@ import {
 } from '@tensorflow/tfjs-core';
 import { initializers, type LayerVariable, layers } from '@tensorflow/tfjs-layers';
 import { type AttentionKind, multiheadAttention } from './attention.js';
+import { buildEagerly } from './eager-build.js';
 import { layerNormalize } from './layer-norm.js';
 import {
   checkChoice,
@@ -258,8 +259,8 @@ export class MultiheadAttentionBlock extends layers.Layer {
     key: Tensor3D,
     options: MabCallOptions = {},
   ): { out: Tensor3D; attention: Tensor | null } {
-    const w = this.w;
-    if (!w) throw new ShapeError(`${this.name}: the layer is not built yet; call apply() first`);
+    if (!this.built) buildEagerly(this, [query.shape, key.shape]);
+    const w = this.w!;
     checkSet(query, this.queryDim, `${this.name} query`);
     checkSet(key, this.keyDim, `${this.name} key`);
     if (key.shape[0] !== query.shape[0]) {

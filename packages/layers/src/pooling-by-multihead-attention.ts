@@ -4,6 +4,7 @@
 import { serialization, type Tensor, type Tensor2D, type Tensor3D, tidy } from '@tensorflow/tfjs-core';
 import { initializers, type LayerVariable } from '@tensorflow/tfjs-layers';
 import { ComposedLayer } from './composed-layer.js';
+import { buildEagerly } from './eager-build.js';
 import { tileOverBatch } from './induced-set-attention-block.js';
 import {
   buildSublayer,
@@ -94,10 +95,10 @@ export class PoolingByMultiheadAttention extends ComposedLayer {
     mask: Tensor2D | null = null,
     returnAttention = false,
   ): { out: Tensor3D; attention: Tensor | null } {
-    if (!this.seeds) throw new Error(`${this.name}: the layer is not built yet; call apply() first`);
+    if (!this.built) buildEagerly(this, x.shape);
     checkSet(x, this.inputDim, `${this.name} input`);
     checkMask(mask, x, `${this.name} mask`);
-    const seeds = this.seeds;
+    const seeds = this.seeds!;
     const result = tidy(() => {
       const { out, attention } = this.mab.attend(tileOverBatch(seeds, x.shape[0]), x, {
         keyMask: mask,
