@@ -13,6 +13,8 @@ const CHECKPOINT_VERSION = 1;
 export interface TrainingPosition {
   step: number;
   epoch: number;
+  /** Set sizes seen in training as `[size, count]` pairs (SetVAE samples cardinalities from them). */
+  cardinalities?: [number, number][];
 }
 
 /** What a checkpoint holds. Tensors are read, not disposed, by `writeCheckpoint`. */
@@ -169,7 +171,11 @@ export async function readCheckpoint(
   return {
     modelClass: topology.modelClass,
     config: topology.config as Record<string, unknown>,
-    training: { step: topology.training.step, epoch: topology.training.epoch },
+    training: {
+      step: topology.training.step,
+      epoch: topology.training.epoch,
+      cardinalities: topology.training.cardinalities ?? [],
+    },
     weights,
     optimizer,
   };

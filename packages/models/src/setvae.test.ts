@@ -316,6 +316,7 @@ describeBackends('SetVAE fit', () => {
   it('trains epochs of shuffled batches, reports progress, stops on steps and on a signal', async () => {
     const model = new SetVAE({ ...tiny, epochs: 2 });
     const data = ringSets([5, 6, 7, 8, 9, 5, 6], 21);
+    expect(() => model.sampleSizes(3)).toThrow(/no training cardinalities/);
     const seen: { step: number; epoch: number; total: number }[] = [];
     const before = tf.memory().numTensors;
     const result = await model.fit(data, {
@@ -328,6 +329,13 @@ describeBackends('SetVAE fit', () => {
       },
     });
     expect(result).toEqual({ step: 6, epoch: 2, stoppedBy: 'epochs' });
+    // cardinalities of the training sets (each seen twice): sample(count) draws from them
+    const sizes = model.sampleSizes(200, { seed: 1 });
+    expect(new Set(sizes)).toEqual(new Set([5, 6, 7, 8, 9]));
+    expect(sizes.filter((n) => n === 5).length).toBeGreaterThan(sizes.filter((n) => n === 9).length);
+    const drawn = model.sample(3, { seed: 2 });
+    expect(drawn.x.shape[0]).toBe(3);
+    tf.dispose(drawn as unknown as tf.TensorContainer);
     expect(seen.map((s) => s.step)).toEqual([1, 2, 3, 4, 5, 6]);
     expectClose(
       seen.map((s) => s.epoch),
@@ -368,6 +376,8 @@ describeBackends('SetVAE checkpoints', () => {
     expect((await readdir(join(dir, 'a'))).sort()).toEqual(['model.json', 'weights.bin']);
     const loaded = await SetVAE.load(join(dir, 'a'));
     expect(loaded.getConfig()).toEqual(model.getConfig());
+    expect(loaded.step).toBe(1);
+    expect(loaded.sampleSizes(20, { seed: 3 })).toEqual(model.sampleSizes(20, { seed: 3 }));
     const s1 = model.sample([5, 30], { seed: 4 });
     const s2 = loaded.sample([5, 30], { seed: 4 });
     expectClose(s2.x.dataSync(), s1.x.dataSync(), { rtol: 0, atol: 0 });

@@ -51,7 +51,13 @@ import {
   zeros,
 } from '@tensorflow/tfjs-core';
 import type { LayerVariable } from '@tensorflow/tfjs-layers';
-import { checkWeightShapes, readCheckpoint, resolveHandler, writeCheckpoint } from './checkpoint.js';
+import {
+  checkWeightShapes,
+  readCheckpoint,
+  resolveHandler,
+  type TrainingPosition,
+  writeCheckpoint,
+} from './checkpoint.js';
 import { ElementwiseDense } from './dense.js';
 import { ScheduledAdam } from './scheduled-adam.js';
 import { klWeight, linearDecayAfterHalf } from './schedules.js';
@@ -155,6 +161,18 @@ function checkOptimizerState(state: { name: string; tensor: Tensor }[], variable
   }
 }
 
+/** Valid elements per set, read on the host. */
+function setSizes(batch: SetBatch): number[] {
+  const [b, n] = batch.x.shape;
+  if (!batch.mask) return new Array<number>(b).fill(n);
+  const values = batch.mask.dataSync();
+  return Array.from({ length: b }, (_, i) => {
+    let count = 0;
+    for (let j = 0; j < n; j++) count += values[i * n + j] === 1 ? 1 : 0;
+    return count;
+  });
+}
+
 /** Valid elements per set (host) and the trimmed batch: trailing all-padding columns dropped, an all-ones mask dropped. */
 function trimPadding(batch: SetBatch): { batch: SetBatch; sizes: number[] } {
   const [b, n] = batch.x.shape;
@@ -205,6 +223,8 @@ export class SetVAE {
   private optimizer: ScheduledAdam | null = null;
   private trainingStep = 0;
   private trainingEpoch = 0;
+  /** How often `trainStep` has seen each set size. */
+  private readonly cardinalityCounts = new Map<number, number>();
   private disposed = false;
 
   constructor(config: SetVAEConfig) {
@@ -378,17 +398,23 @@ export class SetVAE {
 
   /**
    * Sets of the given cardinalities from the prior (§4): any sizes up to `maxOutputs`,
-   * including ones never seen in training. → `{ x [B, max(sizes), D], mask }`.
+   * including ones never seen in training. → `{ x [B, max(sizes), D], mask }`. A number
+   * instead of sizes draws that many sizes from the training cardinalities (`sampleSizes`).
    */
-  sample(sizes: number[], { seed, temperature = 1 }: SampleOptions = {}): SetVAEOutput {
+  sample(sizesOrCount: number[] | number, { seed, temperature = 1 }: SampleOptions = {}): SetVAEOutput {
     this.checkAlive();
-    this.checkSizes(sizes);
-    if (seed !== undefined && !Number.isInteger(seed))
+    if (seed !== undefined && !Number.isInteger(seed)) {
       throw new ConfigError(`options.seed: expected an integer, got ${seed}`);
+    }
     if (!(temperature >= 0 && Number.isFinite(temperature))) {
       throw new ConfigError(`options.temperature: expected a number >= 0, got ${temperature}`);
     }
     const streams = new Random(seed ?? this.random.seed());
+    const sizes =
+      typeof sizesOrCount === 'number'
+        ? this.sampleSizes(sizesOrCount, { seed: streams.seed() })
+        : sizesOrCount;
+    this.checkSizes(sizes);
     return tidyObject(() => {
       const initial = this.drawInitialSet(sizes, streams.seed());
       const { kl: _, ...out } = this.decode(null, initial, { seed: streams.seed(), temperature });
@@ -423,6 +449,31 @@ export class SetVAE {
         { seed: seed ?? this.random.seed(), temperature },
       );
       return out;
+    });
+  }
+
+  /**
+   * `count` set sizes drawn from the cardinalities seen in training (SetVAE does not predict
+   * n; generation uses the data's sizes). `ConfigError` before any training.
+   */
+  sampleSizes(count: number, { seed }: { seed?: number } = {}): number[] {
+    if (!Number.isInteger(count) || count < 1)
+      throw new ConfigError(`count: expected a positive integer, got ${count}`);
+    const entries = [...this.cardinalityCounts.entries()].sort((a, b) => a[0] - b[0]);
+    const total = entries.reduce((sum, [, c]) => sum + c, 0);
+    if (total === 0) {
+      throw new ConfigError(
+        'sampleSizes: no training cardinalities recorded yet (train first, or pass sizes to sample())',
+      );
+    }
+    const random = new Random(seed ?? this.random.seed());
+    return Array.from({ length: count }, () => {
+      let r = random.next() * total;
+      for (const [size, c] of entries) {
+        r -= c;
+        if (r < 0) return size;
+      }
+      return entries[entries.length - 1][0];
     });
   }
 
@@ -547,6 +598,7 @@ export class SetVAE {
       learningRate = opt.currentLearningRate;
     }
     const seed = mixSeed(this.config.seed, this.trainingStep + 2);
+    const sizes = setSizes(input);
     const variables = this.trainableVariables();
     let terms: Scalar[] = [];
     const { value, grads } = variableGrads(() => {
@@ -565,6 +617,7 @@ export class SetVAE {
         throw new DataError(`trainStep: the loss became ${losses.total} at step ${this.trainingStep}`);
       }
       this.trainingStep++;
+      for (const n of sizes) this.cardinalityCounts.set(n, (this.cardinalityCounts.get(n) ?? 0) + 1);
       return { losses, learningRate, beta };
     } finally {
       dispose([value, ...Object.values(grads), ...terms]);
@@ -608,7 +661,11 @@ export class SetVAE {
       await writeCheckpoint(handler, {
         modelClass: SetVAE.className,
         config: this.getConfig(),
-        training: { step: this.trainingStep, epoch: this.trainingEpoch },
+        training: {
+          step: this.trainingStep,
+          epoch: this.trainingEpoch,
+          cardinalities: [...this.cardinalityCounts.entries()].sort((a, b) => a[0] - b[0]),
+        },
         weights: this.namedWeights().map(({ name, variable }) => ({ name, tensor: variable })),
         optimizer: optimizerWeights,
       });
@@ -665,7 +722,7 @@ export class SetVAE {
   private async restore(
     weights: NamedTensorMap,
     optimizerWeights: { name: string; tensor: Tensor }[],
-    training: { step: number; epoch: number },
+    training: TrainingPosition,
   ): Promise<void> {
     const named = this.namedWeights();
     try {
@@ -673,7 +730,13 @@ export class SetVAE {
         weights,
         named.map(({ name, variable }) => ({ name, shape: variable.shape })),
       );
-      if (!(Number.isInteger(training.step) && training.step >= 0 && training.epoch >= 0)) {
+      const pairs = training.cardinalities ?? [];
+      const validPairs =
+        Array.isArray(pairs) &&
+        pairs.every(
+          (p) => Array.isArray(p) && p.length === 2 && p.every((v) => Number.isInteger(v) && v > 0),
+        );
+      if (!(Number.isInteger(training.step) && training.step >= 0 && training.epoch >= 0 && validPairs)) {
         throw new DataError(`checkpoint: invalid training position ${JSON.stringify(training)}`);
       }
       checkOptimizerState(optimizerWeights, this.trainableVariables());
@@ -692,6 +755,8 @@ export class SetVAE {
     }
     this.trainingStep = training.step;
     this.trainingEpoch = training.epoch;
+    this.cardinalityCounts.clear();
+    for (const [size, count] of training.cardinalities ?? []) this.cardinalityCounts.set(size, count);
   }
 
   /** Number of trainable parameters. */
