@@ -6,11 +6,8 @@ import { batchMatMul } from '@setgen/ops';
 import {
   add,
   concat,
-  customGrad,
   div,
   expandDims,
-  type GradSaveFunc,
-  matMul,
   maximum,
   mul,
   reshape,
@@ -62,44 +59,6 @@ const MAX_CHUNK_ELEMENTS = 1 << 24;
 /** Attention maps larger than this (elements per batch·head slice) are computed one slice at a time. */
 const LARGE_MAP = 1 << 18;
 
-/**
- * `a · b` for `[C, N, K] · [C, K, M]`, choosing what is fast on the wasm backend: the native
- * batched kernel when there are many slices with small outputs (measured [64,2048,16]·[64,16,32]:
- * 56 ms, against 132 ms for a loop over the slices), and `batchMatMul` from @setgen/ops
- * (2-D products) for a single slice or large outputs (native [4,2048,16]·[4,16,2048]: 470 ms,
- * 2-D loop: 75 ms).
- */
-function sliceProduct(a: Tensor3D, b: Tensor3D): Tensor3D {
-  const [c, n] = a.shape;
-  const m = b.shape[2];
-  if (c === 1) {
-    // one slice: a plain 2-D product (reshapes share the data)
-    return reshape(batchMatMul(reshape(a, [n, a.shape[2]]), reshape(b, [b.shape[1], m])), [1, n, m]);
-  }
-  return n * m <= LARGE_MAP ? matMul(a, b) : batchMatMul(a, b);
-}
-
-function transposeSlices(t: Tensor3D): Tensor3D {
-  return transpose(t, [0, 2, 1]);
-}
-
-/** `sliceProduct` with a backward pass made of `sliceProduct`s on explicit transposes. */
-const attentionProduct = customGrad(((a: Tensor, b: Tensor, save: GradSaveFunc) => {
-  save([a, b]);
-  return {
-    value: sliceProduct(a as Tensor3D, b as Tensor3D),
-    gradFunc: (dy: Tensor, [sa, sb]: Tensor[]) => [
-      sliceProduct(dy as Tensor3D, transposeSlices(sb as Tensor3D)),
-      sliceProduct(transposeSlices(sa as Tensor3D), dy as Tensor3D),
-    ],
-  };
-}) as unknown as Parameters<typeof customGrad>[0]) as (a: Tensor3D, b: Tensor3D) => Tensor3D;
-
-/** `op(a) · op(b)` for rank-3 attention operands, op = identity or a transpose of each slice. */
-function product(a: Tensor3D, b: Tensor3D, { transposeA = false, transposeB = false } = {}): Tensor3D {
-  return attentionProduct(transposeA ? transposeSlices(a) : a, transposeB ? transposeSlices(b) : b);
-}
-
 /** `[B, N, H·d]` → `[B·H, N, d]` (head h = features [h·d, (h+1)·d)). */
 function splitHeads(x: Tensor3D, numHeads: number): Tensor3D {
   const [b, n, units] = x.shape;
@@ -135,13 +94,13 @@ interface HeadBatch {
 
 /** Softmax attention: A = softmax_keys(q kᵀ) (padded keys → 0); out = A v. */
 function softmaxAttention({ q, k, v, queryMask, keyMask }: HeadBatch): [Tensor3D, Tensor3D] {
-  let logits = product(q, k, { transposeB: true }); // [C, Nq, Nk]
+  let logits = batchMatMul(q, k, { transposeB: true }); // [C, Nq, Nk]
   if (keyMask) logits = add(logits, expandDims(maskBias(keyMask), 1));
   let weights = softmax(logits) as Tensor3D;
   // exact zeros at padding, also for a set with no valid key at all
   if (keyMask) weights = mul(weights, expandDims(keyMask, 1));
   if (queryMask) weights = mul(weights, expandDims(queryMask, 2));
-  return [product(weights, v), weights];
+  return [batchMatMul(weights, v), weights];
 }
 
 /**
@@ -151,12 +110,12 @@ function softmaxAttention({ q, k, v, queryMask, keyMask }: HeadBatch): [Tensor3D
  * reference code counts them in the denominator, which shrinks padded sets).
  */
 function slotAttention({ q, k, v, queryMask, keyMask }: HeadBatch): [Tensor3D, Tensor3D] {
-  let logitsT = product(k, q, { transposeB: true }); // [C, Nk, Nq]: softmax on the last axis
+  let logitsT = batchMatMul(k, q, { transposeB: true }); // [C, Nk, Nq]: softmax on the last axis
   if (queryMask) logitsT = add(logitsT, expandDims(maskBias(queryMask), 1));
   let weightsT = softmax(logitsT) as Tensor3D;
   if (queryMask) weightsT = mul(weightsT, expandDims(queryMask, 1));
   if (keyMask) weightsT = mul(weightsT, expandDims(keyMask, 2));
-  const numerator = product(weightsT, v, { transposeA: true }); // [C, Nq, d]
+  const numerator = batchMatMul(weightsT, v, { transposeA: true }); // [C, Nq, d]
   // Σ_j (α_ij + ε) over the n valid keys; ε·max(n, 1) keeps an empty set at 0 instead of 0/0
   const keyCount = keyMask ? maximum(sum(keyMask, 1, true), 1) : scalar(k.shape[1]);
   const denominator = add(sum(weightsT, 1), mul(keyCount, SLOT_EPSILON)); // [C, Nq]

@@ -6,6 +6,7 @@ import {
   type Tensor,
   type Tensor1D,
   type Tensor2D,
+  type Tensor3D,
   customGrad,
   gather,
   matMul,
@@ -27,7 +28,15 @@ function transposeLast2(t: Tensor): Tensor {
   return t.rank === 2 ? transpose(t) : transpose(t, [0, 2, 1]);
 }
 
-/** Non-transposed matmul, batched as a loop of 2-D products (fast on wasm). */
+/** Batched products whose output slices are at most this many elements use the native batched kernel. */
+const SMALL_SLICE_OUTPUT = 1 << 18;
+
+/**
+ * Non-transposed matmul, choosing what is fast on wasm: one 2-D product for a single slice,
+ * the native batched kernel for many slices with small outputs (measured [64,2048,16]·[64,16,32]:
+ * 56 ms against 132 ms for a loop), and a loop of 2-D products for large outputs
+ * ([4,2048,16]·[4,16,2048]: 75 ms against 470 ms native).
+ */
 function plainMatMul(a: Tensor, b: Tensor): Tensor {
   const sa = a.shape as number[];
   const sb = b.shape as number[];
@@ -37,6 +46,12 @@ function plainMatMul(a: Tensor, b: Tensor): Tensor {
     return reshape(matMul(reshape(a, [batch * n, k]) as Tensor2D, b as Tensor2D), [batch, n, sb[1]]);
   }
   if (a.rank === 3 && b.rank === 3) {
+    const [batch, n, k] = sa;
+    const m = sb[2];
+    if (batch === 1) {
+      return reshape(matMul(reshape(a, [n, k]) as Tensor2D, reshape(b, [k, m]) as Tensor2D), [1, n, m]);
+    }
+    if (n * m <= SMALL_SLICE_OUTPUT) return matMul(a as Tensor3D, b as Tensor3D);
     const bs = unstack(b);
     return stack(unstack(a).map((ai, i) => matMul(ai as Tensor2D, bs[i] as Tensor2D)));
   }
