@@ -2,9 +2,9 @@
 // discrete half of the Chamfer distance (DESIGN.md "Sets on the host"). Large sets are
 // swept along a sorted axis with pruning; small ones take one pass over all pairs that
 // finds both directions' minima at once.
-import { DataError, ShapeError } from './errors.js';
+import { ShapeError } from './errors.js';
 import { checkPointReduction, type PointReduction } from './pair-cost.js';
-import type { HostSet } from './set-batch.js';
+import { checkHostSet, type HostSet } from './set-batch.js';
 
 /**
  * A batch of nearest-neighbour problems: sets `t = 0..T-1` of side A are rows
@@ -338,21 +338,6 @@ export function neighbourJob(
   };
 }
 
-function checkHostSet(set: HostSet, name: string): void {
-  if (!set || !(set.values instanceof Float32Array || set.values instanceof Float64Array)) {
-    throw new ShapeError(`${name}: expected { values: Float32Array | Float64Array, n, d }`);
-  }
-  const { values, n, d } = set;
-  if (!Number.isInteger(n) || !Number.isInteger(d) || n < 0 || d < 1 || values.length !== n * d) {
-    throw new ShapeError(`${name}: expected values of length n·d = ${n}·${d}, got length ${values.length}`);
-  }
-  if (n === 0) throw new DataError(`${name}: expected at least one point, got n = 0`);
-  for (let k = 0; k < values.length; k++) {
-    if (!Number.isFinite(values[k])) {
-      throw new DataError(`${name}: expected finite values, got ${values[k]} at point ${Math.floor(k / d)}`);
-    }
-  }
-}
 
 /** Options of {@link chamferDistanceHost}. */
 export interface ChamferHostOptions {

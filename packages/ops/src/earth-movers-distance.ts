@@ -10,7 +10,7 @@ import { auctionAssignment, auctionStart } from './emd-auction.js';
 import { sinkhornTransportCost } from './emd-sinkhorn.js';
 import { ConfigError, DataError, ShapeError } from './errors.js';
 import { solveAssignment } from './linear-sum-assignment.js';
-import type { HostSet } from './set-batch.js';
+import { checkHostSet, type HostSet } from './set-batch.js';
 
 /** Options of {@link earthMoversDistance}. */
 export interface EarthMoversDistanceOptions {
@@ -67,8 +67,8 @@ export function earthMoversDistance(
       `earthMoversDistance: options.pointReduction must be 'mean' | 'sum', received ${JSON.stringify(pointReduction)}`,
     );
   }
-  checkHostSet(a, 'a');
-  checkHostSet(b, 'b');
+  checkHostSet(a, 'earthMoversDistance: a');
+  checkHostSet(b, 'earthMoversDistance: b');
   if (b.d !== a.d) {
     throw new ShapeError(
       `earthMoversDistance: b must have the dimension of a, d = ${a.d}, received b.d = ${b.d}`,
@@ -135,30 +135,3 @@ function euclideanCostMatrix(a: HostSet, b: HostSet): { cost: Float64Array; maxC
   return { cost, maxCost };
 }
 
-function checkHostSet(set: HostSet, name: string): void {
-  if (!set || !(set.values instanceof Float32Array || set.values instanceof Float64Array)) {
-    throw new ShapeError(
-      `earthMoversDistance: ${name} must be a HostSet { values: Float32Array | Float64Array, n, d }`,
-    );
-  }
-  const { values, n, d } = set;
-  if (!Number.isInteger(n) || n < 0 || !Number.isInteger(d) || d < 1) {
-    throw new ShapeError(
-      `earthMoversDistance: ${name}.n must be an integer ≥ 0 and ${name}.d ≥ 1, received n = ${n}, d = ${d}`,
-    );
-  }
-  if (values.length !== n * d) {
-    throw new ShapeError(
-      `earthMoversDistance: ${name}.values must have length n·d = ${n}·${d} = ${n * d} (shape [${n},${d}]), received length ${values.length}`,
-    );
-  }
-  if (n === 0)
-    throw new DataError(`earthMoversDistance: ${name} is empty (n = 0); EMD needs at least one point`);
-  for (let k = 0; k < values.length; k++) {
-    if (!Number.isFinite(values[k])) {
-      throw new DataError(
-        `earthMoversDistance: ${name}.values must be finite, received ${values[k]} at point ${Math.floor(k / d)}, coordinate ${k % d}`,
-      );
-    }
-  }
-}

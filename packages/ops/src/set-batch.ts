@@ -1,5 +1,5 @@
 import type { Tensor, Tensor2D, Tensor3D } from '@tensorflow/tfjs-core';
-import { ConfigError, ShapeError, formatShape } from './errors.js';
+import { ConfigError, DataError, ShapeError, formatShape } from './errors.js';
 
 /**
  * A batch of sets on the device: `x [B, N, D]` with `mask [B, N]` (1 = element,
@@ -59,4 +59,29 @@ export function checkReduction(reduction: string, name = 'reduction'): Reduction
     throw new ConfigError(`${name}: expected 'none' | 'mean' | 'sum', got ${JSON.stringify(reduction)}`);
   }
   return reduction;
+}
+
+/**
+ * Checks a `HostSet` (typed values of length n·d, n ≥ 1, d ≥ 1, all finite); `name` is used in
+ * error messages. Throws `ShapeError` for the layout, `DataError` for empty sets and NaN/Infinity.
+ */
+export function checkHostSet(set: HostSet, name: string): void {
+  if (!set || !(set.values instanceof Float32Array || set.values instanceof Float64Array)) {
+    throw new ShapeError(`${name}: expected a HostSet { values: Float32Array | Float64Array, n, d }`);
+  }
+  const { values, n, d } = set;
+  if (!Number.isInteger(n) || !Number.isInteger(d) || n < 0 || d < 1) {
+    throw new ShapeError(`${name}: expected integer n ≥ 0 and d ≥ 1, got n = ${n}, d = ${d}`);
+  }
+  if (values.length !== n * d) {
+    throw new ShapeError(`${name}: expected values of length n·d = ${n}·${d}, got length ${values.length}`);
+  }
+  if (n === 0) throw new DataError(`${name}: expected at least one point, got n = 0`);
+  for (let k = 0; k < values.length; k++) {
+    if (!Number.isFinite(values[k])) {
+      throw new DataError(
+        `${name}: expected finite values, got ${values[k]} at point ${Math.floor(k / d)}, coordinate ${k % d}`,
+      );
+    }
+  }
 }
