@@ -330,21 +330,23 @@ export class SetVAE {
   encode(batch: SetLike): SetVAEEncoding {
     this.checkAlive();
     const input = this.checkBatch(batch, 'batch');
-    return tidyObject(() => {
-      const { batch: trimmed } = trimPadding(input);
-      const mask = trimmed.mask ?? null;
-      let x = this.inputFc.apply(trimmed.x);
-      if (mask) x = mul(x, expandDims(mask, 2));
-      const features: Tensor3D[] = [];
-      const attention: Tensor4D[] = [];
-      for (const isab of this.encoder) {
-        const result = isab.forward(x, { mask, returnAttention: true });
-        x = result.out;
-        features.push(result.h);
-        attention.push((result.attention as [Tensor, Tensor])[0] as Tensor4D);
-      }
-      return { features: features.reverse(), attention: attention.reverse() };
-    });
+    return tidyObject(() => this.bottomUp(trimPadding(input).batch, true));
+  }
+
+  /** The encoder on a trimmed batch; attention maps only when asked for (not in training). */
+  private bottomUp(batch: SetBatch, withAttention: boolean): SetVAEEncoding {
+    const mask = batch.mask ?? null;
+    let x = this.inputFc.apply(batch.x);
+    if (mask) x = mul(x, expandDims(mask, 2));
+    const features: Tensor3D[] = [];
+    const attention: Tensor4D[] = [];
+    for (const isab of this.encoder) {
+      const result = isab.forward(x, { mask, returnAttention: withAttention });
+      x = result.out;
+      features.push(result.h);
+      if (result.attention) attention.push(result.attention[0] as Tensor4D);
+    }
+    return { features: features.reverse(), attention: attention.reverse() };
   }
 
   /** Initial elements z(0) (Eq. 21) for `sizes`: `[B, max(sizes), initialSetDim]`, prefix mask. */
@@ -498,7 +500,7 @@ export class SetVAE {
       const { batch: trimmed, sizes } = trimPadding(input);
       this.checkSizes(sizes);
       const streams = new Random(seed ?? this.random.seed());
-      const { features } = this.encode(trimmed);
+      const { features } = this.bottomUp(trimmed, false);
       const initial = this.drawInitialSet(sizes, streams.seed());
       const { kl: _, ...out } = this.decode(features, initial, { seed: streams.seed() });
       return out;
@@ -517,7 +519,7 @@ export class SetVAE {
       const { batch: trimmed, sizes } = trimPadding(input);
       this.checkSizes(sizes);
       const streams = new Random(seed ?? this.random.seed());
-      const { features } = this.encode(trimmed);
+      const { features } = this.bottomUp(trimmed, false);
       const initial = this.drawInitialSet(sizes, streams.seed());
       const out = this.decode(features, initial, { seed: streams.seed(), withAttention: false });
       const recon = chamferDistance({ x: out.x, mask: out.mask }, trimmed, {
