@@ -12,7 +12,9 @@ let code = 0;
 for (const name of readdirSync(join(root, 'packages')).sort()) {
   const dir = join(root, 'packages', name, 'bench');
   if (!existsSync(dir)) continue;
-  for (const file of readdirSync(dir).filter((f) => f.endsWith('.bench.mjs')).sort()) {
+  for (const file of readdirSync(dir)
+    .filter((f) => f.endsWith('.bench.mjs'))
+    .sort()) {
     const run = spawnSync(process.execPath, [join(dir, file), ...args], { stdio: 'inherit' });
     if (run.status !== 0) code = run.status ?? 1;
   }

@@ -7,9 +7,7 @@ import { join } from 'node:path';
 
 const root = join(import.meta.dirname, '..');
 const dirs = ['packages', 'examples'].flatMap((group) =>
-  existsSync(join(root, group))
-    ? readdirSync(join(root, group)).map((name) => join(root, group, name))
-    : [],
+  existsSync(join(root, group)) ? readdirSync(join(root, group)).map((name) => join(root, group, name)) : [],
 );
 for (const dir of dirs) rmSync(join(dir, 'test-results.json'), { force: true });
 

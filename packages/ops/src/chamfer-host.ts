@@ -338,7 +338,6 @@ export function neighbourJob(
   };
 }
 
-
 /** Options of {@link chamferDistanceHost}. */
 export interface ChamferHostOptions {
   /** 'mean' (default, PointFlow metrics) or 'sum' (SetVAE training, Eq. 24) over points. */

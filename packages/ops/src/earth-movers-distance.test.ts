@@ -251,7 +251,9 @@ describe('earthMoversDistance: bad input', () => {
       ),
     ).toThrow(DataError);
     const empty = { values: new Float64Array(0), n: 0, d: 3 };
-    expect(() => earthMoversDistance(empty, empty)).toThrow(/earthMoversDistance: a: expected at least one point, got n = 0/);
+    expect(() => earthMoversDistance(empty, empty)).toThrow(
+      /earthMoversDistance: a: expected at least one point, got n = 0/,
+    );
     expect(() => earthMoversDistance(hostSet([[1e300]]), hostSet([[-1e300]]))).toThrow(/overflows/);
   });
 

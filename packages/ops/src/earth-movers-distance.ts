@@ -134,4 +134,3 @@ function euclideanCostMatrix(a: HostSet, b: HostSet): { cost: Float64Array; maxC
   }
   return { cost, maxCost };
 }
-

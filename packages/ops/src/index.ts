@@ -1,34 +1,34 @@
-export * from './errors.js';
-export * from './mask.js';
-export * from './random.js';
-export * from './set-batch.js';
-export * from './linalg.js';
-export * from './npy.js';
+export { type ChamferOptions, chamferDistance } from './chamfer-distance.js';
 export {
-  linearSumAssignment,
-  type LinearSumAssignmentOptions,
-  type LinearSumAssignmentResult,
-} from './linear-sum-assignment.js';
-export { pairwiseSquaredDistances } from './pairwise-distances.js';
-export {
-  type PairCost,
-  type PointReduction,
-  type HostPairCost,
-  checkPairCost,
-  checkPointReduction,
-  hostPairCost,
-} from './pair-cost.js';
-export {
+  type ChamferHostOptions,
   chamferDistanceHost,
   chamferDistanceHostBatch,
-  type ChamferHostOptions,
 } from './chamfer-host.js';
-export { chamferDistance, type ChamferOptions } from './chamfer-distance.js';
-export { sinkhornDistance, type SinkhornOptions } from './sinkhorn-distance.js';
+export { type EarthMoversDistanceOptions, earthMoversDistance } from './earth-movers-distance.js';
+export * from './errors.js';
 export {
-  hungarianLoss,
-  hungarianMatching,
   type HungarianLossOptions,
   type HungarianMatchingOptions,
+  hungarianLoss,
+  hungarianMatching,
 } from './hungarian.js';
-export { earthMoversDistance, type EarthMoversDistanceOptions } from './earth-movers-distance.js';
+export * from './linalg.js';
+export {
+  type LinearSumAssignmentOptions,
+  type LinearSumAssignmentResult,
+  linearSumAssignment,
+} from './linear-sum-assignment.js';
+export * from './mask.js';
+export * from './npy.js';
+export {
+  checkPairCost,
+  checkPointReduction,
+  type HostPairCost,
+  hostPairCost,
+  type PairCost,
+  type PointReduction,
+} from './pair-cost.js';
+export { pairwiseSquaredDistances } from './pairwise-distances.js';
+export * from './random.js';
+export * from './set-batch.js';
+export { type SinkhornOptions, sinkhornDistance } from './sinkhorn-distance.js';

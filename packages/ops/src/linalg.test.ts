@@ -1,5 +1,5 @@
-import * as tf from '@tensorflow/tfjs-core';
 import { describeBackends, expectClose, expectNoLeak, testRandom } from '@setgen/testkit';
+import * as tf from '@tensorflow/tfjs-core';
 import { expect, it } from 'vitest';
 import { ShapeError } from './errors.js';
 import { batchMatMul, gatherRows } from './linalg.js';
@@ -7,7 +7,10 @@ import { batchMatMul, gatherRows } from './linalg.js';
 function randomTensor(shape: number[], seed: number): tf.Tensor {
   const rand = testRandom(seed);
   const size = shape.reduce((a, b) => a * b, 1);
-  return tf.tensor(Float32Array.from({ length: size }, () => rand() * 2 - 1), shape);
+  return tf.tensor(
+    Float32Array.from({ length: size }, () => rand() * 2 - 1),
+    shape,
+  );
 }
 
 describeBackends('batchMatMul', () => {
@@ -26,7 +29,12 @@ describeBackends('batchMatMul', () => {
       const b = randomTensor(sb, 2);
       const ref = (x: tf.Tensor, y: tf.Tensor) =>
         x.rank === 3 && y.rank === 2
-          ? tf.matMul(x as tf.Tensor3D, tf.tile(tf.expandDims(y, 0), [x.shape[0], 1, 1]) as tf.Tensor3D, opts.transposeA, opts.transposeB)
+          ? tf.matMul(
+              x as tf.Tensor3D,
+              tf.tile(tf.expandDims(y, 0), [x.shape[0], 1, 1]) as tf.Tensor3D,
+              opts.transposeA,
+              opts.transposeB,
+            )
           : tf.matMul(x as tf.Tensor3D, y as tf.Tensor3D, opts.transposeA, opts.transposeB);
       const ours = (x: tf.Tensor, y: tf.Tensor) => batchMatMul(x, y, opts);
       expectClose(ours(a, b).dataSync(), ref(a, b).dataSync(), { rtol: 1e-5 });
@@ -50,11 +58,26 @@ describeBackends('batchMatMul', () => {
 
 describeBackends('gatherRows', () => {
   it('gathers rows and scatter-adds the gradient (repeated indices accumulate)', () => {
-    const x = tf.tensor2d([[1, 2], [3, 4], [5, 6]]);
+    const x = tf.tensor2d([
+      [1, 2],
+      [3, 4],
+      [5, 6],
+    ]);
     const idx = [2, 0, 2];
     const out = gatherRows(x, idx);
     expect(Array.from(out.dataSync())).toEqual([5, 6, 1, 2, 5, 6]);
-    const g = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(gatherRows(t, idx), tf.tensor2d([[1, 1], [2, 2], [3, 3]]))))(x);
+    const g = tf.grad((t: tf.Tensor) =>
+      tf.sum(
+        tf.mul(
+          gatherRows(t, idx),
+          tf.tensor2d([
+            [1, 1],
+            [2, 2],
+            [3, 3],
+          ]),
+        ),
+      ),
+    )(x);
     expect(Array.from(g.dataSync())).toEqual([2, 2, 0, 0, 4, 4]);
     tf.dispose([x, out, g]);
   });

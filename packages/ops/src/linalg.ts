@@ -2,24 +2,24 @@
 // (TOOLCHAIN.md §3–4): a batched matmul without transposed/batched kernels, and a row
 // gather whose gradient needs no UnsortedSegmentSum.
 import {
-  type GradSaveFunc,
-  type Tensor,
-  type Tensor1D,
-  type Tensor2D,
-  type Tensor3D,
   customGrad,
+  type GradSaveFunc,
   gather,
   matMul,
   reshape,
   scatterND,
   stack,
+  type Tensor,
+  type Tensor1D,
+  type Tensor2D,
+  type Tensor3D,
   tensor1d,
   tidy,
   transpose,
   unstack,
   zeros,
 } from '@tensorflow/tfjs-core';
-import { ShapeError, formatShape } from './errors.js';
+import { formatShape, ShapeError } from './errors.js';
 
 /** The function type `customGrad` takes (not exported by tfjs-core). */
 type GradientFunction = Parameters<typeof customGrad>[0];
@@ -123,7 +123,10 @@ const rowGather = customGrad(((x: Tensor, indices: Tensor, save: GradSaveFunc) =
  */
 export function gatherRows<T extends Tensor>(x: T, indices: Int32Array | number[] | Tensor1D): T {
   return tidy(() => {
-    const idx = indices instanceof Int32Array || Array.isArray(indices) ? tensor1d(indices as number[], 'int32') : indices;
+    const idx =
+      indices instanceof Int32Array || Array.isArray(indices)
+        ? tensor1d(indices as number[], 'int32')
+        : indices;
     const rows = x.shape[0];
     const values = idx.dataSync();
     for (let i = 0; i < values.length; i++) {

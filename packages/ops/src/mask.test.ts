@@ -1,5 +1,5 @@
-import * as tf from '@tensorflow/tfjs-core';
 import { describeBackends, expectNoLeak } from '@setgen/testkit';
+import * as tf from '@tensorflow/tfjs-core';
 import { expect, it } from 'vitest';
 import { ShapeError } from './errors.js';
 import { maskFromSizes } from './mask.js';

@@ -1,5 +1,5 @@
 import type { Tensor, Tensor2D, Tensor3D } from '@tensorflow/tfjs-core';
-import { ConfigError, DataError, ShapeError, formatShape } from './errors.js';
+import { ConfigError, DataError, formatShape, ShapeError } from './errors.js';
 
 /**
  * A batch of sets on the device: `x [B, N, D]` with `mask [B, N]` (1 = element,
