@@ -377,6 +377,9 @@ describeBackends('SetVAE checkpoints', () => {
     const loaded = await SetVAE.load(join(dir, 'a'));
     expect(loaded.getConfig()).toEqual(model.getConfig());
     expect(loaded.step).toBe(1);
+    const viaUrl = await SetVAE.load(`file://${join(dir, 'a')}`);
+    expect(viaUrl.step).toBe(1);
+    viaUrl.dispose();
     expect(loaded.sampleSizes(20, { seed: 3 })).toEqual(model.sampleSizes(20, { seed: 3 }));
     const s1 = model.sample([5, 30], { seed: 4 });
     const s2 = loaded.sample([5, 30], { seed: 4 });
