@@ -114,6 +114,13 @@ export interface SetVAEOutput extends SetBatch {
   attention: LevelAttention[];
 }
 
+/** An initial set z(0) with its mask; `full` when every row is valid. */
+interface InitialSet {
+  x: Tensor3D;
+  mask: Tensor2D;
+  full: boolean;
+}
+
 let instances = 0;
 
 /** tf.tidy for our result interfaces (plain objects and arrays of tensors). */
@@ -350,10 +357,11 @@ export class SetVAE {
   }
 
   /** Initial elements z(0) (Eq. 21) for `sizes`: `[B, max(sizes), initialSetDim]`, prefix mask. */
-  private drawInitialSet(sizes: number[], seed: number): { x: Tensor3D; mask: Tensor2D } {
+  private drawInitialSet(sizes: number[], seed: number): InitialSet {
+    const full = sizes.every((n) => n === sizes[0]);
     return tidyObject(() => {
       const created = this.initialSet.create(zeros([sizes.length, 1]) as Tensor2D, sizes, { seed });
-      return { x: created.x, mask: created.mask as Tensor2D };
+      return { x: created.x, mask: created.mask as Tensor2D, full };
     });
   }
 
@@ -364,7 +372,7 @@ export class SetVAE {
    */
   private decode(
     features: Tensor3D[] | null,
-    initial: { x: Tensor3D; mask: Tensor2D },
+    initial: InitialSet,
     {
       seed,
       temperature = 1,
@@ -372,8 +380,10 @@ export class SetVAE {
     }: { seed: number; temperature?: number; withAttention?: boolean },
   ): SetVAEOutput & { kl: Tensor[] } {
     const seeds = new Random(seed);
-    const mask = initial.mask;
-    let x = mul(this.initialFc.apply(initial.x), expandDims(mask, 2)) as Tensor3D;
+    // an all-ones mask changes nothing: the layers then take their cheaper unmasked path
+    const mask = initial.full ? null : initial.mask;
+    let x = this.initialFc.apply(initial.x);
+    if (mask) x = mul(x, expandDims(mask, 2)) as Tensor3D;
     const kl: Tensor[] = [];
     const attention: LevelAttention[] = [];
     this.decoder.forEach((abl, l) => {
@@ -395,7 +405,7 @@ export class SetVAE {
     });
     let y = this.outputFc.apply(x);
     if (this.config.outputMap === 'unit-interval') y = div(add(tanh(y), 1), 2);
-    return { x: mul(y, expandDims(mask, 2)) as Tensor3D, mask, attention, kl };
+    return { x: mask ? (mul(y, expandDims(mask, 2)) as Tensor3D) : y, mask: initial.mask, attention, kl };
   }
 
   /**
@@ -447,7 +457,7 @@ export class SetVAE {
       const mask = initial.mask ?? (ones([b, n]) as Tensor2D);
       const { kl: _, ...out } = this.decode(
         null,
-        { x: initial.x, mask },
+        { x: initial.x, mask, full: !initial.mask },
         { seed: seed ?? this.random.seed(), temperature },
       );
       return out;
@@ -522,7 +532,7 @@ export class SetVAE {
       const { features } = this.bottomUp(trimmed, false);
       const initial = this.drawInitialSet(sizes, streams.seed());
       const out = this.decode(features, initial, { seed: streams.seed(), withAttention: false });
-      const recon = chamferDistance({ x: out.x, mask: out.mask }, trimmed, {
+      const recon = chamferDistance(initial.full ? out.x : { x: out.x, mask: out.mask }, trimmed, {
         pointReduction: 'sum',
         reduction: 'mean',
       }) as Scalar;
