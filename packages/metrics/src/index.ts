@@ -1,10 +1,55 @@
-export * from './approx-match.js';
-export * from './chamfer-kernel.js';
-export * from './compute-all-metrics.js';
-export * from './distance-matrices.js';
-export * from './jsd.js';
-export * from './matrix-metrics.js';
-export * from './molecule-metrics.js';
-export * from './point-clouds.js';
-export * from './set-prediction-ap.js';
-export * from './set-prediction-errors.js';
+export { approxMatchDistance } from './approx-match.js';
+export { type ChamferKernel, chamferKernel, type PointCloudIndex } from './chamfer-kernel.js';
+export {
+  type ComputeAllMetricsOptions,
+  computeAllMetrics,
+  type GenerationMetrics,
+  metricsFromMatrices,
+} from './compute-all-metrics.js';
+export {
+  type CloudDistance,
+  computeDistanceMatrices,
+  type DistanceMatrices,
+  type EmdMethod,
+  type EvaluationControl,
+  type PairwiseExecutor,
+  type PairwiseJob,
+} from './distance-matrices.js';
+export {
+  gridCounts,
+  type JsdOptions,
+  jensenShannonDivergence,
+  jsdBetweenPointCloudSets,
+  type OccupancyGrid,
+  occupancyGrid,
+} from './jsd.js';
+export {
+  coverage,
+  minimumMatchingDistance,
+  type OneNearestNeighborResult,
+  oneNearestNeighborAccuracy,
+  oneNearestNeighborClassification,
+} from './matrix-metrics.js';
+export {
+  diversityScore,
+  incorrectValencyFraction,
+  integerWasserstein,
+  uniformTransportCost,
+  type ValencyOptions,
+  valencies,
+  valencyDistributionDistance,
+  valencyHistogram,
+} from './molecule-metrics.js';
+export type { PointClouds } from './point-clouds.js';
+export {
+  boxIoU,
+  everyPointAveragePrecision,
+  type SetPrediction,
+  type SetPredictionAPOptions,
+  setPredictionAP,
+} from './set-prediction-ap.js';
+export {
+  type SetPredictionErrors,
+  type SetPredictionErrorsOptions,
+  setPredictionErrors,
+} from './set-prediction-errors.js';
