@@ -4,7 +4,9 @@ import {
   expectNoLeak,
   finiteDifferenceGradient,
   loadFixture,
+  randomSet,
   testRandom,
+  valuesOf,
 } from '@setgen/testkit';
 import * as tf from '@tensorflow/tfjs-core';
 import { expect, it } from 'vitest';
@@ -14,20 +16,6 @@ import { ConfigError, DataError, ShapeError } from './errors.js';
 import type { PairCost } from './pair-cost.js';
 
 const fixture = loadFixture(import.meta.dirname, 'chamfer.json');
-
-function randomSets(b: number, n: number, d: number, seed: number): tf.Tensor3D {
-  const rand = testRandom(seed);
-  return tf.tensor3d(
-    Float32Array.from({ length: b * n * d }, () => rand() * 2 - 1),
-    [b, n, d],
-  );
-}
-
-function values(t: tf.Tensor): number[] {
-  const v = Array.from(t.dataSync());
-  t.dispose();
-  return v;
-}
 
 // REFERENCES.md §13: X = {(0,0),(1,0),(0,1)}, Y = {(0,.5),(1,1),(2,0)}.
 const toyX = [
@@ -49,15 +37,15 @@ describeBackends('chamferDistance', () => {
       const a = c.masked ? { x, mask: tf.tensor2d(c.mask_x.map((r: boolean[]) => r.map(Number))) } : x;
       const b = c.masked ? { x: y, mask: tf.tensor2d(c.mask_y.map((r: boolean[]) => r.map(Number))) } : y;
       expectClose(
-        values(chamferDistance(a, b, { pointReduction: 'sum', reduction: 'none' })),
+        valuesOf(chamferDistance(a, b, { pointReduction: 'sum', reduction: 'none' })),
         c.sum_of_mins,
         {
           rtol: 2e-5,
         },
       );
-      expectClose(values(chamferDistance(a, b, { reduction: 'none' })), c.mean_of_mins, { rtol: 2e-5 });
-      expectClose(values(chamferDistance(a, b)), c.batch_mean_mean_of_mins, { rtol: 2e-5 });
-      expectClose(values(chamferDistance(a, b, { pointReduction: 'sum' })), c.batch_mean_sum_of_mins, {
+      expectClose(valuesOf(chamferDistance(a, b, { reduction: 'none' })), c.mean_of_mins, { rtol: 2e-5 });
+      expectClose(valuesOf(chamferDistance(a, b)), c.batch_mean_mean_of_mins, { rtol: 2e-5 });
+      expectClose(valuesOf(chamferDistance(a, b, { pointReduction: 'sum' })), c.batch_mean_sum_of_mins, {
         rtol: 2e-5,
       });
       tf.dispose([x, y, (a as any).mask, (b as any).mask].filter(Boolean));
@@ -79,8 +67,8 @@ describeBackends('chamferDistance', () => {
               reduction: 'sum',
             }) as tf.Scalar,
         )([x, y]);
-        expectClose(values(dx), c[key].dx.flat(2), { rtol: 1e-4, atol: 1e-6 });
-        expectClose(values(dy), c[key].dy.flat(2), { rtol: 1e-4, atol: 1e-6 });
+        expectClose(valuesOf(dx), c[key].dx.flat(2), { rtol: 1e-4, atol: 1e-6 });
+        expectClose(valuesOf(dy), c[key].dy.flat(2), { rtol: 1e-4, atol: 1e-6 });
       }
       tf.dispose([x, y]);
     });
@@ -89,23 +77,23 @@ describeBackends('chamferDistance', () => {
   it('reproduces the toy values of REFERENCES.md §13 for every preset', () => {
     const x = tf.tensor3d([toyX]);
     const y = tf.tensor3d([toyY]);
-    expectClose(values(chamferDistance(x, y, { pointReduction: 'sum' })), 3.75, { rtol: 1e-6 }); // C1 SetVAE
-    expectClose(values(chamferDistance(x, y)), 1.25, { rtol: 1e-6 }); // C2 PointFlow
-    expectClose(values(chamferDistance(x, y, { pairCost: 'euclidean' })), 1.5, { rtol: 1e-6 }); // C3 ×2 Top-n
+    expectClose(valuesOf(chamferDistance(x, y, { pointReduction: 'sum' })), 3.75, { rtol: 1e-6 }); // C1 SetVAE
+    expectClose(valuesOf(chamferDistance(x, y)), 1.25, { rtol: 1e-6 }); // C2 PointFlow
+    expectClose(valuesOf(chamferDistance(x, y, { pairCost: 'euclidean' })), 1.5, { rtol: 1e-6 }); // C3 ×2 Top-n
     // C4 DSPN: mean_i(min_row_i + min_col_i) = mean of rows + mean of columns (equal sizes)
-    expectClose(values(chamferDistance(x, y, { pairCost: 'huber' })), 0.3125, { rtol: 1e-6 });
+    expectClose(valuesOf(chamferDistance(x, y, { pairCost: 'huber' })), 0.3125, { rtol: 1e-6 });
     tf.dispose([x, y]);
   });
 
   it('is symmetric and invariant to permutations of either set', () => {
-    const a = randomSets(2, 9, 3, 1);
-    const b = randomSets(2, 6, 3, 2);
+    const a = randomSet(1, [2, 9, 3]);
+    const b = randomSet(2, [2, 6, 3]);
     for (const pairCost of ['sqeuclidean', 'euclidean', 'huber'] as PairCost[]) {
-      const ref = values(chamferDistance(a, b, { pairCost, reduction: 'none' }));
-      expectClose(values(chamferDistance(b, a, { pairCost, reduction: 'none' })), ref, { rtol: 1e-6 });
+      const ref = valuesOf(chamferDistance(a, b, { pairCost, reduction: 'none' }));
+      expectClose(valuesOf(chamferDistance(b, a, { pairCost, reduction: 'none' })), ref, { rtol: 1e-6 });
       const pa = tf.gather(a, [3, 8, 0, 1, 7, 2, 5, 4, 6], 1) as tf.Tensor3D;
       const pb = tf.gather(b, [5, 2, 4, 0, 3, 1], 1) as tf.Tensor3D;
-      expectClose(values(chamferDistance(pa, pb, { pairCost, reduction: 'none' })), ref, { rtol: 1e-6 });
+      expectClose(valuesOf(chamferDistance(pa, pb, { pairCost, reduction: 'none' })), ref, { rtol: 1e-6 });
       tf.dispose([pa, pb]);
     }
     tf.dispose([a, b]);
@@ -114,8 +102,8 @@ describeBackends('chamferDistance', () => {
   it('padding never changes a result: a padded batch equals each set alone', () => {
     const sizesA = [7, 3, 1];
     const sizesB = [2, 6, 4];
-    const a = randomSets(3, 7, 2, 3);
-    const b = randomSets(3, 6, 2, 4);
+    const a = randomSet(3, [3, 7, 2]);
+    const b = randomSet(4, [3, 6, 2]);
     // junk in the padding, scattered (non-prefix) masks
     const maskA = tf.tensor2d([
       [1, 1, 1, 1, 1, 1, 1],
@@ -131,11 +119,11 @@ describeBackends('chamferDistance', () => {
       tf.where(tf.cast(tf.expandDims(m, 2), 'bool'), x, tf.fill(x.shape, v)) as tf.Tensor3D;
     const ja = junk(a, maskA, 1e3);
     const jb = junk(b, maskB, -77);
-    const rowsA = tf.unstack(maskA).map((r) => values(r));
-    const rowsB = tf.unstack(maskB).map((r) => values(r));
+    const rowsA = tf.unstack(maskA).map((r) => valuesOf(r));
+    const rowsB = tf.unstack(maskB).map((r) => valuesOf(r));
     for (const pairCost of ['sqeuclidean', 'euclidean', 'huber'] as PairCost[]) {
       for (const pointReduction of ['mean', 'sum'] as const) {
-        const batched = values(
+        const batched = valuesOf(
           chamferDistance(
             { x: ja, mask: maskA },
             { x: jb, mask: maskB },
@@ -149,7 +137,7 @@ describeBackends('chamferDistance', () => {
           expect(keepB.length).toBe(sizesB[s]);
           const sa = tf.gather(tf.slice(a, [s, 0, 0], [1, -1, -1]), keepA, 1) as tf.Tensor3D;
           const sb = tf.gather(tf.slice(b, [s, 0, 0], [1, -1, -1]), keepB, 1) as tf.Tensor3D;
-          const v = values(chamferDistance(sa, sb, { pairCost, pointReduction }))[0];
+          const v = valuesOf(chamferDistance(sa, sb, { pairCost, pointReduction }))[0];
           tf.dispose([sa, sb]);
           return v;
         });
@@ -165,22 +153,22 @@ describeBackends('chamferDistance', () => {
           { pairCost: 'euclidean' },
         ) as tf.Scalar,
     )([ja, jb]);
-    const padA = values(tf.mul(tf.abs(ga), tf.expandDims(tf.sub(1, maskA), 2)));
-    const padB = values(tf.mul(tf.abs(gb), tf.expandDims(tf.sub(1, maskB), 2)));
+    const padA = valuesOf(tf.mul(tf.abs(ga), tf.expandDims(tf.sub(1, maskA), 2)));
+    const padB = valuesOf(tf.mul(tf.abs(gb), tf.expandDims(tf.sub(1, maskB), 2)));
     expect(Math.max(...padA, ...padB)).toBe(0);
     tf.dispose([a, b, maskA, maskB, ja, jb, ga, gb]);
   });
 
   it('large scattered-padded sets (the sweep path) equal chamferDistanceHost on the valid points', () => {
     const [b, n, m, d] = [2, 300, 260, 3];
-    const a = randomSets(b, n, d, 11);
-    const c = randomSets(b, m, d, 12);
+    const a = randomSet(11, [b, n, d]);
+    const c = randomSet(12, [b, m, d]);
     const rand = testRandom(13);
     const maskA = Array.from({ length: b }, () => Array.from({ length: n }, () => (rand() < 0.7 ? 1 : 0)));
     const maskC = Array.from({ length: b }, () => Array.from({ length: m }, () => (rand() < 0.8 ? 1 : 0)));
     const ma = tf.tensor2d(maskA);
     const mc = tf.tensor2d(maskC);
-    const got = values(chamferDistance({ x: a, mask: ma }, { x: c, mask: mc }, { reduction: 'none' }));
+    const got = valuesOf(chamferDistance({ x: a, mask: ma }, { x: c, mask: mc }, { reduction: 'none' }));
     const va = a.dataSync();
     const vc = c.dataSync();
     const valid = (v: Float32Array, mask: number[][], s: number, size: number) =>
@@ -224,8 +212,8 @@ describeBackends('chamferDistance', () => {
       const [ga, gb] = tf.grads(loss)([a, b]);
       const fa = finiteDifferenceGradient((p) => loss(p, b), a, 1e-2);
       const fb = finiteDifferenceGradient((q) => loss(a, q), b, 1e-2);
-      expectClose(values(ga), fa, { rtol: 2e-3, atol: 2e-4 });
-      expectClose(values(gb), fb, { rtol: 2e-3, atol: 2e-4 });
+      expectClose(valuesOf(ga), fa, { rtol: 2e-3, atol: 2e-4 });
+      expectClose(valuesOf(gb), fb, { rtol: 2e-3, atol: 2e-4 });
       tf.dispose([a, b, maskA]);
     });
   }
@@ -240,13 +228,13 @@ describeBackends('chamferDistance', () => {
     const g = tf.grad(
       (p: tf.Tensor) => chamferDistance(p as tf.Tensor3D, a, { pairCost: 'euclidean' }) as tf.Scalar,
     )(tf.clone(a));
-    expect(values(g)).toEqual([0, 0, 0, 0]);
+    expect(valuesOf(g)).toEqual([0, 0, 0, 0]);
     a.dispose();
   });
 
   it('leaks no tensors, also under a gradient and when it throws', async () => {
-    const a = randomSets(2, 5, 3, 5);
-    const b = randomSets(2, 4, 3, 6);
+    const a = randomSet(5, [2, 5, 3]);
+    const b = randomSet(6, [2, 4, 3]);
     const mask = tf.tensor2d([
       [1, 1, 0, 1, 0],
       [1, 0, 0, 0, 0],
@@ -263,8 +251,8 @@ describeBackends('chamferDistance', () => {
   });
 
   it('rejects bad input with typed errors naming the argument, allocating nothing', () => {
-    const a = randomSets(2, 5, 3, 7);
-    const b = randomSets(2, 4, 3, 8);
+    const a = randomSet(7, [2, 5, 3]);
+    const b = randomSet(8, [2, 4, 3]);
     const flat = tf.zeros([5, 3]);
     const wrongBatch = tf.zeros([3, 4, 3]);
     const wrongD = tf.zeros([2, 4, 2]);

@@ -4,7 +4,8 @@ import {
   expectNoLeak,
   finiteDifferenceGradient,
   loadFixture,
-  testRandom,
+  randomSet,
+  valuesOf,
 } from '@setgen/testkit';
 import * as tf from '@tensorflow/tfjs-core';
 import { expect, it } from 'vitest';
@@ -13,20 +14,6 @@ import { hungarianLoss, hungarianMatching } from './hungarian.js';
 import type { PairCost } from './pair-cost.js';
 
 const { set_loss: setLoss } = loadFixture(import.meta.dirname, 'hungarian.json');
-
-function randomSets(b: number, n: number, d: number, seed: number): tf.Tensor3D {
-  const rand = testRandom(seed);
-  return tf.tensor3d(
-    Float32Array.from({ length: b * n * d }, () => rand() * 2 - 1),
-    [b, n, d],
-  );
-}
-
-function values(t: tf.Tensor): number[] {
-  const v = Array.from(t.dataSync());
-  t.dispose();
-  return v;
-}
 
 // REFERENCES.md §13 toy sets: optimal assignment X→Y = [0, 2, 1] under all three costs.
 const toyX = [
@@ -49,14 +36,14 @@ describeBackends('hungarianLoss / hungarianMatching', () => {
     it(`matches the fixture set_loss ${c.name} (sum, mean per element, batch means, assignment)`, () => {
       const x = tf.tensor3d(c.x);
       const y = tf.tensor3d(c.y);
-      expectClose(values(hungarianLoss(x, y, { pointReduction: 'sum', reduction: 'none' })), c.loss_sum, {
+      expectClose(valuesOf(hungarianLoss(x, y, { pointReduction: 'sum', reduction: 'none' })), c.loss_sum, {
         rtol: 2e-5,
       });
-      expectClose(values(hungarianLoss(x, y, { reduction: 'none' })), c.loss_mean_per_element, {
+      expectClose(valuesOf(hungarianLoss(x, y, { reduction: 'none' })), c.loss_mean_per_element, {
         rtol: 2e-5,
       });
-      expectClose(values(hungarianLoss(x, y)), c.batch_mean_loss_mean, { rtol: 2e-5 });
-      expectClose(values(hungarianLoss(x, y, { pointReduction: 'sum' })), c.batch_mean_loss_sum, {
+      expectClose(valuesOf(hungarianLoss(x, y)), c.batch_mean_loss_mean, { rtol: 2e-5 });
+      expectClose(valuesOf(hungarianLoss(x, y, { pointReduction: 'sum' })), c.batch_mean_loss_sum, {
         rtol: 2e-5,
       });
       expect(hungarianMatching(x, y).map((p) => Array.from(p))).toEqual(c.assignment_y_index_for_each_x);
@@ -70,20 +57,20 @@ describeBackends('hungarianLoss / hungarianMatching', () => {
     for (const pairCost of ['sqeuclidean', 'euclidean', 'huber'] as PairCost[]) {
       expect(Array.from(hungarianMatching(x, y, { pairCost })[0])).toEqual([0, 2, 1]);
     }
-    expectClose(values(hungarianLoss(x, y, { pairCost: 'euclidean', reduction: 'sum' })), 0.8333333, {
+    expectClose(valuesOf(hungarianLoss(x, y, { pairCost: 'euclidean', reduction: 'sum' })), 0.8333333, {
       rtol: 1e-6,
     });
-    expectClose(values(hungarianLoss(x, y, { pairCost: 'euclidean', pointReduction: 'sum' })), 2.5, {
+    expectClose(valuesOf(hungarianLoss(x, y, { pairCost: 'euclidean', pointReduction: 'sum' })), 2.5, {
       rtol: 1e-6,
     });
-    expectClose(values(hungarianLoss(x, y)), 0.75, { rtol: 1e-6 });
-    expectClose(values(hungarianLoss(x, y, { pairCost: 'huber' })), 0.1875, { rtol: 1e-6 });
+    expectClose(valuesOf(hungarianLoss(x, y)), 0.75, { rtol: 1e-6 });
+    expectClose(valuesOf(hungarianLoss(x, y, { pairCost: 'huber' })), 0.1875, { rtol: 1e-6 });
     tf.dispose([x, y]);
   });
 
   it('matches sets of different sizes: min(n, m) pairs, -1 for the left-over elements of a', () => {
-    const a = randomSets(1, 5, 2, 1);
-    const b = tf.slice(randomSets(1, 5, 2, 2), [0, 0, 0], [1, 3, 2]) as tf.Tensor3D;
+    const a = randomSet(1, [1, 5, 2]);
+    const b = tf.slice(randomSet(2, [1, 5, 2]), [0, 0, 0], [1, 3, 2]) as tf.Tensor3D;
     const [partner] = hungarianMatching(a, b);
     expect(partner.length).toBe(5);
     expect(partner.filter((p) => p === -1).length).toBe(2);
@@ -94,18 +81,18 @@ describeBackends('hungarianLoss / hungarianMatching', () => {
     Array.from(partner).forEach((p, i) => {
       if (p >= 0) expect(back[p]).toBe(i);
     });
-    expectClose(values(hungarianLoss(a, b)), values(hungarianLoss(b, a)), { rtol: 1e-6 });
+    expectClose(valuesOf(hungarianLoss(a, b)), valuesOf(hungarianLoss(b, a)), { rtol: 1e-6 });
     tf.dispose([a, b]);
   });
 
   it('is invariant to permutations of either set and padding never changes a result', () => {
-    const a = randomSets(2, 6, 3, 3);
-    const b = randomSets(2, 6, 3, 4);
+    const a = randomSet(3, [2, 6, 3]);
+    const b = randomSet(4, [2, 6, 3]);
     for (const pairCost of ['sqeuclidean', 'euclidean', 'huber'] as PairCost[]) {
-      const ref = values(hungarianLoss(a, b, { pairCost, reduction: 'none' }));
+      const ref = valuesOf(hungarianLoss(a, b, { pairCost, reduction: 'none' }));
       const pa = tf.gather(a, [5, 3, 0, 1, 4, 2], 1) as tf.Tensor3D;
       const pb = tf.gather(b, [1, 0, 4, 5, 2, 3], 1) as tf.Tensor3D;
-      expectClose(values(hungarianLoss(pa, pb, { pairCost, reduction: 'none' })), ref, { rtol: 1e-6 });
+      expectClose(valuesOf(hungarianLoss(pa, pb, { pairCost, reduction: 'none' })), ref, { rtol: 1e-6 });
       // scattered padding with junk: rows 0..5 of a and b placed at the mask's 1s
       const pos = [0, 2, 3, 5, 6, 8];
       const junk = (t: tf.Tensor3D) => {
@@ -125,7 +112,7 @@ describeBackends('hungarianLoss / hungarianMatching', () => {
       const ja = junk(a);
       const jb = junk(b);
       expectClose(
-        values(hungarianLoss({ x: ja, mask }, { x: jb, mask }, { pairCost, reduction: 'none' })),
+        valuesOf(hungarianLoss({ x: ja, mask }, { x: jb, mask }, { pairCost, reduction: 'none' })),
         ref,
         { rtol: 1e-6 },
       );
@@ -160,11 +147,11 @@ describeBackends('hungarianLoss / hungarianMatching', () => {
         hungarianLoss(p as tf.Tensor3D, { x: q as tf.Tensor3D, mask }, { pairCost }) as tf.Scalar;
       const [ga, gb] = tf.grads(loss)([a, b]);
       expectClose(
-        values(ga),
+        valuesOf(ga),
         finiteDifferenceGradient((p) => loss(p, b), a, 1e-2),
         { rtol: 2e-3, atol: 2e-4 },
       );
-      const gB = values(gb);
+      const gB = valuesOf(gb);
       expectClose(
         gB,
         finiteDifferenceGradient((q) => loss(a, q), b, 1e-2),
@@ -176,9 +163,9 @@ describeBackends('hungarianLoss / hungarianMatching', () => {
   }
 
   it('leaks nothing and rejects bad input with typed errors, allocating nothing', async () => {
-    const a = randomSets(2, 4, 3, 5);
-    const b = randomSets(2, 4, 3, 6);
-    const wrong = randomSets(2, 4, 2, 7);
+    const a = randomSet(5, [2, 4, 3]);
+    const b = randomSet(6, [2, 4, 3]);
+    const wrong = randomSet(7, [2, 4, 2]);
     const empty = tf.tensor2d([
       [1, 1, 0, 0],
       [0, 0, 0, 0],

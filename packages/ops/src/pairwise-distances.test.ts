@@ -1,16 +1,8 @@
-import { describeBackends, expectClose, expectNoLeak, testRandom } from '@setgen/testkit';
+import { describeBackends, expectClose, expectNoLeak, randomSet } from '@setgen/testkit';
 import * as tf from '@tensorflow/tfjs-core';
 import { expect, it } from 'vitest';
 import { ShapeError } from './errors.js';
 import { pairwiseSquaredDistances } from './pairwise-distances.js';
-
-function randomSets(shape: [number, number, number], seed: number): tf.Tensor3D {
-  const rand = testRandom(seed);
-  return tf.tensor3d(
-    Float32Array.from({ length: shape[0] * shape[1] * shape[2] }, () => rand() * 2 - 1),
-    shape,
-  );
-}
 
 /** Σ_c (a_ic − b_jc)² by broadcasting: the definition. */
 function direct(a: tf.Tensor3D, b: tf.Tensor3D): tf.Tensor {
@@ -19,12 +11,12 @@ function direct(a: tf.Tensor3D, b: tf.Tensor3D): tf.Tensor {
 
 describeBackends('pairwiseSquaredDistances', () => {
   it('equals the broadcast definition in value and gradient', () => {
-    const a = randomSets([3, 5, 4], 1);
-    const b = randomSets([3, 7, 4], 2);
+    const a = randomSet(1, [3, 5, 4]);
+    const b = randomSet(2, [3, 7, 4]);
     const out = pairwiseSquaredDistances(a, b);
     expect(out.shape).toEqual([3, 5, 7]);
     expectClose(out.dataSync(), direct(a, b).dataSync(), { rtol: 1e-5, atol: 1e-6 });
-    const w = randomSets([3, 5, 7], 3);
+    const w = randomSet(3, [3, 5, 7]);
     const ours = tf.grads((p: tf.Tensor, q: tf.Tensor) =>
       tf.sum(tf.mul(pairwiseSquaredDistances(p as tf.Tensor3D, q as tf.Tensor3D), w)),
     )([a, b]);
@@ -37,16 +29,16 @@ describeBackends('pairwiseSquaredDistances', () => {
   });
 
   it('is never negative, also for coincident points far from the origin', () => {
-    const a = tf.add(randomSets([2, 6, 3], 4), 1000) as tf.Tensor3D;
+    const a = tf.add(randomSet(4, [2, 6, 3]), 1000) as tf.Tensor3D;
     const out = pairwiseSquaredDistances(a, a);
     expect(Math.min(...out.dataSync())).toBeGreaterThanOrEqual(0);
     tf.dispose([a, out]);
   });
 
   it('names bad shapes and allocates nothing on error', async () => {
-    const a = randomSets([2, 5, 3], 5);
-    const wrongB = randomSets([3, 5, 3], 6);
-    const wrongD = randomSets([2, 5, 2], 7);
+    const a = randomSet(5, [2, 5, 3]);
+    const wrongB = randomSet(6, [3, 5, 3]);
+    const wrongD = randomSet(7, [2, 5, 2]);
     const flat = tf.zeros([5, 3]);
     expect(() => pairwiseSquaredDistances(a, wrongB)).toThrow(/b: expected batch size 2/);
     expect(() => pairwiseSquaredDistances(a, wrongD)).toThrow(/b: expected 3 features/);

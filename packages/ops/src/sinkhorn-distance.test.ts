@@ -4,7 +4,8 @@ import {
   expectNoLeak,
   finiteDifferenceGradient,
   loadFixture,
-  testRandom,
+  randomSet,
+  valuesOf,
 } from '@setgen/testkit';
 import * as tf from '@tensorflow/tfjs-core';
 import { expect, it } from 'vitest';
@@ -12,20 +13,6 @@ import { ConfigError, DataError, ShapeError } from './errors.js';
 import { sinkhornDistance } from './sinkhorn-distance.js';
 
 const fixture = loadFixture(import.meta.dirname, 'sinkhorn.json');
-
-function randomSets(b: number, n: number, d: number, seed: number): tf.Tensor3D {
-  const rand = testRandom(seed);
-  return tf.tensor3d(
-    Float32Array.from({ length: b * n * d }, () => rand()),
-    [b, n, d],
-  );
-}
-
-function values(t: tf.Tensor): number[] {
-  const v = Array.from(t.dataSync());
-  t.dispose();
-  return v;
-}
 
 /** Pads sets (arrays of points) to a common size with junk values and a mask. */
 function padded(sets: number[][][], size: number, junk: number) {
@@ -40,7 +27,7 @@ describeBackends('sinkhornDistance', () => {
     it(`matches the fixture ${c.name} (1000 log-domain iterations)`, () => {
       const x = tf.tensor3d([c.x]);
       const y = tf.tensor3d([c.y]);
-      const got = values(sinkhornDistance(x, y, { epsilon: c.eps, iterations: c.iterations }));
+      const got = valuesOf(sinkhornDistance(x, y, { epsilon: c.eps, iterations: c.iterations }));
       expectClose(got, c.transport_cost, { rtol: 2e-4 });
       tf.dispose([x, y]);
     });
@@ -50,10 +37,10 @@ describeBackends('sinkhornDistance', () => {
     const c = fixture.cases.find((k: any) => k.name === 'n10_m12_d2_eps0.1');
     const a = padded([c.x, c.x.slice(0, 6)], 16, 37.5);
     const b = padded([c.y, c.y.slice(3)], 16, -41.25);
-    const got = values(sinkhornDistance(a, b, { epsilon: 0.1, iterations: 300, reduction: 'none' }));
+    const got = valuesOf(sinkhornDistance(a, b, { epsilon: 0.1, iterations: 300, reduction: 'none' }));
     const x1 = tf.tensor3d([c.x.slice(0, 6)]);
     const y1 = tf.tensor3d([c.y.slice(3)]);
-    const alone = values(sinkhornDistance(x1, y1, { epsilon: 0.1, iterations: 300 }));
+    const alone = valuesOf(sinkhornDistance(x1, y1, { epsilon: 0.1, iterations: 300 }));
     expectClose(got, [c.transport_cost, alone[0]], { rtol: 2e-4 });
     // and the padding gets no gradient (finite everywhere)
     const [ga, gb] = tf.grads(
@@ -67,8 +54,8 @@ describeBackends('sinkhornDistance', () => {
           },
         ) as tf.Scalar,
     )([a.x, b.x]);
-    const gA = values(ga);
-    const gB = values(gb);
+    const gA = valuesOf(ga);
+    const gB = valuesOf(gb);
     expect(gA.every(Number.isFinite) && gB.every(Number.isFinite)).toBe(true);
     const maskA = a.mask.dataSync();
     const maskB = b.mask.dataSync();
@@ -82,8 +69,10 @@ describeBackends('sinkhornDistance', () => {
     const c = fixture.cases[1]; // 10x12
     const x = tf.tensor3d([c.x]);
     const y = tf.tensor3d([c.y]);
-    const scale = values(tf.mean(tf.sum(tf.square(tf.sub(tf.expandDims(x, 2), tf.expandDims(y, 1))), 3)))[0];
-    const [got] = values(sinkhornDistance(x, y, { epsilon: 1e-3 * scale, iterations: 2000 }));
+    const scale = valuesOf(
+      tf.mean(tf.sum(tf.square(tf.sub(tf.expandDims(x, 2), tf.expandDims(y, 1))), 3)),
+    )[0];
+    const [got] = valuesOf(sinkhornDistance(x, y, { epsilon: 1e-3 * scale, iterations: 2000 }));
     expect(Number.isFinite(got)).toBe(true);
     expect(got).toBeLessThan(c.transport_cost); // closer to the LP than with ε = 0.01
     expectClose(got, c.unregularized_ot_cost, { rtol: 2e-3 });
@@ -91,21 +80,23 @@ describeBackends('sinkhornDistance', () => {
   });
 
   it('is invariant to permutations of either set', () => {
-    const a = randomSets(2, 6, 2, 1);
-    const b = randomSets(2, 5, 2, 2);
-    const ref = values(sinkhornDistance(a, b, { epsilon: 0.05, reduction: 'none' }));
+    const a = randomSet(1, [2, 6, 2]);
+    const b = randomSet(2, [2, 5, 2]);
+    const ref = valuesOf(sinkhornDistance(a, b, { epsilon: 0.05, reduction: 'none' }));
     const pa = tf.gather(a, [4, 0, 5, 2, 1, 3], 1) as tf.Tensor3D;
     const pb = tf.gather(b, [2, 4, 0, 3, 1], 1) as tf.Tensor3D;
-    expectClose(values(sinkhornDistance(pa, pb, { epsilon: 0.05, reduction: 'none' })), ref, { rtol: 1e-5 });
-    expectClose(values(sinkhornDistance(a, b, { epsilon: 0.05, reduction: 'sum' })), ref[0] + ref[1], {
+    expectClose(valuesOf(sinkhornDistance(pa, pb, { epsilon: 0.05, reduction: 'none' })), ref, {
+      rtol: 1e-5,
+    });
+    expectClose(valuesOf(sinkhornDistance(a, b, { epsilon: 0.05, reduction: 'sum' })), ref[0] + ref[1], {
       rtol: 1e-6,
     });
     tf.dispose([a, b, pa, pb]);
   });
 
   it('gradients equal central finite differences (through the unrolled iterations)', () => {
-    const a = randomSets(1, 4, 2, 3);
-    const b = randomSets(1, 3, 2, 4);
+    const a = randomSet(3, [1, 4, 2]);
+    const b = randomSet(4, [1, 3, 2]);
     const mask = tf.tensor2d([[1, 1, 1, 0]]);
     const loss = (p: tf.Tensor, q: tf.Tensor) =>
       sinkhornDistance({ x: p as tf.Tensor3D, mask }, q as tf.Tensor3D, {
@@ -114,12 +105,12 @@ describeBackends('sinkhornDistance', () => {
       }) as tf.Scalar;
     const [ga, gb] = tf.grads(loss)([a, b]);
     expectClose(
-      values(ga),
+      valuesOf(ga),
       finiteDifferenceGradient((p) => loss(p, b), a, 1e-2),
       { rtol: 1e-2, atol: 1e-3 },
     );
     expectClose(
-      values(gb),
+      valuesOf(gb),
       finiteDifferenceGradient((q) => loss(a, q), b, 1e-2),
       { rtol: 1e-2, atol: 1e-3 },
     );
@@ -127,9 +118,9 @@ describeBackends('sinkhornDistance', () => {
   });
 
   it('leaks nothing and rejects bad input with typed errors', async () => {
-    const a = randomSets(2, 4, 3, 5);
-    const b = randomSets(2, 3, 3, 6);
-    const wrong = randomSets(2, 3, 2, 7);
+    const a = randomSet(5, [2, 4, 3]);
+    const b = randomSet(6, [2, 3, 3]);
+    const wrong = randomSet(7, [2, 3, 2]);
     const empty = tf.tensor2d([
       [1, 1, 0, 0],
       [0, 0, 0, 0],

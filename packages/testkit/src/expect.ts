@@ -73,3 +73,10 @@ export function testRandom(seed: number): () => number {
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }
+
+/** The values of `t` as a plain array; disposes `t` (for one-line assertions on op results). */
+export function valuesOf(t: tf.Tensor): number[] {
+  const v = Array.from(t.dataSync());
+  t.dispose();
+  return v;
+}
