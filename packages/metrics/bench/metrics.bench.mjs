@@ -2,7 +2,7 @@
 //   node bench/metrics.bench.mjs [--only prefix ...] [--full]
 // `--full` also runs the complete 100×100×2048 evaluation under exact EMD once (hours on 2 cores).
 import { availableParallelism } from 'node:os';
-import { earthMoversDistance } from '@setgen/ops';
+import { earthMoversDistance, Random } from '@setgen/ops';
 import { bench, selected } from '../../../scripts/bench-harness.mjs';
 import {
   approxMatchDistance,
@@ -15,23 +15,11 @@ import { computeAllMetrics } from '../dist/node.js';
 const full = process.argv.includes('--full');
 const cores = availableParallelism();
 
-// mulberry32, so every run sees the same clouds
-function random(seed) {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** K clouds of N uniform points in [−0.5, 0.5]³ (as the peer: torch.rand − 0.5). */
 function clouds(seed, k, n) {
-  const rand = random(seed);
+  const random = new Random(seed);
   return Array.from({ length: k }, () => ({
-    values: Float32Array.from({ length: n * 3 }, () => rand() - 0.5),
+    values: Float32Array.from({ length: n * 3 }, () => random.next() - 0.5),
     n,
     d: 3,
   }));
