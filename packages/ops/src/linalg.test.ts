@@ -20,6 +20,7 @@ describeBackends('batchMatMul', () => {
     ['3d·3d', [3, 4, 3], [3, 3, 5], {}],
     ['3d·3dᵀ', [3, 4, 3], [3, 5, 3], { transposeB: true }],
     ['3dᵀ·3d', [3, 3, 4], [3, 3, 5], { transposeA: true }],
+    ['3dᵀ·3dᵀ', [3, 3, 4], [3, 5, 3], { transposeA: true, transposeB: true }],
     ['one slice', [1, 4, 3], [1, 3, 5], {}],
     ['large slices (2-D loop)', [2, 600, 2], [2, 2, 500], {}],
   ];

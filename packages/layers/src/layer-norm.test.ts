@@ -1,0 +1,52 @@
+import { describeBackends, expectClose, expectNoLeak, testRandom } from '@setgen/testkit';
+import * as tf from '@tensorflow/tfjs-core';
+import { it } from 'vitest';
+import { layerNormalize } from './layer-norm.js';
+
+function randomTensor(shape: number[], seed: number): tf.Tensor {
+  const rand = testRandom(seed);
+  const size = shape.reduce((a, b) => a * b, 1);
+  return tf.tensor(Float32Array.from({ length: size }, () => rand() * 4 - 2), shape);
+}
+
+/** LN written with differentiated tfjs ops: the reference for value and gradients. */
+function referenceNorm(x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, epsilon: number): tf.Tensor {
+  const { mean, variance } = tf.moments(x, -1, true);
+  return tf.add(tf.mul(tf.div(tf.sub(x, mean), tf.sqrt(tf.add(variance, epsilon))), gamma), beta);
+}
+
+describeBackends('layerNormalize', () => {
+  for (const [shape, epsilon] of [
+    [[3, 5, 6], 1e-5],
+    [[4, 8], 0.1],
+  ] as [number[], number][]) {
+    it(`matches the differentiated formula in value and gradients (${shape}, ε=${epsilon})`, () => {
+      const x = randomTensor(shape, 1);
+      const width = shape[shape.length - 1];
+      const gamma = randomTensor([width], 2);
+      const beta = randomTensor([width], 3);
+      const w = randomTensor(shape, 4);
+      const loss = (f: (...t: tf.Tensor[]) => tf.Tensor) => (a: tf.Tensor, g: tf.Tensor, b: tf.Tensor) =>
+        tf.sum(tf.mul(f(a, g, b), w));
+      const ours = (a: tf.Tensor, g: tf.Tensor, b: tf.Tensor) => layerNormalize(a, g, b, epsilon);
+      const ref = (a: tf.Tensor, g: tf.Tensor, b: tf.Tensor) => referenceNorm(a, g, b, epsilon);
+      expectClose(ours(x, gamma, beta).dataSync(), ref(x, gamma, beta).dataSync(), { rtol: 1e-5, atol: 1e-5 });
+      const gOurs = tf.grads(loss(ours))([x, gamma, beta]);
+      const gRef = tf.grads(loss(ref))([x, gamma, beta]);
+      for (let i = 0; i < 3; i++) {
+        expectClose(gOurs[i].dataSync(), gRef[i].dataSync(), { rtol: 1e-4, atol: 1e-5 });
+      }
+      tf.dispose([x, gamma, beta, w, ...gOurs, ...gRef]);
+    });
+  }
+
+  it('leaks nothing in the forward and backward passes', async () => {
+    const x = randomTensor([2, 3, 4], 5);
+    const gamma = tf.ones([4]);
+    const beta = tf.zeros([4]);
+    await expectNoLeak(() => {
+      tf.dispose(tf.grads((a: tf.Tensor) => tf.sum(layerNormalize(a, gamma, beta)))([x]));
+    });
+    tf.dispose([x, gamma, beta]);
+  });
+});
