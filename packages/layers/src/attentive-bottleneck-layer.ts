@@ -15,7 +15,6 @@ import {
   dispose,
   div,
   exp,
-  expandDims,
   mul,
   randomNormal,
   serialization,
@@ -27,7 +26,6 @@ import {
   type Tensor2D,
   type Tensor3D,
   tidy,
-  tile,
   zeros,
 } from '@tensorflow/tfjs-core';
 import { initializers, type LayerVariable } from '@tensorflow/tfjs-layers';
@@ -327,7 +325,7 @@ export class AttentiveBottleneckLayer extends ComposedLayer {
       // prior p(z | layers above)
       const priorParams = priorBias
         ? dense(h, priorKernel, priorBias)
-        : tile(expandDims(priorKernel.read(), 0), [b, 1, 1]);
+        : tileOverBatch(priorKernel, b);
       const [priorMu, priorLogvar] = halves(priorParams);
       let mu = priorMu;
       let logvar = priorLogvar;

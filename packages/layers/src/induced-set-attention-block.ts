@@ -2,13 +2,14 @@
 // REFERENCES.md): H = MAB0(I, X) projects the set onto m learned inducing points, then
 // ISAB_m(X) = MAB1(X, H) broadcasts back; O(N·m) instead of SAB's O(N²). Equivariant.
 import {
+  add,
   expandDims,
   serialization,
   type Tensor,
   type Tensor2D,
   type Tensor3D,
   tidy,
-  tile,
+  zeros,
 } from '@tensorflow/tfjs-core';
 import { initializers, type LayerVariable } from '@tensorflow/tfjs-layers';
 import { ComposedLayer } from './composed-layer.js';
@@ -37,9 +38,13 @@ export interface InducedSetAttentionBlockArgs extends MultiheadAttentionBlockArg
   numInducingPoints: number;
 }
 
-/** The `m` learned rows `P [m, units]` tiled over a batch of `b` sets → `[b, m, units]`. */
+/**
+ * The `m` learned rows `P [m, units]` repeated over a batch of `b` sets → `[b, m, units]`.
+ * A broadcasting add rather than `tile`: its gradient is one sum over the batch, where
+ * tile's is a slice and an add per set.
+ */
 export function tileOverBatch(points: LayerVariable, b: number): Tensor3D {
-  return tidy(() => tile(expandDims(points.read(), 0), [b, 1, 1]) as Tensor3D);
+  return tidy(() => add(zeros([b, 1, 1]), expandDims(points.read(), 0)) as Tensor3D);
 }
 
 /** Per-call options of `InducedSetAttentionBlock.forward`. */
