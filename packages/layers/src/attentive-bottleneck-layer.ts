@@ -323,9 +323,7 @@ export class AttentiveBottleneckLayer extends ComposedLayer {
       const projection = this.mab0.attend(tileOverBatch(inducing, b), x, { keyMask: mask, returnAttention });
       const h = projection.out;
       // prior p(z | layers above)
-      const priorParams = priorBias
-        ? dense(h, priorKernel, priorBias)
-        : tileOverBatch(priorKernel, b);
+      const priorParams = priorBias ? dense(h, priorKernel, priorBias) : tileOverBatch(priorKernel, b);
       const [priorMu, priorLogvar] = halves(priorParams);
       let mu = priorMu;
       let logvar = priorLogvar;

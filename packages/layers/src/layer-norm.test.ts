@@ -6,7 +6,10 @@ import { layerNormalize } from './layer-norm.js';
 function randomTensor(shape: number[], seed: number): tf.Tensor {
   const rand = testRandom(seed);
   const size = shape.reduce((a, b) => a * b, 1);
-  return tf.tensor(Float32Array.from({ length: size }, () => rand() * 4 - 2), shape);
+  return tf.tensor(
+    Float32Array.from({ length: size }, () => rand() * 4 - 2),
+    shape,
+  );
 }
 
 /** LN written with differentiated tfjs ops: the reference for value and gradients. */
@@ -30,7 +33,10 @@ describeBackends('layerNormalize', () => {
         tf.sum(tf.mul(f(a, g, b), w));
       const ours = (a: tf.Tensor, g: tf.Tensor, b: tf.Tensor) => layerNormalize(a, g, b, epsilon);
       const ref = (a: tf.Tensor, g: tf.Tensor, b: tf.Tensor) => referenceNorm(a, g, b, epsilon);
-      expectClose(ours(x, gamma, beta).dataSync(), ref(x, gamma, beta).dataSync(), { rtol: 1e-5, atol: 1e-5 });
+      expectClose(ours(x, gamma, beta).dataSync(), ref(x, gamma, beta).dataSync(), {
+        rtol: 1e-5,
+        atol: 1e-5,
+      });
       const gOurs = tf.grads(loss(ours))([x, gamma, beta]);
       const gRef = tf.grads(loss(ref))([x, gamma, beta]);
       for (let i = 0; i < 3; i++) {
