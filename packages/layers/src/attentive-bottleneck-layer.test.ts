@@ -267,12 +267,12 @@ describeBackends('AttentiveBottleneckLayer', () => {
           cond.trainableWeights.map((w) => (w as unknown as { val: tf.Variable }).val),
         );
         expect(Object.keys(grads).length).toBe(31);
-        optimizer.applyGradients(grads);
+        optimizer.applyGradients(grads as never);
         return value;
       });
     step().dispose(); // creates the optimizer's slots
     await expectNoLeak(() => step().dispose());
-    await expectNoLeak(() => tf.dispose(cond.apply([x, hEnc], { mask: [mask, null], seed: 1 })));
+    await expectNoLeak(() => tf.dispose(cond.apply([x, hEnc], { mask: [mask, null], seed: 1 }) as tf.Tensor));
     // apply(x | [x, hEnc]) is forward(...).out
     const viaApply = tf.tidy(() => [
       cond.apply([x, hEnc], { mask, seed: 3 }) as tf.Tensor,
@@ -290,8 +290,8 @@ describeBackends('AttentiveBottleneckLayer', () => {
           .filter((t) => t !== null) as tf.Tensor[],
       ),
     );
-    const badHEnc = tf.zeros([2, M + 1, UNITS]);
-    const badX = tf.zeros([2, 4, UNITS + 1]);
+    const badHEnc = tf.zeros([2, M + 1, UNITS]) as tf.Tensor3D;
+    const badX = tf.zeros([2, 4, UNITS + 1]) as tf.Tensor3D;
     const before = tf.memory().numTensors;
     expect(() => cond.forward(x, { hEnc: badHEnc })).toThrow(ShapeError);
     expect(() => cond.forward(x, { hEnc: badHEnc })).toThrow(/hEnc: expected shape \[2,3,8\]/);

@@ -113,7 +113,7 @@ describeBackends('InducedSetAttentionBlock', () => {
         return value;
       });
     await expectNoLeak(() => step().dispose());
-    await expectNoLeak(() => tf.dispose(layer.apply(x, { returnAttention: true })));
+    await expectNoLeak(() => tf.dispose(layer.apply(x, { returnAttention: true }) as tf.Tensor[]));
     const bad = tf.zeros([2, 5, 3]);
     await expectNoLeak(() => layer.apply(bad));
     expect(() => layer.apply(bad)).toThrow(ShapeError);

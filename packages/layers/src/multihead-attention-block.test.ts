@@ -224,11 +224,11 @@ describeBackends('MultiheadAttentionBlock', () => {
           () => tf.mean(tf.square(layer.apply([q, k], { mask: [null, kMask] }) as tf.Tensor)) as tf.Scalar,
           layer.trainableWeights.map((w) => (w as unknown as { val: tf.Variable }).val),
         );
-        optimizer.applyGradients(grads);
+        optimizer.applyGradients(grads as never);
         return value;
       });
     step().dispose();
-    await expectNoLeak(() => tf.dispose(layer.apply([q, k], { mask: [null, kMask], returnAttention: true })));
+    await expectNoLeak(() => tf.dispose(layer.apply([q, k], { mask: [null, kMask], returnAttention: true }) as tf.Tensor[]));
     await expectNoLeak(() => step().dispose());
     const otherBatch = tf.zeros([3, 5, 8]);
     const badKey = tf.zeros([2, 5, 7]);

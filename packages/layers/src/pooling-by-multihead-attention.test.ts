@@ -111,7 +111,7 @@ describeBackends('PoolingByMultiheadAttention', () => {
     const x = randomSet(1, [2, 4, 3]);
     const mask = prefixMask([4, 2], 4);
     layer.apply(x);
-    await expectNoLeak(() => tf.dispose(layer.apply(x, { mask, returnAttention: true })));
+    await expectNoLeak(() => tf.dispose(layer.apply(x, { mask, returnAttention: true }) as tf.Tensor[]));
     const wrongMask = tf.ones([2, 5]);
     await expectNoLeak(() => layer.apply(x, { mask: wrongMask }));
     expect(() => layer.apply(x, { mask: wrongMask })).toThrow(ShapeError);

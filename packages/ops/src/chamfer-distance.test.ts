@@ -169,8 +169,8 @@ describeBackends('chamferDistance', () => {
     const ma = tf.tensor2d(maskA);
     const mc = tf.tensor2d(maskC);
     const got = valuesOf(chamferDistance({ x: a, mask: ma }, { x: c, mask: mc }, { reduction: 'none' }));
-    const va = a.dataSync();
-    const vc = c.dataSync();
+    const va = a.dataSync() as Float32Array;
+    const vc = c.dataSync() as Float32Array;
     const valid = (v: Float32Array, mask: number[][], s: number, size: number) =>
       Float32Array.from(
         mask[s].flatMap((keep, i) =>
@@ -254,8 +254,8 @@ describeBackends('chamferDistance', () => {
     const a = randomSet(7, [2, 5, 3]);
     const b = randomSet(8, [2, 4, 3]);
     const flat = tf.zeros([5, 3]);
-    const wrongBatch = tf.zeros([3, 4, 3]);
-    const wrongD = tf.zeros([2, 4, 2]);
+    const wrongBatch = tf.zeros([3, 4, 3]) as tf.Tensor3D;
+    const wrongD = tf.zeros([2, 4, 2]) as tf.Tensor3D;
     const badMask = tf.ones([2, 4]);
     const emptyMask = tf.tensor2d([
       [1, 1, 1, 1, 1],
