@@ -228,7 +228,9 @@ describeBackends('MultiheadAttentionBlock', () => {
         return value;
       });
     step().dispose();
-    await expectNoLeak(() => tf.dispose(layer.apply([q, k], { mask: [null, kMask], returnAttention: true }) as tf.Tensor[]));
+    await expectNoLeak(() =>
+      tf.dispose(layer.apply([q, k], { mask: [null, kMask], returnAttention: true }) as tf.Tensor[]),
+    );
     await expectNoLeak(() => step().dispose());
     const otherBatch = tf.zeros([3, 5, 8]);
     const badKey = tf.zeros([2, 5, 7]);
