@@ -7,6 +7,7 @@ import {
   finiteDifferenceGradient,
   prefixMask,
   randomSet,
+  saveToMemory,
 } from '@setgen/testkit';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
@@ -318,14 +319,7 @@ describeBackends('AttentiveBottleneckLayer', () => {
       seed: 5,
     }).apply(encoded) as tfl.SymbolicTensor;
     const model = tfl.model({ inputs: input, outputs: decoded });
-    let saved: tf.io.ModelArtifacts | null = null;
-    await model.save(
-      tf.io.withSaveHandler(async (artifacts) => {
-        saved = artifacts;
-        return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
-      }),
-    );
-    const artifacts = saved as unknown as tf.io.ModelArtifacts;
+    const artifacts = await saveToMemory(model);
     expect((artifacts.weightSpecs ?? []).length).toBe(25 + 30);
     const loaded = await tfl.loadLayersModel(tf.io.fromMemory(artifacts));
     const x = randomSet(14, [2, 6, UNITS]);

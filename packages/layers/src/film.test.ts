@@ -1,5 +1,11 @@
 import { ConfigError, ShapeError } from '@setgen/ops';
-import { describeBackends, expectClose, expectNoLeak, finiteDifferenceGradient } from '@setgen/testkit';
+import {
+  describeBackends,
+  expectClose,
+  expectNoLeak,
+  finiteDifferenceGradient,
+  saveToMemory,
+} from '@setgen/testkit';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { expect, it } from 'vitest';
@@ -116,14 +122,8 @@ describeBackends('FiLM', () => {
     const out = film({ seed: 5 }).apply([xIn, cIn]) as tfl.SymbolicTensor;
     expect(out.shape).toEqual([null, null, 3]);
     const model = tfl.model({ inputs: [xIn, cIn], outputs: out });
-    let saved: tf.io.ModelArtifacts | undefined;
-    await model.save(
-      tf.io.withSaveHandler(async (artifacts) => {
-        saved = artifacts;
-        return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
-      }),
-    );
-    const loaded = await tfl.loadLayersModel(tf.io.fromMemory(saved!));
+    const saved = await saveToMemory(model);
+    const loaded = await tfl.loadLayersModel(tf.io.fromMemory(saved));
     const x = tf.randomNormal([2, 4, 3], 0, 1, 'float32', 1);
     const c = tf.randomNormal([2, 2], 0, 1, 'float32', 2);
     const a = model.predict([x, c]) as tf.Tensor;

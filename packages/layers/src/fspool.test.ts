@@ -5,6 +5,7 @@ import {
   expectNoLeak,
   finiteDifferenceGradient,
   loadFixture,
+  saveToMemory,
   testRandom,
 } from '@setgen/testkit';
 import * as tf from '@tensorflow/tfjs-core';
@@ -198,20 +199,14 @@ describeBackends('FSPool', () => {
     const input = tfl.input({ shape: [null, 3] });
     const output = fspool({ numPieces: 6, seed: 4 }).apply(input) as tfl.SymbolicTensor;
     const model = tfl.model({ inputs: input, outputs: output });
-    let saved: tf.io.ModelArtifacts | undefined;
-    await model.save(
-      tf.io.withSaveHandler(async (artifacts) => {
-        saved = artifacts;
-        return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
-      }),
-    );
-    const loaded = await tfl.loadLayersModel(tf.io.fromMemory(saved!));
+    const saved = await saveToMemory(model);
+    const loaded = await tfl.loadLayersModel(tf.io.fromMemory(saved));
     const x = randomTensor([2, 7, 3], 21);
     const a = model.predict(x) as tf.Tensor;
     const b = loaded.predict(x) as tf.Tensor;
     expect(b.shape).toEqual([2, 3]);
     expect(Array.from(b.dataSync())).toEqual(Array.from(a.dataSync()));
-    expect(JSON.stringify(saved!.modelTopology)).toContain('SetgenFSPool');
+    expect(JSON.stringify(saved.modelTopology)).toContain('SetgenFSPool');
     tf.dispose([x, a, b]);
     model.dispose();
     loaded.dispose();

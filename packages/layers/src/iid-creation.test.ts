@@ -1,5 +1,5 @@
 import { ConfigError, ShapeError } from '@setgen/ops';
-import { describeBackends, expectClose, expectNoLeak } from '@setgen/testkit';
+import { describeBackends, expectClose, expectNoLeak, saveToMemory } from '@setgen/testkit';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { expect, it } from 'vitest';
@@ -127,15 +127,9 @@ describeBackends('IidCreation', () => {
     ];
     prior.setWeights(custom);
     tf.dispose(custom);
-    let saved: tf.io.ModelArtifacts | undefined;
-    await model.save(
-      tf.io.withSaveHandler(async (artifacts) => {
-        saved = artifacts;
-        return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
-      }),
-    );
-    expect(saved!.weightSpecs!.map((w) => w.shape)).toEqual([[3], [3, 2], [3, 2]]);
-    const loaded = await tfl.loadLayersModel(tf.io.fromMemory(saved!));
+    const saved = await saveToMemory(model);
+    expect(saved.weightSpecs!.map((w) => w.shape)).toEqual([[3], [3, 2], [3, 2]]);
+    const loaded = await tfl.loadLayersModel(tf.io.fromMemory(saved));
     const z = tf.zeros([2, 5]);
     const [a] = model.predict(z) as tf.Tensor[];
     const [b] = loaded.predict(z) as tf.Tensor[];

@@ -7,6 +7,7 @@ import {
   loadFixture,
   prefixMask,
   randomSet,
+  saveToMemory,
   setsOneByOne,
 } from '@setgen/testkit';
 import * as tf from '@tensorflow/tfjs-core';
@@ -79,14 +80,7 @@ describeBackends('PoolingByMultiheadAttention', () => {
     model.compile({ optimizer: 'sgd', loss: 'meanSquaredError' });
     const y = tf.ones([2, 2, 8]);
     await model.fit(x, y, { epochs: 1, batchSize: 2, verbose: 0 });
-    let artifacts: tf.io.ModelArtifacts | null = null;
-    await model.save(
-      tf.io.withSaveHandler(async (a) => {
-        artifacts = a;
-        return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
-      }),
-    );
-    const saved = artifacts as unknown as tf.io.ModelArtifacts;
+    const saved = await saveToMemory(model);
     const names = (saved.weightSpecs ?? []).map((s) => s.name);
     expect(new Set(names).size).toBe(names.length);
     expect(names.length).toBe(8 + 4 + 1 + 12); // SAB (+LN), PMA: S + setvae MAB (+LN)

@@ -5,6 +5,7 @@ import {
   expectNoLeak,
   finiteDifferenceGradient,
   loadFixture,
+  saveToMemory,
   testRandom,
 } from '@setgen/testkit';
 import * as tf from '@tensorflow/tfjs-core';
@@ -181,14 +182,8 @@ describeBackends('TopNCreation', () => {
     const norms = tf.norm(layer.getWeights()[1], 'euclidean', 1);
     expectClose(norms.dataSync(), new Array(7).fill(1), { rtol: 1e-4 });
     const model = tfl.model({ inputs: input, outputs });
-    let saved: tf.io.ModelArtifacts | undefined;
-    await model.save(
-      tf.io.withSaveHandler(async (artifacts) => {
-        saved = artifacts;
-        return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
-      }),
-    );
-    const loaded = await tfl.loadLayersModel(tf.io.fromMemory(saved!));
+    const saved = await saveToMemory(model);
+    const loaded = await tfl.loadLayersModel(tf.io.fromMemory(saved));
     const z = randomTensor([2, 6], 4);
     const [a, am] = model.predict(z) as tf.Tensor[];
     const [b, bm] = loaded.predict(z) as tf.Tensor[];
