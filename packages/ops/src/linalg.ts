@@ -112,8 +112,10 @@ const nativeBatched = [
 
 /**
  * `a · b` (optionally with `b` or `a` transposed) for `[N,K]·[K,M]`, `[B,N,K]·[K,M]` and
- * `[B,N,K]·[B,K,M]`. Same value as `tf.matMul`, but computed as 2-D products with explicit
- * transposes in both passes: ~10× faster on the wasm backend, equal elsewhere.
+ * `[B,N,K]·[B,K,M]`. Same value as `tf.matMul`, computed the way the wasm backend is fast in
+ * both passes: many small slices through the native batched kernel (transposes as flags),
+ * everything else as 2-D products with explicit transposes (~10× faster on wasm than
+ * `tf.matMul` there, equal elsewhere).
  */
 export function batchMatMul<T extends Tensor>(
   a: T,
