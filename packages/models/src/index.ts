@@ -1,6 +1,20 @@
-export * from './checkpoint.js';
-export * from './scheduled-adam.js';
-export * from './schedules.js';
-export * from './setvae.js';
-export * from './setvae-config.js';
-export * from './training.js';
+export { CHECKPOINT_FORMAT, type Checkpoint, type TrainingPosition } from './checkpoint.js';
+export { ScheduledAdam } from './scheduled-adam.js';
+export { klWeight, linearDecayAfterHalf } from './schedules.js';
+export {
+  type LevelAttention,
+  type ReconstructOptions,
+  type SampleOptions,
+  SetVAE,
+  type SetVAEEncoding,
+  type SetVAELoss,
+  type SetVAEOutput,
+} from './setvae.js';
+export {
+  type ResolvedSetVAEConfig,
+  resolveSetVAEConfig,
+  type SetVAEConfig,
+  type SetVAEOutputMap,
+  setVAEPresets,
+} from './setvae-config.js';
+export type { FitOptions, FitResult, TrainableModel, TrainProgress } from './training.js';
