@@ -19,6 +19,7 @@ import {
   unstack,
   zeros,
 } from '@tensorflow/tfjs-core';
+import { simdBatchMatMul, simdBatchMatMulAvailable } from './batch-matmul-kernel.js';
 import { formatShape, ShapeError } from './errors.js';
 
 /** The function type `customGrad` takes (not exported by tfjs-core). */
@@ -81,41 +82,49 @@ const fastMatMul = customGrad(((a: Tensor, b: Tensor, save: GradSaveFunc) => {
   };
 }) as unknown as GradientFunction);
 
+/** op(a)·op(b) for 3-D operands: our SIMD kernel on wasm and cpu, tf.matMul elsewhere. */
+function batchedProduct(a: Tensor3D, b: Tensor3D, transposeA: boolean, transposeB: boolean): Tensor3D {
+  return simdBatchMatMulAvailable()
+    ? simdBatchMatMul(a, b, transposeA, transposeB)
+    : matMul(a, b, transposeA, transposeB);
+}
+
 /**
- * The native batched kernel for many slices with small outputs. Its transposed forms cost
- * the same as the plain one on wasm (measured [256,150,16]·[256,16,32]), so both passes hand
- * the transposes to the kernel instead of materialising them: for C = op(A)·op(B), dA and dB
- * are again products of dC with A or B under other flags.
+ * A batched product whose transposes stay flags in both passes (no transpose is
+ * materialised): for C = op(A)·op(B), dA and dB are again products of dC with A or B
+ * under other flags.
  */
-function nativeBatchedMatMul(transposeA: boolean, transposeB: boolean) {
+function batchedMatMul(transposeA: boolean, transposeB: boolean) {
   return customGrad(((a: Tensor, b: Tensor, save: GradSaveFunc) => {
     save([a, b]);
     return {
-      value: matMul(a as Tensor3D, b as Tensor3D, transposeA, transposeB),
+      value: batchedProduct(a as Tensor3D, b as Tensor3D, transposeA, transposeB),
       gradFunc: (dy: Tensor, saved: Tensor[]) => {
         const [sa, sb] = saved as Tensor3D[];
         const dc = dy as Tensor3D;
-        if (!transposeA && !transposeB) return [matMul(dc, sb, false, true), matMul(sa, dc, true, false)];
-        if (!transposeA) return [matMul(dc, sb), matMul(dc, sa, true, false)]; // C = A·Bᵀ
-        if (!transposeB) return [matMul(sb, dc, false, true), matMul(sa, dc)]; // C = Aᵀ·B
-        return [matMul(sb, dc, true, true), matMul(dc, sa, true, true)]; // C = Aᵀ·Bᵀ
+        const product = batchedProduct;
+        if (!transposeA && !transposeB) return [product(dc, sb, false, true), product(sa, dc, true, false)];
+        if (!transposeA) return [product(dc, sb, false, false), product(dc, sa, true, false)]; // C = A·Bᵀ
+        if (!transposeB) return [product(sb, dc, false, true), product(sa, dc, false, false)]; // C = Aᵀ·B
+        return [product(sb, dc, true, true), product(dc, sa, true, true)]; // C = Aᵀ·Bᵀ
       },
     };
   }) as unknown as GradientFunction);
 }
 
-/** `nativeBatched[transposeA ? 1 : 0][transposeB ? 1 : 0]`. */
-const nativeBatched = [
-  [nativeBatchedMatMul(false, false), nativeBatchedMatMul(false, true)],
-  [nativeBatchedMatMul(true, false), nativeBatchedMatMul(true, true)],
+/** `batched[transposeA ? 1 : 0][transposeB ? 1 : 0]`. */
+const batched = [
+  [batchedMatMul(false, false), batchedMatMul(false, true)],
+  [batchedMatMul(true, false), batchedMatMul(true, true)],
 ];
 
 /**
  * `a · b` (optionally with `b` or `a` transposed) for `[N,K]·[K,M]`, `[B,N,K]·[K,M]` and
- * `[B,N,K]·[B,K,M]`. Same value as `tf.matMul`, computed the way the wasm backend is fast in
- * both passes: many small slices through the native batched kernel (transposes as flags),
- * everything else as 2-D products with explicit transposes (~10× faster on wasm than
- * `tf.matMul` there, equal elsewhere).
+ * `[B,N,K]·[B,K,M]`. Same value as `tf.matMul`, computed the way each backend is fast in
+ * both passes: batched products through our SIMD kernel on wasm and cpu (transposes as
+ * flags; elsewhere tf.matMul, with a loop of 2-D products for large slices), everything
+ * else as 2-D products with explicit transposes (~10× faster on wasm than `tf.matMul`
+ * there, equal elsewhere).
  */
 export function batchMatMul<T extends Tensor>(
   a: T,
@@ -130,8 +139,9 @@ export function batchMatMul<T extends Tensor>(
       const m = transposeB ? rowsB : colsB;
       const innerA = transposeA ? rowsA : colsA;
       const innerB = transposeB ? colsB : rowsB;
-      if (batch > 1 && batch === batchB && innerA === innerB && n * m <= SMALL_SLICE_OUTPUT) {
-        return nativeBatched[transposeA ? 1 : 0][transposeB ? 1 : 0](a, b) as T;
+      const simd = simdBatchMatMulAvailable();
+      if (batch === batchB && innerA === innerB && (simd || (batch > 1 && n * m <= SMALL_SLICE_OUTPUT))) {
+        return batched[transposeA ? 1 : 0][transposeB ? 1 : 0](a, b) as T;
       }
     }
     const left = transposeA ? transposeLast2(a) : a;

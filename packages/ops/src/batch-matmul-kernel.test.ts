@@ -1,0 +1,82 @@
+import { readFileSync } from 'node:fs';
+import { describeBackends, expectClose, expectNoLeak, testRandom } from '@setgen/testkit';
+import * as tf from '@tensorflow/tfjs-core';
+import { expect, it } from 'vitest';
+import { assemble, moduleSource } from '../wasm/build.mjs';
+import { simdBatchMatMul, simdBatchMatMulAvailable } from './batch-matmul-kernel.js';
+
+function randomTensor(shape: number[], seed: number): tf.Tensor3D {
+  const rand = testRandom(seed);
+  const size = shape.reduce((a, b) => a * b, 1);
+  return tf.tensor3d(
+    Float32Array.from({ length: size }, () => rand() * 2 - 1),
+    shape as [number, number, number],
+  );
+}
+
+/** `[batch, n, k, m]`: every tile path (4×8, 4×4, 1×8, 1×4, scalar columns, leftover rows). */
+const SHAPES: [number, number, number, number][] = [
+  [1, 1, 1, 1],
+  [3, 4, 3, 8],
+  [2, 5, 7, 13],
+  [4, 9, 1, 6],
+  [2, 150, 16, 32],
+  [5, 3, 17, 2],
+  [1, 33, 40, 27],
+];
+
+describeBackends('simdBatchMatMul', (backend) => {
+  it('is available on the wasm and cpu backends', () => {
+    expect(backend === 'wasm' || backend === 'cpu').toBe(true);
+    expect(simdBatchMatMulAvailable()).toBe(true);
+  });
+
+  it('handles an output that makes the backend grow its memory', () => {
+    // 32 MB out of two tiny inputs: on wasm the output's allocation grows the heap
+    const a = randomTensor([1, 2048, 1], 31);
+    const b = randomTensor([1, 1, 4096], 32);
+    const ours = simdBatchMatMul(a, b, false, false);
+    expectClose(ours, tf.matMul(a, b), { rtol: 1e-6, atol: 0 });
+    tf.dispose([a, b, ours]);
+  });
+
+  for (const transposeA of [false, true]) {
+    for (const transposeB of [false, true]) {
+      it(`matches tf.matMul for every tile shape (transposeA ${transposeA}, transposeB ${transposeB})`, () => {
+        SHAPES.forEach(([batch, n, k, m], i) => {
+          const a = randomTensor(transposeA ? [batch, k, n] : [batch, n, k], 2 * i + 1);
+          const b = randomTensor(transposeB ? [batch, m, k] : [batch, k, m], 2 * i + 2);
+          const ours = simdBatchMatMul(a, b, transposeA, transposeB);
+          expect(ours.shape).toEqual([batch, n, m]);
+          expectClose(ours, tf.matMul(a, b, transposeA, transposeB), { rtol: 1e-5, atol: 1e-5 });
+          tf.dispose([a, b, ours]);
+        });
+      });
+    }
+  }
+
+  it('gives the same result when the batch is copied in chunks of one slice or several', () => {
+    const a = randomTensor([7, 20, 12], 11);
+    const b = randomTensor([7, 9, 12], 12);
+    const whole = simdBatchMatMul(a, b, false, true);
+    // one slice needs (240 + 2·108 + 180)·4 bytes: chunks of 1 and of 3 slices
+    for (const chunkBytes of [1, 3 * 636 * 4]) {
+      const chunked = simdBatchMatMul(a, b, false, true, chunkBytes);
+      expect(Array.from(chunked.dataSync())).toEqual(Array.from(whole.dataSync()));
+      chunked.dispose();
+    }
+    tf.dispose([a, b, whole]);
+  });
+
+  it('leaks no tensors', async () => {
+    const a = randomTensor([3, 5, 4], 21);
+    const b = randomTensor([3, 4, 6], 22);
+    await expectNoLeak(() => simdBatchMatMul(a, b, false, true).dispose());
+    tf.dispose([a, b]);
+  });
+});
+
+it('the committed kernel is the one the WebAssembly source assembles to', async () => {
+  const committed = readFileSync(new URL('./batch-matmul-wasm.ts', import.meta.url), 'utf8');
+  expect(committed).toBe(moduleSource(await assemble()));
+});

@@ -1,0 +1,172 @@
+// Source of the batched matrix product kernel (WebAssembly text with 128-bit SIMD).
+// `node wasm/build.mjs` assembles it into src/batch-matmul-wasm.ts.
+//
+//   C[b] = A[b] · B[b]   for b < batch, A[b] n×k, B[b] k×m, C[b] n×m
+//
+// B and C are row-major and contiguous. A is read through strides (in elements), so the
+// same code serves A and Aᵀ: A[b][i][p] is at a + 4·(b·batchStrideA + i·rowStrideA +
+// p·colStrideA). A Bᵀ operand is first transposed into place with `transpose`.
+//
+// C is computed in register tiles of R rows × 4V columns: for every p, V vectors of B's
+// row p are multiplied by the splatted A[i+r][p] and accumulated (R·V accumulators, one
+// pass over k). Tiles are 4×8 and 4×4 over the rows in blocks of four, then 1×8 and 1×4
+// for the remaining rows; the last m mod 4 columns are scalar dot products.
+
+const ROWS = 4; // rows of the main tile
+const VECTORS = 2; // 4-float vectors of the main tile
+
+const get = (name) => `(local.get $${name})`;
+const set = (name, value) => `(local.set $${name} ${value})`;
+const add = (a, b) => `(i32.add ${a} ${b})`;
+const mul = (a, b) => `(i32.mul ${a} ${b})`;
+const int = (value) => `(i32.const ${value})`;
+const bytes = (elements) => `(i32.shl ${elements} ${int(2)})`;
+
+/** `while (condition) { body }` with a fresh label. */
+let labels = 0;
+function whileLoop(condition, body) {
+  const id = labels++;
+  return `(block $exit${id} (loop $loop${id}
+  (br_if $exit${id} (i32.eqz ${condition}))
+  ${body}
+  (br $loop${id})))`;
+}
+
+/**
+ * One tile of C: rows i..i+R, columns j..j+4V (vector) or the single column j (V = 0,
+ * scalar). Expects $a0..$a{R-1} at A[i+r][0], $bRow at B[0][j] and $cTile at C[i][j].
+ */
+function tile(R, V) {
+  const vector = V > 0;
+  const zero = vector ? '(v128.const i32x4 0 0 0 0)' : '(f32.const 0)';
+  const accumulators = [];
+  for (let r = 0; r < R; r++) for (let v = 0; v < Math.max(V, 1); v++) accumulators.push([r, v]);
+  const acc = (r, v) => (vector ? `acc${r}_${v}` : `acc${r}_scalar`);
+  const loadB = (v) => (vector ? `(v128.load offset=${16 * v} ${get('b')})` : `(f32.load ${get('b')})`);
+  const loadA = (r) => (vector ? `(f32x4.splat (f32.load ${get(`p${r}`)}))` : `(f32.load ${get(`p${r}`)})`);
+  const madd = (r, v) =>
+    vector
+      ? set(acc(r, v), `(f32x4.add ${get(acc(r, v))} (f32x4.mul ${get('x')} ${get(`y${v}`)}))`)
+      : set(acc(r, v), `(f32.add ${get(acc(r, v))} (f32.mul ${get('s')} ${get('t')}))`);
+  const store = (r, v) =>
+    vector
+      ? `(v128.store offset=${16 * v} ${add(get('cTile'), mul(int(r), get('rowStrideC')))} ${get(acc(r, v))})`
+      : `(f32.store ${add(get('cTile'), mul(int(r), get('rowStrideC')))} ${get(acc(r, v))})`;
+  const step = [];
+  for (let v = 0; v < Math.max(V, 1); v++) step.push(vector ? set(`y${v}`, loadB(v)) : set('t', loadB(v)));
+  for (let r = 0; r < R; r++) {
+    step.push(vector ? set('x', loadA(r)) : set('s', loadA(r)));
+    for (let v = 0; v < Math.max(V, 1); v++) step.push(madd(r, v));
+    step.push(set(`p${r}`, add(get(`p${r}`), get('colStrideA'))));
+  }
+  step.push(set('b', add(get('b'), get('rowStrideC'))));
+  step.push(set('q', `(i32.sub ${get('q')} ${int(1)})`));
+  return [
+    ...accumulators.map(([r, v]) => set(acc(r, v), zero)),
+    ...Array.from({ length: R }, (_, r) => set(`p${r}`, get(`a${r}`))),
+    set('b', get('bRow')),
+    set('q', get('k')),
+    whileLoop(get('q'), step.join('\n  ')),
+    ...accumulators.map(([r, v]) => store(r, v)),
+  ].join('\n');
+}
+
+/** All tiles of the row block i..i+R: columns in steps of 8, then 4, then one. */
+function rowBlock(R) {
+  const rowPointers = Array.from({ length: R }, (_, r) =>
+    set(`a${r}`, add(get('aBatch'), mul(add(get('i'), int(r)), get('rowStrideA')))),
+  );
+  const tilePointers = [
+    set('bRow', add(get('bBatch'), bytes(get('j')))),
+    set('cTile', add(get('cBatch'), add(mul(get('i'), get('rowStrideC')), bytes(get('j'))))),
+  ].join('\n');
+  const columns = (width, V) =>
+    whileLoop(
+      `(i32.le_s ${add(get('j'), int(width))} ${get('m')})`,
+      `${tilePointers}\n${tile(R, V)}\n${set('j', add(get('j'), int(width)))}`,
+    );
+  return [...rowPointers, set('j', int(0)), columns(4 * VECTORS, VECTORS), columns(4, 1), columns(1, 0)].join(
+    '\n',
+  );
+}
+
+function locals() {
+  const names = [];
+  for (let r = 0; r < ROWS; r++) for (let v = 0; v < VECTORS; v++) names.push(`(local $acc${r}_${v} v128)`);
+  for (let r = 0; r < ROWS; r++) names.push(`(local $acc${r}_scalar f32)`);
+  names.push('(local $x v128)');
+  for (let v = 0; v < VECTORS; v++) names.push(`(local $y${v} v128)`);
+  names.push('(local $s f32) (local $t f32)');
+  for (let r = 0; r < ROWS; r++) names.push(`(local $a${r} i32) (local $p${r} i32)`);
+  for (const name of ['b', 'q', 'bRow', 'cTile', 'i', 'j', 'batchIndex', 'aBatch', 'bBatch', 'cBatch'])
+    names.push(`(local $${name} i32)`);
+  for (const name of ['rowStrideA', 'colStrideA', 'rowStrideC']) names.push(`(local $${name} i32)`);
+  return names.join('\n');
+}
+
+/** The whole module: exports `memory`, `matmul` and `transpose`. */
+export function batchMatMulWat() {
+  labels = 0;
+  const body = [
+    set('rowStrideA', bytes(get('rowStrideAe'))),
+    set('colStrideA', bytes(get('colStrideAe'))),
+    set('rowStrideC', bytes(get('m'))),
+    set('batchIndex', int(0)),
+    whileLoop(
+      `(i32.lt_s ${get('batchIndex')} ${get('batch')})`,
+      [
+        set('aBatch', add(get('a'), bytes(mul(get('batchIndex'), get('batchStrideA'))))),
+        set('bBatch', add(get('bm'), mul(mul(get('batchIndex'), get('k')), get('rowStrideC')))),
+        set('cBatch', add(get('c'), mul(mul(get('batchIndex'), get('n')), get('rowStrideC')))),
+        set('i', int(0)),
+        whileLoop(
+          `(i32.le_s ${add(get('i'), int(ROWS))} ${get('n')})`,
+          `${rowBlock(ROWS)}\n${set('i', add(get('i'), int(ROWS)))}`,
+        ),
+        whileLoop(`(i32.lt_s ${get('i')} ${get('n')})`, `${rowBlock(1)}\n${set('i', add(get('i'), int(1)))}`),
+        set('batchIndex', add(get('batchIndex'), int(1))),
+      ].join('\n'),
+    ),
+  ].join('\n');
+  return `(module
+(memory (export "memory") 1)
+(func (export "matmul") (param $a i32) (param $bm i32) (param $c i32)
+      (param $batch i32) (param $n i32) (param $k i32) (param $m i32)
+      (param $batchStrideA i32) (param $rowStrideAe i32) (param $colStrideAe i32)
+${locals()}
+${body})
+${transposeFunction()}
+)`;
+}
+
+/** dst[b] = src[b]ᵀ for `batch` row-major rows×cols matrices. */
+function transposeFunction() {
+  return `(func (export "transpose") (param $src i32) (param $dst i32) (param $batch i32) (param $rows i32) (param $cols i32)
+(local $b i32) (local $i i32) (local $j i32) (local $from i32) (local $to i32) (local $size i32)
+${set('size', mul(get('rows'), get('cols')))}
+${whileLoop(
+  `(i32.lt_s ${get('b')} ${get('batch')})`,
+  [
+    set('i', int(0)),
+    whileLoop(
+      `(i32.lt_s ${get('i')} ${get('rows')})`,
+      [
+        set('from', add(get('src'), bytes(add(mul(get('b'), get('size')), mul(get('i'), get('cols')))))),
+        set('to', add(get('dst'), bytes(add(mul(get('b'), get('size')), get('i'))))),
+        set('j', int(0)),
+        whileLoop(
+          `(i32.lt_s ${get('j')} ${get('cols')})`,
+          [
+            `(f32.store ${get('to')} (f32.load ${get('from')}))`,
+            set('from', add(get('from'), int(4))),
+            set('to', add(get('to'), bytes(get('rows')))),
+            set('j', add(get('j'), int(1))),
+          ].join('\n'),
+        ),
+        set('i', add(get('i'), int(1))),
+      ].join('\n'),
+    ),
+    set('b', add(get('b'), int(1))),
+  ].join('\n'),
+)})`;
+}
