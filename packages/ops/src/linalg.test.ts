@@ -53,7 +53,19 @@ describeBackends('batchMatMul', () => {
     const b = tf.zeros([4, 5]);
     expect(() => batchMatMul(a, b)).toThrow(ShapeError);
     await expectNoLeak(() => batchMatMul(a, b));
-    tf.dispose([a, b]);
+    const c = tf.zeros([2, 3, 4]);
+    const d = tf.zeros([2, 4, 5]);
+    expect(() => batchMatMul(c, d, { transposeA: true })).toThrow(/inner dimensions differ, a \[2,3,4\]ᵀ/);
+    tf.dispose([a, b, c, d]);
+  });
+
+  it('names unsupported ranks', () => {
+    const a = tf.zeros([3, 4]);
+    const b = tf.zeros([2, 4, 5]);
+    expect(() => batchMatMul(a, b)).toThrow(/unsupported ranks a \[3,4\], b \[2,4,5\]/);
+    const v = tf.zeros([4]);
+    expect(() => batchMatMul(v, a)).toThrow(ShapeError);
+    tf.dispose([a, b, v]);
   });
 });
 

@@ -59,17 +59,6 @@ function plainMatMul(a: Tensor, b: Tensor): Tensor {
   throw new ShapeError(`batchMatMul: unsupported ranks a ${formatShape(sa)}, b ${formatShape(sb)}`);
 }
 
-/**
- * aᵀ·b for 2-D operands (the weight gradient of a dense layer): our kernel reads aᵀ in
- * place where it runs (2× faster than XNNPACK, which repacks the fresh b on every call).
- */
-function transposedProduct(a: Tensor, b: Tensor): Tensor {
-  if (!simdBatchMatMulAvailable()) return matMul(transpose(a) as Tensor2D, b as Tensor2D);
-  const [rows, k] = a.shape as number[];
-  const m = (b.shape as number[])[1];
-  return reshape(simdBatchMatMul(reshape(a, [1, rows, k]), reshape(b, [1, rows, m]), true, false), [k, m]);
-}
-
 const fastMatMul = customGrad(((a: Tensor, b: Tensor, save: GradSaveFunc) => {
   save([a, b]);
   return {
@@ -81,12 +70,10 @@ const fastMatMul = customGrad(((a: Tensor, b: Tensor, save: GradSaveFunc) => {
       if (sa.rank === 3 && sb.rank === 2) {
         // b was shared across the batch: dB = Σ_b a_bᵀ dy_b = (flattened a)ᵀ (flattened dy)
         const [batch, n, k] = sa.shape as number[];
-        db = transposedProduct(
-          reshape(sa, [batch * n, k]),
-          reshape(dy, [batch * n, (dy.shape as number[])[2]]),
+        db = matMul(
+          transpose(reshape(sa, [batch * n, k])) as Tensor2D,
+          reshape(dy, [batch * n, (dy.shape as number[])[2]]) as Tensor2D,
         );
-      } else if (sa.rank === 2) {
-        db = transposedProduct(sa, dy);
       } else {
         db = plainMatMul(transposeLast2(sa), dy);
       }
@@ -131,40 +118,59 @@ const batched = [
   [batchedMatMul(true, false), batchedMatMul(true, true)],
 ];
 
+/** The operands of a product as `[batch, ., .]`, or null where the kernel path does not apply. */
+function asBatches(a: Tensor, b: Tensor, transposeA: boolean): [Tensor3D, Tensor3D] | null {
+  const sa = a.shape as number[];
+  const sb = b.shape as number[];
+  const single = (t: Tensor) => reshape(t, [1, t.shape[0] as number, t.shape[1] as number]) as Tensor3D;
+  if (a.rank === 2 && b.rank === 2) return [single(a), single(b)];
+  // b shared across the batch: one product of the flattened rows (dB = flattened aᵀ·dy)
+  if (a.rank === 3 && b.rank === 2 && !transposeA) return [reshape(a, [1, sa[0] * sa[1], sa[2]]), single(b)];
+  if (a.rank === 3 && b.rank === 3 && sa[0] === sb[0]) return [a as Tensor3D, b as Tensor3D];
+  return null;
+}
+
 /**
  * `a · b` (optionally with `b` or `a` transposed) for `[N,K]·[K,M]`, `[B,N,K]·[K,M]` and
  * `[B,N,K]·[B,K,M]`. Same value as `tf.matMul`, computed the way each backend is fast in
- * both passes: batched products through our SIMD kernel on wasm and cpu (transposes as
- * flags; elsewhere tf.matMul, with a loop of 2-D products for large slices), everything
- * else as 2-D products with explicit transposes (~10× faster on wasm than `tf.matMul`
- * there, equal elsewhere).
+ * both passes: on wasm and cpu every product runs through our SIMD kernel with the
+ * transposes as flags; elsewhere batched products with small slices use tf.matMul and the
+ * rest runs as 2-D products with explicit transposes (tf.matMul's transposed and batched
+ * forms are up to 10× slower on wasm).
  */
 export function batchMatMul<T extends Tensor>(
   a: T,
   b: Tensor,
   { transposeA = false, transposeB = false }: { transposeA?: boolean; transposeB?: boolean } = {},
 ): T {
+  if (a.rank < 2 || a.rank > 3 || b.rank < 2 || b.rank > 3 || (a.rank === 2 && b.rank === 3)) {
+    throw new ShapeError(
+      `batchMatMul: unsupported ranks a ${formatShape(a.shape)}, b ${formatShape(b.shape)}`,
+    );
+  }
+  const innerA = a.shape[a.rank - (transposeA ? 2 : 1)];
+  const innerB = b.shape[b.rank - (transposeB ? 1 : 2)];
+  if (innerA !== innerB) {
+    throw new ShapeError(
+      `batchMatMul: inner dimensions differ, a ${formatShape(a.shape)}${transposeA ? 'ᵀ' : ''} · b ${formatShape(b.shape)}${transposeB ? 'ᵀ' : ''}`,
+    );
+  }
   return tidy(() => {
-    if (a.rank === 3 && b.rank === 3) {
-      const [batch, rowsA, colsA] = a.shape as number[];
-      const [batchB, rowsB, colsB] = b.shape as number[];
+    const product = batched[transposeA ? 1 : 0][transposeB ? 1 : 0];
+    const batches = simdBatchMatMulAvailable() ? asBatches(a, b, transposeA) : null;
+    if (batches) {
+      const c = product(...batches) as Tensor3D;
+      const rows = a.rank === 3 ? [a.shape[0], c.shape[1] / a.shape[0]] : [c.shape[1]];
+      return (a.rank === 3 && b.rank === 3 ? c : reshape(c, [...rows, c.shape[2]])) as T;
+    }
+    if (a.rank === 3 && b.rank === 3 && a.shape[0] === b.shape[0] && a.shape[0] > 1) {
+      const [, rowsA, colsA] = a.shape as number[];
+      const [, rowsB, colsB] = b.shape as number[];
       const n = transposeA ? colsA : rowsA;
       const m = transposeB ? rowsB : colsB;
-      const innerA = transposeA ? rowsA : colsA;
-      const innerB = transposeB ? colsB : rowsB;
-      const simd = simdBatchMatMulAvailable();
-      if (batch === batchB && innerA === innerB && (simd || (batch > 1 && n * m <= SMALL_SLICE_OUTPUT))) {
-        return batched[transposeA ? 1 : 0][transposeB ? 1 : 0](a, b) as T;
-      }
+      if (n * m <= SMALL_SLICE_OUTPUT) return product(a, b) as T;
     }
-    const left = transposeA ? transposeLast2(a) : a;
-    const right = transposeB ? transposeLast2(b) : b;
-    if (left.shape[left.rank - 1] !== right.shape[right.rank - 2]) {
-      throw new ShapeError(
-        `batchMatMul: inner dimensions differ, a ${formatShape(left.shape)} · b ${formatShape(right.shape)}`,
-      );
-    }
-    return fastMatMul(left, right) as T;
+    return fastMatMul(transposeA ? transposeLast2(a) : a, transposeB ? transposeLast2(b) : b) as T;
   });
 }
 
