@@ -29,6 +29,7 @@ import {
   zeros,
 } from '@tensorflow/tfjs-core';
 import { initializers, type LayerVariable } from '@tensorflow/tfjs-layers';
+import { addBias } from './bias-add.js';
 import { ComposedLayer } from './composed-layer.js';
 import { buildEagerly } from './eager-build.js';
 import { tileOverBatch } from './induced-set-attention-block.js';
@@ -314,7 +315,7 @@ export class AttentiveBottleneckLayer extends ComposedLayer {
     const fcBias = this.fcBias!;
     const result = tidy(() => {
       const dense = (t: Tensor, kernel: LayerVariable, bias: LayerVariable) =>
-        add(batchMatMul(t, kernel.read()), bias.read());
+        addBias(batchMatMul(t, kernel.read()), bias.read());
       const halves = (t: Tensor) => {
         const [mean, logvar] = split(t, 2, -1);
         return [mean, clipByValue(logvar, LOGVAR_MIN, LOGVAR_MAX)] as Tensor3D[];

@@ -1,7 +1,7 @@
 import { describeBackends, expectClose, expectNoLeak, testRandom } from '@setgen/testkit';
 import * as tf from '@tensorflow/tfjs-core';
 import { it } from 'vitest';
-import { layerNormalize } from './layer-norm.js';
+import { addLayerNormalize, layerNormalize } from './layer-norm.js';
 
 function randomTensor(shape: number[], seed: number): tf.Tensor {
   const rand = testRandom(seed);
@@ -54,5 +54,41 @@ describeBackends('layerNormalize', () => {
       tf.dispose(tf.grads((a: tf.Tensor) => tf.sum(layerNormalize(a, gamma, beta)))([x]));
     });
     tf.dispose([x, gamma, beta]);
+  });
+
+  it('LN(x + residual) as one op: the value and gradients of LN over the sum', () => {
+    const x = randomTensor([2, 5, 6], 6);
+    const r = randomTensor([2, 5, 6], 7);
+    const gamma = randomTensor([6], 8);
+    const beta = randomTensor([6], 9);
+    const w = randomTensor([2, 5, 6], 10);
+    const fused = (a: tf.Tensor, b: tf.Tensor, g: tf.Tensor, c: tf.Tensor) =>
+      tf.sum(tf.mul(addLayerNormalize(a, b, g, c), w));
+    const separate = (a: tf.Tensor, b: tf.Tensor, g: tf.Tensor, c: tf.Tensor) =>
+      tf.sum(tf.mul(referenceNorm(tf.add(a, b), g, c, 1e-5), w));
+    expectClose(
+      addLayerNormalize(x, r, gamma, beta).dataSync(),
+      referenceNorm(tf.add(x, r), gamma, beta, 1e-5).dataSync(),
+      { rtol: 1e-5, atol: 1e-5 },
+    );
+    const gFused = tf.grads(fused)([x, r, gamma, beta]);
+    const gRef = tf.grads(separate)([x, r, gamma, beta]);
+    for (let i = 0; i < 4; i++) {
+      expectClose(gFused[i].dataSync(), gRef[i].dataSync(), { rtol: 1e-4, atol: 1e-5 });
+    }
+    tf.dispose([x, r, gamma, beta, w, ...gFused, ...gRef]);
+  });
+
+  it('LN(x + residual) leaks nothing, also when one summand feeds the loss twice', async () => {
+    const x = randomTensor([2, 3, 4], 11);
+    const r = randomTensor([2, 3, 4], 12);
+    const gamma = tf.ones([4]);
+    const beta = tf.zeros([4]);
+    await expectNoLeak(() => {
+      const loss = (a: tf.Tensor, b: tf.Tensor) =>
+        tf.sum(tf.add(addLayerNormalize(a, b, gamma, beta), tf.mul(a, b)));
+      tf.dispose(tf.grads(loss)([x, r]));
+    });
+    tf.dispose([x, r, gamma, beta]);
   });
 });

@@ -2,7 +2,8 @@
 // LN(x) = (x − mean) / sqrt(var + ε) · γ + β, biased variance, ε = 1e-5 (PyTorch default).
 // The backward pass is written out (x̂ = normalised x, r = 1/sqrt(var + ε), g = dy·γ):
 //   dx = r·(g − mean(g) − x̂·mean(g·x̂)),  dγ = Σ dy·x̂,  dβ = Σ dy
-// which takes a third of the kernels of the differentiated forward pass.
+// which takes a third of the kernels of the differentiated forward pass. The post-LN
+// residual LN(x + f) is one op too: both summands get dx, and the sum is never saved.
 import {
   add,
   customGrad,
@@ -13,42 +14,57 @@ import {
   reshape,
   rsqrt,
   sub,
-  sum,
   type Tensor,
   tidy,
 } from '@tensorflow/tfjs-core';
+import { sumToFeatures } from './feature-sum.js';
 
 export const LAYER_NORM_EPSILON = 1e-5;
 
 /** The function type `customGrad` takes (not exported by tfjs-core). */
 type GradientFunction = Parameters<typeof customGrad>[0];
 
-/** Sum over every axis but the last: `[..., C]` → `[C]`. */
-function sumToFeatures(t: Tensor): Tensor {
-  const width = t.shape[t.rank - 1];
-  return sum(reshape(t, [t.size / width, width]), 0);
+/** The forward pass: LN(x) and the tensors its backward pass needs (x̂, r, γ). */
+function normalizeForward(x: Tensor, gamma: Tensor, beta: Tensor, epsilon: number) {
+  const { mean: mu, variance } = moments(x, -1, true);
+  const r = rsqrt(add(variance, epsilon));
+  const normalized = mul(sub(x, mu), r);
+  return { value: add(mul(normalized, gamma), beta), saved: [normalized, r, gamma] };
+}
+
+/** `[dx, dγ, dβ]` from dy and the saved `[x̂, r, γ]`. */
+function normalizeBackward(dy: Tensor, [xHat, r, gamma]: Tensor[]): Tensor[] {
+  const g = mul(dy, gamma);
+  const centred = sub(g, mean(g, -1, true));
+  const dx = mul(sub(centred, mul(xHat, mean(mul(g, xHat), -1, true))), r);
+  return [dx, sumToFeatures(mul(dy, xHat)), sumToFeatures(dy)];
 }
 
 function normalizeWith(epsilon: number) {
   return customGrad(((x: Tensor, gamma: Tensor, beta: Tensor, save: GradSaveFunc) => {
-    const { mean: mu, variance } = moments(x, -1, true);
-    const r = rsqrt(add(variance, epsilon));
-    const normalized = mul(sub(x, mu), r);
-    save([normalized, r, gamma]);
+    const { value, saved } = normalizeForward(x, gamma, beta, epsilon);
+    save(saved);
+    return { value, gradFunc: (dy: Tensor, s: Tensor[]) => normalizeBackward(dy, s) };
+  }) as unknown as GradientFunction);
+}
+
+function normalizeSumWith(epsilon: number) {
+  return customGrad(((x: Tensor, residual: Tensor, gamma: Tensor, beta: Tensor, save: GradSaveFunc) => {
+    const { value, saved } = normalizeForward(add(x, residual), gamma, beta, epsilon);
+    save(saved);
     return {
-      value: add(mul(normalized, gamma), beta),
-      gradFunc: (dy: Tensor, saved: Tensor[]) => {
-        const [xHat, rs, g0] = saved;
-        const g = mul(dy, g0);
-        const centred = sub(g, mean(g, -1, true));
-        const dx = mul(sub(centred, mul(xHat, mean(mul(g, xHat), -1, true))), rs);
-        return [dx, sumToFeatures(mul(dy, xHat)), sumToFeatures(dy)];
+      value,
+      gradFunc: (dy: Tensor, s: Tensor[]) => {
+        const [dx, dGamma, dBeta] = normalizeBackward(dy, s);
+        // the same gradient for both summands, as two tensors (the tape disposes each)
+        return [dx, reshape(dx, dx.shape), dGamma, dBeta];
       },
     };
   }) as unknown as GradientFunction);
 }
 
 const defaultNormalize = normalizeWith(LAYER_NORM_EPSILON);
+const defaultNormalizeSum = normalizeSumWith(LAYER_NORM_EPSILON);
 
 /** LN over the last axis of `x` with gain `gamma` and shift `beta` (`[C]` each). */
 export function layerNormalize<T extends Tensor>(
@@ -60,5 +76,19 @@ export function layerNormalize<T extends Tensor>(
   return tidy(() => {
     const normalize = epsilon === LAYER_NORM_EPSILON ? defaultNormalize : normalizeWith(epsilon);
     return normalize(x, gamma, beta) as T;
+  });
+}
+
+/** The post-LN residual `LN(x + residual)` (same shapes), without saving the sum. */
+export function addLayerNormalize<T extends Tensor>(
+  x: T,
+  residual: Tensor,
+  gamma: Tensor,
+  beta: Tensor,
+  epsilon = LAYER_NORM_EPSILON,
+): T {
+  return tidy(() => {
+    const normalize = epsilon === LAYER_NORM_EPSILON ? defaultNormalizeSum : normalizeSumWith(epsilon);
+    return normalize(x, residual, gamma, beta) as T;
   });
 }

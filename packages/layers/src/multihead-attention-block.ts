@@ -12,7 +12,6 @@ import {
   add,
   expandDims,
   mul,
-  relu,
   serialization,
   type Tensor,
   type Tensor2D,
@@ -21,8 +20,9 @@ import {
 } from '@tensorflow/tfjs-core';
 import { initializers, type LayerVariable, layers } from '@tensorflow/tfjs-layers';
 import { type AttentionKind, multiheadAttention } from './attention.js';
+import { addBias } from './bias-add.js';
 import { buildEagerly } from './eager-build.js';
-import { layerNormalize } from './layer-norm.js';
+import { addLayerNormalize } from './layer-norm.js';
 import {
   checkChoice,
   checkMask,
@@ -275,10 +275,13 @@ export class MultiheadAttentionBlock extends layers.Layer {
       const rowMask = (m: Tensor2D) => expandDims(m, 2);
       const x = queryMask ? mul(query, rowMask(queryMask)) : query;
       const y = keyMask ? mul(key, rowMask(keyMask)) : key;
-      const project = (t: Tensor, kernel: LayerVariable, bias?: LayerVariable) => {
+      const project = (t: Tensor, kernel: LayerVariable, bias?: LayerVariable, relu = false) => {
         const p = batchMatMul(t, kernel.read());
-        return (bias ? add(p, bias.read()) : p) as Tensor3D;
+        return (bias ? addBias(p, bias.read(), { relu }) : p) as Tensor3D;
       };
+      // x + f, through the LayerNorm when the block has one (post-LN)
+      const residual = (t: Tensor, f: Tensor, gamma?: LayerVariable, beta?: LayerVariable) =>
+        gamma ? addLayerNormalize(t, f, gamma.read(), beta!.read()) : add(t, f);
       const q = project(x, w.wq, w.bq);
       const k = project(y, w.wk, w.bk);
       const v = project(y, w.wv, w.bv);
@@ -292,17 +295,13 @@ export class MultiheadAttentionBlock extends layers.Layer {
       let out: Tensor;
       if (this.variant === 'setvae') {
         // Eq. 3: A = LN1(X + MH·Wo); Eq. 4: out = LN2(A + FFN(A))
-        let a: Tensor = add(x, project(mh.values, w.wo));
-        if (w.ln1Gamma) a = layerNormalize(a, w.ln1Gamma.read(), w.ln1Beta!.read());
-        const hidden = relu(project(a, w.ffn1Kernel!, w.ffn1Bias));
-        out = add(a, project(hidden, w.ffn2Kernel!, w.ffn2Bias));
-        if (w.ln2Gamma) out = layerNormalize(out, w.ln2Gamma.read(), w.ln2Beta!.read());
+        const a = residual(x, project(mh.values, w.wo), w.ln1Gamma, w.ln1Beta);
+        const hidden = project(a, w.ffn1Kernel!, w.ffn1Bias, true);
+        out = residual(a, project(hidden, w.ffn2Kernel!, w.ffn2Bias), w.ln2Gamma, w.ln2Beta);
       } else {
         // O = Q' + MH(Q', K', V'); O = O + relu(O·Wo + bo), post-LN after each residual
-        out = add(q, mh.values);
-        if (w.ln1Gamma) out = layerNormalize(out, w.ln1Gamma.read(), w.ln1Beta!.read());
-        out = add(out, relu(project(out, w.wo, w.bo)));
-        if (w.ln2Gamma) out = layerNormalize(out, w.ln2Gamma.read(), w.ln2Beta!.read());
+        out = residual(q, mh.values, w.ln1Gamma, w.ln1Beta);
+        out = residual(out, project(out, w.wo, w.bo, true), w.ln2Gamma, w.ln2Beta);
       }
       if (queryMask) out = mul(out, rowMask(queryMask));
       return mh.weights ? [out, mh.weights] : [out];
