@@ -2,7 +2,7 @@
 // Eq. 3 and App. A.2 for slot attention). Heads split the feature axis into contiguous
 // chunks; the scale is 1/sqrt(units) for all heads, as both reference codes do.
 
-import { batchMatMul } from '@setgen/ops';
+import { batchMatMul, splitRows } from '@setgen/ops';
 import {
   add,
   concat,
@@ -13,7 +13,6 @@ import {
   reshape,
   scalar,
   softmax,
-  split,
   sub,
   sum,
   type Tensor,
@@ -55,9 +54,6 @@ const MASKED_LOGIT = -1e9;
 const SLOT_EPSILON = 1e-5;
 /** Most attention-map elements computed at once; bigger batches run in chunks of B·H slices. */
 const MAX_CHUNK_ELEMENTS = 1 << 24;
-
-/** Attention maps larger than this (elements per batch·head slice) are computed one slice at a time. */
-const LARGE_MAP = 1 << 18;
 
 /** `[B, N, H·d]` → `[B·H, N, d]` (head h = features [h·d, (h+1)·d)). */
 function splitHeads(x: Tensor3D, numHeads: number): Tensor3D {
@@ -126,7 +122,7 @@ function slotAttention({ q, k, v, queryMask, keyMask }: HeadBatch): [Tensor3D, T
 /**
  * MH(q, k, v) for projected queries `q [B, Nq, U]` and keys/values `k, v [B, Nk, U]`:
  * per head, weights from q_h k_hᵀ / sqrt(U), values `weights · v_h`; heads concatenated.
- * The maps are computed in chunks of batch·heads (one slice at a time when `Nq·Nk > 2^18`),
+ * The maps are computed in chunks of batch·head slices of at most `maxChunkElements` (at least one slice),
  * so that without a gradient tape the `[B·H, Nq, Nk]` maps never exist at once.
  */
 export function multiheadAttention(
@@ -154,10 +150,8 @@ export function multiheadAttention(
     };
     const attend = attention === 'slot' ? slotAttention : softmaxAttention;
     const total = b * numHeads;
-    // large maps one slice at a time (plain 2-D products); small ones in chunks of slices
     const mapSize = Math.max(1, nq * nk);
-    const chunk =
-      mapSize > LARGE_MAP ? 1 : Math.max(1, Math.min(total, Math.floor(maxChunkElements / mapSize)));
+    const chunk = Math.max(1, Math.min(total, Math.floor(maxChunkElements / mapSize)));
     let values: Tensor3D;
     let weights: Tensor3D | null = null;
     if (chunk >= total) {
@@ -166,7 +160,7 @@ export function multiheadAttention(
       const sizes = Array.from({ length: Math.ceil(total / chunk) }, (_, i) =>
         Math.min(chunk, total - i * chunk),
       );
-      const parts = (t: Tensor | null) => (t ? split(t, sizes, 0) : sizes.map(() => null));
+      const parts = (t: Tensor | null) => (t ? splitRows(t, sizes) : sizes.map(() => null));
       const [qs, ks, vs, qms, kms] = [heads.q, heads.k, heads.v, heads.queryMask, heads.keyMask].map(parts);
       const outs: Tensor3D[] = [];
       const maps: Tensor3D[] = [];

@@ -5,7 +5,6 @@
 // It is registered under its own kernel name, on first use, for the backends whose tensor
 // memory it can read directly; elsewhere callers use tf.matMul. It has no gradient of its own: callers wrap it in `customGrad`.
 import {
-  type BackendValues,
   engine,
   getBackend,
   getKernel,
@@ -15,6 +14,7 @@ import {
   type Tensor3D,
   type TensorInfo,
 } from '@tensorflow/tfjs-core';
+import { type TensorMemory, tensorMemory } from './backend-memory.js';
 import { BATCH_MATMUL_WASM } from './batch-matmul-wasm.js';
 
 const KERNEL_NAME = 'SetgenBatchMatMul';
@@ -54,39 +54,6 @@ function kernelInstance(): KernelExports | null {
   }
   return instance;
 }
-
-/** How each supported backend exposes its float32 tensor memory. */
-interface TensorMemory {
-  read(backend: KernelBackend, t: TensorInfo): Float32Array;
-  write(backend: KernelBackend, shape: number[], fill: (out: Float32Array) => void): TensorInfo;
-}
-
-interface WasmBackendLike extends KernelBackend {
-  typedArrayFromHeap(t: TensorInfo): Float32Array;
-  makeOutput(shape: number[], dtype: 'float32'): TensorInfo;
-}
-interface CpuBackendLike extends KernelBackend {
-  makeTensorInfo(shape: number[], dtype: 'float32', values: BackendValues): TensorInfo;
-}
-
-const TENSOR_MEMORY: Record<string, TensorMemory> = {
-  wasm: {
-    read: (backend, t) => (backend as WasmBackendLike).typedArrayFromHeap(t),
-    write: (backend, shape, fill) => {
-      const out = (backend as WasmBackendLike).makeOutput(shape, 'float32');
-      fill((backend as WasmBackendLike).typedArrayFromHeap(out));
-      return out;
-    },
-  },
-  cpu: {
-    read: (backend, t) => backend.readSync(t.dataId) as Float32Array,
-    write: (backend, shape, fill) => {
-      const values = new Float32Array(shape.reduce((a, b) => a * b, 1));
-      fill(values);
-      return (backend as CpuBackendLike).makeTensorInfo(shape, 'float32', values);
-    },
-  },
-};
 
 /** Grows the kernel's memory to at least `bytes`. */
 function reserve(kernel: KernelExports, bytes: number): void {
@@ -182,7 +149,7 @@ function register(backendName: string, memory: TensorMemory, kernel: KernelExpor
 
 /** Whether `simdBatchMatMul` runs on the active backend (wasm or cpu, with WebAssembly SIMD). */
 export function simdBatchMatMulAvailable(): boolean {
-  return getBackend() in TENSOR_MEMORY && kernelInstance() !== null;
+  return tensorMemory(getBackend()) !== null && kernelInstance() !== null;
 }
 
 /**
@@ -198,10 +165,9 @@ export function simdBatchMatMul(
 ): Tensor3D {
   const backendName = getBackend();
   const kernel = kernelInstance();
-  if (!kernel || !(backendName in TENSOR_MEMORY)) {
-    throw new Error(`simdBatchMatMul: not available on the ${backendName} backend`);
-  }
-  if (!getKernel(KERNEL_NAME, backendName)) register(backendName, TENSOR_MEMORY[backendName], kernel);
+  const memory = tensorMemory(backendName);
+  if (!kernel || !memory) throw new Error(`simdBatchMatMul: not available on the ${backendName} backend`);
+  if (!getKernel(KERNEL_NAME, backendName)) register(backendName, memory, kernel);
   const attrs: NamedAttrMap = { transposeA, transposeB, chunkBytes };
   return engine().runKernel(KERNEL_NAME, { a, b }, attrs) as Tensor3D;
 }

@@ -32,3 +32,4 @@ export { pairwiseSquaredDistances } from './pairwise-distances.js';
 export * from './random.js';
 export * from './set-batch.js';
 export { type SinkhornOptions, sinkhornDistance } from './sinkhorn-distance.js';
+export * from './split-rows.js';

@@ -1,0 +1,45 @@
+// Direct access to the float32 tensor memory of the wasm and cpu backends, for the kernels
+// @setgen registers there (batch-matmul-kernel.ts, split-rows.ts). Reading goes through a
+// view, never a copy (tfjs-wasm's own readSync copies the whole tensor, which is what makes
+// its Slice and SplitV cost O(input) per piece).
+import type { BackendValues, KernelBackend, TensorInfo } from '@tensorflow/tfjs-core';
+
+/** How a backend exposes its float32 tensor memory. */
+export interface TensorMemory {
+  /** A view of `t`'s values; on wasm it is invalidated by the next allocation. */
+  read(backend: KernelBackend, t: TensorInfo): Float32Array;
+  /** A new float32 tensor of `shape`, filled by `fill` through a view. */
+  write(backend: KernelBackend, shape: number[], fill: (out: Float32Array) => void): TensorInfo;
+}
+
+interface WasmBackendLike extends KernelBackend {
+  typedArrayFromHeap(t: TensorInfo): Float32Array;
+  makeOutput(shape: number[], dtype: 'float32'): TensorInfo;
+}
+interface CpuBackendLike extends KernelBackend {
+  makeTensorInfo(shape: number[], dtype: 'float32', values: BackendValues): TensorInfo;
+}
+
+const TENSOR_MEMORY: Record<string, TensorMemory> = {
+  wasm: {
+    read: (backend, t) => (backend as WasmBackendLike).typedArrayFromHeap(t),
+    write: (backend, shape, fill) => {
+      const out = (backend as WasmBackendLike).makeOutput(shape, 'float32');
+      fill((backend as WasmBackendLike).typedArrayFromHeap(out));
+      return out;
+    },
+  },
+  cpu: {
+    read: (backend, t) => backend.readSync(t.dataId) as Float32Array,
+    write: (backend, shape, fill) => {
+      const values = new Float32Array(shape.reduce((a, b) => a * b, 1));
+      fill(values);
+      return (backend as CpuBackendLike).makeTensorInfo(shape, 'float32', values);
+    },
+  },
+};
+
+/** The memory access of backend `name`, or null for backends whose memory we cannot read. */
+export function tensorMemory(name: string): TensorMemory | null {
+  return Object.hasOwn(TENSOR_MEMORY, name) ? TENSOR_MEMORY[name] : null;
+}
