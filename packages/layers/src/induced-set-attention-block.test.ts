@@ -73,6 +73,25 @@ describeBackends('InducedSetAttentionBlock', () => {
     });
   }
 
+  it('project() is H of forward() alone, with its attention; leak-free; checks its input', async () => {
+    const layer = isab({ units: 8, numHeads: 2, numInducingPoints: 3, attention: 'slot', seed: 4 });
+    const x = fillPadding(randomSet(6, [2, 5, 4]), prefixMask([5, 3], 5));
+    const mask = prefixMask([5, 3], 5);
+    const full = layer.forward(x, { mask, returnAttention: true });
+    const alone = layer.project(x, { mask, returnAttention: true });
+    expectClose(alone.h.dataSync(), full.h.dataSync(), { rtol: 0, atol: 0 });
+    expectClose(alone.attention!.dataSync(), full.attention![0].dataSync(), { rtol: 0, atol: 0 });
+    const quiet = layer.project(x, { mask });
+    expect(quiet.attention).toBeNull();
+    await expectNoLeak(() => {
+      const { h } = layer.project(x, { mask, returnAttention: false });
+      h.dispose();
+    });
+    expect(() => layer.project(randomSet(7, [2, 5, 3]))).toThrow(ShapeError);
+    tf.dispose([x, mask, full.out, full.h, ...full.attention!, alone.h, alone.attention!, quiet.h]);
+    layer.dispose();
+  });
+
   it('gradients with respect to the set match finite differences (slot projection, masked)', () => {
     const layer = isab({ units: 4, numHeads: 2, numInducingPoints: 2, attention: 'slot', seed: 2 });
     const x = randomSet(4, [2, 3, 3]);

@@ -139,13 +139,9 @@ export class InducedSetAttentionBlock extends ComposedLayer {
 
   /** ISAB with its intermediate H (SetVAE's encoder keeps H as the bottom-up feature). */
   forward(x: Tensor3D, { mask = null, returnAttention = false }: IsabForwardOptions = {}): IsabOutput {
-    if (!this.built) buildEagerly(this, x.shape);
-    checkSet(x, this.inputDim, `${this.name} input`);
-    checkMask(mask, x, `${this.name} mask`);
-    const inducing = this.inducing!;
+    this.checkInput(x, mask);
     const result = tidy(() => {
-      const points = tileOverBatch(inducing, x.shape[0]);
-      const projected = this.mab0.attend(points, x, { keyMask: mask, returnAttention });
+      const projected = this.projectChecked(x, mask, returnAttention);
       const broadcast = this.mab1.attend(x, projected.out, { queryMask: mask, returnAttention });
       const outs = [broadcast.out, projected.out];
       return returnAttention ? [...outs, projected.attention!, broadcast.attention!] : outs;
@@ -155,6 +151,34 @@ export class InducedSetAttentionBlock extends ComposedLayer {
       h: result[1] as Tensor3D,
       attention: returnAttention ? [result[2], result[3]] : null,
     };
+  }
+
+  /**
+   * The projection H = MAB0(I, X) alone (`[B, m, units]`, with its attention `[B, H, m, N]`
+   * when asked for), without the broadcast back to the set: all that a last encoder level needs.
+   */
+  project(
+    x: Tensor3D,
+    { mask = null, returnAttention = false }: IsabForwardOptions = {},
+  ): { h: Tensor3D; attention: Tensor | null } {
+    this.checkInput(x, mask);
+    const result = tidy(() => {
+      const projected = this.projectChecked(x, mask, returnAttention);
+      return returnAttention ? [projected.out, projected.attention!] : [projected.out];
+    });
+    return { h: result[0] as Tensor3D, attention: result[1] ?? null };
+  }
+
+  private checkInput(x: Tensor3D, mask: Tensor2D | null): void {
+    if (!this.built) buildEagerly(this, x.shape);
+    checkSet(x, this.inputDim, `${this.name} input`);
+    checkMask(mask, x, `${this.name} mask`);
+  }
+
+  /** MAB0(I, X) on checked inputs (call inside a tidy). */
+  private projectChecked(x: Tensor3D, mask: Tensor2D | null, returnAttention: boolean) {
+    const points = tileOverBatch(this.inducing!, x.shape[0]);
+    return this.mab0.attend(points, x, { keyMask: mask, returnAttention });
   }
 
   override getConfig(): serialization.ConfigDict {

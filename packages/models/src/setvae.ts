@@ -347,12 +347,17 @@ export class SetVAE {
     if (mask) x = mul(x, expandDims(mask, 2));
     const features: Tensor3D[] = [];
     const attention: Tensor4D[] = [];
-    for (const isab of this.encoder) {
+    const below = this.encoder.slice(0, -1);
+    for (const isab of below) {
       const result = isab.forward(x, { mask, returnAttention: withAttention });
       x = result.out;
       features.push(result.h);
       if (result.attention) attention.push(result.attention[0] as Tensor4D);
     }
+    // the top level's broadcast back to the set would feed nothing: its projection alone
+    const top = this.encoder[below.length].project(x, { mask, returnAttention: withAttention });
+    features.push(top.h);
+    if (top.attention) attention.push(top.attention as Tensor4D);
     return { features: features.reverse(), attention: attention.reverse() };
   }
 
