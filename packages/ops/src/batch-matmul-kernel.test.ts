@@ -36,8 +36,9 @@ describeBackends('simdBatchMatMul', (backend) => {
     const a = randomTensor([1, 2048, 1], 31);
     const b = randomTensor([1, 1, 4096], 32);
     const ours = simdBatchMatMul(a, b, false, false);
-    expectClose(ours, tf.matMul(a, b), { rtol: 1e-6, atol: 0 });
-    tf.dispose([a, b, ours]);
+    const ref = tf.matMul(a, b);
+    expectClose(ours.dataSync(), ref.dataSync(), { rtol: 1e-6, atol: 0 });
+    tf.dispose([a, b, ours, ref]);
   });
 
   for (const transposeA of [false, true]) {
@@ -47,9 +48,10 @@ describeBackends('simdBatchMatMul', (backend) => {
           const a = randomTensor(transposeA ? [batch, k, n] : [batch, n, k], 2 * i + 1);
           const b = randomTensor(transposeB ? [batch, m, k] : [batch, k, m], 2 * i + 2);
           const ours = simdBatchMatMul(a, b, transposeA, transposeB);
+          const ref = tf.matMul(a, b, transposeA, transposeB);
           expect(ours.shape).toEqual([batch, n, m]);
-          expectClose(ours, tf.matMul(a, b, transposeA, transposeB), { rtol: 1e-5, atol: 1e-5 });
-          tf.dispose([a, b, ours]);
+          expectClose(ours.dataSync(), ref.dataSync(), { rtol: 1e-5, atol: 1e-5 });
+          tf.dispose([a, b, ours, ref]);
         });
       });
     }

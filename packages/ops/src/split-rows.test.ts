@@ -33,7 +33,7 @@ describeBackends('splitRows', () => {
     const weighted = (t: tf.Tensor) => tf.mul(t, w);
     const ours = tf.grad((t: tf.Tensor) => loss(splitRows(weighted(t), [1, 3, 2])))(x);
     const ref = tf.grad((t: tf.Tensor) => loss(tf.split(weighted(t), [1, 3, 2], 0)))(x);
-    expectClose(ours, ref, { rtol: 1e-6, atol: 1e-7 });
+    expectClose(ours.dataSync(), ref.dataSync(), { rtol: 1e-6, atol: 1e-7 });
     tf.dispose([x, w, ours, ref]);
   });
 

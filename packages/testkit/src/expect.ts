@@ -8,6 +8,17 @@ export function expectClose(
   expected: ArrayLike<number> | number,
   { rtol = 1e-4, atol = 1e-6 }: { rtol?: number; atol?: number } = {},
 ): void {
+  for (const [name, v] of [
+    ['actual', actual],
+    ['expected', expected],
+  ] as const) {
+    // a Tensor is not array-like: Array.from would give [] and the check would pass vacuously
+    if (typeof v !== 'number' && typeof (v as ArrayLike<number>)?.length !== 'number') {
+      expect.fail(
+        `expectClose: ${name} must be a number or an array of numbers (call dataSync() on tensors)`,
+      );
+    }
+  }
   const a = typeof actual === 'number' ? [actual] : Array.from(actual);
   const e = typeof expected === 'number' ? [expected] : Array.from(expected);
   expect(a.length, 'length').toBe(e.length);
