@@ -45,12 +45,14 @@ let instance: KernelExports | null | undefined;
 function kernelInstance(): KernelExports | null {
   if (instance !== undefined) return instance;
   instance = null;
-  if (typeof WebAssembly === 'object') {
-    const binary = Uint8Array.from(atob(BATCH_MATMUL_WASM), (c) => c.charCodeAt(0));
-    if (WebAssembly.validate(binary)) {
-      // ~1.7 kB: small enough for synchronous compilation on a browser's main thread
-      instance = new WebAssembly.Instance(new WebAssembly.Module(binary)).exports as unknown as KernelExports;
-    }
+  if (typeof WebAssembly !== 'object') return instance;
+  const binary = Uint8Array.from(atob(BATCH_MATMUL_WASM), (c) => c.charCodeAt(0));
+  if (!WebAssembly.validate(binary)) return instance; // no SIMD
+  try {
+    // ~1.7 kB: small enough for synchronous compilation on a browser's main thread
+    instance = new WebAssembly.Instance(new WebAssembly.Module(binary)).exports as unknown as KernelExports;
+  } catch {
+    // compilation refused (a Content-Security-Policy without 'wasm-unsafe-eval'): tf.matMul then
   }
   return instance;
 }
