@@ -7,7 +7,7 @@
 //   out = MAB1(x, FC(z))                            broadcast back to the set (Eq. 18)
 //   KL = Σ_{m, Dz} ½ (Δμ²/σ² + Δσ² − log Δσ² − 1) = KL(N(μ+Δμ, σ²Δσ²) ‖ N(μ, σ²)), per set (Eq. 20)
 
-import { batchMatMul, ConfigError, formatShape, Random, ShapeError } from '@setgen/ops';
+import { ConfigError, formatShape, Random, ShapeError } from '@setgen/ops';
 import {
   add,
   clipByValue,
@@ -29,8 +29,8 @@ import {
   zeros,
 } from '@tensorflow/tfjs-core';
 import { initializers, type LayerVariable } from '@tensorflow/tfjs-layers';
-import { addBias } from './bias-add.js';
 import { ComposedLayer } from './composed-layer.js';
+import { denseProjection } from './dense-projection.js';
 import { buildEagerly } from './eager-build.js';
 import { tileOverBatch } from './induced-set-attention-block.js';
 import {
@@ -315,7 +315,7 @@ export class AttentiveBottleneckLayer extends ComposedLayer {
     const fcBias = this.fcBias!;
     const result = tidy(() => {
       const dense = (t: Tensor, kernel: LayerVariable, bias: LayerVariable) =>
-        addBias(batchMatMul(t, kernel.read()), bias.read());
+        denseProjection(t, kernel.read(), { bias: bias.read() });
       const halves = (t: Tensor) => {
         const [mean, logvar] = split(t, 2, -1);
         return [mean, clipByValue(logvar, LOGVAR_MIN, LOGVAR_MAX)] as Tensor3D[];

@@ -7,7 +7,7 @@
 // Masks (valid-masks, kwargs.mask = [queryMask, keyMask]): padded keys get no attention and
 // outputs at padded queries are zero, so padding never changes a result.
 
-import { batchMatMul, ConfigError, formatShape, ShapeError } from '@setgen/ops';
+import { ConfigError, formatShape, ShapeError } from '@setgen/ops';
 import {
   add,
   expandDims,
@@ -20,7 +20,7 @@ import {
 } from '@tensorflow/tfjs-core';
 import { initializers, type LayerVariable, layers } from '@tensorflow/tfjs-layers';
 import { type AttentionKind, multiheadAttention } from './attention.js';
-import { addBias } from './bias-add.js';
+import { denseProjection } from './dense-projection.js';
 import { buildEagerly } from './eager-build.js';
 import { addLayerNormalize } from './layer-norm.js';
 import {
@@ -275,10 +275,8 @@ export class MultiheadAttentionBlock extends layers.Layer {
       const rowMask = (m: Tensor2D) => expandDims(m, 2);
       const x = queryMask ? mul(query, rowMask(queryMask)) : query;
       const y = keyMask ? mul(key, rowMask(keyMask)) : key;
-      const project = (t: Tensor, kernel: LayerVariable, bias?: LayerVariable, relu = false) => {
-        const p = batchMatMul(t, kernel.read());
-        return (bias ? addBias(p, bias.read(), { relu }) : p) as Tensor3D;
-      };
+      const project = (t: Tensor, kernel: LayerVariable, bias?: LayerVariable, relu = false) =>
+        denseProjection(t, kernel.read(), { bias: bias?.read(), relu }) as Tensor3D;
       // x + f, through the LayerNorm when the block has one (post-LN)
       const residual = (t: Tensor, f: Tensor, gamma?: LayerVariable, beta?: LayerVariable) =>
         gamma ? addLayerNormalize(t, f, gamma.read(), beta!.read()) : add(t, f);

@@ -1,0 +1,81 @@
+// The element-wise dense layer of the attention blocks, t·W (+ b) (→ ReLU), as one
+// differentiable op. Written out, its backward pass is the layer's own three products
+// (dt = dz·Wᵀ, dW = tᵀ·dz, db = Σ dz) on the saved input, and nothing else is kept: tfjs's
+// add keeps copies of both summands, relu one of its input, and every reshape around a
+// product one of the reshaped tensor (a copy of the whole tensor each on wasm). With the
+// ReLU, the output is kept instead (relu'(x) = 1 exactly where relu(x) > 0).
+import { batchMatMul, ConfigError } from '@setgen/ops';
+import {
+  add,
+  cast,
+  customGrad,
+  type GradSaveFunc,
+  mul,
+  relu,
+  reshape,
+  step,
+  type Tensor,
+  type Tensor2D,
+  tidy,
+} from '@tensorflow/tfjs-core';
+import { sumToFeatures } from './feature-sum.js';
+
+/** The function type `customGrad` takes (not exported by tfjs-core). */
+type GradientFunction = Parameters<typeof customGrad>[0];
+
+/** `[..., C]` → `[rows, C]`. */
+function flatRows(t: Tensor): Tensor2D {
+  const width = t.shape[t.rank - 1];
+  return reshape(t, [t.size / width, width]);
+}
+
+/** dt and dW for t·W from dz (the gradient at the product). */
+function productGradients(dz: Tensor, t: Tensor, kernel: Tensor): Tensor[] {
+  const dt = batchMatMul(dz, kernel, { transposeB: true });
+  const dKernel = batchMatMul(flatRows(t), flatRows(dz), { transposeA: true });
+  return [dt, dKernel];
+}
+
+const linear = customGrad(((t: Tensor, kernel: Tensor, save: GradSaveFunc) => {
+  save([t, kernel]);
+  return {
+    value: batchMatMul(t, kernel),
+    gradFunc: (dy: Tensor, [st, sk]: Tensor[]) => productGradients(dy, st, sk),
+  };
+}) as unknown as GradientFunction);
+
+const affine = customGrad(((t: Tensor, kernel: Tensor, bias: Tensor, save: GradSaveFunc) => {
+  save([t, kernel]);
+  return {
+    value: add(batchMatMul(t, kernel), bias),
+    gradFunc: (dy: Tensor, [st, sk]: Tensor[]) => [...productGradients(dy, st, sk), sumToFeatures(dy)],
+  };
+}) as unknown as GradientFunction);
+
+const affineRelu = customGrad(((t: Tensor, kernel: Tensor, bias: Tensor, save: GradSaveFunc) => {
+  const value = relu(add(batchMatMul(t, kernel), bias));
+  save([t, kernel, value]);
+  return {
+    value,
+    gradFunc: (dy: Tensor, [st, sk, out]: Tensor[]) => {
+      const dz = mul(dy, cast(step(out), 'float32'));
+      return [...productGradients(dz, st, sk), sumToFeatures(dz)];
+    },
+  };
+}) as unknown as GradientFunction);
+
+/**
+ * `t [B, N, in] · kernel [in, out]`, `+ bias [out]` when given, through ReLU with
+ * `relu: true` (a biased layer) → `[B, N, out]`.
+ */
+export function denseProjection<T extends Tensor>(
+  t: T,
+  kernel: Tensor,
+  { bias = null, relu: withRelu = false }: { bias?: Tensor | null; relu?: boolean } = {},
+): T {
+  if (withRelu && !bias) throw new ConfigError('denseProjection: relu is for a layer with a bias');
+  return tidy(() => {
+    if (!bias) return linear(t, kernel) as T;
+    return (withRelu ? affineRelu : affine)(t, kernel, bias) as T;
+  });
+}
