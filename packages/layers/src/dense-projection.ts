@@ -7,7 +7,6 @@
 import { batchMatMul, ConfigError } from '@setgen/ops';
 import {
   add,
-  cast,
   customGrad,
   type GradSaveFunc,
   mul,
@@ -58,7 +57,7 @@ const affineRelu = customGrad(((t: Tensor, kernel: Tensor, bias: Tensor, save: G
   return {
     value,
     gradFunc: (dy: Tensor, [st, sk, out]: Tensor[]) => {
-      const dz = mul(dy, cast(step(out), 'float32'));
+      const dz = mul(dy, step(out));
       return [...productGradients(dz, st, sk), sumToFeatures(dz)];
     },
   };
