@@ -9,10 +9,10 @@ import {
   customGrad,
   type GradSaveFunc,
   mean,
-  moments,
   mul,
   reshape,
   rsqrt,
+  square,
   sub,
   type Tensor,
   tidy,
@@ -26,9 +26,10 @@ type GradientFunction = Parameters<typeof customGrad>[0];
 
 /** The forward pass: LN(x) and the tensors its backward pass needs (x̂, r, γ). */
 function normalizeForward(x: Tensor, gamma: Tensor, beta: Tensor, epsilon: number) {
-  const { mean: mu, variance } = moments(x, -1, true);
-  const r = rsqrt(add(variance, epsilon));
-  const normalized = mul(sub(x, mu), r);
+  // the centred x once, for the variance and x̂ (tf.moments centres a float32 copy of x)
+  const centred = sub(x, mean(x, -1, true));
+  const r = rsqrt(add(mean(square(centred), -1, true), epsilon));
+  const normalized = mul(centred, r);
   return { value: add(mul(normalized, gamma), beta), saved: [normalized, r, gamma] };
 }
 
