@@ -16,11 +16,12 @@ function randomTensor(shape: number[], seed: number): tf.Tensor {
 
 /** The layer with differentiated tfjs ops: the reference for value and gradients. */
 function reference(t: tf.Tensor, kernel: tf.Tensor, bias: tf.Tensor | null, relu: boolean): tf.Tensor {
-  const [b, n, d] = t.shape;
+  const [b, n, d] = t.shape as number[];
+  const units = kernel.shape[1] as number;
   const product = tf.reshape(tf.matMul(tf.reshape(t, [b * n, d]) as tf.Tensor2D, kernel as tf.Tensor2D), [
     b,
     n,
-    kernel.shape[1],
+    units,
   ]);
   const biased = bias ? tf.add(product, bias) : product;
   return relu ? tf.relu(biased) : biased;
