@@ -90,23 +90,55 @@ function batchedProduct(a: Tensor3D, b: Tensor3D, transposeA: boolean, transpose
 }
 
 /**
- * A batched product whose transposes stay flags in both passes (no transpose is
- * materialised): for C = op(A)·op(B), dA and dB are again products of dC with A or B
- * under other flags.
+ * Whether `a`, `b` can run as one batched product: `[N,K]·[K,M]` (one slice), `[B,N,K]·[K,M]`
+ * (b shared by the batch: one slice of B·N rows, so dB = flattened aᵀ·dy), `[B,.,.]·[B,.,.]`.
+ */
+function batchable(a: Tensor, b: Tensor, transposeA: boolean): boolean {
+  if (a.rank === 2 && b.rank === 2) return true;
+  if (a.rank === 3 && b.rank === 2) return !transposeA;
+  return a.rank === 3 && b.rank === 3 && a.shape[0] === b.shape[0];
+}
+
+/** `t` as `[batch, ., .]` for a batchable product (see `batchable`). */
+function asBatch(t: Tensor, other: Tensor): Tensor3D {
+  const s = t.shape as number[];
+  if (t.rank === 2) return reshape(t, [1, s[0], s[1]]);
+  return (other.rank === 2 ? reshape(t, [1, s[0] * s[1], s[2]]) : t) as Tensor3D;
+}
+
+/**
+ * A product whose transposes stay flags in both passes (no transpose is materialised): for
+ * C = op(A)·op(B), dA and dB are again products of dC with A or B under other flags. The
+ * reshapes to and from `[batch, ., .]` happen inside, where the tape does not record them
+ * (a recorded reshape keeps a copy of its input on wasm).
  */
 function batchedMatMul(transposeA: boolean, transposeB: boolean) {
   return customGrad(((a: Tensor, b: Tensor, save: GradSaveFunc) => {
     save([a, b]);
+    const c = batchedProduct(asBatch(a, b), asBatch(b, a), transposeA, transposeB);
+    const [, rows, cols] = c.shape;
+    const outShape =
+      a.rank === 2
+        ? [rows, cols]
+        : b.rank === 2
+          ? [a.shape[0] as number, rows / (a.shape[0] as number), cols]
+          : c.shape;
     return {
-      value: batchedProduct(a as Tensor3D, b as Tensor3D, transposeA, transposeB),
+      value: reshape(c, outShape),
       gradFunc: (dy: Tensor, saved: Tensor[]) => {
-        const [sa, sb] = saved as Tensor3D[];
-        const dc = dy as Tensor3D;
+        const [sa, sb] = saved;
+        const a3 = asBatch(sa, sb);
+        const b3 = asBatch(sb, sa);
+        const dc = reshape(dy, c.shape) as Tensor3D;
         const product = batchedProduct;
-        if (!transposeA && !transposeB) return [product(dc, sb, false, true), product(sa, dc, true, false)];
-        if (!transposeA) return [product(dc, sb, false, false), product(dc, sa, true, false)]; // C = A·Bᵀ
-        if (!transposeB) return [product(sb, dc, false, true), product(sa, dc, false, false)]; // C = Aᵀ·B
-        return [product(sb, dc, true, true), product(dc, sa, true, true)]; // C = Aᵀ·Bᵀ
+        let grads: Tensor3D[];
+        if (!transposeA && !transposeB) grads = [product(dc, b3, false, true), product(a3, dc, true, false)];
+        else if (!transposeA)
+          grads = [product(dc, b3, false, false), product(dc, a3, true, false)]; // C = A·Bᵀ
+        else if (!transposeB)
+          grads = [product(b3, dc, false, true), product(a3, dc, false, false)]; // C = Aᵀ·B
+        else grads = [product(b3, dc, true, true), product(dc, a3, true, true)]; // C = Aᵀ·Bᵀ
+        return [reshape(grads[0], sa.shape), reshape(grads[1], sb.shape)];
       },
     };
   }) as unknown as GradientFunction);
@@ -117,18 +149,6 @@ const batched = [
   [batchedMatMul(false, false), batchedMatMul(false, true)],
   [batchedMatMul(true, false), batchedMatMul(true, true)],
 ];
-
-/** The operands of a product as `[batch, ., .]`, or null where the kernel path does not apply. */
-function asBatches(a: Tensor, b: Tensor, transposeA: boolean): [Tensor3D, Tensor3D] | null {
-  const sa = a.shape as number[];
-  const sb = b.shape as number[];
-  const single = (t: Tensor) => reshape(t, [1, t.shape[0] as number, t.shape[1] as number]) as Tensor3D;
-  if (a.rank === 2 && b.rank === 2) return [single(a), single(b)];
-  // b shared across the batch: one product of the flattened rows (dB = flattened aᵀ·dy)
-  if (a.rank === 3 && b.rank === 2 && !transposeA) return [reshape(a, [1, sa[0] * sa[1], sa[2]]), single(b)];
-  if (a.rank === 3 && b.rank === 3 && sa[0] === sb[0]) return [a as Tensor3D, b as Tensor3D];
-  return null;
-}
 
 /**
  * `a · b` (optionally with `b` or `a` transposed) for `[N,K]·[K,M]`, `[B,N,K]·[K,M]` and
@@ -157,12 +177,7 @@ export function batchMatMul<T extends Tensor>(
   }
   return tidy(() => {
     const product = batched[transposeA ? 1 : 0][transposeB ? 1 : 0];
-    const batches = simdBatchMatMulAvailable() ? asBatches(a, b, transposeA) : null;
-    if (batches) {
-      const c = product(...batches) as Tensor3D;
-      const rows = a.rank === 3 ? [a.shape[0], c.shape[1] / a.shape[0]] : [c.shape[1]];
-      return (a.rank === 3 && b.rank === 3 ? c : reshape(c, [...rows, c.shape[2]])) as T;
-    }
+    if (simdBatchMatMulAvailable() && batchable(a, b, transposeA)) return product(a, b) as T;
     if (a.rank === 3 && b.rank === 3 && a.shape[0] === b.shape[0] && a.shape[0] > 1) {
       const [, rowsA, colsA] = a.shape as number[];
       const [, rowsB, colsB] = b.shape as number[];
