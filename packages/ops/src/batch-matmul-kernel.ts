@@ -169,6 +169,9 @@ export function simdBatchMatMul(
   const kernel = kernelInstance();
   const memory = tensorMemory(backendName);
   if (!kernel || !memory) throw new Error(`simdBatchMatMul: not available on the ${backendName} backend`);
+  if (a.dtype !== 'float32' || b.dtype !== 'float32') {
+    throw new Error(`simdBatchMatMul: expected float32 operands, got ${a.dtype} and ${b.dtype}`);
+  }
   if (!getKernel(KERNEL_NAME, backendName)) register(backendName, memory, kernel);
   const attrs: NamedAttrMap = { transposeA, transposeB, chunkBytes };
   return engine().runKernel(KERNEL_NAME, { a, b }, attrs) as Tensor3D;

@@ -1,7 +1,7 @@
 import { describeBackends, expectClose, expectNoLeak, testRandom } from '@setgen/testkit';
 import * as tf from '@tensorflow/tfjs-core';
 import { expect, it } from 'vitest';
-import { ShapeError } from './errors.js';
+import { DataError, ShapeError } from './errors.js';
 import { batchMatMul, gatherRows } from './linalg.js';
 
 function randomTensor(shape: number[], seed: number): tf.Tensor {
@@ -47,6 +47,16 @@ describeBackends('batchMatMul', () => {
       tf.dispose([a, b, w, ...gRef, ...gOurs]);
     });
   }
+
+  it('names a non-float32 operand', async () => {
+    const a = tf.tensor3d([1, 2, 3, 4], [1, 2, 2], 'int32');
+    const b = tf.zeros([2, 2]);
+    expect(() => batchMatMul(a, b)).toThrow(DataError);
+    const c = tf.tensor2d([1, 2, 3, 4], [2, 2], 'int32');
+    expect(() => batchMatMul(b, c)).toThrow(/expected float32 tensors, got a float32 and b int32/);
+    await expectNoLeak(() => batchMatMul(a, b));
+    tf.dispose([a, b, c]);
+  });
 
   it('names mismatched inner dimensions', async () => {
     const a = tf.zeros([2, 3]);

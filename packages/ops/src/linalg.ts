@@ -20,7 +20,7 @@ import {
   zeros,
 } from '@tensorflow/tfjs-core';
 import { simdBatchMatMul, simdBatchMatMulAvailable } from './batch-matmul-kernel.js';
-import { formatShape, ShapeError } from './errors.js';
+import { DataError, formatShape, ShapeError } from './errors.js';
 
 /** The function type `customGrad` takes (not exported by tfjs-core). */
 type GradientFunction = Parameters<typeof customGrad>[0];
@@ -82,7 +82,7 @@ const fastMatMul = customGrad(((a: Tensor, b: Tensor, save: GradSaveFunc) => {
   };
 }) as unknown as GradientFunction);
 
-/** op(a)·op(b) for 3-D operands: our SIMD kernel on wasm and cpu, tf.matMul elsewhere. */
+/** op(a)·op(b) for float32 3-D operands: our SIMD kernel on wasm and cpu, tf.matMul elsewhere. */
 function batchedProduct(a: Tensor3D, b: Tensor3D, transposeA: boolean, transposeB: boolean): Tensor3D {
   return simdBatchMatMulAvailable()
     ? simdBatchMatMul(a, b, transposeA, transposeB)
@@ -167,6 +167,9 @@ export function batchMatMul<T extends Tensor>(
     throw new ShapeError(
       `batchMatMul: unsupported ranks a ${formatShape(a.shape)}, b ${formatShape(b.shape)}`,
     );
+  }
+  if (a.dtype !== 'float32' || b.dtype !== 'float32') {
+    throw new DataError(`batchMatMul: expected float32 tensors, got a ${a.dtype} and b ${b.dtype}`);
   }
   const innerA = a.shape[a.rank - (transposeA ? 2 : 1)];
   const innerB = b.shape[b.rank - (transposeB ? 1 : 2)];
