@@ -2,9 +2,41 @@
 // decay to zero after half of training). tfjs's AdamOptimizer reads `learningRate` at
 // every update, so a subclass can move it; `getWeights/setWeights` carry the step and
 // both moments, which is what an exact resume needs.
+//
+// The update itself runs on all variables at once: tfjs's Adam issues about 14 small kernels
+// per variable (≈ 4,000 for SetVAE's 285 variables, ≈ 36 ms per step on wasm whatever the
+// batch size); here the gradients, moments and values are concatenated into flat vectors,
+// updated with the same element-wise formula (so the result is bit-identical) and split
+// back. The moments stay tfjs's per-variable state, so saved states are interchangeable.
 
-import { ConfigError } from '@setgen/ops';
-import { AdamOptimizer } from '@tensorflow/tfjs-core';
+import { ConfigError, splitRows } from '@setgen/ops';
+import {
+  AdamOptimizer,
+  add,
+  concat,
+  div,
+  engine,
+  mul,
+  reshape,
+  sqrt,
+  square,
+  sub,
+  type Tensor,
+  tidy,
+  type Variable,
+  zerosLike,
+} from '@tensorflow/tfjs-core';
+
+/** tfjs's AdamOptimizer state, which is protected in its typings. */
+interface AdamState {
+  accBeta1: Variable;
+  accBeta2: Variable;
+  accumulatedFirstMoment: { originalName: string; variable: Variable }[];
+  accumulatedSecondMoment: { originalName: string; variable: Variable }[];
+  beta1: number;
+  beta2: number;
+  epsilon: number;
+}
 
 export class ScheduledAdam extends AdamOptimizer {
   /** The learning rate before the schedule's factor. */
@@ -26,5 +58,74 @@ export class ScheduledAdam extends AdamOptimizer {
   /** The learning rate the next update will use. */
   get currentLearningRate(): number {
     return this.learningRate;
+  }
+
+  /** tfjs's Adam update (same state, same values), on flat vectors of all variables. */
+  override applyGradients(variableGradients: Parameters<AdamOptimizer['applyGradients']>[0]): void {
+    const state = this as unknown as AdamState;
+    const names = Array.isArray(variableGradients)
+      ? variableGradients.map((v) => v.name)
+      : Object.keys(variableGradients);
+    tidy(() => {
+      const updates: { value: Variable; gradient: Tensor; m: Variable; v: Variable }[] = [];
+      names.forEach((name, i) => {
+        const value = engine().registeredVariables[name];
+        // moments are created (as zeros) for every variable named, as tfjs's Adam does
+        state.accumulatedFirstMoment[i] ??= {
+          originalName: `${name}/m`,
+          variable: tidy(() => zerosLike(value).variable(false)),
+        };
+        state.accumulatedSecondMoment[i] ??= {
+          originalName: `${name}/v`,
+          variable: tidy(() => zerosLike(value).variable(false)),
+        };
+        const gradient = Array.isArray(variableGradients)
+          ? variableGradients[i].tensor
+          : variableGradients[name];
+        if (gradient == null) return;
+        updates.push({
+          value,
+          gradient,
+          m: state.accumulatedFirstMoment[i].variable,
+          v: state.accumulatedSecondMoment[i].variable,
+        });
+      });
+      if (updates.length > 0) {
+        const flat = (pick: (u: (typeof updates)[number]) => Tensor) =>
+          concat(updates.map((u) => reshape(pick(u), [-1])));
+        const g = flat((u) => u.gradient);
+        const { beta1, beta2, epsilon } = state;
+        const m = add(
+          mul(
+            flat((u) => u.m),
+            beta1,
+          ),
+          mul(g, 1 - beta1),
+        );
+        const v = add(
+          mul(
+            flat((u) => u.v),
+            beta2,
+          ),
+          mul(square(g), 1 - beta2),
+        );
+        const mHat = div(m, sub(1, state.accBeta1));
+        const vHat = div(v, sub(1, state.accBeta2));
+        const values = add(
+          mul(div(mHat, add(sqrt(vHat), epsilon)), -this.learningRate),
+          flat((u) => u.value),
+        );
+        const sizes = updates.map((u) => u.value.size);
+        const [ms, vs, newValues] = [m, v, values].map((t) => splitRows(t, sizes));
+        updates.forEach((u, k) => {
+          u.m.assign(reshape(ms[k], u.m.shape));
+          u.v.assign(reshape(vs[k], u.v.shape));
+          u.value.assign(reshape(newValues[k], u.value.shape));
+        });
+      }
+      state.accBeta1.assign(mul(state.accBeta1, state.beta1));
+      state.accBeta2.assign(mul(state.accBeta2, state.beta2));
+    });
+    this.incrementIterations();
   }
 }

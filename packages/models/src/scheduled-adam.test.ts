@@ -1,0 +1,66 @@
+import { describeBackends, expectNoLeak, testRandom } from '@setgen/testkit';
+import * as tf from '@tensorflow/tfjs-core';
+import { expect, it } from 'vitest';
+import { ScheduledAdam } from './scheduled-adam.js';
+
+const SHAPES = [[3, 4], [5], [2, 3, 2], [1]];
+
+function randomValues(shape: number[], rand: () => number): tf.Tensor {
+  return tf.tensor(
+    Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => rand() * 2 - 1),
+    shape,
+  );
+}
+
+/** Variables with the same start values under two name prefixes, and a gradient source. */
+function setup(prefix: string) {
+  const rand = testRandom(7);
+  return SHAPES.map((shape, i) => tf.variable(randomValues(shape, rand), true, `${prefix}${i}`));
+}
+
+describeBackends('ScheduledAdam', (backend) => {
+  it('updates values and moments bit-identically to tfjs AdamOptimizer, also for a variable without gradient', async () => {
+    const ours = setup(`${backend}-ours`);
+    const theirs = setup(`${backend}-theirs`);
+    const adam = new ScheduledAdam(0.01);
+    const reference = tf.train.adam(0.01, 0.9, 0.999, 1e-8);
+    const rand = testRandom(11);
+    for (let step = 0; step < 4; step++) {
+      adam.setScheduleFactor(1 - step / 8); // the schedule moves the rate between steps
+      (reference as unknown as { learningRate: number }).learningRate = adam.currentLearningRate;
+      const grads = SHAPES.map((shape) => randomValues(shape, rand));
+      // variable 2 gets no gradient in odd steps
+      const named = (vars: tf.Variable[]) =>
+        vars.map((v, i) => ({
+          name: v.name,
+          tensor: step % 2 === 1 && i === 2 ? (null as unknown as tf.Tensor) : grads[i],
+        }));
+      adam.applyGradients(named(ours));
+      reference.applyGradients(named(theirs));
+      tf.dispose(grads);
+    }
+    ours.forEach((v, i) => {
+      expect(Array.from(v.dataSync()), `value ${i}`).toEqual(Array.from(theirs[i].dataSync()));
+    });
+    const [w, r] = [await adam.getWeights(), await reference.getWeights()];
+    expect(w.map((x) => x.name.replace(`${backend}-ours`, ''))).toEqual(
+      r.map((x) => x.name.replace(`${backend}-theirs`, '')),
+    );
+    w.forEach((x, i) => {
+      expect(Array.from(x.tensor.dataSync()), x.name).toEqual(Array.from(r[i].tensor.dataSync()));
+    });
+    tf.dispose([w[0].tensor, r[0].tensor, ...ours, ...theirs]);
+    adam.dispose();
+    reference.dispose();
+  });
+
+  it('leaves no tensor behind after a step', async () => {
+    const vars = setup(`${backend}-leak`);
+    const adam = new ScheduledAdam(0.01);
+    const grads = vars.map((v) => tf.onesLike(v));
+    adam.applyGradients(vars.map((v, i) => ({ name: v.name, tensor: grads[i] }))); // creates the moments
+    await expectNoLeak(() => adam.applyGradients(vars.map((v, i) => ({ name: v.name, tensor: grads[i] }))));
+    tf.dispose([...grads, ...vars]);
+    adam.dispose();
+  });
+});
