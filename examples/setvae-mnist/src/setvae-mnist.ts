@@ -23,7 +23,7 @@ import { ProgressBar } from './progress-bar.js';
 const USAGE = `usage: setvae-mnist [--steps N | --epochs E] [--model quick|paper] [--dataset setMnist|setMultiMnist]
                     [--batch-size B] [--train-size N] [--eval-size K] [--out DIR]
                     [--points P] [--learning-rate LR] [--beta B] [--kl-warmup F]
-  default (the quickstart): --model quick --steps 3000 --batch-size 8 --points 100 --learning-rate 3e-3
+  default (the quickstart): --model quick --steps 4000 --batch-size 8 --points 100 --learning-rate 3e-3
                             --beta 1e-4 --train-size 2000 --eval-size 64 --out out
   paper settings:           --model paper --epochs 200 --batch-size 64 --train-size 0 --points 0
                             --learning-rate 1e-3 --beta 0.01`;
@@ -175,7 +175,7 @@ export async function runSetVaeMnist(args: string[]): Promise<RunSummary | null>
   const backend = await pickBackend();
   const { train, test } = loadData(options.dataset, options.trainSize);
   const stepsPerEpoch = Math.ceil(train.sets.length / options.batchSize);
-  const epochs = options.epochs ?? (options.steps ?? 3000) / stepsPerEpoch;
+  const epochs = options.epochs ?? (options.steps ?? 4000) / stepsPerEpoch;
   const totalSteps = Math.ceil(epochs * stepsPerEpoch);
   const preset = SetVAE.presets[options.dataset];
   // The paper's schedule scaled to this run: β warm-up over the first quarter (50 of 200
