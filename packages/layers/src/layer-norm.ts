@@ -2,8 +2,8 @@
 // LN(x) = (x − mean) / sqrt(var + ε) · γ + β, biased variance, ε = 1e-5 (PyTorch default).
 // The backward pass is written out (x̂ = normalised x, r = 1/sqrt(var + ε), g = dy·γ):
 //   dx = r·(g − mean(g) − x̂·mean(g·x̂)),  dγ = Σ dy·x̂,  dβ = Σ dy
-// which takes a third of the kernels of the differentiated forward pass. The post-LN
-// residual LN(x + f) is one op too: both summands get dx, and the sum is never saved.
+// which takes a third of the kernels of the differentiated forward pass. The blocks use it
+// as the post-LN residual LN(x + f), one op: both summands get dx, and the sum is never saved.
 import {
   add,
   customGrad,
@@ -41,14 +41,6 @@ function normalizeBackward(dy: Tensor, [xHat, r, gamma]: Tensor[]): Tensor[] {
   return [dx, sumToFeatures(mul(dy, xHat)), sumToFeatures(dy)];
 }
 
-function normalizeWith(epsilon: number) {
-  return customGrad(((x: Tensor, gamma: Tensor, beta: Tensor, save: GradSaveFunc) => {
-    const { value, saved } = normalizeForward(x, gamma, beta, epsilon);
-    save(saved);
-    return { value, gradFunc: (dy: Tensor, s: Tensor[]) => normalizeBackward(dy, s) };
-  }) as unknown as GradientFunction);
-}
-
 function normalizeSumWith(epsilon: number) {
   return customGrad(((x: Tensor, residual: Tensor, gamma: Tensor, beta: Tensor, save: GradSaveFunc) => {
     const { value, saved } = normalizeForward(add(x, residual), gamma, beta, epsilon);
@@ -64,23 +56,12 @@ function normalizeSumWith(epsilon: number) {
   }) as unknown as GradientFunction);
 }
 
-const defaultNormalize = normalizeWith(LAYER_NORM_EPSILON);
 const defaultNormalizeSum = normalizeSumWith(LAYER_NORM_EPSILON);
 
-/** LN over the last axis of `x` with gain `gamma` and shift `beta` (`[C]` each). */
-export function layerNormalize<T extends Tensor>(
-  x: T,
-  gamma: Tensor,
-  beta: Tensor,
-  epsilon = LAYER_NORM_EPSILON,
-): T {
-  return tidy(() => {
-    const normalize = epsilon === LAYER_NORM_EPSILON ? defaultNormalize : normalizeWith(epsilon);
-    return normalize(x, gamma, beta) as T;
-  });
-}
-
-/** The post-LN residual `LN(x + residual)` (same shapes), without saving the sum. */
+/**
+ * The post-LN residual `LN(x + residual)` (same shapes), over the last axis with gain `gamma`
+ * and shift `beta` (`[C]` each), without saving the sum.
+ */
 export function addLayerNormalize<T extends Tensor>(
   x: T,
   residual: Tensor,
