@@ -1,5 +1,6 @@
 export * from './attention.js';
 export * from './attentive-bottleneck-layer.js';
+export { denseProjection } from './dense-projection.js';
 export * from './film.js';
 export * from './first-n-creation.js';
 export * from './fspool.js';

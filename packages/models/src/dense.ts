@@ -1,9 +1,11 @@
 // The element-wise fully-connected layers SetVAE owns outright (input FC, initial-set FC,
 // output FC; Table 4). Kernels `[in, out]`, PyTorch's nn.Linear init U(±1/sqrt(in)) for
-// kernel and bias (as the reference), products through `batchMatMul` (fast on wasm).
+// kernel and bias (as the reference), computed by layers' `denseProjection` (one op with a
+// written-out backward pass).
 
-import { batchMatMul, type Random } from '@setgen/ops';
-import { add, type Tensor3D, tensor1d, tensor2d, tidy, type Variable, variable } from '@tensorflow/tfjs-core';
+import { denseProjection } from '@setgen/layers';
+import type { Random } from '@setgen/ops';
+import { type Tensor3D, tensor1d, tensor2d, tidy, type Variable, variable } from '@tensorflow/tfjs-core';
 
 export class ElementwiseDense {
   readonly kernel: Variable;
@@ -25,7 +27,7 @@ export class ElementwiseDense {
 
   /** `x [B, N, in]` → `x·W + b` `[B, N, units]`. */
   apply(x: Tensor3D): Tensor3D {
-    return tidy(() => add(batchMatMul(x, this.kernel), this.bias) as Tensor3D);
+    return denseProjection(x, this.kernel, { bias: this.bias });
   }
 
   get variables(): Variable[] {
