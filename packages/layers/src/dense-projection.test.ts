@@ -1,18 +1,9 @@
 import { ConfigError } from '@setgen/ops';
-import { describeBackends, expectClose, expectNoLeak, testRandom } from '@setgen/testkit';
+import { describeBackends, expectClose, expectNoLeak, randomTensor } from '@setgen/testkit';
 import * as tf from '@tensorflow/tfjs-core';
 import { expect, it } from 'vitest';
 import { denseProjection } from './dense-projection.js';
 import { sumToFeatures } from './feature-sum.js';
-
-function randomTensor(shape: number[], seed: number): tf.Tensor {
-  const rand = testRandom(seed);
-  const size = shape.reduce((a, b) => a * b, 1);
-  return tf.tensor(
-    Float32Array.from({ length: size }, () => rand() * 4 - 2),
-    shape,
-  );
-}
 
 /** The layer with differentiated tfjs ops: the reference for value and gradients. */
 function reference(t: tf.Tensor, kernel: tf.Tensor, bias: tf.Tensor | null, relu: boolean): tf.Tensor {
@@ -34,10 +25,10 @@ describeBackends('denseProjection', () => {
     [true, true],
   ] as const) {
     it(`bias ${withBias}, relu ${relu}: tf's value and gradients for the input, kernel and bias`, () => {
-      const t = randomTensor([3, 5, 4], 1);
-      const kernel = randomTensor([4, 6], 2);
-      const bias = randomTensor([6], 3);
-      const w = randomTensor([3, 5, 6], 4);
+      const t = randomTensor(1, [3, 5, 4], 2);
+      const kernel = randomTensor(2, [4, 6], 2);
+      const bias = randomTensor(3, [6], 2);
+      const w = randomTensor(4, [3, 5, 6], 2);
       const ours = (a: tf.Tensor, k: tf.Tensor, c: tf.Tensor) =>
         denseProjection(a, k, { bias: withBias ? c : null, relu });
       const ref = (a: tf.Tensor, k: tf.Tensor, c: tf.Tensor) => reference(a, k, withBias ? c : null, relu);
@@ -62,9 +53,9 @@ describeBackends('denseProjection', () => {
   }
 
   it('leaks nothing in the forward and backward passes', async () => {
-    const t = randomTensor([2, 3, 4], 5);
-    const kernel = randomTensor([4, 4], 6);
-    const bias = randomTensor([4], 7);
+    const t = randomTensor(5, [2, 3, 4], 2);
+    const kernel = randomTensor(6, [4, 4], 2);
+    const bias = randomTensor(7, [4], 2);
     await expectNoLeak(() => {
       for (const relu of [false, true]) {
         const loss = (a: tf.Tensor, k: tf.Tensor, c: tf.Tensor) =>
@@ -84,7 +75,7 @@ describeBackends('denseProjection', () => {
   });
 
   it('sumToFeatures sums every leading axis', () => {
-    const t = randomTensor([3, 7, 5], 8);
+    const t = randomTensor(8, [3, 7, 5], 2);
     const sums = sumToFeatures(t);
     expect(sums.shape).toEqual([5]);
     expectClose(sums.dataSync(), tf.sum(t, [0, 1]).dataSync(), { rtol: 1e-5, atol: 1e-5 });

@@ -5,8 +5,8 @@ import {
   expectNoLeak,
   finiteDifferenceGradient,
   loadFixture,
+  randomTensor,
   saveToMemory,
-  testRandom,
 } from '@setgen/testkit';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
@@ -28,14 +28,6 @@ interface FSPoolCase {
 }
 
 const fixture = loadFixture<{ cases: FSPoolCase[] }>(import.meta.dirname, 'fspool.json');
-
-function randomTensor(shape: number[], seed: number): tf.Tensor {
-  const rand = testRandom(seed);
-  return tf.tensor(
-    Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => rand() * 2 - 1),
-    shape,
-  );
-}
 
 function layerWith(weight: number[][], numPieces = 20): FSPool {
   const layer = fspool({ numPieces, seed: 1 });
@@ -77,7 +69,7 @@ describeBackends('FSPool', () => {
 
   it('is permutation invariant and ignores padding (padded batch == sets one by one)', () => {
     const layer = fspool({ seed: 3 });
-    const x = randomTensor([2, 6, 3], 5) as tf.Tensor3D;
+    const x = randomTensor(5, [2, 6, 3]) as tf.Tensor3D;
     const mask = tf.tensor2d([
       [1, 0, 1, 1, 0, 1],
       [1, 1, 1, 1, 1, 1],
@@ -107,12 +99,12 @@ describeBackends('FSPool', () => {
 
   it('gradients w.r.t. x and the weights match finite differences', () => {
     const layer = fspool({ numPieces: 4, seed: 2 });
-    const x = randomTensor([2, 4, 2], 9) as tf.Tensor3D;
+    const x = randomTensor(9, [2, 4, 2]) as tf.Tensor3D;
     const mask = tf.tensor2d([
       [1, 1, 1, 0],
       [1, 1, 1, 1],
     ]);
-    const probe = randomTensor([2, 2], 4);
+    const probe = randomTensor(4, [2, 2]);
     const f = (t: tf.Tensor) => tf.sum(tf.mul(layer.apply(t, { mask }) as tf.Tensor, probe)) as tf.Scalar;
     const gx = tf.grad(f)(x);
     expectClose(gx.dataSync(), finiteDifferenceGradient(f, x, 1e-3), { rtol: 1e-2, atol: 1e-3 });
@@ -133,9 +125,9 @@ describeBackends('FSPool', () => {
 
   it('has second-order gradients (DSPN inner loop): d/dW of |∂f/∂x|² matches finite differences', () => {
     const layer = fspool({ numPieces: 3, seed: 6 });
-    const x = randomTensor([1, 4, 2], 31) as tf.Tensor3D;
+    const x = randomTensor(31, [1, 4, 2]) as tf.Tensor3D;
     const mask = tf.tensor2d([[1, 1, 1, 0]]);
-    const probe = randomTensor([1, 2], 32);
+    const probe = randomTensor(32, [1, 2]);
     (layer.apply(x, { mask }) as tf.Tensor).dispose();
     const inner = (y: tf.Tensor) =>
       tf.sum(tf.mul(tf.square(layer.apply(y, { mask }) as tf.Tensor), probe)) as tf.Scalar;
@@ -158,7 +150,7 @@ describeBackends('FSPool', () => {
 
   it('unpool restores element order and is the transpose of pool (⟨pool(x), y⟩ = ⟨x, unpool(y)⟩ for the sort of x)', () => {
     const layer = fspool({ numPieces: 5, seed: 7 });
-    const x = randomTensor([2, 5, 3], 12) as tf.Tensor3D;
+    const x = randomTensor(12, [2, 5, 3]) as tf.Tensor3D;
     const mask = tf.tensor2d([
       [1, 1, 0, 1, 0],
       [1, 1, 1, 1, 1],
@@ -171,7 +163,7 @@ describeBackends('FSPool', () => {
     const perm = permutation.arraySync();
     const valid0 = [0, 1, 3].sort((i, j) => xv[0][j][0] - xv[0][i][0]);
     expect(perm[0].map((row) => row[0])).toEqual([...valid0, 2, 4]);
-    const y = randomTensor([2, 3], 13) as tf.Tensor2D;
+    const y = randomTensor(13, [2, 3]) as tf.Tensor2D;
     const unpooled = layer.unpool(y, permutation, mask);
     expect(unpooled.shape).toEqual([2, 5, 3]);
     const u = unpooled.arraySync();
@@ -201,7 +193,7 @@ describeBackends('FSPool', () => {
     const model = tfl.model({ inputs: input, outputs: output });
     const saved = await saveToMemory(model);
     const loaded = await tfl.loadLayersModel(tf.io.fromMemory(saved));
-    const x = randomTensor([2, 7, 3], 21);
+    const x = randomTensor(21, [2, 7, 3]);
     const a = model.predict(x) as tf.Tensor;
     const b = loaded.predict(x) as tf.Tensor;
     expect(b.shape).toEqual([2, 3]);
@@ -214,7 +206,7 @@ describeBackends('FSPool', () => {
 
   it('leaks nothing in call, pool/unpool, a training step and a throwing call', async () => {
     const layer = fspool({ numPieces: 3, seed: 1 });
-    const x = randomTensor([2, 4, 2], 1) as tf.Tensor3D;
+    const x = randomTensor(1, [2, 4, 2]) as tf.Tensor3D;
     const mask = tf.tensor2d([
       [1, 1, 0, 0],
       [1, 1, 1, 0],

@@ -1,16 +1,7 @@
-import { describeBackends, expectClose, expectNoLeak, testRandom } from '@setgen/testkit';
+import { describeBackends, expectClose, expectNoLeak, randomTensor } from '@setgen/testkit';
 import * as tf from '@tensorflow/tfjs-core';
 import { it } from 'vitest';
 import { addLayerNormalize } from './layer-norm.js';
-
-function randomTensor(shape: number[], seed: number): tf.Tensor {
-  const rand = testRandom(seed);
-  const size = shape.reduce((a, b) => a * b, 1);
-  return tf.tensor(
-    Float32Array.from({ length: size }, () => rand() * 4 - 2),
-    shape,
-  );
-}
 
 /** LN written with differentiated tfjs ops: the reference for value and gradients. */
 function referenceNorm(x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, epsilon: number): tf.Tensor {
@@ -24,12 +15,12 @@ describeBackends('addLayerNormalize', () => {
     [[4, 8], 0.1],
   ] as [number[], number][]) {
     it(`is LN(x + residual) of the differentiated formula in value and gradients (${shape}, ε=${epsilon})`, () => {
-      const x = randomTensor(shape, 1);
-      const r = randomTensor(shape, 6);
+      const x = randomTensor(1, shape, 2);
+      const r = randomTensor(6, shape, 2);
       const width = shape[shape.length - 1];
-      const gamma = randomTensor([width], 2);
-      const beta = randomTensor([width], 3);
-      const w = randomTensor(shape, 4);
+      const gamma = randomTensor(2, [width], 2);
+      const beta = randomTensor(3, [width], 2);
+      const w = randomTensor(4, shape, 2);
       const loss =
         (f: (...t: tf.Tensor[]) => tf.Tensor) => (a: tf.Tensor, b: tf.Tensor, g: tf.Tensor, c: tf.Tensor) =>
           tf.sum(tf.mul(f(a, b, g, c), w));
@@ -50,20 +41,9 @@ describeBackends('addLayerNormalize', () => {
     });
   }
 
-  it('leaks nothing in the forward and backward passes', async () => {
-    const x = randomTensor([2, 3, 4], 5);
-    const r = randomTensor([2, 3, 4], 7);
-    const gamma = tf.ones([4]);
-    const beta = tf.zeros([4]);
-    await expectNoLeak(() => {
-      tf.dispose(tf.grads((a: tf.Tensor) => tf.sum(addLayerNormalize(a, r, gamma, beta)))([x]));
-    });
-    tf.dispose([x, r, gamma, beta]);
-  });
-
   it('LN(x + residual) leaks nothing, also when one summand feeds the loss twice', async () => {
-    const x = randomTensor([2, 3, 4], 11);
-    const r = randomTensor([2, 3, 4], 12);
+    const x = randomTensor(11, [2, 3, 4], 2);
+    const r = randomTensor(12, [2, 3, 4], 2);
     const gamma = tf.ones([4]);
     const beta = tf.zeros([4]);
     await expectNoLeak(() => {

@@ -5,8 +5,8 @@ import {
   expectNoLeak,
   finiteDifferenceGradient,
   loadFixture,
+  randomTensor,
   saveToMemory,
-  testRandom,
 } from '@setgen/testkit';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
@@ -42,14 +42,6 @@ const WEIGHT_ORDER = [
   'film_lin2_W',
   'film_lin2_b',
 ];
-
-function randomTensor(shape: number[], seed: number): tf.Tensor {
-  const rand = testRandom(seed);
-  return tf.tensor(
-    Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => rand() * 2 - 1),
-    shape,
-  );
-}
 
 function fixtureLayer(c: TopNCase): TopNCreation {
   const layer = topNCreation({
@@ -116,7 +108,7 @@ describeBackends('TopNCreation', () => {
 
   it('creates sets beyond maxSize up to referenceSize, and fails clearly beyond it', async () => {
     const layer = topNCreation({ referenceSize: 8, angleDim: 2, featureDim: 3, maxSize: 4, seed: 1 });
-    const z = randomTensor([2, 5], 3) as tf.Tensor2D;
+    const z = randomTensor(3, [2, 5]) as tf.Tensor2D;
     const { x, mask } = layer.create(z, [8, 2]);
     expect(x.shape).toEqual([2, 8, 3]);
     // every reference point is used exactly once in a set of size n0
@@ -131,8 +123,8 @@ describeBackends('TopNCreation', () => {
 
   it('gradients w.r.t. z, angles and points match finite differences', () => {
     const layer = topNCreation({ referenceSize: 6, angleDim: 2, featureDim: 2, maxSize: 3, seed: 5 });
-    const z = randomTensor([2, 3], 7) as tf.Tensor2D;
-    const probe = randomTensor([2, 3, 2], 8);
+    const z = randomTensor(7, [2, 3]) as tf.Tensor2D;
+    const probe = randomTensor(8, [2, 3, 2]);
     const f = (t: tf.Tensor) => tf.sum(tf.mul(layer.create(t as tf.Tensor2D, [3, 2]).x, probe)) as tf.Scalar;
     const gz = tf.grad(f)(z);
     expectClose(gz.dataSync(), finiteDifferenceGradient(f, z, 1e-3), { rtol: 2e-2, atol: 2e-3 });
@@ -184,7 +176,7 @@ describeBackends('TopNCreation', () => {
     const model = tfl.model({ inputs: input, outputs });
     const saved = await saveToMemory(model);
     const loaded = await tfl.loadLayersModel(tf.io.fromMemory(saved));
-    const z = randomTensor([2, 6], 4);
+    const z = randomTensor(4, [2, 6]);
     const [a, am] = model.predict(z) as tf.Tensor[];
     const [b, bm] = loaded.predict(z) as tf.Tensor[];
     expect(Array.from(b.dataSync())).toEqual(Array.from(a.dataSync()));
@@ -196,7 +188,7 @@ describeBackends('TopNCreation', () => {
 
   it('leaks nothing in create, a training step and a throwing call', async () => {
     const layer = topNCreation({ referenceSize: 6, angleDim: 2, featureDim: 2, maxSize: 3, seed: 5 });
-    const z = randomTensor([2, 3], 7) as tf.Tensor2D;
+    const z = randomTensor(7, [2, 3]) as tf.Tensor2D;
     const first = layer.create(z, [3, 1]);
     tf.dispose([first.x, first.mask!]);
     const before = tf.memory().numTensors;

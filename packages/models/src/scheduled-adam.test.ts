@@ -1,21 +1,14 @@
-import { describeBackends, expectNoLeak, testRandom } from '@setgen/testkit';
+import { describeBackends, expectNoLeak, randomTensor, testRandom } from '@setgen/testkit';
 import * as tf from '@tensorflow/tfjs-core';
 import { expect, it } from 'vitest';
 import { ScheduledAdam } from './scheduled-adam.js';
 
 const SHAPES = [[3, 4], [5], [2, 3, 2], [1]];
 
-function randomValues(shape: number[], rand: () => number): tf.Tensor {
-  return tf.tensor(
-    Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => rand() * 2 - 1),
-    shape,
-  );
-}
-
 /** Variables with the same start values under two name prefixes, and a gradient source. */
 function setup(prefix: string) {
   const rand = testRandom(7);
-  return SHAPES.map((shape, i) => tf.variable(randomValues(shape, rand), true, `${prefix}${i}`));
+  return SHAPES.map((shape, i) => tf.variable(randomTensor(rand, shape), true, `${prefix}${i}`));
 }
 
 describeBackends('ScheduledAdam', (backend) => {
@@ -28,7 +21,7 @@ describeBackends('ScheduledAdam', (backend) => {
     for (let step = 0; step < 4; step++) {
       adam.setScheduleFactor(1 - step / 8); // the schedule moves the rate between steps
       (reference as unknown as { learningRate: number }).learningRate = adam.currentLearningRate;
-      const grads = SHAPES.map((shape) => randomValues(shape, rand));
+      const grads = SHAPES.map((shape) => randomTensor(rand, shape));
       // variable 2 gets no gradient in odd steps
       const named = (vars: tf.Variable[]) =>
         vars.map((v, i) => ({

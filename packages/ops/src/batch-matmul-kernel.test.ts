@@ -1,18 +1,9 @@
 import { readFileSync } from 'node:fs';
-import { describeBackends, expectClose, expectNoLeak, testRandom } from '@setgen/testkit';
+import { describeBackends, expectClose, expectNoLeak, randomTensor } from '@setgen/testkit';
 import * as tf from '@tensorflow/tfjs-core';
 import { expect, it } from 'vitest';
 import { assemble, moduleSource } from '../wasm/build.mjs';
 import { simdBatchMatMul, simdBatchMatMulAvailable } from './batch-matmul-kernel.js';
-
-function randomTensor(shape: number[], seed: number): tf.Tensor3D {
-  const rand = testRandom(seed);
-  const size = shape.reduce((a, b) => a * b, 1);
-  return tf.tensor3d(
-    Float32Array.from({ length: size }, () => rand() * 2 - 1),
-    shape as [number, number, number],
-  );
-}
 
 /** `[batch, n, k, m]`: every tile path (4×8, 4×4, 1×8, 1×4, scalar columns, leftover rows). */
 const SHAPES: [number, number, number, number][] = [
@@ -33,8 +24,8 @@ describeBackends('simdBatchMatMul', (backend) => {
 
   it('handles an output that makes the backend grow its memory', () => {
     // 32 MB out of two tiny inputs: on wasm the output's allocation grows the heap
-    const a = randomTensor([1, 2048, 1], 31);
-    const b = randomTensor([1, 1, 4096], 32);
+    const a = randomTensor(31, [1, 2048, 1]) as tf.Tensor3D;
+    const b = randomTensor(32, [1, 1, 4096]) as tf.Tensor3D;
     const ours = simdBatchMatMul(a, b, false, false);
     const ref = tf.matMul(a, b);
     expectClose(ours.dataSync(), ref.dataSync(), { rtol: 1e-6, atol: 0 });
@@ -45,8 +36,8 @@ describeBackends('simdBatchMatMul', (backend) => {
     for (const transposeB of [false, true]) {
       it(`matches tf.matMul for every tile shape (transposeA ${transposeA}, transposeB ${transposeB})`, () => {
         SHAPES.forEach(([batch, n, k, m], i) => {
-          const a = randomTensor(transposeA ? [batch, k, n] : [batch, n, k], 2 * i + 1);
-          const b = randomTensor(transposeB ? [batch, m, k] : [batch, k, m], 2 * i + 2);
+          const a = randomTensor(2 * i + 1, transposeA ? [batch, k, n] : [batch, n, k]) as tf.Tensor3D;
+          const b = randomTensor(2 * i + 2, transposeB ? [batch, m, k] : [batch, k, m]) as tf.Tensor3D;
           const ours = simdBatchMatMul(a, b, transposeA, transposeB);
           const ref = tf.matMul(a, b, transposeA, transposeB);
           expect(ours.shape).toEqual([batch, n, m]);
@@ -58,8 +49,8 @@ describeBackends('simdBatchMatMul', (backend) => {
   }
 
   it('gives the same result when the batch is copied in chunks of one slice or several', () => {
-    const a = randomTensor([7, 20, 12], 11);
-    const b = randomTensor([7, 9, 12], 12);
+    const a = randomTensor(11, [7, 20, 12]) as tf.Tensor3D;
+    const b = randomTensor(12, [7, 9, 12]) as tf.Tensor3D;
     const whole = simdBatchMatMul(a, b, false, true);
     // one slice needs (240 + 2·108 + 180)·4 bytes: chunks of 1 and of 3 slices
     for (const chunkBytes of [1, 3 * 636 * 4]) {
@@ -71,8 +62,8 @@ describeBackends('simdBatchMatMul', (backend) => {
   });
 
   it('leaks no tensors', async () => {
-    const a = randomTensor([3, 5, 4], 21);
-    const b = randomTensor([3, 4, 6], 22);
+    const a = randomTensor(21, [3, 5, 4]) as tf.Tensor3D;
+    const b = randomTensor(22, [3, 4, 6]) as tf.Tensor3D;
     await expectNoLeak(() => simdBatchMatMul(a, b, false, true).dispose());
     tf.dispose([a, b]);
   });

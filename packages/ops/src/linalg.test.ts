@@ -1,17 +1,8 @@
-import { describeBackends, expectClose, expectNoLeak, testRandom } from '@setgen/testkit';
+import { describeBackends, expectClose, expectNoLeak, randomTensor } from '@setgen/testkit';
 import * as tf from '@tensorflow/tfjs-core';
 import { expect, it } from 'vitest';
 import { DataError, ShapeError } from './errors.js';
 import { batchMatMul, gatherRows } from './linalg.js';
-
-function randomTensor(shape: number[], seed: number): tf.Tensor {
-  const rand = testRandom(seed);
-  const size = shape.reduce((a, b) => a * b, 1);
-  return tf.tensor(
-    Float32Array.from({ length: size }, () => rand() * 2 - 1),
-    shape,
-  );
-}
 
 describeBackends('batchMatMul', () => {
   const cases: [string, number[], number[], { transposeA?: boolean; transposeB?: boolean }][] = [
@@ -26,8 +17,8 @@ describeBackends('batchMatMul', () => {
   ];
   for (const [name, sa, sb, opts] of cases) {
     it(`matches tf.matMul in value and gradient (${name})`, () => {
-      const a = randomTensor(sa, 1);
-      const b = randomTensor(sb, 2);
+      const a = randomTensor(1, sa);
+      const b = randomTensor(2, sb);
       const ref = (x: tf.Tensor, y: tf.Tensor) =>
         x.rank === 3 && y.rank === 2
           ? tf.matMul(
@@ -39,7 +30,7 @@ describeBackends('batchMatMul', () => {
           : tf.matMul(x as tf.Tensor3D, y as tf.Tensor3D, opts.transposeA, opts.transposeB);
       const ours = (x: tf.Tensor, y: tf.Tensor) => batchMatMul(x, y, opts);
       expectClose(ours(a, b).dataSync(), ref(a, b).dataSync(), { rtol: 1e-5 });
-      const w = randomTensor(ref(a, b).shape, 3);
+      const w = randomTensor(3, ref(a, b).shape);
       const gRef = tf.grads((x: tf.Tensor, y: tf.Tensor) => tf.sum(tf.mul(ref(x, y), w)))([a, b]);
       const gOurs = tf.grads((x: tf.Tensor, y: tf.Tensor) => tf.sum(tf.mul(ours(x, y), w)))([a, b]);
       expectClose(gOurs[0].dataSync(), gRef[0].dataSync(), { rtol: 1e-4, atol: 1e-5 });

@@ -1,20 +1,12 @@
-import { describeBackends, expectClose, expectNoLeak, testRandom } from '@setgen/testkit';
+import { describeBackends, expectClose, expectNoLeak, randomTensor } from '@setgen/testkit';
 import * as tf from '@tensorflow/tfjs-core';
 import { expect, it } from 'vitest';
 import { ShapeError } from './errors.js';
 import { splitRows } from './split-rows.js';
 
-function randomTensor(shape: number[], seed: number): tf.Tensor {
-  const rand = testRandom(seed);
-  return tf.tensor(
-    Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => rand() * 2 - 1),
-    shape,
-  );
-}
-
 describeBackends('splitRows', () => {
   it('gives the pieces of tf.split along the first axis', () => {
-    const x = randomTensor([7, 3, 2], 1);
+    const x = randomTensor(1, [7, 3, 2]);
     const sizes = [2, 0, 4, 1];
     const ours = splitRows(x, sizes);
     const ref = tf.split(x, sizes, 0);
@@ -26,8 +18,8 @@ describeBackends('splitRows', () => {
   });
 
   it('has the gradient of tf.split, also when some pieces are unused', () => {
-    const x = randomTensor([6, 4], 2);
-    const w = randomTensor([6, 4], 3);
+    const x = randomTensor(2, [6, 4]);
+    const w = randomTensor(3, [6, 4]);
     const loss = (pieces: tf.Tensor[]) =>
       tf.add(tf.sum(tf.mul(pieces[0], pieces[0])), tf.sum(tf.exp(pieces[2])));
     const weighted = (t: tf.Tensor) => tf.mul(t, w);

@@ -3,16 +3,25 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { testRandom } from './expect.js';
 
+/**
+ * A tensor of `shape` uniform in [-scale, scale) from a seeded generator (a seed or a
+ * `testRandom` stream).
+ */
+export function randomTensor(seedOrRandom: number | (() => number), shape: number[], scale = 1): tf.Tensor {
+  const rand = typeof seedOrRandom === 'number' ? testRandom(seedOrRandom) : seedOrRandom;
+  const size = shape.reduce((a, b) => a * b, 1);
+  return tf.tensor(
+    Float32Array.from({ length: size }, () => (rand() * 2 - 1) * scale),
+    shape,
+  );
+}
+
 /** `[B, N, D]` uniform in [-1, 1) from a seeded generator (a seed or a `testRandom` stream). */
 export function randomSet(
   seedOrRandom: number | (() => number),
   shape: [number, number, number],
 ): tf.Tensor3D {
-  const rand = typeof seedOrRandom === 'number' ? testRandom(seedOrRandom) : seedOrRandom;
-  return tf.tensor3d(
-    Float32Array.from({ length: shape[0] * shape[1] * shape[2] }, () => rand() * 2 - 1),
-    shape,
-  );
+  return randomTensor(seedOrRandom, shape) as tf.Tensor3D;
 }
 
 /** `[B, n]` valid-mask with the first `sizes[b]` elements of set b valid. */
