@@ -3,7 +3,8 @@
 // backend through plain JavaScript; this kernel (wasm/batch-matmul.wat.mjs, SIMD) runs
 // [256,150,16]·[256,16,32] about 11× faster than tfjs-wasm there (30–40 GFLOP/s on one core).
 // It is registered under its own kernel name, on first use, for the backends whose tensor
-// memory it can read directly; elsewhere callers use tf.matMul. It has no gradient of its own: callers wrap it in `customGrad`.
+// memory it can read directly; elsewhere callers use tf.matMul. It has no gradient of its
+// own: callers wrap it in `customGrad`.
 import {
   engine,
   getBackend,

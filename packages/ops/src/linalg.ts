@@ -1,6 +1,6 @@
 // Tensor helpers that every floor needs and that the wasm backend gets wrong or slow
-// (TOOLCHAIN.md §3–4): a batched matmul without transposed/batched kernels, and a row
-// gather whose gradient needs no UnsortedSegmentSum.
+// (TOOLCHAIN.md §3–4): a matmul that is fast in both passes (our SIMD kernel on wasm and
+// cpu, 2-D products elsewhere), and a row gather whose gradient needs no UnsortedSegmentSum.
 import {
   customGrad,
   type GradSaveFunc,
