@@ -40,6 +40,7 @@ export type {
 export { fit, TrainableSetModel, trainStep } from './trainable-set-model.js';
 export {
   DivergenceError,
+  NonFiniteBatchError,
   type StepResult,
   Trainer,
   type TrainingPosition,

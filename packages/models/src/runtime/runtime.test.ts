@@ -122,7 +122,7 @@ describeBackends('runtime: a model written against it', () => {
 
   it('releases what the tape kept when a loss throws midway', async () => {
     class Broken extends DeepSetsAutoencoder {
-      override loss(batch: TrainBatch) {
+      override loss(batch: TrainBatch): ReturnType<DeepSetsAutoencoder['loss']> {
         const terms = super.loss(batch); // tensors on the tape
         tf.dispose(terms as unknown as tf.TensorContainer);
         throw new DataError('broken: failed after the forward pass');
