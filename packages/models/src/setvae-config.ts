@@ -51,6 +51,27 @@ export interface SetVAEConfig {
   seed?: number;
 }
 
+const CONFIG_KEYS: readonly (keyof SetVAEConfig)[] = [
+  'inputDim',
+  'hiddenDim',
+  'numHeads',
+  'latentDim',
+  'inducingPoints',
+  'initialSetDim',
+  'mixtureComponents',
+  'trainMixture',
+  'slotAttention',
+  'layerNorm',
+  'outputMap',
+  'maxOutputs',
+  'beta',
+  'klWarmupEpochs',
+  'learningRate',
+  'epochs',
+  'batchSize',
+  'seed',
+];
+
 /** A config with every default filled in. */
 export type ResolvedSetVAEConfig = Required<SetVAEConfig>;
 
@@ -70,6 +91,11 @@ function checkNonNegative(name: string, value: unknown): void {
 export function resolveSetVAEConfig(config: SetVAEConfig): ResolvedSetVAEConfig {
   if (config === null || typeof config !== 'object') {
     throw new ConfigError(`config: expected a SetVAEConfig object, got ${JSON.stringify(config)}`);
+  }
+  for (const key of Object.keys(config)) {
+    if (!CONFIG_KEYS.includes(key as keyof SetVAEConfig)) {
+      throw new ConfigError(`config.${key}: unknown key (expected one of ${CONFIG_KEYS.join(', ')})`);
+    }
   }
   const resolved: ResolvedSetVAEConfig = {
     inputDim: config.inputDim,

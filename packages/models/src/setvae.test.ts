@@ -200,6 +200,64 @@ describeBackends('SetVAE', () => {
     });
   });
 
+  it('exposes the latents: per-level prior/posterior, per-set KL, given latents, temperature 0, given initial set', () => {
+    tf.tidy(() => {
+      const batch = padded(ringSets([6, 9], 8));
+      const rec = model.reconstruct(batch, { seed: 5, temperature: 0 });
+      expect(rec.levels.map((l) => l.posteriorMu.shape)).toEqual([
+        [2, 2, 4],
+        [2, 4, 4],
+      ]);
+      for (const level of rec.levels) {
+        expect(level.kl.shape).toEqual([2]);
+        // temperature 0: every latent at its mean
+        expectClose(level.z.dataSync(), level.posteriorMu.dataSync(), { rtol: 0, atol: 0 });
+      }
+      const loss = model.loss(batch, { seed: 5, temperature: 0 });
+      expectClose(loss.kl1.dataSync()[0], tf.mean(rec.levels[1].kl).dataSync()[0], { rtol: 1e-6 });
+      // the KL is the closed form of Eq. 20 from the returned parameters
+      const { priorMu, priorLogvar, posteriorMu, posteriorLogvar } = rec.levels[1];
+      const kl = tf.mul(
+        tf.sum(
+          tf.sub(
+            tf.add(
+              tf.div(tf.square(tf.sub(posteriorMu, priorMu)), tf.exp(priorLogvar)),
+              tf.exp(tf.sub(posteriorLogvar, priorLogvar)),
+            ),
+            tf.add(tf.sub(posteriorLogvar, priorLogvar), 1),
+          ),
+          [1, 2],
+        ),
+        0.5,
+      );
+      expectClose(rec.levels[1].kl.dataSync(), kl.dataSync(), { rtol: 1e-4, atol: 1e-5 });
+      // a given initial set sets the output sizes; temperature 0 makes the result seed-free
+      const z0 = {
+        x: tf.randomNormal([2, 7, 8], 0, 1, 'float32', 3) as tf.Tensor3D,
+        mask: tf.tensor2d([
+          [1, 1, 1, 1, 1, 1, 1],
+          [1, 1, 1, 0, 0, 0, 0],
+        ]),
+      };
+      const a = model.reconstruct(batch, { seed: 1, temperature: 0, initialSet: z0 });
+      const b = model.reconstruct(batch, { seed: 2, temperature: 0, initialSet: z0 });
+      expect(a.x.shape).toEqual([2, 7, 2]);
+      expectClose(a.x.dataSync(), b.x.dataSync(), { rtol: 0, atol: 0 });
+      expect(() => model.reconstruct(batch, { initialSet: tf.zeros([3, 7, 8]) as tf.Tensor3D })).toThrow(
+        /initialSet: expected x \[2,N,8\]/,
+      );
+      // given latents (the reference's given_latents) reproduce a draw exactly
+      const drawn = model.decodeInitialSet(z0, { seed: 9 });
+      const again = model.decodeInitialSet(z0, { seed: 10, latents: drawn.levels.map((l) => l.z) });
+      expectClose(again.x.dataSync(), drawn.x.dataSync(), { rtol: 0, atol: 0 });
+      const onlyTop = model.decodeInitialSet(z0, { seed: 10, latents: [drawn.levels[0].z] });
+      expectClose(onlyTop.levels[0].z.dataSync(), drawn.levels[0].z.dataSync(), { rtol: 0, atol: 0 });
+      expect(tf.max(tf.abs(tf.sub(onlyTop.levels[1].z, drawn.levels[1].z))).dataSync()[0]).toBeGreaterThan(
+        1e-3,
+      );
+    });
+  });
+
   it('bad inputs throw typed errors naming the argument, leaking nothing', async () => {
     const x3 = tf.zeros([2, 5, 3]) as tf.Tensor3D;
     await expectNoLeak(() => model.loss(x3));
