@@ -262,7 +262,7 @@ export async function fitLoop(
           if (owned) disposeBatch(batch);
         }
         if (trainer.epoch >= epochs - 1e-9) {
-          completed = false;
+          completed = index >= stepsPerEpoch; // the last epoch may end inside (fractional epochs)
           break;
         }
         // let timers and signals fire between steps

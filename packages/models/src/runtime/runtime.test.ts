@@ -7,6 +7,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { expect, it } from 'vitest';
 import { padded, ringSets } from '../__fixtures__/ring-sets.js';
 import { DeepSetsAutoencoder } from './__fixtures__/deep-sets-autoencoder.js';
+import { type Checkpoint, writeCheckpoint } from './checkpoint.js';
 import {
   fit,
   loadModel,
@@ -200,5 +201,63 @@ describeBackends('runtime: a model written against it', () => {
     disposeBatches(data);
     model.dispose();
     expect(() => model.trainStep(data[0])).toThrow(/disposed/);
+  });
+
+  it('a checkpoint that does not fit is refused after decoding, leaking nothing and changing nothing', async () => {
+    const model = new DeepSetsAutoencoder(config);
+    const batch = padded(ringSets([6, 4], 2));
+    model.trainStep(batch);
+    const weights = model
+      .namedWeights()
+      .map(({ name, variable }) => ({ name, tensor: variable as tf.Tensor }));
+    const optimizer = await model.trainer.optimizer!.getWeights();
+    const good: Checkpoint = {
+      modelClass: 'DeepSetsAutoencoder',
+      config: model.getConfig(),
+      training: { step: 1, epoch: 0, epochStep: 0, skipped: 0 },
+      weights,
+      optimizer,
+    };
+    const crafted = async (change: Partial<Checkpoint>) => {
+      const memory = memoryHandler();
+      await writeCheckpoint(memory.handler, { ...good, ...change });
+      return memory.handler;
+    };
+    const other = new DeepSetsAutoencoder({ ...config, hidden: 8 });
+    const cases: [Partial<Checkpoint>, RegExp][] = [
+      [{ config: { ...config, hidden: -1 } }, /invalid config/],
+      [{ config: { ...config, hiden: 3 } }, /invalid config \(config.hiden: unknown key\)/],
+      [{ modelClass: 'NoSuchModel' }, /holds a NoSuchModel, which is not registered/],
+      [
+        { weights: other.namedWeights().map(({ name, variable }) => ({ name, tensor: variable })) },
+        /weight phi\/kernel has shape \[2,8\], the model expects \[2,16\]/,
+      ],
+      [{ weights: weights.slice(1) }, /holds 3 model weights, the model has 4/],
+      [
+        { optimizer: [optimizer[0], ...optimizer.slice(1).reverse()] },
+        /optimizer state of 8 slots .* does not fit/,
+      ],
+      [{ training: { ...good.training, schedule: { learningRate: 1 } } }, /holds schedule state/],
+    ];
+    const before = weightsOf(model);
+    for (const [change, message] of cases) {
+      const handler = await crafted(change);
+      await expectNoLeak(() => expect(loadModel(handler)).rejects.toThrow(message));
+      if (!change.modelClass && !change.config) {
+        await expectNoLeak(() => expect(loadWeights(model, handler)).rejects.toThrow(message));
+        expect(weightsOf(model)).toEqual(before);
+        expect(model.step).toBe(1);
+      }
+    }
+    // a config mismatch names the keys that differ
+    const otherSaved = memoryHandler();
+    await other.save(otherSaved.handler);
+    await expect(model.loadWeights(otherSaved.handler)).rejects.toThrow(
+      /config does not match this model's: hidden \(checkpoint 8, this model 16\)$/,
+    );
+    tf.dispose(optimizer.filter((w) => w.name === 'iter').map((w) => w.tensor));
+    tf.dispose([batch.x, batch.mask]);
+    model.dispose();
+    other.dispose();
   });
 }, ['cpu']);
