@@ -1,7 +1,6 @@
 // The example's pictures (SetVAE Fig. 4–8 in spirit): samples, reconstructions beside their
 // inputs, one latent draw decoded at several cardinalities, encoder attention, loss curves.
 
-import { toSetBatch } from '@setgen/data';
 import {
   type Bounds,
   type Color,
@@ -15,26 +14,13 @@ import {
   savePng,
 } from '@setgen/example-plot';
 import type { SetVAE, SetVAEOutput, TrainProgress } from '@setgen/models';
-import type { HostSet } from '@setgen/ops';
+import { type HostSet, toHostSets, toSetBatch } from '@setgen/ops';
 import * as tf from '@tensorflow/tfjs-core';
 
 const UNIT: Bounds = [
   [0, 1],
   [0, 1],
 ];
-
-function validRows(out: { x: tf.Tensor3D; mask: tf.Tensor2D }, b: number): HostSet {
-  const [, n, d] = out.x.shape;
-  const x = tf.tidy(() => tf.reshape(tf.slice(out.x, [b, 0, 0], [1, n, d]), [n, d]).dataSync());
-  const m = tf.tidy(() => tf.slice(out.mask, [b, 0], [1, n]).dataSync());
-  const rows: number[] = [];
-  for (let i = 0; i < n; i++) if (m[i] === 1) rows.push(i);
-  const values = new Float32Array(rows.length * d);
-  rows.forEach((r, k) => {
-    values.set(x.subarray(r * d, (r + 1) * d), k * d);
-  });
-  return { values, n: rows.length, d };
-}
 
 function disposeOutput(out: SetVAEOutput): void {
   tf.dispose([out.x, out.mask, ...out.attention.map((a) => a.attention)]);
@@ -50,9 +36,9 @@ export async function drawSamples(path: string, sets: HostSet[]): Promise<string
 export async function drawReconstructions(path: string, model: SetVAE, inputs: HostSet[]): Promise<string> {
   const batch = toSetBatch(inputs);
   const out = model.reconstruct(batch, { seed: 3 });
-  const recon = inputs.map((_, b) => validRows(out, b));
+  const recon = toHostSets(out);
   disposeOutput(out);
-  tf.dispose([batch.x, batch.mask as tf.Tensor2D]);
+  tf.dispose([batch.x, batch.mask]);
   const { canvas, panels } = panelGrid(2 * inputs.length, { columns: inputs.length, panelSize: 112 });
   inputs.forEach((set, k) => {
     drawPoints(canvas, panels[k], set, { bounds: UNIT, radius: 1.4, color: [90, 90, 90] });
@@ -77,7 +63,7 @@ export async function drawCardinalities(
   for (let r = 0; r < rows; r++) {
     sizes.forEach((n, c) => {
       const out = model.sample([n], { seed: 500 + r });
-      const set = validRows(out, 0);
+      const [set] = toHostSets(out);
       disposeOutput(out);
       drawPoints(canvas, panels[r * sizes.length + c], set, {
         bounds: UNIT,

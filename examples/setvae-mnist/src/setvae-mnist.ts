@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { epochBatches, mnistPackageDigits, type SetDataset, setMnist, setMultiMnist } from '@setgen/data';
 import { SetVAE, type SetVAEConfig, type SetVAEOutput, type TrainProgress } from '@setgen/models/node';
-import { type HostSet, Random } from '@setgen/ops';
+import { type HostSet, Random, toHostSets } from '@setgen/ops';
 import * as tf from '@tensorflow/tfjs-core';
 import { pickBackend } from './backend.js';
 import {
@@ -111,22 +111,6 @@ function loadData(
     train: setMultiMnist({ split: 'train', seed: 1, limit, images }),
     test: setMultiMnist({ split: 'test', seed: 2, images }),
   };
-}
-
-/** Host copies of the valid rows of a padded batch. */
-function toHostSets(out: { x: tf.Tensor3D; mask: tf.Tensor2D }): HostSet[] {
-  const [b, n, d] = out.x.shape;
-  const x = out.x.dataSync();
-  const m = out.mask.dataSync();
-  return Array.from({ length: b }, (_, s) => {
-    let count = 0;
-    for (let i = 0; i < n; i++) count += m[s * n + i];
-    const values = new Float32Array(count * d);
-    let k = 0;
-    for (let i = 0; i < n; i++)
-      if (m[s * n + i] === 1) values.set(x.subarray((s * n + i) * d, (s * n + i + 1) * d), d * k++);
-    return { values, n: count, d };
-  });
 }
 
 function disposeOutput(out: SetVAEOutput): void {

@@ -3,7 +3,6 @@ import { describeBackends, expectNoLeak } from '@setgen/testkit';
 import * as tf from '@tensorflow/tfjs-core';
 import { expect, it } from 'vitest';
 import { batches, batchIndices, type DatasetBatch, toTfDataGenerator } from './batches.js';
-import { toSetBatch } from './to-set-batch.js';
 
 const set = (rows: number[][]): HostSet => ({
   values: Float32Array.from(rows.flat()),
@@ -25,42 +24,6 @@ async function collect(iterable: AsyncIterable<DatasetBatch>) {
   }
   return out;
 }
-
-describeBackends('toSetBatch', () => {
-  it('pads with zeros and a prefix mask', async () => {
-    const batch = toSetBatch([
-      set([[1, 2]]),
-      set([
-        [3, 4],
-        [5, 6],
-        [7, 8],
-      ]),
-    ]);
-    expect(batch.x.shape).toEqual([2, 3, 2]);
-    expect(Array.from(await batch.x.data())).toEqual([1, 2, 0, 0, 0, 0, 3, 4, 5, 6, 7, 8]);
-    expect(Array.from(await (batch.mask as tf.Tensor).data())).toEqual([1, 0, 0, 1, 1, 1]);
-    tf.dispose([batch.x, batch.mask as tf.Tensor]);
-    const wide = toSetBatch([set([[1, 2]])], { maxSize: 4 });
-    expect(wide.x.shape).toEqual([1, 4, 2]);
-    tf.dispose([wide.x, wide.mask as tf.Tensor]);
-  });
-
-  it('rejects mismatched dims, oversized sets and malformed sets with nothing allocated', async () => {
-    await expectNoLeak(() => {
-      expect(() => toSetBatch([set([[1, 2]]), set([[1, 2, 3]])])).toThrow(
-        /sets\[1\]: expected dimension d=2 like sets\[0\], got d=3/,
-      );
-      expect(() => toSetBatch([sized(5, 0)], { maxSize: 4 })).toThrow(ShapeError);
-      expect(() => toSetBatch([sized(5, 0)], { maxSize: 4 })).toThrow(
-        /sets\[0\]: has 5 elements, more than maxSize=4/,
-      );
-      expect(() => toSetBatch([])).toThrow(DataError);
-      expect(() => toSetBatch([{ values: new Float32Array(3), n: 2, d: 2 }])).toThrow(
-        /sets\[0\]: expected a HostSet.*values.length=3/,
-      );
-    });
-  });
-});
 
 describeBackends('batches', () => {
   const data = {

@@ -1,8 +1,7 @@
-import { ConfigError, type HostSet, Random, type SetBatch, ShapeError } from '@setgen/ops';
+import { ConfigError, type HostSet, Random, type SetBatch, ShapeError, toSetBatch } from '@setgen/ops';
 import { dispose } from '@tensorflow/tfjs-core';
 import { checkHostSet, checkInteger, setsOf } from './checks.js';
 import type { SetDataset } from './dataset.js';
-import { toSetBatch } from './to-set-batch.js';
 
 /** One batch: the padded tensors plus which dataset entries they hold. */
 export interface DatasetBatch extends SetBatch {

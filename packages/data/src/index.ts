@@ -1,4 +1,15 @@
-export { type NpyArray, type NpyData, type NpyDtype, readNpy, writeNpy } from '@setgen/ops';
+// padding host sets into a batch is ops' (re-exported: part of this package's API since 0.1)
+export {
+  type NpyArray,
+  type NpyData,
+  type NpyDtype,
+  type PaddedSets,
+  type PadOptions,
+  padSets,
+  readNpy,
+  toSetBatch,
+  writeNpy,
+} from '@setgen/ops';
 export {
   type BatchOptions,
   batches,
@@ -44,4 +55,3 @@ export {
   type SyntheticMoleculesOptions,
   syntheticMolecules,
 } from './synthetic-molecules.js';
-export { type PaddedSets, type PadOptions, padSets, toSetBatch } from './to-set-batch.js';

@@ -6,6 +6,7 @@ export {
 } from './chamfer-host.js';
 export { type EarthMoversDistanceOptions, earthMoversDistance } from './earth-movers-distance.js';
 export * from './errors.js';
+export { type PaddedSets, type PadOptions, padSets, toHostSets, toSetBatch } from './host-sets.js';
 export {
   type HungarianLossOptions,
   type HungarianMatchingOptions,

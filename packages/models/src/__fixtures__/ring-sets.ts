@@ -1,7 +1,7 @@
 // Test data of the models' tests: noisy rings on the host, padded batches, shuffled epochs.
-import { type HostSet, Random } from '@setgen/ops';
+import { type HostSet, Random, toSetBatch } from '@setgen/ops';
 import { testRandom } from '@setgen/testkit';
-import * as tf from '@tensorflow/tfjs-core';
+import type * as tf from '@tensorflow/tfjs-core';
 import type { TrainBatch } from '../runtime/set-model.js';
 
 /** Sets on the host: noisy points on a small ring (sizes as given). */
@@ -22,16 +22,9 @@ export function ringSets(sizes: number[], seed: number): HostSet[] {
 /** Prefix-padded batch with `junk` in the padding (default 9.5). */
 export function padded(
   sets: HostSet[],
-  { maxSize = Math.max(...sets.map((s) => s.n)), junk = 9.5 }: { maxSize?: number; junk?: number } = {},
+  { maxSize, junk = 9.5 }: { maxSize?: number; junk?: number } = {},
 ): { x: tf.Tensor3D; mask: tf.Tensor2D } {
-  const d = sets[0].d;
-  const x = new Float32Array(sets.length * maxSize * d).fill(junk);
-  const mask = new Float32Array(sets.length * maxSize);
-  sets.forEach((s, b) => {
-    x.set(s.values, b * maxSize * d);
-    mask.fill(1, b * maxSize, b * maxSize + s.n);
-  });
-  return { x: tf.tensor3d(x, [sets.length, maxSize, d]), mask: tf.tensor2d(mask, [sets.length, maxSize]) };
+  return toSetBatch(sets, { maxSize, padValue: junk });
 }
 
 /** A per-epoch factory of shuffled batches (epoch e shuffled with `seed + e`, as data's `batches`). */

@@ -11,6 +11,7 @@ import { type Checkpoint, writeCheckpoint } from './checkpoint.js';
 import {
   fit,
   loadModel,
+  loadWeights,
   NonFiniteBatchError,
   registeredModels,
   saveModel,

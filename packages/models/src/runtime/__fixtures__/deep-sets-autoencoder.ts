@@ -28,7 +28,7 @@ export interface DeepSetsAutoencoderConfig {
 }
 
 export class DeepSetsAutoencoder extends TrainableSetModel {
-  static readonly className = 'DeepSetsAutoencoder';
+  static readonly className: string = 'DeepSetsAutoencoder';
   private readonly config: Required<DeepSetsAutoencoderConfig>;
   private readonly weights: NamedVariable[];
 
