@@ -86,14 +86,17 @@ function candidateGraph(ax: Float64Array, bx: Float64Array, n: number, d: number
   const rowIdx = new Int32Array(n * k).fill(-1);
   const colBest = new Float64Array(n * k).fill(Number.POSITIVE_INFINITY);
   const colIdx = new Int32Array(n * k).fill(-1);
+  // the k-th best of each column, contiguous: the test every pair makes stays in cache
+  const colWorst = new Float64Array(n).fill(Number.POSITIVE_INFINITY);
   const squared = new Float64Array(n);
   for (let i = 0; i < n; i++) {
     pairDistancesSquared(ax, bx, n, d, i, squared);
     const rowOffset = i * k;
+    let rowWorst = Number.POSITIVE_INFINITY;
     for (let j = 0; j < n; j++) {
       const s = squared[j];
-      if (s < rowBest[rowOffset + k - 1]) insertSorted(rowBest, rowIdx, rowOffset, k, s, j);
-      if (s < colBest[j * k + k - 1]) insertSorted(colBest, colIdx, j * k, k, s, i);
+      if (s < rowWorst) rowWorst = insertSorted(rowBest, rowIdx, rowOffset, k, s, j);
+      if (s < colWorst[j]) colWorst[j] = insertSorted(colBest, colIdx, j * k, k, s, i);
     }
   }
   // rows' lists plus the column lists transposed, deduplicated per row
@@ -163,7 +166,10 @@ function pairDistancesSquared(
   }
 }
 
-/** Inserts (value, index) into the ascending list `best[offset … offset+k)`, dropping its last entry. */
+/**
+ * Inserts (value, index) into the ascending list `best[offset … offset+k)`, dropping its last
+ * entry; returns the new last (k-th best) value.
+ */
 function insertSorted(
   best: Float64Array,
   idx: Int32Array,
@@ -171,7 +177,7 @@ function insertSorted(
   k: number,
   value: number,
   index: number,
-): void {
+): number {
   let t = offset + k - 1;
   while (t > offset && best[t - 1] > value) {
     best[t] = best[t - 1];
@@ -180,6 +186,7 @@ function insertSorted(
   }
   best[t] = value;
   idx[t] = index;
+  return best[offset + k - 1];
 }
 
 /**
