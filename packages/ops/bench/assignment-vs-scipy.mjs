@@ -9,11 +9,10 @@
 // Needs /usr/bin/python3 with numpy + scipy (or SETGEN_PEER_PYTHON). Build first (tsc -b).
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { selected } from '../../../scripts/bench-harness.mjs';
-import { availableParallelism } from 'node:os';
 import { earthMoversDistance, linearSumAssignment, Random, writeNpy } from '../dist/index.js';
 
 const argv = process.argv.slice(2);
