@@ -1,5 +1,6 @@
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import { polygons, setMnist, setMultiMnist, syntheticMolecules } from '@setgen/data';
+import { mnistPackageDigits, polygons, setMnist, setMultiMnist, syntheticMolecules } from '@setgen/data';
 import { type Bounds, type Box, histogram, pointSetGrid } from '@setgen/example-plot';
 import { saveFigure } from '@setgen/example-plot/node';
 
@@ -32,8 +33,10 @@ export async function renderGallery(outDir: string, options: GalleryOptions = {}
   };
   const digits = Array.from({ length: 10 }, (_, k) => k);
 
-  // Set-MNIST: digits upright ('xy' layout), colour = class.
-  const mnist = setMnist({ split: 'test', limit: Math.max(samples, counted) });
+  // Set-MNIST: digits upright ('xy' layout), colour = class; the digits come from the `mnist`
+  // package, a dependency of this example (not of @setgen/data).
+  const images = mnistPackageDigits([createRequire(import.meta.url).resolve]);
+  const mnist = setMnist({ split: 'test', limit: Math.max(samples, counted), images });
   const shown = mnist.sets.slice(0, samples);
   await save(
     'set-mnist',
@@ -59,7 +62,7 @@ export async function renderGallery(outDir: string, options: GalleryOptions = {}
   );
 
   // Set-MultiMNIST: two digits and their boxes, box colour = digit class.
-  const multi = setMultiMnist({ split: 'test', numSets: samples });
+  const multi = setMultiMnist({ split: 'test', numSets: samples, images });
   await save(
     'set-multi-mnist',
     pointSetGrid(multi.sets, {
