@@ -7,7 +7,7 @@
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { mnistPackageDigits, type SetDataset, setMnist, setMultiMnist } from '@setgen/data';
+import { epochBatches, mnistPackageDigits, type SetDataset, setMnist, setMultiMnist } from '@setgen/data';
 import { SetVAE, type SetVAEConfig, type SetVAEOutput, type TrainProgress } from '@setgen/models/node';
 import { type HostSet, Random } from '@setgen/ops';
 import * as tf from '@tensorflow/tfjs-core';
@@ -210,14 +210,17 @@ export async function runSetVaeMnist(args: string[]): Promise<RunSummary | null>
     options.points > 0
       ? train.sets.map((set, i) => (set.n > options.points ? resample(set, options.points, 100 + i) : set))
       : train.sets;
-  const result = await model.fit(trainSets, {
-    epochs,
-    signal: controller.signal,
-    onProgress: (p) => {
-      history.push(p);
-      bar.update(p);
+  const result = await model.fit(
+    epochBatches(trainSets, { batchSize: options.batchSize, seed: config.seed ?? 42 }),
+    {
+      epochs,
+      signal: controller.signal,
+      onProgress: (p) => {
+        history.push(p);
+        bar.update(p);
+      },
     },
-  });
+  );
   process.off('SIGINT', stop);
   if (result.stoppedBy === 'signal') bar.finish();
   const trainSeconds = (performance.now() - tTrain) / 1000;
