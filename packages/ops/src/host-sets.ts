@@ -2,7 +2,9 @@
 // (prefix layout: row i < n is an element), `toHostSets` reads the valid rows back.
 import { type Tensor2D, type Tensor3D, tensor2d, tensor3d } from '@tensorflow/tfjs-core';
 import { ConfigError, DataError, ShapeError } from './errors.js';
+import { readSetBatch } from './read-set-batch.js';
 import { asSetBatch, checkHostSet, type HostSet, type SetLike } from './set-batch.js';
+import { checkOptions, describe, is } from './validate.js';
 
 /** Sets padded on the host: `values [B·N·D]` with `padValue` at padding, prefix `mask [B·N]`. */
 export interface PaddedSets {
@@ -24,7 +26,7 @@ export interface PadOptions {
 /**
  * Pads sets to a common size on the host (prefix layout: element i < n is valid). Throws
  * `ShapeError` if dimensions differ or a set exceeds `maxSize`, `DataError` for an empty
- * list, empty sets or non-finite values.
+ * list or non-finite values (an empty set becomes an all-padding row).
  */
 export function padSets(sets: readonly HostSet[], options: PadOptions = {}): PaddedSets {
   if (!Array.isArray(sets) || sets.length === 0) {
@@ -32,22 +34,18 @@ export function padSets(sets: readonly HostSet[], options: PadOptions = {}): Pad
       `sets: expected a non-empty HostSet[], got ${Array.isArray(sets) ? 'an empty array' : typeof sets}`,
     );
   }
-  if (options === null || typeof options !== 'object')
-    throw new ConfigError('options: expected { maxSize?, padValue? }');
-  for (const key of Object.keys(options)) {
-    if (key !== 'maxSize' && key !== 'padValue')
-      throw new ConfigError(`options.${key}: unknown option (expected maxSize, padValue)`);
-  }
-  const { maxSize: requested, padValue = 0 } = options;
-  if (typeof padValue !== 'number')
-    throw new ConfigError(`options.padValue: expected a number, got ${JSON.stringify(padValue)}`);
+  const { maxSize: requested, padValue = 0 } = checkOptions(options, {
+    maxSize: is.integer(0),
+    // any number, NaN included: tests fill padding with junk to show it never matters
+    padValue: (value, name) => {
+      if (typeof value !== 'number') throw new ConfigError(`${name}: expected a number, got ${describe(value)}`);
+      return value;
+    },
+  });
   sets.forEach((set, i) => {
-    checkHostSet(set, `sets[${i}]`);
+    checkHostSet(set, `sets[${i}]`, { allowEmpty: true });
   });
   const dim = sets[0].d;
-  if (requested !== undefined && !(Number.isInteger(requested) && requested >= 0)) {
-    throw new ConfigError(`options.maxSize: expected an integer >= 0, got ${JSON.stringify(requested)}`);
-  }
   const maxSize = requested ?? Math.max(...sets.map((s) => s.n));
   sets.forEach((set, i) => {
     if (set.d !== dim)
@@ -78,16 +76,12 @@ export function toSetBatch(
 
 /**
  * The valid rows of each set of a batch, copied to the host (any mask layout; `mask > 0.5`
- * is an element, as everywhere in ops). No mask: every row. Reads the tensors synchronously.
+ * is an element, as everywhere in ops). No mask: every row. Reads the tensors synchronously;
+ * NaN/Inf at a valid element or a set without elements is a `DataError`.
  */
 export function toHostSets(batch: SetLike): HostSet[] {
-  const { x, mask } = asSetBatch(batch, 'batch');
-  const [b, n, d] = x.shape;
-  const values = x.dataSync();
-  const valid = mask?.dataSync();
-  return Array.from({ length: b }, (_, s) => {
-    const rows: number[] = [];
-    for (let i = 0; i < n; i++) if (!valid || valid[s * n + i] > 0.5) rows.push(i);
+  const { values, n, d, valid } = readSetBatch(asSetBatch(batch, 'batch'), 'batch');
+  return valid.map((rows, s) => {
     const out = new Float32Array(rows.length * d);
     rows.forEach((row, k) => {
       out.set(values.subarray((s * n + row) * d, (s * n + row + 1) * d), k * d);
