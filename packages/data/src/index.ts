@@ -1,4 +1,4 @@
-// padding host sets into a batch is ops' (re-exported: part of this package's API since 0.1)
+// .npy files and padding host sets into a batch are ops' (re-exported: part of this package's API)
 export {
   type NpyArray,
   type NpyData,
