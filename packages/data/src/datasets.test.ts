@@ -2,12 +2,12 @@ import { createHash } from 'node:crypto';
 import { ConfigError, DataError, type HostSet } from '@setgen/ops';
 import { describe, expect, it } from 'vitest';
 import { batches } from './batches.js';
+import { toSetBatch } from './index.js'; // re-exported from ops
 import { mnistImagesFromIdx } from './mnist-images.js';
 import { polygons } from './polygons.js';
 import { mnistSplitIndices, setMnist } from './set-mnist.js';
 import { setMultiMnist } from './set-multi-mnist.js';
 import { syntheticMolecules } from './synthetic-molecules.js';
-import { toSetBatch } from './to-set-batch.js';
 
 /** sha256 over every set's shape and float bytes: equal hashes = byte-identical datasets. */
 function hashSets(sets: readonly HostSet[]): string {
