@@ -65,6 +65,27 @@ describeBackends('sinkhornDistance', () => {
     tf.dispose([a.x, a.mask, b.x, b.mask, x1, y1]);
   });
 
+  it('NaN in the padding changes neither the value nor the gradient', () => {
+    const c = fixture.cases.find((k: any) => k.name === 'n10_m12_d2_eps0.1');
+    const a = padded([c.x, c.x.slice(0, 6)], 12, Number.NaN);
+    const b = padded([c.y, c.y.slice(3)], 12, Number.NaN);
+    const finiteA = padded([c.x, c.x.slice(0, 6)], 12, 3.5);
+    const finiteB = padded([c.y, c.y.slice(3)], 12, -2.25);
+    const opts = { epsilon: 0.1, iterations: 30, reduction: 'none' } as const;
+    const grads = (p: tf.Tensor3D, q: tf.Tensor3D) =>
+      tf.grads((x: tf.Tensor, y: tf.Tensor) =>
+        tf.sum(sinkhornDistance({ x: x as tf.Tensor3D, mask: a.mask }, { x: y as tf.Tensor3D, mask: b.mask }, opts)),
+      )([p, q]).map(valuesOf);
+    expectClose(valuesOf(sinkhornDistance(a, b, opts)), valuesOf(sinkhornDistance(finiteA, finiteB, opts)), {
+      rtol: 1e-6,
+    });
+    const [gA, gB] = grads(a.x, b.x);
+    const [fA, fB] = grads(finiteA.x, finiteB.x);
+    expect(gA).toEqual(fA);
+    expect(gB).toEqual(fB);
+    tf.dispose([a.x, a.mask, b.x, b.mask, finiteA.x, finiteA.mask, finiteB.x, finiteB.mask]);
+  });
+
   it('is stable for small ε (1e-3 of the cost scale) and then close to the exact OT cost', () => {
     const c = fixture.cases[1]; // 10x12
     const x = tf.tensor3d([c.x]);

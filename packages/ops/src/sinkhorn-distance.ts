@@ -10,9 +10,12 @@ import {
   sum,
   type Tensor,
   type Tensor1D,
+  type Tensor3D,
   tensor3d,
   tidy,
+  where,
   zeros,
+  zerosLike,
 } from '@tensorflow/tfjs-core';
 import { ConfigError } from './errors.js';
 import { checkPairedSets, pairwiseSquaredDistances } from './pairwise-distances.js';
@@ -51,6 +54,17 @@ function logWeights(valid: Int32Array[], n: number, shape: (b: number) => [numbe
   return { logW: tensor3d(logW, shape(batch)), exclude: tensor3d(exclude, shape(batch)) };
 }
 
+/** `x` with its padded rows (not in `valid`) set to 0 by `where`, which passes no gradient there. */
+function zeroPadding(x: Tensor3D, valid: Int32Array[]): Tensor3D {
+  const [batch, n] = x.shape;
+  if (valid.every((rows) => rows.length === n)) return x;
+  const keep = new Uint8Array(batch * n);
+  valid.forEach((rows, s) => {
+    for (const i of rows) keep[s * n + i] = 1;
+  });
+  return where(tensor3d(keep, [batch, n, 1], 'bool'), x, zerosLike(x)) as Tensor3D;
+}
+
 /**
  * Entropic OT cost `⟨P, C⟩` per set, with `C_ij = ‖a_i − b_j‖²` and uniform weights
  * `1/n`, `1/m` over the VALID elements (padding carries no mass). Log-domain Sinkhorn from
@@ -83,9 +97,10 @@ export function sinkhornDistance(a: SetLike, b: SetLike, options: SinkhornOption
   return tidy(() => {
     const rowsA = logWeights(validA, n, (batch) => [batch, n, 1]);
     const colsB = logWeights(validB, m, (batch) => [batch, 1, m]);
-    // zero the cost between padded rows so junk padding values never reach a gradient
+    // padded rows are replaced by 0 before the distances (0·NaN would be NaN) and their
+    // costs zeroed, so junk padding values never reach the value or a gradient
     const mask = mul(exp(rowsA.exclude), exp(colsB.exclude));
-    const cost = mul(pairwiseSquaredDistances(setA.x, setB.x), mask);
+    const cost = mul(pairwiseSquaredDistances(zeroPadding(setA.x, validA), zeroPadding(setB.x, validB)), mask);
     const scaled = div(cost, -epsilon); // −C/ε
     // −C/ε with padded columns (for the f update) or rows (for the g update) excluded
     const overCols = add(scaled, colsB.exclude);
