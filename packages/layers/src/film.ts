@@ -2,7 +2,7 @@
 // with γ, β affine in the condition c. Top-n modulates its selected reference points this
 // way with c = n·s (Top-n paper §4; `lin1`, `lin2` in set_generators.py).
 
-import { batchMatMul, ConfigError, formatShape, ShapeError } from '@setgen/ops';
+import { batchMatMul, ConfigError, formatShape, ShapeError, zeroPadding } from '@setgen/ops';
 import { add, expandDims, mul, serialization, type Tensor, tidy } from '@tensorflow/tfjs-core';
 import { initializers, type LayerVariable, layers } from '@tensorflow/tfjs-layers';
 import { type Kwargs, masksFromKwargs, type Shape } from './layer-utils.js';
@@ -139,7 +139,7 @@ export class FiLM extends layers.Layer {
         betaKernel: w.betaKernel.read(),
         betaBias: w.betaBias.read(),
       });
-      return xMask ? mul(out, expandDims(xMask, 2)) : out;
+      return zeroPadding(out, xMask);
     });
   }
 

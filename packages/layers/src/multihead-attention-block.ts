@@ -7,11 +7,9 @@
 // Masks (valid-masks, kwargs.mask = [queryMask, keyMask]): padded keys get no attention and
 // outputs at padded queries are zero, so padding never changes a result.
 
-import { ConfigError, formatShape, ShapeError } from '@setgen/ops';
+import { ConfigError, formatShape, ShapeError, zeroPadding } from '@setgen/ops';
 import {
   add,
-  expandDims,
-  mul,
   serialization,
   type Tensor,
   type Tensor2D,
@@ -271,10 +269,9 @@ export class MultiheadAttentionBlock extends layers.Layer {
     const queryMask = checkMask(options.queryMask, query, `${this.name} query mask`);
     const keyMask = checkMask(options.keyMask, key, `${this.name} key mask`);
     const result = tidy(() => {
-      // padding rows start at zero, so junk in them cannot leak through the projections
-      const rowMask = (m: Tensor2D) => expandDims(m, 2);
-      const x = queryMask ? mul(query, rowMask(queryMask)) : query;
-      const y = keyMask ? mul(key, rowMask(keyMask)) : key;
+      // padding rows start at zero, so junk in them (even NaN) cannot leak through the projections
+      const x = zeroPadding(query, queryMask);
+      const y = zeroPadding(key, keyMask);
       const project = (t: Tensor, kernel: LayerVariable, bias?: LayerVariable, relu = false) =>
         denseProjection(t, kernel.read(), { bias: bias?.read(), relu }) as Tensor3D;
       // x + f, through the LayerNorm when the block has one (post-LN)
@@ -301,7 +298,7 @@ export class MultiheadAttentionBlock extends layers.Layer {
         out = residual(q, mh.values, w.ln1Gamma, w.ln1Beta);
         out = residual(out, project(out, w.wo, w.bo, true), w.ln2Gamma, w.ln2Beta);
       }
-      if (queryMask) out = mul(out, rowMask(queryMask));
+      out = zeroPadding(out, queryMask);
       return mh.weights ? [out, mh.weights] : [out];
     });
     return { out: result[0] as Tensor3D, attention: result[1] ?? null };

@@ -22,6 +22,7 @@ import {
   type SetBatch,
   type SetLike,
   ShapeError,
+  zeroPadding,
 } from '@setgen/ops';
 import {
   add,
@@ -39,6 +40,7 @@ import {
   type Scalar,
   scalar,
   slice,
+  stack,
   type Tensor,
   type Tensor2D,
   type Tensor3D,
@@ -343,8 +345,8 @@ export class SetVAE {
   /** The encoder on a trimmed batch; attention maps only when asked for (not in training). */
   private bottomUp(batch: SetBatch, withAttention: boolean): SetVAEEncoding {
     const mask = batch.mask ?? null;
-    let x = this.inputFc.apply(batch.x);
-    if (mask) x = mul(x, expandDims(mask, 2));
+    // padded rows are zeroed by `where` (0·NaN would be NaN), before and after the first FC
+    let x = zeroPadding(this.inputFc.apply(zeroPadding(batch.x, mask)), mask);
     const features: Tensor3D[] = [];
     const attention: Tensor4D[] = [];
     const below = this.encoder.slice(0, -1);
@@ -388,7 +390,7 @@ export class SetVAE {
     // an all-ones mask changes nothing: the layers then take their cheaper unmasked path
     const mask = initial.full ? null : initial.mask;
     let x = this.initialFc.apply(initial.x);
-    if (mask) x = mul(x, expandDims(mask, 2)) as Tensor3D;
+    x = zeroPadding(x, mask);
     const kl: Tensor[] = [];
     const attention: LevelAttention[] = [];
     this.decoder.forEach((abl, l) => {
@@ -410,7 +412,7 @@ export class SetVAE {
     });
     let y = this.outputFc.apply(x);
     if (this.config.outputMap === 'unit-interval') y = div(add(tanh(y), 1), 2);
-    return { x: mask ? (mul(y, expandDims(mask, 2)) as Tensor3D) : y, mask: initial.mask, attention, kl };
+    return { x: zeroPadding(y, mask), mask: initial.mask, attention, kl };
   }
 
   /**
@@ -626,9 +628,13 @@ export class SetVAE {
     const names = ['recon', 'kl', ...this.config.inducingPoints.map((_, l) => `kl${l}`)];
     try {
       opt.applyGradients(grads);
-      const losses: Record<string, number> = { total: value.dataSync()[0] };
-      terms.forEach((t, i) => {
-        losses[names[i]] = t.dataSync()[0];
+      // one read-back for every term (each read waits for the device on webgl/webgpu)
+      const read = tidy(() => stack([value, ...terms]));
+      const numbers = read.dataSync();
+      read.dispose();
+      const losses: Record<string, number> = { total: numbers[0] };
+      terms.forEach((_, i) => {
+        losses[names[i]] = numbers[i + 1];
       });
       if (!Number.isFinite(losses.total)) {
         throw new DataError(`trainStep: the loss became ${losses.total} at step ${this.trainingStep}`);

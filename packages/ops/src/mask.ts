@@ -1,4 +1,14 @@
-import { type Tensor1D, type Tensor2D, tensor2d } from '@tensorflow/tfjs-core';
+import {
+  expandDims,
+  greater,
+  type Tensor,
+  type Tensor1D,
+  type Tensor2D,
+  tensor2d,
+  tidy,
+  where,
+  zerosLike,
+} from '@tensorflow/tfjs-core';
 import { ShapeError } from './errors.js';
 
 /**
@@ -20,4 +30,18 @@ export function maskFromSizes(sizes: number[] | Tensor1D, maxSize: number): Tens
     values.fill(1, b * maxSize, b * maxSize + size);
   });
   return tensor2d(values, [list.length, maxSize]);
+}
+
+/**
+ * `x [B, N, …]` with the padded elements (mask ≤ 0.5) set to exactly 0, by `where`: NaN or
+ * ±Inf in the padding never propagates (a product with the mask would give 0·NaN = NaN) and
+ * no gradient reaches it. Without a mask, `x` itself.
+ */
+export function zeroPadding<T extends Tensor>(x: T, mask: Tensor2D | null | undefined): T {
+  if (!mask) return x;
+  return tidy(() => {
+    let valid: Tensor = greater(mask, 0.5);
+    while (valid.rank < x.rank) valid = expandDims(valid, -1);
+    return where(valid, x, zerosLike(x)) as T;
+  });
 }

@@ -10,14 +10,12 @@ import {
   sum,
   type Tensor,
   type Tensor1D,
-  type Tensor3D,
   tensor3d,
   tidy,
-  where,
   zeros,
-  zerosLike,
 } from '@tensorflow/tfjs-core';
 import { ConfigError } from './errors.js';
+import { zeroPadding } from './mask.js';
 import { checkPairedSets, pairwiseSquaredDistances } from './pairwise-distances.js';
 import { readSetBatch } from './read-set-batch.js';
 import { reduceBatch } from './reduce-batch.js';
@@ -52,17 +50,6 @@ function logWeights(valid: Int32Array[], n: number, shape: (b: number) => [numbe
     }
   });
   return { logW: tensor3d(logW, shape(batch)), exclude: tensor3d(exclude, shape(batch)) };
-}
-
-/** `x` with its padded rows (not in `valid`) set to 0 by `where`, which passes no gradient there. */
-function zeroPadding(x: Tensor3D, valid: Int32Array[]): Tensor3D {
-  const [batch, n] = x.shape;
-  if (valid.every((rows) => rows.length === n)) return x;
-  const keep = new Uint8Array(batch * n);
-  valid.forEach((rows, s) => {
-    for (const i of rows) keep[s * n + i] = 1;
-  });
-  return where(tensor3d(keep, [batch, n, 1], 'bool'), x, zerosLike(x)) as Tensor3D;
 }
 
 /**
@@ -100,7 +87,7 @@ export function sinkhornDistance(a: SetLike, b: SetLike, options: SinkhornOption
     // padded rows are replaced by 0 before the distances (0·NaN would be NaN) and their
     // costs zeroed, so junk padding values never reach the value or a gradient
     const mask = mul(exp(rowsA.exclude), exp(colsB.exclude));
-    const cost = mul(pairwiseSquaredDistances(zeroPadding(setA.x, validA), zeroPadding(setB.x, validB)), mask);
+    const cost = mul(pairwiseSquaredDistances(zeroPadding(setA.x, setA.mask), zeroPadding(setB.x, setB.mask)), mask);
     const scaled = div(cost, -epsilon); // −C/ε
     // −C/ε with padded columns (for the f update) or rows (for the g update) excluded
     const overCols = add(scaled, colsB.exclude);

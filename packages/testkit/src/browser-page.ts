@@ -50,14 +50,25 @@ export interface BackendResult {
 }
 
 function describeError(error: unknown): string {
-  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+  if (!(error instanceof Error)) return String(error);
+  // the innermost frame says where (module paths in the unminified bundle)
+  const frame = error.stack?.split('\n').find((line) => line.trim().startsWith('at '));
+  return `${error.name}: ${error.message}${frame ? ` (${frame.trim()})` : ''}`;
 }
 
 async function readOutput(output: CaseOutput): Promise<Record<string, number[]>> {
   const values: Record<string, number[]> = {};
+  const tensors = Object.entries(output).filter((e): e is [string, tf.Tensor] => e[1] instanceof tf.Tensor);
+  // one read-back for all tensors (each read is a round trip on the GPU backends)
+  const joined = tf.tidy(() => tf.concat([tf.zeros([0]), ...tensors.map(([, t]) => tf.reshape(tf.cast(t, 'float32'), [-1]))]));
+  const flat = await joined.data();
+  joined.dispose();
+  let offset = 0;
   for (const [key, value] of Object.entries(output)) {
-    if (value instanceof tf.Tensor) values[key] = Array.from(await value.data());
-    else if (typeof value === 'number') values[key] = [value];
+    if (value instanceof tf.Tensor) {
+      values[key] = Array.from(flat.subarray(offset, offset + value.size));
+      offset += value.size;
+    } else if (typeof value === 'number') values[key] = [value];
     else values[key] = Array.from(value);
   }
   return values;

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { dirname, extname, join, resolve } from 'node:path';
 import { type BrowserContext, chromium, type Page } from 'playwright-core';
 import { build } from 'vite';
-import { describe } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BackendResult, BrowserBackend } from './browser-page.js';
 
 export const CHROMIUM = process.env.SETGEN_CHROMIUM ?? '/usr/bin/chromium';
@@ -51,13 +51,20 @@ export const CHROMIUM_ARGS = [
 
 /** `describe` when Chromium is there (or required); otherwise `describe.skip` with a notice. */
 export function describeInBrowser(name: string, body: () => void): void {
-  if (existsSync(CHROMIUM) || BROWSER_REQUIRED) {
+  if (existsSync(CHROMIUM)) {
     describe(name, body);
     return;
   }
-  console.warn(
-    `browser tests skipped (${name}): no Chromium at ${CHROMIUM}; install it with \`${CHROMIUM_INSTALL}\` or set SETGEN_CHROMIUM`,
-  );
+  const missing = `no Chromium at ${CHROMIUM}; install it with \`${CHROMIUM_INSTALL}\` or set SETGEN_CHROMIUM`;
+  if (BROWSER_REQUIRED) {
+    describe(name, () => {
+      it('has a browser (SETGEN_BROWSER_TESTS=required)', () => {
+        throw new Error(`SETGEN_BROWSER_TESTS=required but ${missing}`);
+      });
+    });
+    return;
+  }
+  console.warn(`browser tests skipped (${name}): ${missing}`);
   describe.skip(name, body);
 }
 
@@ -163,7 +170,7 @@ export async function openSuitePage(root: string): Promise<SuitePage> {
     cleanups.push(browser.close);
     const page = await browser.context.newPage();
     const errors = collectPageErrors(page);
-    await page.goto(server.url);
+    await page.goto(server.url, { timeout: 180_000 }); // a loaded 2-core machine can take long
     return {
       page,
       errors,
@@ -245,4 +252,90 @@ export function compareBackends(
     }
   }
   return { failures, worst };
+}
+
+export interface ConformanceOptions {
+  /** The page folder (index.html + a script that publishes `runOnBackends(cases)`). */
+  root: string;
+  /** Names of the cases the page runs (checked, so a case cannot silently disappear). */
+  cases: readonly string[];
+  /** Per backend and case, the bound against wasm. */
+  tolerance: (backend: Exclude<BrowserBackend, 'wasm'>, caseName: string) => Tolerance;
+  /** Cases expected to fail with this error on a backend (a documented limitation). */
+  expectedErrors?: Partial<Record<BrowserBackend, Record<string, RegExp>>>;
+  /** More tests on the results (called inside the describe, after the common ones). */
+  extra?: (results: () => BackendResult[]) => void;
+}
+
+export const CONFORMANCE_BACKENDS: readonly BrowserBackend[] = ['wasm', 'cpu', 'webgl', 'webgpu'];
+
+/**
+ * The common browser suite: one Chromium launch runs the page; then the page had no console
+ * error, every backend initialised, wasm ran every case without error, leak or non-finite
+ * value, and each other backend matches wasm within its tolerance.
+ */
+export function describeConformance(name: string, options: ConformanceOptions): void {
+  describeInBrowser(name, () => {
+    let results: BackendResult[] = [];
+    let pageErrors: string[] = [];
+    beforeAll(async () => {
+      const suite = await openSuitePage(options.root);
+      try {
+        results = await suite.results();
+        pageErrors = suite.errors;
+      } finally {
+        await suite.close();
+      }
+    }, 300_000);
+
+    afterAll(() => {
+      const times = results.map((r) => {
+        const cases = Object.entries(r.cases).sort((a, b) => b[1].ms - a[1].ms);
+        const total = cases.reduce((t, [, c]) => t + c.ms, 0);
+        const slowest = cases.slice(0, 2).map(([k, c]) => `${k} ${c.ms.toFixed(0)}`);
+        return `${r.backend} ${total.toFixed(0)} ms (slowest: ${slowest.join(', ')})`;
+      });
+      console.info(`${name}, time in the cases:\n  ${times.join('\n  ')}`);
+    });
+
+    it('the page ran with no console error and every backend initialised', () => {
+      expect(pageErrors).toEqual([]);
+      expect(results.map((r) => [r.backend, r.ready, r.error])).toEqual(
+        CONFORMANCE_BACKENDS.map((b) => [b, true, undefined]),
+      );
+    });
+
+    it('wasm: every case ran, with no error, no tensor left behind and finite outputs', () => {
+      const wasm = results[0];
+      expect(Object.keys(wasm.cases)).toEqual(options.cases);
+      for (const [caseName, c] of Object.entries(wasm.cases)) {
+        expect(c.error, caseName).toBeUndefined();
+        expect(c.leaked, `${caseName}: tensors left`).toBe(0);
+        for (const [key, values] of Object.entries(c.values)) {
+          expect(values.every(Number.isFinite), `${caseName}.${key} finite`).toBe(true);
+        }
+      }
+    });
+
+    it.each(CONFORMANCE_BACKENDS.slice(1) as Exclude<BrowserBackend, 'wasm'>[])(
+      '%s: values and gradients match wasm, no leaks',
+      (backend) => {
+        const result = results.find((r) => r.backend === backend)!;
+        const expected = options.expectedErrors?.[backend] ?? {};
+        const { failures, worst } = compareBackends(
+          { ...results[0], cases: Object.fromEntries(Object.entries(results[0].cases).filter(([k]) => !expected[k])) },
+          result,
+          (caseName) => options.tolerance(backend, caseName),
+        );
+        expect(failures).toEqual([]);
+        for (const [caseName, pattern] of Object.entries(expected)) {
+          expect(result.cases[caseName]?.error, `${backend} ${caseName}`).toMatch(pattern);
+          expect(result.cases[caseName]?.leaked, `${backend} ${caseName}: tensors left`).toBe(0);
+        }
+        console.info(`${name}: ${backend} vs wasm, worst deviation (1 = the tolerance):`, worst);
+      },
+    );
+
+    options.extra?.(() => results);
+  });
 }
