@@ -1,7 +1,12 @@
 // The page of src/browser.test.ts: the layers of @setgen/layers — outputs and the gradients
 // with respect to the input and every weight — on wasm, cpu, webgl and webgpu in one
 // Chromium page, on padded batches with NaN in the padding; the Node side compares with wasm.
-import { type BrowserCase, type CaseOutput, publishResults, runOnBackends } from '@setgen/testkit/browser-page';
+import {
+  type BrowserCase,
+  type CaseOutput,
+  publishResults,
+  runOnBackends,
+} from '@setgen/testkit/browser-page';
 import { randomSet } from '@setgen/testkit/sets';
 import * as tf from '@tensorflow/tfjs-core';
 import type { layers } from '@tensorflow/tfjs-layers';
@@ -60,7 +65,13 @@ function layerCase(
       const { x, mask } = paddedInput(seed);
       const layer = make();
       const first = tf.tidy(() => Object.values(forward(layer, x as tf.Tensor3D, mask))[0]);
-      const weights = tf.tidy(() => tf.where(tf.isNaN(first), tf.zerosLike(first), tf.reshape(randomSet(seed + 1, [1, 1, first.size]), first.shape)));
+      const weights = tf.tidy(() =>
+        tf.where(
+          tf.isNaN(first),
+          tf.zerosLike(first),
+          tf.reshape(randomSet(seed + 1, [1, 1, first.size]), first.shape),
+        ),
+      );
       first.dispose();
       return { layer, x, mask, weights };
     },
@@ -89,11 +100,17 @@ const apply = (layer: layers.Layer, x: tf.Tensor, mask: tf.Tensor) => ({
 });
 
 /** A creation layer: sets of the sizes from a latent `[B, 5]`, gradients through z and the weights. */
-function creationCase(name: string, make: () => SetCreation & layers.Layer, seed: number): BrowserCase<Inputs> {
+function creationCase(
+  name: string,
+  make: () => SetCreation & layers.Layer,
+  seed: number,
+): BrowserCase<Inputs> {
   return {
     name,
     setup: () => {
-      const z = tf.variable(tf.tidy(() => tf.reshape(randomSet(seed, [1, SIZES.length, 5]), [SIZES.length, 5])));
+      const z = tf.variable(
+        tf.tidy(() => tf.reshape(randomSet(seed, [1, SIZES.length, 5]), [SIZES.length, 5])),
+      );
       const layer = make();
       const first = layer.create(z as tf.Tensor2D, SIZES, { seed: 3 });
       const weights = tf.tidy(() => tf.reshape(randomSet(seed + 1, [1, 1, first.x.size]), first.x.shape));
@@ -124,9 +141,14 @@ function creationCase(name: string, make: () => SetCreation & layers.Layer, seed
 }
 
 const cases: BrowserCase<any>[] = [
-  layerCase('MAB setvae (softmax)', () => mab({ units: D, numHeads: 2, seed: 1 }), (layer, x, mask) => ({
-    out: layer.apply([x, x], { mask: [mask, mask] }) as tf.Tensor,
-  }), 1),
+  layerCase(
+    'MAB setvae (softmax)',
+    () => mab({ units: D, numHeads: 2, seed: 1 }),
+    (layer, x, mask) => ({
+      out: layer.apply([x, x], { mask: [mask, mask] }) as tf.Tensor,
+    }),
+    1,
+  ),
   layerCase(
     'MAB set-transformer',
     () => mab({ units: D, numHeads: 2, variant: 'set-transformer', layerNorm: true, seed: 2 }),
@@ -134,7 +156,12 @@ const cases: BrowserCase<any>[] = [
     2,
   ),
   layerCase('SAB', () => sab({ units: D, numHeads: 2, seed: 3 }), apply, 3),
-  layerCase('ISAB (slot attention)', () => isab({ units: D, numHeads: 2, numInducingPoints: 3, attention: 'slot', seed: 4 }), apply, 4),
+  layerCase(
+    'ISAB (slot attention)',
+    () => isab({ units: D, numHeads: 2, numInducingPoints: 3, attention: 'slot', seed: 4 }),
+    apply,
+    4,
+  ),
   layerCase('PMA', () => pma({ units: D, numHeads: 2, numSeeds: 2, seed: 5 }), apply, 5),
   layerCase(
     'ABL (posterior, seeded z)',
@@ -149,14 +176,27 @@ const cases: BrowserCase<any>[] = [
     6,
   ),
   layerCase('FSPool', () => fspool({ numPieces: 4, seed: 8 }), apply, 8),
-  creationCase('TopNCreation', () => topNCreation({ referenceSize: 8, angleDim: 4, featureDim: 3, maxSize: 6, seed: 9 }), 9),
+  creationCase(
+    'TopNCreation',
+    () => topNCreation({ referenceSize: 8, angleDim: 4, featureDim: 3, maxSize: 6, seed: 9 }),
+    9,
+  ),
   creationCase('FirstNCreation', () => firstNCreation({ maxSize: 6, featureDim: 3, seed: 10 }), 10),
   creationCase(
     'IidCreation (MoG prior)',
-    () => iidCreation({ featureDim: 3, prior: new MixtureOfGaussiansPrior({ numComponents: 2, dim: 3, seed: 11 }), seed: 11 }),
+    () =>
+      iidCreation({
+        featureDim: 3,
+        prior: new MixtureOfGaussiansPrior({ numComponents: 2, dim: 3, seed: 11 }),
+        seed: 11,
+      }),
     11,
   ),
-  creationCase('MLPCreation', () => mlpCreation({ maxSize: 6, featureDim: 3, hiddenUnits: 16, seed: 12 }), 12),
+  creationCase(
+    'MLPCreation',
+    () => mlpCreation({ maxSize: 6, featureDim: 3, hiddenUnits: 16, seed: 12 }),
+    12,
+  ),
 ];
 
 publishResults(runOnBackends(cases));

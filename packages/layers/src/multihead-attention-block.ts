@@ -8,14 +8,7 @@
 // outputs at padded queries are zero, so padding never changes a result.
 
 import { ConfigError, formatShape, ShapeError, zeroPadding } from '@setgen/ops';
-import {
-  add,
-  serialization,
-  type Tensor,
-  type Tensor2D,
-  type Tensor3D,
-  tidy,
-} from '@tensorflow/tfjs-core';
+import { add, serialization, type Tensor, type Tensor2D, type Tensor3D, tidy } from '@tensorflow/tfjs-core';
 import { initializers, type LayerVariable, layers } from '@tensorflow/tfjs-layers';
 import { type AttentionKind, multiheadAttention } from './attention.js';
 import { denseProjection } from './dense-projection.js';

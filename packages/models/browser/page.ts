@@ -1,10 +1,16 @@
 // The page of src/browser.test.ts: SetVAE on wasm, cpu, webgl and webgpu in one Chromium page
 // — a few seeded training steps from the same initial weights, then sampling, reconstruction
 // and the encoder's attention — compared with wasm by the Node side.
-import { type BrowserCase, type CaseOutput, publishResults, runOnBackends } from '@setgen/testkit/browser-page';
+
+import type { SetBatch } from '@setgen/ops';
+import {
+  type BrowserCase,
+  type CaseOutput,
+  publishResults,
+  runOnBackends,
+} from '@setgen/testkit/browser-page';
 import { randomSet } from '@setgen/testkit/sets';
 import * as tf from '@tensorflow/tfjs-core';
-import type { SetBatch } from '@setgen/ops';
 import { SetVAE, type SetVAEConfig } from '../src/index.js';
 
 const SIZES = [10, 7, 4];
@@ -57,7 +63,8 @@ const cases: BrowserCase<any>[] = [
     setupValues: ({ first }: Training) => lossesOf(first, 'step1'),
     run: ({ model, batch }: Training) => {
       let out: CaseOutput = {};
-      for (let step = 2; step <= STEPS + 1; step++) out = { ...out, ...lossesOf(model.trainStep(batch).losses, `step${step}`) };
+      for (let step = 2; step <= STEPS + 1; step++)
+        out = { ...out, ...lossesOf(model.trainStep(batch).losses, `step${step}`) };
       // every weight after training shows in a seeded sample
       const sample = model.sample([6, 3], { seed: 1 });
       tf.dispose(sample.attention.map((a) => a.attention));

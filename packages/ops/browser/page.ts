@@ -39,14 +39,20 @@ function paddedPair(seed: number, sizesA: number[], sizesB: number[], n: number,
 const disposePair = ({ a, b }: Pair) => tf.dispose([a.x, a.mask!, b.x, b.mask!]);
 
 /** A loss case: the per-set values `[B]` and the gradients of their weighted sum. */
-function lossCase(name: string, loss: (a: SetBatch, b: SetBatch) => tf.Tensor, seed: number): BrowserCase<Pair> {
+function lossCase(
+  name: string,
+  loss: (a: SetBatch, b: SetBatch) => tf.Tensor,
+  seed: number,
+): BrowserCase<Pair> {
   return {
     name,
     setup: () => paddedPair(seed, [9, 5, 1], [7, 7, 3], 9, 7),
     run: ({ a, b }) => {
       const weights = tf.tensor1d([1, -0.5, 2]);
       const f = (x: tf.Tensor, y: tf.Tensor) =>
-        tf.sum(tf.mul(loss({ x: x as tf.Tensor3D, mask: a.mask }, { x: y as tf.Tensor3D, mask: b.mask }), weights));
+        tf.sum(
+          tf.mul(loss({ x: x as tf.Tensor3D, mask: a.mask }, { x: y as tf.Tensor3D, mask: b.mask }), weights),
+        );
       const { value, grads } = tf.valueAndGrads(f)([a.x, b.x]);
       const perSet = loss(a, b);
       weights.dispose();
@@ -73,15 +79,15 @@ for (const pairCost of PAIR_COSTS) {
     );
   }
   cases.push(
-    lossCase(
-      `hungarian ${pairCost}`,
-      (a, b) => hungarianLoss(a, b, { pairCost, reduction: 'none' }),
-      21,
-    ),
+    lossCase(`hungarian ${pairCost}`, (a, b) => hungarianLoss(a, b, { pairCost, reduction: 'none' }), 21),
   );
 }
 cases.push(
-  lossCase('sinkhorn eps 0.05', (a, b) => sinkhornDistance(a, b, { epsilon: 0.05, iterations: 30, reduction: 'none' }), 31),
+  lossCase(
+    'sinkhorn eps 0.05',
+    (a, b) => sinkhornDistance(a, b, { epsilon: 0.05, iterations: 30, reduction: 'none' }),
+    31,
+  ),
   {
     name: 'pairwiseSquaredDistances',
     setup: () => tf.tidy(() => [randomSet(41, [2, 6, 3]), randomSet(42, [2, 5, 3])]),
@@ -91,7 +97,8 @@ cases.push(
   {
     // ours and tf.matMul side by side: the Node side also checks ours against tf.matMul per backend
     name: 'batchMatMul',
-    setup: () => tf.tidy(() => [randomSet(51, [3, 7, 5]), randomSet(52, [3, 6, 5]), randomSet(53, [3, 7, 6])]),
+    setup: () =>
+      tf.tidy(() => [randomSet(51, [3, 7, 5]), randomSet(52, [3, 6, 5]), randomSet(53, [3, 7, 6])]),
     run: ([a, b, w]: tf.Tensor3D[]) => {
       const loss = (f: (x: tf.Tensor3D, y: tf.Tensor3D) => tf.Tensor) => (x: tf.Tensor, y: tf.Tensor) =>
         tf.sum(tf.mul(f(x as tf.Tensor3D, y as tf.Tensor3D), w));
@@ -100,7 +107,15 @@ cases.push(
       const [gradA, gradB] = tf.grads(loss(ours))([a, b]);
       const [refGradA, refGradB] = tf.grads(loss(reference))([a, b]);
       const kernel = tf.getKernel('SetgenBatchMatMul', tf.getBackend()) ? 1 : 0;
-      return { product: ours(a, b), gradA, gradB, refProduct: reference(a, b), refGradA, refGradB, 'info.kernel': kernel };
+      return {
+        product: ours(a, b),
+        gradA,
+        gradB,
+        refProduct: reference(a, b),
+        refGradA,
+        refGradB,
+        'info.kernel': kernel,
+      };
     },
     teardown: (inputs: tf.Tensor[]) => tf.dispose(inputs),
   },

@@ -73,9 +73,17 @@ describeBackends('sinkhornDistance', () => {
     const finiteB = padded([c.y, c.y.slice(3)], 12, -2.25);
     const opts = { epsilon: 0.1, iterations: 30, reduction: 'none' } as const;
     const grads = (p: tf.Tensor3D, q: tf.Tensor3D) =>
-      tf.grads((x: tf.Tensor, y: tf.Tensor) =>
-        tf.sum(sinkhornDistance({ x: x as tf.Tensor3D, mask: a.mask }, { x: y as tf.Tensor3D, mask: b.mask }, opts)),
-      )([p, q]).map(valuesOf);
+      tf
+        .grads((x: tf.Tensor, y: tf.Tensor) =>
+          tf.sum(
+            sinkhornDistance(
+              { x: x as tf.Tensor3D, mask: a.mask },
+              { x: y as tf.Tensor3D, mask: b.mask },
+              opts,
+            ),
+          ),
+        )([p, q])
+        .map(valuesOf);
     expectClose(valuesOf(sinkhornDistance(a, b, opts)), valuesOf(sinkhornDistance(finiteA, finiteB, opts)), {
       rtol: 1e-6,
     });

@@ -87,7 +87,10 @@ export function sinkhornDistance(a: SetLike, b: SetLike, options: SinkhornOption
     // padded rows are replaced by 0 before the distances (0·NaN would be NaN) and their
     // costs zeroed, so junk padding values never reach the value or a gradient
     const mask = mul(exp(rowsA.exclude), exp(colsB.exclude));
-    const cost = mul(pairwiseSquaredDistances(zeroPadding(setA.x, setA.mask), zeroPadding(setB.x, setB.mask)), mask);
+    const cost = mul(
+      pairwiseSquaredDistances(zeroPadding(setA.x, setA.mask), zeroPadding(setB.x, setB.mask)),
+      mask,
+    );
     const scaled = div(cost, -epsilon); // −C/ε
     // −C/ε with padded columns (for the f update) or rows (for the g update) excluded
     const overCols = add(scaled, colsB.exclude);

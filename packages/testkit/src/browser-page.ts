@@ -60,7 +60,9 @@ async function readOutput(output: CaseOutput): Promise<Record<string, number[]>>
   const values: Record<string, number[]> = {};
   const tensors = Object.entries(output).filter((e): e is [string, tf.Tensor] => e[1] instanceof tf.Tensor);
   // one read-back for all tensors (each read is a round trip on the GPU backends)
-  const joined = tf.tidy(() => tf.concat([tf.zeros([0]), ...tensors.map(([, t]) => tf.reshape(tf.cast(t, 'float32'), [-1]))]));
+  const joined = tf.tidy(() =>
+    tf.concat([tf.zeros([0]), ...tensors.map(([, t]) => tf.reshape(tf.cast(t, 'float32'), [-1]))]),
+  );
   const flat = await joined.data();
   joined.dispose();
   let offset = 0;
@@ -85,7 +87,8 @@ async function runCase<I>(bcase: BrowserCase<I>): Promise<CaseResult> {
     inputs = await bcase.setup();
     if (bcase.setupValues) {
       const first = bcase.setupValues(inputs);
-      for (const [key, value] of Object.entries(await readOutput(first))) result.values[`setup.${key}`] = value;
+      for (const [key, value] of Object.entries(await readOutput(first)))
+        result.values[`setup.${key}`] = value;
       disposeOutput(first);
     }
     const before = tf.memory().numTensors;

@@ -156,12 +156,21 @@ export async function openSuitePage(root: string): Promise<SuitePage> {
       logLevel: 'error',
       resolve: {
         alias: [
-          { find: /^@setgen\/testkit\/(browser-page|sets|random)$/, replacement: `${PACKAGES}/testkit/src/$1.ts` },
+          {
+            find: /^@setgen\/testkit\/(browser-page|sets|random)$/,
+            replacement: `${PACKAGES}/testkit/src/$1.ts`,
+          },
           { find: /^@setgen\/([a-z-]+)$/, replacement: `${PACKAGES}/$1/src/index.ts` },
         ],
         dedupe: ['@tensorflow/tfjs-core', '@tensorflow/tfjs-layers'],
       },
-      build: { outDir: site, emptyOutDir: true, minify: false, target: 'es2022', reportCompressedSize: false },
+      build: {
+        outDir: site,
+        emptyOutDir: true,
+        minify: false,
+        target: 'es2022',
+        reportCompressedSize: false,
+      },
     });
     copyWasmBinaries(join(site, 'wasm'));
     const server = await serveStatic(site);
@@ -222,7 +231,9 @@ export function compareBackends(
       continue;
     }
     if (ref.error || got.error) {
-      failures.push(`${backend} ${name}: error (${got.error ?? 'none'}; ${reference.backend}: ${ref.error ?? 'none'})`);
+      failures.push(
+        `${backend} ${name}: error (${got.error ?? 'none'}; ${reference.backend}: ${ref.error ?? 'none'})`,
+      );
       continue;
     }
     if (got.leaked !== 0) failures.push(`${backend} ${name}: ${got.leaked} tensors left behind`);
@@ -230,7 +241,9 @@ export function compareBackends(
       if (key.startsWith('info.')) continue; // backend facts, not results
       const actual = got.values[key];
       if (!actual || actual.length !== expected.length) {
-        failures.push(`${backend} ${name}.${key}: ${actual?.length ?? 'no'} values, ${expected.length} expected`);
+        failures.push(
+          `${backend} ${name}.${key}: ${actual?.length ?? 'no'} values, ${expected.length} expected`,
+        );
         continue;
       }
       let caseWorst: Deviation | null = null;
@@ -238,7 +251,8 @@ export function compareBackends(
         const r = expected[i];
         const x = actual[i];
         const diff = Math.abs(x - r) / (tol.atol + tol.rtol * Math.abs(r));
-        const ratio = Number.isNaN(r) && Number.isNaN(x) ? 0 : Number.isNaN(diff) ? Number.POSITIVE_INFINITY : diff;
+        const ratio =
+          Number.isNaN(r) && Number.isNaN(x) ? 0 : Number.isNaN(diff) ? Number.POSITIVE_INFINITY : diff;
         if (!caseWorst || ratio > caseWorst.ratio) {
           caseWorst = { backend, case: name, key, ratio, index: i, value: x, reference: r };
         }
@@ -323,7 +337,10 @@ export function describeConformance(name: string, options: ConformanceOptions): 
         const result = results.find((r) => r.backend === backend)!;
         const expected = options.expectedErrors?.[backend] ?? {};
         const { failures, worst } = compareBackends(
-          { ...results[0], cases: Object.fromEntries(Object.entries(results[0].cases).filter(([k]) => !expected[k])) },
+          {
+            ...results[0],
+            cases: Object.fromEntries(Object.entries(results[0].cases).filter(([k]) => !expected[k])),
+          },
           result,
           (caseName) => options.tolerance(backend, caseName),
         );

@@ -156,9 +156,14 @@ function releaseTape(): void {
  * The loss terms and ‖g‖₂ over all gradients (as PyTorch's `clip_grad_norm_`) in ONE read-back:
  * each synchronous read waits for the device on webgl and takes a canvas round trip on webgpu.
  */
-function readLossesAndNorm(value: Scalar, terms: Scalar[], gradients: Tensor[]): { numbers: Float32Array; norm: number } {
+function readLossesAndNorm(
+  value: Scalar,
+  terms: Scalar[],
+  gradients: Tensor[],
+): { numbers: Float32Array; norm: number } {
   const read = tidy(() => {
-    const norm = gradients.length === 0 ? scalar(0) : sqrt(sum(square(concat(gradients.map((g) => reshape(g, [-1]))))));
+    const norm =
+      gradients.length === 0 ? scalar(0) : sqrt(sum(square(concat(gradients.map((g) => reshape(g, [-1]))))));
     return stack([value, ...terms, norm]);
   });
   try {
