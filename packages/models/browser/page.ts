@@ -15,7 +15,7 @@ import { SetVAE, type SetVAEConfig } from '../src/index.js';
 
 const SIZES = [10, 7, 4];
 const N = 10;
-const STEPS = 3;
+const STEPS = 2;
 
 /** A two-level SetVAE small enough for SwiftShader: every part of the model, few units. */
 const CONFIG: SetVAEConfig = {
@@ -66,9 +66,9 @@ const cases: BrowserCase<any>[] = [
       for (let step = 2; step <= STEPS + 1; step++)
         out = { ...out, ...lossesOf(model.trainStep(batch).losses, `step${step}`) };
       // every weight after training shows in a seeded sample
-      const sample = model.sample([6, 3], { seed: 1 });
-      tf.dispose(sample.attention.map((a) => a.attention));
-      return { ...out, sample: sample.x, sampleMask: sample.mask };
+      const { x, mask, ...rest } = model.sample([6, 3], { seed: 1 });
+      tf.dispose(rest as unknown as tf.TensorContainer);
+      return { ...out, sample: x, sampleMask: mask };
     },
     teardown: ({ model, batch }: Training) => {
       model.dispose();
@@ -86,8 +86,20 @@ const cases: BrowserCase<any>[] = [
       sample.attention.forEach((a, l) => {
         out[`sampleAttention${l}`] = a.attention;
       });
-      tf.dispose(recon.attention.map((a) => a.attention));
-      tf.dispose([recon.mask, ...encoding.features]);
+      sample.levels.forEach((level, l) => {
+        out[`sampleZ${l}`] = level.z;
+      });
+      recon.levels.forEach((level, l) => {
+        out[`reconKl${l}`] = level.kl;
+      });
+      // the rest of the outputs, disposed here (tf.dispose walks nested objects)
+      tf.dispose([
+        sample.levels.map(({ z, ...rest }) => rest),
+        recon.levels.map(({ kl, ...rest }) => rest),
+        recon.attention,
+        recon.mask,
+        encoding.features,
+      ] as unknown as tf.TensorContainer);
       encoding.attention.forEach((a, l) => {
         out[`encoderAttention${l}`] = a;
       });

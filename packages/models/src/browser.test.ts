@@ -1,6 +1,6 @@
 // SetVAE on every tfjs backend in headless Chromium (Debian's `chromium`, driven by
 // playwright-core; .ci/run makes this suite mandatory): browser/page.ts trains a small SetVAE
-// for four seeded steps on a padded batch (NaN in the padding), then samples, reconstructs
+// for three seeded steps on a padded batch (NaN in the padding), then samples, reconstructs
 // and encodes, on wasm, cpu, webgl and webgpu; each is compared with wasm.
 import { resolve } from 'node:path';
 import { describeConformance, type Tolerance } from '@setgen/testkit/browser';
@@ -21,6 +21,6 @@ const TOLERANCE: Record<Exclude<BrowserBackend, 'wasm'>, Tolerance> = {
 
 describeConformance('SetVAE on wasm, cpu, webgl and webgpu in Chromium', {
   root: resolve(import.meta.dirname, '../browser'),
-  cases: ['SetVAE 4 training steps', 'SetVAE sample, reconstruct, encode (fresh weights)'],
+  cases: ['SetVAE 3 training steps', 'SetVAE sample, reconstruct, encode (fresh weights)'],
   tolerance: (backend) => TOLERANCE[backend],
 });

@@ -20,8 +20,8 @@ import {
   type SetBatch,
   type SetLike,
   ShapeError,
-  zeroPadding,
 } from '@setgen/ops';
+import { zeroPadding } from '@setgen/ops/internal';
 import {
   add,
   addN,
@@ -324,7 +324,7 @@ export class SetVAE extends TrainableSetModel {
   private bottomUp(batch: SetBatch, withAttention: boolean): SetVAEEncoding {
     const mask = batch.mask ?? null;
     // padded rows are zeroed by `where` (0·NaN would be NaN), before and after the first FC
-    let x = zeroPadding(this.inputFc.apply(zeroPadding(batch.x, mask)), mask);
+    let x = mask ? zeroPadding(this.inputFc.apply(zeroPadding(batch.x, mask)), mask) : this.inputFc.apply(batch.x);
     const features: Tensor3D[] = [];
     const attention: Tensor4D[] = [];
     const below = this.encoder.slice(0, -1);
@@ -378,7 +378,7 @@ export class SetVAE extends TrainableSetModel {
     // an all-ones mask changes nothing: the layers then take their cheaper unmasked path
     const mask = initial.full ? null : initial.mask;
     let x = this.initialFc.apply(initial.x);
-    x = zeroPadding(x, mask);
+    if (mask) x = zeroPadding(x, mask);
     const levels: LevelLatents[] = [];
     const attention: LevelAttention[] = [];
     this.decoder.forEach((abl, l) => {
@@ -402,7 +402,7 @@ export class SetVAE extends TrainableSetModel {
     });
     let y = this.outputFc.apply(x);
     if (this.config.outputMap === 'unit-interval') y = div(add(tanh(y), 1), 2);
-    return { x: zeroPadding(y, mask), mask: initial.mask, attention, levels };
+    return { x: mask ? zeroPadding(y, mask) : y, mask: initial.mask, attention, levels };
   }
 
   /**

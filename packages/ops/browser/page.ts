@@ -3,6 +3,7 @@
 import { type BrowserCase, publishResults, runOnBackends } from '@setgen/testkit/browser-page';
 import { randomSet } from '@setgen/testkit/sets';
 import * as tf from '@tensorflow/tfjs-core';
+<<<<<<< HEAD
 import {
   batchMatMul,
   chamferDistance,
@@ -14,6 +15,9 @@ import {
   sinkhornDistance,
   splitRows,
 } from '../src/index.js';
+=======
+import { batchMatMul, splitRows } from '../src/internal.js';
+>>>>>>> main
 
 interface Pair {
   a: SetBatch;

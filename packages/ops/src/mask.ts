@@ -1,4 +1,6 @@
 import {
+  broadcastTo,
+  cast,
   expandDims,
   greater,
   type Tensor,
@@ -7,7 +9,7 @@ import {
   tensor2d,
   tidy,
   where,
-  zerosLike,
+  zeros,
 } from '@tensorflow/tfjs-core';
 import { ShapeError } from './errors.js';
 
@@ -33,15 +35,24 @@ export function maskFromSizes(sizes: number[] | Tensor1D, maxSize: number): Tens
 }
 
 /**
- * `x [B, N, …]` with the padded elements (mask ≤ 0.5) set to exactly 0, by `where`: NaN or
- * ±Inf in the padding never propagates (a product with the mask would give 0·NaN = NaN) and
- * no gradient reaches it. Without a mask, `x` itself.
+ * THE definition of a mask in @setgen: an entry is an element exactly where `mask > 0.5`;
+ * anything else (0, 0.3, NaN) is padding, and 2 counts as 1. Returns that 0/1 float32 mask
+ * `[B, N]` (one cheap op on the small mask), so a mask of 0.3, 2 or NaN can never scale a
+ * value: it selects, as the host paths' `mask[b, i] > 0.5` does.
  */
-export function zeroPadding<T extends Tensor>(x: T, mask: Tensor2D | null | undefined): T {
-  if (!mask) return x;
+export function elementMask(mask: Tensor2D): Tensor2D {
+  return tidy(() => cast(greater(mask, 0.5), 'float32') as Tensor2D);
+}
+
+/**
+ * `x [B, N, D]` with its padded rows (`mask [B, N]` ≤ 0.5 or NaN) replaced by exact zeros —
+ * selected, not multiplied, so NaN or ±Infinity in padding never reach a value or a gradient
+ * (the gradient at padded rows is 0).
+ */
+export function zeroPadding<T extends Tensor>(x: T, mask: Tensor2D): T {
   return tidy(() => {
-    let valid: Tensor = greater(mask, 0.5);
-    while (valid.rank < x.rank) valid = expandDims(valid, -1);
-    return where(valid, x, zerosLike(x)) as T;
+    const rows = broadcastTo(expandDims(greater(mask, 0.5), 2), x.shape);
+    // zeros not derived from x, so the gradient tape has no second branch to differentiate
+    return where(rows, x, zeros(x.shape)) as T;
   });
 }

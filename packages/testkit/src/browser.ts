@@ -160,6 +160,7 @@ export async function openSuitePage(root: string): Promise<SuitePage> {
             find: /^@setgen\/testkit\/(browser-page|sets|random)$/,
             replacement: `${PACKAGES}/testkit/src/$1.ts`,
           },
+          { find: /^@setgen\/([a-z-]+)\/internal$/, replacement: `${PACKAGES}/$1/src/internal.ts` },
           { find: /^@setgen\/([a-z-]+)$/, replacement: `${PACKAGES}/$1/src/index.ts` },
         ],
         dedupe: ['@tensorflow/tfjs-core', '@tensorflow/tfjs-layers'],
