@@ -3,9 +3,7 @@
 import { type BrowserCase, publishResults, runOnBackends } from '@setgen/testkit/browser-page';
 import { randomSet } from '@setgen/testkit/sets';
 import * as tf from '@tensorflow/tfjs-core';
-<<<<<<< HEAD
 import {
-  batchMatMul,
   chamferDistance,
   hungarianLoss,
   type PairCost,
@@ -13,11 +11,8 @@ import {
   pairwiseSquaredDistances,
   type SetBatch,
   sinkhornDistance,
-  splitRows,
 } from '../src/index.js';
-=======
 import { batchMatMul, splitRows } from '../src/internal.js';
->>>>>>> main
 
 interface Pair {
   a: SetBatch;
