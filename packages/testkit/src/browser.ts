@@ -102,7 +102,7 @@ export function copyWasmBinaries(dir: string): void {
 export async function launchChromium(): Promise<{ context: BrowserContext; close: () => Promise<void> }> {
   if (!existsSync(CHROMIUM)) {
     throw new Error(
-      `SETGEN_BROWSER_TESTS=required but there is no Chromium at ${CHROMIUM}: install it with \`${CHROMIUM_INSTALL}\` or set SETGEN_CHROMIUM`,
+      `no Chromium at ${CHROMIUM}: install it with \`${CHROMIUM_INSTALL}\` or set SETGEN_CHROMIUM`,
     );
   }
   const profile = mkdtempSync(join(tmpdir(), 'setgen-chromium-'));
@@ -128,6 +128,21 @@ export function collectPageErrors(page: Page): string[] {
   });
   page.on('pageerror', (error) => errors.push(`page: ${error.message}`));
   return errors;
+}
+
+/**
+ * Runs `use` with a new page of headless Chromium and the list of its console errors and
+ * uncaught exceptions (filled as they happen), then closes the browser and removes its
+ * profile, whatever `use` did.
+ */
+export async function withChromiumPage<T>(use: (page: Page, errors: string[]) => Promise<T>): Promise<T> {
+  const browser = await launchChromium();
+  try {
+    const page = await browser.context.newPage();
+    return await use(page, collectPageErrors(page));
+  } finally {
+    await browser.close();
+  }
 }
 
 export interface SuitePage {
