@@ -315,7 +315,9 @@ export class SetVAE extends TrainableSetModel {
   private bottomUp(batch: SetBatch, withAttention: boolean): SetVAEEncoding {
     const mask = batch.mask ?? null;
     // padded rows are zeroed by `where` (0·NaN would be NaN), before and after the first FC
-    let x = mask ? zeroPadding(this.inputFc.apply(zeroPadding(batch.x, mask)), mask) : this.inputFc.apply(batch.x);
+    let x = mask
+      ? zeroPadding(this.inputFc.apply(zeroPadding(batch.x, mask)), mask)
+      : this.inputFc.apply(batch.x);
     const features: Tensor3D[] = [];
     const attention: Tensor4D[] = [];
     const below = this.encoder.slice(0, -1);
