@@ -18,3 +18,4 @@ export {
   setVAEPresets,
 } from './setvae-config.js';
 export type { FitOptions, FitResult, TrainableModel, TrainProgress } from './training.js';
+export * from './one-shot-set-vae.js';
