@@ -4,9 +4,10 @@
 //
 //   node dist/main.js [--steps N | --epochs E] [--dataset setMnist|setMultiMnist]
 //                     [--batch-size B] [--train-size N] [--eval-size K] [--out DIR]
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { type SetDataset, setMnist, setMultiMnist } from '@setgen/data';
+import { mnistPackageDigits, type SetDataset, setMnist, setMultiMnist } from '@setgen/data';
 import { SetVAE, type SetVAEConfig, type SetVAEOutput, type TrainProgress } from '@setgen/models/node';
 import { type HostSet, Random } from '@setgen/ops';
 import * as tf from '@tensorflow/tfjs-core';
@@ -98,15 +99,17 @@ function loadData(
   trainSize: number,
 ): { train: SetDataset; test: SetDataset } {
   const limit = trainSize > 0 ? trainSize : undefined;
+  // The digits of the `mnist` package, a dependency of this example (not of @setgen/data).
+  const images = mnistPackageDigits([createRequire(import.meta.url).resolve]);
   if (dataset === 'setMnist') {
     return {
-      train: setMnist({ split: 'train', seed: 1, limit }),
-      test: setMnist({ split: 'test', seed: 2 }),
+      train: setMnist({ split: 'train', seed: 1, limit, images }),
+      test: setMnist({ split: 'test', seed: 2, images }),
     };
   }
   return {
-    train: setMultiMnist({ split: 'train', seed: 1, limit }),
-    test: setMultiMnist({ split: 'test', seed: 2 }),
+    train: setMultiMnist({ split: 'train', seed: 1, limit, images }),
+    test: setMultiMnist({ split: 'test', seed: 2, images }),
   };
 }
 

@@ -11,7 +11,12 @@ export {
 } from './clevr.js';
 export type { SetDataset } from './dataset.js';
 export { type IdxArray, readIdx } from './idx.js';
-export { bundledMnistDigits, type MnistImages, mnistImagesFromIdx } from './mnist-images.js';
+export {
+  type MnistImages,
+  type ModuleResolver,
+  mnistImagesFromIdx,
+  mnistPackageDigits,
+} from './mnist-images.js';
 export { type PolygonsDataset, type PolygonsOptions, polygons } from './polygons.js';
 export {
   MNIST_SPLIT_SEED,
