@@ -312,7 +312,7 @@ describeBackends('TopNCreation', () => {
     const f = () => tf.sum(tf.mul(small.create(zs, [3, 2]).x, probe)) as tf.Scalar;
     const { value, grads } = tf.variableGrads(f);
     const all = small.getWeights();
-    const kernelGrad = grads[small.weights[10].read().name];
+    const kernelGrad = grads[(small.weights[10].read() as tf.Variable).name];
     const fk = (t: tf.Tensor) => {
       small.setWeights(all.map((w, i) => (i === 10 ? t : w)));
       return f();

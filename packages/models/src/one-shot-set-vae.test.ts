@@ -210,7 +210,7 @@ describeBackends('OneShotSetVAE', () => {
           () => model.loss({ x, mask }, { seed: 2 }).total,
           model.trainableVariables as tf.Variable[],
         );
-        optimizer.applyGradients(grads);
+        optimizer.applyGradients(grads as Parameters<typeof optimizer.applyGradients>[0]);
         tf.dispose([value, ...Object.values(grads)]);
       };
       step(); // optimizer state is created on the first step
