@@ -2,15 +2,14 @@
 // allows: train one-shot set VAEs with each creation method and several seeds on synthetic
 // molecule-like 3-D sets, then generate sets and score them (valency, diversity, extrapolation).
 // Each run lives in its own directory (config, log, checkpoint, result) and resumes from its
-// checkpoint, so a long study can be stopped and restarted.
+// checkpoint (the models runtime's), so a long study can be stopped and restarted.
 
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { syntheticMolecules, toSetBatch } from '@setgen/data';
-import { type CreationMethod, OneShotSetVAE, type OneShotSetVAEConfig } from '@setgen/models';
+import { type CreationMethod, OneShotSetVAE, type OneShotSetVAEConfig } from '@setgen/models/node';
 import { earthMoversDistance, type HostSet, Random } from '@setgen/ops';
 import * as tf from '@tensorflow/tfjs-core';
-import { LocalTrainer, type LocalTrainerState } from './local-training.js';
 
 /** Scale of a study (the paper: 2000/500 sets, 10000 epochs, lr 2e-4, patience 750). */
 export interface StudyScale {
@@ -157,8 +156,6 @@ export interface RunOptions {
   seed: number;
   scale: StudyScale;
   dir: string;
-  /** Checkpoint every this many epochs. */
-  checkpointEvery?: number;
   log?: (line: string) => void;
 }
 
@@ -167,7 +164,7 @@ export interface RunResult {
   seed: number;
   epochs: number;
   seconds: number;
-  /** Mean training-set recon term of the last epoch (posterior draws, as the reference's "train W"). */
+  /** Mean per-set recon term of the last epoch (posterior draws, as the reference's "train W"). */
   trainLoss: number;
   trainW: number;
   testW: number;
@@ -179,100 +176,67 @@ function writeJson(path: string, value: unknown): void {
   renameSync(`${path}.tmp`, path);
 }
 
-/** TEMPORARY checkpoint (weights + loop state) until the runtime's saveModel/loadModel land. */
-function saveCheckpoint(path: string, model: OneShotSetVAE, state: LocalTrainerState, elapsed: number): void {
-  const weights = model.namedWeights().map(({ name, variable }) => ({
-    name,
-    shape: variable.shape,
-    values: Array.from(variable.dataSync()),
-  }));
-  writeJson(path, { state, elapsed, weights });
-}
-
-function loadCheckpoint(path: string, model: OneShotSetVAE): { state: LocalTrainerState; elapsed: number } {
-  const saved = JSON.parse(readFileSync(path, 'utf8'));
-  const byName = new Map<string, { values: number[] }>(
-    saved.weights.map((w: { name: string }) => [w.name, w]),
-  );
-  for (const { name, variable } of model.namedWeights()) {
-    const w = byName.get(name);
-    if (!w) throw new Error(`checkpoint ${path}: no weight ${name}`);
-    tf.tidy(() => variable.assign(tf.tensor(w.values, variable.shape)));
-  }
-  return { state: saved.state, elapsed: saved.elapsed };
-}
-
-/** Trains one model (resuming from `dir/checkpoint.json`), then evaluates and writes `dir/result.json` + `dir/generated.json`. */
-export function runOne(data: MoleculeData, options: RunOptions): RunResult {
+/**
+ * Trains one model with the models runtime (`fit`: Adam, clipping, reduce-on-plateau, the
+ * penalty ramp, checkpoints in `dir/checkpoint` every epoch — a restart resumes exactly),
+ * then evaluates it: `dir/result.json` and the generated sets in `dir/generated.json`.
+ */
+export async function runOne(data: MoleculeData, options: RunOptions): Promise<RunResult> {
   const { creation, seed, scale, dir } = options;
   const log = options.log ?? (() => {});
   mkdirSync(dir, { recursive: true });
   const resultPath = join(dir, 'result.json');
   if (existsSync(resultPath)) return JSON.parse(readFileSync(resultPath, 'utf8'));
+  const [from, to] = scale.penaltyRamp;
   const config: OneShotSetVAEConfig = {
     ...scale.model,
     creation,
     seed,
     sizeHistogram: data.sizeHistogram,
+    learningRate: scale.learningRate,
+    plateauPatience: scale.patience,
+    epochs: scale.epochs,
+    penaltyRamp: [from * scale.epochs, to * scale.epochs],
   };
   writeJson(join(dir, 'config.json'), { config, scale });
-  const model = new OneShotSetVAE(config);
-  const trainer = new LocalTrainer(model, {
-    learningRate: scale.learningRate,
-    clipNorm: 4,
-    factor: 0.5,
-    patience: scale.patience,
-    minLearningRate: 1e-6,
+  const checkpoint = join(dir, 'checkpoint');
+  const model = existsSync(join(checkpoint, 'model.json'))
+    ? await OneShotSetVAE.load(checkpoint)
+    : new OneShotSetVAE(config);
+  if (model.step > 0) log(`${creation}/${seed}: resumed at epoch ${model.epoch.toFixed(2)}`);
+  const stepsPerEpoch = Math.ceil(data.train.length / scale.batchSize);
+  const epochBatches = Object.assign(
+    (epoch: number) =>
+      sizeSortedBatches(data.train, scale.batchSize, new Random(seed * 7919 + epoch)).map((indices) =>
+        toSetBatch(indices.map((i) => data.train[i])),
+      ),
+    { stepsPerEpoch },
+  );
+  let sums: Record<string, number> = {};
+  let lastRecon = Number.NaN;
+  const started = performance.now();
+  await model.fit(epochBatches, {
+    epochs: scale.epochs,
+    checkpoint: { to: checkpoint, everySteps: stepsPerEpoch },
+    onProgress: (p) => {
+      for (const [k, v] of Object.entries(p.losses)) sums[k] = (sums[k] ?? 0) + v;
+      if (Math.abs(p.epoch - Math.round(p.epoch)) > 1e-9) return;
+      // the loss terms are sums over each batch's sets: per set = Σ over the epoch / #sets
+      const perSet = Object.fromEntries(Object.entries(sums).map(([k, v]) => [k, v / data.train.length]));
+      lastRecon = perSet.recon;
+      const line = {
+        epoch: Math.round(p.epoch),
+        lr: p.learningRate,
+        weights: p.weights,
+        seconds: (performance.now() - started) / 1000,
+        ...perSet,
+      };
+      writeFileSync(join(dir, 'log.jsonl'), `${JSON.stringify(line)}\n`, { flag: 'a' });
+      log(`${creation}/${seed} epoch ${line.epoch}: ${JSON.stringify(perSet)}`);
+      sums = {};
+    },
   });
-  const checkpoint = join(dir, 'checkpoint.json');
-  let elapsed = 0;
-  if (existsSync(checkpoint)) {
-    const restored = loadCheckpoint(checkpoint, model);
-    trainer.state = restored.state;
-    (trainer.optimizer as unknown as { learningRate: number }).learningRate = restored.state.learningRate;
-    elapsed = restored.elapsed;
-    log(`${creation}/${seed}: resumed at epoch ${trainer.state.epoch}`);
-  }
-  const random = new Random(seed * 7919 + trainer.state.epoch);
-  let trainLoss = Number.NaN;
-  while (trainer.state.epoch < scale.epochs) {
-    const start = performance.now();
-    const sums: Record<string, number> = {};
-    const [from, to] = scale.penaltyRamp.map((f) => f * scale.epochs);
-    const ramp = Math.min(1, Math.max(0, (trainer.state.epoch + 1 - from) / Math.max(to - from, 1e-9)));
-    const weights = {
-      minDistance: ramp * model.config.lossWeights.minDistance,
-      valency: ramp * model.config.lossWeights.valency,
-    };
-    for (const indices of sizeSortedBatches(data.train, scale.batchSize, random)) {
-      const batch = toSetBatch(indices.map((i) => data.train[i]));
-      const terms = trainer.step(batch, random.seed(), weights);
-      tf.dispose([batch.x, batch.mask]);
-      for (const [k, v] of Object.entries(terms)) sums[k] = (sums[k] ?? 0) + v;
-    }
-    const perSet = Object.fromEntries(Object.entries(sums).map(([k, v]) => [k, v / data.train.length]));
-    if (!Number.isFinite(perSet.total))
-      throw new Error(`${creation}/${seed}: non-finite loss at epoch ${trainer.state.epoch}`);
-    // plateau on the reconstruction (the paper, App. D.2; the code watches the total, which the
-    // ramp moves), counted once the penalties are at full weight
-    trainer.endEpoch(perSet.recon, ramp < 1);
-    trainLoss = perSet.recon;
-    elapsed += (performance.now() - start) / 1000;
-    const line = {
-      epoch: trainer.state.epoch,
-      lr: trainer.state.learningRate,
-      penaltyWeight: weights.valency,
-      seconds: elapsed,
-      ...perSet,
-    };
-    writeFileSync(join(dir, 'log.jsonl'), `${JSON.stringify(line)}\n`, { flag: 'a' });
-    log(
-      `${creation}/${seed} epoch ${trainer.state.epoch}: ${JSON.stringify(perSet)} (${elapsed.toFixed(0)} s)`,
-    );
-    if (trainer.state.epoch % (options.checkpointEvery ?? 10) === 0 || trainer.state.epoch === scale.epochs) {
-      saveCheckpoint(checkpoint, model, trainer.state, elapsed);
-    }
-  }
+  const seconds = (performance.now() - started) / 1000;
   const generated = generate(model, scale.generated, seed + 1000);
   const extrapolated = generate(model, scale.generated, seed + 2000, 10);
   writeJson(join(dir, 'generated.json'), {
@@ -282,15 +246,14 @@ export function runOne(data: MoleculeData, options: RunOptions): RunResult {
   const result: RunResult = {
     creation,
     seed,
-    epochs: trainer.state.epoch,
-    seconds: elapsed,
-    trainLoss: Number.isNaN(trainLoss) ? lastLoggedRecon(dir) : trainLoss,
+    epochs: model.epoch,
+    seconds,
+    trainLoss: Number.isNaN(lastRecon) ? lastLoggedRecon(dir) : lastRecon,
     trainW: reconstructionDistance(model, data.train, scale.batchSize),
     testW: reconstructionDistance(model, data.test, scale.batchSize),
-    parameters: model.countParameters(),
+    parameters: model.countParams(),
   };
   writeJson(resultPath, result);
-  trainer.optimizer.dispose();
   model.dispose();
   return result;
 }

@@ -1,7 +1,7 @@
 // CLI of the molecule-like experiment. `train` runs (or resumes) the study's runs; `--worker
 // k/K` takes every K-th run so K processes can share the work.
 import { join } from 'node:path';
-import { CREATION_METHODS, type CreationMethod } from '@setgen/models';
+import { CREATION_METHODS, type CreationMethod } from '@setgen/models/node';
 import { pickBackend } from './backend.js';
 import { moleculeData, runOne, SCALES } from './experiment.js';
 
@@ -41,7 +41,7 @@ export async function runMoleculeGeneration(args: string[]): Promise<void> {
     const runs = seeds.flatMap((seed) => creations.map((creation) => ({ creation, seed })));
     for (const [index, { creation, seed }] of runs.entries()) {
       if (index % K !== k) continue;
-      const result = runOne(data, {
+      const result = await runOne(data, {
         creation,
         seed,
         scale,

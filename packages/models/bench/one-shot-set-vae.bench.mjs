@@ -2,7 +2,7 @@
 // PyTorch peer bench/one-shot-set-vae_peer.py (same names, sizes and parameter count):
 //   oneshot_step_topn_b128_n9   batch 128 sets of 9 atoms (the paper's mean size), positions + one-hot(4)
 //   oneshot_step_topn_b128_n20  the same with 20 atoms
-// Each step = forward + backward + global-norm clipping at 4 + Adam (loss read back).
+// Each step = the runtime's trainStep: forward + backward + global-norm clipping at 4 + Adam.
 //   node bench/one-shot-set-vae.bench.mjs [--backends wasm,cpu]
 import * as tf from '@tensorflow/tfjs-core';
 import { backendsFromArgs, bench, useBackend } from '../../../scripts/bench-harness.mjs';
@@ -23,29 +23,15 @@ for (const backend of backendsFromArgs(['wasm'])) {
   await useBackend(backend);
   for (const n of [9, 20]) {
     const model = new OneShotSetVAE({ creation: 'topn' });
-    const optimizer = tf.train.adam(2e-4);
     const x = uniformBatch(128, n, n);
-    let seed = 0;
-    const step = () => {
-      const variables = model.trainableVariables;
-      const { value, grads } = tf.variableGrads(() => model.loss({ x }, { seed: seed++ }).total, variables);
-      tf.tidy(() => {
-        const list = variables.map((v) => grads[v.name]);
-        const norm = tf.sqrt(tf.addN(list.map((g) => tf.sum(tf.square(g))))).dataSync()[0];
-        const scale = norm > 4 ? 4 / (norm + 1e-6) : 1;
-        optimizer.applyGradients(Object.fromEntries(variables.map((v, i) => [v.name, tf.mul(list[i], scale)])));
-      });
-      const loss = value.dataSync()[0];
-      tf.dispose([value, ...Object.values(grads)]);
-      return loss;
-    };
+    // the runtime's step with the model's plan: Adam(2e-4), clipping at 4, plateau schedule
+    const step = () => model.trainStep({ x }).losses.total;
     await bench(`oneshot_step_topn_b128_n${n}`, step, {
       runs: backend === 'cpu' ? 3 : 10,
       warmup: 2,
       backend,
-      extra: { B: 128, n, params: model.countParameters() },
+      extra: { B: 128, n, params: model.countParams() },
     });
-    optimizer.dispose();
     model.dispose();
     x.dispose();
   }

@@ -257,6 +257,62 @@ describeBackends('OneShotSetVAE', () => {
     copy.dispose();
   });
 
+  it('trains through the runtime, saves, loads as its own class and resumes exactly (topn, iid)', async () => {
+    for (const creation of ['topn', 'iid'] as const) {
+      const data = [5, 3, 4].map((n, i) => ({ x: randomSet(20 + i, [3, n, 3]) }));
+      const model = tiny(creation, { learningRate: 1e-2 });
+      await model.fit(data, { epochs: 2 });
+      let saved: tf.io.ModelArtifacts | null = null;
+      await model.save(
+        tf.io.withSaveHandler(async (artifacts) => {
+          saved = { ...artifacts, weightData: (artifacts.weightData as ArrayBuffer).slice(0) };
+          return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
+        }),
+      );
+      const losses: number[] = [];
+      await model.fit(data, { epochs: 4, onProgress: (p) => void losses.push(p.losses.total) });
+      const loaded = await OneShotSetVAE.load(tf.io.fromMemory(saved!));
+      expect(loaded).toBeInstanceOf(OneShotSetVAE);
+      expect([loaded.step, loaded.epoch]).toEqual([6, 2]);
+      expect(loaded.getConfig()).toEqual(model.getConfig());
+      const resumed: number[] = [];
+      await loaded.fit(data, { epochs: 4, onProgress: (p) => void resumed.push(p.losses.total) });
+      expect(resumed).toEqual(losses);
+      expect(losses.every(Number.isFinite)).toBe(true);
+      const values = (m: OneShotSetVAE) => m.trainableVariables.map((v) => Array.from(v.dataSync()));
+      expect(values(loaded)).toEqual(values(model));
+      tf.dispose(data.map((b) => b.x));
+      model.dispose();
+      loaded.dispose();
+    }
+  });
+
+  it("training plan: the reference's recipe by default; the penalty ramp and a plateau that waits for it", () => {
+    const reference = tiny('topn');
+    const plan = reference.trainingPlan();
+    expect(plan.clipNorm).toBe(4);
+    const lr = plan.learningRate as Exclude<typeof plan.learningRate, number | undefined>;
+    expect(lr({ step: 0, epoch: 0 })).toBe(2e-4);
+    const weights = plan.lossWeights as (p: { step: number; epoch: number }) => Record<string, number>;
+    expect(weights({ step: 0, epoch: 0 })).toEqual({ minDistance: 200, valency: 200 });
+    // 751 epochs without improvement halve the rate (patience 750)
+    for (let e = 0; e <= 751; e++) lr.observe?.(1, { step: e, epoch: e });
+    expect(lr({ step: 752, epoch: 752 })).toBe(1e-4);
+    reference.dispose();
+    const ramped = tiny('topn', { penaltyRamp: [2, 6], plateauPatience: 0 });
+    const p2 = ramped.trainingPlan();
+    const w2 = p2.lossWeights as (p: { step: number; epoch: number }) => Record<string, number>;
+    expect([1, 4, 8].map((epoch) => w2({ step: 0, epoch }).valency)).toEqual([0, 100, 200]);
+    const lr2 = p2.learningRate as Exclude<typeof p2.learningRate, number | undefined>;
+    for (let e = 0; e < 6; e++) lr2.observe?.(10 + e, { step: e, epoch: e }); // worse each epoch, ignored
+    expect(lr2({ step: 6, epoch: 6 })).toBe(2e-4);
+    lr2.observe?.(20, { step: 6, epoch: 6 });
+    lr2.observe?.(21, { step: 7, epoch: 7 });
+    expect(lr2({ step: 8, epoch: 8 })).toBe(1e-4);
+    expect(() => tiny('topn', { penaltyRamp: [5, 2] })).toThrow(/penaltyRamp/);
+    ramped.dispose();
+  });
+
   it('rejects bad configs and inputs with typed errors naming the argument', () => {
     expect(() => tiny('fourier' as never)).toThrow(
       /creation must be one of 'topn' \| 'firstn' \| 'iid' \| 'mlp'/,

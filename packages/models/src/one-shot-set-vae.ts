@@ -4,8 +4,8 @@
 // First-n, i.i.d. or MLP), a linear layer on X0 modulated by z (FiLM, Eq. 10–11), attention
 // blocks, an MLP to positions. Loss (App. D.2): W reconstruction (Hungarian, Euclidean,
 // per-set mean, summed over the batch) + λ1·KL + λ2·reg2 (minimum distance) + λ3·reg3
-// (valency), with the reference's λ = 0.003, 200, 200. Pure math: training, schedules and
-// checkpoints are the models runtime's (SetModel contract).
+// (valency), with the reference's λ = 0.003, 200, 200. The model holds the math; training,
+// schedules (reduce-on-plateau, clipping) and checkpoints come from the models runtime.
 
 import {
   FirstNCreation,
@@ -58,7 +58,10 @@ import {
 } from '@tensorflow/tfjs-core';
 import type { LayerVariable } from '@tensorflow/tfjs-layers';
 import { ElementwiseDense } from './dense.js';
-import type { LossOptions, LossTerms, NamedVariable, SetModel, TrainBatch } from './runtime/set-model.js';
+import { registerModel } from './runtime/registry.js';
+import { type LearningRateSchedule, reduceOnPlateau } from './runtime/schedules.js';
+import type { LossOptions, LossTerms, NamedVariable, TrainBatch, TrainingPlan } from './runtime/set-model.js';
+import { TrainableSetModel } from './runtime/trainable-set-model.js';
 
 /** The creation modules of the paper (§2.1, §4). */
 export type CreationMethod = 'topn' | 'firstn' | 'iid' | 'mlp';
@@ -108,7 +111,7 @@ export interface OneShotSetVAEConfig {
   /** How `sample` picks sizes: 'histogram' (the training sizes, the paper's choice) or 'latent' (MLP(z) + averageSize). */
   cardinality?: 'histogram' | 'latent';
   /** Training-set size counts, index = size (see `OneShotSetVAE.sizeHistogram`); needed by 'histogram' sampling. */
-  sizeHistogram?: number[];
+  sizeHistogram?: number[] | null;
   /** Constant added to the size predictor's output; default 11 (the reference's `average_n`). */
   averageSize?: number;
   /** Loss weights; missing entries take the defaults. */
@@ -121,6 +124,22 @@ export interface OneShotSetVAEConfig {
   maxValency?: number;
   /** Seed of the initial weights and the default noise stream; default 0. */
   seed?: number;
+  /** Adam's learning rate at the start; default 2e-4 (the reference). */
+  learningRate?: number;
+  /** Reduce-on-plateau: halve the rate after this many epochs without improvement of the epoch's mean total loss; default 750. */
+  plateauPatience?: number;
+  /** Floor of the learning rate; default 1e-6. */
+  minLearningRate?: number;
+  /** Clip the global gradient norm to this; default 4. */
+  clipNorm?: number;
+  /** Default length of `fit`; default 10000 epochs (the reference stops earlier once the rate is below 1e-5). */
+  epochs?: number;
+  /**
+   * Penalty schedule in epochs `[start, end]`: the minDistance and valency weights are 0
+   * before `start` and rise linearly to their `lossWeights` at `end`; the plateau schedule
+   * counts only from `end`. Default [0, 0] = full weights from the start (the reference).
+   */
+  penaltyRamp?: [number, number];
 }
 
 export type ResolvedOneShotSetVAEConfig = Required<
@@ -165,6 +184,20 @@ function positiveNumber(value: unknown, name: string): number {
   return value;
 }
 
+function nonNegativeInteger(value: unknown, name: string): number {
+  if (!Number.isInteger(value) || (value as number) < 0) {
+    throw new ConfigError(`OneShotSetVAE: ${name} must be an integer ≥ 0, got ${JSON.stringify(value)}`);
+  }
+  return value as number;
+}
+
+function nonNegativeNumber(value: unknown, name: string): number {
+  if (typeof value !== 'number' || !(value >= 0) || !Number.isFinite(value)) {
+    throw new ConfigError(`OneShotSetVAE: ${name} must be a finite number ≥ 0, got ${JSON.stringify(value)}`);
+  }
+  return value;
+}
+
 /** Fills the defaults in and checks every field; `ConfigError` names the bad one. */
 export function resolveOneShotConfig(config: OneShotSetVAEConfig): ResolvedOneShotSetVAEConfig {
   if (typeof config !== 'object' || config === null) {
@@ -201,7 +234,7 @@ export function resolveOneShotConfig(config: OneShotSetVAEConfig): ResolvedOneSh
     );
   }
   let sizeHistogram: number[] | null = null;
-  if (config.sizeHistogram !== undefined) {
+  if (config.sizeHistogram !== undefined && config.sizeHistogram !== null) {
     const h = config.sizeHistogram;
     if (!Array.isArray(h) || h.length === 0 || h.some((c) => !(c >= 0) || !Number.isFinite(c))) {
       throw new ConfigError(
@@ -230,6 +263,17 @@ export function resolveOneShotConfig(config: OneShotSetVAEConfig): ResolvedOneSh
   }
   const seed = config.seed ?? 0;
   if (!Number.isInteger(seed)) throw new ConfigError(`OneShotSetVAE: seed must be an integer, got ${seed}`);
+  const ramp = config.penaltyRamp ?? [0, 0];
+  if (
+    !Array.isArray(ramp) ||
+    ramp.length !== 2 ||
+    !ramp.every((e) => typeof e === 'number' && e >= 0 && Number.isFinite(e)) ||
+    ramp[1] < ramp[0]
+  ) {
+    throw new ConfigError(
+      `OneShotSetVAE: penaltyRamp must be [start, end] epochs with 0 ≤ start ≤ end, got ${JSON.stringify(ramp)}`,
+    );
+  }
   const minDistance = positiveNumber(config.minDistance ?? 1, 'minDistance');
   const neighbourDistance = positiveNumber(config.neighbourDistance ?? 2, 'neighbourDistance');
   return {
@@ -255,6 +299,12 @@ export function resolveOneShotConfig(config: OneShotSetVAEConfig): ResolvedOneSh
     neighbourDistance,
     maxValency: positiveInteger(config.maxValency ?? 4, 'maxValency'),
     seed,
+    learningRate: positiveNumber(config.learningRate ?? 2e-4, 'learningRate'),
+    plateauPatience: nonNegativeInteger(config.plateauPatience ?? 750, 'plateauPatience'),
+    minLearningRate: nonNegativeNumber(config.minLearningRate ?? 1e-6, 'minLearningRate'),
+    clipNorm: positiveNumber(config.clipNorm ?? 4, 'clipNorm'),
+    epochs: positiveNumber(config.epochs ?? 10000, 'epochs'),
+    penaltyRamp: [ramp[0], ramp[1]],
   };
 }
 
@@ -311,8 +361,9 @@ function neighbourRanks(
  * minDistance, valency[, size] }` (raw terms; total = recon + Σ λ·term). Batches: `x [B, N,
  * inputDim]` with the positions in the first `outputDim` channels, prefix `mask [B, N]`.
  */
-export class OneShotSetVAE implements SetModel {
+export class OneShotSetVAE extends TrainableSetModel {
   static readonly className = 'OneShotSetVAE';
+  static readonly resolveConfig = resolveOneShotConfig;
   readonly config: ResolvedOneShotSetVAEConfig;
   private readonly encoderMlp: ElementwiseDense[];
   private readonly encoderBlocks: SetAttentionBlock[];
@@ -325,9 +376,9 @@ export class OneShotSetVAE implements SetModel {
   private readonly decoderHead: ElementwiseDense[];
   private readonly sizePredictor: ElementwiseDense[];
   private readonly random: Random;
-  private disposed = false;
 
   constructor(config: OneShotSetVAEConfig) {
+    super();
     this.config = resolveOneShotConfig(config);
     const c = this.config;
     const init = new Random(c.seed);
@@ -404,12 +455,46 @@ export class OneShotSetVAE implements SetModel {
     return counts;
   }
 
+  /**
+   * The runtime's plan (App. D.2): Adam, reduce-on-plateau (factor 0.5, `plateauPatience`,
+   * floor `minLearningRate`) on each epoch's mean total loss, gradient-norm clipping, and
+   * the penalty ramp when `penaltyRamp` asks for one.
+   */
+  trainingPlan(): TrainingPlan {
+    const c = this.config;
+    const [start, end] = c.penaltyRamp;
+    const plateau = reduceOnPlateau(c.learningRate, {
+      factor: 0.5,
+      patience: c.plateauPatience,
+      minLearningRate: c.minLearningRate,
+    });
+    // the ramp moves the total loss: the plateau counts only once the penalties are full
+    const learningRate: LearningRateSchedule = (position) => plateau(position);
+    learningRate.observe = (loss, position) => {
+      if (position.epoch >= end) plateau.observe?.(loss, position);
+    };
+    learningRate.state = () => plateau.state?.() ?? {};
+    learningRate.restore = (state) => plateau.restore?.(state);
+    const ramp = ({ epoch }: { epoch: number }) =>
+      end <= 0 ? 1 : Math.min(1, Math.max(0, (epoch - start) / Math.max(end - start, 1e-9)));
+    return {
+      learningRate,
+      lossWeights: (position) => ({
+        minDistance: ramp(position) * c.lossWeights.minDistance,
+        valency: ramp(position) * c.lossWeights.valency,
+      }),
+      clipNorm: c.clipNorm,
+      epochs: c.epochs,
+    };
+  }
+
   getConfig(): Record<string, unknown> {
     const c = this.config;
     return {
       ...c,
-      sizeHistogram: c.sizeHistogram ? [...c.sizeHistogram] : undefined,
+      sizeHistogram: c.sizeHistogram ? [...c.sizeHistogram] : null,
       lossWeights: { ...c.lossWeights },
+      penaltyRamp: [...c.penaltyRamp],
     };
   }
 
@@ -450,16 +535,7 @@ export class OneShotSetVAE implements SetModel {
       .filter((v) => v.trainable);
   }
 
-  /** Number of trainable scalars. */
-  countParameters(): number {
-    return this.trainableVariables.reduce((n, v) => n + v.size, 0);
-  }
-
   // ------------------------------------------------------------------ forward passes
-
-  private checkAlive(): void {
-    if (this.disposed) throw new ConfigError('OneShotSetVAE: this model has been disposed');
-  }
 
   /** Checks a batch before any tensor work; returns its sizes. */
   private checkBatch(batch: TrainBatch | SetBatch, name: string): number[] {
@@ -758,10 +834,8 @@ export class OneShotSetVAE implements SetModel {
     }
   }
 
-  /** Frees every weight. */
-  dispose(): void {
-    if (this.disposed) return;
-    this.disposed = true;
+  /** Frees every weight (the runtime frees the optimizer state). */
+  protected disposeWeights(): void {
     for (const d of [
       ...this.encoderMlp,
       ...this.encoderHead,
@@ -776,3 +850,5 @@ export class OneShotSetVAE implements SetModel {
     for (const w of new Set(layers.flatMap((layer) => layer.weights))) w.dispose();
   }
 }
+
+registerModel(OneShotSetVAE);
