@@ -34,7 +34,27 @@ export interface StudyScale {
   model: Partial<OneShotSetVAEConfig>;
 }
 
-export const SCALES: Record<'quick' | 'study', StudyScale> = {
+export const SCALES: Record<'smoke' | 'quick' | 'study', StudyScale> = {
+  /** For the example's test: seconds. */
+  smoke: {
+    trainSets: 24,
+    testSets: 8,
+    epochs: 2,
+    batchSize: 16,
+    learningRate: 1e-3,
+    patience: 5,
+    penaltyRamp: [0.3, 0.6],
+    generated: 8,
+    model: {
+      hiddenDim: 8,
+      numHeads: 2,
+      mlpHidden: 8,
+      encoderBlocks: 1,
+      decoderBlocks: 1,
+      latentDim: 4,
+      setChannels: 4,
+    },
+  },
   quick: {
     trainSets: 200,
     testSets: 50,

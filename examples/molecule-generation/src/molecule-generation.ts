@@ -3,12 +3,20 @@
 import { join } from 'node:path';
 import { CREATION_METHODS, type CreationMethod } from '@setgen/models/node';
 import { pickBackend } from './backend.js';
+import { writeFileSync } from 'node:fs';
 import { moleculeData, runOne, SCALES } from './experiment.js';
+import { evaluateRun, figures, type RunMetrics, runDirectories, table } from './report.js';
 
 const HELP = `molecule-generation — Top-n paper §5.3 (Table 4) analogue
 
   node dist/main.js train [--scale quick|study] [--creations topn,firstn,iid,mlp]
                           [--seeds 1,2,3] [--epochs E] [--out DIR] [--worker k/K]
+
+  node dist/main.js report [--scale quick|study] [--out DIR] [--pairs P]
+      scores every finished run (cached in DIR/<run>/metrics.json), writes DIR/table.md
+      (mean ± 95 % CI over seeds, the paper's Table 4 beside) and DIR/figures/*.png
+
+  node dist/main.js [--scale quick]   train, then report (the short default run)
 
 Default: --scale quick (minutes), all four creations, seeds 1,2,3, --out runs/quick.`;
 
@@ -22,9 +30,9 @@ export async function runMoleculeGeneration(args: string[]): Promise<void> {
     console.log(HELP);
     return;
   }
-  const command = args[0] && !args[0].startsWith('--') ? args[0] : 'train';
+  const command = args[0] && !args[0].startsWith('--') ? args[0] : 'all';
   const scaleName = (flag(args, 'scale') ?? 'quick') as keyof typeof SCALES;
-  if (!(scaleName in SCALES)) throw new Error(`--scale: expected quick | study, got ${scaleName}`);
+  if (!(scaleName in SCALES)) throw new Error(`--scale: expected smoke | quick | study, got ${scaleName}`);
   const scale = { ...SCALES[scaleName] };
   const epochs = flag(args, 'epochs');
   if (epochs) scale.epochs = Number(epochs);
@@ -32,7 +40,7 @@ export async function runMoleculeGeneration(args: string[]): Promise<void> {
   const seeds = (flag(args, 'seeds') ?? '1,2,3').split(',').map(Number);
   const out = flag(args, 'out') ?? join('runs', scaleName);
   const [k, K] = (flag(args, 'worker') ?? '0/1').split('/').map(Number);
-  if (command === 'train') {
+  if (command === 'train' || command === 'all') {
     const backend = await pickBackend();
     const data = moleculeData(scale);
     console.log(
@@ -50,6 +58,20 @@ export async function runMoleculeGeneration(args: string[]): Promise<void> {
       });
       console.log(`done ${creation}/${seed}: ${JSON.stringify(result)}`);
     }
+    if (command === 'train') return;
+  }
+  if (command === 'report' || command === 'all') {
+    const data = moleculeData(scale);
+    const pairs = Number(flag(args, 'pairs') ?? 1000);
+    const runs = runDirectories(out)
+      .map((dir) => evaluateRun(dir, data, pairs))
+      .filter((r): r is RunMetrics => r !== null);
+    const text = table(runs);
+    writeFileSync(join(out, 'table.md'), `${text}\n`);
+    writeFileSync(join(out, 'metrics.json'), JSON.stringify(runs, null, 1));
+    console.log(text);
+    const written = await figures(out, data);
+    console.log(`wrote ${join(out, 'table.md')}, ${written.map((f) => join(out, f)).join(', ')}`);
     return;
   }
   throw new Error(`unknown command ${command}; see --help`);
