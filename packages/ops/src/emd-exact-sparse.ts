@@ -79,24 +79,31 @@ function distance(ax: Float64Array, bx: Float64Array, d: number, i: number, j: n
 
 /**
  * The union of each a_i's k nearest b_j and each b_j's k nearest a_i, as CSR over rows i.
- * One pass over the n² pairs keeps a sorted list of the k best per row and per column.
+ * In 3-D through a uniform grid per set (a query visits the cells around it, shell by shell,
+ * until no unvisited cell can be nearer than its k-th best); otherwise one pass over the n²
+ * pairs keeps a sorted list of the k best per row and per column.
  */
 function candidateGraph(ax: Float64Array, bx: Float64Array, n: number, d: number, k: number): SparseCosts {
-  const rowBest = new Float64Array(n * k).fill(Number.POSITIVE_INFINITY);
   const rowIdx = new Int32Array(n * k).fill(-1);
-  const colBest = new Float64Array(n * k).fill(Number.POSITIVE_INFINITY);
   const colIdx = new Int32Array(n * k).fill(-1);
-  // the k-th best of each column, contiguous: the test every pair makes stays in cache
-  const colWorst = new Float64Array(n).fill(Number.POSITIVE_INFINITY);
-  const squared = new Float64Array(n);
-  for (let i = 0; i < n; i++) {
-    pairDistancesSquared(ax, bx, n, d, i, squared);
-    const rowOffset = i * k;
-    let rowWorst = Number.POSITIVE_INFINITY;
-    for (let j = 0; j < n; j++) {
-      const s = squared[j];
-      if (s < rowWorst) rowWorst = insertSorted(rowBest, rowIdx, rowOffset, k, s, j);
-      if (s < colWorst[j]) colWorst[j] = insertSorted(colBest, colIdx, j * k, k, s, i);
+  if (d === 3) {
+    nearestNeighbours3d(ax, bx, n, k, rowIdx);
+    nearestNeighbours3d(bx, ax, n, k, colIdx);
+  } else {
+    const rowBest = new Float64Array(n * k).fill(Number.POSITIVE_INFINITY);
+    const colBest = new Float64Array(n * k).fill(Number.POSITIVE_INFINITY);
+    // the k-th best of each column, contiguous: the test every pair makes stays in cache
+    const colWorst = new Float64Array(n).fill(Number.POSITIVE_INFINITY);
+    const squared = new Float64Array(n);
+    for (let i = 0; i < n; i++) {
+      pairDistancesSquared(ax, bx, n, d, i, squared);
+      const rowOffset = i * k;
+      let rowWorst = Number.POSITIVE_INFINITY;
+      for (let j = 0; j < n; j++) {
+        const s = squared[j];
+        if (s < rowWorst) rowWorst = insertSorted(rowBest, rowIdx, rowOffset, k, s, j);
+        if (s < colWorst[j]) colWorst[j] = insertSorted(colBest, colIdx, j * k, k, s, i);
+      }
     }
   }
   // rows' lists plus the column lists transposed, deduplicated per row
@@ -133,6 +140,112 @@ function candidateGraph(ax: Float64Array, bx: Float64Array, n: number, d: number
     for (let e = start[i]; e < start[i + 1]; e++) cost[e] = distance(ax, bx, d, i, col[e]);
   }
   return { n, start, col, cost };
+}
+
+/**
+ * For each of the n 3-D `queries`, the indices of its k nearest `points` (ascending distance)
+ * into `out[q·k …]`, through a grid of cubic cells, about one point per cell of the points'
+ * box (at most 64 cells per axis).
+ * A query outside the box starts from the nearest cell; shells of cells at Chebyshev index
+ * distance r are at least (r − 1)·h away, which ends the search, and a cell whose box is
+ * farther than the current k-th best is skipped. Exact: the same neighbours as brute force
+ * (up to ties).
+ */
+export function nearestNeighbours3d(
+  queries: Float64Array,
+  points: Float64Array,
+  n: number,
+  k: number,
+  out: Int32Array,
+): void {
+  const lo = [Number.POSITIVE_INFINITY, Number.POSITIVE_INFINITY, Number.POSITIVE_INFINITY];
+  const hi = [Number.NEGATIVE_INFINITY, Number.NEGATIVE_INFINITY, Number.NEGATIVE_INFINITY];
+  for (let p = 0; p < n; p++) {
+    for (let c = 0; c < 3; c++) {
+      lo[c] = Math.min(lo[c], points[3 * p + c]);
+      hi[c] = Math.max(hi[c], points[3 * p + c]);
+    }
+  }
+  // cubic cells, about one point per cell of the box (flat sets: fewer cells across)
+  const extent = [0, 1, 2].map((c) => hi[c] - lo[c]);
+  const largest = Math.max(...extent);
+  const floor = largest > 0 ? largest * 1e-6 : 1;
+  const volume = extent.reduce((v, e) => v * Math.max(e, floor), 1);
+  const side = Math.max(Math.cbrt(volume / n), largest / 64, floor);
+  const cells = extent.map((e) => Math.max(1, Math.min(64, Math.ceil(e / side))));
+  const [gx, gy, gz] = cells;
+  const h = [side, side, side];
+  const hMin = side;
+  const cellAxis = (x: number, c: number) =>
+    Math.min(cells[c] - 1, Math.max(0, Math.floor((x - lo[c]) / side)));
+  const cellCount = gx * gy * gz;
+  const g = Math.max(gx, gy, gz);
+  const cellStart = new Int32Array(cellCount + 1);
+  const cellOf = new Int32Array(n);
+  for (let p = 0; p < n; p++) {
+    const cell =
+      (cellAxis(points[3 * p], 0) * gy + cellAxis(points[3 * p + 1], 1)) * gz +
+      cellAxis(points[3 * p + 2], 2);
+    cellOf[p] = cell;
+    cellStart[cell + 1]++;
+  }
+  for (let c = 0; c < cellCount; c++) cellStart[c + 1] += cellStart[c];
+  const fill = cellStart.slice(0, cellCount);
+  const order = new Int32Array(n);
+  for (let p = 0; p < n; p++) order[fill[cellOf[p]]++] = p;
+
+  const best = new Float64Array(k);
+  const bestIdx = new Int32Array(k);
+  for (let q = 0; q < n; q++) {
+    const x = queries[3 * q];
+    const y = queries[3 * q + 1];
+    const z = queries[3 * q + 2];
+    const cx = cellAxis(x, 0);
+    const cy = cellAxis(y, 1);
+    const cz = cellAxis(z, 2);
+    best.fill(Number.POSITIVE_INFINITY);
+    bestIdx.fill(-1);
+    let worst = Number.POSITIVE_INFINITY;
+    for (let r = 0; r < g; r++) {
+      // every unvisited cell is at least (r − 1)·h away
+      const reach = Math.max(0, r - 1) * hMin;
+      if (reach * reach >= worst) break;
+      for (let ix = Math.max(0, cx - r); ix <= Math.min(gx - 1, cx + r); ix++) {
+        const onX = ix === cx - r || ix === cx + r;
+        for (let iy = Math.max(0, cy - r); iy <= Math.min(gy - 1, cy + r); iy++) {
+          const onY = onX || iy === cy - r || iy === cy + r;
+          // off the shell's x and y faces only its two z faces are new
+          const zFirst = Math.max(0, cz - r);
+          const zLast = Math.min(gz - 1, cz + r);
+          for (let iz = zFirst; iz <= zLast; iz++) {
+            if (!onY && iz !== cz - r && iz !== cz + r) {
+              if (iz < cz + r && cz + r <= zLast) iz = cz + r - 1; // jump to the far face
+              continue;
+            }
+            const cell = (ix * gy + iy) * gz + iz;
+            if (cellStart[cell] === cellStart[cell + 1]) continue;
+            // distance from the query to the cell's box
+            const bx0 = lo[0] + ix * h[0];
+            const by0 = lo[1] + iy * h[1];
+            const bz0 = lo[2] + iz * h[2];
+            const ex = Math.max(0, bx0 - x, x - bx0 - h[0]);
+            const ey = Math.max(0, by0 - y, y - by0 - h[1]);
+            const ez = Math.max(0, bz0 - z, z - bz0 - h[2]);
+            if (ex * ex + ey * ey + ez * ez >= worst) continue;
+            for (let t = cellStart[cell]; t < cellStart[cell + 1]; t++) {
+              const p = order[t];
+              const dx = x - points[3 * p];
+              const dy = y - points[3 * p + 1];
+              const dz = z - points[3 * p + 2];
+              const s = dx * dx + dy * dy + dz * dz;
+              if (s < worst) worst = insertSorted(best, bestIdx, 0, k, s, p);
+            }
+          }
+        }
+      }
+    }
+    out.set(bestIdx, q * k);
+  }
 }
 
 /** ‖a_i − b_j‖² for every j into `out`. */
