@@ -247,7 +247,8 @@ export async function figures(out: string, data: MoleculeData, columns = 6): Pro
     }),
   );
   written.push('figures/sets.png');
-  const all = (list: HostSet[]) => list.flatMap((s) => Array.from(valencies(s)));
+  // valencies above 8 are counted as 8 (the tail of collapsed sets), so the axis stays readable
+  const all = (list: HostSet[]) => list.flatMap((s) => Array.from(valencies(s), (v) => Math.min(v, 8)));
   const trainValencies = all(data.train.map(positions));
   const valencyPanels = [...generatedBy].map(([creation, g]) =>
     histogram(
@@ -256,7 +257,14 @@ export async function figures(out: string, data: MoleculeData, columns = 6): Pro
         { name: 'generated', values: all(g.generated) },
         { name: 'extrapolated (+10)', values: all(g.extrapolated) },
       ],
-      { title: NAMES[creation], xTitle: 'valency', normalize: true, discrete: true, width: 220, height: 150 },
+      {
+        title: NAMES[creation],
+        xTitle: 'valency (8 = 8 or more)',
+        normalize: true,
+        discrete: true,
+        width: 220,
+        height: 150,
+      },
     ),
   );
   const sizePanels = [...generatedBy].map(([creation, g]) =>

@@ -229,8 +229,9 @@ export interface BoundingBoxOptions {
   high?: number | readonly number[];
 }
 
-function corner(value: number | readonly number[], d: number, name: string): number[] {
-  const list = typeof value === 'number' ? new Array<number>(d).fill(value) : [...value];
+function corner(value: unknown, d: number, name: string): number[] {
+  const list =
+    typeof value === 'number' ? new Array<number>(d).fill(value) : Array.isArray(value) ? [...value] : [];
   if (list.length !== d || list.some((v) => !Number.isFinite(v))) {
     throw new ConfigError(
       `options.${name}: expected a finite number or ${d} finite numbers, got ${JSON.stringify(value)}`,
@@ -247,10 +248,11 @@ export function boundingBoxViolation(
   generated: readonly HostSet[],
   options: BoundingBoxOptions = {},
 ): number {
+  const checked = checkOptions(options, { low: is.any, high: is.any }, 'options');
   checkSets(generated, 'generated');
   const d = generated[0].d;
-  const low = corner(options.low ?? -6, d, 'low');
-  const high = corner(options.high ?? 6, d, 'high');
+  const low = corner(checked.low ?? -6, d, 'low');
+  const high = corner(checked.high ?? 6, d, 'high');
   low.forEach((l, c) => {
     if (!(l <= high[c]))
       throw new ConfigError(`options.low[${c}] (${l}) must be ≤ options.high[${c}] (${high[c]})`);
@@ -278,10 +280,12 @@ export function minimumDistanceViolation(
   generated: readonly HostSet[],
   options: { minDistance?: number } = {},
 ): number {
+  const { minDistance = 1 } = checkOptions(
+    options,
+    { minDistance: is.number({ positive: true }) },
+    'options',
+  );
   checkSets(generated, 'generated');
-  const minDistance = options.minDistance ?? 1;
-  if (!(minDistance > 0))
-    throw new ConfigError(`options.minDistance: expected a number > 0, got ${minDistance}`);
   let total = 0;
   let atoms = 0;
   for (const { values, n, d } of generated) {
@@ -348,10 +352,26 @@ export function constrainedLoss(
   if (typeof options !== 'object' || options === null) {
     throw new ConfigError('options: expected { datasetValencyHistogram, datasetSizeHistogram, ... }');
   }
+  checkOptions(
+    options,
+    {
+      ...VALENCY_OPTIONS,
+      datasetValencyHistogram: is.any,
+      datasetSizeHistogram: is.any,
+      low: is.any,
+      high: is.any,
+      minDistance: is.any,
+      pairs: is.any,
+      seed: is.any,
+    },
+    'options',
+  );
   return {
-    boundingBox: boundingBoxViolation(generated, options),
+    boundingBox: boundingBoxViolation(generated, { low: options.low, high: options.high }),
     minDistance: minimumDistanceViolation(generated, { minDistance: options.minDistance }),
-    valencyW1: valencyDistributionDistance(generated, options.datasetValencyHistogram, options),
+    valencyW1: valencyDistributionDistance(generated, options.datasetValencyHistogram, {
+      neighbourDistance: options.neighbourDistance,
+    }),
     cardinalityW1: cardinalityDistance(generated, options.datasetSizeHistogram),
     diversity: diversityScore(generated, { pairs: options.pairs, seed: options.seed }),
   };

@@ -8,22 +8,11 @@ import * as tf from '@tensorflow/tfjs-core';
 import { backendsFromArgs, bench, useBackend } from '../../../scripts/bench-harness.mjs';
 import { OneShotSetVAE } from '../dist/index.js';
 
-function uniformBatch(B, n, seed) {
-  let s = seed >>> 0;
-  const next = () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(s ^ (s >>> 15), s | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  return tf.tensor3d(Float32Array.from({ length: B * n * 7 }, () => next() * 12 - 6), [B, n, 7]);
-}
-
 for (const backend of backendsFromArgs(['wasm'])) {
   await useBackend(backend);
   for (const n of [9, 20]) {
     const model = new OneShotSetVAE({ creation: 'topn' });
-    const x = uniformBatch(128, n, n);
+    const x = tf.randomUniform([128, n, 7], -6, 6, 'float32', n); // positions and features in ±6, seeded
     // the runtime's step with the model's plan: Adam(2e-4), clipping at 4, plateau schedule
     const step = () => model.trainStep({ x }).losses.total;
     await bench(`oneshot_step_topn_b128_n${n}`, step, {
