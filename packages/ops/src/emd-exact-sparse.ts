@@ -16,6 +16,8 @@ import { type SparseCosts, sparseAuctionStart, sparseShortestPaths } from './spa
 const NEIGHBOURS = 16;
 /** Rounds of "add the violating pairs and re-solve" before giving up on the sparse path. */
 const MAX_REPAIRS = 6;
+/** Points per cell of the certificate's grid over b (3-D): cells are tested as a whole first. */
+const CERTIFICATE_POINTS_PER_CELL = 8;
 /** At most this many violating pairs per row are added per round. */
 const MAX_NEW_PER_ROW = 64;
 
@@ -32,6 +34,7 @@ export function sparseExactEmd(a: HostSet, b: HostSet, warmStartEpsilon: number)
   const state = sparseAuctionStart(graph, warmStartEpsilon);
   if (!state) return null;
   let current = graph;
+  const cells = d === 3 ? pointCells(bx, n, CERTIFICATE_POINTS_PER_CELL) : null;
   // A pair outside the graph can only become violated when u_i + v_j grows. The shortest
   // paths only raise u (of the rows they scan) and lower v, and a repair only lowers u; so
   // after the first full check a row needs checking again only when its u has risen by
@@ -44,7 +47,7 @@ export function sparseExactEmd(a: HostSet, b: HostSet, warmStartEpsilon: number)
     let count = 0;
     for (let i = 0; i < n; i++) if (!(state.u[i] - checkedU[i] < slack[i])) rows[count++] = i;
     const checked = rows.subarray(0, count);
-    const violations = certificateViolations(ax, bx, d, state, current, checked, slack);
+    const violations = certificateViolations(ax, bx, d, state, current, checked, slack, cells);
     if (process.env.EMD_DEBUG) console.error('round', round, 'checked', count, 'viol', violations.length / 2);
     for (const i of checked) checkedU[i] = state.u[i];
     if (violations.length === 0) break;
@@ -106,35 +109,41 @@ function candidateGraph(ax: Float64Array, bx: Float64Array, n: number, d: number
       }
     }
   }
-  // rows' lists plus the column lists transposed, deduplicated per row
-  const pairsOfRow: number[][] = Array.from({ length: n }, () => []);
+  // rows' lists plus the column lists transposed (CSR by counting), deduplicated per row
+  const transposedStart = new Int32Array(n + 1);
+  for (let e = 0; e < n * k; e++) if (colIdx[e] >= 0) transposedStart[colIdx[e] + 1]++;
+  for (let i = 0; i < n; i++) transposedStart[i + 1] += transposedStart[i];
+  const transposed = new Int32Array(transposedStart[n]);
+  const next = transposedStart.slice(0, n);
   for (let j = 0; j < n; j++) {
     for (let t = 0; t < k; t++) {
       const i = colIdx[j * k + t];
-      if (i >= 0) pairsOfRow[i].push(j);
+      if (i >= 0) transposed[next[i]++] = j;
     }
   }
   const start = new Int32Array(n + 1);
-  const cols: number[] = [];
+  const cols = new Int32Array(2 * n * k);
+  let size = 0;
   const mark = new Int32Array(n).fill(-1);
   for (let i = 0; i < n; i++) {
-    start[i] = cols.length;
+    start[i] = size;
     for (let t = 0; t < k; t++) {
       const j = rowIdx[i * k + t];
       if (j >= 0 && mark[j] !== i) {
         mark[j] = i;
-        cols.push(j);
+        cols[size++] = j;
       }
     }
-    for (const j of pairsOfRow[i]) {
+    for (let e = transposedStart[i]; e < transposedStart[i + 1]; e++) {
+      const j = transposed[e];
       if (mark[j] !== i) {
         mark[j] = i;
-        cols.push(j);
+        cols[size++] = j;
       }
     }
   }
-  start[n] = cols.length;
-  const col = Int32Array.from(cols);
+  start[n] = size;
+  const col = cols.slice(0, size);
   const cost = new Float64Array(col.length);
   for (let i = 0; i < n; i++) {
     for (let e = start[i]; e < start[i + 1]; e++) cost[e] = distance(ax, bx, d, i, col[e]);
@@ -318,6 +327,7 @@ function certificateViolations(
   graph: SparseCosts,
   rows: Int32Array,
   slack: Float64Array,
+  cells: PointCells | null,
 ): number[] {
   const n = v.length;
   let scale = 0;
@@ -326,28 +336,127 @@ function certificateViolations(
   const out: number[] = [];
   const squared = new Float64Array(n);
   const inGraph = new Int32Array(n).fill(-1);
+  // per cell, the largest v of its points: no pair of a cell can violate when its box is at
+  // least u_i + max v away from a_i, and then its slack is at least that distance − (u_i + max v)
+  const cellMaxV = cells ? new Float64Array(cells.count).fill(Number.NEGATIVE_INFINITY) : null;
+  if (cells && cellMaxV) {
+    for (let c = 0; c < cells.count; c++) {
+      for (let t = cells.start[c]; t < cells.start[c + 1]; t++)
+        cellMaxV[c] = Math.max(cellMaxV[c], v[cells.order[t]]);
+    }
+  }
   for (const i of rows) {
     for (let e = graph.start[i]; e < graph.start[i + 1]; e++) inGraph[graph.col[e]] = i;
     const ui = u[i];
-    pairDistancesSquared(ax, bx, n, d, i, squared);
     let smallest = Number.POSITIVE_INFINITY;
     let added = 0;
-    for (let j = 0; j < n; j++) {
+    const check = (j: number, sq: number): boolean => {
       const t = ui + v[j];
       const w = t + smallest;
-      if (w > 0 && squared[j] < w * w && inGraph[j] !== i) {
-        const gap = Math.sqrt(squared[j]) - t;
+      if (w > 0 && sq < w * w && inGraph[j] !== i) {
+        const gap = Math.sqrt(sq) - t;
         if (gap < -tolerance) {
           out.push(i, j);
-          if (++added === MAX_NEW_PER_ROW) break;
+          if (++added === MAX_NEW_PER_ROW) return true;
         } else if (gap < smallest) {
           smallest = gap;
         }
       }
+      return false;
+    };
+    if (cells && cellMaxV) {
+      const x = ax[3 * i];
+      const y = ax[3 * i + 1];
+      const z = ax[3 * i + 2];
+      scan: for (let c = 0; c < cells.count; c++) {
+        const t = ui + cellMaxV[c];
+        const w = t + smallest;
+        if (w <= 0) continue; // every pair of the cell has slack ≥ −t ≥ smallest
+        const b = 6 * c;
+        const ex = Math.max(0, cells.box[b] - x, x - cells.box[b + 3]);
+        const ey = Math.max(0, cells.box[b + 1] - y, y - cells.box[b + 4]);
+        const ez = Math.max(0, cells.box[b + 2] - z, z - cells.box[b + 5]);
+        const boxSquared = ex * ex + ey * ey + ez * ez;
+        if (boxSquared >= w * w) continue; // slack ≥ box distance − t ≥ smallest
+        if (t > 0 && boxSquared < t * t) {
+          for (let k = cells.start[c]; k < cells.start[c + 1]; k++) {
+            const j = cells.order[k];
+            const dx = x - bx[3 * j];
+            const dy = y - bx[3 * j + 1];
+            const dz = z - bx[3 * j + 2];
+            if (check(j, dx * dx + dy * dy + dz * dz)) break scan;
+          }
+        } else {
+          smallest = Math.min(smallest, Math.sqrt(boxSquared) - t);
+        }
+      }
+    } else {
+      pairDistancesSquared(ax, bx, n, d, i, squared);
+      for (let j = 0; j < n; j++) if (check(j, squared[j])) break;
     }
     slack[i] = added > 0 ? Number.NEGATIVE_INFINITY : smallest;
   }
   return out;
+}
+
+/** 3-D points bucketed into cubic cells: `order` by cell, `start` per cell, each cell's bounding box. */
+interface PointCells {
+  count: number;
+  start: Int32Array;
+  order: Int32Array;
+  /** Per cell [minX, minY, minZ, maxX, maxY, maxZ] of its points. */
+  box: Float64Array;
+}
+
+/** Buckets n 3-D points into about n / `perCell` non-empty cubic cells (at most 32 per axis). */
+function pointCells(points: Float64Array, n: number, perCell: number): PointCells {
+  const lo = [Number.POSITIVE_INFINITY, Number.POSITIVE_INFINITY, Number.POSITIVE_INFINITY];
+  const hi = [Number.NEGATIVE_INFINITY, Number.NEGATIVE_INFINITY, Number.NEGATIVE_INFINITY];
+  for (let p = 0; p < n; p++) {
+    for (let c = 0; c < 3; c++) {
+      lo[c] = Math.min(lo[c], points[3 * p + c]);
+      hi[c] = Math.max(hi[c], points[3 * p + c]);
+    }
+  }
+  const extent = [0, 1, 2].map((c) => hi[c] - lo[c]);
+  const largest = Math.max(...extent);
+  const floor = largest > 0 ? largest * 1e-6 : 1;
+  const volume = extent.reduce((acc, e) => acc * Math.max(e, floor), 1);
+  const side = Math.max(Math.cbrt((volume * perCell) / n), largest / 32, floor);
+  const dims = extent.map((e) => Math.max(1, Math.min(32, Math.ceil(e / side))));
+  const cellOf = new Int32Array(n);
+  const total = dims[0] * dims[1] * dims[2];
+  const counts = new Int32Array(total + 1);
+  for (let p = 0; p < n; p++) {
+    let cell = 0;
+    for (let c = 0; c < 3; c++) {
+      cell =
+        cell * dims[c] + Math.min(dims[c] - 1, Math.max(0, Math.floor((points[3 * p + c] - lo[c]) / side)));
+    }
+    cellOf[p] = cell;
+    counts[cell + 1]++;
+  }
+  // keep the non-empty cells only
+  const index = new Int32Array(total).fill(-1);
+  let count = 0;
+  for (let cell = 0; cell < total; cell++) if (counts[cell + 1] > 0) index[cell] = count++;
+  const start = new Int32Array(count + 1);
+  for (let p = 0; p < n; p++) start[index[cellOf[p]] + 1]++;
+  for (let c = 0; c < count; c++) start[c + 1] += start[c];
+  const fill = start.slice(0, count);
+  const order = new Int32Array(n);
+  const box = new Float64Array(6 * count);
+  for (let c = 0; c < count; c++)
+    box.set([Infinity, Infinity, Infinity, -Infinity, -Infinity, -Infinity], 6 * c);
+  for (let p = 0; p < n; p++) {
+    const c = index[cellOf[p]];
+    order[fill[c]++] = p;
+    for (let k = 0; k < 3; k++) {
+      box[6 * c + k] = Math.min(box[6 * c + k], points[3 * p + k]);
+      box[6 * c + 3 + k] = Math.max(box[6 * c + 3 + k], points[3 * p + k]);
+    }
+  }
+  return { count, start, order, box };
 }
 
 /** The graph with the pairs [i0, j0, i1, j1, …] added (they are not in it yet). */
