@@ -18,3 +18,9 @@ export {
   setVAEPresets,
 } from './setvae-config.js';
 export type { FitOptions, FitResult, TrainableModel, TrainProgress } from './training.js';
+export { CREATION_KINDS, type CreationKind } from './creation.js';
+export { DSPN, type DSPNPrediction, type PredictOptions } from './dspn.js';
+export { DSPN_DECODERS, type DSPNConfig, type DSPNDecoder, dspnPresets, type ResolvedDSPNConfig, resolveDSPNConfig } from './dspn-config.js';
+export { TSPN, type TSPNPredictOptions, type TSPNPrediction } from './tspn.js';
+export { type ResolvedTSPNConfig, resolveTSPNConfig, type TSPNConfig, tspnPresets } from './tspn-config.js';
+export type { LossOptions, LossTerms, NamedVariable, SetModel, TrainBatch } from './runtime/set-model.js';

@@ -27,6 +27,7 @@ export {
   hostPairCost,
   type PairCost,
   type PointReduction,
+  pairCostRows,
 } from './pair-cost.js';
 export { pairwiseSquaredDistances } from './pairwise-distances.js';
 export * from './random.js';

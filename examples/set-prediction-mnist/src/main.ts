@@ -1,0 +1,74 @@
+// The Set-MNIST set-prediction study (Top-n paper Table 1; DSPN Table 1). Each run writes
+// runs/<model>-<creation>-s<seed>.json (finished runs are skipped, so the study resumes).
+//
+//   node dist/main.js                       # quick: DSPN and TSPN × {iid, first-n, top-n}, 1 seed, short
+//   node dist/main.js --study               # the README's table: 3 seeds, + MLP creation, DSPN MLP/LSTM decoders
+//   node dist/main.js --report              # table + pictures from runs/
+import { existsSync, mkdirSync, readFileSync, writeFileSync, appendFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { pickBackend } from './backend.js';
+import { studyData } from './data.js';
+import { type RunSpec, runOne } from './study.js';
+
+function flag(name: string, fallback: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 && i + 1 < process.argv.length ? process.argv[i + 1] : fallback;
+}
+const has = (name: string) => process.argv.includes(`--${name}`);
+
+async function main(): Promise<void> {
+  const backend = await pickBackend();
+  const out = flag('out', 'runs');
+  mkdirSync(out, { recursive: true });
+  const resolution = Number(flag('resolution', '14')) as 14 | 28;
+  const trainSize = Number(flag('train', '1000'));
+  const data = studyData(resolution, trainSize, Number(flag('test', '500')));
+  const trainScore = { ...data.train, sets: data.train.sets.slice(0, 500) };
+  const study = has('study');
+  const seeds = flag('seeds', study ? '0,1,2' : '0').split(',').map(Number);
+  const models = flag('models', 'dspn,tspn').split(',') as RunSpec['model'][];
+  const creations = flag('creations', study ? 'iid,first-n,top-n,mlp' : 'iid,first-n,top-n').split(',');
+  const log = (line: string) => {
+    console.log(line);
+    appendFileSync(join(out, 'log.txt'), `${new Date().toISOString()} ${line}\n`);
+  };
+  log(`backend ${backend}; Set-MNIST ${resolution}×${resolution}, ${data.train.sets.length} train / ${data.test.sets.length} test digits, N = ${data.maxSize}`);
+  const specs: RunSpec[] = [];
+  for (const seed of seeds) {
+    for (const model of models) {
+      const kinds = model === 'dspn' && study ? [...creations, 'mlp-decoder', 'lstm-decoder'] : creations;
+      for (const creation of kinds) {
+        const isDspn = model === 'dspn';
+        specs.push({
+          model,
+          creation: creation as RunSpec['creation'],
+          seed,
+          steps: Number(flag(`${model}-steps`, isDspn ? '300' : '600')),
+          batchSize: 32,
+          learningRate: Number(flag(`${model}-lr`, isDspn ? '1e-3' : '5e-4')),
+          width: Number(flag(`${model}-width`, isDspn ? '64' : '64')),
+          latentDim: Number(flag(`${model}-latent`, '32')),
+          maxSize: data.maxSize,
+          innerLearningRate: Number(flag('inner-lr', '800')),
+        });
+      }
+    }
+  }
+  for (const spec of specs) {
+    const file = join(out, `${spec.model}-${spec.creation}-s${spec.seed}.json`);
+    if (existsSync(file)) continue;
+    const { result, model } = await runOne(spec, { train: data.train, trainScore, test: data.test }, log);
+    writeFileSync(file, JSON.stringify(result));
+    log(`done ${file}: train ${JSON.stringify(result.train)} test ${JSON.stringify(result.test)} ${result.seconds.toFixed(0)} s`);
+    model.dispose();
+  }
+  if (has('report')) {
+    const files = specs.map((s) => join(out, `${s.model}-${s.creation}-s${s.seed}.json`)).filter(existsSync);
+    log(`${files.length} results: ${files.map((f) => JSON.parse(readFileSync(f, 'utf8')).test.final ?? '').join(' ')}`);
+  }
+}
+
+main().catch((error) => {
+  console.error(error);
+  process.exit(1);
+});
