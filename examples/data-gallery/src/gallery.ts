@@ -1,5 +1,6 @@
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import { polygons, setMnist, setMultiMnist, syntheticMolecules } from '@setgen/data';
+import { mnistPackageDigits, polygons, setMnist, setMultiMnist, syntheticMolecules } from '@setgen/data';
 import {
   type Bounds,
   type Canvas,
@@ -42,8 +43,10 @@ export async function renderGallery(outDir: string, options: GalleryOptions = {}
     written.push(path);
   };
 
-  // Set-MNIST: digits upright ('xy' layout), one colour per class.
-  const mnist = setMnist({ split: 'test', limit: samples });
+  // Set-MNIST: digits upright ('xy' layout), one colour per class; the digits come from the
+  // `mnist` package, a dependency of this example (not of @setgen/data).
+  const images = mnistPackageDigits([createRequire(import.meta.url).resolve]);
+  const mnist = setMnist({ split: 'test', limit: samples, images });
   {
     const { canvas, panels } = panelGrid(samples, grid);
     mnist.sets.forEach((set, k) => {
@@ -58,7 +61,7 @@ export async function renderGallery(outDir: string, options: GalleryOptions = {}
   }
 
   // Set-MultiMNIST: two digits and their boxes.
-  const multi = setMultiMnist({ split: 'test', numSets: samples });
+  const multi = setMultiMnist({ split: 'test', numSets: samples, images });
   {
     const { canvas, panels } = panelGrid(samples, grid);
     multi.sets.forEach((set, k) => {

@@ -4,9 +4,10 @@
 //
 //   node dist/main.js [--steps N | --epochs E] [--dataset setMnist|setMultiMnist]
 //                     [--batch-size B] [--train-size N] [--eval-size K] [--out DIR]
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { type SetDataset, setMnist, setMultiMnist } from '@setgen/data';
+import { epochBatches, mnistPackageDigits, type SetDataset, setMnist, setMultiMnist } from '@setgen/data';
 import { SetVAE, type SetVAEConfig, type SetVAEOutput, type TrainProgress } from '@setgen/models/node';
 import { type HostSet, Random } from '@setgen/ops';
 import * as tf from '@tensorflow/tfjs-core';
@@ -98,15 +99,17 @@ function loadData(
   trainSize: number,
 ): { train: SetDataset; test: SetDataset } {
   const limit = trainSize > 0 ? trainSize : undefined;
+  // The digits of the `mnist` package, a dependency of this example (not of @setgen/data).
+  const images = mnistPackageDigits([createRequire(import.meta.url).resolve]);
   if (dataset === 'setMnist') {
     return {
-      train: setMnist({ split: 'train', seed: 1, limit }),
-      test: setMnist({ split: 'test', seed: 2 }),
+      train: setMnist({ split: 'train', seed: 1, limit, images }),
+      test: setMnist({ split: 'test', seed: 2, images }),
     };
   }
   return {
-    train: setMultiMnist({ split: 'train', seed: 1, limit }),
-    test: setMultiMnist({ split: 'test', seed: 2 }),
+    train: setMultiMnist({ split: 'train', seed: 1, limit, images }),
+    test: setMultiMnist({ split: 'test', seed: 2, images }),
   };
 }
 
@@ -207,14 +210,17 @@ export async function runSetVaeMnist(args: string[]): Promise<RunSummary | null>
     options.points > 0
       ? train.sets.map((set, i) => (set.n > options.points ? resample(set, options.points, 100 + i) : set))
       : train.sets;
-  const result = await model.fit(trainSets, {
-    epochs,
-    signal: controller.signal,
-    onProgress: (p) => {
-      history.push(p);
-      bar.update(p);
+  const result = await model.fit(
+    epochBatches(trainSets, { batchSize: options.batchSize, seed: config.seed ?? 42 }),
+    {
+      epochs,
+      signal: controller.signal,
+      onProgress: (p) => {
+        history.push(p);
+        bar.update(p);
+      },
     },
-  });
+  );
   process.off('SIGINT', stop);
   if (result.stoppedBy === 'signal') bar.finish();
   const trainSeconds = (performance.now() - tTrain) / 1000;

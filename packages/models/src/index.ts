@@ -1,8 +1,8 @@
-export { CHECKPOINT_FORMAT, type Checkpoint, type TrainingPosition } from './checkpoint.js';
+export * from './runtime/index.js';
 export { ScheduledAdam } from './scheduled-adam.js';
-export { klWeight, linearDecayAfterHalf } from './schedules.js';
 export {
   type LevelAttention,
+  type LevelLatents,
   type ReconstructOptions,
   type SampleOptions,
   SetVAE,
@@ -17,6 +17,7 @@ export {
   type SetVAEOutputMap,
   setVAEPresets,
 } from './setvae-config.js';
+<<<<<<< HEAD
 export type { FitOptions, FitResult, TrainableModel, TrainProgress } from './training.js';
 export { CREATION_KINDS, type CreationKind } from './creation.js';
 export { DSPN, type DSPNPrediction, type PredictOptions } from './dspn.js';
@@ -24,3 +25,5 @@ export { DSPN_DECODERS, type DSPNConfig, type DSPNDecoder, dspnPresets, type Res
 export { TSPN, type TSPNPredictOptions, type TSPNPrediction } from './tspn.js';
 export { type ResolvedTSPNConfig, resolveTSPNConfig, type TSPNConfig, tspnPresets } from './tspn-config.js';
 export type { LossOptions, LossTerms, NamedVariable, SetModel, TrainBatch } from './runtime/set-model.js';
+=======
+>>>>>>> main
