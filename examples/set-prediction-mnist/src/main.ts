@@ -4,7 +4,7 @@
 //   node dist/main.js                       # quick: DSPN and TSPN × {iid, first-n, top-n}, 1 seed, short
 //   node dist/main.js --study               # the README's table: 3 seeds, + MLP creation, DSPN MLP/LSTM decoders
 //   node dist/main.js --report              # table + pictures from runs/
-import { existsSync, mkdirSync, readFileSync, writeFileSync, appendFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pickBackend } from './backend.js';
 import { studyData } from './data.js';
@@ -25,14 +25,18 @@ async function main(): Promise<void> {
   const data = studyData(resolution, trainSize, Number(flag('test', '500')));
   const trainScore = { ...data.train, sets: data.train.sets.slice(0, 500) };
   const study = has('study');
-  const seeds = flag('seeds', study ? '0,1,2' : '0').split(',').map(Number);
+  const seeds = flag('seeds', study ? '0,1,2' : '0')
+    .split(',')
+    .map(Number);
   const models = flag('models', 'dspn,tspn').split(',') as RunSpec['model'][];
   const creations = flag('creations', study ? 'iid,first-n,top-n,mlp' : 'iid,first-n,top-n').split(',');
   const log = (line: string) => {
     console.log(line);
     appendFileSync(join(out, 'log.txt'), `${new Date().toISOString()} ${line}\n`);
   };
-  log(`backend ${backend}; Set-MNIST ${resolution}×${resolution}, ${data.train.sets.length} train / ${data.test.sets.length} test digits, N = ${data.maxSize}`);
+  log(
+    `backend ${backend}; Set-MNIST ${resolution}×${resolution}, ${data.train.sets.length} train / ${data.test.sets.length} test digits, N = ${data.maxSize}`,
+  );
   const specs: RunSpec[] = [];
   for (const seed of seeds) {
     for (const model of models) {
@@ -59,12 +63,16 @@ async function main(): Promise<void> {
     if (existsSync(file)) continue;
     const { result, model } = await runOne(spec, { train: data.train, trainScore, test: data.test }, log);
     writeFileSync(file, JSON.stringify(result));
-    log(`done ${file}: train ${JSON.stringify(result.train)} test ${JSON.stringify(result.test)} ${result.seconds.toFixed(0)} s`);
+    log(
+      `done ${file}: train ${JSON.stringify(result.train)} test ${JSON.stringify(result.test)} ${result.seconds.toFixed(0)} s`,
+    );
     model.dispose();
   }
   if (has('report')) {
     const files = specs.map((s) => join(out, `${s.model}-${s.creation}-s${s.seed}.json`)).filter(existsSync);
-    log(`${files.length} results: ${files.map((f) => JSON.parse(readFileSync(f, 'utf8')).test.final ?? '').join(' ')}`);
+    log(
+      `${files.length} results: ${files.map((f) => JSON.parse(readFileSync(f, 'utf8')).test.final ?? '').join(' ')}`,
+    );
   }
 }
 

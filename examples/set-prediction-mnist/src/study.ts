@@ -91,7 +91,9 @@ export async function runOne(
     onStep: ({ step, losses, seconds }) => {
       curve.push({ step, total: losses.total, seconds });
       if (step % 25 === 0 || step === spec.steps) {
-        log(`${spec.model}/${spec.creation}/s${spec.seed} step ${step} ${JSON.stringify(losses)} ${seconds.toFixed(0)} s`);
+        log(
+          `${spec.model}/${spec.creation}/s${spec.seed} step ${step} ${JSON.stringify(losses)} ${seconds.toFixed(0)} s`,
+        );
       }
     },
   });

@@ -14,14 +14,24 @@ export interface LoopProgress {
 export async function temporaryFit(
   model: SetModel,
   data: SetDataset,
-  options: { steps: number; batchSize: number; learningRate: number; seed: number; onStep?: (p: LoopProgress) => void },
+  options: {
+    steps: number;
+    batchSize: number;
+    learningRate: number;
+    seed: number;
+    onStep?: (p: LoopProgress) => void;
+  },
 ): Promise<void> {
   const optimizer = tf.train.adam(options.learningRate);
   const start = performance.now();
   let step = 0;
   try {
     for (let epoch = 0; step < options.steps; epoch++) {
-      for await (const batch of batches(data.sets, { batchSize: options.batchSize, shuffle: true, seed: options.seed + epoch })) {
+      for await (const batch of batches(data.sets, {
+        batchSize: options.batchSize,
+        shuffle: true,
+        seed: options.seed + epoch,
+      })) {
         try {
           if (step >= options.steps) break;
           const losses: Record<string, number> = {};

@@ -50,10 +50,14 @@ describeBackends('FSEncoder', () => {
     const mask = tf.tensor2d([[1, 0.4, 1, 0]]);
     tf.dispose(layer.encode(x, mask));
     // non-zero biases so every term of the reference is exercised
-    const weights = layer.getWeights().map((w, i) => tf.tidy(() => (i % 2 === 1 && i < 6 ? randomTensor(10 + i, w.shape) : w.clone())));
+    const weights = layer
+      .getWeights()
+      .map((w, i) => tf.tidy(() => (i % 2 === 1 && i < 6 ? randomTensor(10 + i, w.shape) : w.clone())));
     layer.setWeights(weights);
     const out = layer.encode(x, mask);
-    const asNested = weights.map((w) => (w.rank === 1 ? [w.arraySync() as number[]] : (w.arraySync() as number[][])));
+    const asNested = weights.map((w) =>
+      w.rank === 1 ? [w.arraySync() as number[]] : (w.arraySync() as number[][]),
+    );
     const expected = referenceDspn(
       (x.arraySync() as number[][][])[0],
       (mask.arraySync() as number[][])[0],
@@ -97,11 +101,22 @@ describeBackends('FSEncoder', () => {
     const x = randomSet(6, [2, 4, 2]);
     const mask = prefixMask([4, 2], 4);
     // (fillPadding mixes with a product, and NaN·0 = NaN, so write the NaN with where)
-    const nanPadded = tf.where(tf.cast(tf.expandDims(mask, 2), 'bool'), x, tf.fill(x.shape, Number.NaN)) as tf.Tensor3D;
+    const nanPadded = tf.where(
+      tf.cast(tf.expandDims(mask, 2), 'bool'),
+      x,
+      tf.fill(x.shape, Number.NaN),
+    ) as tf.Tensor3D;
     const wide = tf.concat([nanPadded, tf.fill([2, 3, 2], Number.NaN)], 1) as tf.Tensor3D;
     const wideMask = tf.concat([mask, tf.zeros([2, 3])], 1) as tf.Tensor2D;
     const trimmed = tf.concat(
-      [tf.slice(x, [0, 0, 0], [1, 4, 2]), tf.pad(tf.slice(x, [1, 0, 0], [1, 2, 2]), [[0, 0], [0, 2], [0, 0]])],
+      [
+        tf.slice(x, [0, 0, 0], [1, 4, 2]),
+        tf.pad(tf.slice(x, [1, 0, 0], [1, 2, 2]), [
+          [0, 0],
+          [0, 2],
+          [0, 0],
+        ]),
+      ],
       0,
     ) as tf.Tensor3D;
     const a = layer.encode(trimmed, mask);
@@ -161,7 +176,9 @@ describeBackends('FSEncoder', () => {
   it('bad options and inputs are typed errors naming what was expected', () => {
     expect(() => fsEncoder({ hiddenUnits: 0, outputDim: 3 })).toThrow(ConfigError);
     expect(() => fsEncoder({ hiddenUnits: 4, outputDim: 3, variant: 'x' as never })).toThrow(/variant/);
-    expect(() => fsEncoder({ hiddenUnits: 4, outputDim: 3, variant: 'tspn', relational: true })).toThrow(ConfigError);
+    expect(() => fsEncoder({ hiddenUnits: 4, outputDim: 3, variant: 'tspn', relational: true })).toThrow(
+      ConfigError,
+    );
     const layer = fsEncoder({ hiddenUnits: 4, outputDim: 3, seed: 1 });
     const x = randomSet(1, [2, 3, 2]);
     tf.dispose(layer.encode(x));

@@ -95,7 +95,9 @@ export class FSEncoder extends ComposedLayer {
     this.variant = checkChoice(args.variant ?? 'dspn', FS_ENCODER_VARIANTS, 'variant', 'FSEncoder');
     this.relational = args.relational ?? false;
     if (typeof this.relational !== 'boolean') {
-      throw new ConfigError(`FSEncoder: relational must be a boolean, got ${JSON.stringify(args.relational)}`);
+      throw new ConfigError(
+        `FSEncoder: relational must be a boolean, got ${JSON.stringify(args.relational)}`,
+      );
     }
     if (this.relational && this.variant !== 'dspn') {
       throw new ConfigError("FSEncoder: relational pairs exist only in the 'dspn' variant (RNFSEncoder)");
@@ -121,7 +123,9 @@ export class FSEncoder extends ComposedLayer {
     const shape = (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as Shape;
     const setDim = shape[2];
     if (shape.length !== 3 || setDim === null || setDim === undefined) {
-      throw new ShapeError(`FSEncoder: expected input shape [B, N, C] with a known C, got ${formatShape(shape)}`);
+      throw new ShapeError(
+        `FSEncoder: expected input shape [B, N, C] with a known C, got ${formatShape(shape)}`,
+      );
     }
     this.inputDim = setDim;
     const widths = this.relational
@@ -165,7 +169,8 @@ export class FSEncoder extends ComposedLayer {
     this.dense.forEach(({ kernel, bias }, i) => {
       const last = i === this.dense.length - 1;
       if (last) h = denseProjection(h, kernel.read(), { bias: bias.read() });
-      else if (this.variant === 'dspn') h = denseProjection(h, kernel.read(), { bias: bias.read(), relu: true });
+      else if (this.variant === 'dspn')
+        h = denseProjection(h, kernel.read(), { bias: bias.read(), relu: true });
       else h = leakyRelu(denseProjection(h, kernel.read(), { bias: bias.read() }), TSPN_LEAKY_SLOPE);
     });
     return h;

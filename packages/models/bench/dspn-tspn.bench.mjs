@@ -32,7 +32,11 @@ function uniformBatch(seed) {
 
 /** forward + backward + Adam, loss read back (what the runtime's trainStep does). */
 function step(model, optimizer, batch, i) {
-  const cost = optimizer.minimize(() => model.loss(batch, { seed: i, training: true }).total, true, model.trainableVariables);
+  const cost = optimizer.minimize(
+    () => model.loss(batch, { seed: i, training: true }).total,
+    true,
+    model.trainableVariables,
+  );
   cost.dataSync();
   cost.dispose();
 }

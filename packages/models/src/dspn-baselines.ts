@@ -16,9 +16,9 @@ import {
   slice,
   split,
   stack,
-  tanh,
   type Tensor2D,
   type Tensor3D,
+  tanh,
   tidy,
   zeros,
 } from '@tensorflow/tfjs-core';
@@ -106,4 +106,3 @@ export class DSPNBaselineDecoder {
     for (const layer of this.layers) layer.dispose();
   }
 }
-

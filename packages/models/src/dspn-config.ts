@@ -1,7 +1,6 @@
 // DSPN configuration (Zhang et al. 2019; reference scripts in REFERENCES.md §4.5; the Top-n
 // paper's creation alternatives, §7.1).
 import { ConfigError } from '@setgen/ops';
-import { type CreationKind, CREATION_KINDS } from './creation.js';
 import {
   checkBooleanField,
   checkChoiceField,
@@ -12,6 +11,7 @@ import {
   checkPositiveField,
   checkPositiveIntegerField,
 } from './config-checks.js';
+import { CREATION_KINDS, type CreationKind } from './creation.js';
 
 /** The decoder: DSPN's inner optimisation, or the baselines of DSPN Table 1. */
 export const DSPN_DECODERS = ['inner-loop', 'mlp', 'lstm'] as const;

@@ -11,6 +11,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { expect, it } from 'vitest';
 import { DSPN } from './dspn.js';
 import type { DSPNConfig } from './dspn-config.js';
+import { loadModel, saveModel } from './runtime/registry.js';
 
 /** A tiny DSPN: every test runs it in milliseconds. */
 const tiny: DSPNConfig = {
@@ -61,15 +62,33 @@ describeBackends('DSPN', () => {
     expect(last).toBe(3);
     const moved = tf.tidy(() => tf.max(tf.abs(tf.sub(before.sets[last], before.sets[0]))).dataSync()[0]);
     expect(moved).toBeGreaterThan(1e-4); // the loop does move the set
-    expectClose(after.sets[last].dataSync(), tf.tidy(() => tf.gather(before.sets[last], perm, 1)).dataSync(), {
-      rtol: 1e-4,
-      atol: 1e-6,
-    });
-    expectClose(after.masks[last].dataSync(), tf.tidy(() => tf.gather(before.masks[last], perm, 1)).dataSync(), {
-      rtol: 1e-4,
-      atol: 1e-6,
-    });
-    tf.dispose([batch.x, batch.mask, z, p0, m0, ...before.sets, ...before.masks, ...after.sets, ...after.masks]);
+    expectClose(
+      after.sets[last].dataSync(),
+      tf.tidy(() => tf.gather(before.sets[last], perm, 1)).dataSync(),
+      {
+        rtol: 1e-4,
+        atol: 1e-6,
+      },
+    );
+    expectClose(
+      after.masks[last].dataSync(),
+      tf.tidy(() => tf.gather(before.masks[last], perm, 1)).dataSync(),
+      {
+        rtol: 1e-4,
+        atol: 1e-6,
+      },
+    );
+    tf.dispose([
+      batch.x,
+      batch.mask,
+      z,
+      p0,
+      m0,
+      ...before.sets,
+      ...before.masks,
+      ...after.sets,
+      ...after.masks,
+    ]);
     model.dispose();
   });
 
@@ -94,7 +113,15 @@ describeBackends('DSPN', () => {
   });
 
   it('gradients through the unrolled second-order loop match finite differences (encoder kernel, m̂⁰, Ŷ⁰)', () => {
-    const model = new DSPN({ ...tiny, maxSize: 3, hiddenUnits: 4, latentDim: 2, numPieces: 2, iterations: 2, seed: 11 });
+    const model = new DSPN({
+      ...tiny,
+      maxSize: 3,
+      hiddenUnits: 4,
+      latentDim: 2,
+      numPieces: 2,
+      iterations: 2,
+      seed: 11,
+    });
     const batch = sets([3, 2], 3, 4);
     tf.tidy(() => model.startingMask!.assign(tf.tensor1d([0.3, 0.6, 0.8])));
     const loss = () => model.loss(batch, { seed: 1 }).total;
@@ -189,6 +216,29 @@ describeBackends('DSPN', () => {
     });
     tf.dispose([batch.x, batch.mask, condition, ...Object.values(terms)]);
     model.dispose();
+  });
+
+  it('save → load (runtime) → identical predictions, after training steps', async () => {
+    const model = new DSPN({ ...tiny, creation: 'top-n' });
+    const batch = sets([4, 5], 5, 9);
+    for (let i = 0; i < 2; i++) model.trainStep(batch);
+    let artifacts: tf.io.ModelArtifacts | undefined;
+    await saveModel(
+      model,
+      tf.io.withSaveHandler(async (a) => {
+        artifacts = a;
+        return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
+      }),
+    );
+    const loaded = (await loadModel(tf.io.fromMemory(artifacts!))) as DSPN;
+    expect(loaded).toBeInstanceOf(DSPN);
+    expect(loaded.step).toBe(2);
+    const a = model.reconstruct(batch.x, batch.mask);
+    const b = loaded.reconstruct(batch.x, batch.mask);
+    expectClose(b.sets[3].dataSync(), a.sets[3].dataSync(), { rtol: 0, atol: 0 });
+    tf.dispose([batch.x, batch.mask, ...a.sets, ...a.masks, ...b.sets, ...b.masks]);
+    model.dispose();
+    loaded.dispose();
   });
 
   it('bad configs and inputs are typed errors, thrown before any tensor work', async () => {

@@ -9,13 +9,10 @@
 // loop (second order); prediction runs it without a tape and may take more steps (§4.2).
 // Ŷ⁰ comes from any creation layer (Top-n paper §5.1): 'first-n' is DSPN's learned set.
 
+import { FSEncoder, type SetCreationLayer } from '@setgen/layers';
 import {
-  FSEncoder,
-  type SetCreationLayer,
-} from '@setgen/layers';
-import {
-  chamferDistance,
   ConfigError,
+  chamferDistance,
   DataError,
   formatShape,
   hungarianLoss,
@@ -47,9 +44,11 @@ import {
   variable,
 } from '@tensorflow/tfjs-core';
 import { buildCreation } from './creation.js';
-import { type DSPNConfig, dspnPresets, type ResolvedDSPNConfig, resolveDSPNConfig } from './dspn-config.js';
 import { DSPNBaselineDecoder } from './dspn-baselines.js';
-import type { LossOptions, LossTerms, NamedVariable, SetModel, TrainBatch } from './runtime/set-model.js';
+import { type DSPNConfig, dspnPresets, type ResolvedDSPNConfig, resolveDSPNConfig } from './dspn-config.js';
+import { registerModel } from './runtime/registry.js';
+import type { LossOptions, LossTerms, NamedVariable, TrainBatch, TrainingPlan } from './runtime/set-model.js';
+import { TrainableSetModel } from './runtime/trainable-set-model.js';
 
 /** Ŷ⁽⁰⁾ … Ŷ⁽ᵀ⁾ and m̂⁽⁰⁾ … m̂⁽ᵀ⁾ (the baselines return one of each). */
 export interface DSPNPrediction {
@@ -90,8 +89,13 @@ function withMaskFeature(x: Tensor3D, mask: Tensor2D): Tensor3D {
   return concat([x, expandDims(mask, 2)], 2) as Tensor3D;
 }
 
-export class DSPN implements SetModel {
+/** Numbers the instances, so their variables get unique non-numeric names (tfjs keys
+ * optimizer state by name, and numeric names would reorder it). */
+let instances = 0;
+
+export class DSPN extends TrainableSetModel {
   static readonly className = 'DSPN';
+  static readonly resolveConfig = resolveDSPNConfig;
   static readonly presets = dspnPresets;
   readonly config: ResolvedDSPNConfig;
   /** g: encodes targets (autoencoder) and every Ŷ⁽ᵗ⁾ of the inner loop (shared weights). */
@@ -104,6 +108,7 @@ export class DSPN implements SetModel {
   readonly baseline: DSPNBaselineDecoder | null;
 
   constructor(config: DSPNConfig) {
+    super();
     this.config = resolveDSPNConfig(config);
     const c = this.config;
     this.encoder = new FSEncoder({
@@ -130,17 +135,31 @@ export class DSPN implements SetModel {
         uniformInit: [0, 1], // DSPN's starting set: torch.rand
         seed: c.seed + 1,
       });
-      this.startingMask = tidy(() => variable(fill([c.maxSize], 0.5), true));
+      this.startingMask = tidy(() =>
+        variable(fill([c.maxSize], 0.5), true, `dspn${++instances}/startingMask`),
+      );
       this.baseline = null;
     } else {
       this.creation = null;
       this.startingMask = null;
-      this.baseline = new DSPNBaselineDecoder(c.decoder, c.latentDim, c.hiddenUnits, c.setDim, c.maxSize, c.seed + 2);
+      this.baseline = new DSPNBaselineDecoder(
+        c.decoder,
+        c.latentDim,
+        c.hiddenUnits,
+        c.setDim,
+        c.maxSize,
+        c.seed + 2,
+      );
     }
   }
 
   getConfig(): Record<string, unknown> {
     return { ...this.config };
+  }
+
+  /** Adam at the config's constant learning rate for `epochs` (the reference scripts). */
+  trainingPlan(): TrainingPlan {
+    return { learningRate: this.config.learningRate, epochs: this.config.epochs };
   }
 
   get trainableVariables(): Variable[] {
@@ -191,7 +210,8 @@ export class DSPN implements SetModel {
         }
         for (let c = 0; c < setDim; c++) {
           const v = values[(s * n + i) * setDim + c];
-          if (!Number.isFinite(v)) throw new DataError(`${name}[${s}, ${i}, ${c}]: non-finite value ${v} in an element`);
+          if (!Number.isFinite(v))
+            throw new DataError(`${name}[${s}, ${i}, ${c}]: non-finite value ${v} in an element`);
           out[(s * maxSize + count) * setDim + c] = v;
         }
         outMask[s * maxSize + count] = 1;
@@ -241,10 +261,7 @@ export class DSPN implements SetModel {
     for (let t = 0; t < iterations; t++) {
       [y, m] = tidy(() => {
         const [dy, dm] = gradient([y, m]);
-        return [
-          sub(y, mul(dy, eta)) as Tensor3D,
-          clampUnit(sub(m, mul(dm, eta)) as Tensor2D),
-        ];
+        return [sub(y, mul(dy, eta)) as Tensor3D, clampUnit(sub(m, mul(dm, eta)) as Tensor2D)];
       });
       sets.push(y);
       masks.push(m);
@@ -269,7 +286,9 @@ export class DSPN implements SetModel {
     this.checkLatent(z, 'z');
     const iterations = options.iterations ?? this.config.iterations;
     if (!Number.isInteger(iterations) || iterations < 0) {
-      throw new ConfigError(`options.iterations: expected a non-negative integer, got ${JSON.stringify(iterations)}`);
+      throw new ConfigError(
+        `options.iterations: expected a non-negative integer, got ${JSON.stringify(iterations)}`,
+      );
     }
     return tidy(() => {
       const out = this.decode(z, iterations, options.seed);
@@ -292,7 +311,10 @@ export class DSPN implements SetModel {
    * (smooth-L1 pair cost averaged over the C + 1 features, mean over points, mean over the
    * batch) averaged over every step, or Hungarian on the last step (§4.4).
    */
-  private setLoss(prediction: DSPNPrediction, target: FixedSets): { name: string; value: Scalar; final: Scalar } {
+  private setLoss(
+    prediction: DSPNPrediction,
+    target: FixedSets,
+  ): { name: string; value: Scalar; final: Scalar } {
     const truth = withMaskFeature(target.x, target.mask);
     const steps = prediction.sets.map((x, t) => withMaskFeature(x, prediction.masks[t]));
     if (this.config.loss === 'hungarian') {
@@ -341,15 +363,12 @@ export class DSPN implements SetModel {
     }
   }
 
-  /** Number of trainable scalars. */
-  countParams(): number {
-    return this.trainableVariables.reduce((n, v) => n + v.size, 0);
-  }
-
-  dispose(): void {
+  protected disposeWeights(): void {
     this.encoder.dispose();
     this.creation?.dispose();
     this.startingMask?.dispose();
     this.baseline?.dispose();
   }
 }
+
+registerModel(DSPN);

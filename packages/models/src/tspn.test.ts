@@ -2,6 +2,7 @@ import { ConfigError, ShapeError } from '@setgen/ops';
 import { describeBackends, expectClose, expectNoLeak, prefixMask, randomTensor } from '@setgen/testkit';
 import * as tf from '@tensorflow/tfjs-core';
 import { expect, it } from 'vitest';
+import { loadModel, saveModel } from './runtime/registry.js';
 import { TSPN } from './tspn.js';
 import type { TSPNConfig } from './tspn-config.js';
 
@@ -24,7 +25,11 @@ function sets(sizes: number[], n: number, seed: number): { x: tf.Tensor3D; mask:
   return tf.tidy(() => {
     const mask = prefixMask(sizes, n);
     const raw = tf.add(tf.mul(randomTensor(seed, [sizes.length, n, 2]), 0.5), 0.5);
-    const x = tf.where(tf.cast(tf.expandDims(mask, 2), 'bool'), raw, tf.fill(raw.shape, Number.NaN)) as tf.Tensor3D;
+    const x = tf.where(
+      tf.cast(tf.expandDims(mask, 2), 'bool'),
+      raw,
+      tf.fill(raw.shape, Number.NaN),
+    ) as tf.Tensor3D;
     return { x, mask };
   });
 }
@@ -45,7 +50,10 @@ describeBackends('TSPN', () => {
         x: tf.concat([plain.x, tf.fill([2, 3, 2], Number.NaN)], 1) as tf.Tensor3D,
         mask: tf.concat([plain.mask, tf.zeros([2, 3])], 1) as tf.Tensor2D,
       };
-      const reversed = { x: tf.reverse(wide.x, 1) as tf.Tensor3D, mask: tf.reverse(wide.mask, 1) as tf.Tensor2D };
+      const reversed = {
+        x: tf.reverse(wide.x, 1) as tf.Tensor3D,
+        mask: tf.reverse(wide.mask, 1) as tf.Tensor2D,
+      };
       const a = terms(model, plain);
       expect(Number.isFinite(a.total)).toBe(true);
       expectClose(terms(model, wide).total, a.total, { rtol: 1e-5, atol: 1e-7 });
@@ -64,9 +72,14 @@ describeBackends('TSPN', () => {
     const before = model.predict(z, { sizes: [6, 6] });
     const saved = points.read().clone();
     const perm = [2, 5, 0, 1, 4, 3];
-    tf.tidy(() => points.write(tf.gather(saved, perm)));
+    tf.tidy(() => {
+      points.write(tf.gather(saved, perm));
+    });
     const after = model.predict(z, { sizes: [6, 6] });
-    expectClose(after.x.dataSync(), tf.tidy(() => tf.gather(before.x, perm, 1)).dataSync(), { rtol: 1e-4, atol: 1e-5 });
+    expectClose(after.x.dataSync(), tf.tidy(() => tf.gather(before.x, perm, 1)).dataSync(), {
+      rtol: 1e-4,
+      atol: 1e-5,
+    });
     tf.dispose([batch.x, batch.mask, z, saved, before.x, before.mask, after.x, after.mask]);
     model.dispose();
   });
@@ -77,7 +90,10 @@ describeBackends('TSPN', () => {
     const named = model.namedWeights();
     const grad = (term: 'size' | 'chamfer') =>
       tf.tidy(() => {
-        const { grads } = tf.variableGrads(() => model.loss(batch, { seed: 1 })[term], model.trainableVariables);
+        const { grads } = tf.variableGrads(
+          () => model.loss(batch, { seed: 1 })[term],
+          model.trainableVariables,
+        );
         return named.map((w) => tf.max(tf.abs(grads[w.variable.name] ?? tf.zeros([1]))).dataSync()[0]);
       });
     const size = grad('size');
@@ -100,7 +116,11 @@ describeBackends('TSPN', () => {
     const batch = sets([6, 3, 4], 6, 5);
     const optimizer = tf.train.adam(3e-3);
     const step = (i: number) => {
-      const cost = optimizer.minimize(() => model.loss(batch, { seed: i }).total, true, model.trainableVariables);
+      const cost = optimizer.minimize(
+        () => model.loss(batch, { seed: i }).total,
+        true,
+        model.trainableVariables,
+      );
       const v = cost!.dataSync()[0];
       cost!.dispose();
       return v;
@@ -128,7 +148,7 @@ describeBackends('TSPN', () => {
     const a = model.reconstruct(batch.x, batch.mask, { seed: 3 });
     const b = again.reconstruct(batch.x, batch.mask, { seed: 3 });
     expectClose(b.x.dataSync(), a.x.dataSync(), { rtol: 0, atol: 0 });
-    expect(a.mask.arraySync()).toEqual((prefixMask([4, 6], 6).arraySync() as number[][]));
+    expect(a.mask.arraySync()).toEqual(prefixMask([4, 6], 6).arraySync() as number[][]);
     const z = model.encode(batch.x, batch.mask);
     const sizes = model.predictSizes(z);
     expect(sizes.every((n) => Number.isInteger(n) && n >= 1 && n <= 6)).toBe(true);
@@ -137,6 +157,29 @@ describeBackends('TSPN', () => {
     tf.dispose([batch.x, batch.mask, a.x, a.mask, b.x, b.mask, z, predicted.x, predicted.mask]);
     model.dispose();
     again.dispose();
+  });
+
+  it('save → load (runtime) → identical predictions, after training steps', async () => {
+    const model = new TSPN({ ...tiny, creation: 'top-n' });
+    const batch = sets([4, 6], 6, 9);
+    for (let i = 0; i < 2; i++) model.trainStep(batch);
+    let artifacts: tf.io.ModelArtifacts | undefined;
+    await saveModel(
+      model,
+      tf.io.withSaveHandler(async (a) => {
+        artifacts = a;
+        return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
+      }),
+    );
+    const loaded = (await loadModel(tf.io.fromMemory(artifacts!))) as TSPN;
+    expect(loaded).toBeInstanceOf(TSPN);
+    expect(loaded.step).toBe(2);
+    const a = model.reconstruct(batch.x, batch.mask, { seed: 4 });
+    const b = loaded.reconstruct(batch.x, batch.mask, { seed: 4 });
+    expectClose(b.x.dataSync(), a.x.dataSync(), { rtol: 0, atol: 0 });
+    tf.dispose([batch.x, batch.mask, a.x, a.mask, b.x, b.mask]);
+    model.dispose();
+    loaded.dispose();
   });
 
   it('bad configs and inputs are typed errors, thrown before any tensor work', async () => {

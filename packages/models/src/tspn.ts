@@ -8,7 +8,7 @@
 // reference trains it on the frozen encoder. Prediction uses the given or the predicted n.
 
 import { FSEncoder, isab, type SetCreationLayer, sab } from '@setgen/layers';
-import { chamferDistance, ConfigError, formatShape, Random, ShapeError } from '@setgen/ops';
+import { ConfigError, chamferDistance, formatShape, Random, ShapeError } from '@setgen/ops';
 import {
   add,
   argMax,
@@ -42,7 +42,9 @@ import {
 import type { layers } from '@tensorflow/tfjs-layers';
 import { buildCreation } from './creation.js';
 import { ElementwiseDense } from './dense.js';
-import type { LossOptions, LossTerms, NamedVariable, SetModel, TrainBatch } from './runtime/set-model.js';
+import { registerModel } from './runtime/registry.js';
+import type { LossOptions, LossTerms, NamedVariable, TrainBatch, TrainingPlan } from './runtime/set-model.js';
+import { TrainableSetModel } from './runtime/trainable-set-model.js';
 import { type ResolvedTSPNConfig, resolveTSPNConfig, type TSPNConfig, tspnPresets } from './tspn-config.js';
 
 let instances = 0;
@@ -74,8 +76,9 @@ function denseRows(layer: ElementwiseDense, x: Tensor2D): Tensor2D {
   return add(matMul(x, layer.kernel), layer.bias) as Tensor2D;
 }
 
-export class TSPN implements SetModel {
+export class TSPN extends TrainableSetModel {
   static readonly className = 'TSPN';
+  static readonly resolveConfig = resolveTSPNConfig;
   static readonly presets = tspnPresets;
   readonly config: ResolvedTSPNConfig;
   readonly encoder: FSEncoder;
@@ -88,6 +91,7 @@ export class TSPN implements SetModel {
   private readonly sizeHead: [ElementwiseDense, ElementwiseDense];
 
   constructor(config: TSPNConfig) {
+    super();
     this.config = resolveTSPNConfig(config);
     const c = this.config;
     const id = `tspn${++instances}`;
@@ -149,6 +153,11 @@ export class TSPN implements SetModel {
     return { ...this.config };
   }
 
+  /** Adam at the config's constant learning rate for `epochs` (the reference scripts). */
+  trainingPlan(): TrainingPlan {
+    return { learningRate: this.config.learningRate, epochs: this.config.epochs };
+  }
+
   get trainableVariables(): Variable[] {
     return this.namedWeights().map((w) => w.variable);
   }
@@ -165,15 +174,24 @@ export class TSPN implements SetModel {
       });
     };
     const addDense = (key: string, dense: ElementwiseDense) => {
-      named.push({ name: `${key}/kernel`, variable: dense.kernel }, { name: `${key}/bias`, variable: dense.bias });
+      named.push(
+        { name: `${key}/kernel`, variable: dense.kernel },
+        { name: `${key}/bias`, variable: dense.bias },
+      );
     };
     addLayer('encoder', this.encoder);
-    this.head.forEach((d, i) => addDense(`head${i + 1}`, d));
+    this.head.forEach((d, i) => {
+      addDense(`head${i + 1}`, d);
+    });
     addLayer('creation', this.creation);
     addDense('embed', this.embed);
-    this.blocks.forEach((b, i) => addLayer(`block${i + 1}`, b));
+    this.blocks.forEach((b, i) => {
+      addLayer(`block${i + 1}`, b);
+    });
     addDense('output', this.output);
-    this.sizeHead.forEach((d, i) => addDense(`size${i + 1}`, d));
+    this.sizeHead.forEach((d, i) => {
+      addDense(`size${i + 1}`, d);
+    });
     return named;
   }
 
@@ -206,7 +224,9 @@ export class TSPN implements SetModel {
   private checkLatent(z: Tensor2D): void {
     const d = this.config.latentDim;
     if (!(z && typeof z === 'object' && 'rank' in z) || z.rank !== 2 || z.shape[1] !== d) {
-      throw new ShapeError(`z: expected a Tensor2D [B, ${d}], got ${z && 'shape' in z ? formatShape(z.shape) : typeof z}`);
+      throw new ShapeError(
+        `z: expected a Tensor2D [B, ${d}], got ${z && 'shape' in z ? formatShape(z.shape) : typeof z}`,
+      );
     }
   }
 
@@ -251,7 +271,9 @@ export class TSPN implements SetModel {
     }
     sizes.forEach((n, s) => {
       if (!Number.isInteger(n) || n < 1 || n > this.config.maxSize) {
-        throw new ConfigError(`options.sizes[${s}]: expected an integer in 1..${this.config.maxSize}, got ${n}`);
+        throw new ConfigError(
+          `options.sizes[${s}]: expected an integer in 1..${this.config.maxSize}, got ${n}`,
+        );
       }
     });
     return this.decode(z, sizes, options.seed);
@@ -286,7 +308,13 @@ export class TSPN implements SetModel {
       const out = this.decode(z, sizes, options.seed);
       const target = batch.mask ? { x: batch.x, mask: batch.mask } : batch.x;
       const chamfer = chamferDistance(out, target, { pairCost: 'huber' }) as Scalar;
-      const labels = oneHot(tensor1d(sizes.map((n) => n - 1), 'int32'), this.config.maxSize);
+      const labels = oneHot(
+        tensor1d(
+          sizes.map((n) => n - 1),
+          'int32',
+        ),
+        this.config.maxSize,
+      );
       const logp = logSoftmax(this.sizeLogits(stopGradient(z) as Tensor2D));
       const size = neg(mean(sum(mul(labels, logp), 1))) as Scalar;
       const weight = options.weights?.size ?? 1;
@@ -294,11 +322,7 @@ export class TSPN implements SetModel {
     });
   }
 
-  countParams(): number {
-    return this.trainableVariables.reduce((n, v) => n + v.size, 0);
-  }
-
-  dispose(): void {
+  protected disposeWeights(): void {
     this.encoder.dispose();
     this.creation.dispose();
     for (const block of this.blocks) block.dispose();
@@ -306,3 +330,4 @@ export class TSPN implements SetModel {
   }
 }
 
+registerModel(TSPN);
