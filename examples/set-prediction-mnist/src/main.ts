@@ -8,7 +8,7 @@ import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } fr
 import { join } from 'node:path';
 import { pickBackend } from './backend.js';
 import { studyData } from './data.js';
-import { type RunSpec, runOne } from './study.js';
+import { type RunSpec, runName, runOne } from './study.js';
 
 function flag(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -23,7 +23,7 @@ async function main(): Promise<void> {
   const resolution = Number(flag('resolution', '14')) as 14 | 28;
   const trainSize = Number(flag('train', '1000'));
   const data = studyData(resolution, trainSize, Number(flag('test', '500')));
-  const trainScore = { ...data.train, sets: data.train.sets.slice(0, 500) };
+  const trainScore = { ...data.train, sets: data.train.sets.slice(0, Number(flag('score', '500'))) };
   const study = has('study');
   const seeds = flag('seeds', study ? '0,1,2' : '0')
     .split(',')
@@ -38,10 +38,11 @@ async function main(): Promise<void> {
     `backend ${backend}; Set-MNIST ${resolution}×${resolution}, ${data.train.sets.length} train / ${data.test.sets.length} test digits, N = ${data.maxSize}`,
   );
   const specs: RunSpec[] = [];
-  for (const seed of seeds) {
-    for (const model of models) {
-      const kinds = model === 'dspn' && study ? [...creations, 'mlp-decoder', 'lstm-decoder'] : creations;
-      for (const creation of kinds) {
+  // seeds innermost: a study stopped early has the same seeds for every method
+  for (const model of models) {
+    const kinds = model === 'dspn' && study ? [...creations, 'mlp-decoder', 'lstm-decoder'] : creations;
+    for (const creation of kinds) {
+      for (const seed of seeds) {
         const isDspn = model === 'dspn';
         specs.push({
           model,
@@ -59,9 +60,14 @@ async function main(): Promise<void> {
     }
   }
   for (const spec of specs) {
-    const file = join(out, `${spec.model}-${spec.creation}-s${spec.seed}.json`);
+    const file = join(out, `${runName(spec)}.json`);
     if (existsSync(file)) continue;
-    const { result, model } = await runOne(spec, { train: data.train, trainScore, test: data.test }, log);
+    const { result, model } = await runOne(
+      spec,
+      { train: data.train, trainScore, test: data.test },
+      join(out, 'checkpoints'),
+      log,
+    );
     writeFileSync(file, JSON.stringify(result));
     log(
       `done ${file}: train ${JSON.stringify(result.train)} test ${JSON.stringify(result.test)} ${result.seconds.toFixed(0)} s`,

@@ -1,9 +1,17 @@
 // One run of the study: build a model (DSPN or TSPN, a creation method or a baseline decoder),
 // train it, score it on training and held-out digits, keep its curve.
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { batches, type SetDataset } from '@setgen/data';
-import { type CreationKind, DSPN, type DSPNDecoder, type SetModel, TSPN } from '@setgen/models';
+import {
+  type CreationKind,
+  DSPN,
+  type DSPNDecoder,
+  loadModel,
+  type SetModel,
+  TSPN,
+} from '@setgen/models/node';
 import * as tf from '@tensorflow/tfjs-core';
-import { temporaryFit } from './temporary-train-loop.js';
 
 export interface RunSpec {
   model: 'dspn' | 'tspn';
@@ -75,28 +83,44 @@ export async function score(model: SetModel, data: SetDataset): Promise<Record<s
   return Object.fromEntries(Object.entries(sums).map(([k, v]) => [k, v / count]));
 }
 
+/** The run's name: `<model>-<creation>-s<seed>`. */
+export function runName(spec: RunSpec): string {
+  return `${spec.model}-${spec.creation}-s${spec.seed}`;
+}
+
+/**
+ * Trains (resuming from `<dir>/<run>/` when a checkpoint is there; checkpoints every 20
+ * steps and at the end), then scores on training and held-out digits.
+ */
 export async function runOne(
   spec: RunSpec,
   data: { train: SetDataset; trainScore: SetDataset; test: SetDataset },
+  dir: string,
   log: (line: string) => void,
 ): Promise<{ result: RunResult; model: DSPN | TSPN }> {
-  const model = buildModel(spec);
+  const checkpoint = join(dir, runName(spec));
+  const model = existsSync(join(checkpoint, 'model.json'))
+    ? ((await loadModel(checkpoint)) as DSPN | TSPN)
+    : buildModel(spec);
   const curve: RunResult['curve'] = [];
   const start = performance.now();
-  await temporaryFit(model, data.train, {
-    steps: spec.steps,
-    batchSize: spec.batchSize,
-    learningRate: spec.learningRate,
-    seed: spec.seed,
-    onStep: ({ step, losses, seconds }) => {
-      curve.push({ step, total: losses.total, seconds });
-      if (step % 25 === 0 || step === spec.steps) {
-        log(
-          `${spec.model}/${spec.creation}/s${spec.seed} step ${step} ${JSON.stringify(losses)} ${seconds.toFixed(0)} s`,
-        );
-      }
+  const epochs = (e: number) =>
+    batches(data.train.sets, { batchSize: spec.batchSize, shuffle: true, seed: spec.seed * 1000 + e });
+  await model.fit(
+    Object.assign(epochs, { stepsPerEpoch: Math.ceil(data.train.sets.length / spec.batchSize) }),
+    {
+      epochs: 1e6,
+      steps: Math.max(0, spec.steps - model.step),
+      checkpoint: { to: checkpoint, everySteps: 20 },
+      onProgress: ({ step, losses }) => {
+        const seconds = (performance.now() - start) / 1000;
+        curve.push({ step, total: losses.total, seconds });
+        if (step % 25 === 0 || step === spec.steps) {
+          log(`${runName(spec)} step ${step} ${JSON.stringify(losses)} ${seconds.toFixed(0)} s`);
+        }
+      },
     },
-  });
+  );
   const train = await score(model, data.trainScore);
   const test = await score(model, data.test);
   const seconds = (performance.now() - start) / 1000;
