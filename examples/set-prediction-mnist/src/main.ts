@@ -4,10 +4,11 @@
 //   node dist/main.js                       # quick: DSPN and TSPN × {iid, first-n, top-n}, 1 seed, short
 //   node dist/main.js --study               # the README's table: 3 seeds, + MLP creation, DSPN MLP/LSTM decoders
 //   node dist/main.js --report              # table + pictures from runs/
-import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pickBackend } from './backend.js';
 import { studyData } from './data.js';
+import { drawCurves, drawInnerLoop, drawReconstructions, readResults, table } from './report.js';
 import { type RunSpec, runName, runOne } from './study.js';
 
 function flag(name: string, fallback: string): string {
@@ -59,7 +60,7 @@ async function main(): Promise<void> {
       }
     }
   }
-  for (const spec of specs) {
+  for (const spec of has('report') ? [] : specs) {
     const file = join(out, `${runName(spec)}.json`);
     if (existsSync(file)) continue;
     const { result, model } = await runOne(
@@ -75,10 +76,21 @@ async function main(): Promise<void> {
     model.dispose();
   }
   if (has('report')) {
-    const files = specs.map((s) => join(out, `${s.model}-${s.creation}-s${s.seed}.json`)).filter(existsSync);
-    log(
-      `${files.length} results: ${files.map((f) => JSON.parse(readFileSync(f, 'utf8')).test.final ?? '').join(' ')}`,
+    const results = readResults(out);
+    const figures = flag('figures', out);
+    mkdirSync(figures, { recursive: true });
+    const markdown = table(results);
+    writeFileSync(join(figures, 'table.md'), `${markdown}\n`);
+    console.log(markdown);
+    await drawCurves(join(figures, 'curves'), results);
+    const digits = data.test.sets.slice(0, 6);
+    await drawReconstructions(join(figures, 'reconstructions'), join(out, 'checkpoints'), digits);
+    await drawInnerLoop(
+      join(figures, 'dspn-inner-loop'),
+      join(out, 'checkpoints', 'dspn-top-n-s0'),
+      digits.slice(0, 4),
     );
+    log(`report: ${results.length} runs, figures in ${figures}`);
   }
 }
 
