@@ -10,6 +10,7 @@
 //  h_ij = W2·relu(W1·[x_i, m_i, x_j, m_j]) / N², pooled over the N² pairs.
 
 import { ConfigError, formatShape, ShapeError } from '@setgen/ops';
+import { checkPositiveInteger, is } from '@setgen/ops/internal';
 import {
   concat,
   div,
@@ -35,9 +36,8 @@ import { buildEagerly } from './eager-build.js';
 import { FSPool } from './fspool.js';
 import {
   buildSublayer,
-  checkChoice,
+  checkLayerArgs,
   checkMask,
-  checkPositiveInteger,
   type Kwargs,
   masksFromKwargs,
   type Shape,
@@ -88,24 +88,28 @@ export class FSEncoder extends ComposedLayer {
   private inputDim = 0;
 
   constructor(args: FSEncoderArgs) {
+    const checked = checkLayerArgs(
+      args,
+      {
+        hiddenUnits: is.integer(1),
+        outputDim: is.integer(1),
+        numPieces: is.integer(1),
+        variant: is.oneOf(FS_ENCODER_VARIANTS),
+        relational: is.boolean,
+        seed: is.seed,
+      },
+      'FSEncoder',
+    );
     super(args);
-    this.hiddenUnits = checkPositiveInteger(args.hiddenUnits, 'hiddenUnits', 'FSEncoder');
-    this.outputDim = checkPositiveInteger(args.outputDim, 'outputDim', 'FSEncoder');
-    this.numPieces = checkPositiveInteger(args.numPieces ?? 20, 'numPieces', 'FSEncoder');
-    this.variant = checkChoice(args.variant ?? 'dspn', FS_ENCODER_VARIANTS, 'variant', 'FSEncoder');
-    this.relational = args.relational ?? false;
-    if (typeof this.relational !== 'boolean') {
-      throw new ConfigError(
-        `FSEncoder: relational must be a boolean, got ${JSON.stringify(args.relational)}`,
-      );
-    }
+    this.hiddenUnits = checkPositiveInteger(checked.hiddenUnits, 'FSEncoder.hiddenUnits');
+    this.outputDim = checkPositiveInteger(checked.outputDim, 'FSEncoder.outputDim');
+    this.numPieces = checked.numPieces ?? 20;
+    this.variant = checked.variant ?? 'dspn';
+    this.relational = checked.relational ?? false;
     if (this.relational && this.variant !== 'dspn') {
       throw new ConfigError("FSEncoder: relational pairs exist only in the 'dspn' variant (RNFSEncoder)");
     }
-    if (args.seed !== undefined && !Number.isInteger(args.seed)) {
-      throw new ConfigError(`FSEncoder: seed must be an integer, got ${args.seed}`);
-    }
-    this.seed = args.seed;
+    this.seed = checked.seed;
     this.fspool = new FSPool({
       numPieces: this.numPieces,
       seed: this.seed === undefined ? undefined : this.seed + 7,

@@ -9,7 +9,7 @@ import {
   type SetCreationLayer,
   TopNCreation,
 } from '@setgen/layers';
-import { ConfigError, Random } from '@setgen/ops';
+import { Random } from '@setgen/ops';
 import { fill, tensor2d, tidy } from '@tensorflow/tfjs-core';
 
 /** How the initial set is created. */
@@ -33,16 +33,6 @@ export interface CreationOptions {
   /** Learned points start U[lo, hi) instead of the layers' N(0, 1) (DSPN: U[0, 1)). */
   uniformInit: [number, number] | null;
   seed: number;
-}
-
-/** Checks a creation kind (`ConfigError` naming `name`). */
-export function checkCreationKind(value: unknown, name: string): CreationKind {
-  if (!CREATION_KINDS.includes(value as CreationKind)) {
-    throw new ConfigError(
-      `${name}: expected ${CREATION_KINDS.map((k) => `'${k}'`).join(' | ')}, got ${JSON.stringify(value)}`,
-    );
-  }
-  return value as CreationKind;
 }
 
 /** Builds the creation layer for z `[B, latentDim]` (weights exist on return). */

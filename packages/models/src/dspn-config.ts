@@ -1,16 +1,7 @@
 // DSPN configuration (Zhang et al. 2019; reference scripts in REFERENCES.md §4.5; the Top-n
 // paper's creation alternatives, §7.1).
 import { ConfigError } from '@setgen/ops';
-import {
-  checkBooleanField,
-  checkChoiceField,
-  checkConfigObject,
-  checkIntegerField,
-  checkKnownFields,
-  checkNonNegativeField,
-  checkPositiveField,
-  checkPositiveIntegerField,
-} from './config-checks.js';
+import { checkOptions, checkPositiveInteger, is } from '@setgen/ops/internal';
 import { CREATION_KINDS, type CreationKind } from './creation.js';
 
 /** The decoder: DSPN's inner optimisation, or the baselines of DSPN Table 1. */
@@ -60,76 +51,58 @@ export interface DSPNConfig {
 
 export type ResolvedDSPNConfig = Required<DSPNConfig>;
 
-const FIELDS = [
-  'setDim',
-  'maxSize',
-  'mode',
-  'hiddenUnits',
-  'latentDim',
-  'numPieces',
-  'relational',
-  'decoder',
-  'creation',
-  'referenceSize',
-  'angleDim',
-  'iterations',
-  'innerLearningRate',
-  'loss',
-  'reprWeight',
-  'learningRate',
-  'batchSize',
-  'epochs',
-  'seed',
-] as const;
+const positive = is.integer(1);
+
+/** Every field's check (unknown fields are refused with a "did you mean"). */
+const SPEC = {
+  setDim: positive,
+  maxSize: positive,
+  mode: is.oneOf(['autoencoder', 'supervised'] as const),
+  hiddenUnits: positive,
+  latentDim: positive,
+  numPieces: positive,
+  relational: is.boolean,
+  decoder: is.oneOf(DSPN_DECODERS),
+  creation: is.oneOf(CREATION_KINDS),
+  referenceSize: positive,
+  angleDim: positive,
+  iterations: positive,
+  innerLearningRate: is.number({ positive: true }),
+  loss: is.oneOf(['chamfer', 'hungarian'] as const),
+  reprWeight: is.number({ min: 0 }),
+  learningRate: is.number({ positive: true }),
+  batchSize: positive,
+  epochs: is.number({ positive: true }),
+  seed: is.seed,
+};
 
 /** Fills defaults and checks every field (`ConfigError` naming it). */
 export function resolveDSPNConfig(config: DSPNConfig): ResolvedDSPNConfig {
-  checkConfigObject(config, 'DSPNConfig');
-  checkKnownFields(config, FIELDS);
+  if (config === null || config === undefined) throw new ConfigError('config: expected a DSPNConfig object');
+  const c = checkOptions(config, SPEC, 'config');
+  const setDim = checkPositiveInteger(c.setDim, 'config.setDim');
+  const maxSize = checkPositiveInteger(c.maxSize, 'config.maxSize');
   const resolved: ResolvedDSPNConfig = {
-    setDim: config.setDim,
-    maxSize: config.maxSize,
-    mode: config.mode ?? 'autoencoder',
-    hiddenUnits: config.hiddenUnits ?? 256,
-    latentDim: config.latentDim ?? 64,
-    numPieces: config.numPieces ?? 20,
-    relational: config.relational ?? false,
-    decoder: config.decoder ?? 'inner-loop',
-    creation: config.creation ?? 'first-n',
-    referenceSize: config.referenceSize ?? 2 * config.maxSize,
-    angleDim: config.angleDim ?? 4,
-    iterations: config.iterations ?? 10,
-    innerLearningRate: config.innerLearningRate ?? 800,
-    loss: config.loss ?? 'chamfer',
-    reprWeight: config.reprWeight ?? 1,
-    learningRate: config.learningRate ?? 1e-2,
-    batchSize: config.batchSize ?? 32,
-    epochs: config.epochs ?? 100,
-    seed: config.seed ?? 0,
+    setDim,
+    maxSize,
+    mode: c.mode ?? 'autoencoder',
+    hiddenUnits: c.hiddenUnits ?? 256,
+    latentDim: c.latentDim ?? 64,
+    numPieces: c.numPieces ?? 20,
+    relational: c.relational ?? false,
+    decoder: c.decoder ?? 'inner-loop',
+    creation: c.creation ?? 'first-n',
+    referenceSize: c.referenceSize ?? 2 * maxSize,
+    angleDim: c.angleDim ?? 4,
+    iterations: c.iterations ?? 10,
+    innerLearningRate: c.innerLearningRate ?? 800,
+    loss: c.loss ?? 'chamfer',
+    reprWeight: c.reprWeight ?? 1,
+    learningRate: c.learningRate ?? 1e-2,
+    batchSize: c.batchSize ?? 32,
+    epochs: c.epochs ?? 100,
+    seed: c.seed ?? 0,
   };
-  for (const key of [
-    'setDim',
-    'maxSize',
-    'hiddenUnits',
-    'latentDim',
-    'numPieces',
-    'referenceSize',
-    'angleDim',
-    'iterations',
-    'batchSize',
-  ] as const) {
-    checkPositiveIntegerField(key, resolved[key]);
-  }
-  checkPositiveField('innerLearningRate', resolved.innerLearningRate);
-  checkPositiveField('learningRate', resolved.learningRate);
-  checkPositiveField('epochs', resolved.epochs);
-  checkNonNegativeField('reprWeight', resolved.reprWeight);
-  checkIntegerField('seed', resolved.seed);
-  checkBooleanField('relational', resolved.relational);
-  checkChoiceField('mode', resolved.mode, ['autoencoder', 'supervised'] as const);
-  checkChoiceField('decoder', resolved.decoder, DSPN_DECODERS);
-  checkChoiceField('creation', resolved.creation, CREATION_KINDS);
-  checkChoiceField('loss', resolved.loss, ['chamfer', 'hungarian'] as const);
   if (resolved.referenceSize < resolved.maxSize) {
     throw new ConfigError(
       `config.referenceSize: expected >= maxSize (${resolved.maxSize}): Top-n picks n of n0 points, got ${resolved.referenceSize}`,

@@ -10,15 +10,8 @@
 // Ŷ⁰ comes from any creation layer (Top-n paper §5.1): 'first-n' is DSPN's learned set.
 
 import { FSEncoder, type SetCreationLayer } from '@setgen/layers';
-import {
-  ConfigError,
-  chamferDistance,
-  DataError,
-  formatShape,
-  hungarianLoss,
-  pairCostRows,
-  ShapeError,
-} from '@setgen/ops';
+import { ConfigError, chamferDistance, DataError, hungarianLoss, ShapeError } from '@setgen/ops';
+import { pairCostRows } from '@setgen/ops/internal';
 import {
   add,
   addN,
@@ -49,6 +42,7 @@ import { type DSPNConfig, dspnPresets, type ResolvedDSPNConfig, resolveDSPNConfi
 import { registerModel } from './runtime/registry.js';
 import type { LossOptions, LossTerms, NamedVariable, TrainBatch, TrainingPlan } from './runtime/set-model.js';
 import { TrainableSetModel } from './runtime/trainable-set-model.js';
+import { checkLatent, checkSetInput } from './set-input.js';
 
 /** Ŷ⁽⁰⁾ … Ŷ⁽ᵀ⁾ and m̂⁽⁰⁾ … m̂⁽ᵀ⁾ (the baselines return one of each). */
 export interface DSPNPrediction {
@@ -188,17 +182,9 @@ export class DSPN extends TrainableSetModel {
    */
   fixedSets(x: Tensor3D, mask?: Tensor2D | null, name = 'x'): FixedSets {
     const { setDim, maxSize } = this.config;
-    if (!(x && typeof x === 'object' && 'rank' in x) || x.rank !== 3 || x.shape[2] !== setDim) {
-      throw new ShapeError(
-        `${name}: expected a Tensor3D [B, n, ${setDim}], got ${x && 'shape' in x ? formatShape(x.shape) : typeof x}`,
-      );
-    }
+    const valid = checkSetInput(x, mask, setDim, name);
     const [b, n] = x.shape;
-    if (mask && (mask.rank !== 2 || mask.shape[0] !== b || mask.shape[1] !== n)) {
-      throw new ShapeError(`${name} mask: expected [${b}, ${n}], got ${formatShape(mask.shape)}`);
-    }
     const values = x.dataSync();
-    const valid = mask?.dataSync();
     const out = new Float32Array(b * maxSize * setDim);
     const outMask = new Float32Array(b * maxSize);
     for (let s = 0; s < b; s++) {
@@ -225,15 +211,6 @@ export class DSPN extends TrainableSetModel {
   encode(x: Tensor3D, mask?: Tensor2D | null): Tensor2D {
     const target = this.fixedSets(x, mask);
     return tidy(() => this.encoder.encode(target.x, target.mask));
-  }
-
-  private checkLatent(z: Tensor2D, name: string): void {
-    const d = this.config.latentDim;
-    if (!(z && typeof z === 'object' && 'rank' in z) || z.rank !== 2 || z.shape[1] !== d) {
-      throw new ShapeError(
-        `${name}: expected a Tensor2D [B, ${d}], got ${z && 'shape' in z ? formatShape(z.shape) : typeof z}`,
-      );
-    }
   }
 
   /** Ŷ⁰ `[B, N, C]` and m̂⁰ = clamp(startingMask, 0, 1) `[B, N]` for z. */
@@ -283,7 +260,7 @@ export class DSPN extends TrainableSetModel {
    * the prediction is the last. The i.i.d. creation draws from `seed`.
    */
   predict(z: Tensor2D, options: PredictOptions = {}): DSPNPrediction {
-    this.checkLatent(z, 'z');
+    checkLatent(z, this.config.latentDim, 'z');
     const iterations = options.iterations ?? this.config.iterations;
     if (!Number.isInteger(iterations) || iterations < 0) {
       throw new ConfigError(
@@ -336,7 +313,7 @@ export class DSPN extends TrainableSetModel {
     const supervised = c.mode === 'supervised';
     const source = supervised ? batch.target : batch.x;
     if (supervised && !batch.target) throw new ShapeError('batch.target: required in supervised mode');
-    if (supervised) this.checkLatent(batch.condition as Tensor2D, 'batch.condition');
+    if (supervised) checkLatent(batch.condition as Tensor2D, c.latentDim, 'batch.condition');
     const target = this.fixedSets(
       source as Tensor3D,
       supervised ? batch.targetMask : batch.mask,

@@ -1,14 +1,7 @@
 // TSPN configuration (Kosiorek et al. 2020 as ported by LukeBolly/tf-tspn, REFERENCES.md §6;
 // the Top-n paper's creation alternatives, §7.1 and its App. D.1).
 import { ConfigError } from '@setgen/ops';
-import {
-  checkChoiceField,
-  checkConfigObject,
-  checkIntegerField,
-  checkKnownFields,
-  checkPositiveField,
-  checkPositiveIntegerField,
-} from './config-checks.js';
+import { checkOptions, checkPositiveInteger, is } from '@setgen/ops/internal';
 import { CREATION_KINDS, type CreationKind } from './creation.js';
 
 export interface TSPNConfig {
@@ -53,78 +46,59 @@ export interface TSPNConfig {
 
 export type ResolvedTSPNConfig = Required<TSPNConfig>;
 
-const FIELDS = [
-  'setDim',
-  'maxSize',
-  'initialSetDim',
-  'encoderHiddenUnits',
-  'latentDim',
-  'numPieces',
-  'modelDim',
-  'numHeads',
-  'numBlocks',
-  'block',
-  'numInducingPoints',
-  'creation',
-  'referenceSize',
-  'angleDim',
-  'creationHiddenUnits',
-  'sizeHiddenUnits',
-  'learningRate',
-  'batchSize',
-  'epochs',
-  'seed',
-] as const;
+const positive = is.integer(1);
 
+/** Every field's check (unknown fields are refused with a "did you mean"). */
+const SPEC = {
+  setDim: positive,
+  maxSize: positive,
+  initialSetDim: positive,
+  encoderHiddenUnits: positive,
+  latentDim: positive,
+  numPieces: positive,
+  modelDim: positive,
+  numHeads: positive,
+  numBlocks: positive,
+  block: is.oneOf(['sab', 'isab'] as const),
+  numInducingPoints: positive,
+  creation: is.oneOf(CREATION_KINDS),
+  referenceSize: positive,
+  angleDim: positive,
+  creationHiddenUnits: positive,
+  sizeHiddenUnits: positive,
+  learningRate: is.number({ positive: true }),
+  batchSize: positive,
+  epochs: is.number({ positive: true }),
+  seed: is.seed,
+};
+
+/** Fills defaults and checks every field (`ConfigError` naming it). */
 export function resolveTSPNConfig(config: TSPNConfig): ResolvedTSPNConfig {
-  checkConfigObject(config, 'TSPNConfig');
-  checkKnownFields(config, FIELDS);
+  if (config === null || config === undefined) throw new ConfigError('config: expected a TSPNConfig object');
+  const c = checkOptions(config, SPEC, 'config');
+  const maxSize = checkPositiveInteger(c.maxSize, 'config.maxSize');
   const resolved: ResolvedTSPNConfig = {
-    setDim: config.setDim,
-    maxSize: config.maxSize,
-    initialSetDim: config.initialSetDim ?? 16,
-    encoderHiddenUnits: config.encoderHiddenUnits ?? 256,
-    latentDim: config.latentDim ?? 64,
-    numPieces: config.numPieces ?? 20,
-    modelDim: config.modelDim ?? 256,
-    numHeads: config.numHeads ?? 4,
-    numBlocks: config.numBlocks ?? 3,
-    block: config.block ?? 'sab',
-    numInducingPoints: config.numInducingPoints ?? 32,
-    creation: config.creation ?? 'iid',
-    referenceSize: config.referenceSize ?? 2 * config.maxSize,
-    angleDim: config.angleDim ?? 4,
-    creationHiddenUnits: config.creationHiddenUnits ?? 256,
-    sizeHiddenUnits: config.sizeHiddenUnits ?? 128,
-    learningRate: config.learningRate ?? 1e-3,
-    batchSize: config.batchSize ?? 32,
-    epochs: config.epochs ?? 100,
-    seed: config.seed ?? 0,
+    setDim: checkPositiveInteger(c.setDim, 'config.setDim'),
+    maxSize,
+    initialSetDim: c.initialSetDim ?? 16,
+    encoderHiddenUnits: c.encoderHiddenUnits ?? 256,
+    latentDim: c.latentDim ?? 64,
+    numPieces: c.numPieces ?? 20,
+    modelDim: c.modelDim ?? 256,
+    numHeads: c.numHeads ?? 4,
+    numBlocks: c.numBlocks ?? 3,
+    block: c.block ?? 'sab',
+    numInducingPoints: c.numInducingPoints ?? 32,
+    creation: c.creation ?? 'iid',
+    referenceSize: c.referenceSize ?? 2 * maxSize,
+    angleDim: c.angleDim ?? 4,
+    creationHiddenUnits: c.creationHiddenUnits ?? 256,
+    sizeHiddenUnits: c.sizeHiddenUnits ?? 128,
+    learningRate: c.learningRate ?? 1e-3,
+    batchSize: c.batchSize ?? 32,
+    epochs: c.epochs ?? 100,
+    seed: c.seed ?? 0,
   };
-  for (const key of [
-    'setDim',
-    'maxSize',
-    'initialSetDim',
-    'encoderHiddenUnits',
-    'latentDim',
-    'numPieces',
-    'modelDim',
-    'numHeads',
-    'numBlocks',
-    'numInducingPoints',
-    'referenceSize',
-    'angleDim',
-    'creationHiddenUnits',
-    'sizeHiddenUnits',
-    'batchSize',
-  ] as const) {
-    checkPositiveIntegerField(key, resolved[key]);
-  }
-  checkPositiveField('learningRate', resolved.learningRate);
-  checkPositiveField('epochs', resolved.epochs);
-  checkIntegerField('seed', resolved.seed);
-  checkChoiceField('block', resolved.block, ['sab', 'isab'] as const);
-  checkChoiceField('creation', resolved.creation, CREATION_KINDS);
   if (resolved.modelDim % resolved.numHeads !== 0) {
     throw new ConfigError(
       `config.modelDim: expected a multiple of numHeads (${resolved.numHeads}), got ${resolved.modelDim}`,

@@ -8,7 +8,7 @@
 // reference trains it on the frozen encoder. Prediction uses the given or the predicted n.
 
 import { FSEncoder, isab, type SetCreationLayer, sab } from '@setgen/layers';
-import { ConfigError, chamferDistance, formatShape, Random, ShapeError } from '@setgen/ops';
+import { ConfigError, chamferDistance, Random, ShapeError } from '@setgen/ops';
 import {
   add,
   argMax,
@@ -45,6 +45,7 @@ import { ElementwiseDense } from './dense.js';
 import { registerModel } from './runtime/registry.js';
 import type { LossOptions, LossTerms, NamedVariable, TrainBatch, TrainingPlan } from './runtime/set-model.js';
 import { TrainableSetModel } from './runtime/trainable-set-model.js';
+import { checkLatent, checkSetInput } from './set-input.js';
 import { type ResolvedTSPNConfig, resolveTSPNConfig, type TSPNConfig, tspnPresets } from './tspn-config.js';
 
 let instances = 0;
@@ -197,16 +198,8 @@ export class TSPN extends TrainableSetModel {
 
   private checkSet(x: Tensor3D, mask: Tensor2D | null | undefined, name: string): number[] {
     const { setDim, maxSize } = this.config;
-    if (!(x && typeof x === 'object' && 'rank' in x) || x.rank !== 3 || x.shape[2] !== setDim) {
-      throw new ShapeError(
-        `${name}: expected a Tensor3D [B, n, ${setDim}], got ${x && 'shape' in x ? formatShape(x.shape) : typeof x}`,
-      );
-    }
+    const valid = checkSetInput(x, mask, setDim, name);
     const [b, n] = x.shape;
-    if (mask && (mask.rank !== 2 || mask.shape[0] !== b || mask.shape[1] !== n)) {
-      throw new ShapeError(`${name} mask: expected [${b}, ${n}], got ${formatShape(mask.shape)}`);
-    }
-    const valid = mask?.dataSync();
     const sizes = Array.from({ length: b }, (_, s) => {
       if (!valid) return n;
       let count = 0;
@@ -219,15 +212,6 @@ export class TSPN extends TrainableSetModel {
       }
     });
     return sizes;
-  }
-
-  private checkLatent(z: Tensor2D): void {
-    const d = this.config.latentDim;
-    if (!(z && typeof z === 'object' && 'rank' in z) || z.rank !== 2 || z.shape[1] !== d) {
-      throw new ShapeError(
-        `z: expected a Tensor2D [B, ${d}], got ${z && 'shape' in z ? formatShape(z.shape) : typeof z}`,
-      );
-    }
   }
 
   private encodeChecked(x: Tensor3D, mask: Tensor2D | null | undefined): Tensor2D {
@@ -264,7 +248,7 @@ export class TSPN extends TrainableSetModel {
 
   /** Decode z with the given sizes, or the predicted ones. */
   predict(z: Tensor2D, options: TSPNPredictOptions = {}): TSPNPrediction {
-    this.checkLatent(z);
+    checkLatent(z, this.config.latentDim, 'z');
     const sizes = options.sizes ?? this.predictSizes(z);
     if (!Array.isArray(sizes) || sizes.length !== z.shape[0]) {
       throw new ShapeError(`options.sizes: expected ${z.shape[0]} sizes, got ${JSON.stringify(sizes)}`);
@@ -281,7 +265,7 @@ export class TSPN extends TrainableSetModel {
 
   /** argmax + 1 of the size predictor. */
   predictSizes(z: Tensor2D): number[] {
-    this.checkLatent(z);
+    checkLatent(z, this.config.latentDim, 'z');
     const best = tidy(() => argMax(this.sizeLogits(z), 1));
     const sizes = Array.from(best.dataSync(), (k) => k + 1);
     best.dispose();
