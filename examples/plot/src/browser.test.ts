@@ -2,18 +2,13 @@
 // installs it): the module's browser-safe entry is bundled with vite (so it must not pull in
 // Node), the page builds specs, renders them with Vega to SVG and into a live DOM view, and we
 // compare what was drawn with Node's rendering of the same specs.
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { chromium } from 'playwright-core';
+import { resolve } from 'node:path';
+import { withChromiumPage } from '@setgen/testkit';
 import { build, type Rollup } from 'vite';
 import { expect, it } from 'vitest';
 import { markCounts, pointSetGrid, renderSvg, svgTexts, trainingCurves } from './index.js';
 
-const CHROMIUM = process.env.SETGEN_CHROMIUM ?? '/usr/bin/chromium';
-
 it('the builders and Vega bundle for the browser, where the same specs draw the same marks', async () => {
-  expect(existsSync(CHROMIUM), `${CHROMIUM} (apt-get install chromium, or set SETGEN_CHROMIUM)`).toBe(true);
   const bundle = (await build({
     configFile: false,
     logLevel: 'error',
@@ -38,16 +33,7 @@ it('the builders and Vega bundle for the browser, where the same specs draw the 
   const nodeCurves = await renderSvg(trainingCurves([{ name: 'loss', values: loss }], { logY: true }));
   const nodeGrid = await renderSvg(pointSetGrid(sets, { captions: ['a', 'b'] }));
 
-  const profile = mkdtempSync(join(tmpdir(), 'setgen-chromium-'));
-  const context = await chromium.launchPersistentContext(profile, {
-    executablePath: CHROMIUM,
-    headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking'],
-  });
-  try {
-    const page = await context.newPage();
-    const errors: string[] = [];
-    page.on('pageerror', (error) => errors.push(error.message));
+  await withChromiumPage(async (page, errors) => {
     await page.setContent('<!doctype html><html><body><div id="live"></div></body></html>');
     await page.addScriptTag({ content: code });
     const result = await page.evaluate(
@@ -76,8 +62,5 @@ it('the builders and Vega bundle for the browser, where the same specs draw the 
     expect(markCounts(result.gridSvg)).toEqual(markCounts(nodeGrid));
     expect(result.livePoints).toBe(40);
     expect(result.liveTexts).toEqual(expect.arrayContaining(['step', 'loss (log scale)']));
-  } finally {
-    await context.close();
-    rmSync(profile, { recursive: true, force: true });
-  }
+  });
 });
