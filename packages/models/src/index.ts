@@ -29,3 +29,4 @@ export {
 } from './setvae-config.js';
 export { TSPN, type TSPNPrediction, type TSPNPredictOptions } from './tspn.js';
 export { type ResolvedTSPNConfig, resolveTSPNConfig, type TSPNConfig, tspnPresets } from './tspn-config.js';
+export * from './one-shot-set-vae.js';
