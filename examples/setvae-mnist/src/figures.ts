@@ -139,3 +139,20 @@ export async function drawLossCurve(path: string, history: TrainProgress[]): Pro
   await savePng(path, canvas);
   return path;
 }
+
+/** One titled panel per curve: a long run's metrics against training steps (x = snapshots in order). */
+export async function drawMetricCurves(
+  path: string,
+  curves: { title: string; values: number[]; logY?: boolean }[],
+): Promise<string> {
+  const { canvas, panels } = panelGrid(curves.length, {
+    columns: Math.min(3, curves.length),
+    panelSize: 260,
+  });
+  curves.forEach((curve, k) => {
+    drawCurves(canvas, panels[k], [{ values: curve.values, color: categoryColor(k) }], { logY: curve.logY });
+    drawText(canvas, panels[k].x + 6, panels[k].y + 6, curve.title, { scale: 2 });
+  });
+  await savePng(path, canvas);
+  return path;
+}

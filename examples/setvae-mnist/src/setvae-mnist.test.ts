@@ -25,6 +25,9 @@ it('trains, evaluates, writes five PNGs and a checkpoint that loads', async () =
       ['1-NNA-CD', '1-NNA-EMD', 'COV-CD', 'COV-EMD', 'MMD-CD', 'MMD-EMD'].sort(),
     );
     for (const value of Object.values(summary?.metrics ?? {})) expect(Number.isFinite(value)).toBe(true);
+    // the shipped digit classifier scores the samples and as many test digits
+    expect(summary?.score?.test.confident).toBeGreaterThan(0.5);
+    expect(summary?.score?.samples.histogram.reduce((a, b) => a + b, 0)).toBe(4);
     expect((await readdir(out)).sort()).toEqual(
       [
         'attention.png',
@@ -42,6 +45,27 @@ it('trains, evaluates, writes five PNGs and a checkpoint that loads', async () =
     model.dispose();
     expect(await runSetVaeMnist(['--help'])).toBeNull();
     await expect(runSetVaeMnist(['--steps', '2', '--epochs', '1'])).rejects.toThrow(/not both/);
+  } finally {
+    await rm(out, { recursive: true, force: true });
+  }
+});
+
+it('--checkpoint-every saves snapshots and history; --resume continues where the run stopped', async () => {
+  const out = await mkdtemp(join(tmpdir(), 'setvae-mnist-resume-'));
+  const args = ['--train-size', '16', '--batch-size', '8', '--eval-size', '0', '--out', out];
+  try {
+    // 2 steps per epoch; a snapshot after every step (the interval is shorter than a step)
+    await runSetVaeMnist(['--steps', '2', '--checkpoint-every', '1e-6', ...args]);
+    expect((await readdir(join(out, 'snapshots'))).sort()).toEqual(['step-0000001', 'step-0000002']);
+    // a longer run from out/checkpoint: two more steps, not four
+    const resumed = await runSetVaeMnist(['--steps', '4', '--checkpoint-every', '1e-6', '--resume', ...args]);
+    expect(resumed?.steps).toBe(4);
+    expect((await readdir(join(out, 'snapshots'))).sort().at(-1)).toBe('step-0000004');
+    const model = await SetVAE.load(join(out, 'checkpoint'));
+    expect(model.step).toBe(4);
+    model.dispose();
+    const lines = (await readFile(join(out, 'history.jsonl'), 'utf8')).trim().split('\n');
+    expect(lines.map((line) => JSON.parse(line).step)).toEqual([1, 2, 3, 4]);
   } finally {
     await rm(out, { recursive: true, force: true });
   }

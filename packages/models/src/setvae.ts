@@ -272,13 +272,14 @@ export class SetVAE {
     });
     this.initialFc = new ElementwiseDense(c.initialSetDim, c.hiddenDim, init, `${id}/initial`);
     // Generator: ABLs top-down; the top level has a learned unconditional prior (Eq. 19).
+    // (non-hierarchical: one latent per ABL, each with an unconditional prior; App. B.3)
     this.decoder = c.inducingPoints.map(
       (m, l) =>
         new AttentiveBottleneckLayer({
           ...blockArgs,
           latentDim: c.latentDim,
-          numInducingPoints: m,
-          conditionalPrior: l > 0,
+          numInducingPoints: c.hierarchical ? m : 1,
+          conditionalPrior: c.hierarchical && l > 0,
           attention: c.slotAttention ? 'slot' : 'softmax',
           seed: init.seed(),
           name: `${id}_decoder${l}`,
@@ -391,10 +392,15 @@ export class SetVAE {
     if (mask) x = mul(x, expandDims(mask, 2)) as Tensor3D;
     const kl: Tensor[] = [];
     const attention: LevelAttention[] = [];
+    // non-hierarchical (App. B.3): every ABL reads the average of all levels' encodings
+    const pooled =
+      features && !this.config.hierarchical
+        ? (div(addN(features.map((h) => mean(h, 1, true))), features.length) as Tensor3D)
+        : null;
     this.decoder.forEach((abl, l) => {
       const result = abl.forward(x, {
         mask,
-        hEnc: features ? features[l] : null,
+        hEnc: pooled ?? (features ? features[l] : null),
         seed: seeds.seed(),
         temperature,
         returnAttention: withAttention,
@@ -403,7 +409,7 @@ export class SetVAE {
       if (features) kl.push(result.kl);
       if (result.attention) {
         attention.push({
-          inducingPoints: this.config.inducingPoints[l],
+          inducingPoints: abl.numInducingPoints,
           attention: result.attention[0] as Tensor4D,
         });
       }

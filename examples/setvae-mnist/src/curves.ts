@@ -1,0 +1,128 @@
+// Learning curves of a long run: evaluates every snapshot a `--checkpoint-every` run saved in
+// DIR/snapshots (MMD / COV / 1-NNA under CD, the digit classifier's score, the encoder's
+// attention split per level), appends one JSON line per snapshot to DIR/curves.jsonl (snapshots
+// already there are skipped, so it can run again as the run goes on) and draws DIR/curves.png.
+//
+//   node dist/curves.js --run DIR [--eval-size K] [--temperature T] [--every N]
+import { appendFile, readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { setMnist, setMultiMnist } from '@setgen/data';
+import { SetVAE } from '@setgen/models/node';
+import { pickBackend } from './backend.js';
+import { CLASSIFIER_DIR, DigitClassifier } from './digit-classifier.js';
+import { attentionSplit, evaluateSamples, evaluationReference } from './evaluate.js';
+import { drawMetricCurves } from './figures.js';
+
+export interface CurvePoint {
+  step: number;
+  temperature: number;
+  metrics: Record<string, number>;
+  confident: number;
+  rejected: number;
+  classEntropy: number;
+  /** Normalised entropy of the attention split per encoder level, top-down. */
+  attentionEntropy: number[];
+  recon?: number;
+  kl?: number;
+}
+
+async function readJsonLines<T>(path: string): Promise<T[]> {
+  const text = await readFile(path, 'utf8').catch(() => '');
+  return text
+    .split('\n')
+    .filter((line) => line.trim().length > 0)
+    .map((line) => JSON.parse(line) as T);
+}
+
+export async function runCurves(args: string[]): Promise<CurvePoint[]> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      run: { type: 'string' },
+      'eval-size': { type: 'string', default: '64' },
+      temperature: { type: 'string', default: '1' },
+      every: { type: 'string', default: '1' },
+    },
+  });
+  if (!values.run) throw new Error('usage: curves --run DIR [--eval-size K] [--temperature T] [--every N]');
+  const run = values.run;
+  const temperature = Number(values.temperature);
+  const every = Number(values.every);
+  await pickBackend();
+  const file = join(run, 'curves.jsonl');
+  const done = await readJsonLines<CurvePoint>(file);
+  const snapshots = (await readdir(join(run, 'snapshots'))).filter((name) => name.startsWith('step-')).sort();
+  // per-step losses, averaged over the 100 steps before each snapshot
+  const history = await readJsonLines<{ step: number; recon: number; kl: number }>(
+    join(run, 'history.jsonl'),
+  );
+  let classifier: DigitClassifier | null = null;
+  let reference: ReturnType<typeof evaluationReference> = [];
+  let dataset = '';
+  for (const [k, name] of snapshots.entries()) {
+    const step = Number(name.slice(5));
+    if (k % every !== 0 && k !== snapshots.length - 1) continue;
+    if (done.some((p) => p.step === step && p.temperature === temperature)) continue;
+    const model = await SetVAE.load(join(run, 'snapshots', name));
+    if (!classifier) {
+      // Set-MultiMNIST has initial sets of 64 dims in the preset; the data follows the model
+      dataset = model.config.initialSetDim === 64 ? 'setMultiMnist' : 'setMnist';
+      const test = (dataset === 'setMnist' ? setMnist : setMultiMnist)({ split: 'test', seed: 2 });
+      reference = evaluationReference(test.sets, Number(values['eval-size']));
+      classifier = await DigitClassifier.load(CLASSIFIER_DIR);
+    }
+    const { metrics, score } = await evaluateSamples(model, reference, {
+      temperature,
+      distances: ['cd'],
+      classifier,
+      twoDigits: dataset === 'setMultiMnist',
+    });
+    const split = attentionSplit(model, reference.slice(0, 16));
+    const recent = history.filter((h) => h.step <= step && h.step > step - 100);
+    const mean = (key: 'recon' | 'kl') => recent.reduce((s, h) => s + h[key], 0) / Math.max(1, recent.length);
+    const point: CurvePoint = {
+      step,
+      temperature,
+      metrics,
+      confident: score?.confident ?? Number.NaN,
+      rejected: score?.rejected ?? Number.NaN,
+      classEntropy: score?.histogramEntropy ?? Number.NaN,
+      attentionEntropy: split.map((level) => level.entropy),
+      recon: mean('recon'),
+      kl: mean('kl'),
+    };
+    model.dispose();
+    await appendFile(file, `${JSON.stringify(point)}\n`);
+    done.push(point);
+    console.log(
+      `step ${step}: 1-NNA-CD ${(100 * metrics['1-NNA-CD']).toFixed(1)} %, COV-CD ${(100 * metrics['COV-CD']).toFixed(1)} %, ` +
+        `confident ${(100 * point.confident).toFixed(1)} %, attention split ${point.attentionEntropy.map((e) => e.toFixed(2)).join(' ')}`,
+    );
+  }
+  classifier?.dispose();
+  const points = done.filter((p) => p.temperature === temperature).sort((a, b) => a.step - b.step);
+  if (points.length > 0) {
+    const levels = points[0].attentionEntropy.length;
+    await drawMetricCurves(join(run, 'curves.png'), [
+      { title: 'CHAMFER (TRAIN)', values: points.map((p) => p.recon ?? Number.NaN), logY: true },
+      { title: 'KL (TRAIN)', values: points.map((p) => p.kl ?? Number.NaN), logY: true },
+      { title: 'MMD-CD', values: points.map((p) => p.metrics['MMD-CD']), logY: true },
+      { title: 'COV-CD', values: points.map((p) => p.metrics['COV-CD']) },
+      { title: '1-NNA-CD', values: points.map((p) => p.metrics['1-NNA-CD']) },
+      { title: 'CONFIDENT DIGITS', values: points.map((p) => p.confident) },
+      ...Array.from({ length: levels }, (_, l) => ({
+        title: `ATTN SPLIT L${l}`,
+        values: points.map((p) => p.attentionEntropy[l]),
+      })),
+    ]);
+  }
+  return points;
+}
+
+if (process.argv[1]?.endsWith('curves.js')) {
+  runCurves(process.argv.slice(2)).catch((error) => {
+    console.error(error instanceof Error ? error.message : error);
+    process.exit(1);
+  });
+}
