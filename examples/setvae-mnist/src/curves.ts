@@ -13,6 +13,7 @@ import { pickBackend } from './backend.js';
 import { CLASSIFIER_DIR, DigitClassifier } from './digit-classifier.js';
 import { attentionSplit, evaluateSamples, evaluationReference } from './evaluate.js';
 import { drawMetricCurves } from './figures.js';
+import { mnistImages } from './mnist-images.js';
 
 export interface CurvePoint {
   step: number;
@@ -68,7 +69,11 @@ export async function runCurves(args: string[]): Promise<CurvePoint[]> {
     if (!classifier) {
       // Set-MultiMNIST has initial sets of 64 dims in the preset; the data follows the model
       dataset = model.config.initialSetDim === 64 ? 'setMultiMnist' : 'setMnist';
-      const test = (dataset === 'setMnist' ? setMnist : setMultiMnist)({ split: 'test', seed: 2 });
+      const test = (dataset === 'setMnist' ? setMnist : setMultiMnist)({
+        split: 'test',
+        seed: 2,
+        images: mnistImages(),
+      });
       reference = evaluationReference(test.sets, Number(values['eval-size']));
       classifier = await DigitClassifier.load(CLASSIFIER_DIR);
     }
@@ -103,18 +108,63 @@ export async function runCurves(args: string[]): Promise<CurvePoint[]> {
   classifier?.dispose();
   const points = done.filter((p) => p.temperature === temperature).sort((a, b) => a.step - b.step);
   if (points.length > 0) {
-    const levels = points[0].attentionEntropy.length;
+    const steps = points.map((p) => p.step);
+    const series = (name: string, values: number[]) => ({ name, values, steps });
     await drawMetricCurves(join(run, 'curves.png'), [
-      { title: 'CHAMFER (TRAIN)', values: points.map((p) => p.recon ?? Number.NaN), logY: true },
-      { title: 'KL (TRAIN)', values: points.map((p) => p.kl ?? Number.NaN), logY: true },
-      { title: 'MMD-CD', values: points.map((p) => p.metrics['MMD-CD']), logY: true },
-      { title: 'COV-CD', values: points.map((p) => p.metrics['COV-CD']) },
-      { title: '1-NNA-CD', values: points.map((p) => p.metrics['1-NNA-CD']) },
-      { title: 'CONFIDENT DIGITS', values: points.map((p) => p.confident) },
-      ...Array.from({ length: levels }, (_, l) => ({
-        title: `ATTN SPLIT L${l}`,
-        values: points.map((p) => p.attentionEntropy[l]),
-      })),
+      {
+        title: 'training loss (mean of 100 steps)',
+        logY: true,
+        series: [
+          series(
+            'Chamfer',
+            points.map((p) => p.recon ?? Number.NaN),
+          ),
+          series(
+            'KL / 100',
+            points.map((p) => (p.kl ?? Number.NaN) / 100),
+          ),
+        ],
+      },
+      {
+        title: '%',
+        series: [
+          series(
+            '1-NNA-CD',
+            points.map((p) => 100 * p.metrics['1-NNA-CD']),
+          ),
+          series(
+            'COV-CD',
+            points.map((p) => 100 * p.metrics['COV-CD']),
+          ),
+          series(
+            'confident digits',
+            points.map((p) => 100 * p.confident),
+          ),
+          series(
+            'not a digit',
+            points.map((p) => 100 * p.rejected),
+          ),
+        ],
+      },
+      {
+        title: 'MMD-CD',
+        logY: true,
+        series: [
+          series(
+            'MMD-CD',
+            points.map((p) => p.metrics['MMD-CD']),
+          ),
+        ],
+      },
+      {
+        title: 'attention split (entropy / log m)',
+        series: points[0].attentionEntropy.map((_, l) =>
+          series(
+            `level ${l}`,
+            points.map((p) => p.attentionEntropy[l]),
+          ),
+        ),
+      },
     ]);
   }
   return points;

@@ -20,6 +20,7 @@ import {
   trainDigitClassifier,
 } from './digit-classifier.js';
 import { digitScore } from './digit-score.js';
+import { mnistImages } from './mnist-images.js';
 
 const TINY: DigitClassifierConfig = {
   hiddenDim: 8,
@@ -76,7 +77,7 @@ describe('DigitClassifier', () => {
   });
 
   it('a tiny classifier learns digits versus noise in a few steps', async () => {
-    const data = setMnist({ split: 'train', seed: 1, limit: 48 });
+    const data = setMnist({ split: 'train', seed: 1, limit: 48, images: mnistImages() });
     const model = new DigitClassifier({ ...TINY, hiddenDim: 16, points: 24 });
     const losses: number[] = [];
     await trainDigitClassifier(model, data, {
@@ -116,7 +117,7 @@ describe('digitScore with the shipped Set-MNIST classifier', () => {
   it('real test digits score high, noise and blobs score low', async () => {
     await pickBackend();
     const model = await DigitClassifier.load(CLASSIFIER_DIR);
-    const test = setMnist({ split: 'test', seed: 2, limit: 40 });
+    const test = setMnist({ split: 'test', seed: 2, limit: 40, images: mnistImages() });
     const real = digitScore(model, test.sets, { seed: 1 });
     expect(real.confident).toBeGreaterThan(0.75);
     expect(real.histogramEntropy).toBeGreaterThan(0.8 * real.maxEntropy);
@@ -130,7 +131,7 @@ describe('digitScore with the shipped Set-MNIST classifier', () => {
     expect(noise.confident).toBeLessThan(0.1);
     expect(noise.histogram[NOT_A_DIGIT]).toBeGreaterThan(30);
     // two-digit canvases: each half read as a digit; a canvas of noise is not two digits
-    const canvases = setMultiMnist({ split: 'test', seed: 2, limit: 20 });
+    const canvases = setMultiMnist({ split: 'test', seed: 2, limit: 20, images: mnistImages() });
     const pairs = digitScore(model, canvases.sets, { seed: 1, twoDigits: true });
     expect(pairs.histogram).toHaveLength(101);
     expect(pairs.rejected).toBeLessThan(0.2);

@@ -2,12 +2,12 @@
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { decodePng } from '@setgen/example-plot';
+import { markCounts, svgTexts } from '@setgen/example-plot';
 import { SetVAE } from '@setgen/models/node';
 import { expect, it } from 'vitest';
 import { runSetVaeMnist } from './setvae-mnist.js';
 
-it('trains, evaluates, writes five PNGs and a checkpoint that loads', async () => {
+it('trains, evaluates, writes five figures (SVG, PNG, spec) and a checkpoint that loads', async () => {
   const out = await mkdtemp(join(tmpdir(), 'setvae-mnist-'));
   try {
     const summary = await runSetVaeMnist([
@@ -28,18 +28,19 @@ it('trains, evaluates, writes five PNGs and a checkpoint that loads', async () =
     // the shipped digit classifier scores the samples and as many test digits
     expect(summary?.score?.test.confident).toBeGreaterThan(0.5);
     expect(summary?.score?.samples.histogram.reduce((a, b) => a + b, 0)).toBe(4);
+    const figures = ['attention', 'cardinality', 'loss', 'reconstructions', 'samples'];
     expect((await readdir(out)).sort()).toEqual(
-      [
-        'attention.png',
-        'cardinality.png',
-        'checkpoint',
-        'loss.png',
-        'reconstructions.png',
-        'samples.png',
-      ].sort(),
+      ['checkpoint', ...figures.flatMap((f) => [`${f}.png`, `${f}.svg`, `${f}.vl.json`])].sort(),
     );
-    const samples = decodePng(await readFile(join(out, 'samples.png')));
-    expect(samples.width).toBeGreaterThan(100);
+    // 4 eval digits → 4 samples of 100 points; the loss figure: a point per step, its axis titles.
+    const samples = await readFile(join(out, 'samples.svg'), 'utf8');
+    expect(markCounts(samples).symbol).toBe(4 * 100);
+    const loss = await readFile(join(out, 'loss.svg'), 'utf8');
+    expect(markCounts(loss).symbol).toBe(2 * 3);
+    expect(svgTexts(loss)).toEqual(
+      expect.arrayContaining(['Chamfer distance (log scale)', 'KL (nats) (log scale)', 'step']),
+    );
+    expect((await readFile(join(out, 'samples.png'))).length).toBeGreaterThan(1000);
     const model = await SetVAE.load(join(out, 'checkpoint'));
     expect(model.step).toBe(3);
     model.dispose();

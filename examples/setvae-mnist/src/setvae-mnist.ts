@@ -8,7 +8,7 @@ import { appendFile, cp, mkdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { type SetDataset, setMnist, setMultiMnist } from '@setgen/data';
+import { epochBatches, type SetDataset, setMnist, setMultiMnist } from '@setgen/data';
 import type { ClassifierScore } from '@setgen/metrics';
 import { SetVAE, type SetVAEConfig, type TrainProgress } from '@setgen/models/node';
 import type { HostSet } from '@setgen/ops';
@@ -23,6 +23,7 @@ import {
   drawReconstructions,
   drawSamples,
 } from './figures.js';
+import { mnistImages } from './mnist-images.js';
 import { ProgressBar } from './progress-bar.js';
 
 const USAGE = `usage: setvae-mnist [--steps N | --epochs E] [--model quick|paper] [--dataset setMnist|setMultiMnist]
@@ -133,15 +134,16 @@ function loadData(
   trainSize: number,
 ): { train: SetDataset; test: SetDataset } {
   const limit = trainSize > 0 ? trainSize : undefined;
+  const images = mnistImages();
   if (dataset === 'setMnist') {
     return {
-      train: setMnist({ split: 'train', seed: 1, limit }),
-      test: setMnist({ split: 'test', seed: 2 }),
+      train: setMnist({ split: 'train', seed: 1, limit, images }),
+      test: setMnist({ split: 'test', seed: 2, images }),
     };
   }
   return {
-    train: setMultiMnist({ split: 'train', seed: 1, limit }),
-    test: setMultiMnist({ split: 'test', seed: 2 }),
+    train: setMultiMnist({ split: 'train', seed: 1, limit, images }),
+    test: setMultiMnist({ split: 'test', seed: 2, images }),
   };
 }
 
@@ -258,6 +260,7 @@ export async function runSetVaeMnist(args: string[]): Promise<RunSummary | null>
   const evalSeconds = (performance.now() - tEval) / 1000;
 
   // Pictures.
+  const tDraw = performance.now();
   const files = [
     await drawSamples(join(out, 'samples.png'), generated.slice(0, 32)),
     await drawReconstructions(join(out, 'reconstructions.png'), model, test.sets.slice(0, 8)),
@@ -265,6 +268,7 @@ export async function runSetVaeMnist(args: string[]): Promise<RunSummary | null>
     await drawAttention(join(out, 'attention.png'), model, test.sets.slice(0, 6)),
   ];
   if (history.length > 0) files.push(await drawLossCurve(join(out, 'loss.png'), history));
+  const drawSeconds = (performance.now() - tDraw) / 1000;
   if (reference.length >= 2) {
     console.log(
       `\n| metric (${reference.length} samples at temperature ${options.temperature} vs ${reference.length} test sets, ${EVAL_POINTS} points each) | value |`,
@@ -278,9 +282,9 @@ export async function runSetVaeMnist(args: string[]): Promise<RunSummary | null>
     console.log(`digit classifier, test sets: ${formatScore(testScore)}`);
   }
   console.log(
-    `\nevaluation took ${evalSeconds.toFixed(0)} s; total ${((performance.now() - t0) / 1000).toFixed(0)} s`,
+    `\nevaluation took ${evalSeconds.toFixed(0)} s, pictures ${drawSeconds.toFixed(1)} s; total ${((performance.now() - t0) / 1000).toFixed(0)} s`,
   );
-  console.log(`pictures: ${files.join(', ')}`);
+  console.log(`pictures (each also as .svg and .vl.json): ${files.join(', ')}`);
   if (!options.pretrained) console.log(`checkpoint: ${checkpointDir} (SetVAE.load('${checkpointDir}'))`);
   const summary: RunSummary = {
     steps: model.step,
@@ -304,6 +308,7 @@ async function train_(
   options: {
     epochs: number;
     totalSteps: number;
+    batchSize: number;
     points: number;
     checkpointMinutes: number;
     checkpointDir: string;
@@ -333,18 +338,23 @@ async function train_(
     options.points > 0
       ? sets.map((set, i) => (set.n > options.points ? resample(set, options.points, 100 + i) : set))
       : sets;
-  const result = await model.fit(trainSets, {
-    epochs: options.epochs,
-    signal: controller.signal,
-    onProgress: async (p) => {
-      history.push(p);
-      bar.update(p);
-      if (options.checkpointMinutes > 0) {
-        pending.push(JSON.stringify({ step: p.step, epoch: p.epoch, beta: p.beta, ...p.losses }));
-        if (performance.now() - lastSave > options.checkpointMinutes * 60_000) await saveSnapshot();
-      }
+  const result = await model.fit(
+    epochBatches(trainSets, { batchSize: options.batchSize, seed: model.config.seed }),
+    {
+      epochs: options.epochs,
+      signal: controller.signal,
+      onProgress: async (p) => {
+        history.push(p);
+        bar.update(p);
+        if (options.checkpointMinutes > 0) {
+          pending.push(
+            JSON.stringify({ step: p.step, epoch: p.epoch, beta: p.weights.kl ?? 0, ...p.losses }),
+          );
+          if (performance.now() - lastSave > options.checkpointMinutes * 60_000) await saveSnapshot();
+        }
+      },
     },
-  });
+  );
   process.off('SIGINT', stop);
   if (result.stoppedBy === 'signal') bar.finish();
   if (options.checkpointMinutes > 0) await saveSnapshot();

@@ -16,6 +16,7 @@ import {
   trainDigitClassifier,
 } from './digit-classifier.js';
 import { digitScore, formatScore } from './digit-score.js';
+import { mnistImages } from './mnist-images.js';
 
 export async function runTrainClassifier(args: string[]): Promise<Record<string, number>> {
   const { values } = parseArgs({
@@ -32,8 +33,13 @@ export async function runTrainClassifier(args: string[]): Promise<Record<string,
   });
   const limit = (v: string | undefined) => (Number(v) > 0 ? Number(v) : undefined);
   const backend = await pickBackend();
-  const train = setMnist({ split: 'train', seed: 1, limit: limit(values['train-size']) });
-  const test = setMnist({ split: 'test', seed: 2, limit: limit(values['test-size']) });
+  const train = setMnist({
+    split: 'train',
+    seed: 1,
+    limit: limit(values['train-size']),
+    images: mnistImages(),
+  });
+  const test = setMnist({ split: 'test', seed: 2, limit: limit(values['test-size']), images: mnistImages() });
   // --init DIR continues from saved weights (a fresh Adam), e.g. more epochs at a lower rate
   const model = values.init
     ? await DigitClassifier.load(values.init)
@@ -60,7 +66,12 @@ export async function runTrainClassifier(args: string[]): Promise<Record<string,
     { seed: 5 },
   );
   // the same classifier on the halves of two-digit canvases (how Set-MultiMNIST is scored)
-  const multi = setMultiMnist({ split: 'test', seed: 2, limit: limit(values['test-size']) ?? 500 });
+  const multi = setMultiMnist({
+    split: 'test',
+    seed: 2,
+    limit: limit(values['test-size']) ?? 500,
+    images: mnistImages(),
+  });
   const halves = multi.sets.flatMap((set) => splitCanvas(set));
   const multiAccuracy = accuracy(model.predict(halves, { seed: 5 }), multi.digitLabels);
   const multiScore = digitScore(model, multi.sets, { seed: 5, twoDigits: true });

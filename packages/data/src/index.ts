@@ -1,5 +1,13 @@
 export { type NpyArray, type NpyData, type NpyDtype, readNpy, writeNpy } from '@setgen/ops';
-export { type BatchOptions, batches, batchIndices, type DatasetBatch, toTfDataGenerator } from './batches.js';
+export {
+  type BatchOptions,
+  batches,
+  batchIndices,
+  type DatasetBatch,
+  type EpochBatches,
+  epochBatches,
+  toTfDataGenerator,
+} from './batches.js';
 export {
   CLEVR_CLASSES,
   type ClevrDataset,
@@ -11,7 +19,12 @@ export {
 } from './clevr.js';
 export type { SetDataset } from './dataset.js';
 export { type IdxArray, readIdx } from './idx.js';
-export { bundledMnistDigits, type MnistImages, mnistImagesFromIdx } from './mnist-images.js';
+export {
+  type MnistImages,
+  type ModuleResolver,
+  mnistImagesFromIdx,
+  mnistPackageDigits,
+} from './mnist-images.js';
 export { type PolygonsDataset, type PolygonsOptions, polygons } from './polygons.js';
 export {
   MNIST_SPLIT_SEED,

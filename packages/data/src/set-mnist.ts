@@ -1,7 +1,7 @@
 import { DataError, type HostSet, Random } from '@setgen/ops';
 import { checkChoice, checkInteger, checkNumber } from './checks.js';
 import type { SetDataset } from './dataset.js';
-import { bundledMnistDigits, type MnistImages } from './mnist-images.js';
+import { type MnistImages, mnistPackageDigits } from './mnist-images.js';
 
 /**
  * How pixels become points.
@@ -109,7 +109,11 @@ export interface SetMnistOptions extends PixelsToSetOptions {
   seed?: number;
   /** Keep only the first `limit` digits of the split. Default: all. */
   limit?: number;
-  /** Images to convert. Default: the 10,000 digits of the `mnist` package (Node only). */
+  /**
+   * Images to convert: `loadMnistIdx(dir)` (`@setgen/data/node`), `mnistImagesFromIdx(bytes…)` or
+   * your own arrays. Default: the 10,000 digits of the optional `mnist` package when it is
+   * installed (Node ≥ 20.16, see `mnistPackageDigits`); otherwise a `ConfigError` says how to get digits.
+   */
   images?: MnistImages;
 }
 
@@ -130,7 +134,7 @@ export function setMnist(options: SetMnistOptions): SetMnistDataset {
   const pixelOptions = resolvePixelOptions(options);
   const seed = checkInteger(options.seed ?? 0, 'seed', Number.MIN_SAFE_INTEGER);
   const limit = options.limit === undefined ? undefined : checkInteger(options.limit, 'limit', 0);
-  const images = options.images ?? bundledMnistDigits();
+  const images = options.images ?? mnistPackageDigits();
   if (images.pixels.length !== images.count * images.rows * images.cols) {
     throw new DataError(
       `images: expected pixels of length count·rows·cols = ${images.count * images.rows * images.cols}, got ${images.pixels.length}`,

@@ -1,7 +1,7 @@
 import { DataError, Random } from '@setgen/ops';
 import { checkChoice, checkInteger } from './checks.js';
 import type { SetDataset } from './dataset.js';
-import { bundledMnistDigits, type MnistImages } from './mnist-images.js';
+import { type MnistImages, mnistPackageDigits } from './mnist-images.js';
 import {
   mnistSplitIndices,
   type PixelsToSetOptions,
@@ -28,7 +28,7 @@ export interface SetMultiMnistOptions extends PixelsToSetOptions {
    * kept pixels are disjoint.
    */
   placement?: 'slots' | 'anywhere';
-  /** Images to draw digits from. Default: the `mnist` package digits (Node only). */
+  /** Images to draw digits from, as `SetMnistOptions.images` (default: the optional `mnist` package's digits). */
   images?: MnistImages;
 }
 
@@ -80,7 +80,7 @@ export function setMultiMnist(options: SetMultiMnistOptions): SetMultiMnistDatas
   );
   const count =
     options.limit === undefined ? numSets : Math.min(numSets, checkInteger(options.limit, 'limit', 0));
-  const images = options.images ?? bundledMnistDigits();
+  const images = options.images ?? mnistPackageDigits();
   const { rows, cols } = images;
   const side = checkInteger(options.canvasSize ?? 64, 'canvasSize', 2 * Math.max(rows, cols));
   const placement = checkChoice(options.placement ?? 'slots', 'placement', ['slots', 'anywhere'] as const);
