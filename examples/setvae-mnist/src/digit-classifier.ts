@@ -288,7 +288,7 @@ export interface ClassifierTrainOptions {
   junkFraction: number;
   /** Seed of the shuffles, subsets and junk; default config.seed + 1 (use another to continue training). */
   seed?: number;
-  onEpoch?: (epoch: number, loss: number, seconds: number) => void;
+  onEpoch?: (epoch: number, loss: number, seconds: number) => void | Promise<void>;
 }
 
 /**
@@ -344,7 +344,7 @@ export async function trainDigitClassifier(
       batches++;
       if (batches % 8 === 0) await tf.nextFrame();
     }
-    onEpoch?.(epoch + 1, total / batches, (performance.now() - t0) / 1000);
+    await onEpoch?.(epoch + 1, total / batches, (performance.now() - t0) / 1000);
   }
   optimizer.dispose();
 }

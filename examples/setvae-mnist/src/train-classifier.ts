@@ -53,8 +53,12 @@ export async function runTrainClassifier(args: string[]): Promise<Record<string,
     learningRate: Number(values['learning-rate']),
     junkFraction: 0.1,
     seed: values.init ? model.config.seed + 2 : undefined,
-    onEpoch: (epoch, loss, seconds) =>
-      console.log(`epoch ${epoch}: cross-entropy ${loss.toFixed(4)} (${seconds.toFixed(0)} s)`),
+    onEpoch: async (epoch, loss, seconds) => {
+      console.log(`epoch ${epoch}: cross-entropy ${loss.toFixed(4)} (${seconds.toFixed(0)} s)`);
+      // saved after every epoch, so a stopped run keeps what it learnt
+      if (values.out)
+        await model.save(values.out, { command: `node dist/train-classifier.js ${args.join(' ')}`, epoch });
+    },
   });
   const trainSeconds = (performance.now() - t0) / 1000;
   const testAccuracy = accuracy(model.predict(test.sets, { seed: 5 }), test.labels as Int32Array);
