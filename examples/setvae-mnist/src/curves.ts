@@ -3,14 +3,17 @@
 // attention split per level), appends one JSON line per snapshot to DIR/curves.jsonl (snapshots
 // already there are skipped, so it can run again as the run goes on) and draws DIR/curves.png.
 //
-//   node dist/curves.js --run DIR [--eval-size K] [--temperature T] [--every N]
-import { appendFile, readdir, readFile } from 'node:fs/promises';
+//   node dist/curves.js --run DIR [--eval-size K] [--temperature T] [--every N] [--rescore]
+//
+// --rescore scores the samples kept in DIR/samples again with the shipped classifier.
+import { appendFile, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { setMnist, setMultiMnist } from '@setgen/data';
 import { SetVAE } from '@setgen/models/node';
 import { pickBackend } from './backend.js';
 import { CLASSIFIER_DIR, DigitClassifier } from './digit-classifier.js';
+import { digitScore } from './digit-score.js';
 import { attentionSplit, evaluateSamples, evaluationReference } from './evaluate.js';
 import { drawMetricCurves } from './figures.js';
 import { mnistImages } from './mnist-images.js';
@@ -44,6 +47,7 @@ export async function runCurves(args: string[]): Promise<CurvePoint[]> {
       'eval-size': { type: 'string', default: '64' },
       temperature: { type: 'string', default: '1' },
       every: { type: 'string', default: '1' },
+      rescore: { type: 'boolean', default: false },
     },
   });
   if (!values.run) throw new Error('usage: curves --run DIR [--eval-size K] [--temperature T] [--every N]');
@@ -58,6 +62,30 @@ export async function runCurves(args: string[]): Promise<CurvePoint[]> {
   const history = await readJsonLines<{ step: number; recon: number; kl: number }>(
     join(run, 'history.jsonl'),
   );
+  if (values.rescore) {
+    // the classifier score of every evaluated snapshot again, from its saved samples
+    const classifier = await DigitClassifier.load(CLASSIFIER_DIR);
+    for (const point of done) {
+      const saved = JSON.parse(
+        await readFile(
+          join(run, 'samples', `step-${String(point.step).padStart(7, '0')}-t${point.temperature}.json`),
+          'utf8',
+        ),
+      ) as { dataset: string; sets: number[][] };
+      const sets = saved.sets.map((v) => ({ values: Float32Array.from(v), n: v.length / 2, d: 2 }));
+      const score = digitScore(classifier, sets, {
+        seed: 1000,
+        twoDigits: saved.dataset === 'setMultiMnist',
+      });
+      Object.assign(point, {
+        confident: score.confident,
+        rejected: score.rejected,
+        classEntropy: score.histogramEntropy,
+      });
+    }
+    classifier.dispose();
+    await writeFile(file, done.map((p) => `${JSON.stringify(p)}\n`).join(''));
+  }
   let classifier: DigitClassifier | null = null;
   let reference: ReturnType<typeof evaluationReference> = [];
   let dataset = '';
@@ -77,12 +105,18 @@ export async function runCurves(args: string[]): Promise<CurvePoint[]> {
       reference = evaluationReference(test.sets, Number(values['eval-size']));
       classifier = await DigitClassifier.load(CLASSIFIER_DIR);
     }
-    const { metrics, score } = await evaluateSamples(model, reference, {
+    const { metrics, score, generated } = await evaluateSamples(model, reference, {
       temperature,
       distances: ['cd'],
       classifier,
       twoDigits: dataset === 'setMultiMnist',
     });
+    // the samples are kept, so that `--rescore` can score them again with another classifier
+    await mkdir(join(run, 'samples'), { recursive: true });
+    await writeFile(
+      join(run, 'samples', `${name}-t${temperature}.json`),
+      JSON.stringify({ dataset, sets: generated.map((g) => Array.from(g.values)) }),
+    );
     const split = attentionSplit(model, reference.slice(0, 16));
     const recent = history.filter((h) => h.step <= step && h.step > step - 100);
     const mean = (key: 'recon' | 'kl') => recent.reduce((s, h) => s + h[key], 0) / Math.max(1, recent.length);

@@ -85,7 +85,9 @@ describe('DigitClassifier', () => {
       batchSize: 16,
       learningRate: 3e-3,
       junkFraction: 0.5,
-      onEpoch: (_, loss) => losses.push(loss),
+      onEpoch: (_, loss) => {
+        losses.push(loss);
+      },
     });
     expect(losses[3]).toBeLessThan(0.9 * losses[0]);
     model.dispose();
