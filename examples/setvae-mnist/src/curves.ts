@@ -3,7 +3,7 @@
 // attention split per level), appends one JSON line per snapshot to DIR/curves.jsonl (snapshots
 // already there are skipped, so it can run again as the run goes on) and draws DIR/curves.png.
 //
-//   node dist/curves.js --run DIR [--eval-size K] [--temperature T] [--every N] [--rescore]
+//   node dist/curves.js --run DIR [--eval-size K] [--temperature T] [--every N] [--at STEP] [--rescore]
 //
 // --rescore scores the samples kept in DIR/samples again with the shipped classifier.
 import { appendFile, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
@@ -48,6 +48,7 @@ export async function runCurves(args: string[]): Promise<CurvePoint[]> {
       temperature: { type: 'string', default: '1' },
       every: { type: 'string', default: '1' },
       rescore: { type: 'boolean', default: false },
+      at: { type: 'string' },
     },
   });
   if (!values.run) throw new Error('usage: curves --run DIR [--eval-size K] [--temperature T] [--every N]');
@@ -57,7 +58,12 @@ export async function runCurves(args: string[]): Promise<CurvePoint[]> {
   await pickBackend();
   const file = join(run, 'curves.jsonl');
   const done = await readJsonLines<CurvePoint>(file);
-  const snapshots = (await readdir(join(run, 'snapshots'))).filter((name) => name.startsWith('step-')).sort();
+  let snapshots = (await readdir(join(run, 'snapshots'))).filter((name) => name.startsWith('step-')).sort();
+  if (values.at !== undefined) {
+    // only the last snapshot at or before step --at (runs compared at about the same step)
+    const at = Number(values.at);
+    snapshots = snapshots.filter((name) => Number(name.slice(5)) <= at).slice(-1);
+  }
   // per-step losses, averaged over the 100 steps before each snapshot
   const history = await readJsonLines<{ step: number; recon: number; kl: number }>(
     join(run, 'history.jsonl'),

@@ -150,15 +150,15 @@ export async function drawLossCurve(path: string, history: TrainProgress[]): Pro
 
 /**
  * A long run's evaluations against training steps: one panel per group of series (e.g.
- * metrics in %, the classifier score, the attention split per level), two panels a row.
+ * metrics in %, the classifier score, the attention split per level), one above the other.
  */
 export async function drawMetricCurves(
   path: string,
   panels: { title: string; series: { name: string; values: number[]; steps: number[] }[]; logY?: boolean }[],
 ): Promise<string> {
-  const specs = panels.map((panel) => metricCurves(panel.series, { yTitle: panel.title, logY: panel.logY }));
-  const rows = Array.from({ length: Math.ceil(specs.length / 2) }, (_, r) =>
-    sideBySide(specs.slice(2 * r, 2 * r + 2)),
+  // one column: the plot library gives each concatenated child its own dataset name
+  return save(
+    path,
+    stacked(panels.map((panel) => metricCurves(panel.series, { yTitle: panel.title, logY: panel.logY }))),
   );
-  return save(path, stacked(rows));
 }

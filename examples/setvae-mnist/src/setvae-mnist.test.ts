@@ -53,7 +53,7 @@ it('trains, evaluates, writes five figures (SVG, PNG, spec) and a checkpoint tha
 
 it('--checkpoint-every saves snapshots and history; --resume continues where the run stopped', async () => {
   const out = await mkdtemp(join(tmpdir(), 'setvae-mnist-resume-'));
-  const args = ['--train-size', '16', '--batch-size', '8', '--eval-size', '0', '--out', out];
+  const args = ['--train-size', '16', '--batch-size', '8', '--eval-size', '0', '--no-figures', '--out', out];
   try {
     // 2 steps per epoch; a snapshot after every step (the interval is shorter than a step)
     await runSetVaeMnist(['--steps', '2', '--checkpoint-every', '1e-6', ...args]);

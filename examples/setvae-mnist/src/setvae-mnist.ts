@@ -31,6 +31,7 @@ const USAGE = `usage: setvae-mnist [--steps N | --epochs E] [--model quick|paper
                     [--points P] [--learning-rate LR] [--beta B] [--kl-warmup F] [--seed S]
                     [--checkpoint-every MINUTES] [--resume] [--temperature T] [--pretrained]
                     [--latent-dim DZ] [--inducing-points 2,4,8,16,32] [--non-hierarchical] [--unimodal]
+                    [--no-figures]
   default (the quickstart): --model quick --steps 4000 --batch-size 8 --points 100 --learning-rate 3e-3
                             --beta 1e-4 --train-size 2000 --eval-size 64 --out out
   paper settings:           --model paper --epochs 200 --batch-size 64 --train-size 0 --points 0
@@ -66,6 +67,7 @@ function parseOptions(args: string[]) {
       resume: { type: 'boolean', default: false },
       temperature: { type: 'string', default: '1' },
       pretrained: { type: 'boolean', default: false },
+      'no-figures': { type: 'boolean', default: false },
       'latent-dim': { type: 'string' },
       'inducing-points': { type: 'string' },
       'non-hierarchical': { type: 'boolean', default: false },
@@ -112,6 +114,7 @@ function parseOptions(args: string[]) {
     resume: values.resume === true,
     temperature: nonNegative('temperature', values.temperature),
     pretrained: values.pretrained === true,
+    figures: values['no-figures'] !== true,
     hierarchical: values['non-hierarchical'] !== true,
     unimodal: values.unimodal === true,
     latentDim: values['latent-dim'] === undefined ? undefined : int('latent-dim', values['latent-dim'], 1),
@@ -261,13 +264,16 @@ export async function runSetVaeMnist(args: string[]): Promise<RunSummary | null>
 
   // Pictures.
   const tDraw = performance.now();
-  const files = [
-    await drawSamples(join(out, 'samples.png'), generated.slice(0, 32)),
-    await drawReconstructions(join(out, 'reconstructions.png'), model, test.sets.slice(0, 8)),
-    await drawCardinalities(join(out, 'cardinality.png'), model, [50, 150, 500, 2000], 4),
-    await drawAttention(join(out, 'attention.png'), model, test.sets.slice(0, 6)),
-  ];
-  if (history.length > 0) files.push(await drawLossCurve(join(out, 'loss.png'), history));
+  const files: string[] = [];
+  if (options.figures) {
+    files.push(
+      await drawSamples(join(out, 'samples.png'), generated.slice(0, 32)),
+      await drawReconstructions(join(out, 'reconstructions.png'), model, test.sets.slice(0, 8)),
+      await drawCardinalities(join(out, 'cardinality.png'), model, [50, 150, 500, 2000], 4),
+      await drawAttention(join(out, 'attention.png'), model, test.sets.slice(0, 6)),
+    );
+    if (history.length > 0) files.push(await drawLossCurve(join(out, 'loss.png'), history));
+  }
   const drawSeconds = (performance.now() - tDraw) / 1000;
   if (reference.length >= 2) {
     console.log(
