@@ -1,5 +1,5 @@
 import { Random } from '@setgen/ops';
-import { checkInteger, checkNumber } from './checks.js';
+import { checkInteger, checkNumber, checkOptions, is } from '@setgen/ops/internal';
 import type { SetDataset } from './dataset.js';
 
 export interface PolygonsOptions {
@@ -34,13 +34,26 @@ export interface PolygonsDataset extends SetDataset {
  * input (given as `(cos θ, sin θ)`), plus a random-size variant with m drawn per set.
  */
 export function polygons(options: PolygonsOptions = {}): PolygonsDataset {
+  checkOptions(
+    options,
+    {
+      numSets: is.any,
+      seed: is.seed,
+      corners: is.any,
+      cornerRange: is.any,
+      radius: is.any,
+      noise: is.any,
+      shufflePoints: is.boolean,
+    },
+    'options',
+  );
   const numSets = checkInteger(options.numSets ?? 1000, 'numSets', 0);
   const seed = checkInteger(options.seed ?? 0, 'seed', Number.MIN_SAFE_INTEGER);
   const range = options.cornerRange ?? [options.corners ?? 4, options.corners ?? 4];
   const low = checkInteger(range[0], options.cornerRange ? 'cornerRange[0]' : 'corners', 1);
   const high = checkInteger(range[1], 'cornerRange[1]', low);
-  const radius = checkNumber(options.radius ?? 1, 'radius', 0, 1e9);
-  const noise = checkNumber(options.noise ?? 0, 'noise', 0, 1e9);
+  const radius = checkNumber(options.radius ?? 1, 'radius', { min: 0, max: 1e9 });
+  const noise = checkNumber(options.noise ?? 0, 'noise', { min: 0, max: 1e9 });
   const random = new Random(seed);
   const result: PolygonsDataset = {
     sets: [],
