@@ -150,7 +150,7 @@ export async function runCurves(args: string[]): Promise<CurvePoint[]> {
   if (points.length > 0) {
     const steps = points.map((p) => p.step);
     const series = (name: string, values: number[]) => ({ name, values, steps });
-    await drawMetricCurves(join(run, 'curves.png'), [
+    await drawMetricCurves(join(run, temperature === 1 ? 'curves.png' : `curves-t${temperature}.png`), [
       {
         title: 'training loss (mean of 100 steps)',
         logY: true,

@@ -71,3 +71,18 @@ it('--checkpoint-every saves snapshots and history; --resume continues where the
     await rm(out, { recursive: true, force: true });
   }
 });
+
+it('--pretrained samples and evaluates the shipped model without training', async () => {
+  const out = await mkdtemp(join(tmpdir(), 'setvae-mnist-pretrained-'));
+  try {
+    const summary = await runSetVaeMnist(['--pretrained', '--eval-size', '4', '--no-figures', '--out', out]);
+    expect(summary?.steps).toBeGreaterThan(1000);
+    expect(summary?.losses).toEqual({});
+    expect(summary?.score?.samples.histogram.reduce((a, b) => a + b, 0)).toBe(4);
+    await expect(
+      runSetVaeMnist(['--pretrained', '--dataset', 'setMultiMnist', '--eval-size', '0', '--out', out]),
+    ).rejects.toThrow(/--pretrained: no pretrained setMultiMnist model/);
+  } finally {
+    await rm(out, { recursive: true, force: true });
+  }
+});

@@ -179,6 +179,10 @@ export async function runSetVaeMnist(args: string[]): Promise<RunSummary | null>
     return null;
   }
   const t0 = performance.now();
+  const pretrainedDir = join(PACKAGE_DIR, 'pretrained', DATASET_DIRS[options.dataset]);
+  if (options.pretrained && !(await exists(join(pretrainedDir, 'model.json')))) {
+    throw new Error(`--pretrained: no pretrained ${options.dataset} model is shipped (${pretrainedDir})`);
+  }
   const backend = await pickBackend();
   const { train, test } = loadData(options.dataset, options.trainSize);
   const stepsPerEpoch = Math.ceil(train.sets.length / options.batchSize);
@@ -206,10 +210,6 @@ export async function runSetVaeMnist(args: string[]): Promise<RunSummary | null>
   };
   const out = options.out;
   const checkpointDir = join(out, 'checkpoint');
-  const pretrainedDir = join(PACKAGE_DIR, 'pretrained', DATASET_DIRS[options.dataset]);
-  if (options.pretrained && !(await exists(join(pretrainedDir, 'model.json')))) {
-    throw new Error(`--pretrained: no pretrained ${options.dataset} model is shipped (${pretrainedDir})`);
-  }
   const resumed = options.resume && (await exists(join(checkpointDir, 'model.json')));
   // --resume continues the run saved in out/checkpoint (its config, weights, Adam state and
   // position: the same batches and noise as an uninterrupted run, given the same flags)
