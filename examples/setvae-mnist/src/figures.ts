@@ -2,16 +2,38 @@
 // inputs, one latent draw decoded at several cardinalities, encoder attention, loss curves.
 // Each is a Vega-Lite spec from @setgen/example-plot, written as .svg, .png and .vl.json.
 
-import { attentionGrid, type Bounds, pointSetGrid, sideBySide, trainingCurves } from '@setgen/example-plot';
+import { toSetBatch } from '@setgen/data';
+import {
+  attentionGrid,
+  type Bounds,
+  metricCurves,
+  pointSetGrid,
+  sideBySide,
+  stacked,
+  trainingCurves,
+} from '@setgen/example-plot';
 import { saveFigure } from '@setgen/example-plot/node';
 import type { SetVAE, SetVAEOutput, TrainProgress } from '@setgen/models';
-import { type HostSet, toHostSets, toSetBatch } from '@setgen/ops';
+import type { HostSet } from '@setgen/ops';
 import * as tf from '@tensorflow/tfjs-core';
 
 const UNIT: Bounds = [
   [0, 1],
   [0, 1],
 ];
+
+function validRows(out: { x: tf.Tensor3D; mask: tf.Tensor2D }, b: number): HostSet {
+  const [, n, d] = out.x.shape;
+  const x = tf.tidy(() => tf.reshape(tf.slice(out.x, [b, 0, 0], [1, n, d]), [n, d]).dataSync());
+  const m = tf.tidy(() => tf.slice(out.mask, [b, 0], [1, n]).dataSync());
+  const rows: number[] = [];
+  for (let i = 0; i < n; i++) if (m[i] === 1) rows.push(i);
+  const values = new Float32Array(rows.length * d);
+  rows.forEach((r, k) => {
+    values.set(x.subarray(r * d, (r + 1) * d), k * d);
+  });
+  return { values, n: rows.length, d };
+}
 
 function disposeOutput(out: SetVAEOutput): void {
   tf.dispose([out.x, out.mask, ...out.attention.map((a) => a.attention)]);
@@ -39,7 +61,7 @@ export async function drawSamples(path: string, sets: HostSet[]): Promise<string
 export async function drawReconstructions(path: string, model: SetVAE, inputs: HostSet[]): Promise<string> {
   const batch = toSetBatch(inputs);
   const out = model.reconstruct(batch, { seed: 3 });
-  const recon = toHostSets(out);
+  const recon = inputs.map((_, b) => validRows(out, b));
   disposeOutput(out);
   tf.dispose([batch.x, batch.mask as tf.Tensor2D]);
   return save(
@@ -65,7 +87,7 @@ export async function drawCardinalities(
   for (let r = 0; r < rows; r++) {
     for (const n of sizes) {
       const out = model.sample([n], { seed: 500 + r });
-      sets.push(...toHostSets(out));
+      sets.push(validRows(out, 0));
       disposeOutput(out);
     }
   }
@@ -123,5 +145,20 @@ export async function drawLossCurve(path: string, history: TrainProgress[]): Pro
         yTitle: 'KL (nats)',
       }),
     ]),
+  );
+}
+
+/**
+ * A long run's evaluations against training steps: one panel per group of series (e.g.
+ * metrics in %, the classifier score, the attention split per level), one above the other.
+ */
+export async function drawMetricCurves(
+  path: string,
+  panels: { title: string; series: { name: string; values: number[]; steps: number[] }[]; logY?: boolean }[],
+): Promise<string> {
+  // one column: the plot library gives each concatenated child its own dataset name
+  return save(
+    path,
+    stacked(panels.map((panel) => metricCurves(panel.series, { yTitle: panel.title, logY: panel.logY }))),
   );
 }
