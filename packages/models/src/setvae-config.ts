@@ -59,26 +59,28 @@ export interface SetVAEConfig {
   seed?: number;
 }
 
-const CONFIG_KEYS: readonly (keyof SetVAEConfig)[] = [
-  'inputDim',
-  'hiddenDim',
-  'numHeads',
-  'latentDim',
-  'inducingPoints',
-  'initialSetDim',
-  'mixtureComponents',
-  'trainMixture',
-  'slotAttention',
-  'layerNorm',
-  'outputMap',
-  'maxOutputs',
-  'beta',
-  'klWarmupEpochs',
-  'learningRate',
-  'epochs',
-  'batchSize',
-  'seed',
-];
+/** Every key of SetVAEConfig (the `Record` makes the compiler insist on a new one). */
+const CONFIG_KEYS = Object.keys({
+  inputDim: true,
+  hiddenDim: true,
+  numHeads: true,
+  latentDim: true,
+  inducingPoints: true,
+  initialSetDim: true,
+  mixtureComponents: true,
+  trainMixture: true,
+  hierarchical: true,
+  slotAttention: true,
+  layerNorm: true,
+  outputMap: true,
+  maxOutputs: true,
+  beta: true,
+  klWarmupEpochs: true,
+  learningRate: true,
+  epochs: true,
+  batchSize: true,
+  seed: true,
+} satisfies Record<keyof SetVAEConfig, true>) as (keyof SetVAEConfig)[];
 
 /** A config with every default filled in. */
 export type ResolvedSetVAEConfig = Required<SetVAEConfig>;
