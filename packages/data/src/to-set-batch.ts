@@ -12,6 +12,7 @@ export interface PaddedSets {
   dim: number;
 }
 
+/** Options of `padSets` and `toSetBatch`. */
 export interface PadOptions {
   /** Padded size N. Default: the largest set. A larger set is a `ShapeError`. */
   maxSize?: number;

@@ -33,6 +33,7 @@ import {
 } from './multihead-attention-block.js';
 import { singleSetShape } from './set-attention-block.js';
 
+/** Constructor arguments of `InducedSetAttentionBlock` (`isab`): the MAB's plus `numInducingPoints`. */
 export interface InducedSetAttentionBlockArgs extends MultiheadAttentionBlockArgs {
   /** Number m of inducing points. Required. */
   numInducingPoints: number;

