@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-// Runs every benchmark script (packages/*/bench/*.bench.mjs, against the built dist), each
-// in its own process, and passes their JSON lines through.
+// Runs every benchmark script (packages/*/bench/*.bench.mjs and examples/*/bench/*.bench.mjs,
+// against the built dist), each in its own process, and passes their JSON lines through.
 //   pnpm bench [--only name-prefix ...] [--backends cpu,wasm] [--peer]
 // With --peer it then runs the PyTorch/SciPy peer (../shared/peer/peer_bench.py, or the path
 // in SETGEN_PEER_BENCH, with /usr/bin/python3 or SETGEN_PEER_PYTHON) on the groups whose
@@ -30,8 +30,12 @@ function jsonLines(text) {
     });
 }
 
-for (const name of readdirSync(join(root, 'packages')).sort()) {
-  const dir = join(root, 'packages', name, 'bench');
+for (const name of ['packages', 'examples'].flatMap((top) =>
+  readdirSync(join(root, top))
+    .sort()
+    .map((n) => join(top, n)),
+)) {
+  const dir = join(root, name, 'bench');
   if (!existsSync(dir)) continue;
   for (const file of readdirSync(dir)
     .filter((f) => f.endsWith('.bench.mjs'))

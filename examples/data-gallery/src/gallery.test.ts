@@ -1,37 +1,41 @@
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
-import { decodePng } from '@setgen/example-plot';
+import { markCounts, svgTexts } from '@setgen/example-plot';
 import { expect, it } from 'vitest';
 import { renderGallery } from './gallery.js';
 
-it('renders one PNG grid per dataset, each panel with ink', async () => {
+it('renders a point-set grid per dataset and histograms, each as SVG, PNG and spec', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'gallery-'));
   try {
-    const files = await renderGallery(dir, { samples: 4, panelSize: 40, columns: 2 });
-    expect(files.map((f) => basename(f))).toEqual([
-      'set-mnist.png',
-      'set-multi-mnist.png',
-      'synthetic-molecules.png',
-      'polygons-square.png',
-      'polygons-random-size.png',
-    ]);
-    for (const file of files) {
-      const png = decodePng(await readFile(file));
-      expect([png.width, png.height]).toEqual([4 + 2 * 44, 4 + 2 * 44]);
-      for (let k = 0; k < 4; k++) {
-        const [x0, y0] = [4 + (k % 2) * 44, 4 + Math.floor(k / 2) * 44];
-        let ink = 0;
-        // inside the frame: anything neither white nor the grey frame colour
-        for (let y = y0 + 1; y < y0 + 39; y++) {
-          for (let x = x0 + 1; x < x0 + 39; x++) {
-            const [r, g, b] = png.getPixel(x, y);
-            if (!(r === 255 && g === 255 && b === 255)) ink++;
-          }
-        }
-        expect(ink, `${basename(file)} panel ${k}`).toBeGreaterThan(3);
-      }
+    const files = await renderGallery(dir, { samples: 4, histogramSamples: 20, panelSize: 40, columns: 2 });
+    const names = [
+      'set-mnist',
+      'set-mnist-sizes',
+      'set-multi-mnist',
+      'synthetic-molecules',
+      'synthetic-molecules-valencies',
+      'polygons-square',
+      'polygons-random-size',
+    ];
+    expect(files.map((f) => basename(f))).toEqual(names.map((n) => `${n}.png`));
+    expect((await readdir(dir)).sort()).toEqual(
+      names.flatMap((n) => [`${n}.png`, `${n}.svg`, `${n}.vl.json`]).sort(),
+    );
+    const svg = async (name: string) => readFile(join(dir, `${name}.svg`), 'utf8');
+    // Four panels (frames) of points each; the squares have 4 corners each.
+    for (const name of ['set-mnist', 'set-multi-mnist', 'synthetic-molecules', 'polygons-square']) {
+      const marks = markCounts(await svg(name));
+      expect(marks.symbol, name).toBeGreaterThan(4 * 3);
+      expect(marks.rect, name).toBe(name === 'set-multi-mnist' ? 4 + 2 * 4 : 4); // frames (+ two boxes each)
     }
+    expect(markCounts(await svg('polygons-square')).symbol).toBe(4 * 4);
+    expect(markCounts(await svg('synthetic-molecules')).rule).toBeGreaterThan(0); // bonds
+    expect(svgTexts(await svg('synthetic-molecules-valencies'))).toEqual(
+      expect.arrayContaining(['valency', 'fraction']),
+    );
+    expect(svgTexts(await svg('set-mnist-sizes'))).toContain('points per digit (set size)');
+    expect(svgTexts(await svg('set-mnist'))).toContain('digit');
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

@@ -1,22 +1,14 @@
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { mnistPackageDigits, polygons, setMnist, setMultiMnist, syntheticMolecules } from '@setgen/data';
-import {
-  type Bounds,
-  type Canvas,
-  categoryColor,
-  drawBox,
-  drawPoints,
-  drawText,
-  type Panel,
-  panelGrid,
-  savePng,
-  toPixel,
-} from '@setgen/example-plot';
+import { type Bounds, type Box, histogram, pointSetGrid } from '@setgen/example-plot';
+import { saveFigure } from '@setgen/example-plot/node';
 
 export interface GalleryOptions {
-  /** Samples per dataset. Default 24. */
+  /** Samples per dataset in the point-set grids. Default 24. */
   samples?: number;
+  /** Sets counted in the histograms (set sizes, valencies). Default 1000. */
+  histogramSamples?: number;
   /** Panel side in pixels. Default 112. */
   panelSize?: number;
   columns?: number;
@@ -27,105 +19,151 @@ const UNIT: Bounds = [
   [0, 1],
 ];
 
-/** A small caption in the panel's top-left corner. */
-function caption(canvas: Canvas, panel: Panel, text: string) {
-  drawText(canvas, panel.x + 3, panel.y + 3, text, { color: [90, 90, 90] });
-}
-
-/** Renders a grid of samples of every generator to `<outDir>/<dataset>.png`; returns the files written. */
+/**
+ * Renders samples of every generator to `<outDir>/<name>.{svg,png,vl.json}` (point-set grids and
+ * histograms of set sizes and valencies); returns the PNG files written.
+ */
 export async function renderGallery(outDir: string, options: GalleryOptions = {}): Promise<string[]> {
   const samples = options.samples ?? 24;
+  const counted = options.histogramSamples ?? 1000;
   const grid = { panelSize: options.panelSize ?? 112, columns: options.columns ?? 8 };
   const written: string[] = [];
-  const save = async (name: string, canvas: Parameters<typeof savePng>[1]) => {
-    const path = join(outDir, `${name}.png`);
-    await savePng(path, canvas);
-    written.push(path);
+  const save = async (name: string, spec: Parameters<typeof saveFigure>[1]) => {
+    written.push((await saveFigure(join(outDir, name), spec)).png);
   };
+  const digits = Array.from({ length: 10 }, (_, k) => k);
 
-  // Set-MNIST: digits upright ('xy' layout), one colour per class; the digits come from the
-  // `mnist` package, a dependency of this example (not of @setgen/data).
+  // Set-MNIST: digits upright ('xy' layout), colour = class; the digits come from the `mnist`
+  // package, a dependency of this example (not of @setgen/data).
   const images = mnistPackageDigits([createRequire(import.meta.url).resolve]);
-  const mnist = setMnist({ split: 'test', limit: samples, images });
-  {
-    const { canvas, panels } = panelGrid(samples, grid);
-    mnist.sets.forEach((set, k) => {
-      drawPoints(canvas, panels[k], set, {
-        bounds: UNIT,
-        radius: 1.2,
-        color: categoryColor(mnist.labels[k]),
-      });
-      caption(canvas, panels[k], `${mnist.labels[k]} N=${set.n}`);
-    });
-    await save('set-mnist', canvas);
-  }
+  const mnist = setMnist({ split: 'test', limit: Math.max(samples, counted), images });
+  const shown = mnist.sets.slice(0, samples);
+  await save(
+    'set-mnist',
+    pointSetGrid(shown, {
+      ...grid,
+      bounds: UNIT,
+      groups: shown.map((_, k) => mnist.labels[k]),
+      categoryDomain: digits,
+      colorTitle: 'digit',
+      captions: shown.map((s, k) => `${mnist.labels[k]} · N = ${s.n}`),
+      title: 'Set-MNIST (test)',
+    }),
+  );
+  await save(
+    'set-mnist-sizes',
+    histogram(
+      mnist.sets.slice(0, counted).map((s) => s.n),
+      {
+        xTitle: 'points per digit (set size)',
+        title: `Set-MNIST set sizes (${Math.min(counted, mnist.sets.length)} test digits)`,
+      },
+    ),
+  );
 
-  // Set-MultiMNIST: two digits and their boxes.
+  // Set-MultiMNIST: two digits and their boxes, box colour = digit class.
   const multi = setMultiMnist({ split: 'test', numSets: samples, images });
-  {
-    const { canvas, panels } = panelGrid(samples, grid);
-    multi.sets.forEach((set, k) => {
-      drawPoints(canvas, panels[k], set, { bounds: UNIT, radius: 0.8 });
-      caption(canvas, panels[k], `${multi.labels[k].toString().padStart(2, '0')} N=${set.n}`);
-      for (let j = 0; j < 2; j++) {
-        const box = Array.from(multi.boxes.subarray(8 * k + 4 * j, 8 * k + 4 * j + 4)) as [
-          number,
-          number,
-          number,
-          number,
-        ];
-        drawBox(canvas, panels[k], box, { bounds: UNIT, color: categoryColor(multi.digitLabels[2 * k + j]) });
-      }
-    });
-    await save('set-multi-mnist', canvas);
-  }
+  await save(
+    'set-multi-mnist',
+    pointSetGrid(multi.sets, {
+      ...grid,
+      bounds: UNIT,
+      pointSize: 2,
+      captions: multi.sets.map((s, k) => `${multi.labels[k].toString().padStart(2, '0')} · N = ${s.n}`),
+      boxes: multi.sets.map((_, k) =>
+        [0, 1].map((j): Box => {
+          const [x0, y0, x1, y1] = multi.boxes.subarray(8 * k + 4 * j, 8 * k + 4 * j + 4);
+          return { x0, y0, x1, y1, category: multi.digitLabels[2 * k + j] };
+        }),
+      ),
+      categoryDomain: digits,
+      colorTitle: 'digit',
+      title: 'Set-MultiMNIST (test): two digits and their boxes',
+    }),
+  );
 
-  // Molecules: x-y projection of the 3-D atoms, bonds (< 2) as lines, colour = valency.
-  const molecules = syntheticMolecules({ numSets: samples, seed: 0 });
-  {
-    const { canvas, panels } = panelGrid(samples, grid);
-    molecules.sets.forEach((set, k) => {
-      const panel = panels[k];
-      const at = (i: number) => [set.values[3 * i], set.values[3 * i + 1], set.values[3 * i + 2]];
-      // Centred on the molecule's centroid, the same scale (±7) for all.
-      const centre = [0, 0];
-      for (let i = 0; i < set.n; i++) for (let c = 0; c < 2; c++) centre[c] += at(i)[c] / set.n;
-      const bounds: Bounds = [
-        [centre[0] - 7, centre[0] + 7],
-        [centre[1] - 7, centre[1] + 7],
-      ];
-      const pixel = (p: number[]) => toPixel(panel, bounds, p[0], p[1]);
-      for (let i = 0; i < set.n; i++) {
-        for (let j = i + 1; j < set.n; j++) {
-          const [p, q] = [at(i), at(j)];
-          if (Math.hypot(p[0] - q[0], p[1] - q[1], p[2] - q[2]) < 2) {
-            const [a, b] = [pixel(p), pixel(q)];
-            canvas.drawLine(a[0], a[1], b[0], b[1], [170, 170, 170]);
-          }
-        }
-      }
-      const colors = Array.from(molecules.valencies[k], (v) => categoryColor(v - 1));
-      drawPoints(canvas, panel, set, { bounds, radius: 2.5, colors });
-      caption(canvas, panel, `N=${set.n}`);
+  // Molecules: x–y projection of the 3-D atoms centred on their centroid (±7 for all), bonds
+  // (3-D distance < 2) as grey segments, colour = valency.
+  const molecules = syntheticMolecules({ numSets: Math.max(samples, counted), seed: 0 });
+  const centred = molecules.sets.slice(0, samples).map((set) => {
+    const centre = [0, 1].map((c) => {
+      let sum = 0;
+      for (let i = 0; i < set.n; i++) sum += set.values[3 * i + c];
+      return sum / set.n;
     });
-    await save('synthetic-molecules', canvas);
-  }
+    return Array.from({ length: set.n }, (_, i) => [
+      set.values[3 * i] - centre[0],
+      set.values[3 * i + 1] - centre[1],
+    ]);
+  });
+  const bonds = molecules.sets.slice(0, samples).map((set) => {
+    const pairs: [number, number][] = [];
+    const at = (i: number, c: number) => set.values[3 * i + c];
+    for (let i = 0; i < set.n; i++) {
+      for (let j = i + 1; j < set.n; j++) {
+        if (Math.hypot(at(i, 0) - at(j, 0), at(i, 1) - at(j, 1), at(i, 2) - at(j, 2)) < 2) pairs.push([i, j]);
+      }
+    }
+    return pairs;
+  });
+  await save(
+    'synthetic-molecules',
+    pointSetGrid(centred, {
+      ...grid,
+      bounds: [
+        [-7, 7],
+        [-7, 7],
+      ],
+      pointSize: 20,
+      segments: bonds,
+      categories: molecules.valencies.slice(0, samples),
+      categoryDomain: [1, 2, 3, 4],
+      colorTitle: 'valency',
+      captions: centred.map((s) => `N = ${s.length}`),
+      title: 'Synthetic molecules (x–y projection, bonds < 2)',
+    }),
+  );
+  await save(
+    'synthetic-molecules-valencies',
+    histogram(
+      [
+        {
+          name: 'atoms',
+          values: molecules.valencies.slice(0, counted).flatMap((v) => Array.from(v)),
+        },
+      ],
+      {
+        xTitle: 'valency',
+        normalize: true,
+        title: `Valencies of the atoms of ${counted} synthetic molecules`,
+      },
+    ),
+  );
 
   // Polygons: the rotated squares, then random corner counts (colour = corner count).
-  for (const [name, data] of [
-    ['polygons-square', polygons({ numSets: samples, seed: 0 })],
-    ['polygons-random-size', polygons({ numSets: samples, seed: 0, cornerRange: [3, 8] })],
+  for (const [name, data, title] of [
+    ['polygons-square', polygons({ numSets: samples, seed: 0 }), 'Polygons: rotated squares'],
+    [
+      'polygons-random-size',
+      polygons({ numSets: samples, seed: 0, cornerRange: [3, 8] }),
+      'Polygons: 3 to 8 corners',
+    ],
   ] as const) {
-    const { canvas, panels } = panelGrid(samples, grid);
-    const bounds: Bounds = [
-      [-1.2, 1.2],
-      [-1.2, 1.2],
-    ];
-    data.sets.forEach((set, k) => {
-      drawPoints(canvas, panels[k], set, { bounds, radius: 3, color: categoryColor(data.corners[k]) });
-      caption(canvas, panels[k], `M=${set.n}`);
-    });
-    await save(name, canvas);
+    await save(
+      name,
+      pointSetGrid(data.sets, {
+        ...grid,
+        bounds: [
+          [-1.2, 1.2],
+          [-1.2, 1.2],
+        ],
+        pointSize: 28,
+        groups: data.sets.map((_, k) => data.corners[k]),
+        colorTitle: 'corners',
+        captions: data.sets.map((s) => `M = ${s.n}`),
+        title,
+      }),
+    );
   }
   return written;
 }

@@ -1,19 +1,10 @@
 // The example's pictures (SetVAE Fig. 4–8 in spirit): samples, reconstructions beside their
 // inputs, one latent draw decoded at several cardinalities, encoder attention, loss curves.
+// Each is a Vega-Lite spec from @setgen/example-plot, written as .svg, .png and .vl.json.
 
 import { toSetBatch } from '@setgen/data';
-import {
-  type Bounds,
-  type Color,
-  categoryColor,
-  drawCurves,
-  drawPoints,
-  drawText,
-  GREY,
-  panelGrid,
-  plotPointSets,
-  savePng,
-} from '@setgen/example-plot';
+import { attentionGrid, type Bounds, pointSetGrid, sideBySide, trainingCurves } from '@setgen/example-plot';
+import { saveFigure } from '@setgen/example-plot/node';
 import type { SetVAE, SetVAEOutput, TrainProgress } from '@setgen/models';
 import type { HostSet } from '@setgen/ops';
 import * as tf from '@tensorflow/tfjs-core';
@@ -40,30 +31,41 @@ function disposeOutput(out: SetVAEOutput): void {
   tf.dispose([out.x, out.mask, ...out.attention.map((a) => a.attention)]);
 }
 
-/** A grid of generated sets. */
-export async function drawSamples(path: string, sets: HostSet[]): Promise<string> {
-  await savePng(path, plotPointSets(sets, { bounds: UNIT, columns: 8, panelSize: 112, radius: 1.4 }));
-  return path;
+/** Writes the figure beside `path` (.svg, .png, .vl.json); returns the PNG's path. */
+async function save(path: string, spec: Parameters<typeof saveFigure>[1]): Promise<string> {
+  return (await saveFigure(path, spec)).png;
 }
 
-/** Inputs (top row, grey) and their reconstructions (bottom row). */
+/** A grid of generated sets. */
+export async function drawSamples(path: string, sets: HostSet[]): Promise<string> {
+  return save(
+    path,
+    pointSetGrid(sets, {
+      bounds: UNIT,
+      columns: 8,
+      captions: sets.map((s) => `N = ${s.n}`),
+      title: 'Samples',
+    }),
+  );
+}
+
+/** Inputs (top row) and their reconstructions (bottom row). */
 export async function drawReconstructions(path: string, model: SetVAE, inputs: HostSet[]): Promise<string> {
   const batch = toSetBatch(inputs);
   const out = model.reconstruct(batch, { seed: 3 });
   const recon = inputs.map((_, b) => validRows(out, b));
   disposeOutput(out);
   tf.dispose([batch.x, batch.mask as tf.Tensor2D]);
-  const { canvas, panels } = panelGrid(2 * inputs.length, { columns: inputs.length, panelSize: 112 });
-  inputs.forEach((set, k) => {
-    drawPoints(canvas, panels[k], set, { bounds: UNIT, radius: 1.4, color: [90, 90, 90] });
-    drawPoints(canvas, panels[inputs.length + k], recon[k], {
+  return save(
+    path,
+    pointSetGrid([...inputs, ...recon], {
       bounds: UNIT,
-      radius: 1.4,
-      color: [20, 60, 200],
-    });
-  });
-  await savePng(path, canvas);
-  return path;
+      columns: inputs.length,
+      groups: [...inputs.map(() => 'test digit'), ...recon.map(() => 'reconstruction')],
+      colorRange: ['#666666', '#1f4fc8'],
+      title: 'Reconstructions',
+    }),
+  );
 }
 
 /** Each row: one seed (same latent noise) decoded at every cardinality in `sizes`. */
@@ -73,20 +75,24 @@ export async function drawCardinalities(
   sizes: number[],
   rows: number,
 ): Promise<string> {
-  const { canvas, panels } = panelGrid(rows * sizes.length, { columns: sizes.length, panelSize: 128 });
+  const sets: HostSet[] = [];
   for (let r = 0; r < rows; r++) {
-    sizes.forEach((n, c) => {
+    for (const n of sizes) {
       const out = model.sample([n], { seed: 500 + r });
-      const set = validRows(out, 0);
+      sets.push(validRows(out, 0));
       disposeOutput(out);
-      drawPoints(canvas, panels[r * sizes.length + c], set, {
-        bounds: UNIT,
-        radius: n > 1000 ? 0.8 : n > 300 ? 1 : 1.6,
-      });
-    });
+    }
   }
-  await savePng(path, canvas);
-  return path;
+  return save(
+    path,
+    pointSetGrid(sets, {
+      bounds: UNIT,
+      columns: sizes.length,
+      panelSize: 128,
+      captions: sets.map((s, k) => `seed ${500 + Math.floor(k / sizes.length)} · N = ${s.n}`),
+      title: 'One latent draw per row at several cardinalities',
+    }),
+  );
 }
 
 /**
@@ -96,46 +102,40 @@ export async function drawCardinalities(
 export async function drawAttention(path: string, model: SetVAE, inputs: HostSet[]): Promise<string> {
   const batch = toSetBatch(inputs);
   const encoding = model.encode(batch);
-  const levels = encoding.attention.length;
-  const { canvas, panels } = panelGrid(inputs.length * levels, { columns: levels, panelSize: 112 });
-  encoding.attention.forEach((attention, l) => {
+  const levels = encoding.attention.map((attention) => {
     const [b, , m, n] = attention.shape;
     const owner = tf.tidy(() => tf.argMax(tf.mean(attention, 1), 1).dataSync()); // [B, N]
-    for (let s = 0; s < b; s++) {
-      const set = inputs[s];
-      const colors: Color[] = Array.from({ length: set.n }, (_, i) =>
-        m > 1 ? categoryColor(owner[s * n + i]) : GREY,
-      );
-      drawPoints(canvas, panels[s * levels + l], set, { bounds: UNIT, radius: 1.5, colors });
-    }
+    return {
+      title: `m = ${m}`,
+      count: m,
+      owner: Array.from({ length: b }, (_, s) => owner.subarray(s * n, s * n + inputs[s].n)),
+    };
   });
   tf.dispose([...encoding.features, ...encoding.attention, batch.x, batch.mask as tf.Tensor2D]);
-  await savePng(path, canvas);
-  return path;
+  return save(
+    path,
+    attentionGrid(inputs, levels, {
+      bounds: UNIT,
+      slotName: 'inducing point',
+      title: 'Encoder attention: each point coloured by the inducing point that attends to it most',
+    }),
+  );
 }
 
-/** Chamfer (left) and KL (right) per step, log scale. */
+/** Chamfer (left) and KL (right) per step, log scale, raw points under an EMA-smoothed line. */
 export async function drawLossCurve(path: string, history: TrainProgress[]): Promise<string> {
-  const { canvas, panels } = panelGrid(2, { columns: 2, panelSize: 320 });
-  drawCurves(canvas, panels[0], [{ values: history.map((p) => p.losses.recon), color: [20, 60, 200] }], {
-    logY: true,
-  });
-  drawCurves(canvas, panels[1], [{ values: history.map((p) => p.losses.kl), color: [200, 60, 20] }], {
-    logY: true,
-  });
-  const last = history.at(-1);
-  drawText(
-    canvas,
-    panels[0].x + 6,
-    panels[0].y + 6,
-    `CHAMFER (LOG) ${last ? last.losses.recon.toFixed(3) : ''}`,
-    {
-      scale: 2,
-    },
+  const steps = history.map((p) => p.step);
+  return save(
+    path,
+    sideBySide([
+      trainingCurves([{ name: 'Chamfer', values: history.map((p) => p.losses.recon), steps }], {
+        logY: true,
+        yTitle: 'Chamfer distance',
+      }),
+      trainingCurves([{ name: 'KL', values: history.map((p) => p.losses.kl), steps }], {
+        logY: true,
+        yTitle: 'KL (nats)',
+      }),
+    ]),
   );
-  drawText(canvas, panels[1].x + 6, panels[1].y + 6, `KL (LOG) ${last ? last.losses.kl.toFixed(2) : ''}`, {
-    scale: 2,
-  });
-  await savePng(path, canvas);
-  return path;
 }

@@ -21,7 +21,7 @@ export class ProgressBar {
     const done = p.step - this.firstStep;
     const fraction = Math.min(1, done / this.totalSteps);
     const eta = (this.totalSteps - done) / p.stepsPerSecond;
-    const terms = `loss ${p.losses.total.toFixed(3)}  CD ${p.losses.recon.toFixed(3)}  KL ${p.losses.kl.toFixed(1)}  β ${p.beta.toExponential(1)}`;
+    const terms = `loss ${p.losses.total.toFixed(3)}  CD ${p.losses.recon.toFixed(3)}  KL ${p.losses.kl.toFixed(1)}  β ${(p.weights.kl ?? 0).toExponential(1)}`;
     const speed = `${p.stepsPerSecond.toFixed(2)} it/s  eta ${formatSeconds(eta)}`;
     if (this.tty) {
       const width = 24;

@@ -258,3 +258,26 @@ export function toTfDataGenerator(
     }
   };
 }
+
+/** A per-epoch factory of batches, as `fit` of `@setgen/models` takes it. */
+export interface EpochBatches {
+  (epoch: number): AsyncGenerator<DatasetBatch>;
+  /** Batches per epoch. */
+  stepsPerEpoch: number;
+}
+
+/**
+ * Batches for training, epoch by epoch: `epochBatches(train, { batchSize: 64, seed: 42 })(e)`
+ * is `batches(train, { shuffle: true, ..., seed: seed + e })`, so every epoch has its own
+ * order and a resumed run sees the batches it would have seen. Pass it to a model's `fit`.
+ */
+export function epochBatches(dataset: SetDataset | readonly HostSet[], options: BatchOptions): EpochBatches {
+  const opts = checkOptions(options);
+  const sets = setsOf(dataset, 'dataset');
+  const stepsPerEpoch = batchIndices(
+    sets.map((s) => s.n),
+    { ...options, shuffle: false },
+  ).length;
+  const factory = (epoch: number) => batches(dataset, { shuffle: true, ...options, seed: opts.seed + epoch });
+  return Object.assign(factory, { stepsPerEpoch });
+}

@@ -1,5 +1,13 @@
 export { type NpyArray, type NpyData, type NpyDtype, readNpy, writeNpy } from '@setgen/ops';
-export { type BatchOptions, batches, batchIndices, type DatasetBatch, toTfDataGenerator } from './batches.js';
+export {
+  type BatchOptions,
+  batches,
+  batchIndices,
+  type DatasetBatch,
+  type EpochBatches,
+  epochBatches,
+  toTfDataGenerator,
+} from './batches.js';
 export {
   CLEVR_CLASSES,
   type ClevrDataset,

@@ -108,6 +108,51 @@ describe('setgen-eval (spawned)', () => {
     expect(JSON.parse(out.stdout)['MMD-EMD']).toBeCloseTo(expected['MMD-EMD'], 6);
   });
 
+  it('--shard i/K --out DIR then --merge DIR prints exactly the unsharded result', () => {
+    const single = run('gen.npy', 'ref.npy', '--json', '--metrics', 'cd', 'emd', '--workers', '1');
+    expect(single.code).toBe(0);
+    for (let i = 0; i < 3; i++) {
+      const shard = run(
+        'gen.npy',
+        'ref.npy',
+        '--metrics',
+        'cd',
+        'emd',
+        '--shard',
+        `${i}/3`,
+        '--out',
+        'blocks',
+        '--block-pairs',
+        '5',
+        '--workers',
+        '1',
+      );
+      expect(shard.stderr).toBe('');
+      expect(shard.code).toBe(0);
+      expect(shard.stdout).toMatch(new RegExp(`^shard ${i}/3: \\d+ blocks computed, 0 already done`));
+    }
+    const again = run(
+      'gen.npy',
+      'ref.npy',
+      '--metrics',
+      'cd',
+      'emd',
+      '--shard',
+      '1/3',
+      '--out',
+      'blocks',
+      '--block-pairs',
+      '5',
+    );
+    expect(again.stdout).toMatch(/^shard 1\/3: 0 blocks computed, \d+ already done/);
+    const merged = run('gen.npy', 'ref.npy', '--json', '--metrics', 'cd', 'emd', '--merge', 'blocks');
+    expect(merged.code).toBe(0);
+    expect(JSON.parse(merged.stdout)).toEqual(JSON.parse(single.stdout));
+    expect(run('gen.npy', 'ref.npy', '--shard', '3/3', '--out', 'x').code).toBe(2);
+    expect(run('gen.npy', 'ref.npy', '--shard', '0/2').code).toBe(2);
+    expect(run('gen.npy', 'ref.npy', '--merge', 'nowhere').code).toBe(1);
+  });
+
   it('exits 1 with a clear message on bad files', () => {
     const cases: [string[], RegExp][] = [
       [['bad.npy', 'ref.npy'], /bad\.npy: not an \.npy file/],

@@ -1,6 +1,7 @@
 /**
  * `setgen-eval generated.npy reference.npy [--json] [--metrics cd,emd,jsd] [--emd exact|auction|pointflow-approx]
- * [--workers N]`: PointFlow's generation metrics of two `[K, N, D]` .npy files, on all cores.
+ * [--workers N] [--shard i/K --out DIR | --merge DIR]`: PointFlow's generation metrics of two
+ * `[K, N, D]` .npy files, on all cores, or split into independent shards (sharded-evaluation.ts).
  * A progress bar goes to stderr when it is a terminal; the table (or JSON) to stdout.
  * Exit codes: 0 success, 1 bad input file, 2 bad command line.
  */
@@ -9,6 +10,7 @@ import { type HostSet, readNpy, SetgenError } from '@setgen/ops';
 import { computeAllMetricsWith } from './compute-all-metrics.js';
 import type { CloudDistance, EmdMethod } from './distance-matrices.js';
 import { jsdBetweenPointCloudSets } from './jsd.js';
+import { evaluateShard, mergeShards } from './sharded-evaluation.js';
 import { workerExecutor } from './worker-pool.js';
 
 const USAGE = `usage: setgen-eval generated.npy reference.npy [--json] [--metrics cd,emd,jsd] [--emd exact|auction|pointflow-approx] [--workers N]
@@ -18,7 +20,13 @@ const USAGE = `usage: setgen-eval generated.npy reference.npy [--json] [--metric
   --emd       EMD solver: exact (default, optimal assignment), auction (faster, within 1e-6),
               or pointflow-approx (PointFlow's approxmatch heuristic, for published numbers)
   --workers   worker threads (default: all cores)
-  --json      print one JSON object instead of a table`;
+  --json      print one JSON object instead of a table
+  --shard i/K --out DIR   compute only shard i of K (0 ≤ i < K) of the distance blocks into DIR;
+              blocks already in DIR are skipped, so a killed shard resumes; run the K shards
+              anywhere (a Slurm array, Kubernetes Jobs, GNU parallel) with the same inputs
+  --merge DIR assemble the blocks of all shards in DIR and print the metrics (identical to an
+              unsharded run); names the missing blocks if a shard has not finished
+  --block-pairs N  pairs per block file (with --shard; default ≈ a minute of work)`;
 
 /** Where the CLI writes; `process` streams by default. */
 export interface CliIO {
@@ -34,6 +42,10 @@ interface CliArgs {
   metrics?: string[];
   emd: EmdMethod;
   workers?: number;
+  shard?: { index: number; count: number };
+  out?: string;
+  merge?: string;
+  blockPairs?: number;
 }
 
 function parseArgs(argv: readonly string[]): CliArgs {
@@ -60,12 +72,34 @@ function parseArgs(argv: readonly string[]): CliArgs {
       if (args.metrics.length === 0 || bad.length > 0) {
         throw new UsageError(`--metrics: expected any of cd, emd, jsd, got ${bad.join(',') || 'nothing'}`);
       }
+    } else if (a === '--shard') {
+      const match = /^(\d+)\/(\d+)$/.exec(argv[++i] ?? '');
+      const index = Number(match?.[1]);
+      const count = Number(match?.[2]);
+      if (!match || !(count >= 1 && index < count)) {
+        throw new UsageError(`--shard: expected i/K with 0 ≤ i < K, got ${argv[i] ?? 'nothing'}`);
+      }
+      args.shard = { index, count };
+    } else if (a === '--out' || a === '--merge') {
+      const v = argv[++i];
+      if (!v || v.startsWith('--')) throw new UsageError(`${a}: expected a folder, got ${v ?? 'nothing'}`);
+      if (a === '--out') args.out = v;
+      else args.merge = v;
+    } else if (a === '--block-pairs') {
+      const v = Number(argv[++i]);
+      if (!Number.isInteger(v) || v < 1)
+        throw new UsageError(`--block-pairs: expected an integer ≥ 1, got ${argv[i] ?? 'nothing'}`);
+      args.blockPairs = v;
     } else if (a === '--help' || a === '-h') throw new UsageError('');
     else if (a.startsWith('--')) throw new UsageError(`unknown option ${a}`);
     else args.files.push(a);
   }
   if (args.files.length !== 2)
     throw new UsageError(`expected 2 files (generated, reference), got ${args.files.length}`);
+  if (args.shard && !args.out) throw new UsageError('--shard needs --out DIR');
+  if (args.out && !args.shard) throw new UsageError('--out goes with --shard i/K');
+  if (args.merge && args.shard) throw new UsageError('--merge and --shard exclude each other');
+  if (args.blockPairs !== undefined && !args.shard) throw new UsageError('--block-pairs goes with --shard');
   return args;
 }
 
@@ -90,7 +124,10 @@ async function readClouds(path: string): Promise<HostSet[]> {
   return Array.from({ length: k }, (_, i) => ({ values: data.subarray(i * n * d, (i + 1) * n * d), n, d }));
 }
 
-function progressBar(stderr: CliIO['stderr']): ((done: number, total: number) => void) | undefined {
+function progressBar(
+  stderr: CliIO['stderr'],
+  unit = 'pairs',
+): ((done: number, total: number) => void) | undefined {
   if (!stderr.isTTY) return undefined;
   const started = Date.now();
   let last = 0;
@@ -104,7 +141,7 @@ function progressBar(stderr: CliIO['stderr']): ((done: number, total: number) =>
     const eta = done > 0 ? (elapsed * (total - done)) / done : 0;
     stderr.write(
       `\r[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${((100 * done) / Math.max(total, 1)).toFixed(1)}% ` +
-        `${done}/${total} pairs, ${elapsed.toFixed(0)} s elapsed, ~${eta.toFixed(0)} s left${done === total ? '\n' : ''}`,
+        `${done}/${total} ${unit}, ${elapsed.toFixed(0)} s elapsed, ~${eta.toFixed(0)} s left${done === total ? '\n' : ''}`,
     );
   };
 }
@@ -125,9 +162,23 @@ export async function runEvalCli(argv: readonly string[], io: CliIO = process): 
     const d = generated[0].d;
     const metrics = args.metrics ?? ['cd', 'emd', ...(d === 3 && reference[0].d === 3 ? ['jsd'] : [])];
     const distances = metrics.filter((m): m is CloudDistance => m === 'cd' || m === 'emd');
+    if (args.shard && args.out) {
+      const { index, count } = args.shard;
+      const done = await evaluateShard(
+        { generated, reference, distances, emd: args.emd, pairsPerBlock: args.blockPairs },
+        workerExecutor({ workers: args.workers }),
+        { dir: args.out, shard: index, shards: count, onProgress: progressBar(io.stderr, 'blocks') },
+      );
+      io.stdout.write(
+        `shard ${index}/${count}: ${done.computed} blocks computed, ${done.skipped} already done, of ${done.blocks} (in ${args.out})\n`,
+      );
+      return 0;
+    }
     const results: Record<string, number> = {};
     if (metrics.includes('jsd')) results.JSD = jsdBetweenPointCloudSets(generated, reference);
-    if (distances.length > 0) {
+    if (args.merge) {
+      Object.assign(results, mergeShards({ generated, reference }, args.merge));
+    } else if (distances.length > 0) {
       const values = await computeAllMetricsWith(
         workerExecutor({ workers: args.workers }),
         generated,

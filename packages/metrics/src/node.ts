@@ -15,6 +15,12 @@ import { type WorkerPoolOptions, workerExecutor } from './worker-pool.js';
 
 export { runEvalCli } from './eval-cli.js';
 export * from './index.js';
+export {
+  evaluateShard,
+  mergeShards,
+  type ShardedJob,
+  type ShardResult,
+} from './sharded-evaluation.js';
 export { type WorkerPoolOptions, workerExecutor } from './worker-pool.js';
 
 /**

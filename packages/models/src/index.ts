@@ -1,8 +1,8 @@
-export { CHECKPOINT_FORMAT, type Checkpoint, type TrainingPosition } from './checkpoint.js';
+export * from './runtime/index.js';
 export { ScheduledAdam } from './scheduled-adam.js';
-export { klWeight, linearDecayAfterHalf } from './schedules.js';
 export {
   type LevelAttention,
+  type LevelLatents,
   type ReconstructOptions,
   type SampleOptions,
   SetVAE,
@@ -17,4 +17,3 @@ export {
   type SetVAEOutputMap,
   setVAEPresets,
 } from './setvae-config.js';
-export type { FitOptions, FitResult, TrainableModel, TrainProgress } from './training.js';

@@ -18,6 +18,7 @@ import {
   engine,
   mul,
   reshape,
+  scalar,
   sqrt,
   square,
   sub,
@@ -63,6 +64,25 @@ export class ScheduledAdam extends AdamOptimizer {
   /** The learning rate the next update will use. */
   get currentLearningRate(): number {
     return this.learningRate;
+  }
+
+  /**
+   * tfjs's `setWeights`, with β₁ᵗ and β₂ᵗ recomputed as the updates computed them (t float32
+   * products, not one `pow`), so a restored optimizer continues bit for bit.
+   */
+  override async setWeights(weightValues: Parameters<AdamOptimizer['setWeights']>[0]): Promise<void> {
+    await super.setWeights(weightValues);
+    const state = this as unknown as AdamState & { iterations_: number };
+    const power = (beta: number) => {
+      const b = Math.fround(beta);
+      let acc = b;
+      for (let t = 0; t < state.iterations_; t++) acc = Math.fround(acc * b);
+      return acc;
+    };
+    tidy(() => {
+      state.accBeta1.assign(scalar(power(state.beta1)));
+      state.accBeta2.assign(scalar(power(state.beta2)));
+    });
   }
 
   /** tfjs's Adam update (same state, same values), on flat vectors of all variables. */

@@ -2,9 +2,8 @@
 // projected sets h_enc are the deterministic encodings (§4); initial set from a mixture of
 // Gaussians (Eq. 21) at the requested cardinality; top-down stack of Attentive Bottleneck
 // Layers (Eq. 17–20) with a learned prior at the top and conditional priors below; Chamfer
-// reconstruction + β·KL (Eq. 24–25).
+// reconstruction + β·KL (Eq. 24–25). Training, schedules and checkpoints: the runtime.
 
-import type { SetDataset } from '@setgen/data';
 import {
   AttentiveBottleneckLayer,
   IidCreation,
@@ -17,7 +16,6 @@ import {
   chamferDistance,
   DataError,
   formatShape,
-  type HostSet,
   Random,
   type SetBatch,
   type SetLike,
@@ -26,15 +24,11 @@ import {
 import {
   add,
   addN,
-  dispose,
   div,
   expandDims,
-  type io,
-  keep,
+  greater,
   mean,
   mul,
-  type NamedTensorMap,
-  type Optimizer,
   ones,
   type Scalar,
   scalar,
@@ -47,48 +41,45 @@ import {
   tanh,
   tidy,
   type Variable,
-  variableGrads,
+  where,
   zeros,
+  zerosLike,
 } from '@tensorflow/tfjs-core';
 import type { LayerVariable } from '@tensorflow/tfjs-layers';
-import {
-  checkWeightShapes,
-  readCheckpoint,
-  resolveHandler,
-  type TrainingPosition,
-  writeCheckpoint,
-} from './checkpoint.js';
 import { ElementwiseDense } from './dense.js';
-import { ScheduledAdam } from './scheduled-adam.js';
-import { klWeight, linearDecayAfterHalf } from './schedules.js';
+import { registerModel } from './runtime/registry.js';
+import { linearDecay, linearWarmup } from './runtime/schedules.js';
+import { mixSeed } from './runtime/seeds.js';
+import type { LossOptions, NamedVariable, TrainBatch, TrainingPlan } from './runtime/set-model.js';
+import { TrainableSetModel } from './runtime/trainable-set-model.js';
 import {
   type ResolvedSetVAEConfig,
   resolveSetVAEConfig,
   type SetVAEConfig,
   setVAEPresets,
 } from './setvae-config.js';
-import { checkFitOptions, type FitOptions, type FitResult, fitLoop } from './training.js';
 
-/** Loss terms of one batch (Eq. 25); `klPerLevel[l]` is level l's KL (top-down), batch mean. */
-export interface SetVAELoss {
-  total: Scalar;
-  recon: Scalar;
-  kl: Scalar;
-  klPerLevel: Scalar[];
-}
+/** Loss terms of one batch (Eq. 25): `kl = Σ_l kl{l}`, each a batch mean, level l top-down. */
+export type SetVAELoss = { total: Scalar; recon: Scalar; kl: Scalar } & Record<`kl${number}`, Scalar>;
 
-/** Options of `sample`. */
+/** Options of `sample` / `decodeInitialSet`. */
 export interface SampleOptions {
   /** Seed of the initial set and the latent draws; default: the model's own stream. */
   seed?: number;
-  /** Multiplies the prior standard deviations of the latents (1 = the model). Default 1. */
+  /** Multiplies the standard deviations of the latents (0 = every latent at its mean). Default 1. */
   temperature?: number;
+  /** Given latents per level, top-down (`[B, m_l, latentDim]`, or null to draw that level): the reference's `given_latents`. */
+  latents?: readonly (Tensor3D | null)[];
 }
 
 /** Options of `reconstruct` / `loss`. */
 export interface ReconstructOptions {
   /** Seed of the initial set and the posterior draws; default: the model's own stream. */
   seed?: number;
+  /** Multiplies the posterior standard deviations (0 = every latent at its mean). Default 1. */
+  temperature?: number;
+  /** Decode from this initial set z(0) `[B, n, initialSetDim]` instead of drawing it (its mask sets the output sizes). */
+  initialSet?: SetLike;
 }
 
 /** Generator attention of one ABL, for visualisation (SetVAE Fig. 8). */
@@ -99,6 +90,19 @@ export interface LevelAttention {
   attention: Tensor4D;
 }
 
+/** The latent distributions of one generator level (all `[B, m_l, latentDim]` except `kl`). */
+export interface LevelLatents {
+  priorMu: Tensor3D;
+  priorLogvar: Tensor3D;
+  /** Posterior (Eq. 20) in `reconstruct`; the prior again in `sample`. */
+  posteriorMu: Tensor3D;
+  posteriorLogvar: Tensor3D;
+  /** The latents used. */
+  z: Tensor3D;
+  /** `[B]`: KL(posterior ‖ prior) per set (zeros in `sample`). */
+  kl: Tensor;
+}
+
 /** Bottom-up encodings of a batch. */
 export interface SetVAEEncoding {
   /** Projected sets h_enc `[B, m_l, d]`, TOP-DOWN order (index l pairs with generator level l). */
@@ -107,11 +111,13 @@ export interface SetVAEEncoding {
   attention: Tensor4D[];
 }
 
-/** A decoded batch with its per-level generator attention. */
+/** A decoded batch with its per-level generator attention and latents. */
 export interface SetVAEOutput extends SetBatch {
   mask: Tensor2D;
   /** Generator attention per level, top-down (SetVAE Fig. 8). */
   attention: LevelAttention[];
+  /** Latent distributions per level, top-down. */
+  levels: LevelLatents[];
 }
 
 /** An initial set z(0) with its mask; `full` when every row is valid. */
@@ -128,59 +134,30 @@ function tidyObject<T>(fn: () => T): T {
   return tidy(fn as unknown as () => TensorContainer) as unknown as T;
 }
 
-/** Seeds derived from one integer: reproducible streams per step / call. */
-function mixSeed(a: number, b: number): number {
-  let h = Math.imul(a ^ 0x9e3779b9, 0x85ebca6b) ^ Math.imul(b + 0x632be5ab, 0xc2b2ae35);
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x7feb352d);
-  h ^= h >>> 15;
-  return (h >>> 0) % 2147483647;
+function checkSeed(seed: unknown): void {
+  if (seed !== undefined && !(typeof seed === 'number' && Number.isInteger(seed))) {
+    throw new ConfigError(`options.seed: expected an integer, got ${JSON.stringify(seed)}`);
+  }
+}
+
+function checkTemperature(temperature: unknown): void {
+  if (typeof temperature !== 'number' || !(temperature >= 0 && Number.isFinite(temperature))) {
+    throw new ConfigError(`options.temperature: expected a number >= 0, got ${JSON.stringify(temperature)}`);
+  }
+}
+
+function checkOptionKeys(options: object, known: readonly string[]): void {
+  if (options === null || typeof options !== 'object') throw new ConfigError('options: expected an object');
+  for (const key of Object.keys(options)) {
+    if (!known.includes(key))
+      throw new ConfigError(`options.${key}: unknown option (expected ${known.join(', ')})`);
+  }
 }
 
 /**
- * Adam's state is `iter`, then first and second moments of the variables that received a
- * gradient (the top ABL's projection and the last ISAB's broadcast feed no loss term), in
- * variable order: the moments' shapes must follow the model's trainable variables.
+ * Valid elements per set (host) and the cleaned batch: trailing all-padding columns dropped,
+ * an all-ones mask dropped, and padding zeroed (so NaN or 1e30 there cannot reach a sum).
  */
-function checkOptimizerState(state: { name: string; tensor: Tensor }[], variables: Variable[]): void {
-  if (state.length === 0) return;
-  const count = (state.length - 1) / 2;
-  if (state[0].name !== 'iter' || !Number.isInteger(count) || count > variables.length) {
-    throw new DataError(
-      `checkpoint: optimizer state of ${state.length} tensors does not fit ${variables.length} variables`,
-    );
-  }
-  let v = 0;
-  for (let i = 0; i < count; i++) {
-    const shape = state[1 + i].tensor.shape;
-    const same = (a: number[]) => a.length === shape.length && a.every((d, k) => d === shape[k]);
-    if (!same(state[1 + count + i].tensor.shape)) {
-      throw new DataError(
-        `checkpoint: optimizer moments ${state[1 + i].name} and ${state[1 + count + i].name} differ in shape`,
-      );
-    }
-    while (v < variables.length && !same(variables[v].shape)) v++;
-    if (v++ >= variables.length) {
-      throw new DataError(
-        `checkpoint: optimizer moment ${state[1 + i].name} ${formatShape(shape)} matches no model variable`,
-      );
-    }
-  }
-}
-
-/** Valid elements per set, read on the host. */
-function setSizes(batch: SetBatch): number[] {
-  const [b, n] = batch.x.shape;
-  if (!batch.mask) return new Array<number>(b).fill(n);
-  const values = batch.mask.dataSync();
-  return Array.from({ length: b }, (_, i) => {
-    let count = 0;
-    for (let j = 0; j < n; j++) count += values[i * n + j] === 1 ? 1 : 0;
-    return count;
-  });
-}
-
-/** Valid elements per set (host) and the trimmed batch: trailing all-padding columns dropped, an all-ones mask dropped. */
 function trimPadding(batch: SetBatch): { batch: SetBatch; sizes: number[] } {
   const [b, n] = batch.x.shape;
   if (!batch.mask) return { batch, sizes: new Array<number>(b).fill(n) };
@@ -199,24 +176,28 @@ function trimPadding(batch: SetBatch): { batch: SetBatch; sizes: number[] } {
   }
   // every kept row valid: the mask says nothing more, and the unmasked path is cheaper
   const full = sizes.every((size) => size === last);
-  if (last === n) return { batch: full ? { x: batch.x } : batch, sizes };
-  const x = slice(batch.x, [0, 0, 0], [b, last, -1]);
-  return { batch: full ? { x } : { x, mask: slice(batch.mask, [0, 0], [b, last]) }, sizes };
+  const x = last === n ? batch.x : slice(batch.x, [0, 0, 0], [b, last, -1]);
+  const mask = last === n ? batch.mask : slice(batch.mask, [0, 0], [b, last]);
+  if (full) return { batch: { x }, sizes };
+  const clean = where(greater(expandDims(mask, 2), 0.5), x, zerosLike(x)) as Tensor3D;
+  return { batch: { x: clean, mask }, sizes };
 }
 
 /**
- * SetVAE. Plain class composing `@setgen/layers` blocks; see the package README.
+ * SetVAE. Plain class composing `@setgen/layers` blocks; training, `save` and `load` come
+ * from the runtime (`TrainableSetModel`). See the package README.
  *
  * ```ts
  * const model = new SetVAE({ ...SetVAE.presets.setMnist, epochs: 20 });
- * await model.fit(trainSets, { onProgress: (p) => console.log(p.step, p.losses.total) });
+ * await model.fit(epochBatches(train, { batchSize: 64, seed: 42 }), { onProgress: (p) => console.log(p.losses.total) });
  * const { x, mask } = model.sample([150, 300], { seed: 1 });
  * ```
  */
-export class SetVAE {
+export class SetVAE extends TrainableSetModel {
   /** The paper's configurations (Table 4–5). */
   static readonly presets = setVAEPresets;
   static readonly className = 'SetVAE';
+  static readonly resolveConfig = resolveSetVAEConfig;
 
   readonly config: ResolvedSetVAEConfig;
   private readonly inputFc: ElementwiseDense;
@@ -227,14 +208,11 @@ export class SetVAE {
   private readonly decoder: AttentiveBottleneckLayer[];
   private readonly outputFc: ElementwiseDense;
   private readonly random: Random;
-  private optimizer: ScheduledAdam | null = null;
-  private trainingStep = 0;
-  private trainingEpoch = 0;
-  /** How often `trainStep` has seen each set size. */
+  /** How often a training step has seen each set size (generation draws from it). */
   private readonly cardinalityCounts = new Map<number, number>();
-  private disposed = false;
 
   constructor(config: SetVAEConfig) {
+    super();
     this.config = resolveSetVAEConfig(config);
     const c = this.config;
     const id = `setvae${++instances}`;
@@ -247,13 +225,14 @@ export class SetVAE {
       layerNorm: c.layerNorm,
       variant: 'setvae' as const,
     };
+    const attention = c.slotAttention ? ('slot' as const) : ('softmax' as const);
     // Encoder: ISABs bottom-up, i.e. the inducing points in reverse (Table 4: 32, 16, 8, 4, 2).
     this.encoder = [...c.inducingPoints].reverse().map(
       (m, i) =>
         new InducedSetAttentionBlock({
           ...blockArgs,
           numInducingPoints: m,
-          attention: c.slotAttention ? 'slot' : 'softmax',
+          attention,
           seed: init.seed(),
           name: `${id}_encoder${i}`,
         }),
@@ -279,15 +258,14 @@ export class SetVAE {
           latentDim: c.latentDim,
           numInducingPoints: m,
           conditionalPrior: l > 0,
-          attention: c.slotAttention ? 'slot' : 'softmax',
+          attention,
           seed: init.seed(),
           name: `${id}_decoder${l}`,
         }),
     );
     this.outputFc = new ElementwiseDense(c.hiddenDim, c.inputDim, init, `${id}/output`);
     // Build every layer now, so weights exist for the optimizer, save and load.
-    const set: (number | null)[] = [null, null, c.hiddenDim];
-    for (const layer of [...this.encoder, ...this.decoder]) layer.build(set);
+    for (const layer of [...this.encoder, ...this.decoder]) layer.build([null, null, c.hiddenDim]);
   }
 
   /** The resolved configuration (every default filled in). */
@@ -295,28 +273,17 @@ export class SetVAE {
     return { ...this.config, inducingPoints: [...this.config.inducingPoints] };
   }
 
-  /** Steps taken by `trainStep` (restored by `load`). */
-  get step(): number {
-    return this.trainingStep;
-  }
-
-  /** Epochs done, fractional inside an epoch; drives the LR schedule and β warm-up. */
-  get epoch(): number {
-    return this.trainingEpoch;
-  }
-
-  /** Moves the schedule position (used by `fit`; set it yourself in a custom loop). */
-  setEpoch(epoch: number): void {
-    if (!(epoch >= 0 && Number.isFinite(epoch)))
-      throw new ConfigError(`epoch: expected a number >= 0, got ${epoch}`);
-    this.trainingEpoch = epoch;
+  /** App. D: Adam(lr), LR constant for half of `epochs` then linear to 0; β warm-up over `klWarmupEpochs`. */
+  trainingPlan(): TrainingPlan {
+    const c = this.config;
+    return {
+      learningRate: linearDecay(c.learningRate, { totalEpochs: c.epochs, after: 0.5 }),
+      lossWeights: linearWarmup('kl', c.beta, c.klWarmupEpochs),
+      epochs: c.epochs,
+    };
   }
 
   // ------------------------------------------------------------------ forward passes
-
-  private checkAlive(): void {
-    if (this.disposed) throw new ConfigError('SetVAE: this model has been disposed');
-  }
 
   private checkBatch(batch: SetLike, name: string): SetBatch {
     const b = asSetBatch(batch, name);
@@ -328,6 +295,18 @@ export class SetVAE {
     if (b.x.shape[0] === 0)
       throw new ShapeError(`${name}: expected at least one set, got ${formatShape(b.x.shape)}`);
     return b;
+  }
+
+  /** Sizes of the input sets: each in [1, maxOutputs] (they are the output sizes too). */
+  private checkInputSizes(sizes: number[], name: string): void {
+    sizes.forEach((n, i) => {
+      if (n < 1) throw new DataError(`${name}.mask: set ${i} has no valid element`);
+      if (n > this.config.maxOutputs) {
+        throw new DataError(
+          `${name}: set ${i} has ${n} elements, more than config.maxOutputs = ${this.config.maxOutputs}`,
+        );
+      }
+    });
   }
 
   /**
@@ -363,44 +342,56 @@ export class SetVAE {
 
   /** Initial elements z(0) (Eq. 21) for `sizes`: `[B, max(sizes), initialSetDim]`, prefix mask. */
   private drawInitialSet(sizes: number[], seed: number): InitialSet {
-    const full = sizes.every((n) => n === sizes[0]);
-    return tidyObject(() => {
-      const created = this.initialSet.create(zeros([sizes.length, 1]) as Tensor2D, sizes, { seed });
-      return { x: created.x, mask: created.mask as Tensor2D, full };
-    });
+    const created = this.initialSet.create(zeros([sizes.length, 1]) as Tensor2D, sizes, { seed });
+    return { x: created.x, mask: created.mask as Tensor2D, full: sizes.every((n) => n === sizes[0]) };
+  }
+
+  /** A given initial set z(0), checked against `batchSize` sets. */
+  private givenInitialSet(initialSet: SetLike, batchSize: number | null): InitialSet {
+    const initial = asSetBatch(initialSet, 'initialSet');
+    const [b, n, d] = initial.x.shape;
+    if (d !== this.config.initialSetDim || (batchSize !== null && b !== batchSize)) {
+      throw new ShapeError(
+        `initialSet: expected x [${batchSize ?? 'B'},N,${this.config.initialSetDim}] (config.initialSetDim), got ${formatShape(initial.x.shape)}`,
+      );
+    }
+    return { x: initial.x, mask: initial.mask ?? (ones([b, n]) as Tensor2D), full: !initial.mask };
   }
 
   /**
    * Top-down generator: initial set → ABLs → output FC (→ (tanh+1)/2 for unit-square data).
    * With `features` (inference, Eq. 20) latents come from the residual posteriors; without
-   * them (generation, Eq. 19) from the priors.
+   * them (generation, Eq. 19) from the priors, or from `latents` where given.
    */
   private decode(
     features: Tensor3D[] | null,
     initial: InitialSet,
+    seed: number,
     {
-      seed,
       temperature = 1,
       withAttention = true,
-    }: { seed: number; temperature?: number; withAttention?: boolean },
-  ): SetVAEOutput & { kl: Tensor[] } {
+      latents = [],
+    }: Pick<SampleOptions, 'temperature' | 'latents'> & { withAttention?: boolean },
+  ): SetVAEOutput {
     const seeds = new Random(seed);
     // an all-ones mask changes nothing: the layers then take their cheaper unmasked path
     const mask = initial.full ? null : initial.mask;
     let x = this.initialFc.apply(initial.x);
     if (mask) x = mul(x, expandDims(mask, 2)) as Tensor3D;
-    const kl: Tensor[] = [];
+    const levels: LevelLatents[] = [];
     const attention: LevelAttention[] = [];
     this.decoder.forEach((abl, l) => {
       const result = abl.forward(x, {
         mask,
         hEnc: features ? features[l] : null,
+        z: latents[l] ?? null,
         seed: seeds.seed(),
         temperature,
         returnAttention: withAttention,
       });
       x = result.out;
-      if (features) kl.push(result.kl);
+      const { priorMu, priorLogvar, mu: posteriorMu, logvar: posteriorLogvar, z, kl } = result;
+      levels.push({ priorMu, priorLogvar, posteriorMu, posteriorLogvar, z, kl });
       if (result.attention) {
         attention.push({
           inducingPoints: this.config.inducingPoints[l],
@@ -410,33 +401,30 @@ export class SetVAE {
     });
     let y = this.outputFc.apply(x);
     if (this.config.outputMap === 'unit-interval') y = div(add(tanh(y), 1), 2);
-    return { x: mask ? (mul(y, expandDims(mask, 2)) as Tensor3D) : y, mask: initial.mask, attention, kl };
+    return { x: mask ? (mul(y, expandDims(mask, 2)) as Tensor3D) : y, mask: initial.mask, attention, levels };
   }
 
   /**
    * Sets of the given cardinalities from the prior (§4): any sizes up to `maxOutputs`,
-   * including ones never seen in training. → `{ x [B, max(sizes), D], mask }`. A number
-   * instead of sizes draws that many sizes from the training cardinalities (`sampleSizes`).
+   * including ones never seen in training. → `{ x [B, max(sizes), D], mask, attention, levels }`.
+   * A number instead of sizes draws that many sizes from the training cardinalities.
    */
-  sample(sizesOrCount: number[] | number, { seed, temperature = 1 }: SampleOptions = {}): SetVAEOutput {
+  sample(sizesOrCount: number[] | number, options: SampleOptions = {}): SetVAEOutput {
     this.checkAlive();
-    if (seed !== undefined && !Number.isInteger(seed)) {
-      throw new ConfigError(`options.seed: expected an integer, got ${seed}`);
-    }
-    if (!(temperature >= 0 && Number.isFinite(temperature))) {
-      throw new ConfigError(`options.temperature: expected a number >= 0, got ${temperature}`);
-    }
+    checkOptionKeys(options, ['seed', 'temperature', 'latents']);
+    const { seed, temperature = 1, latents } = options;
+    checkSeed(seed);
+    checkTemperature(temperature);
     const streams = new Random(seed ?? this.random.seed());
     const sizes =
       typeof sizesOrCount === 'number'
         ? this.sampleSizes(sizesOrCount, { seed: streams.seed() })
         : sizesOrCount;
     this.checkSizes(sizes);
-    return tidyObject(() => {
-      const initial = this.drawInitialSet(sizes, streams.seed());
-      const { kl: _, ...out } = this.decode(null, initial, { seed: streams.seed(), temperature });
-      return out;
-    });
+    this.checkLatents(latents, sizes.length);
+    return tidyObject(() =>
+      this.decode(null, this.drawInitialSet(sizes, streams.seed()), streams.seed(), { temperature, latents }),
+    );
   }
 
   /**
@@ -444,28 +432,35 @@ export class SetVAE {
    * from the priors. The output is permutation-equivariant in z(0) (Eq. 16); `sample` is this
    * with z(0) drawn from the mixture.
    */
-  decodeInitialSet(initialSet: SetLike, { seed, temperature = 1 }: SampleOptions = {}): SetVAEOutput {
+  decodeInitialSet(initialSet: SetLike, options: SampleOptions = {}): SetVAEOutput {
     this.checkAlive();
-    const initial = asSetBatch(initialSet, 'initialSet');
-    if (initial.x.shape[2] !== this.config.initialSetDim) {
-      throw new ShapeError(
-        `initialSet: expected x [B,N,${this.config.initialSetDim}] (config.initialSetDim), got ${formatShape(initial.x.shape)}`,
+    checkOptionKeys(options, ['seed', 'temperature', 'latents']);
+    const { seed, temperature = 1, latents } = options;
+    const initial = this.givenInitialSet(initialSet, null);
+    checkSeed(seed);
+    checkTemperature(temperature);
+    this.checkLatents(latents, initial.x.shape[0]);
+    return tidyObject(() => this.decode(null, initial, seed ?? this.random.seed(), { temperature, latents }));
+  }
+
+  private checkLatents(latents: SampleOptions['latents'], batchSize: number): void {
+    if (latents === undefined) return;
+    if (!Array.isArray(latents) || latents.length > this.decoder.length) {
+      throw new ConfigError(
+        `options.latents: expected an array of at most ${this.decoder.length} levels (top-down)`,
       );
     }
-    if (seed !== undefined && !Number.isInteger(seed))
-      throw new ConfigError(`options.seed: expected an integer, got ${seed}`);
-    if (!(temperature >= 0 && Number.isFinite(temperature))) {
-      throw new ConfigError(`options.temperature: expected a number >= 0, got ${temperature}`);
-    }
-    return tidyObject(() => {
-      const [b, n] = initial.x.shape;
-      const mask = initial.mask ?? (ones([b, n]) as Tensor2D);
-      const { kl: _, ...out } = this.decode(
-        null,
-        { x: initial.x, mask, full: !initial.mask },
-        { seed: seed ?? this.random.seed(), temperature },
-      );
-      return out;
+    latents.forEach((z: Tensor3D | null | undefined, l: number) => {
+      const want = [batchSize, this.config.inducingPoints[l], this.config.latentDim];
+      if (
+        z !== null &&
+        z !== undefined &&
+        !(z.rank === 3 && z.shape.every((d: number, i: number) => d === want[i]))
+      ) {
+        throw new ShapeError(
+          `options.latents[${l}]: expected ${formatShape(want)}, got ${formatShape(z.shape)}`,
+        );
+      }
     });
   }
 
@@ -507,51 +502,68 @@ export class SetVAE {
     });
   }
 
-  /** Encode, draw the posterior latents (Eq. 20) and decode at the input's cardinalities. */
-  reconstruct(batch: SetLike, { seed }: ReconstructOptions = {}): SetVAEOutput {
+  /** Encode, draw the posterior latents (Eq. 20) and decode at the input's cardinalities (or from `initialSet`). */
+  reconstruct(batch: SetLike, options: ReconstructOptions = {}): SetVAEOutput {
     this.checkAlive();
+    return tidyObject(() => this.inference(batch, options, true).out);
+  }
+
+  /** Checks, encodes and decodes a batch (inside the caller's tidy). */
+  private inference(batch: SetLike, options: ReconstructOptions, withAttention: boolean) {
+    checkOptionKeys(options, ['seed', 'temperature', 'initialSet', 'weights', 'beta', 'training']);
+    const { seed, temperature = 1, initialSet } = options;
     const input = this.checkBatch(batch, 'batch');
-    return tidyObject(() => {
-      const { batch: trimmed, sizes } = trimPadding(input);
-      this.checkSizes(sizes);
-      const streams = new Random(seed ?? this.random.seed());
-      const { features } = this.bottomUp(trimmed, false);
-      const initial = this.drawInitialSet(sizes, streams.seed());
-      const { kl: _, ...out } = this.decode(features, initial, { seed: streams.seed() });
-      return out;
-    });
+    checkSeed(seed);
+    checkTemperature(temperature);
+    const given = initialSet === undefined ? null : this.givenInitialSet(initialSet, input.x.shape[0]);
+    const { batch: trimmed, sizes } = trimPadding(input);
+    this.checkInputSizes(sizes, 'batch');
+    const streams = new Random(seed ?? this.random.seed());
+    const { features } = this.bottomUp(trimmed, false);
+    const initial = given ?? this.drawInitialSet(sizes, streams.seed());
+    const out = this.decode(features, initial, streams.seed(), { temperature, withAttention });
+    return { out, trimmed, initial };
   }
 
   /**
    * Eq. 25: Chamfer (Eq. 24: sum of squared nearest-neighbour distances both ways, mean
-   * over the batch) + β·Σ_l KL_l (mean over the batch). β defaults to the warm-up schedule.
+   * over the batch) + β·Σ_l KL_l (mean over the batch). β: `weights.kl`, else `beta`, else
+   * `config.beta` (`fit` passes the warm-up's β as `weights.kl`).
    */
-  loss(batch: SetLike, { seed, beta }: ReconstructOptions & { beta?: number } = {}): SetVAELoss {
+  loss(
+    batch: TrainBatch | SetLike,
+    options: ReconstructOptions & LossOptions & { beta?: number } = {},
+  ): SetVAELoss {
     this.checkAlive();
-    const input = this.checkBatch(batch, 'batch');
-    const weight = beta ?? klWeight(this.trainingEpoch, this.config.beta, this.config.klWarmupEpochs);
+    const beta = options.weights?.kl ?? options.beta ?? this.config.beta;
+    if (typeof beta !== 'number' || !(beta >= 0 && Number.isFinite(beta))) {
+      throw new ConfigError(`options.beta: expected a finite number >= 0, got ${JSON.stringify(beta)}`);
+    }
+    const { x, mask } = batch as TrainBatch;
     return tidyObject(() => {
-      const { batch: trimmed, sizes } = trimPadding(input);
-      this.checkSizes(sizes);
-      const streams = new Random(seed ?? this.random.seed());
-      const { features } = this.bottomUp(trimmed, false);
-      const initial = this.drawInitialSet(sizes, streams.seed());
-      const out = this.decode(features, initial, { seed: streams.seed(), withAttention: false });
+      const { out, trimmed, initial } = this.inference(
+        x && 'dataId' in x ? { x, mask } : (batch as SetLike),
+        options,
+        false,
+      );
       const recon = chamferDistance(initial.full ? out.x : { x: out.x, mask: out.mask }, trimmed, {
         pointReduction: 'sum',
         reduction: 'mean',
       }) as Scalar;
-      const klPerLevel = out.kl.map((k) => mean(k) as Scalar);
+      const klPerLevel = out.levels.map((level) => mean(level.kl) as Scalar);
       const kl = (klPerLevel.length > 0 ? addN(klPerLevel) : scalar(0)) as Scalar;
-      const total = add(recon, mul(kl, weight)) as Scalar;
-      return { total, recon, kl, klPerLevel };
+      const total = add(recon, mul(kl, beta)) as Scalar;
+      return Object.assign(
+        { total, recon, kl },
+        ...klPerLevel.map((k, l) => ({ [`kl${l}`]: k })),
+      ) as SetVAELoss;
     });
   }
 
-  // ------------------------------------------------------------------ training
+  // ------------------------------------------------------------------ what the runtime needs
 
   /** Every trainable variable, in a fixed order (the optimizer's moments follow it). */
-  private trainableVariables(): Variable[] {
+  get trainableVariables(): Variable[] {
     const read = (weights: LayerVariable[]) => weights.map((w) => w.read() as Variable);
     return [
       ...this.inputFc.variables,
@@ -564,227 +576,55 @@ export class SetVAE {
   }
 
   /** Every weight with a stable checkpoint name, in a fixed order. */
-  private namedWeights(): { name: string; variable: Variable }[] {
-    const named: { name: string; variable: Variable }[] = [];
-    const addLayer = (key: string, weights: LayerVariable[]) => {
-      weights.forEach((w, i) => {
-        named.push({ name: `${key}/${i}`, variable: w.read() as Variable });
-      });
-    };
-    const addDense = (key: string, dense: ElementwiseDense) => {
-      named.push(
-        { name: `${key}/kernel`, variable: dense.kernel },
-        { name: `${key}/bias`, variable: dense.bias },
-      );
-    };
-    addDense('input', this.inputFc);
-    this.encoder.forEach((layer, i) => {
-      addLayer(`encoder${i}`, layer.weights);
-    });
-    addLayer('mixture', this.mixture.weights);
-    addDense('initial', this.initialFc);
-    this.decoder.forEach((layer, l) => {
-      addLayer(`decoder${l}`, layer.weights);
-    });
-    addDense('output', this.outputFc);
-    return named;
+  namedWeights(): NamedVariable[] {
+    const layer = (key: string, weights: LayerVariable[]) =>
+      weights.map((w, i) => ({ name: `${key}/${i}`, variable: w.read() as Variable }));
+    const dense = (key: string, d: ElementwiseDense) => [
+      { name: `${key}/kernel`, variable: d.kernel },
+      { name: `${key}/bias`, variable: d.bias },
+    ];
+    return [
+      ...dense('input', this.inputFc),
+      ...this.encoder.flatMap((e, i) => layer(`encoder${i}`, e.weights)),
+      ...layer('mixture', this.mixture.weights),
+      ...dense('initial', this.initialFc),
+      ...this.decoder.flatMap((d, l) => layer(`decoder${l}`, d.weights)),
+      ...dense('output', this.outputFc),
+    ];
   }
 
-  /** The default optimizer: Adam(lr, 0.9, 0.999), LR schedule of App. D. */
-  private defaultOptimizer(): ScheduledAdam {
-    if (!this.optimizer) this.optimizer = new ScheduledAdam(this.config.learningRate);
-    return this.optimizer;
-  }
-
-  /**
-   * One optimisation step on `batch` (Eq. 25). Without `optimizer` the model's own Adam with
-   * the paper's schedule is used. The step's noise is seeded from (config.seed, step), so a
-   * restored model repeats a run exactly. Returns the loss terms as numbers.
-   */
-  trainStep(
-    batch: SetLike,
-    optimizer?: Optimizer,
-  ): { losses: Record<string, number>; learningRate: number; beta: number } {
-    this.checkAlive();
-    const input = this.checkBatch(batch, 'batch');
-    const opt = optimizer ?? this.defaultOptimizer();
-    const beta = klWeight(this.trainingEpoch, this.config.beta, this.config.klWarmupEpochs);
-    let learningRate = Number.NaN;
-    if (opt instanceof ScheduledAdam) {
-      opt.setScheduleFactor(linearDecayAfterHalf(this.trainingEpoch, this.config.epochs));
-      learningRate = opt.currentLearningRate;
-    }
-    const seed = mixSeed(this.config.seed, this.trainingStep + 2);
-    const sizes = setSizes(input);
-    const variables = this.trainableVariables();
-    let terms: Scalar[] = [];
-    const { value, grads } = variableGrads(() => {
-      const loss = this.loss(input, { seed, beta });
-      terms = [loss.recon, loss.kl, ...loss.klPerLevel].map((t) => keep(t));
-      return loss.total;
-    }, variables);
-    const names = ['recon', 'kl', ...this.config.inducingPoints.map((_, l) => `kl${l}`)];
-    try {
-      opt.applyGradients(grads);
-      const losses: Record<string, number> = { total: value.dataSync()[0] };
-      terms.forEach((t, i) => {
-        losses[names[i]] = t.dataSync()[0];
-      });
-      if (!Number.isFinite(losses.total)) {
-        throw new DataError(`trainStep: the loss became ${losses.total} at step ${this.trainingStep}`);
+  /** Counts the set sizes of a trained batch (`sample(count)` draws from them). */
+  afterTrainStep(batch: TrainBatch): void {
+    const [b, n] = batch.x.shape;
+    const mask = batch.mask?.dataSync();
+    for (let i = 0; i < b; i++) {
+      let size = n;
+      if (mask) {
+        size = 0;
+        for (let j = 0; j < n; j++) size += mask[i * n + j] === 1 ? 1 : 0;
       }
-      this.trainingStep++;
-      for (const n of sizes) this.cardinalityCounts.set(n, (this.cardinalityCounts.get(n) ?? 0) + 1);
-      return { losses, learningRate, beta };
-    } finally {
-      dispose([value, ...Object.values(grads), ...terms]);
+      this.cardinalityCounts.set(size, (this.cardinalityCounts.get(size) ?? 0) + 1);
     }
   }
 
-  /**
-   * Trains on `data` (sets on the host, e.g. `setMnist({ split: 'train' })`) in shuffled,
-   * padded minibatches from the current position up to `options.epochs` (default the
-   * config's). `onProgress` gets {step, epoch, losses, learningRate, beta, stepsPerSecond};
-   * `signal` stops after the current step. Resumes exactly after `load`.
-   */
-  async fit(data: SetDataset | readonly HostSet[], options: FitOptions = {}): Promise<FitResult> {
-    this.checkAlive();
-    const batchSize = options.batchSize ?? this.config.batchSize;
-    const epochs = options.epochs ?? this.config.epochs;
-    const sets = checkFitOptions(data, options, batchSize, epochs);
-    const tooLarge = sets.findIndex(
-      (s) => s.n > this.config.maxOutputs || s.d !== this.config.inputDim || s.n < 1,
-    );
-    if (tooLarge >= 0) {
-      const s = sets[tooLarge];
+  trainingState(): Record<string, unknown> {
+    return { cardinalities: [...this.cardinalityCounts.entries()].sort((a, b) => a[0] - b[0]) };
+  }
+
+  restoreTrainingState(state: Record<string, unknown>): void {
+    const pairs = state.cardinalities ?? [];
+    const valid =
+      Array.isArray(pairs) &&
+      pairs.every((p) => Array.isArray(p) && p.length === 2 && p.every((v) => Number.isInteger(v) && v > 0));
+    if (!valid)
       throw new DataError(
-        `data[${tooLarge}]: expected 1..${this.config.maxOutputs} elements of dimension ${this.config.inputDim}, got n=${s.n}, d=${s.d}`,
+        `cardinalities: expected [size, count] pairs of positive integers, got ${JSON.stringify(pairs)}`,
       );
-    }
-    return fitLoop(this, sets, { ...options, batchSize, epochs, seed: this.config.seed });
-  }
-
-  // ------------------------------------------------------------------ save / load
-
-  /**
-   * Saves weights, optimizer state and training position through a tf.io handler, or to a
-   * directory (`model.json` + `weights.bin`; paths need `@setgen/models/node`).
-   */
-  async save(handlerOrPath: io.IOHandler | string): Promise<void> {
-    this.checkAlive();
-    const handler = resolveHandler(handlerOrPath, 'save');
-    const optimizerWeights = this.optimizer ? await this.optimizer.getWeights() : [];
-    try {
-      await writeCheckpoint(handler, {
-        modelClass: SetVAE.className,
-        config: this.getConfig(),
-        training: {
-          step: this.trainingStep,
-          epoch: this.trainingEpoch,
-          cardinalities: [...this.cardinalityCounts.entries()].sort((a, b) => a[0] - b[0]),
-        },
-        weights: this.namedWeights().map(({ name, variable }) => ({ name, tensor: variable })),
-        optimizer: optimizerWeights,
-      });
-    } finally {
-      // `iter` is a fresh scalar; the moments are the optimizer's own variables
-      dispose(optimizerWeights.filter((w) => w.name === 'iter').map((w) => w.tensor));
-    }
-  }
-
-  /** A new SetVAE from a checkpoint written by `save`. Throws `DataError` if it is malformed. */
-  static async load(handlerOrPath: io.IOHandler | string): Promise<SetVAE> {
-    const handler = resolveHandler(handlerOrPath, 'load');
-    const checkpoint = await readCheckpoint(handler, SetVAE.className);
-    let model: SetVAE | null = null;
-    try {
-      model = new SetVAE(checkpoint.config as unknown as SetVAEConfig);
-      await model.restore(checkpoint.weights, checkpoint.optimizer, checkpoint.training);
-      return model;
-    } catch (error) {
-      model?.dispose();
-      throw error instanceof ConfigError
-        ? new DataError(`checkpoint: invalid config (${error.message})`)
-        : error;
-    } finally {
-      dispose(Object.values(checkpoint.weights));
-    }
-  }
-
-  /**
-   * Loads a checkpoint into this model (weights, optimizer, position). Refuses, changing
-   * nothing, if the checkpoint's config differs from this model's.
-   */
-  async loadWeights(handlerOrPath: io.IOHandler | string): Promise<void> {
-    this.checkAlive();
-    const handler = resolveHandler(handlerOrPath, 'load');
-    const checkpoint = await readCheckpoint(handler, SetVAE.className);
-    try {
-      const mine = JSON.stringify(this.getConfig());
-      let theirs: string;
-      try {
-        theirs = JSON.stringify(resolveSetVAEConfig(checkpoint.config as unknown as SetVAEConfig));
-      } catch (error) {
-        throw new DataError(`checkpoint: invalid config (${(error as Error).message})`);
-      }
-      if (mine !== theirs) {
-        throw new DataError(`checkpoint: config ${theirs} does not match this model's ${mine}`);
-      }
-      await this.restore(checkpoint.weights, checkpoint.optimizer, checkpoint.training);
-    } finally {
-      dispose(Object.values(checkpoint.weights));
-    }
-  }
-
-  private async restore(
-    weights: NamedTensorMap,
-    optimizerWeights: { name: string; tensor: Tensor }[],
-    training: TrainingPosition,
-  ): Promise<void> {
-    const named = this.namedWeights();
-    try {
-      checkWeightShapes(
-        weights,
-        named.map(({ name, variable }) => ({ name, shape: variable.shape })),
-      );
-      const pairs = training.cardinalities ?? [];
-      const validPairs =
-        Array.isArray(pairs) &&
-        pairs.every(
-          (p) => Array.isArray(p) && p.length === 2 && p.every((v) => Number.isInteger(v) && v > 0),
-        );
-      if (!(Number.isInteger(training.step) && training.step >= 0 && training.epoch >= 0 && validPairs)) {
-        throw new DataError(`checkpoint: invalid training position ${JSON.stringify(training)}`);
-      }
-      checkOptimizerState(optimizerWeights, this.trainableVariables());
-    } catch (error) {
-      dispose(optimizerWeights.map((w) => w.tensor));
-      throw error;
-    }
-    for (const { name, variable } of named) variable.assign(weights[name]);
-    this.optimizer?.dispose();
-    this.optimizer = null;
-    if (optimizerWeights.length > 0) {
-      const optimizer = this.defaultOptimizer();
-      await optimizer.setWeights(optimizerWeights);
-      // setWeights copies the moments into new variables; the decoded tensors go
-      dispose(optimizerWeights.map((w) => w.tensor));
-    }
-    this.trainingStep = training.step;
-    this.trainingEpoch = training.epoch;
     this.cardinalityCounts.clear();
-    for (const [size, count] of training.cardinalities ?? []) this.cardinalityCounts.set(size, count);
+    for (const [size, count] of pairs as [number, number][]) this.cardinalityCounts.set(size, count);
   }
 
-  /** Number of trainable parameters. */
-  countParams(): number {
-    return this.trainableVariables().reduce((n, v) => n + v.size, 0);
-  }
-
-  /** Frees every weight and the optimizer state. */
-  dispose(): void {
-    if (this.disposed) return;
-    this.disposed = true;
+  protected disposeWeights(): void {
     this.inputFc.dispose();
     this.initialFc.dispose();
     this.outputFc.dispose();
@@ -793,7 +633,7 @@ export class SetVAE {
       [...this.encoder, ...this.decoder, this.mixture].flatMap((layer) => layer.weights),
     );
     for (const w of weights) w.dispose();
-    this.optimizer?.dispose();
-    this.optimizer = null;
   }
 }
+
+registerModel(SetVAE);

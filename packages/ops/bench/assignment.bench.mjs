@@ -42,6 +42,26 @@ for (const n of [50, 100, 200, 500, 1000]) {
   });
 }
 
+// the issue's larger sizes (the shared peer script stops at n = 1000; assignment-vs-scipy.mjs
+// times SciPy on the same matrices, interleaved)
+for (const [rows, cols] of [
+  [2000, 2000],
+  [1000, 2000],
+]) {
+  const name = rows === cols ? `hungarian_n${rows}` : `hungarian_${rows}x${cols}`;
+  await bench(name, (cost) => linearSumAssignment(cost, { rows, cols }), {
+    runs: RUNS,
+    warmup: 2,
+    setup: () => {
+      const cost = new Float64Array(rows * cols);
+      for (let k = 0; k < cost.length; k++) cost[k] = random.next();
+      return cost;
+    },
+    backend: 'host',
+    extra: { rows, cols, cost: 'uniform[0,1) float64, a fresh matrix per run', impl: 'linearSumAssignment' },
+  });
+}
+
 const emdSizes = { exact: [256, 1024, 2048], auction: [256, 1024, 2048], sinkhorn: [256, 1024] };
 for (const [method, sizes] of Object.entries(emdSizes)) {
   for (const n of sizes) {

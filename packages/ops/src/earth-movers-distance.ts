@@ -7,6 +7,7 @@
  * heuristic, an upper bound 11–23 % above this exact value (§3.3); the default here is exact.
  */
 import { auctionAssignment, auctionStart } from './emd-auction.js';
+import { sparseExactEmd } from './emd-exact-sparse.js';
 import { sinkhornTransportCost } from './emd-sinkhorn.js';
 import { ConfigError, DataError, ShapeError } from './errors.js';
 import { solveAssignment } from './linear-sum-assignment.js';
@@ -80,6 +81,14 @@ export function earthMoversDistance(
     );
   }
   const n = a.n;
+  if (method === 'exact' && n >= SPARSE_MIN_POINTS) {
+    const diameter = boundingDiameter(a, b);
+    if (diameter === 0) return 0;
+    if (Number.isFinite(diameter)) {
+      const total = sparseExactEmd(a, b, WARM_START_RELATIVE_EPSILON * diameter);
+      if (total !== null) return pointReduction === 'mean' ? total / n : total;
+    }
+  }
   const { cost, maxCost } = euclideanCostMatrix(a, b);
   if (!Number.isFinite(maxCost)) {
     throw new DataError(
@@ -107,6 +116,29 @@ export function earthMoversDistance(
     for (let i = 0; i < n; i++) total += cost[i * n + colForRow[i]];
   }
   return pointReduction === 'mean' ? total / n : total;
+}
+
+/**
+ * From this many points on, 'exact' solves on nearest-neighbour candidates and certifies the
+ * result with the duals on all pairs (emd-exact-sparse.ts), falling back to the dense solver.
+ */
+const SPARSE_MIN_POINTS = 256;
+
+/** The diagonal of the box holding both sets: an upper bound of every ‖a_i − b_j‖. */
+function boundingDiameter(a: HostSet, b: HostSet): number {
+  const d = a.d;
+  const low = new Float64Array(d).fill(Number.POSITIVE_INFINITY);
+  const high = new Float64Array(d).fill(Number.NEGATIVE_INFINITY);
+  for (const { values } of [a, b]) {
+    for (let k = 0; k < values.length; k++) {
+      const c = k % d;
+      if (values[k] < low[c]) low[c] = values[k];
+      if (values[k] > high[c]) high[c] = values[k];
+    }
+  }
+  let squared = 0;
+  for (let c = 0; c < d; c++) squared += (high[c] - low[c]) ** 2;
+  return Math.sqrt(squared);
 }
 
 /** The row-major `[n_a, n_b]` matrix of ‖a_i − b_j‖₂ in float64, and its largest entry. */

@@ -1,7 +1,7 @@
 import { expectClose, loadFixture } from '@setgen/testkit';
 import { describe, expect, it } from 'vitest';
 import { DataError, ShapeError } from './errors.js';
-import { linearSumAssignment } from './linear-sum-assignment.js';
+import { linearSumAssignment, solveAssignment } from './linear-sum-assignment.js';
 import { Random } from './random.js';
 
 interface HungarianCase {
@@ -209,6 +209,67 @@ describe('linearSumAssignment: properties on random matrices', () => {
     const transposed = linearSumAssignment(transposedCost);
     expectValidMatching(transposedCost, transposed);
     expectClose(transposed.cost, direct.cost, { rtol: 1e-12, atol: 1e-12 });
+  });
+});
+
+describe('linearSumAssignment: JV initialisation (from 128 rows)', () => {
+  const random = new Random(23);
+  const inf = Number.POSITIVE_INFINITY;
+  /** Plain shortest augmenting paths from zero duals (valid for costs ≥ 0): an independent optimum. */
+  function plainOptimum(flat: Float64Array, rows: number, cols: number): number {
+    const start = {
+      u: new Float64Array(rows),
+      v: new Float64Array(cols),
+      colForRow: new Int32Array(rows).fill(-1),
+    };
+    const colForRow = solveAssignment(flat, rows, cols, start);
+    let total = 0;
+    for (let r = 0; r < rows; r++) total += flat[r * cols + colForRow[r]];
+    return total;
+  }
+  const cases: [string, number, number, () => number][] = [
+    ['uniform 150x150', 150, 150, () => random.next()],
+    ['ties 0..2, 200x200', 200, 200, () => random.int(3)],
+    ['10 % forbidden, 160x160', 160, 160, () => (random.next() < 0.1 ? inf : random.next())],
+    ['rectangular 130x300', 130, 300, () => random.next()],
+    ['rectangular ties 140x260', 140, 260, () => random.int(2)],
+    ['tall 300x130', 300, 130, () => random.next()],
+  ];
+  for (const [name, rows, cols, value] of cases) {
+    it(`finds the optimum: ${name}`, () => {
+      const flat = new Float64Array(rows * cols);
+      for (let k = 0; k < flat.length; k++) flat[k] = value();
+      const result = linearSumAssignment(flat, { rows, cols });
+      expectValidMatching(
+        Array.from({ length: rows }, (_, r) => Array.from(flat.subarray(r * cols, (r + 1) * cols))),
+        result,
+      );
+      const transposed = rows > cols;
+      const t = transposed ? new Float64Array(rows * cols) : flat;
+      if (transposed)
+        for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) t[c * rows + r] = flat[r * cols + c];
+      const expected = transposed ? plainOptimum(t, cols, rows) : plainOptimum(flat, rows, cols);
+      expect(Number.isFinite(result.cost)).toBe(true);
+      expectClose(result.cost, expected, { rtol: 1e-12, atol: 1e-9 });
+    });
+  }
+
+  it('maximises with the JV initialisation too', () => {
+    const n = 180;
+    const flat = new Float64Array(n * n);
+    for (let k = 0; k < flat.length; k++) flat[k] = random.uniform(-3, 3);
+    const max = linearSumAssignment(flat, { rows: n, cols: n, maximize: true });
+    const shifted = flat.map((x) => 3 - x); // max Σc = 3n − min Σ(3 − c)
+    expectClose(max.cost, 3 * n - plainOptimum(shifted, n, n), { rtol: 1e-12, atol: 1e-9 });
+  });
+
+  it('does not modify a float64 input it reads without copying', () => {
+    const n = 130;
+    const flat = new Float64Array(n * n);
+    for (let k = 0; k < flat.length; k++) flat[k] = random.next();
+    const before = flat.slice();
+    linearSumAssignment(flat, { rows: n, cols: n });
+    expect(flat).toEqual(before);
   });
 });
 

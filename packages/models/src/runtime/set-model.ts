@@ -2,7 +2,8 @@
 // sampling); the runtime owns everything every model needs: train step, fit loop,
 // schedules, checkpoints. See the models README, "Write your own model".
 
-import type { Scalar, Tensor, Tensor2D, Tensor3D, Variable } from '@tensorflow/tfjs-core';
+import type { Optimizer, Scalar, Tensor, Tensor2D, Tensor3D, Variable } from '@tensorflow/tfjs-core';
+import type { LearningRateSchedule, LossWeightSchedule } from './schedules.js';
 
 /** A minibatch fed to `loss` / `trainStep`. Unused fields are simply absent. */
 export interface TrainBatch {
@@ -54,6 +55,8 @@ export interface SetModel {
   trainingState?(): Record<string, unknown>;
   /** Restores what `trainingState` returned (called by load, before weights are used). */
   restoreTrainingState?(state: Record<string, unknown>): void;
+  /** How this model trains by default (learning rate, schedules, optimizer, fit length). */
+  trainingPlan?(): TrainingPlan;
   /** Called after each successful optimizer step with the batch it used. */
   afterTrainStep?(batch: TrainBatch): void;
   /** Releases every tensor the model owns. */
@@ -64,4 +67,26 @@ export interface SetModel {
 export interface SetModelClass<M extends SetModel = SetModel> {
   readonly className: string;
   new (config: never): M;
+  /**
+   * The config with every default filled in, as `getConfig()` would return it (optional;
+   * lets `loadWeights` compare an older checkpoint's config with a model's, key by key).
+   */
+  resolveConfig?(config: never): Record<string, unknown>;
+}
+
+/** How a model trains: what the runtime needs besides the model's math. Every field is optional. */
+export interface TrainingPlan {
+  /** A constant learning rate or a schedule (`linearDecay`, `reduceOnPlateau`, …). Default 1e-3. */
+  learningRate?: number | LearningRateSchedule;
+  /** Weights of named loss terms over training (e.g. `linearWarmup('kl', β, epochs)`). */
+  lossWeights?: LossWeightSchedule | readonly LossWeightSchedule[];
+  /**
+   * Builds the optimizer at the first step, given the learning rate. Its state must travel
+   * through `getWeights`/`setWeights` (tfjs optimizers do). Default: Adam(lr, 0.9, 0.999, 1e-8).
+   */
+  optimizer?: (learningRate: number) => Optimizer;
+  /** Clip the global gradient norm to this value (PyTorch's `clip_grad_norm_`). Default: no clipping. */
+  clipNorm?: number;
+  /** Default length of `fit` in epochs. */
+  epochs?: number;
 }

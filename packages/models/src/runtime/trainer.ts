@@ -1,0 +1,380 @@
+// The train step every model shares: loss → gradients → (checks, clipping) → optimizer.
+// A `Trainer` holds what training adds to a model: the optimizer and its state, the
+// position (step, epoch) and the schedules. Nothing is applied before every loss term and
+// the gradient norm are known to be finite, and every error path releases the tensors the
+// gradient tape kept.
+
+import { asSetBatch, ConfigError, DataError } from '@setgen/ops';
+import {
+  concat,
+  dispose,
+  engine,
+  keep,
+  mul,
+  type NamedTensorMap,
+  type Optimizer,
+  reshape,
+  type Scalar,
+  sqrt,
+  square,
+  sum,
+  type Tensor,
+  tidy,
+  variableGrads,
+} from '@tensorflow/tfjs-core';
+import { ScheduledAdam } from '../scheduled-adam.js';
+import type { LearningRateSchedule, LossWeightSchedule, SchedulePosition } from './schedules.js';
+import { constantLearningRate } from './schedules.js';
+import { configSeed, stepSeed } from './seeds.js';
+import type { SetModel, TrainBatch, TrainingPlan } from './set-model.js';
+
+/** What one training step reports. */
+export interface StepResult {
+  /** Loss terms as numbers, `total` first. */
+  losses: Record<string, number>;
+  /** Learning rate used by this step (NaN if the optimizer does not expose one). */
+  learningRate: number;
+  /** Loss-term weights used by this step (from the plan's `lossWeights`). */
+  weights: Record<string, number>;
+  /** Global L2 norm of the gradients before clipping. */
+  gradientNorm: number;
+}
+
+/**
+ * A step whose loss (or gradient) is not finite, or exceeds `maxLoss`. Thrown before the
+ * optimizer runs: weights and optimizer state are unchanged.
+ */
+export class DivergenceError extends DataError {
+  constructor(
+    /** The step that failed (0-based: steps taken before it). */
+    readonly step: number,
+    /** The loss term (or 'gradient norm') that was not finite / too large. */
+    readonly term: string,
+    readonly value: number,
+    limit = Number.POSITIVE_INFINITY,
+    cause?: string,
+  ) {
+    const what =
+      term === 'model output'
+        ? `the model's output is not finite (inside the loss: ${cause})`
+        : `the ${term === 'gradient norm' ? 'gradient norm' : `loss term '${term}'`} is ${value}` +
+          `${Number.isFinite(value) ? ` (above maxLoss ${limit})` : ''}`;
+    super(`trainStep: at step ${step} ${what}: the model diverged; no weight was updated`);
+  }
+}
+
+/** A batch holding NaN or ±Infinity at a valid element (padding may hold anything). */
+export class NonFiniteBatchError extends DataError {
+  constructor(
+    readonly step: number,
+    readonly field: string,
+    readonly value: number,
+    readonly index: number[],
+  ) {
+    super(
+      `trainStep: batch.${field} holds ${value} at a valid element [${index.join(',')}] (step ${step}); ` +
+        'no weight was updated',
+    );
+  }
+}
+
+/** Index of the first non-finite value of `t` outside masked-out rows (mask `[B, N]` over t's first two axes). */
+function firstNonFinite(t: Tensor, mask: Tensor | undefined): number[] | null {
+  const values = t.dataSync();
+  const valid = mask?.dataSync();
+  const rowSize = t.shape.slice(2).reduce((a, b) => a * b, 1);
+  for (let k = 0; k < values.length; k++) {
+    if (Number.isFinite(values[k])) continue;
+    const row = Math.floor(k / rowSize);
+    if (valid && !(valid[row] > 0.5)) continue;
+    let rest = k;
+    return t.shape.map((_, axis) => {
+      const stride = t.shape.slice(axis + 1).reduce((a, b) => a * b, 1);
+      const i = Math.floor(rest / stride);
+      rest -= i * stride;
+      return i;
+    });
+  }
+  return null;
+}
+
+/** Checks the batch's values on the host (valid elements only), before any tensor work. */
+function checkFiniteBatch(batch: TrainBatch, step: number): void {
+  const fields: [string, Tensor | undefined, Tensor | undefined][] = [
+    ['x', batch.x, batch.mask],
+    ['condition', batch.condition, undefined],
+    ['target', batch.target, batch.targetMask],
+  ];
+  for (const [field, t, mask] of fields) {
+    if (t?.dtype !== 'float32') continue;
+    const index = firstNonFinite(t, t.rank >= 2 ? mask : undefined);
+    if (index) {
+      const flat = index.reduce((acc, i, axis) => acc * t.shape[axis] + i, 0);
+      throw new NonFiniteBatchError(step, field, t.dataSync()[flat], index);
+    }
+  }
+}
+
+/** Where training stands; saved in checkpoints. */
+export interface TrainingPosition extends SchedulePosition {
+  /** Batches of the current epoch already consumed by `fit` (trained or skipped). */
+  epochStep: number;
+  /** Batches `fit` skipped as diverging (policy 'skip'). */
+  skipped: number;
+}
+
+/** Options of `Trainer.trainStep`. */
+export interface TrainStepOptions {
+  /** Use this optimizer instead of the trainer's own (its learning rate is left as it is). */
+  optimizer?: Optimizer;
+  /** A step whose loss terms exceed this in absolute value is refused as diverging. Default Infinity. */
+  maxLoss?: number;
+}
+
+/** An optimizer's learning rate (a protected field of every tfjs optimizer). */
+function learningRateOf(optimizer: Optimizer): number {
+  const lr = (optimizer as unknown as { learningRate?: unknown }).learningRate;
+  return typeof lr === 'number' ? lr : Number.NaN;
+}
+
+/**
+ * Releases what the gradient tape kept when the forward or backward pass threw: the tensors
+ * saved for backprop are `keep`-ed, so no tidy frees them, and the next tape drops them.
+ */
+function releaseTape(): void {
+  const state = (
+    engine() as unknown as { state: { gradientDepth: number; activeTape: { saved?: Tensor[] }[] | null } }
+  ).state;
+  if (state.gradientDepth !== 0 || !state.activeTape) return;
+  for (const node of state.activeTape) dispose(node.saved ?? []);
+  state.activeTape = null;
+}
+
+/** ‖g‖₂ over all gradients (as PyTorch's `clip_grad_norm_`), read on the host. */
+function globalNorm(gradients: Tensor[]): number {
+  const norm = tidy(() => sqrt(sum(square(concat(gradients.map((g) => reshape(g, [-1])))))));
+  try {
+    return norm.dataSync()[0];
+  } finally {
+    norm.dispose();
+  }
+}
+
+function checkTrainBatch(batch: TrainBatch): void {
+  if (batch === null || typeof batch !== 'object') {
+    throw new ConfigError(
+      `batch: expected { x, mask?, condition?, target?, targetMask? }, got ${String(batch)}`,
+    );
+  }
+  asSetBatch(batch as TrainBatch, 'batch');
+  if (batch.target !== undefined) asSetBatch({ x: batch.target, mask: batch.targetMask }, 'batch.target');
+  else if (batch.targetMask !== undefined)
+    throw new ConfigError('batch.targetMask: given without batch.target');
+}
+
+function checkPlan(plan: TrainingPlan): void {
+  if (plan === null || typeof plan !== 'object')
+    throw new ConfigError(`plan: expected an object, got ${String(plan)}`);
+  const known = ['learningRate', 'lossWeights', 'optimizer', 'clipNorm', 'epochs'];
+  for (const key of Object.keys(plan)) {
+    if (!known.includes(key))
+      throw new ConfigError(`plan.${key}: unknown option (expected one of ${known.join(', ')})`);
+  }
+  const lr = plan.learningRate;
+  if (
+    lr !== undefined &&
+    typeof lr !== 'function' &&
+    !(typeof lr === 'number' && lr >= 0 && Number.isFinite(lr))
+  ) {
+    throw new ConfigError(
+      `plan.learningRate: expected a number >= 0 or a schedule, got ${JSON.stringify(lr)}`,
+    );
+  }
+  if (plan.clipNorm !== undefined && !(typeof plan.clipNorm === 'number' && plan.clipNorm > 0)) {
+    throw new ConfigError(`plan.clipNorm: expected a number > 0, got ${JSON.stringify(plan.clipNorm)}`);
+  }
+  if (plan.optimizer !== undefined && typeof plan.optimizer !== 'function') {
+    throw new ConfigError('plan.optimizer: expected a function (learningRate) => Optimizer');
+  }
+  if (
+    plan.epochs !== undefined &&
+    !(typeof plan.epochs === 'number' && plan.epochs > 0 && Number.isFinite(plan.epochs))
+  ) {
+    throw new ConfigError(`plan.epochs: expected a number > 0, got ${JSON.stringify(plan.epochs)}`);
+  }
+}
+
+/** Trains one model: optimizer, position and schedules. */
+export class Trainer {
+  readonly learningRateSchedule: LearningRateSchedule;
+  readonly lossWeightSchedules: readonly LossWeightSchedule[];
+  readonly clipNorm: number | undefined;
+  /** Default length of `fit` in epochs (the plan's, else 1). */
+  readonly epochs: number;
+  private readonly makeOptimizer: (learningRate: number) => Optimizer;
+  private readonly seed: number;
+  private ownOptimizer: Optimizer | null = null;
+  private position: TrainingPosition = { step: 0, epoch: 0, epochStep: 0, skipped: 0 };
+
+  constructor(
+    readonly model: SetModel,
+    plan: TrainingPlan = model.trainingPlan?.() ?? {},
+  ) {
+    checkPlan(plan);
+    const lr = plan.learningRate ?? 1e-3;
+    this.learningRateSchedule = typeof lr === 'number' ? constantLearningRate(lr) : lr;
+    const weights = plan.lossWeights ?? [];
+    this.lossWeightSchedules = typeof weights === 'function' ? [weights] : [...weights];
+    this.clipNorm = plan.clipNorm;
+    this.epochs = plan.epochs ?? 1;
+    this.makeOptimizer = plan.optimizer ?? ((learningRate) => new ScheduledAdam(learningRate));
+    this.seed = configSeed(model.getConfig());
+  }
+
+  /** Steps taken. */
+  get step(): number {
+    return this.position.step;
+  }
+
+  /** Epochs done, fractional inside an epoch. */
+  get epoch(): number {
+    return this.position.epoch;
+  }
+
+  /** A copy of the position (step, epoch, batches into the epoch, skipped batches). */
+  get trainingPosition(): TrainingPosition {
+    return { ...this.position };
+  }
+
+  /** Moves the schedules' position (`fit` does it; set it yourself in a custom loop). */
+  setEpoch(epoch: number, epochStep = this.position.epochStep): void {
+    if (typeof epoch !== 'number' || !(epoch >= 0 && Number.isFinite(epoch))) {
+      throw new ConfigError(`epoch: expected a finite number >= 0, got ${epoch}`);
+    }
+    this.position.epoch = epoch;
+    this.position.epochStep = epochStep;
+  }
+
+  /** Called by `fit` for a skipped (diverging) batch. */
+  countSkipped(): void {
+    this.position.skipped++;
+  }
+
+  /** The optimizer `trainStep` uses (created at the first step), or null before. */
+  get optimizer(): Optimizer | null {
+    return this.ownOptimizer;
+  }
+
+  private ensureOptimizer(): Optimizer {
+    this.ownOptimizer ??= this.makeOptimizer(this.learningRateSchedule(this.position));
+    return this.ownOptimizer;
+  }
+
+  /** The learning rate the next step will use. */
+  get learningRate(): number {
+    return this.learningRateSchedule(this.position);
+  }
+
+  /** Loss-term weights the next step will use (later schedules win on the same term). */
+  get lossWeights(): Record<string, number> {
+    return Object.assign({}, ...this.lossWeightSchedules.map((s) => s(this.position)));
+  }
+
+  /**
+   * One optimisation step: `model.loss(batch, { seed, weights, training })`, gradients,
+   * checks, optional clipping, optimizer. The loss noise is seeded from (config seed, step),
+   * so a restored model repeats a run exactly. Throws `DivergenceError` before updating
+   * anything if a term or the gradient norm is not finite.
+   */
+  trainStep(
+    batch: TrainBatch,
+    { optimizer, maxLoss = Number.POSITIVE_INFINITY }: TrainStepOptions = {},
+  ): StepResult {
+    checkTrainBatch(batch);
+    const step = this.position.step;
+    checkFiniteBatch(batch, step);
+    const weights = this.lossWeights;
+    const learningRate = this.learningRate;
+    const variables = [...this.model.trainableVariables];
+    if (variables.length === 0)
+      throw new ConfigError(`trainStep: ${this.model.constructor.name} has no trainable variables`);
+    const names: string[] = [];
+    let terms: Scalar[] = [];
+    let result: { value: Scalar; grads: NamedTensorMap };
+    try {
+      result = variableGrads(() => {
+        const loss = this.model.loss(batch, { seed: stepSeed(this.seed, step), weights, training: true });
+        if (!loss || typeof loss !== 'object' || !(loss.total && typeof loss.total.dataSync === 'function')) {
+          throw new ConfigError(`${this.model.constructor.name}.loss: expected { total: Scalar, ...terms }`);
+        }
+        for (const [name, t] of Object.entries(loss)) {
+          if (name === 'total') continue;
+          names.push(name);
+          terms.push(keep(t));
+        }
+        return loss.total;
+      }, variables);
+    } catch (error) {
+      releaseTape();
+      dispose(terms);
+      // the batch is finite, so a non-finite value met inside the loss is the model's own
+      if (error instanceof DataError && /finite/.test(error.message)) {
+        throw new DivergenceError(step, 'model output', Number.NaN, Number.POSITIVE_INFINITY, error.message);
+      }
+      throw error;
+    }
+    const { value, grads } = result;
+    try {
+      const losses: Record<string, number> = { total: value.dataSync()[0] };
+      terms.forEach((t, i) => {
+        losses[names[i]] = t.dataSync()[0];
+      });
+      for (const [name, v] of Object.entries(losses)) {
+        if (!Number.isFinite(v) || Math.abs(v) > maxLoss) throw new DivergenceError(step, name, v, maxLoss);
+      }
+      const gradients = Object.values(grads);
+      const gradientNorm = gradients.length === 0 ? 0 : globalNorm(gradients);
+      if (!Number.isFinite(gradientNorm)) throw new DivergenceError(step, 'gradient norm', gradientNorm);
+      let applied = grads;
+      const coefficient = this.clipNorm === undefined ? 1 : this.clipNorm / (gradientNorm + 1e-6);
+      if (coefficient < 1) {
+        applied = tidy(() => {
+          const scaled: NamedTensorMap = {};
+          for (const [name, g] of Object.entries(grads)) scaled[name] = mul(g, coefficient);
+          return scaled;
+        });
+      }
+      // created at the first successful forward pass, so a failed first step allocates nothing
+      const opt = optimizer ?? this.ensureOptimizer();
+      if (!optimizer) (opt as unknown as { learningRate: number }).learningRate = learningRate;
+      try {
+        opt.applyGradients(applied);
+      } finally {
+        if (applied !== grads) dispose(Object.values(applied));
+      }
+      this.position.step++;
+      this.model.afterTrainStep?.(batch);
+      return { losses, learningRate: learningRateOf(opt), weights, gradientNorm };
+    } finally {
+      dispose([value, ...Object.values(grads), ...terms]);
+      terms = [];
+    }
+  }
+
+  /** Restores a saved position and optimizer state (tensors are copied, not kept). */
+  async restore(
+    position: TrainingPosition,
+    optimizerWeights: { name: string; tensor: Tensor }[],
+  ): Promise<void> {
+    this.ownOptimizer?.dispose();
+    this.ownOptimizer = null;
+    this.position = { ...position };
+    if (optimizerWeights.length > 0) await this.ensureOptimizer().setWeights(optimizerWeights);
+  }
+
+  /** Frees the optimizer state. */
+  dispose(): void {
+    this.ownOptimizer?.dispose();
+    this.ownOptimizer = null;
+  }
+}

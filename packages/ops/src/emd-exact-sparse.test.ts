@@ -1,0 +1,97 @@
+import { expectClose } from '@setgen/testkit';
+import { describe, expect, it } from 'vitest';
+import { earthMoversDistance } from './earth-movers-distance.js';
+import { sparseExactEmd } from './emd-exact-sparse.js';
+import { linearSumAssignment } from './linear-sum-assignment.js';
+import { Random } from './random.js';
+import type { HostSet } from './set-batch.js';
+import { sparseShortestPaths } from './sparse-assignment.js';
+
+const random = new Random(31);
+
+function cloud(n: number, d: number, value: (k: number) => number): HostSet {
+  const values = new Float64Array(n * d);
+  for (let k = 0; k < values.length; k++) values[k] = value(k);
+  return { values, n, d };
+}
+
+/** Points on an ellipsoid's surface: two draws match locally, as generated vs reference shapes do. */
+function ellipsoid(n: number): HostSet {
+  const values = new Float64Array(n * 3);
+  for (let i = 0; i < n; i++) {
+    const [x, y, z] = [random.normal(), random.normal(), random.normal()];
+    const r = Math.hypot(x, y, z);
+    values.set([x / r, (0.5 * y) / r, (0.3 * z) / r], 3 * i);
+  }
+  return { values, n, d: 3 };
+}
+
+/** Σ_i ‖a_i − b_π(i)‖ at the optimum, through the dense solver. */
+function denseOptimum(a: HostSet, b: HostSet): number {
+  const { n, d } = a;
+  const cost = new Float64Array(n * n);
+  for (let i = 0; i < n; i++) {
+    for (let j = 0; j < n; j++) {
+      let s = 0;
+      for (let k = 0; k < d; k++) s += (a.values[i * d + k] - b.values[j * d + k]) ** 2;
+      cost[i * n + j] = Math.sqrt(s);
+    }
+  }
+  return linearSumAssignment(cost, { rows: n, cols: n }).cost;
+}
+
+describe('exact EMD on nearest-neighbour candidates, certified by the duals', () => {
+  const cases: [string, () => [HostSet, HostSet]][] = [
+    ['two draws of one surface (3-D, 400 points)', () => [ellipsoid(400), ellipsoid(400)]],
+    [
+      'uniform cube against a narrow Gaussian (non-local matching, many repairs)',
+      () => [cloud(300, 3, () => random.uniform(-0.5, 0.5)), cloud(300, 3, () => 0.25 * random.normal())],
+    ],
+    [
+      'two far-apart sets (candidates useless: falls back to dense)',
+      () => [
+        cloud(300, 3, () => random.normal()),
+        cloud(300, 3, (k) => (k % 3 === 0 ? 10 : 0) + random.normal()),
+      ],
+    ],
+    [
+      'integer grid points with many ties (2-D)',
+      () => [cloud(300, 2, () => random.int(5)), cloud(300, 2, () => random.int(5))],
+    ],
+    ['five dimensions', () => [cloud(260, 5, () => random.normal()), cloud(260, 5, () => random.normal())]],
+    [
+      'repeated points',
+      () => {
+        const a = cloud(256, 3, () => random.int(3));
+        return [a, { ...a, values: a.values.slice().reverse() }];
+      },
+    ],
+  ];
+  for (const [name, make] of cases) {
+    it(`equals the dense optimum: ${name}`, () => {
+      const [a, b] = make();
+      const total = earthMoversDistance(a, b, { pointReduction: 'sum' });
+      expectClose(total, denseOptimum(a, b), { rtol: 1e-12, atol: 1e-12 });
+    });
+  }
+
+  it('solves a local problem on the sparse path itself, without falling back', () => {
+    const a = ellipsoid(300);
+    const b = ellipsoid(300);
+    const total = sparseExactEmd(a, b, 1e-4);
+    expect(total).not.toBeNull();
+    expectClose(total as number, denseOptimum(a, b), { rtol: 1e-12, atol: 1e-12 });
+  });
+
+  it('reports a candidate graph without a perfect matching instead of looping', () => {
+    // rows 0 and 1 may only take column 0
+    const graph = {
+      n: 2,
+      start: Int32Array.from([0, 1, 2]),
+      col: Int32Array.from([0, 0]),
+      cost: Float64Array.from([1, 2]),
+    };
+    const state = { u: new Float64Array(2), v: new Float64Array(2), colForRow: Int32Array.from([-1, -1]) };
+    expect(sparseShortestPaths(graph, state)).toBe(false);
+  });
+});
