@@ -11,7 +11,7 @@ export function packageTestConfig(_packageDir: string) {
     resolve: {
       alias: [
         { find: /^@setgen\/example-plot\/node$/, replacement: `${examplesDir}/plot/src/node.ts` },
-        { find: /^@setgen\/([a-z-]+)\/(node|testing)$/, replacement: `${packagesDir}/$1/src/$2.ts` },
+        { find: /^@setgen\/([a-z-]+)\/(node|testing|internal)$/, replacement: `${packagesDir}/$1/src/$2.ts` },
         { find: /^@setgen\/example-plot$/, replacement: `${examplesDir}/plot/src/index.ts` },
         { find: /^@setgen\/testkit$/, replacement: `${packagesDir}/testkit/src/index.ts` },
         { find: /^@setgen\/([a-z-]+)$/, replacement: `${packagesDir}/$1/src/index.ts` },

@@ -1,6 +1,7 @@
 import { ConfigError, type HostSet, Random, type SetBatch, ShapeError } from '@setgen/ops';
+import { checkHostSet, checkInteger } from '@setgen/ops/internal';
 import { dispose } from '@tensorflow/tfjs-core';
-import { checkHostSet, checkInteger, setsOf } from './checks.js';
+import { setsOf } from './checks.js';
 import type { SetDataset } from './dataset.js';
 import { toSetBatch } from './to-set-batch.js';
 
@@ -113,7 +114,7 @@ export function batches(dataset: Source, options: BatchOptions): AsyncGenerator<
   if (isInMemory(dataset)) {
     const sets = setsOf(dataset, 'dataset');
     sets.forEach((set, i) => {
-      checkHostSet(set, `dataset.sets[${i}]`);
+      checkHostSet(set, `dataset.sets[${i}]`, { allowEmpty: true });
       if (opts.maxSize !== undefined && set.n > opts.maxSize) {
         throw new ShapeError(`dataset.sets[${i}]: has ${set.n} elements, more than maxSize=${opts.maxSize}`);
       }
@@ -212,7 +213,7 @@ async function* streamBatches(
     while (true) {
       const item = await next();
       if (item.done) break;
-      pending.push(checkHostSet(item.value, `dataset[${position}]`));
+      pending.push(checkHostSet(item.value, `dataset[${position}]`, { allowEmpty: true }));
       position++;
       if (pending.length === opts.batchSize) {
         if (opts.prefetch > 0) {
@@ -246,7 +247,7 @@ export function toTfDataGenerator(
   checkOptions(options);
   const sets = setsOf(dataset, 'dataset');
   sets.forEach((set, i) => {
-    checkHostSet(set, `dataset.sets[${i}]`);
+    checkHostSet(set, `dataset.sets[${i}]`, { allowEmpty: true });
   });
   return function* () {
     for (const indices of batchIndices(

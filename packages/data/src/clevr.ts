@@ -1,5 +1,5 @@
 import { DataError, type HostSet } from '@setgen/ops';
-import { checkChoice } from './checks.js';
+import { checkChoice } from '@setgen/ops/internal';
 
 /** The attribute vocabularies of CLEVR, in DSPN's one-hot order. */
 export const CLEVR_CLASSES = {

@@ -284,5 +284,70 @@ describe('loadPointClouds', () => {
       /a\.npy: expected float points of shape \[N,3\], got float32 \[4,2\]/,
     );
     await expect(loadPointClouds(root, { split: 'dev' as 'train' })).rejects.toThrow(ConfigError);
+    await expect(loadPointClouds(root, { split: 'train', normalise: 'none' } as never)).rejects.toThrow(
+      /options\.normalise: unknown option \(did you mean 'normalize'\?\)/,
+    );
+    await expect(loadPointClouds(root, { split: 'train', shuffle: 'yes' } as never)).rejects.toThrow(
+      /options\.shuffle: expected true or false/,
+    );
+  });
+
+  it('one NaN in one training file: a DataError naming the file, or the file skipped on request', async () => {
+    const nanRoot = join(tmp, 'nan-root');
+    const files: string[] = [];
+    for (const split of ['train', 'val']) {
+      await mkdir(join(nanRoot, 's', split), { recursive: true });
+      for (let f = 0; f < 3; f++) {
+        const data = Float32Array.from({ length: 36 }, (_, i) => ((i * 5 + f) % 7) - 3);
+        if (split === 'train' && f === 1) data[13] = Number.NaN; // point 4, coordinate 1
+        const path = join(nanRoot, 's', split, `c${f}.npy`);
+        await writeFile(path, writeNpy(data, [12, 3]));
+        files.push(path);
+      }
+    }
+    const poisoned = join(nanRoot, 's', 'train', 'c1.npy');
+    for (const split of ['train', 'val'] as const) {
+      await expect(loadPointClouds(nanRoot, { split, numPoints: 4 })).rejects.toThrow(DataError);
+      await expect(loadPointClouds(nanRoot, { split, numPoints: 4 })).rejects.toThrow(
+        /c1\.npy: expected finite coordinates, got NaN at point 4, coordinate 1/,
+      );
+    }
+    // per-shape normalisation reads the file when it is reached: the error names it then
+    const perShape = async () => {
+      for await (const _ of loadPointClouds(nanRoot, {
+        split: 'train',
+        normalize: 'per-shape',
+        numPoints: 4,
+      }));
+    };
+    await expect(perShape()).rejects.toThrow(/c1\.npy: expected finite coordinates/);
+
+    // skipping: the statistics are those of the two clean training files, every cloud is finite
+    const source = await loadPointClouds(nanRoot, { split: 'val', numPoints: 4, invalidFiles: 'skip' });
+    expect(source.skipped).toEqual([poisoned]);
+    const clean = files.filter((f) => f.includes('train') && f !== poisoned);
+    const values = (await Promise.all(clean.map((f) => readNpyFile(f)))).flatMap((a) => Array.from(a.data));
+    const mean = [0, 1, 2].map(
+      (c) => values.filter((_, i) => i % 3 === c).reduce((a, b) => a + b) / (values.length / 3),
+    );
+    expect(source.stats?.mean).toEqual(mean.map((m) => expect.closeTo(m, 6)));
+    const val = await collect(source);
+    expect(val).toHaveLength(3);
+    expect(val.every((c) => Array.from(c.values).every(Number.isFinite))).toBe(true);
+    const train = await collect(
+      await loadPointClouds(nanRoot, { split: 'train', numPoints: 4, invalidFiles: 'skip' }),
+    );
+    expect(train.map((c) => c.path)).toEqual(clean);
+  });
+});
+
+describe('readNpyFile', () => {
+  it('says what is wrong with the path: missing, or a directory', async () => {
+    await expect(readNpyFile(join(tmp, 'absent.npy'))).rejects.toThrow(/absent\.npy: file not found/);
+    await mkdir(join(tmp, 'folder.npy'), { recursive: true });
+    await expect(readNpyFile(join(tmp, 'folder.npy'))).rejects.toThrow(DataError);
+    await expect(readNpyFile(join(tmp, 'folder.npy'))).rejects.toThrow(
+      /folder\.npy: is a directory, expected a file/,
+    );
   });
 });

@@ -3,15 +3,19 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { DataError, type NpyArray, readNpy } from '@setgen/ops';
-import { checkChoice } from './checks.js';
+import { checkChoice, checkOptions, is } from '@setgen/ops/internal';
 import { type ClevrDataset, type ClevrEncoding, clevrScenesToSets } from './clevr.js';
 import { type MnistImages, mnistImagesFromIdx } from './mnist-images.js';
+import { readTextFile, readWholeFile } from './read-file.js';
 
 export * from './point-clouds.js';
 
 async function readMaybeGzipped(path: string): Promise<Uint8Array> {
   for (const candidate of [path, `${path}.gz`]) {
-    const bytes = await readFile(candidate).catch(() => null);
+    const bytes = await readFile(candidate).catch((error: NodeJS.ErrnoException) => {
+      if (error?.code === 'ENOENT') return null;
+      return readWholeFile(candidate); // rethrows with the reason (a directory, no permission)
+    });
     if (bytes) {
       try {
         return new Uint8Array(candidate.endsWith('.gz') ? gunzipSync(bytes) : bytes);
@@ -42,10 +46,7 @@ export async function loadMnistIdx(dir: string): Promise<{ train: MnistImages; t
 
 /** Reads an `.npy` file; errors name the path. */
 export async function readNpyFile(path: string): Promise<NpyArray> {
-  const bytes = await readFile(path).catch(() => {
-    throw new DataError(`${path}: file not found`);
-  });
-  return readNpy(new Uint8Array(bytes), path);
+  return readNpy(await readWholeFile(path), path);
 }
 
 /**
@@ -57,10 +58,9 @@ export async function loadClevrScenes(
   jsonPath: string,
   options: { encoding: ClevrEncoding },
 ): Promise<ClevrDataset> {
-  const encoding = checkChoice(options?.encoding, 'encoding', ['boxes', 'state'] as const);
-  const text = await readFile(jsonPath, 'utf8').catch(() => {
-    throw new DataError(`${jsonPath}: file not found`);
-  });
+  const checked = checkOptions(options, { encoding: is.oneOf(['boxes', 'state'] as const) }, 'options');
+  const encoding = checkChoice(checked.encoding, 'options.encoding', ['boxes', 'state'] as const);
+  const text = await readTextFile(jsonPath);
   let json: unknown;
   try {
     json = JSON.parse(text);

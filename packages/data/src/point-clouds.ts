@@ -1,8 +1,9 @@
 // Node-only (exported from '@setgen/data/node'): reads PointFlow's ShapeNet .npy layout.
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ConfigError, DataError, type HostSet, type NpyArray, Random, readNpy } from '@setgen/ops';
-import { checkChoice, checkInteger } from './checks.js';
+import { checkChoice, checkOptions, is } from '@setgen/ops/internal';
+import { readWholeFile } from './read-file.js';
 
 /** Split of a PointFlow/ShapeNet folder: `<root>/<synset>/<split>/*.npy`. */
 export type PointCloudSplit = 'train' | 'val' | 'test';
@@ -47,6 +48,12 @@ export interface LoadPointCloudsOptions {
   shuffle?: boolean;
   /** Statistics to use for 'global' (e.g. saved from training) instead of a pass over the train files. */
   stats?: PointCloudStats;
+  /**
+   * A file holding NaN or ±Infinity: `'throw'` (default) stops with a `DataError` naming the
+   * file and the position; `'skip'` leaves it out (of the clouds and of the 'global'
+   * statistics) and lists it in `source.skipped`.
+   */
+  invalidFiles?: 'throw' | 'skip';
 }
 
 /** 'global' normalisation statistics: per-axis `mean` and the `std` of all coordinates flattened (PointFlow). */
@@ -67,6 +74,8 @@ export interface PointCloud extends HostSet {
 export interface PointCloudSource extends AsyncIterable<PointCloud> {
   files: { synset: string; path: string }[];
   stats?: PointCloudStats;
+  /** Files left out for NaN/Infinity with `invalidFiles: 'skip'` (filled as they are met). */
+  skipped: string[];
 }
 
 /** What `loadPointClouds` returns: iterate it directly, or await it for the prepared `PointCloudSource`. */
@@ -99,8 +108,13 @@ async function listFiles(root: string, synsets: readonly string[] | undefined, s
   return files;
 }
 
-async function readCloud(path: string): Promise<NpyArray> {
-  const array = readNpy(new Uint8Array(await readFile(path)), path);
+/**
+ * A cloud file, or null when it holds a non-finite value and `skip` (added to `skipped`);
+ * without `skip` that is a `DataError` naming the file, the point and the coordinate (one NaN
+ * would otherwise turn PointFlow's global statistics, and so every cloud, into NaN).
+ */
+async function readCloud(path: string, skip = false, skipped: string[] = []): Promise<NpyArray | null> {
+  const array = readNpy(await readWholeFile(path), path);
   if (
     array.shape.length !== 2 ||
     array.shape[1] !== 3 ||
@@ -109,6 +123,18 @@ async function readCloud(path: string): Promise<NpyArray> {
   ) {
     throw new DataError(
       `${path}: expected float points of shape [N,3], got ${array.dtype} [${array.shape.join(',')}]`,
+    );
+  }
+  const { data } = array;
+  for (let k = 0; k < data.length; k++) {
+    if (Number.isFinite(data[k])) continue;
+    if (skip) {
+      if (!skipped.includes(path)) skipped.push(path);
+      return null;
+    }
+    throw new DataError(
+      `${path}: expected finite coordinates, got ${data[k]} at point ${Math.floor(k / 3)}, coordinate ${k % 3} ` +
+        `(pass invalidFiles: 'skip' to leave such files out)`,
     );
   }
   return array;
@@ -144,14 +170,24 @@ function accumulate(data: ArrayLike<number>, from: number, to: number, sums: num
 }
 
 async function prepareSource(root: string, options: LoadPointCloudsOptions): Promise<PointCloudSource> {
-  const split = checkChoice(options?.split, 'split', ['train', 'val', 'test'] as const);
-  const numPoints = checkInteger(options.numPoints ?? 2048, 'numPoints', 1);
-  const normalize = checkChoice(options.normalize ?? 'global', 'normalize', [
-    'per-shape',
-    'global',
-    'none',
-  ] as const);
-  const seed = checkInteger(options.seed ?? 0, 'seed', Number.MIN_SAFE_INTEGER);
+  const checked = checkOptions(
+    options,
+    {
+      synsets: is.any,
+      split: is.oneOf(['train', 'val', 'test'] as const),
+      numPoints: is.integer(1),
+      normalize: is.oneOf(['per-shape', 'global', 'none'] as const),
+      seed: is.seed,
+      shuffle: is.boolean,
+      stats: is.any,
+      invalidFiles: is.oneOf(['throw', 'skip'] as const),
+    },
+    'options',
+  );
+  const split = checkChoice(checked.split, 'options.split', ['train', 'val', 'test'] as const);
+  const { numPoints = 2048, normalize = 'global', seed = 0 } = checked;
+  const skip = checked.invalidFiles === 'skip';
+  const skipped: string[] = [];
   if (options.synsets !== undefined && (!Array.isArray(options.synsets) || options.synsets.length === 0)) {
     throw new ConfigError(
       `synsets: expected a non-empty array of folder names, got ${JSON.stringify(options.synsets)}`,
@@ -166,9 +202,13 @@ async function prepareSource(root: string, options: LoadPointCloudsOptions): Pro
     let count = 0;
     // PointFlow: over all points of every training cloud (before its train/test point split)
     for (const { path } of trainFiles) {
-      const cloud = await readCloud(path);
+      const cloud = await readCloud(path, skip, skipped);
+      if (!cloud) continue;
       squares += accumulate(cloud.data, 0, cloud.shape[0], sums);
       count += cloud.shape[0];
+    }
+    if (count === 0) {
+      throw new DataError(`${root}: every training file holds NaN/Infinity (skipped: ${skipped.join(', ')})`);
     }
     stats = statistics(sums, squares, count);
   }
@@ -179,7 +219,8 @@ async function prepareSource(root: string, options: LoadPointCloudsOptions): Pro
     const random = new Random(seed);
     for (const k of order) {
       const { synset, path } = files[k];
-      const cloud = await readCloud(path);
+      const cloud = await readCloud(path, skip, skipped);
+      if (!cloud) continue;
       const [from, to] = pointRange(cloud.shape[0], split);
       if (split !== 'train' && to - from < numPoints) {
         throw new DataError(`${path}: has ${to - from} held-out points, fewer than numPoints=${numPoints}`);
@@ -198,7 +239,7 @@ async function prepareSource(root: string, options: LoadPointCloudsOptions): Pro
       yield { values, n: numPoints, d: 3, synset, path, mean, scale: std };
     }
   }
-  return { files: order.map((k) => files[k]), stats, [Symbol.asyncIterator]: clouds };
+  return { files: order.map((k) => files[k]), stats, skipped, [Symbol.asyncIterator]: clouds };
 }
 
 /**

@@ -1,5 +1,5 @@
 import { Random } from '@setgen/ops';
-import { checkInteger, checkNumber } from './checks.js';
+import { checkInteger, checkNumber } from '@setgen/ops/internal';
 import type { SetDataset } from './dataset.js';
 
 /** Options of `polygons` (DSPN's rotated regular polygons); every field has a default. */
@@ -40,8 +40,8 @@ export function polygons(options: PolygonsOptions = {}): PolygonsDataset {
   const range = options.cornerRange ?? [options.corners ?? 4, options.corners ?? 4];
   const low = checkInteger(range[0], options.cornerRange ? 'cornerRange[0]' : 'corners', 1);
   const high = checkInteger(range[1], 'cornerRange[1]', low);
-  const radius = checkNumber(options.radius ?? 1, 'radius', 0, 1e9);
-  const noise = checkNumber(options.noise ?? 0, 'noise', 0, 1e9);
+  const radius = checkNumber(options.radius ?? 1, 'radius', { min: 0, max: 1e9 });
+  const noise = checkNumber(options.noise ?? 0, 'noise', { min: 0, max: 1e9 });
   const random = new Random(seed);
   const result: PolygonsDataset = {
     sets: [],

@@ -1,5 +1,5 @@
 import { DataError, type HostSet, Random } from '@setgen/ops';
-import { checkChoice, checkInteger, checkNumber } from './checks.js';
+import { checkChoice, checkInteger, checkNumber } from '@setgen/ops/internal';
 import type { SetDataset } from './dataset.js';
 import { type MnistImages, mnistPackageDigits } from './mnist-images.js';
 
@@ -39,7 +39,7 @@ export interface ResolvedPixelOptions {
 export function resolvePixelOptions(options: PixelsToSetOptions): ResolvedPixelOptions {
   const convention = checkChoice(options.convention ?? 'setvae', 'convention', ['setvae', 'dspn'] as const);
   return {
-    threshold: checkNumber(options.threshold ?? 0.1307, 'threshold', 0, 1),
+    threshold: checkNumber(options.threshold ?? 0.1307, 'threshold', { min: 0, max: 1 }),
     convention,
     jitter: options.jitter ?? convention === 'setvae',
     layout: checkChoice(options.layout ?? 'xy', 'layout', ['xy', 'row-col'] as const),

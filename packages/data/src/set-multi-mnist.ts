@@ -1,5 +1,5 @@
 import { DataError, Random } from '@setgen/ops';
-import { checkChoice, checkInteger } from './checks.js';
+import { checkChoice, checkInteger } from '@setgen/ops/internal';
 import type { SetDataset } from './dataset.js';
 import { type MnistImages, mnistPackageDigits } from './mnist-images.js';
 import {

@@ -1,5 +1,5 @@
 import { type HostSet, Random } from '@setgen/ops';
-import { checkInteger, checkNumber } from './checks.js';
+import { checkInteger, checkNumber } from '@setgen/ops/internal';
 import type { SetDataset } from './dataset.js';
 
 /** Options of `syntheticMolecules` (`numSets` is required; the rest default to Top-n's synthetic configuration). */
@@ -42,22 +42,23 @@ export interface SyntheticMoleculesDataset extends SetDataset {
 export function syntheticMolecules(options: SyntheticMoleculesOptions): SyntheticMoleculesDataset {
   const numSets = checkInteger(options?.numSets, 'numSets', 0);
   const seed = checkInteger(options.seed ?? 0, 'seed', Number.MIN_SAFE_INTEGER);
-  const box = checkNumber(options.boxSize ?? 6, 'boxSize', 1e-9, 1e9);
-  const minDistance = checkNumber(options.minDistance ?? 1, 'minDistance', 0, 1e9);
-  const neighbourDistance = checkNumber(
-    options.neighbourDistance ?? 2,
-    'neighbourDistance',
-    minDistance,
-    1e9,
-  );
+  const box = checkNumber(options.boxSize ?? 6, 'boxSize', { min: 1e-9, max: 1e9 });
+  const minDistance = checkNumber(options.minDistance ?? 1, 'minDistance', { min: 0, max: 1e9 });
+  const neighbourDistance = checkNumber(options.neighbourDistance ?? 2, 'neighbourDistance', {
+    min: minDistance,
+    max: 1e9,
+  });
   const maxSize = checkInteger(options.maxSize ?? 35, 'maxSize', 2);
   const triesBeforeStop = checkInteger(options.triesBeforeStop ?? 30, 'triesBeforeStop', 0);
   const probabilities = options.valencyProbabilities ?? [0.05, 0.05, 0.1, 0.8];
   probabilities.forEach((p, k) => {
-    checkNumber(p, `valencyProbabilities[${k}]`, 0, 1);
+    checkNumber(p, `valencyProbabilities[${k}]`, { min: 0, max: 1 });
   });
   const cumulative = probabilities.map((_, k) => probabilities.slice(0, k + 1).reduce((a, b) => a + b, 0));
-  checkNumber(cumulative[cumulative.length - 1], 'sum of valencyProbabilities', 0.999999, 1.000001);
+  checkNumber(cumulative[cumulative.length - 1], 'sum of valencyProbabilities', {
+    min: 0.999999,
+    max: 1.000001,
+  });
   const random = new Random(seed);
   const drawValency = () => {
     const u = random.next() * cumulative[cumulative.length - 1];

@@ -1,6 +1,6 @@
 import { DataError, type HostSet, type SetBatch, ShapeError } from '@setgen/ops';
+import { checkHostSet, checkInteger } from '@setgen/ops/internal';
 import { tensor2d, tensor3d } from '@tensorflow/tfjs-core';
-import { checkHostSet, checkInteger } from './checks.js';
 
 /** Sets padded on the host: `values [B·N·D]` with zeros at padding, prefix `mask [B·N]`. */
 export interface PaddedSets {
@@ -29,7 +29,7 @@ export function padSets(sets: readonly HostSet[], options: PadOptions = {}): Pad
     );
   }
   sets.forEach((set, i) => {
-    checkHostSet(set, `sets[${i}]`);
+    checkHostSet(set, `sets[${i}]`, { allowEmpty: true });
   });
   const dim = sets[0].d;
   const largest = Math.max(...sets.map((s) => s.n));

@@ -1,8 +1,8 @@
-// Multi-head scaled dot-product attention on padded sets (Set Transformer Eq. 1–4; SetVAE
-// Eq. 3 and App. A.2 for slot attention). Heads split the feature axis into contiguous
+// Multi-head scaled dot-product attention on padded sets (Set Transformer Eq. 1–4; the
+// Multihead of SetVAE Eq. 4, and its App. A.2 for slot attention). Heads split the feature axis into contiguous
 // chunks; the scale is 1/sqrt(units) for all heads, as both reference codes do.
 
-import { batchMatMul, splitRows } from '@setgen/ops';
+import { batchMatMul, splitRows } from '@setgen/ops/internal';
 import {
   add,
   concat,

@@ -1,13 +1,15 @@
-// Attentive Bottleneck Layer (SetVAE §3.2, Eq. 17–20 and App. A.2; REFERENCES.md §2.2–2.3):
+// Attentive Bottleneck Layer (SetVAE §4, Eq. 17–20 and App. A.2; REFERENCES.md §2.2–2.3):
 // the stochastic layer of SetVAE's top-down decoder.
-//   h = MAB0(I, x)                                  projection onto m inducing points (Eq. 17)
-//   prior (μ, log σ²) = FF(h)                       or a learned [m, 2·Dz] tensor (top layer)
-//   posterior (μ + Δμ, σ·Δσ), (Δμ, log Δσ²) = FF(h_enc + h)   residual, NVAE-style (Eq. 19)
+//   h = MAB0(I, x)                                  projection onto m inducing points (Eq. 18)
+//   prior (μ, log σ²) = FF(h)                       or a learned [m, 2·Dz] tensor (top layer) (Eq. 19)
+//   posterior (μ + Δμ, σ·Δσ), (Δμ, log Δσ²) = FF(h_enc + h)   residual, NVAE-style (Eq. 20)
 //   z = μ' + σ'·ε (reparameterised, seeded)         both log-variances clamped to [-4, 3]
-//   out = MAB1(x, FC(z))                            broadcast back to the set (Eq. 18)
-//   KL = Σ_{m, Dz} ½ (Δμ²/σ² + Δσ² − log Δσ² − 1) = KL(N(μ+Δμ, σ²Δσ²) ‖ N(μ, σ²)), per set (Eq. 20)
+//   out = MAB1(x, FC(z))                            broadcast back to the set: ABL(x) (Eq. 17)
+//   KL = Σ_{m, Dz} ½ (Δμ²/σ² + Δσ² − log Δσ² − 1) = KL(N(μ+Δμ, σ²Δσ²) ‖ N(μ, σ²)), per set
+//        (the KL between the posterior of Eq. 15 and the prior of Eq. 14, in closed form)
 
 import { ConfigError, formatShape, Random, ShapeError } from '@setgen/ops';
+import { checkPositiveInteger, is } from '@setgen/ops/internal';
 import {
   add,
   clipByValue,
@@ -32,30 +34,26 @@ import { initializers, type LayerVariable } from '@tensorflow/tfjs-layers';
 import { ComposedLayer } from './composed-layer.js';
 import { denseProjection } from './dense-projection.js';
 import { buildEagerly } from './eager-build.js';
-import { tileOverBatch } from './induced-set-attention-block.js';
 import {
   buildSublayer,
-  checkChoice,
   checkMask,
-  checkPositiveInteger,
   checkSet,
   inputList,
   type Kwargs,
   type LayerArgs,
   type Shape,
+  singleSetShape,
+  tileOverBatch,
 } from './layer-utils.js';
+import { linearInitializer } from './linear-init.js';
 import {
-  ATTENTION_KINDS,
   type AttentionKind,
   checkMabOptions,
   knownWidth,
-  linearBiasInitializer,
-  linearKernelInitializer,
   type MabOptions,
   type MabVariant,
   MultiheadAttentionBlock,
 } from './multihead-attention-block.js';
-import { singleSetShape } from './set-attention-block.js';
 
 /** SetVAE clamps every log-variance to this range. */
 const LOGVAR_MIN = -4;
@@ -153,15 +151,13 @@ export class AttentiveBottleneckLayer extends ComposedLayer {
 
   constructor(args: AttentiveBottleneckLayerArgs) {
     const layer = 'AttentiveBottleneckLayer';
-    const attention = checkChoice(args?.attention ?? 'slot', ATTENTION_KINDS, 'attention', layer);
-    const options = checkMabOptions({ ...args, attention }, layer);
-    const latentDim = checkPositiveInteger(args.latentDim, 'latentDim', layer);
-    const numInducingPoints = checkPositiveInteger(args.numInducingPoints, 'numInducingPoints', layer);
-    if (args.conditionalPrior !== undefined && typeof args.conditionalPrior !== 'boolean') {
-      throw new ConfigError(
-        `${layer}: conditionalPrior must be a boolean, got ${JSON.stringify(args.conditionalPrior)}`,
-      );
-    }
+    const options = checkMabOptions({ ...args, attention: args?.attention ?? 'slot' }, layer, {
+      latentDim: is.integer(1),
+      numInducingPoints: is.integer(1),
+      conditionalPrior: is.boolean,
+    });
+    const latentDim = checkPositiveInteger(args.latentDim, `${layer}.latentDim`);
+    const numInducingPoints = checkPositiveInteger(args.numInducingPoints, `${layer}.numInducingPoints`);
     super(args);
     this.options = options;
     this.latentDim = latentDim;
@@ -219,14 +215,9 @@ export class AttentiveBottleneckLayer extends ComposedLayer {
         'prior.kernel',
         [units, 2 * dz],
         'float32',
-        linearKernelInitializer(seed(1)),
+        linearInitializer(units, seed(1)),
       );
-      this.priorBias = this.addWeight(
-        'prior.bias',
-        [2 * dz],
-        'float32',
-        linearBiasInitializer(units, seed(2)),
-      );
+      this.priorBias = this.addWeight('prior.bias', [2 * dz], 'float32', linearInitializer(units, seed(2)));
     } else {
       this.priorKernel = this.addWeight(
         'prior',
@@ -239,16 +230,16 @@ export class AttentiveBottleneckLayer extends ComposedLayer {
       'posterior.kernel',
       [units, 2 * dz],
       'float32',
-      linearKernelInitializer(seed(3)),
+      linearInitializer(units, seed(3)),
     );
     this.posteriorBias = this.addWeight(
       'posterior.bias',
       [2 * dz],
       'float32',
-      linearBiasInitializer(units, seed(4)),
+      linearInitializer(units, seed(4)),
     );
-    this.fcKernel = this.addWeight('fc.kernel', [dz, units], 'float32', linearKernelInitializer(seed(5)));
-    this.fcBias = this.addWeight('fc.bias', [units], 'float32', linearBiasInitializer(dz, seed(6)));
+    this.fcKernel = this.addWeight('fc.kernel', [dz, units], 'float32', linearInitializer(dz, seed(5)));
+    this.fcBias = this.addWeight('fc.bias', [units], 'float32', linearInitializer(dz, seed(6)));
     this.built = true;
   }
 
@@ -321,23 +312,23 @@ export class AttentiveBottleneckLayer extends ComposedLayer {
         const [mean, logvar] = split(t, 2, -1);
         return [mean, clipByValue(logvar, LOGVAR_MIN, LOGVAR_MAX)] as Tensor3D[];
       };
-      // Eq. 17: project the set onto the inducing points
+      // Eq. 18: project the set onto the inducing points
       const projection = this.mab0.attend(tileOverBatch(inducing, b), x, { keyMask: mask, returnAttention });
       const h = projection.out;
-      // prior p(z | layers above)
+      // Eq. 19: prior p(z | layers above)
       const priorParams = priorBias ? dense(h, priorKernel, priorBias) : tileOverBatch(priorKernel, b);
       const [priorMu, priorLogvar] = halves(priorParams);
       let mu = priorMu;
       let logvar = priorLogvar;
       let kl: Tensor = zeros([b]);
       if (hEnc) {
-        // Eq. 19: residual posterior; the top layer (learned prior) sees h_enc only, as SetVAE
+        // Eq. 20: residual posterior; the top layer (learned prior) sees h_enc only, as SetVAE
         const [deltaMu, deltaLogvar] = halves(
           dense(this.conditionalPrior ? add(hEnc, h) : hEnc, posteriorKernel, posteriorBias),
         );
         mu = add(priorMu, deltaMu);
         logvar = add(priorLogvar, deltaLogvar);
-        // Eq. 20, in closed form per set
+        // KL(q ‖ p) of Eq. 15 against Eq. 14, in closed form per set
         const terms = sub(add(div(square(deltaMu), exp(priorLogvar)), exp(deltaLogvar)), add(deltaLogvar, 1));
         kl = mul(sum(terms, [1, 2]), 0.5);
       }
@@ -348,7 +339,7 @@ export class AttentiveBottleneckLayer extends ComposedLayer {
             mu,
             mul(mul(exp(mul(logvar, 0.5)), randomNormal(mu.shape, 0, 1, 'float32', seed)), temperature),
           );
-      // Eq. 18: broadcast the latents back to the set (no residual from h, as SetVAE)
+      // Eq. 17: broadcast the latents back to the set (no residual from h, as SetVAE)
       const broadcast = this.mab1.attend(x, dense(z, fcKernel, fcBias) as Tensor3D, {
         queryMask: mask,
         returnAttention,

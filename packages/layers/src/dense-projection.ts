@@ -4,7 +4,8 @@
 // add keeps copies of both summands, relu one of its input, and every reshape around a
 // product one of the reshaped tensor (a copy of the whole tensor each on wasm). With the
 // ReLU, the output is kept instead (relu'(x) = 1 exactly where relu(x) > 0).
-import { batchMatMul, ConfigError } from '@setgen/ops';
+import { ConfigError } from '@setgen/ops';
+import { batchMatMul } from '@setgen/ops/internal';
 import {
   add,
   customGrad,

@@ -2,10 +2,12 @@
 // with γ, β affine in the condition c. Top-n modulates its selected reference points this
 // way with c = n·s (Top-n paper §4; `lin1`, `lin2` in set_generators.py).
 
-import { batchMatMul, ConfigError, formatShape, ShapeError } from '@setgen/ops';
+import { formatShape, ShapeError } from '@setgen/ops';
+import { batchMatMul, checkFloat32, is, zeroPadding } from '@setgen/ops/internal';
 import { add, expandDims, mul, serialization, type Tensor, tidy } from '@tensorflow/tfjs-core';
 import { initializers, type LayerVariable, layers } from '@tensorflow/tfjs-layers';
-import { type Kwargs, masksFromKwargs, type Shape } from './layer-utils.js';
+import { checkLayerArgs, type Kwargs, masksFromKwargs, type Shape } from './layer-utils.js';
+import { linearInitializer } from './linear-init.js';
 
 /** The four tensors of a FiLM: γ = c·gammaKernel + gammaBias, β = c·betaKernel + betaBias. */
 export interface FiLMWeights {
@@ -62,15 +64,10 @@ export class FiLM extends layers.Layer {
   } | null = null;
 
   constructor(args: FiLMArgs = {}) {
+    const checked = checkLayerArgs(args, { gammaBiasInit: is.number(), seed: is.seed }, 'FiLM');
     super(args);
-    this.gammaBiasInit = args.gammaBiasInit ?? 1;
-    if (!Number.isFinite(this.gammaBiasInit)) {
-      throw new ConfigError(`FiLM: gammaBiasInit must be a finite number, got ${args.gammaBiasInit}`);
-    }
-    if (args.seed !== undefined && !Number.isInteger(args.seed)) {
-      throw new ConfigError(`FiLM: seed must be an integer, got ${args.seed}`);
-    }
-    this.seed = args.seed;
+    this.gammaBiasInit = checked.gammaBiasInit ?? 1;
+    this.seed = checked.seed;
   }
 
   private static shapes(inputShape: Shape | Shape[]): [Shape, Shape] {
@@ -91,13 +88,8 @@ export class FiLM extends layers.Layer {
         `FiLM: the last dimensions of x and condition must be known, got ${formatShape(xShape)} and ${formatShape(cShape)}`,
       );
     }
-    const bound = 1 / Math.sqrt(conditionDim);
     const kernelInit = (offset: number) =>
-      initializers.randomUniform({
-        minval: -bound,
-        maxval: bound,
-        seed: this.seed === undefined ? undefined : this.seed + offset,
-      });
+      linearInitializer(conditionDim, this.seed === undefined ? undefined : this.seed + offset);
     this.weightsOf = {
       gammaKernel: this.addWeight('gamma/kernel', [conditionDim, channels], 'float32', kernelInit(0)),
       gammaBias: this.addWeight(
@@ -118,6 +110,8 @@ export class FiLM extends layers.Layer {
     }
     const [x, condition] = inputs;
     const [xMask] = masksFromKwargs(kwargs, [x, condition], 'FiLM');
+    checkFloat32(x, 'FiLM x');
+    checkFloat32(condition, 'FiLM condition');
     const w = this.weightsOf!;
     if (
       (x.rank !== 2 && x.rank !== 3) ||
@@ -139,7 +133,8 @@ export class FiLM extends layers.Layer {
         betaKernel: w.betaKernel.read(),
         betaBias: w.betaBias.read(),
       });
-      return xMask ? mul(out, expandDims(xMask, 2)) : out;
+      // selected, not multiplied: NaN in padded rows (of x or a per-element condition) stays out
+      return xMask ? zeroPadding(out, xMask) : out;
     });
   }
 

@@ -1,8 +1,9 @@
 // First-n creation (Top-n paper §2.1; REFERENCES.md §7.1 FirstKSetGenerator): a learned
 // sequence of maxSize points; a set of size n is its first n points, for every z.
+import { checkPositiveInteger, is } from '@setgen/ops/internal';
 import { expandDims, serialization, slice, type Tensor2D, type Tensor3D, tile } from '@tensorflow/tfjs-core';
 import { initializers, type LayerVariable } from '@tensorflow/tfjs-layers';
-import { checkPositiveInteger, type Shape } from './layer-utils.js';
+import type { Shape } from './layer-utils.js';
 import { type SetCreationArgs, SetCreationLayer } from './set-creation.js';
 
 /** Options of `FirstNCreation`. */
@@ -21,8 +22,8 @@ export class FirstNCreation extends SetCreationLayer {
   private points: LayerVariable | null = null;
 
   constructor(args: FirstNCreationArgs) {
-    super(args);
-    this.maxSize = checkPositiveInteger(args.maxSize, 'maxSize', 'FirstNCreation');
+    super(args, { maxSize: is.integer(1) });
+    this.maxSize = checkPositiveInteger(args.maxSize, 'FirstNCreation.maxSize');
   }
 
   protected get paddedLength(): number {

@@ -4,7 +4,8 @@
 //   y_c = Σ_k w_c(k/(n-1)) · sorted_c[k],   w_c(r) = (1-f)·W[c, ⌊K r⌋] + f·W[c, ⌊K r⌋+1].
 // FSUnpool (the decoders' transpose) spreads y_c back: x[i, c] = w_c(r_rank(i,c)) · y_c.
 
-import { asSetBatch, batchMatMul, ConfigError, formatShape, ShapeError } from '@setgen/ops';
+import { asSetBatch, ConfigError, formatShape, ShapeError } from '@setgen/ops';
+import { batchMatMul, is } from '@setgen/ops/internal';
 import {
   expandDims,
   mul,
@@ -18,7 +19,7 @@ import {
 } from '@tensorflow/tfjs-core';
 import { initializers, type LayerVariable, layers } from '@tensorflow/tfjs-layers';
 import { buildEagerly } from './eager-build.js';
-import { type Kwargs, masksFromKwargs, type Shape } from './layer-utils.js';
+import { checkLayerArgs, type Kwargs, masksFromKwargs, type Shape } from './layer-utils.js';
 import { maskedPermutation } from './masked-permutation.js';
 
 /** Options of `FSPool`. */
@@ -60,7 +61,7 @@ function validCounts(
   return Array.from({ length: batch }, (_, b) => {
     if (!mask) return n;
     let count = 0;
-    for (let i = 0; i < n; i++) if (mask[b * n + i] > 0) count++;
+    for (let i = 0; i < n; i++) if (mask[b * n + i] > 0.5) count++;
     return count;
   });
 }
@@ -136,17 +137,10 @@ export class FSPool extends layers.Layer {
   private weight: LayerVariable | null = null;
 
   constructor(args: FSPoolArgs = {}) {
+    const checked = checkLayerArgs(args, { numPieces: is.integer(1), seed: is.seed }, 'FSPool');
     super(args);
-    this.numPieces = args.numPieces ?? 20;
-    if (!Number.isInteger(this.numPieces) || this.numPieces < 1) {
-      throw new ConfigError(
-        `FSPool: numPieces must be a positive integer, got ${JSON.stringify(args.numPieces)}`,
-      );
-    }
-    if (args.seed !== undefined && !Number.isInteger(args.seed)) {
-      throw new ConfigError(`FSPool: seed must be an integer, got ${args.seed}`);
-    }
-    this.seed = args.seed;
+    this.numPieces = checked.numPieces ?? 20;
+    this.seed = checked.seed;
   }
 
   override build(inputShape: Shape | Shape[]): void {
@@ -195,7 +189,7 @@ export class FSPool extends layers.Layer {
       let numValid = 0;
       let numPadded = 0;
       for (let i = 0; i < n; i++) {
-        if (maskValues && !(maskValues[b * n + i] > 0)) padded[numPadded++] = i;
+        if (maskValues && !(maskValues[b * n + i] > 0.5)) padded[numPadded++] = i;
         else valid[numValid++] = i;
       }
       for (let c = 0; c < channels; c++) {

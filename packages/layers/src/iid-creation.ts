@@ -2,6 +2,7 @@
 // from a fixed or learned distribution; z only fixes the batch size. Works for any size.
 
 import { ConfigError, Random } from '@setgen/ops';
+import { is } from '@setgen/ops/internal';
 import {
   div,
   reshape,
@@ -62,12 +63,9 @@ export class IidCreation extends SetCreationLayer {
   private random: Random;
 
   constructor(args: IidCreationArgs) {
-    super(args);
+    super(args, { prior: is.any, scaleBySqrtN: is.boolean, maxSize: is.integer(0) });
     this.prior = resolvePrior(args.prior, this.featureDim);
     this.scaleBySqrtN = args.scaleBySqrtN ?? false;
-    if (args.maxSize !== undefined && !(Number.isInteger(args.maxSize) && args.maxSize >= 0)) {
-      throw new ConfigError(`IidCreation: maxSize must be a non-negative integer, got ${args.maxSize}`);
-    }
     this.maxSize = args.maxSize;
     this.random = new Random(args.seed ?? Math.floor(Math.random() * 2 ** 31));
   }

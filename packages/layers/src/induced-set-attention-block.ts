@@ -1,28 +1,21 @@
 // Induced Set Attention Block (Set Transformer Eq. 9–10; SetVAE's AttentiveBlock, §2.2 of
 // REFERENCES.md): H = MAB0(I, X) projects the set onto m learned inducing points, then
 // ISAB_m(X) = MAB1(X, H) broadcasts back; O(N·m) instead of SAB's O(N²). Equivariant.
-import {
-  add,
-  expandDims,
-  serialization,
-  type Tensor,
-  type Tensor2D,
-  type Tensor3D,
-  tidy,
-  zeros,
-} from '@tensorflow/tfjs-core';
+import { checkPositiveInteger, is } from '@setgen/ops/internal';
+import { serialization, type Tensor, type Tensor2D, type Tensor3D, tidy } from '@tensorflow/tfjs-core';
 import { initializers, type LayerVariable } from '@tensorflow/tfjs-layers';
 import { ComposedLayer } from './composed-layer.js';
 import { buildEagerly } from './eager-build.js';
 import {
   buildSublayer,
   checkMask,
-  checkPositiveInteger,
   checkSet,
   inputList,
   type Kwargs,
   masksFromKwargs,
   type Shape,
+  singleSetShape,
+  tileOverBatch,
 } from './layer-utils.js';
 import {
   checkMabOptions,
@@ -31,21 +24,11 @@ import {
   MultiheadAttentionBlock,
   type MultiheadAttentionBlockArgs,
 } from './multihead-attention-block.js';
-import { singleSetShape } from './set-attention-block.js';
 
 /** Constructor arguments of `InducedSetAttentionBlock` (`isab`): the MAB's plus `numInducingPoints`. */
 export interface InducedSetAttentionBlockArgs extends MultiheadAttentionBlockArgs {
   /** Number m of inducing points. Required. */
   numInducingPoints: number;
-}
-
-/**
- * The `m` learned rows `P [m, units]` repeated over a batch of `b` sets → `[b, m, units]`.
- * A broadcasting add rather than `tile`: its gradient is one sum over the batch, where
- * tile's is a slice and an add per set.
- */
-export function tileOverBatch(points: LayerVariable, b: number): Tensor3D {
-  return tidy(() => add(zeros([b, 1, 1]), expandDims(points.read(), 0)) as Tensor3D);
 }
 
 /** Per-call options of `InducedSetAttentionBlock.forward`. */
@@ -83,12 +66,9 @@ export class InducedSetAttentionBlock extends ComposedLayer {
   private inputDim = 0;
 
   constructor(args: InducedSetAttentionBlockArgs) {
-    const options = checkMabOptions(args, 'InducedSetAttentionBlock');
-    const numInducingPoints = checkPositiveInteger(
-      args.numInducingPoints,
-      'numInducingPoints',
-      'InducedSetAttentionBlock',
-    );
+    const layer = 'InducedSetAttentionBlock';
+    const options = checkMabOptions(args, layer, { numInducingPoints: is.integer(1) });
+    const numInducingPoints = checkPositiveInteger(args.numInducingPoints, `${layer}.numInducingPoints`);
     super(args);
     this.options = options;
     this.numInducingPoints = numInducingPoints;

@@ -1,9 +1,26 @@
 // Plumbing shared by the set layers: masks from `kwargs`, argument checks that throw our
-// typed errors before any tensor work, and building a layer inside another one.
+// typed errors before any tensor work (built on the shared checks of `@setgen/ops/internal`),
+// the shapes of a layer's input, and building a layer inside another one.
 
-import { ConfigError, formatShape, ShapeError } from '@setgen/ops';
-import type { Tensor, Tensor2D } from '@tensorflow/tfjs-core';
-import type { layers } from '@tensorflow/tfjs-layers';
+import { formatShape, ShapeError } from '@setgen/ops';
+import {
+  type Check,
+  type CheckedOptions,
+  checkFloat32,
+  checkOptions,
+  is,
+  isTensor,
+} from '@setgen/ops/internal';
+import {
+  add,
+  expandDims,
+  type Tensor,
+  type Tensor2D,
+  type Tensor3D,
+  tidy,
+  zeros,
+} from '@tensorflow/tfjs-core';
+import type { LayerVariable, layers } from '@tensorflow/tfjs-layers';
 
 /** Keyword arguments of `Layer.call` / `Layer.apply`. */
 export type Kwargs = Record<string, any>;
@@ -12,8 +29,33 @@ export type LayerArgs = NonNullable<ConstructorParameters<typeof layers.Layer>[0
 /** A tfjs-layers shape: `null` for an unknown dimension. */
 export type Shape = (number | null)[];
 
-function isTensor(value: unknown): value is Tensor {
-  return typeof value === 'object' && value !== null && 'shape' in value && 'dataId' in value;
+/**
+ * The keys of tfjs-layers' `LayerArgs`, which every layer passes on to `Layer` unchecked, and
+ * the `customObjects` that tfjs-layers adds to a config when it deserialises a layer.
+ */
+const BASE_LAYER_ARGS: Record<keyof LayerArgs | 'customObjects', Check<unknown>> = {
+  customObjects: is.any,
+  name: is.any,
+  trainable: is.any,
+  inputShape: is.any,
+  batchInputShape: is.any,
+  batchSize: is.any,
+  dtype: is.any,
+  weights: is.any,
+  inputDType: is.any,
+};
+
+/**
+ * Checks a layer's constructor `args` against its own options `spec` (plus tfjs-layers'
+ * `LayerArgs`): an unknown key (a typo) or a value of the wrong type is a `ConfigError`
+ * naming `layer.key`. Required options are checked by the caller.
+ */
+export function checkLayerArgs<S extends Record<string, Check<unknown>>>(
+  args: unknown,
+  spec: S,
+  layer: string,
+): CheckedOptions<S> {
+  return checkOptions(args, { ...BASE_LAYER_ARGS, ...spec }, layer) as CheckedOptions<S>;
 }
 
 /**
@@ -71,36 +113,39 @@ export function inputList(
   return list;
 }
 
-/** Throws `ShapeError` unless `x` is `[B, N, width]` (any width when `width` is null). */
+/**
+ * Throws `ShapeError` unless `x` is `[B, N, width]` (any width when `width` is null), and
+ * `DataError` unless it is float32 (naming `name`, not an op deep inside the layer).
+ */
 export function checkSet(x: Tensor, width: number | null, name: string): void {
-  if (x.rank !== 3 || (width !== null && x.shape[2] !== width)) {
+  if (!isTensor(x) || x.rank !== 3 || (width !== null && x.shape[2] !== width)) {
     throw new ShapeError(
-      `${name}: expected a set of shape ${formatShape([null, null, width])}, got ${formatShape(x.shape)}`,
+      `${name}: expected a set of shape ${formatShape([null, null, width])}, got ${
+        isTensor(x) ? formatShape(x.shape) : typeof x
+      }`,
     );
   }
+  checkFloat32(x, name);
 }
 
-/** A positive integer option, or `ConfigError` naming the layer and option. */
-export function checkPositiveInteger(value: unknown, name: string, layer: string): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value <= 0) {
-    throw new ConfigError(`${layer}: ${name} must be a positive integer, got ${JSON.stringify(value)}`);
+/** One `[B, N, D]` shape from a build/computeOutputShape argument, or `ShapeError`. */
+export function singleSetShape(inputShape: Shape | Shape[], layer: string): Shape {
+  const shape = (
+    Array.isArray(inputShape[0]) && inputShape.length === 1 ? inputShape[0] : inputShape
+  ) as Shape;
+  if (!Array.isArray(shape) || shape.length !== 3 || shape.some((d) => Array.isArray(d))) {
+    throw new ShapeError(`${layer}: expected one set of shape [B,N,D], got ${JSON.stringify(inputShape)}`);
   }
-  return value;
+  return shape;
 }
 
-/** One of `choices`, or `ConfigError` naming the layer and option. */
-export function checkChoice<T extends string>(
-  value: unknown,
-  choices: readonly T[],
-  name: string,
-  layer: string,
-): T {
-  if (!choices.includes(value as T)) {
-    throw new ConfigError(
-      `${layer}: ${name} must be one of ${choices.map((c) => `'${c}'`).join(' | ')}, got ${JSON.stringify(value)}`,
-    );
-  }
-  return value as T;
+/**
+ * The `m` learned rows `P [m, units]` repeated over a batch of `b` sets → `[b, m, units]`.
+ * A broadcasting add rather than `tile`: its gradient is one sum over the batch, where
+ * tile's is a slice and an add per set.
+ */
+export function tileOverBatch(points: LayerVariable, b: number): Tensor3D {
+  return tidy(() => add(zeros([b, 1, 1]), expandDims(points.read(), 0)) as Tensor3D);
 }
 
 /** Weight-name scopes of the sub-layers being built (outer first). */

@@ -3,6 +3,7 @@
 // is drawn i.i.d.: a component c ~ Categorical(softmax(logits)), then x = μ_c + σ_c ⊙ ε.
 
 import { ConfigError, formatShape, Random, ShapeError } from '@setgen/ops';
+import { checkPositiveInteger, is } from '@setgen/ops/internal';
 import {
   add,
   customGrad,
@@ -29,7 +30,7 @@ import {
 } from '@tensorflow/tfjs-core';
 import { initializers, type LayerVariable, layers } from '@tensorflow/tfjs-layers';
 import { buildEagerly } from './eager-build.js';
-import { checkChoice, checkPositiveInteger, type Shape } from './layer-utils.js';
+import { checkLayerArgs, type Shape } from './layer-utils.js';
 import { sphereLattice } from './sphere-lattice.js';
 
 /** Options of `MixtureOfGaussiansPrior`. */
@@ -123,22 +124,23 @@ export class MixtureOfGaussiansPrior extends layers.Layer {
   private logStd!: LayerVariable;
 
   constructor(args: MixtureOfGaussiansPriorArgs) {
-    super(args);
-    this.numComponents = checkPositiveInteger(args.numComponents, 'numComponents', 'MixtureOfGaussiansPrior');
-    this.dim = checkPositiveInteger(args.dim, 'dim', 'MixtureOfGaussiansPrior');
-    this.temperature = args.temperature ?? 1;
-    if (!(this.temperature > 0)) {
-      throw new ConfigError(`MixtureOfGaussiansPrior: temperature must be > 0, got ${args.temperature}`);
-    }
-    if (args.seed !== undefined && !Number.isInteger(args.seed)) {
-      throw new ConfigError(`MixtureOfGaussiansPrior: seed must be an integer, got ${args.seed}`);
-    }
-    this.initialization = checkChoice(
-      args.initialization ?? 'random',
-      ['random', 'sphere-lattice'] as const,
-      'initialization',
-      'MixtureOfGaussiansPrior',
+    const layer = 'MixtureOfGaussiansPrior';
+    const checked = checkLayerArgs(
+      args,
+      {
+        numComponents: is.integer(1),
+        dim: is.integer(1),
+        temperature: is.number({ positive: true }),
+        initialization: is.oneOf(['random', 'sphere-lattice'] as const),
+        seed: is.seed,
+      },
+      layer,
     );
+    super(args);
+    this.numComponents = checkPositiveInteger(args.numComponents, `${layer}.numComponents`);
+    this.dim = checkPositiveInteger(args.dim, `${layer}.dim`);
+    this.temperature = checked.temperature ?? 1;
+    this.initialization = checked.initialization ?? 'random';
     if (this.initialization === 'sphere-lattice' && (this.numComponents < 2 || this.dim < 2)) {
       throw new ConfigError(
         `MixtureOfGaussiansPrior: 'sphere-lattice' needs numComponents ≥ 2 and dim ≥ 2, got ${this.numComponents} and ${this.dim}`,

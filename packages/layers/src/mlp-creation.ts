@@ -2,10 +2,12 @@
 // to maxSize·C numbers, read as maxSize points; a set of size n keeps the first n.
 
 import { formatShape, ShapeError } from '@setgen/ops';
+import { checkPositiveInteger, is } from '@setgen/ops/internal';
 import { reshape, serialization, type Tensor2D, type Tensor3D } from '@tensorflow/tfjs-core';
 import type { LayerVariable } from '@tensorflow/tfjs-layers';
-import { checkPositiveInteger, type Shape } from './layer-utils.js';
-import { linearInit, residualMlp, type SetCreationArgs, SetCreationLayer } from './set-creation.js';
+import type { Shape } from './layer-utils.js';
+import { linearInitializer } from './linear-init.js';
+import { residualMlp, type SetCreationArgs, SetCreationLayer } from './set-creation.js';
 
 /** Options of `MLPCreation`. */
 export interface MLPCreationArgs extends SetCreationArgs {
@@ -32,9 +34,9 @@ export class MLPCreation extends SetCreationLayer {
   } | null = null;
 
   constructor(args: MLPCreationArgs) {
-    super(args);
-    this.maxSize = checkPositiveInteger(args.maxSize, 'maxSize', 'MLPCreation');
-    this.hiddenUnits = checkPositiveInteger(args.hiddenUnits ?? 512, 'hiddenUnits', 'MLPCreation');
+    super(args, { maxSize: is.integer(1), hiddenUnits: is.integer(1) });
+    this.maxSize = checkPositiveInteger(args.maxSize, 'MLPCreation.maxSize');
+    this.hiddenUnits = args.hiddenUnits ?? 512;
   }
 
   protected get paddedLength(): number {
@@ -60,16 +62,16 @@ export class MLPCreation extends SetCreationLayer {
         'kernel1',
         [latentDim, this.hiddenUnits],
         'float32',
-        linearInit(latentDim, seed(0)),
+        linearInitializer(latentDim, seed(0)),
       ),
-      bias1: this.addWeight('bias1', [this.hiddenUnits], 'float32', linearInit(latentDim, seed(1))),
+      bias1: this.addWeight('bias1', [this.hiddenUnits], 'float32', linearInitializer(latentDim, seed(1))),
       kernel2: this.addWeight(
         'kernel2',
         [this.hiddenUnits, out],
         'float32',
-        linearInit(this.hiddenUnits, seed(2)),
+        linearInitializer(this.hiddenUnits, seed(2)),
       ),
-      bias2: this.addWeight('bias2', [out], 'float32', linearInit(this.hiddenUnits, seed(3))),
+      bias2: this.addWeight('bias2', [out], 'float32', linearInitializer(this.hiddenUnits, seed(3))),
     };
     this.built = true;
   }

@@ -8,6 +8,7 @@
 // outputs at padded queries are zero, so padding never changes a result.
 
 import { ConfigError, formatShape, ShapeError } from '@setgen/ops';
+import { type Check, checkPositiveInteger, elementMask, is, zeroPadding } from '@setgen/ops/internal';
 import {
   add,
   expandDims,
@@ -24,9 +25,8 @@ import { denseProjection } from './dense-projection.js';
 import { buildEagerly } from './eager-build.js';
 import { addLayerNormalize } from './layer-norm.js';
 import {
-  checkChoice,
+  checkLayerArgs,
   checkMask,
-  checkPositiveInteger,
   checkSet,
   inputList,
   type Kwargs,
@@ -34,6 +34,7 @@ import {
   masksFromKwargs,
   type Shape,
 } from './layer-utils.js';
+import { linearInitializer } from './linear-init.js';
 
 export type { AttentionKind } from './attention.js';
 /** Which reference code the block follows exactly. */
@@ -60,18 +61,6 @@ export interface MultiheadAttentionBlockArgs extends LayerArgs {
   seed?: number;
 }
 
-/**
- * Dense-layer initialisers of PyTorch's `nn.Linear` (the references' framework): kernel and
- * bias uniform in ±1/sqrt(fanIn).
- */
-export function linearKernelInitializer(seed: number | undefined) {
-  return initializers.varianceScaling({ scale: 1 / 3, mode: 'fanIn', distribution: 'uniform', seed });
-}
-export function linearBiasInitializer(fanIn: number, seed: number | undefined) {
-  const limit = 1 / Math.sqrt(fanIn);
-  return initializers.randomUniform({ minval: -limit, maxval: limit, seed });
-}
-
 /** Validated options of a MAB (shared with the blocks built from it). */
 export interface MabOptions {
   units: number;
@@ -81,27 +70,36 @@ export interface MabOptions {
   attention: AttentionKind;
 }
 
-/** Checks the MAB options of `layer` and fills in the defaults; `ConfigError` on a bad one. */
+/** The options of a MAB and of the blocks built from it, with their checks. */
+export const MAB_ARGS = {
+  units: is.integer(1),
+  numHeads: is.integer(1),
+  variant: is.oneOf(MAB_VARIANTS),
+  layerNorm: is.boolean,
+  attention: is.oneOf(ATTENTION_KINDS),
+  seed: is.seed,
+};
+
+/**
+ * Checks the MAB options of `layer` (and the block's own options `extra`) and fills in the
+ * defaults; `ConfigError` naming `layer.option` on a bad value or an unknown key.
+ */
 export function checkMabOptions(
   args: Partial<MultiheadAttentionBlockArgs> | undefined,
   layer: string,
+  extra: Record<string, Check<unknown>> = {},
 ): MabOptions {
   if (!args || typeof args !== 'object')
     throw new ConfigError(`${layer}: expected an options object with units and numHeads`);
-  const units = checkPositiveInteger(args.units, 'units', layer);
-  const numHeads = checkPositiveInteger(args.numHeads, 'numHeads', layer);
+  const checked = checkLayerArgs(args, { ...MAB_ARGS, ...extra }, layer);
+  const units = checkPositiveInteger(checked.units, `${layer}.units`);
+  const numHeads = checkPositiveInteger(checked.numHeads, `${layer}.numHeads`);
   if (units % numHeads !== 0) {
     throw new ConfigError(`${layer}: units (${units}) must be divisible by numHeads (${numHeads})`);
   }
-  const variant = checkChoice(args.variant ?? 'setvae', MAB_VARIANTS, 'variant', layer);
-  const attention = checkChoice(args.attention ?? 'softmax', ATTENTION_KINDS, 'attention', layer);
-  if (args.layerNorm !== undefined && typeof args.layerNorm !== 'boolean') {
-    throw new ConfigError(`${layer}: layerNorm must be a boolean, got ${JSON.stringify(args.layerNorm)}`);
-  }
-  const layerNorm = args.layerNorm ?? variant === 'setvae';
-  if (args.seed !== undefined && !Number.isFinite(args.seed)) {
-    throw new ConfigError(`${layer}: seed must be a number, got ${JSON.stringify(args.seed)}`);
-  }
+  const variant = checked.variant ?? 'setvae';
+  const attention = checked.attention ?? 'softmax';
+  const layerNorm = checked.layerNorm ?? variant === 'setvae';
   return { units, numHeads, variant, layerNorm, attention };
 }
 
@@ -175,11 +173,11 @@ export class MultiheadAttentionBlock extends layers.Layer {
   }
 
   private dense(name: string, fanIn: number, fanOut: number, index: number): LayerVariable {
-    return this.addWeight(name, [fanIn, fanOut], 'float32', linearKernelInitializer(this.nextSeed(index)));
+    return this.addWeight(name, [fanIn, fanOut], 'float32', linearInitializer(fanIn, this.nextSeed(index)));
   }
 
   private bias(name: string, fanIn: number, size: number, index: number): LayerVariable {
-    return this.addWeight(name, [size], 'float32', linearBiasInitializer(fanIn, this.nextSeed(index)));
+    return this.addWeight(name, [size], 'float32', linearInitializer(fanIn, this.nextSeed(index)));
   }
 
   private norm(name: string, size: number): [LayerVariable, LayerVariable] {
@@ -274,10 +272,13 @@ export class MultiheadAttentionBlock extends layers.Layer {
     const queryMask = checkMask(options.queryMask, query, `${this.name} query mask`);
     const keyMask = checkMask(options.keyMask, key, `${this.name} key mask`);
     const result = tidy(() => {
-      // padding rows start at zero, so junk in them cannot leak through the projections
-      const rowMask = (m: Tensor2D) => expandDims(m, 2);
-      const x = queryMask ? mul(query, rowMask(queryMask)) : query;
-      const y = keyMask ? mul(key, rowMask(keyMask)) : key;
+      // a mask selects (> 0.5: element), and padded rows are replaced by zeros, not multiplied,
+      // so neither a mask of 0.3 or 2 nor NaN/Infinity in the padding can leak into a result
+      const qMask = queryMask ? elementMask(queryMask) : null;
+      const kMask = keyMask === queryMask ? qMask : keyMask ? elementMask(keyMask) : null;
+      const x = queryMask ? zeroPadding(query, queryMask) : query;
+      // self-attention (SAB, with one mask) zeroes its padding once
+      const y = key === query && keyMask === queryMask ? x : keyMask ? zeroPadding(key, keyMask) : key;
       const project = (t: Tensor, kernel: LayerVariable, bias?: LayerVariable, relu = false) =>
         denseProjection(t, kernel.read(), { bias: bias?.read(), relu }) as Tensor3D;
       // x + f, through the LayerNorm when the block has one (post-LN)
@@ -289,13 +290,13 @@ export class MultiheadAttentionBlock extends layers.Layer {
       const mh = multiheadAttention(q, k, v, {
         numHeads: this.numHeads,
         attention: this.attention,
-        queryMask,
-        keyMask,
+        queryMask: qMask,
+        keyMask: kMask,
         returnWeights: options.returnAttention === true,
       });
       let out: Tensor;
       if (this.variant === 'setvae') {
-        // Eq. 3: A = LN1(X + MH·Wo); Eq. 4: out = LN2(A + FFN(A))
+        // Eq. 4: A = LN1(X + MH·Wo); Eq. 3: out = LN2(A + FFN(A))
         const a = residual(x, project(mh.values, w.wo), w.ln1Gamma, w.ln1Beta);
         const hidden = project(a, w.ffn1Kernel!, w.ffn1Bias, true);
         out = residual(a, project(hidden, w.ffn2Kernel!, w.ffn2Bias), w.ln2Gamma, w.ln2Beta);
@@ -304,7 +305,7 @@ export class MultiheadAttentionBlock extends layers.Layer {
         out = residual(q, mh.values, w.ln1Gamma, w.ln1Beta);
         out = residual(out, project(out, w.wo, w.bo, true), w.ln2Gamma, w.ln2Beta);
       }
-      if (queryMask) out = mul(out, rowMask(queryMask));
+      if (qMask) out = mul(out, expandDims(qMask, 2));
       return mh.weights ? [out, mh.weights] : [out];
     });
     return { out: result[0] as Tensor3D, attention: result[1] ?? null };

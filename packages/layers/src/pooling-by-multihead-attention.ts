@@ -1,20 +1,21 @@
 // Pooling by Multihead Attention (Set Transformer Eq. 11): PMA_k(X) = MAB(S, X) with k learned
 // seed vectors S; permutation-invariant, [B, N, D] → [B, k, units]. As in the reference code
 // there is no rFF on X before the MAB (REFERENCES.md §1.2).
+import { checkPositiveInteger, is } from '@setgen/ops/internal';
 import { serialization, type Tensor, type Tensor2D, type Tensor3D, tidy } from '@tensorflow/tfjs-core';
 import { initializers, type LayerVariable } from '@tensorflow/tfjs-layers';
 import { ComposedLayer } from './composed-layer.js';
 import { buildEagerly } from './eager-build.js';
-import { tileOverBatch } from './induced-set-attention-block.js';
 import {
   buildSublayer,
   checkMask,
-  checkPositiveInteger,
   checkSet,
   inputList,
   type Kwargs,
   masksFromKwargs,
   type Shape,
+  singleSetShape,
+  tileOverBatch,
 } from './layer-utils.js';
 import {
   checkMabOptions,
@@ -23,7 +24,6 @@ import {
   MultiheadAttentionBlock,
   type MultiheadAttentionBlockArgs,
 } from './multihead-attention-block.js';
-import { singleSetShape } from './set-attention-block.js';
 
 /** Constructor arguments of `PoolingByMultiheadAttention` (`pma`): the MAB's plus `numSeeds`. */
 export interface PoolingByMultiheadAttentionArgs extends MultiheadAttentionBlockArgs {
@@ -47,8 +47,9 @@ export class PoolingByMultiheadAttention extends ComposedLayer {
   private inputDim = 0;
 
   constructor(args: PoolingByMultiheadAttentionArgs) {
-    const options = checkMabOptions(args, 'PoolingByMultiheadAttention');
-    const numSeeds = checkPositiveInteger(args.numSeeds, 'numSeeds', 'PoolingByMultiheadAttention');
+    const layer = 'PoolingByMultiheadAttention';
+    const options = checkMabOptions(args, layer, { numSeeds: is.integer(1) });
+    const numSeeds = checkPositiveInteger(args.numSeeds, `${layer}.numSeeds`);
     super(args);
     this.options = options;
     this.numSeeds = numSeeds;

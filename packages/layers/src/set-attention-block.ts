@@ -1,24 +1,12 @@
 // Set Attention Block (Set Transformer Eq. 7): SAB(X) = MAB(X, X), self-attention within a
 // set; permutation-equivariant. Same options and weights as the MAB it is.
 
-import { ShapeError } from '@setgen/ops';
 import { serialization, type Tensor, type Tensor3D } from '@tensorflow/tfjs-core';
-import { inputList, type Kwargs, masksFromKwargs, type Shape } from './layer-utils.js';
+import { inputList, type Kwargs, masksFromKwargs, type Shape, singleSetShape } from './layer-utils.js';
 import { MultiheadAttentionBlock, type MultiheadAttentionBlockArgs } from './multihead-attention-block.js';
 
 /** Constructor arguments of `SetAttentionBlock` (`sab`): those of the MAB it applies as MAB(X, X). */
 export type SetAttentionBlockArgs = MultiheadAttentionBlockArgs;
-
-/** One `[B, N, D]` shape from a build/computeOutputShape argument, or `ShapeError`. */
-export function singleSetShape(inputShape: Shape | Shape[], layer: string): Shape {
-  const shape = (
-    Array.isArray(inputShape[0]) && inputShape.length === 1 ? inputShape[0] : inputShape
-  ) as Shape;
-  if (!Array.isArray(shape) || shape.length !== 3 || shape.some((d) => Array.isArray(d))) {
-    throw new ShapeError(`${layer}: expected one set of shape [B,N,D], got ${JSON.stringify(inputShape)}`);
-  }
-  return shape;
-}
 
 /**
  * SAB(X) = MAB(X, X): `apply(x [B,N,D], { mask?: [B,N], returnAttention? })` → `[B, N, D]`

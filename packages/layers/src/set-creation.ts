@@ -4,10 +4,17 @@
 
 import { ConfigError, formatShape, maskFromSizes, type SetBatch, ShapeError } from '@setgen/ops';
 import {
+  type Check,
+  checkFloat32,
+  checkOptions,
+  checkPositiveInteger,
+  is,
+  isTensor,
+  zeroPadding,
+} from '@setgen/ops/internal';
+import {
   add,
-  expandDims,
   matMul,
-  mul,
   relu,
   type Tensor,
   type Tensor1D,
@@ -15,9 +22,9 @@ import {
   type Tensor3D,
   tidy,
 } from '@tensorflow/tfjs-core';
-import { initializers, layers } from '@tensorflow/tfjs-layers';
+import { layers } from '@tensorflow/tfjs-layers';
 import { buildEagerly } from './eager-build.js';
-import { checkPositiveInteger, type Kwargs, type Shape } from './layer-utils.js';
+import { checkLayerArgs, type Kwargs, type Shape } from './layer-utils.js';
 
 /** Per-call options of `create`. */
 export interface CreateOptions {
@@ -84,12 +91,12 @@ export abstract class SetCreationLayer extends layers.Layer implements SetCreati
   readonly featureDim: number;
   readonly seed: number | undefined;
 
-  constructor(args: SetCreationArgs) {
+  /** `spec`: the subclass's own options, checked with the shared ones (unknown keys refused). */
+  constructor(args: SetCreationArgs, spec: Record<string, Check<unknown>> = {}) {
+    const layer = new.target.name;
+    checkLayerArgs(args, { featureDim: is.integer(1), seed: is.seed, ...spec }, layer);
     super(args);
-    this.featureDim = checkPositiveInteger(args.featureDim, 'featureDim', new.target.name);
-    if (args.seed !== undefined && !Number.isInteger(args.seed)) {
-      throw new ConfigError(`${new.target.name}: seed must be an integer, got ${args.seed}`);
-    }
+    this.featureDim = checkPositiveInteger(args.featureDim, `${layer}.featureDim`);
     this.seed = args.seed;
   }
 
@@ -103,22 +110,20 @@ export abstract class SetCreationLayer extends layers.Layer implements SetCreati
   protected abstract generate(z: Tensor2D, sizes: number[], length: number, options: CreateOptions): Tensor3D;
 
   create(z: Tensor2D, sizes: number[] | Tensor1D, options: CreateOptions = {}): SetBatch {
-    const isTensor = typeof z === 'object' && z !== null && 'rank' in z;
-    if (!isTensor || z.rank !== 2) {
+    if (!isTensor(z) || z.rank !== 2) {
       throw new ShapeError(
-        `z: expected a Tensor2D [B, latentDim], got ${isTensor ? formatShape(z.shape) : typeof z}`,
+        `z: expected a Tensor2D [B, latentDim], got ${isTensor(z) ? formatShape(z.shape) : typeof z}`,
       );
     }
+    checkFloat32(z, 'z');
     this.checkLatent(z);
     const list = readSizes(sizes, z.shape[0], this.sizeLimit);
-    if (options.seed !== undefined && !Number.isInteger(options.seed)) {
-      throw new ConfigError(`seed: expected an integer, got ${options.seed}`);
-    }
+    checkOptions(options, { seed: is.seed }, `${this.getClassName()}.create options`);
     if (!this.built) buildEagerly(this, z.shape);
     const length = Math.max(this.paddedLength ?? 0, ...list, 0);
     return tidy(() => {
       const mask = maskFromSizes(list, length);
-      const x = mul(this.generate(z, list, length, options), expandDims(mask, 2)) as Tensor3D;
+      const x = zeroPadding(this.generate(z, list, length, options), mask) as Tensor3D;
       return { x, mask };
     });
   }
@@ -152,12 +157,6 @@ export abstract class SetCreationLayer extends layers.Layer implements SetCreati
     const config = { ...super.getConfig(), featureDim: this.featureDim };
     return this.seed === undefined ? config : { ...config, seed: this.seed };
   }
-}
-
-/** PyTorch's default `nn.Linear` initialiser, U(±1/sqrt(fanIn)), for kernels and biases alike. */
-export function linearInit(fanIn: number, seed?: number): ReturnType<typeof initializers.ones> {
-  const bound = 1 / Math.sqrt(fanIn);
-  return initializers.randomUniform({ minval: -bound, maxval: bound, seed });
 }
 
 /**

@@ -62,7 +62,7 @@ describeBackends('setPooling', () => {
     });
   }
 
-  it('weights by a soft mask (DSPN) and differentiates w.r.t. it', () => {
+  it('weights by soft element weights (DSPN) and differentiates w.r.t. them', () => {
     const x = tf.tensor3d([
       [
         [1, -2],
@@ -71,7 +71,8 @@ describeBackends('setPooling', () => {
       ],
     ]);
     const soft = tf.tensor2d([[0.5, 1, 0]]);
-    const out = setPooling(x, soft, 'pna');
+    const elements = tf.tensor2d([[1, 1, 0]]);
+    const out = setPooling(x, elements, 'pna', { weights: soft });
     const w = [0.5, 1];
     const rows = [0, 1].map((c) => [x.arraySync()[0][0][c], x.arraySync()[0][1][c]]);
     const stats = rows.map((v) => {
@@ -83,11 +84,32 @@ describeBackends('setPooling', () => {
     const expected = (['total', 'mean', 'max', 'std'] as const).flatMap((k) => stats.map((e) => e[k]));
     expectClose(out.dataSync(), expected, { rtol: 1e-5 });
     const probe = tf.tensor1d([0.3, -0.2, 0.5, 0.1, 0.2, 0.4, -0.1, 0.7]);
-    const f = (m: tf.Tensor) => tf.sum(tf.mul(setPooling(x, m as tf.Tensor2D, 'pna'), probe)) as tf.Scalar;
+    const f = (w: tf.Tensor) =>
+      tf.sum(tf.mul(setPooling(x, null, 'pna', { weights: w as tf.Tensor2D }), probe)) as tf.Scalar;
     const free = tf.tensor2d([[0.5, 1, 0.25]]);
     const g = tf.grad(f)(free);
     expectClose(g.dataSync(), finiteDifferenceGradient(f, free, 1e-3), { rtol: 1e-2, atol: 2e-3 });
-    tf.dispose([x, soft, out, probe, free, g]);
+    tf.dispose([x, soft, elements, out, probe, free, g]);
+  });
+
+  it('a mask selects and never weights: 0.3 and NaN are padding, 2 is an element', () => {
+    const x = tf.tensor3d([
+      [
+        [1, -2],
+        [3, 5],
+        [-4, 0.5],
+        [7, 7],
+      ],
+    ]);
+    const odd = tf.tensor2d([[2, 1, 0.3, Number.NaN]]);
+    const binary = tf.tensor2d([[1, 1, 0, 0]]);
+    for (const mode of ['sum', 'mean', 'max', 'pna'] as const) {
+      const a = setPooling(x, odd, mode);
+      const b = setPooling(x, binary, mode);
+      expect(Array.from(a.dataSync())).toEqual(Array.from(b.dataSync()));
+      tf.dispose([a, b]);
+    }
+    tf.dispose([x, odd, binary]);
   });
 
   it('accepts a bool mask', () => {

@@ -6,7 +6,8 @@
 // The choice of idx is discrete (made on the host); gradients reach z and the angles
 // through the scores s, and the points through the one-hot selection.
 
-import { batchMatMul, ConfigError, formatShape, Random, ShapeError } from '@setgen/ops';
+import { ConfigError, formatShape, Random, ShapeError } from '@setgen/ops';
+import { batchMatMul, checkPositiveInteger, is } from '@setgen/ops/internal';
 import {
   add,
   div,
@@ -26,8 +27,9 @@ import {
 import { initializers, type LayerVariable } from '@tensorflow/tfjs-layers';
 import { buildEagerly } from './eager-build.js';
 import { featureWiseLinearModulation } from './film.js';
-import { checkPositiveInteger, type Shape } from './layer-utils.js';
-import { linearInit, residualMlp, type SetCreationArgs, SetCreationLayer } from './set-creation.js';
+import type { Shape } from './layer-utils.js';
+import { linearInitializer } from './linear-init.js';
+import { residualMlp, type SetCreationArgs, SetCreationLayer } from './set-creation.js';
 
 /** Options of `TopNCreation`. */
 export interface TopNCreationArgs extends SetCreationArgs {
@@ -87,15 +89,16 @@ export class TopNCreation extends SetCreationLayer {
   > | null = null;
 
   constructor(args: TopNCreationArgs) {
-    super(args);
-    this.referenceSize = checkPositiveInteger(args.referenceSize, 'referenceSize', 'TopNCreation');
-    this.angleDim = checkPositiveInteger(args.angleDim, 'angleDim', 'TopNCreation');
-    this.maxSize = checkPositiveInteger(args.maxSize, 'maxSize', 'TopNCreation');
-    this.angleHiddenUnits = checkPositiveInteger(
-      args.angleHiddenUnits ?? 32,
-      'angleHiddenUnits',
-      'TopNCreation',
-    );
+    super(args, {
+      referenceSize: is.integer(1),
+      angleDim: is.integer(1),
+      maxSize: is.integer(1),
+      angleHiddenUnits: is.integer(1),
+    });
+    this.referenceSize = checkPositiveInteger(args.referenceSize, 'TopNCreation.referenceSize');
+    this.angleDim = checkPositiveInteger(args.angleDim, 'TopNCreation.angleDim');
+    this.maxSize = checkPositiveInteger(args.maxSize, 'TopNCreation.maxSize');
+    this.angleHiddenUnits = args.angleHiddenUnits ?? 32;
     if (this.maxSize > this.referenceSize) {
       throw new ConfigError(
         `TopNCreation: maxSize (${this.maxSize}) must not exceed referenceSize (${this.referenceSize}): top-n picks n of the n0 reference points`,
@@ -140,14 +143,19 @@ export class TopNCreation extends SetCreationLayer {
     this.w = {
       points,
       angles,
-      kernel1: this.addWeight('mlp/kernel1', [latentDim, h], 'float32', linearInit(latentDim, random.seed())),
-      bias1: this.addWeight('mlp/bias1', [h], 'float32', linearInit(latentDim, random.seed())),
-      kernel2: this.addWeight('mlp/kernel2', [h, a], 'float32', linearInit(h, random.seed())),
-      bias2: this.addWeight('mlp/bias2', [a], 'float32', linearInit(h, random.seed())),
-      alphaKernel: this.addWeight('filmAlpha/kernel', [1, c], 'float32', linearInit(1, random.seed())),
-      alphaBias: this.addWeight('filmAlpha/bias', [c], 'float32', linearInit(1, random.seed())),
-      betaKernel: this.addWeight('filmBeta/kernel', [1, c], 'float32', linearInit(1, random.seed())),
-      betaBias: this.addWeight('filmBeta/bias', [c], 'float32', linearInit(1, random.seed())),
+      kernel1: this.addWeight(
+        'mlp/kernel1',
+        [latentDim, h],
+        'float32',
+        linearInitializer(latentDim, random.seed()),
+      ),
+      bias1: this.addWeight('mlp/bias1', [h], 'float32', linearInitializer(latentDim, random.seed())),
+      kernel2: this.addWeight('mlp/kernel2', [h, a], 'float32', linearInitializer(h, random.seed())),
+      bias2: this.addWeight('mlp/bias2', [a], 'float32', linearInitializer(h, random.seed())),
+      alphaKernel: this.addWeight('filmAlpha/kernel', [1, c], 'float32', linearInitializer(1, random.seed())),
+      alphaBias: this.addWeight('filmAlpha/bias', [c], 'float32', linearInitializer(1, random.seed())),
+      betaKernel: this.addWeight('filmBeta/kernel', [1, c], 'float32', linearInitializer(1, random.seed())),
+      betaBias: this.addWeight('filmBeta/bias', [c], 'float32', linearInitializer(1, random.seed())),
     };
     this.built = true;
   }

@@ -10,6 +10,7 @@
  *   a faster solver within ~1e-6 relative of the exact value.
  */
 import { ConfigError } from '@setgen/ops';
+import { checkOptions, is } from '@setgen/ops/internal';
 import {
   abortError,
   type CloudDistance,
@@ -44,7 +45,18 @@ export type GenerationMetrics<D extends CloudDistance = CloudDistance> = {
 export function checkMetricsOptions<D extends CloudDistance>(
   options: ComputeAllMetricsOptions<D>,
 ): { distances: readonly D[]; emd: EmdMethod; batchSize?: number } {
-  const distances = options.distances ?? (['cd', 'emd'] as unknown as readonly D[]);
+  const checked = checkOptions(
+    options,
+    {
+      distances: is.any,
+      emd: is.oneOf(['exact', 'auction', 'pointflow-approx'] as const),
+      batchSize: is.integer(1),
+      onProgress: is.function,
+      signal: is.any,
+    },
+    'options',
+  );
+  const distances = (checked.distances ?? ['cd', 'emd']) as readonly D[];
   if (
     !Array.isArray(distances) ||
     distances.length === 0 ||
@@ -54,21 +66,9 @@ export function checkMetricsOptions<D extends CloudDistance>(
       `options.distances: expected a non-empty array of 'cd' | 'emd', got ${JSON.stringify(distances)}`,
     );
   }
-  const emd = options.emd ?? 'exact';
-  if (emd !== 'exact' && emd !== 'auction' && emd !== 'pointflow-approx') {
-    throw new ConfigError(
-      `options.emd: expected 'exact' | 'auction' | 'pointflow-approx', got ${JSON.stringify(emd)}`,
-    );
-  }
-  const { batchSize, onProgress, signal } = options;
-  if (batchSize !== undefined && !(Number.isInteger(batchSize) && batchSize >= 1)) {
-    throw new ConfigError(`options.batchSize: expected an integer ≥ 1, got ${batchSize}`);
-  }
-  if (onProgress !== undefined && typeof onProgress !== 'function') {
-    throw new ConfigError(
-      `options.onProgress: expected a function (done, total) => void, got ${typeof onProgress}`,
-    );
-  }
+  const emd = checked.emd ?? 'exact';
+  const { batchSize } = checked;
+  const { signal } = options;
   if (signal !== undefined && (typeof signal !== 'object' || signal === null || !('aborted' in signal))) {
     throw new ConfigError('options.signal: expected an AbortSignal');
   }

@@ -153,6 +153,20 @@ describe('setgen-eval (spawned)', () => {
     expect(run('gen.npy', 'ref.npy', '--merge', 'nowhere').code).toBe(1);
   });
 
+  it('worker threads run from a parent started with --input-type=module (node -e "import …")', () => {
+    const code = `
+      const { computeAllMetrics } = await import(${JSON.stringify(join('WORK', 'dist', 'node.js'))});
+      const clouds = (s) => Array.from({ length: 3 }, (_, k) => ({ values: Float64Array.from({ length: 48 }, (_, i) => Math.sin(s + k * 7 + i)), n: 16, d: 3 }));
+      const m = await computeAllMetrics(clouds(1), clouds(2), { distances: ['cd'], workers: 2 });
+      console.log(JSON.stringify(m));`;
+    const out = spawnSync(process.execPath, ['--input-type=module', '-e', code.replace('WORK', work)], {
+      cwd: work,
+      encoding: 'utf8',
+    });
+    expect(out.stderr).toBe('');
+    expect(Object.keys(JSON.parse(out.stdout)).sort()).toEqual(['1-NNA-CD', 'COV-CD', 'MMD-CD']);
+  });
+
   it('exits 1 with a clear message on bad files', () => {
     const cases: [string[], RegExp][] = [
       [['bad.npy', 'ref.npy'], /bad\.npy: not an \.npy file/],

@@ -15,6 +15,7 @@
  * Ties between equidistant centres go to the first centre in C order over (i, j, k).
  */
 import { ConfigError, ShapeError } from '@setgen/ops';
+import { checkOptions, is } from '@setgen/ops/internal';
 import { checkPointCloudShapes, type PointClouds, readPointCloudsSync } from './point-clouds.js';
 
 /** Options of {@link jsdBetweenPointCloudSets}. */
@@ -161,8 +162,9 @@ export function jensenShannonDivergence(countsP: ArrayLike<number>, countsQ: Arr
 export function jsdBetweenPointCloudSets(
   generated: PointClouds,
   reference: PointClouds,
-  { resolution = 28 }: JsdOptions = {},
+  options: JsdOptions = {},
 ): number {
+  const { resolution = 28 } = checkOptions(options, { resolution: is.integer(2) }, 'options');
   for (const [clouds, name] of [
     [generated, 'generated'],
     [reference, 'reference'],

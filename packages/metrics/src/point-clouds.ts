@@ -1,4 +1,5 @@
 import { DataError, formatShape, type HostSet, ShapeError } from '@setgen/ops';
+import { checkHostSet, isTensor } from '@setgen/ops/internal';
 import type { Tensor } from '@tensorflow/tfjs-core';
 
 /**
@@ -6,12 +7,6 @@ import type { Tensor } from '@tensorflow/tfjs-core';
  * tensor (K clouds of N points; read with `await t.data()`, the tensor is not disposed).
  */
 export type PointClouds = readonly HostSet[] | Tensor;
-
-function isTensor(value: unknown): value is Tensor {
-  return (
-    typeof value === 'object' && value !== null && 'shape' in value && 'dtype' in value && 'dataId' in value
-  );
-}
 
 /**
  * Checks a collection's shapes (no data read yet): a non-empty array of well-formed host sets
@@ -38,34 +33,14 @@ export function checkPointCloudShapes(clouds: PointClouds, name: string): number
     throw new DataError(`${name}: expected at least one point cloud, got an empty collection`);
   let d = -1;
   clouds.forEach((set: HostSet, k: number) => {
-    const ok =
-      set &&
-      (set.values instanceof Float32Array || set.values instanceof Float64Array) &&
-      Number.isInteger(set.n) &&
-      Number.isInteger(set.d) &&
-      set.d >= 1 &&
-      set.values.length === set.n * set.d;
-    if (!ok) {
-      throw new ShapeError(
-        `${name}[${k}]: expected a HostSet { values: Float32Array | Float64Array of length n·d, n, d ≥ 1 }, got ${describe(set)}`,
-      );
-    }
-    if (set.n < 1) throw new DataError(`${name}[${k}]: expected a cloud with at least one point, got n = 0`);
+    // the layout (ShapeError) and n ≥ 1 (DataError); the values are checked when read
+    checkHostSet(set, `${name}[${k}]`, { finite: false });
     if (d >= 0 && set.d !== d) {
       throw new ShapeError(`${name}[${k}]: expected dimension d = ${d} like ${name}[0], got d = ${set.d}`);
     }
     d = set.d;
   });
   return d;
-}
-
-function describe(set: unknown): string {
-  if (!set || typeof set !== 'object') return String(set);
-  const s = set as Partial<HostSet>;
-  const values = s.values as unknown;
-  const kind = values && typeof values === 'object' ? (values as object).constructor.name : typeof values;
-  const length = (values as { length?: number })?.length;
-  return `{ values: ${kind}(${length}), n: ${s.n}, d: ${s.d} }`;
 }
 
 /**

@@ -17,6 +17,7 @@
  * - AP = Σ_i (r_i − r_{i−1}) · max_{r ≥ r_i} precision(r).
  */
 import { ConfigError, DataError, type HostSet, ShapeError } from '@setgen/ops';
+import { type Check, checkOptions, is } from '@setgen/ops/internal';
 
 /** The predicted set of one image with a confidence per element (DSPN: its mask value). */
 export interface SetPrediction {
@@ -89,12 +90,19 @@ export function setPredictionAP(
     kind = 'box',
     attributeSizes = [2, 8, 3, 2],
     coordinateScale = 3,
-  } = options ?? ({} as SetPredictionAPOptions);
-  if (typeof threshold !== 'number' || Number.isNaN(threshold)) {
-    throw new ConfigError(`options.threshold: expected a number (IoU or distance), got ${threshold}`);
+  } = checkOptions(
+    options,
+    {
+      threshold: is.number({ infinite: true }),
+      kind: is.oneOf(['box', 'state'] as const),
+      attributeSizes: is.any as Check<readonly number[]>,
+      coordinateScale: is.number(),
+    },
+    'options',
+  );
+  if (threshold === undefined) {
+    throw new ConfigError('options.threshold: expected a number (IoU or distance), got undefined');
   }
-  if (kind !== 'box' && kind !== 'state')
-    throw new ConfigError(`options.kind: expected 'box' | 'state', got ${JSON.stringify(kind)}`);
   const d = kind === 'box' ? 4 : 3 + attributeSizes.reduce((s, v) => s + v, 0);
   if (!Array.isArray(predictions) || !Array.isArray(targets) || predictions.length !== targets.length) {
     throw new ShapeError(

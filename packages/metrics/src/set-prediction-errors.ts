@@ -9,7 +9,8 @@
  *   and the surplus elements cost nothing (DSPN instead matches padded sets with the mask as a
  *   feature — pad your sets that way to penalise a wrong cardinality).
  */
-import { ConfigError, DataError, type HostSet, linearSumAssignment, ShapeError } from '@setgen/ops';
+import { DataError, type HostSet, linearSumAssignment, ShapeError } from '@setgen/ops';
+import { checkOptions, is } from '@setgen/ops/internal';
 
 /** Options of {@link setPredictionErrors}. */
 export interface SetPredictionErrorsOptions {
@@ -28,13 +29,13 @@ export interface SetPredictionErrors {
 export function setPredictionErrors(
   predictions: readonly HostSet[],
   targets: readonly HostSet[],
-  { pairCost = 'sqeuclidean' }: SetPredictionErrorsOptions = {},
+  options: SetPredictionErrorsOptions = {},
 ): SetPredictionErrors {
-  if (pairCost !== 'sqeuclidean' && pairCost !== 'euclidean') {
-    throw new ConfigError(
-      `options.pairCost: expected 'sqeuclidean' | 'euclidean', got ${JSON.stringify(pairCost)}`,
-    );
-  }
+  const { pairCost = 'sqeuclidean' } = checkOptions(
+    options,
+    { pairCost: is.oneOf(['sqeuclidean', 'euclidean'] as const) },
+    'options',
+  );
   if (!Array.isArray(predictions) || predictions.length === 0) {
     throw new DataError('predictions: expected at least one predicted set');
   }

@@ -76,7 +76,10 @@ export function workerExecutor({ workers }: WorkerPoolOptions = {}): PairwiseExe
     );
     const opsUrl = import.meta.resolve('@setgen/ops');
     const count = Math.max(1, Math.min(workers ?? availableParallelism(), tasks.length));
-    const pool = Array.from({ length: count }, () => new Worker(WORKER_SOURCE, { eval: true }));
+    // The worker source is CommonJS: a parent started with --input-type=module (e.g.
+    // `node --input-type=module -e …`) must not pass that flag on to it.
+    const execArgv = process.execArgv.filter((arg) => !arg.startsWith('--input-type'));
+    const pool = Array.from({ length: count }, () => new Worker(WORKER_SOURCE, { eval: true, execArgv }));
     let next = 0;
     let finished = 0;
     let onAbort = () => {};

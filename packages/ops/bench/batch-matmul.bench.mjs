@@ -6,7 +6,7 @@
 // Build first: `pnpm exec tsc -b`. Run: `node bench/batch-matmul.bench.mjs [--backends wasm,cpu]`.
 import * as tf from '@tensorflow/tfjs-core';
 import { backendsFromArgs, bench, useBackend } from '../../../scripts/bench-harness.mjs';
-import { batchMatMul } from '../dist/index.js';
+import { batchMatMul } from '../dist/internal.js';
 
 const CASES = [
   // name, a, b, transposeA, transposeB

@@ -4,7 +4,7 @@ import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-layers'; // registers tf.matMul's gradient for the reference
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import * as tf from '@tensorflow/tfjs-core';
-import { batchMatMul, splitRows } from '../src/index.js';
+import { batchMatMul, splitRows } from '../src/internal.js';
 
 export interface BrowserCheck {
   backend: string;

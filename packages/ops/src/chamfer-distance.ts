@@ -5,16 +5,17 @@
 import { reshape, type Tensor, type Tensor2D, tidy } from '@tensorflow/tfjs-core';
 import { type NeighbourJob, neighbourJob, runNeighbourJob } from './chamfer-host.js';
 import {
-  checkPairCost,
-  checkPointReduction,
+  PAIR_COSTS,
   type PairCost,
+  POINT_REDUCTIONS,
   type PointReduction,
   weightedPairCostSum,
 } from './pair-cost.js';
 import { checkPairedSets } from './pairwise-distances.js';
 import { type HostSetBatch, readSetBatch } from './read-set-batch.js';
 import { reduceBatch } from './reduce-batch.js';
-import { asSetBatch, checkReduction, type Reduction, type SetLike } from './set-batch.js';
+import { asSetBatch, REDUCTIONS, type Reduction, type SetLike } from './set-batch.js';
+import { checkOptions, is } from './validate.js';
 
 /** Options of {@link chamferDistance}. */
 export interface ChamferOptions {
@@ -28,6 +29,12 @@ export interface ChamferOptions {
   /** Over the batch; default 'mean'. 'none' returns `[B]`. */
   reduction?: Reduction;
 }
+
+const CHAMFER_OPTIONS = {
+  pairCost: is.oneOf(PAIR_COSTS),
+  pointReduction: is.oneOf(POINT_REDUCTIONS),
+  reduction: is.oneOf(REDUCTIONS),
+};
 
 /** Sets one after another with their padding dropped, as the host kernel wants them. */
 function packValid(sets: HostSetBatch): { values: Float32Array; start: Int32Array } {
@@ -66,9 +73,10 @@ export function chamferDistance(a: SetLike, b: SetLike, options: ChamferOptions 
   const setA = asSetBatch(a, 'a');
   const setB = asSetBatch(b, 'b');
   checkPairedSets(setA.x.shape, setB.x.shape);
-  const pairCost = checkPairCost(options.pairCost ?? 'sqeuclidean');
-  const pointReduction = checkPointReduction(options.pointReduction ?? 'mean');
-  const reduction = checkReduction(options.reduction ?? 'mean');
+  const opts = checkOptions(options, CHAMFER_OPTIONS, 'chamferDistance options');
+  const pairCost = opts.pairCost ?? 'sqeuclidean';
+  const pointReduction = opts.pointReduction ?? 'mean';
+  const reduction = opts.reduction ?? 'mean';
   const hostA = readSetBatch(setA, 'a');
   const hostB = readSetBatch(setB, 'b');
   const job = batchNearestNeighbours(hostA, hostB, pairCost);

@@ -61,7 +61,7 @@ describe('chamferDistanceHost', () => {
   it('rejects bad host sets with typed errors', () => {
     const ok = { values: new Float32Array(6), n: 2, d: 3 };
     expect(() => chamferDistanceHost({ values: new Float32Array(5), n: 2, d: 3 }, ok)).toThrow(
-      /a: expected values of length n·d = 2·3, got length 5/,
+      /a: expected a HostSet with values of length n·d = 2·3, got values.length=5/,
     );
     expect(() => chamferDistanceHost(ok, { values: [1, 2, 3] as any, n: 1, d: 3 })).toThrow(ShapeError);
     expect(() => chamferDistanceHost(ok, { values: new Float32Array(4), n: 2, d: 2 })).toThrow(

@@ -3,8 +3,9 @@
 // swept along a sorted axis with pruning; small ones take one pass over all pairs that
 // finds both directions' minima at once.
 import { ShapeError } from './errors.js';
-import { checkPointReduction, type PointReduction } from './pair-cost.js';
+import { POINT_REDUCTIONS, type PointReduction } from './pair-cost.js';
 import { checkHostSet, type HostSet } from './set-batch.js';
+import { checkOptions, is } from './validate.js';
 
 /**
  * A batch of nearest-neighbour problems: sets `t = 0..T-1` of side A are rows
@@ -391,7 +392,9 @@ export function chamferDistanceHostBatch(
     if (b[k].d !== d)
       throw new ShapeError(`${label('b', k)}: expected d = ${d} to match a, got d = ${b[k].d}`);
   });
-  const pointReduction = checkPointReduction(options.pointReduction ?? 'mean');
+  const pointReduction =
+    checkOptions(options, { pointReduction: is.oneOf(POINT_REDUCTIONS) }, 'chamferDistanceHost options')
+      .pointReduction ?? 'mean';
   const packedA = packHostSets(a);
   const packedB = packHostSets(b);
   const job = neighbourJob(packedA.values, packedA.start, packedB.values, packedB.start, d, false);

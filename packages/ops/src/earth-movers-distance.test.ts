@@ -222,13 +222,13 @@ describe('earthMoversDistance: bad input', () => {
     ]);
     expect(() => earthMoversDistance(a, twoD)).toThrow(/d = 3, received b.d = 2/);
     expect(() => earthMoversDistance(a, { values: new Float64Array(5), n: 2, d: 3 })).toThrow(
-      /earthMoversDistance: b: expected values of length n·d = 2·3, got length 5/,
+      /earthMoversDistance: b: expected a HostSet with values of length n·d = 2·3, got values.length=5/,
     );
     expect(() => earthMoversDistance(a, { values: [0, 0] as unknown as Float64Array, n: 1, d: 2 })).toThrow(
       ShapeError,
     );
     expect(() => earthMoversDistance({ values: new Float64Array(3), n: 1.5, d: 2 }, a)).toThrow(
-      /earthMoversDistance: a: expected integer n ≥ 0 and d ≥ 1, got n = 1.5/,
+      /earthMoversDistance: a: expected a HostSet with integer n ≥ 0 and d ≥ 1, got n = 1.5/,
     );
   });
 
@@ -260,7 +260,7 @@ describe('earthMoversDistance: bad input', () => {
   it('throws ConfigError on an unknown method or pointReduction', () => {
     expect(() => earthMoversDistance(a, a, { method: 'approx' as 'exact' })).toThrow(ConfigError);
     expect(() => earthMoversDistance(a, a, { pointReduction: 'max' as 'sum' })).toThrow(
-      /pointReduction must be/,
+      /pointReduction: expected 'mean' \| 'sum', got "max"/,
     );
   });
 });

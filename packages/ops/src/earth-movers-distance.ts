@@ -9,9 +9,11 @@
 import { auctionAssignment, auctionStart } from './emd-auction.js';
 import { sparseExactEmd } from './emd-exact-sparse.js';
 import { sinkhornTransportCost } from './emd-sinkhorn.js';
-import { ConfigError, DataError, ShapeError } from './errors.js';
+import { DataError, ShapeError } from './errors.js';
 import { solveAssignment } from './linear-sum-assignment.js';
+import { POINT_REDUCTIONS } from './pair-cost.js';
 import { checkHostSet, type HostSet } from './set-batch.js';
+import { checkOptions, is } from './validate.js';
 
 /** Options of {@link earthMoversDistance}. */
 export interface EarthMoversDistanceOptions {
@@ -56,18 +58,13 @@ export function earthMoversDistance(
   b: HostSet,
   options: EarthMoversDistanceOptions = {},
 ): number {
-  const method = options.method ?? 'exact';
-  const pointReduction = options.pointReduction ?? 'mean';
-  if (!(METHODS as readonly string[]).includes(method)) {
-    throw new ConfigError(
-      `earthMoversDistance: options.method must be 'exact' | 'auction' | 'sinkhorn', received ${JSON.stringify(method)}`,
-    );
-  }
-  if (pointReduction !== 'mean' && pointReduction !== 'sum') {
-    throw new ConfigError(
-      `earthMoversDistance: options.pointReduction must be 'mean' | 'sum', received ${JSON.stringify(pointReduction)}`,
-    );
-  }
+  const opts = checkOptions(
+    options,
+    { method: is.oneOf(METHODS), pointReduction: is.oneOf(POINT_REDUCTIONS) },
+    'earthMoversDistance options',
+  );
+  const method = opts.method ?? 'exact';
+  const pointReduction = opts.pointReduction ?? 'mean';
   checkHostSet(a, 'earthMoversDistance: a');
   checkHostSet(b, 'earthMoversDistance: b');
   if (b.d !== a.d) {

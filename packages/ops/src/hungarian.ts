@@ -5,17 +5,18 @@
 import { reshape, type Tensor, type Tensor2D, tidy } from '@tensorflow/tfjs-core';
 import { linearSumAssignment } from './linear-sum-assignment.js';
 import {
-  checkPairCost,
-  checkPointReduction,
   hostPairCost,
+  PAIR_COSTS,
   type PairCost,
+  POINT_REDUCTIONS,
   type PointReduction,
   weightedPairCostSum,
 } from './pair-cost.js';
 import { checkPairedSets } from './pairwise-distances.js';
 import { type HostSetBatch, readSetBatch } from './read-set-batch.js';
 import { reduceBatch } from './reduce-batch.js';
-import { asSetBatch, checkReduction, type Reduction, type SetLike } from './set-batch.js';
+import { asSetBatch, REDUCTIONS, type Reduction, type SetLike } from './set-batch.js';
+import { checkOptions, is } from './validate.js';
 
 /** Options of {@link hungarianMatching}. */
 export interface HungarianMatchingOptions {
@@ -57,11 +58,18 @@ function solveAssignments(a: HostSetBatch, b: HostSetBatch, pairCost: PairCost):
   });
 }
 
-function readPair(a: SetLike, b: SetLike, pairCost: PairCost | undefined, aName: string, bName: string) {
+const MATCHING_OPTIONS = { pairCost: is.oneOf(PAIR_COSTS) };
+const LOSS_OPTIONS = {
+  ...MATCHING_OPTIONS,
+  pointReduction: is.oneOf(POINT_REDUCTIONS),
+  reduction: is.oneOf(REDUCTIONS),
+};
+
+function readPair(a: SetLike, b: SetLike, aName: string, bName: string) {
   const setA = asSetBatch(a, aName);
   const setB = asSetBatch(b, bName);
   checkPairedSets(setA.x.shape, setB.x.shape, aName, bName);
-  return { setA, setB, pairCost: checkPairCost(pairCost ?? 'sqeuclidean') };
+  return { setA, setB };
 }
 
 /**
@@ -76,7 +84,9 @@ export function hungarianMatching(
   b: SetLike,
   options: HungarianMatchingOptions = {},
 ): Int32Array[] {
-  const { setA, setB, pairCost } = readPair(a, b, options.pairCost, 'a', 'b');
+  const { setA, setB } = readPair(a, b, 'a', 'b');
+  const pairCost =
+    checkOptions(options, MATCHING_OPTIONS, 'hungarianMatching options').pairCost ?? 'sqeuclidean';
   return solveAssignments(readSetBatch(setA, 'a'), readSetBatch(setB, 'b'), pairCost);
 }
 
@@ -86,9 +96,11 @@ export function hungarianMatching(
  * `{ pairCost: 'euclidean', reduction: 'sum' }`; DSPN = `{ pairCost: 'huber' }`.
  */
 export function hungarianLoss(pred: SetLike, target: SetLike, options: HungarianLossOptions = {}): Tensor {
-  const { setA, setB, pairCost } = readPair(pred, target, options.pairCost, 'pred', 'target');
-  const pointReduction = checkPointReduction(options.pointReduction ?? 'mean');
-  const reduction = checkReduction(options.reduction ?? 'mean');
+  const { setA, setB } = readPair(pred, target, 'pred', 'target');
+  const opts = checkOptions(options, LOSS_OPTIONS, 'hungarianLoss options');
+  const pairCost = opts.pairCost ?? 'sqeuclidean';
+  const pointReduction = opts.pointReduction ?? 'mean';
+  const reduction = opts.reduction ?? 'mean';
   const hostA = readSetBatch(setA, 'pred');
   const hostB = readSetBatch(setB, 'target');
   const partners = solveAssignments(hostA, hostB, pairCost);

@@ -1,3 +1,8 @@
+// The public surface of @setgen/ops: the set types, errors, masks, distances, losses and
+// matchings of API.md, plus the host kernels and seeded randomness users build on. Plumbing
+// shared by the @setgen packages (argument checks, batchMatMul, splitRows, ...) lives in
+// `@setgen/ops/internal`; the names re-exported at the end are kept here, deprecated, so
+// existing imports keep working for this minor version.
 export { type ChamferOptions, chamferDistance } from './chamfer-distance.js';
 export {
   type ChamferHostOptions,
@@ -12,24 +17,46 @@ export {
   hungarianLoss,
   hungarianMatching,
 } from './hungarian.js';
-export * from './linalg.js';
+// Deprecated here: import these from '@setgen/ops/internal'.
+export {
+  /** @deprecated import from '@setgen/ops/internal' */
+  batchMatMul,
+  /** @deprecated import from '@setgen/ops/internal' */
+  gatherRows,
+} from './linalg.js';
 export {
   type LinearSumAssignmentOptions,
   type LinearSumAssignmentResult,
   linearSumAssignment,
 } from './linear-sum-assignment.js';
-export * from './mask.js';
+export { maskFromSizes } from './mask.js';
 export * from './npy.js';
+export type { PairCost, PointReduction } from './pair-cost.js';
 export {
+  /** @deprecated import from '@setgen/ops/internal' */
   checkPairCost,
+  /** @deprecated import from '@setgen/ops/internal' */
   checkPointReduction,
+  /** @deprecated import from '@setgen/ops/internal' */
   type HostPairCost,
+  /** @deprecated import from '@setgen/ops/internal' */
   hostPairCost,
-  type PairCost,
-  type PointReduction,
 } from './pair-cost.js';
 export { pairwiseSquaredDistances } from './pairwise-distances.js';
 export * from './random.js';
-export * from './set-batch.js';
+export {
+  asSetBatch,
+  /** @deprecated import from '@setgen/ops/internal' */
+  checkHostSet,
+  /** @deprecated import from '@setgen/ops/internal' */
+  checkReduction,
+  type HostSet,
+  type Reduction,
+  type SetBatch,
+  type SetLike,
+} from './set-batch.js';
 export { type SinkhornOptions, sinkhornDistance } from './sinkhorn-distance.js';
-export * from './split-rows.js';
+export {
+  /** @deprecated import from '@setgen/ops/internal' */
+  splitRows,
+} from './split-rows.js';

@@ -10,6 +10,7 @@
  * each column's minimum row), which leaves far fewer rows to augment.
  */
 import { DataError, ShapeError } from './errors.js';
+import { checkOptions, is } from './validate.js';
 
 /** Options of {@link linearSumAssignment}. */
 export interface LinearSumAssignmentOptions {
@@ -46,8 +47,14 @@ export function linearSumAssignment(
   cost: ArrayLike<number> | readonly ArrayLike<number>[],
   options: LinearSumAssignmentOptions = {},
 ): LinearSumAssignmentResult {
-  const { rows, cols, matrix } = readCostMatrix(cost, options);
-  const maximize = options.maximize ?? false;
+  // rows and cols describe cost's shape: readCostMatrix checks them (ShapeError)
+  const opts = checkOptions(
+    options,
+    { rows: is.any, cols: is.any, maximize: is.boolean },
+    'linearSumAssignment options',
+  );
+  const { rows, cols, matrix } = readCostMatrix(cost, opts as LinearSumAssignmentOptions);
+  const maximize = opts.maximize ?? false;
   const forbidden = maximize ? Number.NEGATIVE_INFINITY : Number.POSITIVE_INFINITY;
   for (let k = 0; k < matrix.length; k++) {
     const value = matrix[k];

@@ -1,4 +1,16 @@
-import { type Tensor1D, type Tensor2D, tensor2d } from '@tensorflow/tfjs-core';
+import {
+  broadcastTo,
+  cast,
+  expandDims,
+  greater,
+  type Tensor,
+  type Tensor1D,
+  type Tensor2D,
+  tensor2d,
+  tidy,
+  where,
+  zeros,
+} from '@tensorflow/tfjs-core';
 import { ShapeError } from './errors.js';
 
 /**
@@ -20,4 +32,27 @@ export function maskFromSizes(sizes: number[] | Tensor1D, maxSize: number): Tens
     values.fill(1, b * maxSize, b * maxSize + size);
   });
   return tensor2d(values, [list.length, maxSize]);
+}
+
+/**
+ * THE definition of a mask in @setgen: an entry is an element exactly where `mask > 0.5`;
+ * anything else (0, 0.3, NaN) is padding, and 2 counts as 1. Returns that 0/1 float32 mask
+ * `[B, N]` (one cheap op on the small mask), so a mask of 0.3, 2 or NaN can never scale a
+ * value: it selects, as the host paths' `mask[b, i] > 0.5` does.
+ */
+export function elementMask(mask: Tensor2D): Tensor2D {
+  return tidy(() => cast(greater(mask, 0.5), 'float32') as Tensor2D);
+}
+
+/**
+ * `x [B, N, D]` with its padded rows (`mask [B, N]` ≤ 0.5 or NaN) replaced by exact zeros —
+ * selected, not multiplied, so NaN or ±Infinity in padding never reach a value or a gradient
+ * (the gradient at padded rows is 0).
+ */
+export function zeroPadding<T extends Tensor>(x: T, mask: Tensor2D): T {
+  return tidy(() => {
+    const rows = broadcastTo(expandDims(greater(mask, 0.5), 2), x.shape);
+    // zeros not derived from x, so the gradient tape has no second branch to differentiate
+    return where(rows, x, zeros(x.shape)) as T;
+  });
 }

@@ -24,8 +24,8 @@ import {
   tensor2d,
   tidy,
 } from '@tensorflow/tfjs-core';
-import { ConfigError } from './errors.js';
 import { gatherRows } from './linalg.js';
+import { checkChoice } from './validate.js';
 
 /**
  * Cost between two elements, per the conventions of the reference codes (the README's "Conventions"):
@@ -38,22 +38,17 @@ export type PairCost = 'sqeuclidean' | 'euclidean' | 'huber';
 /** Pair reduction within a set: 'mean' divides by the number of valid points (or matched pairs). */
 export type PointReduction = 'mean' | 'sum';
 
+export const PAIR_COSTS: readonly PairCost[] = ['sqeuclidean', 'euclidean', 'huber'];
+export const POINT_REDUCTIONS: readonly PointReduction[] = ['mean', 'sum'];
+
 /** Checks a `pairCost` option. */
 export function checkPairCost(value: unknown, name = 'pairCost'): PairCost {
-  if (value !== 'sqeuclidean' && value !== 'euclidean' && value !== 'huber') {
-    throw new ConfigError(
-      `${name}: expected 'sqeuclidean' | 'euclidean' | 'huber', got ${JSON.stringify(value)}`,
-    );
-  }
-  return value;
+  return checkChoice(value, name, PAIR_COSTS);
 }
 
 /** Checks a `pointReduction` option. */
 export function checkPointReduction(value: unknown, name = 'pointReduction'): PointReduction {
-  if (value !== 'mean' && value !== 'sum') {
-    throw new ConfigError(`${name}: expected 'mean' | 'sum', got ${JSON.stringify(value)}`);
-  }
-  return value;
+  return checkChoice(value, name, POINT_REDUCTIONS);
 }
 
 /** Host cost between row `i` of `a` and row `j` of `b` (both row-major with `d` features). */

@@ -1,5 +1,6 @@
-import type { Tensor, Tensor2D, Tensor3D } from '@tensorflow/tfjs-core';
-import { ConfigError, DataError, formatShape, ShapeError } from './errors.js';
+import type { Tensor2D, Tensor3D } from '@tensorflow/tfjs-core';
+import { DataError, formatShape, ShapeError } from './errors.js';
+import { checkChoice, checkFloat32, isTensor } from './validate.js';
 
 /**
  * A batch of sets on the device: `x [B, N, D]` with `mask [B, N]` (1 = element,
@@ -23,29 +24,26 @@ export interface HostSet {
   d: number;
 }
 
-function isTensorLike(v: unknown): v is Tensor {
-  return typeof v === 'object' && v !== null && 'shape' in v && 'dtype' in v && 'dataId' in v;
-}
-
 /**
- * Normalises a `SetLike` argument and checks its shapes; `name` is used in error messages.
- * Throws `ShapeError` before any tensor work.
+ * Normalises a `SetLike` argument and checks it; `name` is used in error messages. Throws
+ * `ShapeError` for shapes and `DataError` for an x that is not float32, before any tensor work.
  */
 export function asSetBatch(value: SetLike, name: string): SetBatch {
-  const batch: SetBatch = isTensorLike(value) ? { x: value as Tensor3D } : (value as SetBatch);
-  if (!batch || !isTensorLike(batch.x)) {
+  const batch: SetBatch = isTensor(value) ? { x: value as Tensor3D } : (value as SetBatch);
+  if (!batch || !isTensor(batch.x)) {
     throw new ShapeError(`${name}: expected a Tensor3D [B,N,D] or { x: Tensor3D, mask?: Tensor2D }`);
   }
   if (batch.x.rank !== 3) {
     throw new ShapeError(`${name}: expected x of shape [B,N,D], got ${formatShape(batch.x.shape)}`);
   }
+  checkFloat32(batch.x, isTensor(value) ? name : `${name}.x`);
   const [b, n] = batch.x.shape;
   if (batch.mask !== undefined && batch.mask !== null) {
     const m: unknown = batch.mask;
-    if (!isTensorLike(m) || m.rank !== 2 || m.shape[0] !== b || m.shape[1] !== n) {
+    if (!isTensor(m) || m.rank !== 2 || m.shape[0] !== b || m.shape[1] !== n) {
       throw new ShapeError(
         `${name}.mask: expected shape ${formatShape([b, n])} to match x ${formatShape(batch.x.shape)}, got ${
-          isTensorLike(m) ? formatShape(m.shape) : typeof m
+          isTensor(m) ? formatShape(m.shape) : typeof m
         }`,
       );
     }
@@ -53,30 +51,48 @@ export function asSetBatch(value: SetLike, name: string): SetBatch {
   return batch;
 }
 
+export const REDUCTIONS: readonly Reduction[] = ['none', 'mean', 'sum'];
+
 /** Checks a reduction option. */
-export function checkReduction(reduction: string, name = 'reduction'): Reduction {
-  if (reduction !== 'none' && reduction !== 'mean' && reduction !== 'sum') {
-    throw new ConfigError(`${name}: expected 'none' | 'mean' | 'sum', got ${JSON.stringify(reduction)}`);
-  }
-  return reduction;
+export function checkReduction(reduction: unknown, name = 'reduction'): Reduction {
+  return checkChoice(reduction, name, REDUCTIONS);
+}
+
+/** What {@link checkHostSet} accepts besides the layout. */
+export interface HostSetChecks {
+  /** Allow n = 0; default false (an empty set is a `DataError`). */
+  allowEmpty?: boolean;
+  /** Require finite values; default true (NaN/Infinity are a `DataError`). */
+  finite?: boolean;
 }
 
 /**
- * Checks a `HostSet` (typed values of length n·d, n ≥ 1, d ≥ 1, all finite); `name` is used in
- * error messages. Throws `ShapeError` for the layout, `DataError` for empty sets and NaN/Infinity.
+ * Checks a `HostSet` (typed values of length n·d, d ≥ 1; n ≥ 1 and all values finite unless
+ * told otherwise); `name` is used in error messages. Throws `ShapeError` for the layout,
+ * `DataError` for an empty set and NaN/Infinity. Returns the set.
  */
-export function checkHostSet(set: HostSet, name: string): void {
+export function checkHostSet(set: HostSet, name: string, checks: HostSetChecks = {}): HostSet {
+  const { allowEmpty = false, finite = true } = checks;
   if (!set || !(set.values instanceof Float32Array || set.values instanceof Float64Array)) {
-    throw new ShapeError(`${name}: expected a HostSet { values: Float32Array | Float64Array, n, d }`);
+    const got =
+      set && typeof set === 'object' && 'values' in set
+        ? `values of type ${(set.values as object)?.constructor?.name ?? typeof set.values}`
+        : String(set);
+    throw new ShapeError(
+      `${name}: expected a HostSet { values: Float32Array | Float64Array, n, d }, got ${got}`,
+    );
   }
   const { values, n, d } = set;
   if (!Number.isInteger(n) || !Number.isInteger(d) || n < 0 || d < 1) {
-    throw new ShapeError(`${name}: expected integer n ≥ 0 and d ≥ 1, got n = ${n}, d = ${d}`);
+    throw new ShapeError(`${name}: expected a HostSet with integer n ≥ 0 and d ≥ 1, got n = ${n}, d = ${d}`);
   }
   if (values.length !== n * d) {
-    throw new ShapeError(`${name}: expected values of length n·d = ${n}·${d}, got length ${values.length}`);
+    throw new ShapeError(
+      `${name}: expected a HostSet with values of length n·d = ${n}·${d}, got values.length=${values.length}`,
+    );
   }
-  if (n === 0) throw new DataError(`${name}: expected at least one point, got n = 0`);
+  if (n === 0 && !allowEmpty) throw new DataError(`${name}: expected at least one point, got n = 0`);
+  if (!finite) return set;
   for (let k = 0; k < values.length; k++) {
     if (!Number.isFinite(values[k])) {
       throw new DataError(
@@ -84,4 +100,5 @@ export function checkHostSet(set: HostSet, name: string): void {
       );
     }
   }
+  return set;
 }

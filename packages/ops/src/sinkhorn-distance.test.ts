@@ -2,8 +2,10 @@ import {
   describeBackends,
   expectClose,
   expectNoLeak,
+  fillPadding,
   finiteDifferenceGradient,
   loadFixture,
+  prefixMask,
   randomSet,
   valuesOf,
 } from '@setgen/testkit';
@@ -145,4 +147,53 @@ describeBackends('sinkhornDistance', () => {
     expect(tf.memory().numTensors).toBe(before);
     tf.dispose([a, b, wrong, empty]);
   });
+});
+
+describeBackends('sinkhornDistance with NaN or huge values in the padding', () => {
+  for (const junk of [Number.NaN, 1e30, Number.POSITIVE_INFINITY]) {
+    it(`padding holding ${junk}: value and gradient equal the unpadded sets'`, () => {
+      const options = { epsilon: 0.3, iterations: 20, reduction: 'none' as const };
+      const a = randomSet(21, [1, 3, 2]);
+      const b = randomSet(22, [1, 4, 2]);
+      // the same sets, padded by two rows (a) and one row (b) holding junk
+      const mask = prefixMask([3], 5);
+      const maskB = prefixMask([4], 5);
+      const padded = fillPadding(
+        tf.pad(a, [
+          [0, 0],
+          [0, 2],
+          [0, 0],
+        ]) as tf.Tensor3D,
+        mask,
+        junk,
+      );
+      const paddedB = fillPadding(
+        tf.pad(b, [
+          [0, 0],
+          [0, 1],
+          [0, 0],
+        ]) as tf.Tensor3D,
+        maskB,
+        junk,
+      );
+      const plain = (p: tf.Tensor, q: tf.Tensor) =>
+        tf.sum(sinkhornDistance(p as tf.Tensor3D, q as tf.Tensor3D, options)) as tf.Scalar;
+      const masked = (p: tf.Tensor, q: tf.Tensor) =>
+        tf.sum(
+          sinkhornDistance({ x: p as tf.Tensor3D, mask }, { x: q as tf.Tensor3D, mask: maskB }, options),
+        ) as tf.Scalar;
+      const [ga, gb] = tf.grads(plain)([a, b]);
+      const [gpa, gpb] = tf.grads(masked)([padded, paddedB]);
+      const value = plain(a, b);
+      const paddedValue = masked(padded, paddedB);
+      expectClose(valuesOf(paddedValue), valuesOf(value), { rtol: 1e-5, atol: 1e-6 });
+      const [pa, pb] = [valuesOf(gpa), valuesOf(gpb)];
+      expectClose(pa.slice(0, 6), valuesOf(ga), { rtol: 1e-4, atol: 1e-6 });
+      expectClose(pb.slice(0, 8), valuesOf(gb), { rtol: 1e-4, atol: 1e-6 });
+      // the padded rows get an exact zero gradient, not NaN
+      expect(pa.slice(6)).toEqual([0, 0, 0, 0]);
+      expect(pb.slice(8)).toEqual([0, 0]);
+      tf.dispose([a, b, mask, maskB, padded, paddedB]);
+    });
+  }
 });

@@ -15,10 +15,12 @@ import {
   zeros,
 } from '@tensorflow/tfjs-core';
 import { ConfigError } from './errors.js';
+import { zeroPadding } from './mask.js';
 import { checkPairedSets, pairwiseSquaredDistances } from './pairwise-distances.js';
 import { readSetBatch } from './read-set-batch.js';
 import { reduceBatch } from './reduce-batch.js';
-import { asSetBatch, checkReduction, type Reduction, type SetLike } from './set-batch.js';
+import { asSetBatch, REDUCTIONS, type Reduction, type SetLike } from './set-batch.js';
+import { checkOptions, is } from './validate.js';
 
 /** Options of {@link sinkhornDistance}. */
 export interface SinkhornOptions {
@@ -29,6 +31,12 @@ export interface SinkhornOptions {
   /** Over the batch; default 'mean'. 'none' returns `[B]`. */
   reduction?: Reduction;
 }
+
+const SINKHORN_OPTIONS = {
+  epsilon: is.number({ positive: true }),
+  iterations: is.integer(1),
+  reduction: is.oneOf(REDUCTIONS),
+};
 
 /** Added to log-weights of padded elements: exp of it is exactly 0 in float32. */
 const EXCLUDED = -1e30;
@@ -65,16 +73,13 @@ export function sinkhornDistance(a: SetLike, b: SetLike, options: SinkhornOption
   const setA = asSetBatch(a, 'a');
   const setB = asSetBatch(b, 'b');
   checkPairedSets(setA.x.shape, setB.x.shape);
-  const { epsilon, iterations = 100 } = options ?? ({} as SinkhornOptions);
-  if (!(typeof epsilon === 'number' && Number.isFinite(epsilon) && epsilon > 0)) {
+  const opts = checkOptions(options, SINKHORN_OPTIONS, 'sinkhornDistance options');
+  if (opts.epsilon === undefined) {
     throw new ConfigError(
-      `epsilon: expected a finite number > 0 (in units of the squared distance), got ${epsilon}`,
+      'sinkhornDistance options.epsilon: expected a finite number > 0 (in units of the squared distance), got undefined',
     );
   }
-  if (!(Number.isInteger(iterations) && iterations >= 1)) {
-    throw new ConfigError(`iterations: expected an integer >= 1, got ${iterations}`);
-  }
-  const reduction = checkReduction(options.reduction ?? 'mean');
+  const { epsilon, iterations = 100, reduction = 'mean' } = opts;
   const validA = readSetBatch(setA, 'a').valid;
   const validB = readSetBatch(setB, 'b').valid;
   const [, n] = setA.x.shape;
@@ -83,9 +88,12 @@ export function sinkhornDistance(a: SetLike, b: SetLike, options: SinkhornOption
   return tidy(() => {
     const rowsA = logWeights(validA, n, (batch) => [batch, n, 1]);
     const colsB = logWeights(validB, m, (batch) => [batch, 1, m]);
-    // zero the cost between padded rows so junk padding values never reach a gradient
+    // padded rows are selected away (NaN or 1e30 there would survive a multiply by 0), and the
+    // cost involving them is zeroed, so padding never reaches a value or a gradient
+    const xa = setA.mask ? zeroPadding(setA.x, setA.mask) : setA.x;
+    const xb = setB.mask ? zeroPadding(setB.x, setB.mask) : setB.x;
     const mask = mul(exp(rowsA.exclude), exp(colsB.exclude));
-    const cost = mul(pairwiseSquaredDistances(setA.x, setB.x), mask);
+    const cost = mul(pairwiseSquaredDistances(xa, xb), mask);
     const scaled = div(cost, -epsilon); // −C/ε
     // −C/ε with padded columns (for the f update) or rows (for the g update) excluded
     const overCols = add(scaled, colsB.exclude);

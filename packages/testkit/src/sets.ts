@@ -29,10 +29,13 @@ export function prefixMask(sizes: number[], n: number): tf.Tensor2D {
   return tf.tensor2d(sizes.map((s) => Array.from({ length: n }, (_, i) => (i < s ? 1 : 0))));
 }
 
-/** `x` with `value` written into its padded rows (mask 0), to show that padding is ignored. */
+/**
+ * `x` with `value` written into its padded rows (mask ≤ 0.5), to show that padding is ignored.
+ * Selected, not multiplied, so `value` may be NaN or ±Infinity.
+ */
 export function fillPadding(x: tf.Tensor3D, mask: tf.Tensor2D, value = 41.25): tf.Tensor3D {
   return tf.tidy(() =>
-    tf.add(tf.mul(x, tf.expandDims(mask, 2)), tf.mul(tf.sub(1, tf.expandDims(mask, 2)), value)),
+    tf.where(tf.broadcastTo(tf.expandDims(tf.greater(mask, 0.5), 2), x.shape), x, tf.fill(x.shape, value)),
   );
 }
 

@@ -1,0 +1,22 @@
+// `@setgen/ops/internal`: plumbing that the @setgen packages share, not the paper's ops.
+// Argument checks (one definition and one error class per kind of bad input), the mask
+// definition, and the performance internals every floor multiplies and splits through.
+// Other @setgen packages import these; users may, but the names carry no stability promise
+// beyond the package's minor version (see README, "Public surface and @setgen/ops/internal").
+export { type TensorMemory, tensorMemory } from './backend-memory.js';
+export { simdBatchMatMulAvailable } from './batch-matmul-kernel.js';
+export { batchMatMul, gatherRows } from './linalg.js';
+export { elementMask, zeroPadding } from './mask.js';
+export {
+  checkPairCost,
+  checkPointReduction,
+  type HostPairCost,
+  hostPairCost,
+  pairCostRows,
+  weightedPairCostSum,
+} from './pair-cost.js';
+export { type HostSetBatch, readSetBatch } from './read-set-batch.js';
+export { reduceBatch } from './reduce-batch.js';
+export { checkHostSet, checkReduction } from './set-batch.js';
+export { splitRows } from './split-rows.js';
+export * from './validate.js';
