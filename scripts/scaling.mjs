@@ -60,7 +60,7 @@ const groups = {
       const tf = await import('@tensorflow/tfjs-core');
       await tf.setBackend('wasm'); await tf.ready();
       const { SetVAE } = await import(${JSON.stringify(join(root, 'packages/models/dist/index.js'))});
-      const model = new SetVAE(SetVAE.presets.setMnist);
+      const model = new SetVAE({ ...SetVAE.presets.setMnist, maxOutputs: 100000 });
       work = () => { const out = model.sample([size], { seed: 1 }); out.x.dataSync(); tf.dispose([out.x, out.mask].filter(Boolean)); };`,
   },
   metrics: {

@@ -21,7 +21,7 @@ export interface AttentionGridOptions {
   /** One caption per set (shown in the first column). */
   captions?: readonly string[];
   pointSize?: number;
-  /** Legend title prefix. Default 'slot'. */
+  /** Legend title (under each column, whose title names the level). Default 'slot'. */
   slotName?: string;
 }
 
@@ -48,7 +48,7 @@ export function attentionGrid(
         captions: l === 0 || !options.captions ? options.captions : options.captions.map(() => ''),
         categories: level.owner,
         categoryDomain: Array.from({ length: level.count }, (_, i) => i),
-        colorTitle: `${options.slotName ?? 'slot'} (${level.title})`,
+        colorTitle: options.slotName ?? 'slot', // the column title names the level
         legendOrient: 'bottom',
       }),
     ),

@@ -154,6 +154,7 @@ export function pointSetGrid(sets: readonly Points[], options: PointSetGridOptio
     orient,
     title: options.colorTitle ?? null,
     symbolLimit: 0, // every category listed (Vega's default stops at 30)
+    titleLimit: 0,
     // Below or above the grid: as many symbol columns as fit its width, compact.
     ...(orient === 'bottom' || orient === 'top'
       ? {

@@ -1,5 +1,5 @@
 import { ConfigError, type HostSet, Random, type SetBatch, ShapeError } from '@setgen/ops';
-import { checkHostSet, checkInteger } from '@setgen/ops/internal';
+import { checkHostSet, checkInteger, checkOptions, is } from '@setgen/ops/internal';
 import { dispose } from '@tensorflow/tfjs-core';
 import { setsOf } from './checks.js';
 import type { SetDataset } from './dataset.js';
@@ -42,23 +42,35 @@ function isInMemory(source: Source): source is SetDataset | readonly HostSet[] {
   return Array.isArray(source) || (typeof source === 'object' && source !== null && 'sets' in source);
 }
 
-function checkOptions(options: BatchOptions) {
+const BATCH_OPTIONS = {
+  batchSize: is.integer(1),
+  shuffle: is.boolean,
+  seed: is.seed,
+  bucketBySize: is.boolean,
+  dropLast: is.boolean,
+  maxSize: is.integer(0),
+  prefetch: is.integer(0, 64),
+};
+
+/** The batching options with defaults; unknown keys and wrong types are `ConfigError`s. */
+function resolveBatchOptions(options: BatchOptions) {
   if (typeof options !== 'object' || options === null)
     throw new ConfigError('options: expected { batchSize, ... }');
+  const checked = checkOptions(options, BATCH_OPTIONS, 'options');
   return {
-    batchSize: checkInteger(options.batchSize, 'batchSize', 1),
-    shuffle: options.shuffle ?? false,
-    seed: checkInteger(options.seed ?? 0, 'seed', Number.MIN_SAFE_INTEGER),
-    bucketBySize: options.bucketBySize ?? false,
-    dropLast: options.dropLast ?? false,
-    maxSize: options.maxSize === undefined ? undefined : checkInteger(options.maxSize, 'maxSize', 0),
-    prefetch: checkInteger(options.prefetch ?? 1, 'prefetch', 0, 64),
+    batchSize: checkInteger(checked.batchSize, 'batchSize', 1),
+    shuffle: checked.shuffle ?? false,
+    seed: checked.seed ?? 0,
+    bucketBySize: checked.bucketBySize ?? false,
+    dropLast: checked.dropLast ?? false,
+    maxSize: checked.maxSize,
+    prefetch: checked.prefetch ?? 1,
   };
 }
 
 /** The index groups of one epoch over an in-memory dataset. */
 export function batchIndices(sizes: readonly number[], options: BatchOptions): number[][] {
-  const { batchSize, shuffle, seed, bucketBySize, dropLast } = checkOptions(options);
+  const { batchSize, shuffle, seed, bucketBySize, dropLast } = resolveBatchOptions(options);
   const random = new Random(seed);
   const order = sizes.map((_, i) => i);
   if (shuffle) random.shuffle(order);
@@ -110,7 +122,7 @@ function makeBatch(
  */
 export function batches(dataset: Source, options: BatchOptions): AsyncGenerator<DatasetBatch> {
   // Arguments are checked here, eagerly, so a bad call throws before anything is iterated.
-  const opts = checkOptions(options);
+  const opts = resolveBatchOptions(options);
   if (isInMemory(dataset)) {
     const sets = setsOf(dataset, 'dataset');
     sets.forEach((set, i) => {
@@ -156,7 +168,7 @@ async function* memoryBatches(
   sets: readonly HostSet[],
   labels: Int32Array | undefined,
   groups: number[][],
-  opts: ReturnType<typeof checkOptions>,
+  opts: ReturnType<typeof resolveBatchOptions>,
 ): AsyncGenerator<DatasetBatch> {
   const ready: DatasetBatch[] = [];
   let next = 0;
@@ -181,7 +193,7 @@ async function* memoryBatches(
 
 async function* streamBatches(
   stream: Iterable<HostSet> | AsyncIterable<HostSet>,
-  opts: ReturnType<typeof checkOptions>,
+  opts: ReturnType<typeof resolveBatchOptions>,
 ): AsyncGenerator<DatasetBatch> {
   let pending: HostSet[] = [];
   let position = 0;
@@ -244,7 +256,7 @@ export function toTfDataGenerator(
   dataset: SetDataset | readonly HostSet[],
   options: BatchOptions,
 ): () => Generator<SetBatch> {
-  checkOptions(options);
+  resolveBatchOptions(options);
   const sets = setsOf(dataset, 'dataset');
   sets.forEach((set, i) => {
     checkHostSet(set, `dataset.sets[${i}]`, { allowEmpty: true });
@@ -273,7 +285,7 @@ export interface EpochBatches {
  * order and a resumed run sees the batches it would have seen. Pass it to a model's `fit`.
  */
 export function epochBatches(dataset: SetDataset | readonly HostSet[], options: BatchOptions): EpochBatches {
-  const opts = checkOptions(options);
+  const opts = resolveBatchOptions(options);
   const sets = setsOf(dataset, 'dataset');
   const stepsPerEpoch = batchIndices(
     sets.map((s) => s.n),

@@ -1,11 +1,13 @@
 import { createHash } from 'node:crypto';
 import { ConfigError, DataError, type HostSet } from '@setgen/ops';
 import { describe, expect, it } from 'vitest';
+import { batches } from './batches.js';
 import { mnistImagesFromIdx } from './mnist-images.js';
 import { polygons } from './polygons.js';
 import { mnistSplitIndices, setMnist } from './set-mnist.js';
 import { setMultiMnist } from './set-multi-mnist.js';
 import { syntheticMolecules } from './synthetic-molecules.js';
+import { toSetBatch } from './to-set-batch.js';
 
 /** sha256 over every set's shape and float bytes: equal hashes = byte-identical datasets. */
 function hashSets(sets: readonly HostSet[]): string {
@@ -303,5 +305,44 @@ describe('polygons', () => {
     expect(() => polygons({ cornerRange: [5, 3] })).toThrow(
       /cornerRange\[1\]: expected an integer >= 5, got 3/,
     );
+  });
+});
+
+describe('options: typos and wrong types are ConfigErrors naming the key', () => {
+  it('every generator and the batching refuse unknown keys and wrong types before any work', () => {
+    const cases: [() => unknown, RegExp][] = [
+      [
+        () => setMnist({ split: 'all', treshold: 0.2 } as never),
+        /options\.treshold: unknown option \(did you mean 'threshold'\?\)/,
+      ],
+      [
+        () => setMnist({ split: 'all', jitter: 'no' } as never),
+        /options\.jitter: expected true or false, got "no"/,
+      ],
+      [
+        () => syntheticMolecules({ numSets: 1, oneHotValency: 1 } as never),
+        /options\.oneHotValency: expected true or false/,
+      ],
+      [
+        () => polygons({ numSet: 3 } as never),
+        /options\.numSet: unknown option \(did you mean 'numSets'\?\)/,
+      ],
+      [
+        () => toSetBatch([{ values: new Float32Array(2), n: 1, d: 2 }], { maxsize: 3 } as never),
+        /options\.maxsize: unknown option/,
+      ],
+      [
+        () => batches([], { batchsize: 2 } as never),
+        /options\.batchsize: unknown option \(did you mean 'batchSize'\?\)/,
+      ],
+      [
+        () => batches([], { batchSize: 2, shuffle: 'true' } as never),
+        /options\.shuffle: expected true or false, got "true"/,
+      ],
+    ];
+    for (const [call, message] of cases) {
+      expect(call).toThrow(ConfigError);
+      expect(call).toThrow(message);
+    }
   });
 });

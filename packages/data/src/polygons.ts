@@ -1,5 +1,5 @@
 import { Random } from '@setgen/ops';
-import { checkInteger, checkNumber } from '@setgen/ops/internal';
+import { checkInteger, checkNumber, checkOptions, is } from '@setgen/ops/internal';
 import type { SetDataset } from './dataset.js';
 
 /** Options of `polygons` (DSPN's rotated regular polygons); every field has a default. */
@@ -35,6 +35,19 @@ export interface PolygonsDataset extends SetDataset {
  * input (given as `(cos θ, sin θ)`), plus a random-size variant with m drawn per set.
  */
 export function polygons(options: PolygonsOptions = {}): PolygonsDataset {
+  checkOptions(
+    options,
+    {
+      numSets: is.any,
+      seed: is.seed,
+      corners: is.any,
+      cornerRange: is.any,
+      radius: is.any,
+      noise: is.any,
+      shufflePoints: is.boolean,
+    },
+    'options',
+  );
   const numSets = checkInteger(options.numSets ?? 1000, 'numSets', 0);
   const seed = checkInteger(options.seed ?? 0, 'seed', Number.MIN_SAFE_INTEGER);
   const range = options.cornerRange ?? [options.corners ?? 4, options.corners ?? 4];

@@ -1,5 +1,5 @@
 import { DataError, type HostSet, Random } from '@setgen/ops';
-import { checkChoice, checkInteger, checkNumber } from '@setgen/ops/internal';
+import { checkChoice, checkInteger, checkNumber, checkOptions, is } from '@setgen/ops/internal';
 import type { SetDataset } from './dataset.js';
 import { type MnistImages, mnistPackageDigits } from './mnist-images.js';
 
@@ -35,6 +35,15 @@ export interface ResolvedPixelOptions {
   layout: PixelLayout;
   shufflePoints: boolean;
 }
+
+/** The pixel options, for `checkOptions` specs of the MNIST generators. */
+export const PIXEL_OPTIONS = {
+  threshold: is.any,
+  convention: is.any,
+  jitter: is.boolean,
+  layout: is.any,
+  shufflePoints: is.boolean,
+};
 
 export function resolvePixelOptions(options: PixelsToSetOptions): ResolvedPixelOptions {
   const convention = checkChoice(options.convention ?? 'setvae', 'convention', ['setvae', 'dspn'] as const);
@@ -133,6 +142,11 @@ export interface SetMnistDataset extends SetDataset {
  * (SetVAE §6.1 / DSPN §5.1; conventions in `PixelsToSetOptions`). Deterministic for a seed.
  */
 export function setMnist(options: SetMnistOptions): SetMnistDataset {
+  checkOptions(
+    options,
+    { ...PIXEL_OPTIONS, split: is.any, seed: is.seed, limit: is.any, images: is.any },
+    'options',
+  );
   const split = checkChoice(options?.split, 'split', ['train', 'test', 'all'] as const);
   const pixelOptions = resolvePixelOptions(options);
   const seed = checkInteger(options.seed ?? 0, 'seed', Number.MIN_SAFE_INTEGER);

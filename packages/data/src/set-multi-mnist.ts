@@ -1,9 +1,10 @@
 import { DataError, Random } from '@setgen/ops';
-import { checkChoice, checkInteger } from '@setgen/ops/internal';
+import { checkChoice, checkInteger, checkOptions, is } from '@setgen/ops/internal';
 import type { SetDataset } from './dataset.js';
 import { type MnistImages, mnistPackageDigits } from './mnist-images.js';
 import {
   mnistSplitIndices,
+  PIXEL_OPTIONS,
   type PixelsToSetOptions,
   pixelsToSet,
   resolvePixelOptions,
@@ -71,6 +72,20 @@ function inkBox(pixels: Uint8Array, offset: number, rows: number, cols: number, 
  * each digit a random image of its class. Labels, digit labels and boxes are kept for evaluation.
  */
 export function setMultiMnist(options: SetMultiMnistOptions): SetMultiMnistDataset {
+  checkOptions(
+    options,
+    {
+      ...PIXEL_OPTIONS,
+      split: is.any,
+      seed: is.seed,
+      numSets: is.any,
+      limit: is.any,
+      canvasSize: is.any,
+      placement: is.any,
+      images: is.any,
+    },
+    'options',
+  );
   const split = checkChoice(options?.split, 'split', ['train', 'test', 'all'] as const);
   const pixelOptions = resolvePixelOptions(options);
   const seed = checkInteger(options.seed ?? 123, 'seed', Number.MIN_SAFE_INTEGER);

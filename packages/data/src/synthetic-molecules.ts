@@ -1,5 +1,5 @@
 import { type HostSet, Random } from '@setgen/ops';
-import { checkInteger, checkNumber } from '@setgen/ops/internal';
+import { checkInteger, checkNumber, checkOptions, is } from '@setgen/ops/internal';
 import type { SetDataset } from './dataset.js';
 
 /** Options of `syntheticMolecules` (`numSets` is required; the rest default to Top-n's synthetic configuration). */
@@ -40,6 +40,21 @@ export interface SyntheticMoleculesDataset extends SetDataset {
  * it has more than 4 atoms (or after 1000). Points are positions `[n, 3]` (`[n, 7]` with `oneHotValency`).
  */
 export function syntheticMolecules(options: SyntheticMoleculesOptions): SyntheticMoleculesDataset {
+  checkOptions(
+    options,
+    {
+      numSets: is.any,
+      seed: is.seed,
+      boxSize: is.any,
+      minDistance: is.any,
+      neighbourDistance: is.any,
+      valencyProbabilities: is.any,
+      maxSize: is.any,
+      triesBeforeStop: is.any,
+      oneHotValency: is.boolean,
+    },
+    'options',
+  );
   const numSets = checkInteger(options?.numSets, 'numSets', 0);
   const seed = checkInteger(options.seed ?? 0, 'seed', Number.MIN_SAFE_INTEGER);
   const box = checkNumber(options.boxSize ?? 6, 'boxSize', { min: 1e-9, max: 1e9 });

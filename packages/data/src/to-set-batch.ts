@@ -1,5 +1,5 @@
 import { DataError, type HostSet, type SetBatch, ShapeError } from '@setgen/ops';
-import { checkHostSet, checkInteger } from '@setgen/ops/internal';
+import { checkHostSet, checkInteger, checkOptions, is } from '@setgen/ops/internal';
 import { tensor2d, tensor3d } from '@tensorflow/tfjs-core';
 
 /** Sets padded on the host: `values [B·N·D]` with zeros at padding, prefix `mask [B·N]`. */
@@ -28,6 +28,7 @@ export function padSets(sets: readonly HostSet[], options: PadOptions = {}): Pad
       `sets: expected a non-empty HostSet[], got ${Array.isArray(sets) ? 'an empty array' : typeof sets}`,
     );
   }
+  checkOptions(options, { maxSize: is.any }, 'options');
   sets.forEach((set, i) => {
     checkHostSet(set, `sets[${i}]`, { allowEmpty: true });
   });

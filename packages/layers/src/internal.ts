@@ -2,4 +2,4 @@
 // layers themselves): PyTorch's nn.Linear initialisation and the shape helpers of the blocks.
 
 export { singleSetShape, tileOverBatch } from './layer-utils.js';
-export { linearInitBound, linearInitializer } from './linear-init.js';
+export { linearInitBound, linearInitializer, linearInitValues } from './linear-init.js';

@@ -115,3 +115,15 @@ describe('molecule-like set metrics (Top-n §5.3)', () => {
     expect(() => diversityScore([a], { pairs: 0 })).toThrow(ConfigError);
   });
 });
+
+describe('molecule metrics options', () => {
+  it('typos and wrong types are ConfigErrors naming the key', () => {
+    const set = { values: new Float32Array([0, 0, 0, 1, 0, 0]), n: 2, d: 3 };
+    expect(() => valencies(set, { neighborDistance: 2 } as never)).toThrow(
+      /options\.neighborDistance: unknown option \(did you mean 'neighbourDistance'\?\)/,
+    );
+    expect(() => incorrectValencyFraction([set], { maxValency: 2.5 })).toThrow(ConfigError);
+    expect(() => diversityScore([set, set], { pair: 3 } as never)).toThrow(/did you mean 'pairs'/);
+    expect(incorrectValencyFraction([set], { maxValency: 2, neighbourDistance: 2 })).toBe(0);
+  });
+});

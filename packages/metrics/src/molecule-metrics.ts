@@ -18,6 +18,7 @@
  *   assignment is an optimal transport plan of the uniform measures.
  */
 import { ConfigError, DataError, earthMoversDistance, type HostSet, Random, ShapeError } from '@setgen/ops';
+import { type Check, checkOptions, is } from '@setgen/ops/internal';
 
 /** Options shared by the valency metrics. */
 export interface ValencyOptions {
@@ -45,10 +46,11 @@ function checkSets(sets: readonly HostSet[], name: string): void {
   });
 }
 
-function neighbourDistanceOf(options: ValencyOptions): number {
-  const r = options.neighbourDistance ?? 2;
-  if (!(r > 0)) throw new ConfigError(`options.neighbourDistance: expected a positive number, got ${r}`);
-  return r;
+const VALENCY_OPTIONS = { neighbourDistance: is.number({ positive: true }) };
+
+/** The neighbour distance of valency options whose keys are `VALENCY_OPTIONS` and `extra`. */
+function neighbourDistanceOf(options: ValencyOptions, extra: Record<string, Check<unknown>> = {}): number {
+  return checkOptions(options, { ...VALENCY_OPTIONS, ...extra }, 'options').neighbourDistance ?? 2;
 }
 
 /** Valency (number of neighbours closer than `neighbourDistance`) of every atom of one set. */
@@ -153,12 +155,14 @@ export function valencyDistributionDistance(
   datasetHistogram: ArrayLike<number>,
   options: ValencyOptions & { order?: 1 | 2 } = {},
 ): number {
+  neighbourDistanceOf(options, { order: is.any });
   const order = options.order ?? 1;
   if (order !== 1 && order !== 2) throw new ConfigError(`options.order: expected 1 or 2, got ${order}`);
   if (!datasetHistogram || datasetHistogram.length === 0) {
     throw new ShapeError('datasetHistogram: expected a non-empty histogram indexed by valency');
   }
-  return integerWasserstein(valencyHistogram(generated, options), datasetHistogram, order);
+  const valencyOptions = { neighbourDistance: options.neighbourDistance };
+  return integerWasserstein(valencyHistogram(generated, valencyOptions), datasetHistogram, order);
 }
 
 /** Fraction of generated atoms with valency 0 or more than `maxValency` (default 4). */
@@ -166,15 +170,13 @@ export function incorrectValencyFraction(
   generated: readonly HostSet[],
   options: ValencyOptions & { maxValency?: number } = {},
 ): number {
+  neighbourDistanceOf(options, { maxValency: is.integer(1) });
   const maxValency = options.maxValency ?? 4;
-  if (!Number.isInteger(maxValency) || maxValency < 1) {
-    throw new ConfigError(`options.maxValency: expected an integer ≥ 1, got ${maxValency}`);
-  }
   checkSets(generated, 'generated');
   let wrong = 0;
   let total = 0;
   for (const set of generated) {
-    for (const v of valencies(set, options)) {
+    for (const v of valencies(set, { neighbourDistance: options.neighbourDistance })) {
       if (v === 0 || v > maxValency) wrong++;
       total++;
     }
@@ -207,9 +209,7 @@ export function diversityScore(
   generated: readonly HostSet[],
   options: { pairs?: number; seed?: number } = {},
 ): number {
-  const pairs = options.pairs ?? 1000;
-  if (!Number.isInteger(pairs) || pairs < 1)
-    throw new ConfigError(`options.pairs: expected an integer ≥ 1, got ${pairs}`);
+  const { pairs = 1000 } = checkOptions(options, { pairs: is.integer(1), seed: is.seed }, 'options');
   checkSets(generated, 'generated');
   const random = new Random(options.seed ?? 0);
   let total = 0;

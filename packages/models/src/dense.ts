@@ -4,6 +4,7 @@
 // written-out backward pass).
 
 import { denseProjection } from '@setgen/layers';
+import { linearInitValues } from '@setgen/layers/internal';
 import type { Random } from '@setgen/ops';
 import { type Tensor3D, tensor1d, tensor2d, tidy, type Variable, variable } from '@tensorflow/tfjs-core';
 
@@ -17,12 +18,10 @@ export class ElementwiseDense {
     random: Random,
     readonly name: string,
   ) {
-    const bound = 1 / Math.sqrt(inputDim);
-    const draw = (n: number) => Float32Array.from({ length: n }, () => random.uniform(-bound, bound));
-    this.kernel = tidy(() =>
-      variable(tensor2d(draw(inputDim * units), [inputDim, units]), true, `${name}/kernel`),
-    );
-    this.bias = tidy(() => variable(tensor1d(draw(units)), true, `${name}/bias`));
+    const kernel = linearInitValues(inputDim, inputDim * units, random);
+    const bias = linearInitValues(inputDim, units, random);
+    this.kernel = tidy(() => variable(tensor2d(kernel, [inputDim, units]), true, `${name}/kernel`));
+    this.bias = tidy(() => variable(tensor1d(bias), true, `${name}/bias`));
   }
 
   /** `x [B, N, in]` → `x·W + b` `[B, N, units]`. */

@@ -9,7 +9,8 @@
 // updated with the same element-wise formula (so the result is bit-identical) and split
 // back. The moments stay tfjs's per-variable state, so saved states are interchangeable.
 
-import { ConfigError, splitRows } from '@setgen/ops';
+import { ConfigError } from '@setgen/ops';
+import { splitRows } from '@setgen/ops/internal';
 import {
   AdamOptimizer,
   add,

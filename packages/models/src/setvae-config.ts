@@ -1,5 +1,6 @@
 // SetVAE configuration (SetVAE paper Table 4–5; reference scripts in REFERENCES.md §2.7).
 import { ConfigError } from '@setgen/ops';
+import { checkNumber, checkPositiveInteger } from '@setgen/ops/internal';
 
 /** How the decoder's last FC output is mapped to data space. */
 export type SetVAEOutputMap =
@@ -54,18 +55,6 @@ export interface SetVAEConfig {
 /** A config with every default filled in. */
 export type ResolvedSetVAEConfig = Required<SetVAEConfig>;
 
-function checkPositiveInteger(name: string, value: unknown): void {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
-    throw new ConfigError(`config.${name}: expected a positive integer, got ${JSON.stringify(value)}`);
-  }
-}
-
-function checkNonNegative(name: string, value: unknown): void {
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
-    throw new ConfigError(`config.${name}: expected a finite number >= 0, got ${JSON.stringify(value)}`);
-  }
-}
-
 /** Fills defaults and checks every field; throws `ConfigError` naming the field. */
 export function resolveSetVAEConfig(config: SetVAEConfig): ResolvedSetVAEConfig {
   if (config === null || typeof config !== 'object') {
@@ -101,9 +90,10 @@ export function resolveSetVAEConfig(config: SetVAEConfig): ResolvedSetVAEConfig 
     'maxOutputs',
     'batchSize',
   ] as const) {
-    checkPositiveInteger(key, resolved[key]);
+    checkPositiveInteger(resolved[key], `config.${key}`);
   }
-  for (const key of ['beta', 'klWarmupEpochs', 'learningRate'] as const) checkNonNegative(key, resolved[key]);
+  for (const key of ['beta', 'klWarmupEpochs', 'learningRate'] as const)
+    checkNumber(resolved[key], `config.${key}`, { min: 0 });
   if (!(typeof resolved.epochs === 'number' && resolved.epochs > 0 && Number.isFinite(resolved.epochs))) {
     throw new ConfigError(
       `config.epochs: expected a number > 0 (fractions allowed), got ${JSON.stringify(resolved.epochs)}`,
@@ -118,7 +108,7 @@ export function resolveSetVAEConfig(config: SetVAEConfig): ResolvedSetVAEConfig 
     );
   }
   resolved.inducingPoints.forEach((m, i) => {
-    checkPositiveInteger(`inducingPoints[${i}]`, m);
+    checkPositiveInteger(m, `config.inducingPoints[${i}]`);
   });
   if (resolved.hiddenDim % resolved.numHeads !== 0) {
     throw new ConfigError(

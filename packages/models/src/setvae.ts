@@ -21,6 +21,7 @@ import {
   type SetLike,
   ShapeError,
 } from '@setgen/ops';
+import { checkOptions, is } from '@setgen/ops/internal';
 import {
   add,
   addN,
@@ -134,25 +135,16 @@ function tidyObject<T>(fn: () => T): T {
   return tidy(fn as unknown as () => TensorContainer) as unknown as T;
 }
 
-function checkSeed(seed: unknown): void {
-  if (seed !== undefined && !(typeof seed === 'number' && Number.isInteger(seed))) {
-    throw new ConfigError(`options.seed: expected an integer, got ${JSON.stringify(seed)}`);
-  }
-}
-
-function checkTemperature(temperature: unknown): void {
-  if (typeof temperature !== 'number' || !(temperature >= 0 && Number.isFinite(temperature))) {
-    throw new ConfigError(`options.temperature: expected a number >= 0, got ${JSON.stringify(temperature)}`);
-  }
-}
-
-function checkOptionKeys(options: object, known: readonly string[]): void {
-  if (options === null || typeof options !== 'object') throw new ConfigError('options: expected an object');
-  for (const key of Object.keys(options)) {
-    if (!known.includes(key))
-      throw new ConfigError(`options.${key}: unknown option (expected ${known.join(', ')})`);
-  }
-}
+/** Options of sample/decodeInitialSet and of reconstruct/loss, for `checkOptions`. */
+const SAMPLE_OPTIONS = { seed: is.seed, temperature: is.number({ min: 0 }), latents: is.any };
+const RECONSTRUCT_OPTIONS = {
+  seed: is.seed,
+  temperature: is.number({ min: 0 }),
+  initialSet: is.any,
+  weights: is.any,
+  beta: is.any,
+  training: is.any,
+};
 
 /**
  * Valid elements per set (host) and the cleaned batch: trailing all-padding columns dropped,
@@ -412,10 +404,8 @@ export class SetVAE extends TrainableSetModel {
    */
   sample(sizesOrCount: number[] | number, options: SampleOptions = {}): SetVAEOutput {
     this.checkAlive();
-    checkOptionKeys(options, ['seed', 'temperature', 'latents']);
+    checkOptions(options, SAMPLE_OPTIONS, 'options');
     const { seed, temperature = 1, latents } = options;
-    checkSeed(seed);
-    checkTemperature(temperature);
     const streams = new Random(seed ?? this.random.seed());
     const sizes =
       typeof sizesOrCount === 'number'
@@ -435,11 +425,9 @@ export class SetVAE extends TrainableSetModel {
    */
   decodeInitialSet(initialSet: SetLike, options: SampleOptions = {}): SetVAEOutput {
     this.checkAlive();
-    checkOptionKeys(options, ['seed', 'temperature', 'latents']);
+    checkOptions(options, SAMPLE_OPTIONS, 'options');
     const { seed, temperature = 1, latents } = options;
     const initial = this.givenInitialSet(initialSet, null);
-    checkSeed(seed);
-    checkTemperature(temperature);
     this.checkLatents(latents, initial.x.shape[0]);
     return tidyObject(() => this.decode(null, initial, seed ?? this.random.seed(), { temperature, latents }));
   }
@@ -511,11 +499,9 @@ export class SetVAE extends TrainableSetModel {
 
   /** Checks, encodes and decodes a batch (inside the caller's tidy). */
   private inference(batch: SetLike, options: ReconstructOptions, withAttention: boolean) {
-    checkOptionKeys(options, ['seed', 'temperature', 'initialSet', 'weights', 'beta', 'training']);
+    checkOptions(options, RECONSTRUCT_OPTIONS, 'options');
     const { seed, temperature = 1, initialSet } = options;
     const input = this.checkBatch(batch, 'batch');
-    checkSeed(seed);
-    checkTemperature(temperature);
     const given = initialSet === undefined ? null : this.givenInitialSet(initialSet, input.x.shape[0]);
     const { batch: trimmed, sizes } = trimPadding(input);
     this.checkInputSizes(sizes, 'batch');

@@ -6,12 +6,11 @@ import { createServer, type Server } from 'node:http';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, extname, join, resolve } from 'node:path';
-import { chromium } from 'playwright-core';
+import { withChromiumPage } from '@setgen/testkit';
 import { build } from 'vite';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { BrowserCheck } from '../browser/page.js';
 
-const CHROMIUM = process.env.SETGEN_CHROMIUM ?? '/usr/bin/chromium';
 const MIME: Record<string, string> = {
   '.html': 'text/html',
   '.js': 'text/javascript',
@@ -56,19 +55,9 @@ afterAll(() => {
 });
 
 it('batchMatMul (SIMD kernel) and splitRows match tf.matMul / tf.split in headless Chromium', async () => {
-  expect(existsSync(CHROMIUM), `${CHROMIUM} (apt-get install chromium, or set SETGEN_CHROMIUM)`).toBe(true);
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : 0;
-  const profile = mkdtempSync(join(tmpdir(), 'setgen-chromium-'));
-  const context = await chromium.launchPersistentContext(profile, {
-    executablePath: CHROMIUM,
-    headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking'],
-  });
-  try {
-    const page = await context.newPage();
-    const errors: string[] = [];
-    page.on('pageerror', (error) => errors.push(error.message));
+  await withChromiumPage(async (page, errors) => {
     await page.goto(`http://127.0.0.1:${port}/`);
     const checks = (await page.evaluate(() => window.browserChecks)) as BrowserCheck[];
     expect(errors).toEqual([]);
@@ -79,8 +68,5 @@ it('batchMatMul (SIMD kernel) and splitRows match tf.matMul / tf.split in headle
       expect(check.splitError, `${check.backend}: splitRows`).toBe(0);
       expect(check.leakedTensors, `${check.backend}: tensors left`).toBe(0);
     }
-  } finally {
-    await context.close();
-    rmSync(profile, { recursive: true, force: true });
-  }
+  });
 });

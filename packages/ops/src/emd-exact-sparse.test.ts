@@ -1,7 +1,7 @@
 import { expectClose } from '@setgen/testkit';
 import { describe, expect, it } from 'vitest';
 import { earthMoversDistance } from './earth-movers-distance.js';
-import { sparseExactEmd } from './emd-exact-sparse.js';
+import { nearestNeighbours3d, sparseExactEmd } from './emd-exact-sparse.js';
 import { linearSumAssignment } from './linear-sum-assignment.js';
 import { Random } from './random.js';
 import type { HostSet } from './set-batch.js';
@@ -94,4 +94,46 @@ describe('exact EMD on nearest-neighbour candidates, certified by the duals', ()
     const state = { u: new Float64Array(2), v: new Float64Array(2), colForRow: Int32Array.from([-1, -1]) };
     expect(sparseShortestPaths(graph, state)).toBe(false);
   });
+});
+
+describe('nearestNeighbours3d (the candidates of the sparse EMD)', () => {
+  function bruteForce(queries: Float64Array, points: Float64Array, n: number, k: number): number[][] {
+    return Array.from({ length: n }, (_, q) => {
+      const d2 = Array.from({ length: n }, (_, p) => {
+        let s = 0;
+        for (let c = 0; c < 3; c++) s += (queries[3 * q + c] - points[3 * p + c]) ** 2;
+        return s;
+      });
+      return d2
+        .map((s) => s)
+        .sort((x, y) => x - y)
+        .slice(0, k);
+    });
+  }
+  const cases: [string, (k: number) => number][] = [
+    ['a Gaussian cloud', () => random.normal()],
+    ['a flat set (z = 0) and repeated points', (k) => (k % 3 === 2 ? 0 : random.int(4))],
+    ['queries far outside the points’ box', () => random.uniform(0, 1)],
+  ];
+  for (const [name, value] of cases) {
+    it(`finds the same k nearest distances as brute force: ${name}`, () => {
+      const n = 300;
+      const k = 16;
+      const points = Float64Array.from({ length: n * 3 }, (_, i) => value(i));
+      const queries = Float64Array.from({ length: n * 3 }, (_, i) =>
+        name.startsWith('queries') ? value(i) * 5 - 2 : value(i),
+      );
+      const out = new Int32Array(n * k);
+      nearestNeighbours3d(queries, points, n, k, out);
+      const expected = bruteForce(queries, points, n, k);
+      for (let q = 0; q < n; q++) {
+        const got = Array.from(out.subarray(q * k, (q + 1) * k), (p) => {
+          let s = 0;
+          for (let c = 0; c < 3; c++) s += (queries[3 * q + c] - points[3 * p + c]) ** 2;
+          return s;
+        });
+        expect(got).toEqual(expected[q]);
+      }
+    });
+  }
 });

@@ -16,6 +16,8 @@ import { type SparseCosts, sparseAuctionStart, sparseShortestPaths } from './spa
 const NEIGHBOURS = 16;
 /** Rounds of "add the violating pairs and re-solve" before giving up on the sparse path. */
 const MAX_REPAIRS = 6;
+/** Points per cell of the certificate's grid over b (3-D): cells are tested as a whole first. */
+const CERTIFICATE_POINTS_PER_CELL = 8;
 /** At most this many violating pairs per row are added per round. */
 const MAX_NEW_PER_ROW = 64;
 
@@ -32,6 +34,7 @@ export function sparseExactEmd(a: HostSet, b: HostSet, warmStartEpsilon: number)
   const state = sparseAuctionStart(graph, warmStartEpsilon);
   if (!state) return null;
   let current = graph;
+  const cells = d === 3 ? pointCells(bx, n, CERTIFICATE_POINTS_PER_CELL) : null;
   // A pair outside the graph can only become violated when u_i + v_j grows. The shortest
   // paths only raise u (of the rows they scan) and lower v, and a repair only lowers u; so
   // after the first full check a row needs checking again only when its u has risen by
@@ -44,7 +47,7 @@ export function sparseExactEmd(a: HostSet, b: HostSet, warmStartEpsilon: number)
     let count = 0;
     for (let i = 0; i < n; i++) if (!(state.u[i] - checkedU[i] < slack[i])) rows[count++] = i;
     const checked = rows.subarray(0, count);
-    const violations = certificateViolations(ax, bx, d, state, current, checked, slack);
+    const violations = certificateViolations(ax, bx, d, state, current, checked, slack, cells);
     if (process.env.EMD_DEBUG) console.error('round', round, 'checked', count, 'viol', violations.length / 2);
     for (const i of checked) checkedU[i] = state.u[i];
     if (violations.length === 0) break;
@@ -79,60 +82,179 @@ function distance(ax: Float64Array, bx: Float64Array, d: number, i: number, j: n
 
 /**
  * The union of each a_i's k nearest b_j and each b_j's k nearest a_i, as CSR over rows i.
- * One pass over the n² pairs keeps a sorted list of the k best per row and per column.
+ * In 3-D through a uniform grid per set (a query visits the cells around it, shell by shell,
+ * until no unvisited cell can be nearer than its k-th best); otherwise one pass over the n²
+ * pairs keeps a sorted list of the k best per row and per column.
  */
 function candidateGraph(ax: Float64Array, bx: Float64Array, n: number, d: number, k: number): SparseCosts {
-  const rowBest = new Float64Array(n * k).fill(Number.POSITIVE_INFINITY);
   const rowIdx = new Int32Array(n * k).fill(-1);
-  const colBest = new Float64Array(n * k).fill(Number.POSITIVE_INFINITY);
   const colIdx = new Int32Array(n * k).fill(-1);
-  // the k-th best of each column, contiguous: the test every pair makes stays in cache
-  const colWorst = new Float64Array(n).fill(Number.POSITIVE_INFINITY);
-  const squared = new Float64Array(n);
-  for (let i = 0; i < n; i++) {
-    pairDistancesSquared(ax, bx, n, d, i, squared);
-    const rowOffset = i * k;
-    let rowWorst = Number.POSITIVE_INFINITY;
-    for (let j = 0; j < n; j++) {
-      const s = squared[j];
-      if (s < rowWorst) rowWorst = insertSorted(rowBest, rowIdx, rowOffset, k, s, j);
-      if (s < colWorst[j]) colWorst[j] = insertSorted(colBest, colIdx, j * k, k, s, i);
+  if (d === 3) {
+    nearestNeighbours3d(ax, bx, n, k, rowIdx);
+    nearestNeighbours3d(bx, ax, n, k, colIdx);
+  } else {
+    const rowBest = new Float64Array(n * k).fill(Number.POSITIVE_INFINITY);
+    const colBest = new Float64Array(n * k).fill(Number.POSITIVE_INFINITY);
+    // the k-th best of each column, contiguous: the test every pair makes stays in cache
+    const colWorst = new Float64Array(n).fill(Number.POSITIVE_INFINITY);
+    const squared = new Float64Array(n);
+    for (let i = 0; i < n; i++) {
+      pairDistancesSquared(ax, bx, n, d, i, squared);
+      const rowOffset = i * k;
+      let rowWorst = Number.POSITIVE_INFINITY;
+      for (let j = 0; j < n; j++) {
+        const s = squared[j];
+        if (s < rowWorst) rowWorst = insertSorted(rowBest, rowIdx, rowOffset, k, s, j);
+        if (s < colWorst[j]) colWorst[j] = insertSorted(colBest, colIdx, j * k, k, s, i);
+      }
     }
   }
-  // rows' lists plus the column lists transposed, deduplicated per row
-  const pairsOfRow: number[][] = Array.from({ length: n }, () => []);
+  // rows' lists plus the column lists transposed (CSR by counting), deduplicated per row
+  const transposedStart = new Int32Array(n + 1);
+  for (let e = 0; e < n * k; e++) if (colIdx[e] >= 0) transposedStart[colIdx[e] + 1]++;
+  for (let i = 0; i < n; i++) transposedStart[i + 1] += transposedStart[i];
+  const transposed = new Int32Array(transposedStart[n]);
+  const next = transposedStart.slice(0, n);
   for (let j = 0; j < n; j++) {
     for (let t = 0; t < k; t++) {
       const i = colIdx[j * k + t];
-      if (i >= 0) pairsOfRow[i].push(j);
+      if (i >= 0) transposed[next[i]++] = j;
     }
   }
   const start = new Int32Array(n + 1);
-  const cols: number[] = [];
+  const cols = new Int32Array(2 * n * k);
+  let size = 0;
   const mark = new Int32Array(n).fill(-1);
   for (let i = 0; i < n; i++) {
-    start[i] = cols.length;
+    start[i] = size;
     for (let t = 0; t < k; t++) {
       const j = rowIdx[i * k + t];
       if (j >= 0 && mark[j] !== i) {
         mark[j] = i;
-        cols.push(j);
+        cols[size++] = j;
       }
     }
-    for (const j of pairsOfRow[i]) {
+    for (let e = transposedStart[i]; e < transposedStart[i + 1]; e++) {
+      const j = transposed[e];
       if (mark[j] !== i) {
         mark[j] = i;
-        cols.push(j);
+        cols[size++] = j;
       }
     }
   }
-  start[n] = cols.length;
-  const col = Int32Array.from(cols);
+  start[n] = size;
+  const col = cols.slice(0, size);
   const cost = new Float64Array(col.length);
   for (let i = 0; i < n; i++) {
     for (let e = start[i]; e < start[i + 1]; e++) cost[e] = distance(ax, bx, d, i, col[e]);
   }
   return { n, start, col, cost };
+}
+
+/**
+ * For each of the n 3-D `queries`, the indices of its k nearest `points` (ascending distance)
+ * into `out[q·k …]`, through a grid of cubic cells, about one point per cell of the points'
+ * box (at most 64 cells per axis).
+ * A query outside the box starts from the nearest cell; shells of cells at Chebyshev index
+ * distance r are at least (r − 1)·h away, which ends the search, and a cell whose box is
+ * farther than the current k-th best is skipped. Exact: the same neighbours as brute force
+ * (up to ties).
+ */
+export function nearestNeighbours3d(
+  queries: Float64Array,
+  points: Float64Array,
+  n: number,
+  k: number,
+  out: Int32Array,
+): void {
+  const lo = [Number.POSITIVE_INFINITY, Number.POSITIVE_INFINITY, Number.POSITIVE_INFINITY];
+  const hi = [Number.NEGATIVE_INFINITY, Number.NEGATIVE_INFINITY, Number.NEGATIVE_INFINITY];
+  for (let p = 0; p < n; p++) {
+    for (let c = 0; c < 3; c++) {
+      lo[c] = Math.min(lo[c], points[3 * p + c]);
+      hi[c] = Math.max(hi[c], points[3 * p + c]);
+    }
+  }
+  // cubic cells, about one point per cell of the box (flat sets: fewer cells across)
+  const extent = [0, 1, 2].map((c) => hi[c] - lo[c]);
+  const largest = Math.max(...extent);
+  const floor = largest > 0 ? largest * 1e-6 : 1;
+  const volume = extent.reduce((v, e) => v * Math.max(e, floor), 1);
+  const side = Math.max(Math.cbrt(volume / n), largest / 64, floor);
+  const cells = extent.map((e) => Math.max(1, Math.min(64, Math.ceil(e / side))));
+  const [gx, gy, gz] = cells;
+  const h = [side, side, side];
+  const hMin = side;
+  const cellAxis = (x: number, c: number) =>
+    Math.min(cells[c] - 1, Math.max(0, Math.floor((x - lo[c]) / side)));
+  const cellCount = gx * gy * gz;
+  const g = Math.max(gx, gy, gz);
+  const cellStart = new Int32Array(cellCount + 1);
+  const cellOf = new Int32Array(n);
+  for (let p = 0; p < n; p++) {
+    const cell =
+      (cellAxis(points[3 * p], 0) * gy + cellAxis(points[3 * p + 1], 1)) * gz +
+      cellAxis(points[3 * p + 2], 2);
+    cellOf[p] = cell;
+    cellStart[cell + 1]++;
+  }
+  for (let c = 0; c < cellCount; c++) cellStart[c + 1] += cellStart[c];
+  const fill = cellStart.slice(0, cellCount);
+  const order = new Int32Array(n);
+  for (let p = 0; p < n; p++) order[fill[cellOf[p]]++] = p;
+
+  const best = new Float64Array(k);
+  const bestIdx = new Int32Array(k);
+  for (let q = 0; q < n; q++) {
+    const x = queries[3 * q];
+    const y = queries[3 * q + 1];
+    const z = queries[3 * q + 2];
+    const cx = cellAxis(x, 0);
+    const cy = cellAxis(y, 1);
+    const cz = cellAxis(z, 2);
+    best.fill(Number.POSITIVE_INFINITY);
+    bestIdx.fill(-1);
+    let worst = Number.POSITIVE_INFINITY;
+    for (let r = 0; r < g; r++) {
+      // every unvisited cell is at least (r − 1)·h away
+      const reach = Math.max(0, r - 1) * hMin;
+      if (reach * reach >= worst) break;
+      for (let ix = Math.max(0, cx - r); ix <= Math.min(gx - 1, cx + r); ix++) {
+        const onX = ix === cx - r || ix === cx + r;
+        for (let iy = Math.max(0, cy - r); iy <= Math.min(gy - 1, cy + r); iy++) {
+          const onY = onX || iy === cy - r || iy === cy + r;
+          // off the shell's x and y faces only its two z faces are new
+          const zFirst = Math.max(0, cz - r);
+          const zLast = Math.min(gz - 1, cz + r);
+          for (let iz = zFirst; iz <= zLast; iz++) {
+            if (!onY && iz !== cz - r && iz !== cz + r) {
+              if (iz < cz + r && cz + r <= zLast) iz = cz + r - 1; // jump to the far face
+              continue;
+            }
+            const cell = (ix * gy + iy) * gz + iz;
+            if (cellStart[cell] === cellStart[cell + 1]) continue;
+            // distance from the query to the cell's box
+            const bx0 = lo[0] + ix * h[0];
+            const by0 = lo[1] + iy * h[1];
+            const bz0 = lo[2] + iz * h[2];
+            const ex = Math.max(0, bx0 - x, x - bx0 - h[0]);
+            const ey = Math.max(0, by0 - y, y - by0 - h[1]);
+            const ez = Math.max(0, bz0 - z, z - bz0 - h[2]);
+            if (ex * ex + ey * ey + ez * ez >= worst) continue;
+            for (let t = cellStart[cell]; t < cellStart[cell + 1]; t++) {
+              const p = order[t];
+              const dx = x - points[3 * p];
+              const dy = y - points[3 * p + 1];
+              const dz = z - points[3 * p + 2];
+              const s = dx * dx + dy * dy + dz * dz;
+              if (s < worst) worst = insertSorted(best, bestIdx, 0, k, s, p);
+            }
+          }
+        }
+      }
+    }
+    out.set(bestIdx, q * k);
+  }
 }
 
 /** ‖a_i − b_j‖² for every j into `out`. */
@@ -205,6 +327,7 @@ function certificateViolations(
   graph: SparseCosts,
   rows: Int32Array,
   slack: Float64Array,
+  cells: PointCells | null,
 ): number[] {
   const n = v.length;
   let scale = 0;
@@ -213,28 +336,127 @@ function certificateViolations(
   const out: number[] = [];
   const squared = new Float64Array(n);
   const inGraph = new Int32Array(n).fill(-1);
+  // per cell, the largest v of its points: no pair of a cell can violate when its box is at
+  // least u_i + max v away from a_i, and then its slack is at least that distance − (u_i + max v)
+  const cellMaxV = cells ? new Float64Array(cells.count).fill(Number.NEGATIVE_INFINITY) : null;
+  if (cells && cellMaxV) {
+    for (let c = 0; c < cells.count; c++) {
+      for (let t = cells.start[c]; t < cells.start[c + 1]; t++)
+        cellMaxV[c] = Math.max(cellMaxV[c], v[cells.order[t]]);
+    }
+  }
   for (const i of rows) {
     for (let e = graph.start[i]; e < graph.start[i + 1]; e++) inGraph[graph.col[e]] = i;
     const ui = u[i];
-    pairDistancesSquared(ax, bx, n, d, i, squared);
     let smallest = Number.POSITIVE_INFINITY;
     let added = 0;
-    for (let j = 0; j < n; j++) {
+    const check = (j: number, sq: number): boolean => {
       const t = ui + v[j];
       const w = t + smallest;
-      if (w > 0 && squared[j] < w * w && inGraph[j] !== i) {
-        const gap = Math.sqrt(squared[j]) - t;
+      if (w > 0 && sq < w * w && inGraph[j] !== i) {
+        const gap = Math.sqrt(sq) - t;
         if (gap < -tolerance) {
           out.push(i, j);
-          if (++added === MAX_NEW_PER_ROW) break;
+          if (++added === MAX_NEW_PER_ROW) return true;
         } else if (gap < smallest) {
           smallest = gap;
         }
       }
+      return false;
+    };
+    if (cells && cellMaxV) {
+      const x = ax[3 * i];
+      const y = ax[3 * i + 1];
+      const z = ax[3 * i + 2];
+      scan: for (let c = 0; c < cells.count; c++) {
+        const t = ui + cellMaxV[c];
+        const w = t + smallest;
+        if (w <= 0) continue; // every pair of the cell has slack ≥ −t ≥ smallest
+        const b = 6 * c;
+        const ex = Math.max(0, cells.box[b] - x, x - cells.box[b + 3]);
+        const ey = Math.max(0, cells.box[b + 1] - y, y - cells.box[b + 4]);
+        const ez = Math.max(0, cells.box[b + 2] - z, z - cells.box[b + 5]);
+        const boxSquared = ex * ex + ey * ey + ez * ez;
+        if (boxSquared >= w * w) continue; // slack ≥ box distance − t ≥ smallest
+        if (t > 0 && boxSquared < t * t) {
+          for (let k = cells.start[c]; k < cells.start[c + 1]; k++) {
+            const j = cells.order[k];
+            const dx = x - bx[3 * j];
+            const dy = y - bx[3 * j + 1];
+            const dz = z - bx[3 * j + 2];
+            if (check(j, dx * dx + dy * dy + dz * dz)) break scan;
+          }
+        } else {
+          smallest = Math.min(smallest, Math.sqrt(boxSquared) - t);
+        }
+      }
+    } else {
+      pairDistancesSquared(ax, bx, n, d, i, squared);
+      for (let j = 0; j < n; j++) if (check(j, squared[j])) break;
     }
     slack[i] = added > 0 ? Number.NEGATIVE_INFINITY : smallest;
   }
   return out;
+}
+
+/** 3-D points bucketed into cubic cells: `order` by cell, `start` per cell, each cell's bounding box. */
+interface PointCells {
+  count: number;
+  start: Int32Array;
+  order: Int32Array;
+  /** Per cell [minX, minY, minZ, maxX, maxY, maxZ] of its points. */
+  box: Float64Array;
+}
+
+/** Buckets n 3-D points into about n / `perCell` non-empty cubic cells (at most 32 per axis). */
+function pointCells(points: Float64Array, n: number, perCell: number): PointCells {
+  const lo = [Number.POSITIVE_INFINITY, Number.POSITIVE_INFINITY, Number.POSITIVE_INFINITY];
+  const hi = [Number.NEGATIVE_INFINITY, Number.NEGATIVE_INFINITY, Number.NEGATIVE_INFINITY];
+  for (let p = 0; p < n; p++) {
+    for (let c = 0; c < 3; c++) {
+      lo[c] = Math.min(lo[c], points[3 * p + c]);
+      hi[c] = Math.max(hi[c], points[3 * p + c]);
+    }
+  }
+  const extent = [0, 1, 2].map((c) => hi[c] - lo[c]);
+  const largest = Math.max(...extent);
+  const floor = largest > 0 ? largest * 1e-6 : 1;
+  const volume = extent.reduce((acc, e) => acc * Math.max(e, floor), 1);
+  const side = Math.max(Math.cbrt((volume * perCell) / n), largest / 32, floor);
+  const dims = extent.map((e) => Math.max(1, Math.min(32, Math.ceil(e / side))));
+  const cellOf = new Int32Array(n);
+  const total = dims[0] * dims[1] * dims[2];
+  const counts = new Int32Array(total + 1);
+  for (let p = 0; p < n; p++) {
+    let cell = 0;
+    for (let c = 0; c < 3; c++) {
+      cell =
+        cell * dims[c] + Math.min(dims[c] - 1, Math.max(0, Math.floor((points[3 * p + c] - lo[c]) / side)));
+    }
+    cellOf[p] = cell;
+    counts[cell + 1]++;
+  }
+  // keep the non-empty cells only
+  const index = new Int32Array(total).fill(-1);
+  let count = 0;
+  for (let cell = 0; cell < total; cell++) if (counts[cell + 1] > 0) index[cell] = count++;
+  const start = new Int32Array(count + 1);
+  for (let p = 0; p < n; p++) start[index[cellOf[p]] + 1]++;
+  for (let c = 0; c < count; c++) start[c + 1] += start[c];
+  const fill = start.slice(0, count);
+  const order = new Int32Array(n);
+  const box = new Float64Array(6 * count);
+  for (let c = 0; c < count; c++)
+    box.set([Infinity, Infinity, Infinity, -Infinity, -Infinity, -Infinity], 6 * c);
+  for (let p = 0; p < n; p++) {
+    const c = index[cellOf[p]];
+    order[fill[c]++] = p;
+    for (let k = 0; k < 3; k++) {
+      box[6 * c + k] = Math.min(box[6 * c + k], points[3 * p + k]);
+      box[6 * c + 3 + k] = Math.max(box[6 * c + 3 + k], points[3 * p + k]);
+    }
+  }
+  return { count, start, order, box };
 }
 
 /** The graph with the pairs [i0, j0, i1, j1, …] added (they are not in it yet). */

@@ -207,7 +207,11 @@ export function checkOptions<S extends Record<string, Check<unknown>>>(
   for (const key of Object.keys(options)) {
     if (!Object.hasOwn(spec, key)) {
       const near = known
-        .map((k) => [k, editDistance(key.toLowerCase(), k.toLowerCase())] as const)
+        .map((k) => {
+          const [a, b] = [key.toLowerCase(), k.toLowerCase()];
+          // a typo (edit distance ≤ 2) or a truncated/extended name (`gammaBias` for `gammaBiasInit`)
+          return [k, a.length > 2 && (b.startsWith(a) || a.startsWith(b)) ? 1 : editDistance(a, b)] as const;
+        })
         .filter(([, d]) => d <= 2)
         .sort((x, y) => x[1] - y[1])[0];
       throw new ConfigError(

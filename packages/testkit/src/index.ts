@@ -1,4 +1,5 @@
 export * from './backends.js';
+export * from './chromium.js';
 export * from './expect.js';
 export * from './fixtures.js';
 export * from './models.js';

@@ -3,6 +3,7 @@
 // and exact resume (a restored position skips the batches of its epoch already seen).
 
 import { ConfigError, DataError } from '@setgen/ops';
+import { checkOptions, is } from '@setgen/ops/internal';
 import { dispose, type io, nextFrame, type Tensor } from '@tensorflow/tfjs-core';
 import type { TrainBatch } from './set-model.js';
 import { DivergenceError, NonFiniteBatchError, type StepResult, type Trainer } from './trainer.js';
@@ -118,12 +119,7 @@ export function checkFitArguments(data: unknown, options: FitOptions): void {
   }
   if (Array.isArray(data) && data.length === 0)
     throw new ConfigError('data: expected at least one batch, got []');
-  if (options === null || typeof options !== 'object') throw new ConfigError('options: expected an object');
-  for (const key of Object.keys(options)) {
-    if (!FIT_OPTIONS.includes(key)) {
-      throw new ConfigError(`options.${key}: unknown option (expected one of ${FIT_OPTIONS.join(', ')})`);
-    }
-  }
+  checkOptions(options, Object.fromEntries(FIT_OPTIONS.map((key) => [key, is.any])), 'options');
   const { epochs, onDivergence, maxLoss, onProgress, signal, checkpoint } = options;
   if (epochs !== undefined && !(typeof epochs === 'number' && epochs > 0 && Number.isFinite(epochs))) {
     throw new ConfigError(`options.epochs: expected a number > 0, got ${JSON.stringify(epochs)}`);

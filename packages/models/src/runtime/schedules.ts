@@ -5,6 +5,7 @@
 // mean loss and carries its state in checkpoints.
 
 import { ConfigError } from '@setgen/ops';
+import { checkNumber } from '@setgen/ops/internal';
 
 /** Where training is: steps taken and epochs done (fractional inside an epoch). */
 export interface SchedulePosition {
@@ -26,23 +27,16 @@ export interface LearningRateSchedule {
 /** position → weights of named loss terms, e.g. `{ kl: 0.004 }`. */
 export type LossWeightSchedule = (position: SchedulePosition) => Record<string, number>;
 
-function checkNumber(name: string, value: unknown, min: number, exclusiveMin = false): number {
-  if (
-    typeof value !== 'number' ||
-    !Number.isFinite(value) ||
-    value < min ||
-    (exclusiveMin && value === min)
-  ) {
-    throw new ConfigError(
-      `${name}: expected a finite number ${exclusiveMin ? '>' : '>='} ${min}, got ${JSON.stringify(value)}`,
-    );
-  }
-  return value;
+/** A finite number ≥ `min` (> `min` when `exclusiveMin`), or `ConfigError` naming it. */
+function checkAtLeast(name: string, value: unknown, min: number, exclusiveMin = false): number {
+  const checked = checkNumber(value, name, { min });
+  if (exclusiveMin && checked === min) checkNumber(value, name, { min, positive: min === 0 });
+  return checked;
 }
 
 /** The learning rate `learningRate` at every step. */
 export function constantLearningRate(learningRate: number): LearningRateSchedule {
-  const lr = checkNumber('learningRate', learningRate, 0);
+  const lr = checkAtLeast('learningRate', learningRate, 0);
   return () => lr;
 }
 
@@ -54,9 +48,9 @@ export function linearDecay(
   learningRate: number,
   { totalEpochs, after = 0.5 }: { totalEpochs: number; after?: number },
 ): LearningRateSchedule {
-  const lr = checkNumber('learningRate', learningRate, 0);
-  checkNumber('totalEpochs', totalEpochs, 0, true);
-  if (!(checkNumber('after', after, 0) < 1))
+  const lr = checkAtLeast('learningRate', learningRate, 0);
+  checkAtLeast('totalEpochs', totalEpochs, 0, true);
+  if (!(checkAtLeast('after', after, 0) < 1))
     throw new ConfigError(`after: expected a fraction in [0, 1), got ${after}`);
   const start = totalEpochs * after;
   const span = totalEpochs - start;
@@ -86,13 +80,13 @@ export function reduceOnPlateau(
   learningRate: number,
   options: ReduceOnPlateauOptions = {},
 ): LearningRateSchedule {
-  const lr0 = checkNumber('learningRate', learningRate, 0);
-  const factor = checkNumber('options.factor', options.factor ?? 0.5, 0, true);
+  const lr0 = checkAtLeast('learningRate', learningRate, 0);
+  const factor = checkAtLeast('options.factor', options.factor ?? 0.5, 0, true);
   if (factor >= 1) throw new ConfigError(`options.factor: expected a number in (0, 1), got ${factor}`);
-  const patience = checkNumber('options.patience', options.patience ?? 10, 0);
-  const threshold = checkNumber('options.threshold', options.threshold ?? 1e-4, 0);
-  const cooldown = checkNumber('options.cooldown', options.cooldown ?? 0, 0);
-  const floor = checkNumber('options.minLearningRate', options.minLearningRate ?? 0, 0);
+  const patience = checkAtLeast('options.patience', options.patience ?? 10, 0);
+  const threshold = checkAtLeast('options.threshold', options.threshold ?? 1e-4, 0);
+  const cooldown = checkAtLeast('options.cooldown', options.cooldown ?? 0, 0);
+  const floor = checkAtLeast('options.minLearningRate', options.minLearningRate ?? 0, 0);
   let state = { learningRate: lr0, best: Number.POSITIVE_INFINITY, badEpochs: 0, cooldownLeft: 0 };
   const schedule: LearningRateSchedule = () => state.learningRate;
   schedule.observe = (loss) => {
@@ -139,8 +133,8 @@ export function reduceOnPlateau(
 export function linearWarmup(term: string, target: number, epochs: number): LossWeightSchedule {
   if (typeof term !== 'string' || term.length === 0)
     throw new ConfigError(`term: expected a loss-term name, got ${JSON.stringify(term)}`);
-  checkNumber('target', target, 0);
-  checkNumber('epochs', epochs, 0);
+  checkAtLeast('target', target, 0);
+  checkAtLeast('epochs', epochs, 0);
   return ({ epoch }) => ({
     [term]: epochs <= 0 ? target : target * Math.min(1, Math.max(0, epoch) / epochs),
   });

@@ -4,6 +4,7 @@
 // and `disposeWeights`, and call `registerModel(YourModel)`.
 
 import { ConfigError, type SetLike } from '@setgen/ops';
+import { isTensor } from '@setgen/ops/internal';
 import type { io, Optimizer, Variable } from '@tensorflow/tfjs-core';
 import { type FitData, type FitOptions, type FitResult, fitLoop } from './fit.js';
 import { disposeTrainer, loadModel, loadWeights, saveModel, trainerOf } from './registry.js';
@@ -16,10 +17,6 @@ import type {
   TrainBatch,
 } from './set-model.js';
 import type { StepResult, Trainer, TrainStepOptions } from './trainer.js';
-
-function isTensor(value: unknown): boolean {
-  return typeof value === 'object' && value !== null && 'dataId' in value && 'shape' in value;
-}
 
 /** A bare `[B, N, D]` tensor is a batch without padding. */
 function asTrainBatch(batch: TrainBatch | SetLike): TrainBatch {

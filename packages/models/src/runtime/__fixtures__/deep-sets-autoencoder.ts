@@ -2,6 +2,7 @@
 // DeepSets autoencoder (Zaheer et al. 2017: f(X) = ρ(Σ_x φ(x))) with a first-n decoder,
 // trained on Chamfer. Only its layers, its loss and its config; the runtime does the rest.
 import { denseProjection } from '@setgen/layers';
+import { linearInitValues } from '@setgen/layers/internal';
 import { asSetBatch, ConfigError, chamferDistance, Random } from '@setgen/ops';
 import {
   expandDims,
@@ -39,8 +40,7 @@ export class DeepSetsAutoencoder extends TrainableSetModel {
     this.config = { dim, hidden, maxSize, learningRate, seed };
     const random = new Random(seed);
     const init = (name: string, shape: number[], fanIn: number) => {
-      const bound = 1 / Math.sqrt(fanIn); // PyTorch's nn.Linear
-      const values = Float32Array.from({ length: shape.reduce((a, b) => a * b) }, () => random.uniform(-bound, bound));
+      const values = linearInitValues(fanIn, shape.reduce((a, b) => a * b), random); // PyTorch's nn.Linear
       return { name, variable: tidy(() => variable(tensor(values, shape), true)) };
     };
     this.weights = [
