@@ -64,6 +64,24 @@ describe('pointSetGrid', () => {
     expect(svgTexts(svg)).toEqual(expect.arrayContaining(['class', '0', '1']));
   });
 
+  it('colours by value with viridis (ends of the range at its ends) and flips y for image rows', async () => {
+    const set = [
+      [0.2, 0.2],
+      [0.8, 0.8],
+    ];
+    const svg = await renderSvg(
+      pointSetGrid([set], { bounds: unit, values: [[3, 7]], colorTitle: 'weight' }),
+    );
+    const fills = [...svg.matchAll(/<path[^>]*fill="(rgb\([^)]*\))"[^>]*opacity="0.9"/g)].map((m) => m[1]);
+    expect(fills).toEqual(['rgb(68, 1, 84)', 'rgb(253, 231, 37)']); // viridis(0) at 3, viridis(1) at 7
+    expect(svgTexts(svg)).toContain('weight');
+    const y = (spec: object) =>
+      (spec as { spec: { layer: { encoding: { y: { scale: { reverse: boolean } } } }[] } }).spec.layer[0]
+        .encoding.y.scale.reverse;
+    expect(y(pointSetGrid([set], { yDown: true }))).toBe(true);
+    expect(y(pointSetGrid([set]))).toBe(false);
+  });
+
   it('names the option and the set when lengths disagree', () => {
     expect(() => pointSetGrid([[[0, 0]]], { captions: ['a', 'b'] })).toThrow(
       /captions has 2 entries for 1 sets/,

@@ -6,6 +6,8 @@ import { ConfigError, formatShape, Random, ShapeError } from '@setgen/ops';
 import { checkPositiveInteger, is } from '@setgen/ops/internal';
 import {
   add,
+  argMax,
+  cast,
   customGrad,
   dispose,
   div,
@@ -15,6 +17,7 @@ import {
   logSumExp,
   matMul,
   mul,
+  oneHot,
   reshape,
   serialization,
   softmax,
@@ -69,15 +72,10 @@ const LOG_2PI = Math.log(2 * Math.PI);
  */
 const straightThroughOneHot = customGrad((...args: (Tensor | GradSave)[]) => {
   const soft = args[0] as Tensor;
-  const [rows, k] = soft.shape as [number, number];
-  const values = soft.dataSync();
-  const hard = new Float32Array(rows * k);
-  for (let r = 0; r < rows; r++) {
-    let best = 0;
-    for (let j = 1; j < k; j++) if (values[r * k + j] > values[r * k + best]) best = j;
-    hard[r * k + best] = 1;
-  }
-  return { value: tensor2d(hard, [rows, k]), gradFunc: (dy: Tensor) => dy };
+  const k = soft.shape[1] as number;
+  // on the device (argMax takes the first of ties): no read-back, which is slow on webgl/webgpu
+  const hard = cast(oneHot(argMax(soft, 1), k), 'float32');
+  return { value: hard, gradFunc: (dy: Tensor) => dy };
 });
 
 /** SetVAE's default initialisation: means ~ N(0, 1), σ = |N(0, 1)|/sqrt(K). */

@@ -21,7 +21,7 @@ import {
   type SetLike,
   ShapeError,
 } from '@setgen/ops';
-import { checkOptions, is } from '@setgen/ops/internal';
+import { checkOptions, is, zeroPadding } from '@setgen/ops/internal';
 import {
   add,
   addN,
@@ -315,8 +315,10 @@ export class SetVAE extends TrainableSetModel {
   /** The encoder on a trimmed batch; attention maps only when asked for (not in training). */
   private bottomUp(batch: SetBatch, withAttention: boolean): SetVAEEncoding {
     const mask = batch.mask ?? null;
-    let x = this.inputFc.apply(batch.x);
-    if (mask) x = mul(x, expandDims(mask, 2));
+    // padded rows are zeroed by `where` (0·NaN would be NaN), before and after the first FC
+    let x = mask
+      ? zeroPadding(this.inputFc.apply(zeroPadding(batch.x, mask)), mask)
+      : this.inputFc.apply(batch.x);
     const features: Tensor3D[] = [];
     const attention: Tensor4D[] = [];
     const below = this.encoder.slice(0, -1);
@@ -370,7 +372,7 @@ export class SetVAE extends TrainableSetModel {
     // an all-ones mask changes nothing: the layers then take their cheaper unmasked path
     const mask = initial.full ? null : initial.mask;
     let x = this.initialFc.apply(initial.x);
-    if (mask) x = mul(x, expandDims(mask, 2)) as Tensor3D;
+    if (mask) x = zeroPadding(x, mask);
     const levels: LevelLatents[] = [];
     const attention: LevelAttention[] = [];
     this.decoder.forEach((abl, l) => {
@@ -394,7 +396,7 @@ export class SetVAE extends TrainableSetModel {
     });
     let y = this.outputFc.apply(x);
     if (this.config.outputMap === 'unit-interval') y = div(add(tanh(y), 1), 2);
-    return { x: mask ? (mul(y, expandDims(mask, 2)) as Tensor3D) : y, mask: initial.mask, attention, levels };
+    return { x: mask ? zeroPadding(y, mask) : y, mask: initial.mask, attention, levels };
   }
 
   /**

@@ -1,78 +1,132 @@
-// The page of src/browser.test.ts: batchMatMul (our SIMD kernel on wasm and cpu) and
-// splitRows against tf.matMul / tf.split, values and gradients, in a real browser.
-import '@tensorflow/tfjs-backend-cpu';
-import '@tensorflow/tfjs-layers'; // registers tf.matMul's gradient for the reference
-import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
+// The page of src/browser.test.ts: the losses of @setgen/ops — values and gradients — on
+// wasm, cpu, webgl and webgpu in one Chromium page; the Node side compares them with wasm.
+import { type BrowserCase, publishResults, runOnBackends } from '@setgen/testkit/browser-page';
+import { randomSet } from '@setgen/testkit/sets';
 import * as tf from '@tensorflow/tfjs-core';
+import {
+  chamferDistance,
+  hungarianLoss,
+  type PairCost,
+  type PointReduction,
+  pairwiseSquaredDistances,
+  type SetBatch,
+  sinkhornDistance,
+} from '../src/index.js';
 import { batchMatMul, splitRows } from '../src/internal.js';
 
-export interface BrowserCheck {
-  backend: string;
-  kernelRegistered: boolean;
-  /** Largest |ours − tf.matMul| over the products, values and both gradients. */
-  maxError: number;
-  splitError: number;
-  leakedTensors: number;
+interface Pair {
+  a: SetBatch;
+  b: SetBatch;
 }
 
-/** [a shape, b shape, transposeA, transposeB]: attention-, dense- and edge-sized products. */
-const CASES: [number[], number[], boolean, boolean][] = [
-  [[8, 37, 16], [8, 29, 16], false, true],
-  [[8, 37, 29], [8, 37, 16], true, false],
-  [[6, 5, 7], [6, 7, 13], false, false],
-  [[300, 64], [64, 30], false, false],
-  [[4, 50, 64], [64, 3], false, false],
-];
-
-async function check(backend: string): Promise<BrowserCheck> {
-  await tf.setBackend(backend);
-  await tf.ready();
-  const before = tf.memory().numTensors;
-  let maxError = 0;
-  const worst = (x: tf.Tensor, y: tf.Tensor) => {
-    maxError = Math.max(maxError, tf.max(tf.abs(tf.sub(x, y))).dataSync()[0]);
-  };
-  for (const [sa, sb, transposeA, transposeB] of CASES) {
-    tf.tidy(() => {
-      const a = tf.randomNormal(sa, 0, 1, 'float32', 1);
-      const b = tf.randomNormal(sb, 0, 1, 'float32', 2);
-      const w = tf.randomNormal(batchMatMul(a, b, { transposeA, transposeB }).shape, 0, 1, 'float32', 3);
-      const reference = (x: tf.Tensor, y: tf.Tensor) => {
-        if (x.rank === 2 || y.rank === 3) {
-          return tf.matMul(x as tf.Tensor3D, y as tf.Tensor3D, transposeA, transposeB);
-        }
-        const [batch, rows, k] = x.shape as number[]; // b shared by the batch
-        return tf.reshape(tf.matMul(tf.reshape(x, [batch * rows, k]), y as tf.Tensor2D), [batch, rows, -1]);
-      };
-      const loss = (f: (x: tf.Tensor, y: tf.Tensor) => tf.Tensor) => (x: tf.Tensor, y: tf.Tensor) =>
-        tf.sum(tf.mul(f(x, y), w));
-      worst(batchMatMul(a, b, { transposeA, transposeB }), reference(a, b));
-      const ours = tf.grads(loss((x, y) => batchMatMul(x, y, { transposeA, transposeB })))([a, b]);
-      const ref = tf.grads(loss(reference))([a, b]);
-      worst(ours[0], ref[0]);
-      worst(ours[1], ref[1]);
-    });
-  }
-  const splitError = tf.tidy(() => {
-    const x = tf.randomNormal([7, 3, 4], 0, 1, 'float32', 4);
-    const ours = splitRows(x, [3, 0, 4]);
-    const ref = tf.split(x, [3, 0, 4], 0);
-    return Math.max(...ours.map((t, i) => (t.size ? tf.max(tf.abs(tf.sub(t, ref[i]))).dataSync()[0] : 0)));
+/** Two padded batches (sizes differ per set and between a and b) with NaN in the padding. */
+function paddedPair(seed: number, sizesA: number[], sizesB: number[], n: number, m: number): Pair {
+  return tf.tidy(() => {
+    const side = (x: tf.Tensor3D, sizes: number[], len: number): SetBatch => {
+      const mask = tf.tensor2d(sizes.map((s) => Array.from({ length: len }, (_, i) => (i < s ? 1 : 0))));
+      const junk = tf.fill(x.shape, Number.NaN);
+      const padded = tf.where(tf.cast(tf.expandDims(mask, 2), 'bool'), x, junk) as tf.Tensor3D;
+      return { x: tf.keep(padded), mask: tf.keep(mask) };
+    };
+    return {
+      a: side(randomSet(seed, [sizesA.length, n, 3]), sizesA, n),
+      b: side(randomSet(seed + 1, [sizesB.length, m, 3]), sizesB, m),
+    };
   });
+}
+
+const disposePair = ({ a, b }: Pair) => tf.dispose([a.x, a.mask!, b.x, b.mask!]);
+
+/** A loss case: the per-set values `[B]` and the gradients of their weighted sum. */
+function lossCase(
+  name: string,
+  loss: (a: SetBatch, b: SetBatch) => tf.Tensor,
+  seed: number,
+): BrowserCase<Pair> {
   return {
-    backend,
-    kernelRegistered: tf.getKernel('SetgenBatchMatMul', backend) !== undefined,
-    maxError,
-    splitError,
-    leakedTensors: tf.memory().numTensors - before,
+    name,
+    setup: () => paddedPair(seed, [9, 5, 1], [7, 7, 3], 9, 7),
+    run: ({ a, b }) => {
+      const weights = tf.tensor1d([1, -0.5, 2]);
+      const f = (x: tf.Tensor, y: tf.Tensor) =>
+        tf.sum(
+          tf.mul(loss({ x: x as tf.Tensor3D, mask: a.mask }, { x: y as tf.Tensor3D, mask: b.mask }), weights),
+        );
+      const { value, grads } = tf.valueAndGrads(f)([a.x, b.x]);
+      const perSet = loss(a, b);
+      weights.dispose();
+      value.dispose();
+      // gradients of padding must be exactly 0 (NaN there never reaches them)
+      return { perSet, gradA: grads[0], gradB: grads[1] };
+    },
+    teardown: disposePair,
   };
 }
 
-declare global {
-  interface Window {
-    browserChecks: Promise<BrowserCheck[]>;
-  }
-}
+const PAIR_COSTS: PairCost[] = ['sqeuclidean', 'euclidean', 'huber'];
+const POINT_REDUCTIONS: PointReduction[] = ['mean', 'sum'];
 
-setWasmPaths('/wasm/');
-window.browserChecks = (async () => [await check('wasm'), await check('cpu')])();
+const cases: BrowserCase<any>[] = [];
+for (const pairCost of PAIR_COSTS) {
+  for (const pointReduction of POINT_REDUCTIONS) {
+    cases.push(
+      lossCase(
+        `chamfer ${pairCost} ${pointReduction}`,
+        (a, b) => chamferDistance(a, b, { pairCost, pointReduction, reduction: 'none' }),
+        11,
+      ),
+    );
+  }
+  cases.push(
+    lossCase(`hungarian ${pairCost}`, (a, b) => hungarianLoss(a, b, { pairCost, reduction: 'none' }), 21),
+  );
+}
+cases.push(
+  lossCase(
+    'sinkhorn eps 0.05',
+    (a, b) => sinkhornDistance(a, b, { epsilon: 0.05, iterations: 30, reduction: 'none' }),
+    31,
+  ),
+  {
+    name: 'pairwiseSquaredDistances',
+    setup: () => tf.tidy(() => [randomSet(41, [2, 6, 3]), randomSet(42, [2, 5, 3])]),
+    run: ([a, b]: tf.Tensor3D[]) => ({ distances: pairwiseSquaredDistances(a, b) }),
+    teardown: (inputs: tf.Tensor[]) => tf.dispose(inputs),
+  },
+  {
+    // ours and tf.matMul side by side: the Node side also checks ours against tf.matMul per backend
+    name: 'batchMatMul',
+    setup: () =>
+      tf.tidy(() => [randomSet(51, [3, 7, 5]), randomSet(52, [3, 6, 5]), randomSet(53, [3, 7, 6])]),
+    run: ([a, b, w]: tf.Tensor3D[]) => {
+      const loss = (f: (x: tf.Tensor3D, y: tf.Tensor3D) => tf.Tensor) => (x: tf.Tensor, y: tf.Tensor) =>
+        tf.sum(tf.mul(f(x as tf.Tensor3D, y as tf.Tensor3D), w));
+      const ours = (x: tf.Tensor3D, y: tf.Tensor3D) => batchMatMul(x, y, { transposeB: true });
+      const reference = (x: tf.Tensor3D, y: tf.Tensor3D) => tf.matMul(x, y, false, true);
+      const [gradA, gradB] = tf.grads(loss(ours))([a, b]);
+      const [refGradA, refGradB] = tf.grads(loss(reference))([a, b]);
+      const kernel = tf.getKernel('SetgenBatchMatMul', tf.getBackend()) ? 1 : 0;
+      return {
+        product: ours(a, b),
+        gradA,
+        gradB,
+        refProduct: reference(a, b),
+        refGradA,
+        refGradB,
+        'info.kernel': kernel,
+      };
+    },
+    teardown: (inputs: tf.Tensor[]) => tf.dispose(inputs),
+  },
+  {
+    name: 'splitRows',
+    setup: () => randomSet(61, [7, 3, 4]),
+    run: (x: tf.Tensor3D) => {
+      const [first, empty, last] = splitRows(x, [3, 0, 4]);
+      return { first, empty, last };
+    },
+    teardown: (x: tf.Tensor) => x.dispose(),
+  },
+);
+
+publishResults(runOnBackends(cases));

@@ -6,7 +6,7 @@
 export { type TensorMemory, tensorMemory } from './backend-memory.js';
 export { simdBatchMatMulAvailable } from './batch-matmul-kernel.js';
 export { batchMatMul, gatherRows } from './linalg.js';
-export { elementMask, zeroPadding } from './mask.js';
+export { elementMask } from './mask.js';
 export {
   checkPairCost,
   checkPointReduction,
@@ -20,3 +20,4 @@ export { reduceBatch } from './reduce-batch.js';
 export { checkHostSet, checkReduction } from './set-batch.js';
 export { splitRows } from './split-rows.js';
 export * from './validate.js';
+export { zeroPadding } from './zero-padding.js';

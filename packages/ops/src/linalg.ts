@@ -212,12 +212,11 @@ const rowGather = customGrad(((x: Tensor, indices: Tensor, save: GradSaveFunc) =
  */
 export function gatherRows<T extends Tensor>(x: T, indices: Int32Array | number[] | Tensor1D): T {
   return tidy(() => {
-    const idx =
-      indices instanceof Int32Array || Array.isArray(indices)
-        ? tensor1d(indices as number[], 'int32')
-        : indices;
+    const onHost = indices instanceof Int32Array || Array.isArray(indices);
+    const idx = onHost ? tensor1d(indices as number[], 'int32') : indices;
     const rows = x.shape[0];
-    const values = idx.dataSync();
+    // host indices are checked as given: a read-back (synchronous, slow on webgl/webgpu) only for a tensor
+    const values = onHost ? indices : idx.dataSync();
     for (let i = 0; i < values.length; i++) {
       if (!(values[i] >= 0 && values[i] < rows)) {
         throw new ShapeError(`indices[${i}]: expected an index in [0, ${rows}), got ${values[i]}`);

@@ -1,16 +1,4 @@
-import {
-  broadcastTo,
-  cast,
-  expandDims,
-  greater,
-  type Tensor,
-  type Tensor1D,
-  type Tensor2D,
-  tensor2d,
-  tidy,
-  where,
-  zeros,
-} from '@tensorflow/tfjs-core';
+import { cast, greater, type Tensor1D, type Tensor2D, tensor2d, tidy } from '@tensorflow/tfjs-core';
 import { ShapeError } from './errors.js';
 
 /**
@@ -42,17 +30,4 @@ export function maskFromSizes(sizes: number[] | Tensor1D, maxSize: number): Tens
  */
 export function elementMask(mask: Tensor2D): Tensor2D {
   return tidy(() => cast(greater(mask, 0.5), 'float32') as Tensor2D);
-}
-
-/**
- * `x [B, N, D]` with its padded rows (`mask [B, N]` ≤ 0.5 or NaN) replaced by exact zeros —
- * selected, not multiplied, so NaN or ±Infinity in padding never reach a value or a gradient
- * (the gradient at padded rows is 0).
- */
-export function zeroPadding<T extends Tensor>(x: T, mask: Tensor2D): T {
-  return tidy(() => {
-    const rows = broadcastTo(expandDims(greater(mask, 0.5), 2), x.shape);
-    // zeros not derived from x, so the gradient tape has no second branch to differentiate
-    return where(rows, x, zeros(x.shape)) as T;
-  });
 }

@@ -15,7 +15,7 @@ import {
   zeros,
 } from '@tensorflow/tfjs-core';
 import { ConfigError } from './errors.js';
-import { zeroPadding } from './mask.js';
+import { zeroPadding } from './zero-padding.js';
 import { checkPairedSets, pairwiseSquaredDistances } from './pairwise-distances.js';
 import { readSetBatch } from './read-set-batch.js';
 import { reduceBatch } from './reduce-batch.js';

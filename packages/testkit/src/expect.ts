@@ -73,18 +73,6 @@ export function finiteDifferenceGradient(
   return grad;
 }
 
-/** A deterministic generator (mulberry32) for test data. */
-export function testRandom(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** The values of `t` as a plain array; disposes `t` (for one-line assertions on op results). */
 export function valuesOf(t: tf.Tensor): number[] {
   const v = Array.from(t.dataSync());

@@ -1,6 +1,6 @@
 export * from './backends.js';
-export * from './chromium.js';
 export * from './expect.js';
 export * from './fixtures.js';
 export * from './models.js';
+export * from './random.js';
 export * from './sets.js';

@@ -1,7 +1,7 @@
 // Padded set batches for tests: seeded random sets, prefix masks, junk in the padding, and
 // the "one set at a time" reference that every padding test compares against.
 import * as tf from '@tensorflow/tfjs-core';
-import { testRandom } from './expect.js';
+import { testRandom } from './random.js';
 
 /**
  * A tensor of `shape` uniform in [-scale, scale) from a seeded generator (a seed or a

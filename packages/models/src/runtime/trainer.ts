@@ -15,8 +15,10 @@ import {
   type Optimizer,
   reshape,
   type Scalar,
+  scalar,
   sqrt,
   square,
+  stack,
   sum,
   type Tensor,
   tidy,
@@ -150,13 +152,25 @@ function releaseTape(): void {
   state.activeTape = null;
 }
 
-/** ‖g‖₂ over all gradients (as PyTorch's `clip_grad_norm_`), read on the host. */
-function globalNorm(gradients: Tensor[]): number {
-  const norm = tidy(() => sqrt(sum(square(concat(gradients.map((g) => reshape(g, [-1])))))));
+/**
+ * The loss terms and ‖g‖₂ over all gradients (as PyTorch's `clip_grad_norm_`) in ONE read-back:
+ * each synchronous read waits for the device on webgl and takes a canvas round trip on webgpu.
+ */
+function readLossesAndNorm(
+  value: Scalar,
+  terms: Scalar[],
+  gradients: Tensor[],
+): { numbers: Float32Array; norm: number } {
+  const read = tidy(() => {
+    const norm =
+      gradients.length === 0 ? scalar(0) : sqrt(sum(square(concat(gradients.map((g) => reshape(g, [-1]))))));
+    return stack([value, ...terms, norm]);
+  });
   try {
-    return norm.dataSync()[0];
+    const numbers = read.dataSync() as Float32Array;
+    return { numbers, norm: numbers[numbers.length - 1] };
   } finally {
-    norm.dispose();
+    read.dispose();
   }
 }
 
@@ -325,15 +339,15 @@ export class Trainer {
     }
     const { value, grads } = result;
     try {
-      const losses: Record<string, number> = { total: value.dataSync()[0] };
-      terms.forEach((t, i) => {
-        losses[names[i]] = t.dataSync()[0];
+      const gradients = Object.values(grads);
+      const { numbers, norm: gradientNorm } = readLossesAndNorm(value, terms, gradients);
+      const losses: Record<string, number> = { total: numbers[0] };
+      terms.forEach((_, i) => {
+        losses[names[i]] = numbers[i + 1];
       });
       for (const [name, v] of Object.entries(losses)) {
         if (!Number.isFinite(v) || Math.abs(v) > maxLoss) throw new DivergenceError(step, name, v, maxLoss);
       }
-      const gradients = Object.values(grads);
-      const gradientNorm = gradients.length === 0 ? 0 : globalNorm(gradients);
       if (!Number.isFinite(gradientNorm)) throw new DivergenceError(step, 'gradient norm', gradientNorm);
       let applied = grads;
       const coefficient = this.clipNorm === undefined ? 1 : this.clipNorm / (gradientNorm + 1e-6);

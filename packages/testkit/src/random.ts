@@ -1,0 +1,13 @@
+// Seeded numbers for test data (no vitest import, so browser pages can use it too).
+
+/** A deterministic generator (mulberry32) for test data. */
+export function testRandom(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
