@@ -31,9 +31,16 @@ export {
   oneNearestNeighborClassification,
 } from './matrix-metrics.js';
 export {
+  type BoundingBoxOptions,
+  boundingBoxViolation,
+  cardinalityDistance,
+  type ConstrainedLoss,
+  type ConstrainedLossOptions,
+  constrainedLoss,
   diversityScore,
   incorrectValencyFraction,
   integerWasserstein,
+  minimumDistanceViolation,
   uniformTransportCost,
   type ValencyOptions,
   valencies,
