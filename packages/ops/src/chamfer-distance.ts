@@ -1,9 +1,12 @@
 // Chamfer distance between batches of sets (SetVAE Eq. 24; PointFlow's CD; DSPN; Top-n).
 // The nearest neighbours are a discrete choice, made on the host from the detached
 // coordinates; the loss is then the sum of gathered pair costs, so gradients flow through
-// the two gathers only — exactly the (sub)gradient of the min.
-import { reshape, type Tensor, type Tensor2D, tidy } from '@tensorflow/tfjs-core';
+// the two gathers only — exactly the (sub)gradient of the min. On webgl/webgpu the choice is
+// made on the device instead (chamfer-device.ts): a read-back there stalls the pipeline.
+import { env, getBackend, reshape, type Tensor, type Tensor2D, tidy } from '@tensorflow/tfjs-core';
+import { chamferOnDevice } from './chamfer-device.js';
 import { type NeighbourJob, neighbourJob, runNeighbourJob } from './chamfer-host.js';
+import { ConfigError } from './errors.js';
 import {
   PAIR_COSTS,
   type PairCost,
@@ -28,13 +31,52 @@ export interface ChamferOptions {
   pointReduction?: PointReduction;
   /** Over the batch; default 'mean'. 'none' returns `[B]`. */
   reduction?: Reduction;
+  /**
+   * Where the nearest neighbours are chosen (see {@link NeighbourSearch}); default the tfjs
+   * flag `SETGEN_CHAMFER_NEIGHBOURS`, itself 'auto' unless set.
+   */
+  neighbours?: NeighbourSearch;
 }
+
+/**
+ * 'host': read the sets back and search on the CPU (validates values: NaN in a valid element
+ * is a DataError). 'device': argmin over the `[B, N, M]` cost matrix on the backend, no
+ * read-back, O(B·N·M) memory, values not validated (NaN gives a NaN loss). 'auto': 'device' on
+ * webgl and webgpu, where a read-back stalls the device mid-step, 'host' elsewhere.
+ */
+export type NeighbourSearch = 'auto' | 'host' | 'device';
+const NEIGHBOUR_SEARCHES: readonly NeighbourSearch[] = ['auto', 'host', 'device'];
+/** The tfjs flag holding the default of `neighbours`: `tf.env().set(CHAMFER_NEIGHBOURS_FLAG, 'host')`. */
+export const CHAMFER_NEIGHBOURS_FLAG = 'SETGEN_CHAMFER_NEIGHBOURS';
+const DEVICE_BACKENDS = new Set(['webgl', 'webgpu']);
 
 const CHAMFER_OPTIONS = {
   pairCost: is.oneOf(PAIR_COSTS),
   pointReduction: is.oneOf(POINT_REDUCTIONS),
   reduction: is.oneOf(REDUCTIONS),
+  neighbours: is.oneOf(NEIGHBOUR_SEARCHES),
 };
+
+// registered once per tfjs instance (a second copy of this module must not warn)
+if (
+  !(env() as unknown as { flagRegistry?: Record<string, unknown> }).flagRegistry?.[CHAMFER_NEIGHBOURS_FLAG]
+) {
+  env().registerFlag(CHAMFER_NEIGHBOURS_FLAG, () => 'auto');
+}
+
+/** Whether this call searches on the device: the option, else the flag, 'auto' by backend. */
+function searchOnDevice(option: NeighbourSearch | undefined): boolean {
+  let choice = option;
+  if (choice === undefined) {
+    choice = env().get(CHAMFER_NEIGHBOURS_FLAG) as NeighbourSearch;
+    if (!NEIGHBOUR_SEARCHES.includes(choice)) {
+      throw new ConfigError(
+        `tf.env() flag ${CHAMFER_NEIGHBOURS_FLAG}: expected 'auto' | 'host' | 'device', got ${JSON.stringify(choice)}`,
+      );
+    }
+  }
+  return choice === 'device' || (choice === 'auto' && DEVICE_BACKENDS.has(getBackend()));
+}
 
 /** Sets one after another with their padding dropped, as the host kernel wants them. */
 function packValid(sets: HostSetBatch): { values: Float32Array; start: Int32Array } {
@@ -77,6 +119,9 @@ export function chamferDistance(a: SetLike, b: SetLike, options: ChamferOptions 
   const pairCost = opts.pairCost ?? 'sqeuclidean';
   const pointReduction = opts.pointReduction ?? 'mean';
   const reduction = opts.reduction ?? 'mean';
+  if (searchOnDevice(opts.neighbours)) {
+    return tidy(() => reduceBatch(chamferOnDevice(setA, setB, pairCost, pointReduction), reduction));
+  }
   const hostA = readSetBatch(setA, 'a');
   const hostB = readSetBatch(setB, 'b');
   const job = batchNearestNeighbours(hostA, hostB, pairCost);
