@@ -11,8 +11,9 @@
 //             packages/ops/bench/assignment-vs-scipy.mjs)
 // Usage (after `pnpm build`):
 //   node scripts/scaling.mjs [--only chamfer emd] [--quick] [--plot out/scaling] > scaling.jsonl
-// --plot draws time and memory against size (log-log), one panel per group, with
-// examples/plot (built), as out/scaling.svg/.png/.vl.json.
+//   node scripts/scaling.mjs --only none --from scaling.jsonl --plot out/scaling   (plot only)
+// --plot draws time and peak memory against size (log-log), one panel per group, with
+// examples/plot (built), as out/scaling-time and out/scaling-memory (.svg/.png/.vl.json).
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 
@@ -114,7 +115,13 @@ for (const [group, { sizes, runs, code }] of Object.entries(groups)) {
 }
 
 if (plotAt) {
-  const { metricCurves, sideBySide, stacked } = await import(join(root, 'examples/plot/dist/index.js'));
+  // --from FILE: plot earlier JSON lines instead of measuring
+  const from = argv.includes('--from') ? argv[argv.indexOf('--from') + 1] : null;
+  if (from) {
+    const { readFileSync } = await import('node:fs');
+    lines.push(...readFileSync(from, 'utf8').split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l)));
+  }
+  const { metricCurves, sideBySide } = await import(join(root, 'examples/plot/dist/index.js'));
   const { saveFigure } = await import(join(root, 'examples/plot/dist/node.js'));
   const titles = {
     chamfer: 'Chamfer (host), points per cloud',
@@ -132,25 +139,19 @@ if (plotAt) {
     }
     return node;
   };
-  const panel = (group, key, yTitle) =>
-    logX(
-      metricCurves(
-        [
-          {
-            name: group,
-            steps: lines.filter((l) => l.group === group && l[key]).map((l) => l.size),
-            values: lines.filter((l) => l.group === group && l[key]).map((l) => l[key]),
-          },
-        ],
-        { xTitle: titles[group], yTitle, logY: true, width: 220, height: 160 },
-      ),
+  const panel = (group, key, yTitle) => {
+    const rows = lines.filter((l) => l.group === group && l[key]);
+    return logX(
+      metricCurves([{ name: group, steps: rows.map((l) => l.size), values: rows.map((l) => l[key]) }], {
+        xTitle: titles[group],
+        yTitle,
+        logY: true,
+        width: 220,
+        height: 160,
+      }),
     );
-  await saveFigure(
-    plotAt,
-    stacked([
-      sideBySide(present.map((g) => panel(g, 'median_ms', 'time (ms)'))),
-      sideBySide(present.map((g) => panel(g, 'max_rss_mb', 'peak memory (MB)'))),
-    ]),
-  );
-  console.error(`wrote ${plotAt}.svg / .png / .vl.json`);
+  };
+  await saveFigure(`${plotAt}-time`, sideBySide(present.map((g) => panel(g, 'median_ms', 'time (ms)'))));
+  await saveFigure(`${plotAt}-memory`, sideBySide(present.map((g) => panel(g, 'max_rss_mb', 'peak RSS (MB)'))));
+  console.error(`wrote ${plotAt}-time and ${plotAt}-memory (.svg / .png / .vl.json)`);
 }

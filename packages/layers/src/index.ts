@@ -3,6 +3,7 @@ export * from './attentive-bottleneck-layer.js';
 export { denseProjection } from './dense-projection.js';
 export * from './film.js';
 export * from './first-n-creation.js';
+export * from './fs-encoder.js';
 export * from './fspool.js';
 export * from './iid-creation.js';
 export {

@@ -223,5 +223,107 @@ describeBackends('TopNCreation', () => {
     expect(() => new TopNCreation({ ...base, angleDim: -1 })).toThrow(/angleDim/);
     expect(() => new TopNCreation({ ...base, featureDim: 1.5 })).toThrow(ConfigError);
     expect(() => new TopNCreation({ ...base, angleHiddenUnits: 0 })).toThrow(/angleHiddenUnits/);
+    expect(() => new TopNCreation({ ...base, similarity: 'l2' as never })).toThrow(/similarity/);
+    expect(() => new TopNCreation({ ...base, latentFilm: 1 as never })).toThrow(/latentFilm/);
+  });
+
+  it("similarity 'cosine' (Eq. 6) divides by the reference angles' norms: scaling them changes nothing", () => {
+    const c = fixture.cases[0];
+    const dot = fixtureLayer(c);
+    const cosine = topNCreation({
+      referenceSize: c.max_n,
+      angleDim: c.cosine_channels,
+      featureDim: c.set_channels,
+      maxSize: c.n,
+      similarity: 'cosine',
+    });
+    cosine.build([null, c.latent_dim]);
+    // angles scaled per row by 1..n0: 'cosine' scores = softmax of the true cosines
+    const weights = WEIGHT_ORDER.map((k) => tf.tensor(c.weights[k] as number[]));
+    const scale = tf.reshape(tf.range(1, c.max_n + 1), [c.max_n, 1]);
+    const scaled = weights.map((w, i) => (i === 1 ? tf.mul(w, scale) : w));
+    cosine.setWeights(scaled);
+    const z = tf.tensor2d(c.z);
+    const { angles, scores } = cosine.scores(z);
+    const unit = tf.div(scaled[1], tf.add(tf.norm(scaled[1], 'euclidean', 1, true), 1e-5));
+    const expected = tf.softmax(tf.matMul(angles, unit, false, true));
+    expectClose(scores.dataSync(), expected.dataSync(), { rtol: 1e-5, atol: 1e-7 });
+    // the fixture's angles are unit rows: there 'cosine' = 'dot' = the reference
+    cosine.setWeights(weights);
+    const a = dot.create(z, new Array(c.B).fill(c.n));
+    const b = cosine.create(z, new Array(c.B).fill(c.n));
+    expectClose(b.x.dataSync(), a.x.dataSync(), { rtol: 1e-4, atol: 1e-5 });
+    // while 'dot' follows the scaled norms (the reference code's behaviour once angles drift)
+    dot.setWeights(scaled);
+    const drift = dot.scores(z);
+    expect(Math.max(...Array.from(tf.abs(tf.sub(drift.scores, scores)).dataSync()))).toBeGreaterThan(1e-3);
+    expect(cosine.getConfig().similarity).toBe('cosine');
+    tf.dispose([...weights, ...scaled, scale, z, angles, scores, unit, expected, a.x, a.mask!, b.x, b.mask!]);
+    tf.dispose([drift.angles, drift.scores]);
+  });
+
+  it('latentFilm (Eq. 10): γ(z) ⊙ x + β(z) on the reference output, four weights appended, gradients', () => {
+    const c = fixture.cases[0];
+    const plain = fixtureLayer(c);
+    const layer = topNCreation({
+      referenceSize: c.max_n,
+      angleDim: c.cosine_channels,
+      featureDim: c.set_channels,
+      maxSize: c.n,
+      latentFilm: true,
+      seed: 3,
+    });
+    layer.build([null, c.latent_dim]);
+    const fresh = layer.getWeights();
+    expect(fresh.map((w) => w.shape).slice(10)).toEqual([
+      [c.latent_dim, c.set_channels],
+      [c.set_channels],
+      [c.latent_dim, c.set_channels],
+      [c.set_channels],
+    ]);
+    // today's ten weights keep their order; the latent FiLM starts at γ bias 1, β bias 0
+    expect(Array.from(fresh[11].dataSync()).every((v) => v === 1)).toBe(true);
+    expect(Array.from(fresh[13].dataSync()).every((v) => v === 0)).toBe(true);
+    const reference = WEIGHT_ORDER.map((k) => tf.tensor(c.weights[k] as number[]));
+    const film = [randomTensor(11, [c.latent_dim, c.set_channels]), randomTensor(12, [c.set_channels])];
+    film.push(randomTensor(13, [c.latent_dim, c.set_channels]), randomTensor(14, [c.set_channels]));
+    layer.setWeights([...reference, ...film]);
+    const z = tf.tensor2d(c.z);
+    const sizes = [c.n, 3, 1];
+    const base = plain.create(z, sizes);
+    const out = layer.create(z, sizes);
+    const gamma = tf.expandDims(tf.add(tf.matMul(z, film[0]), film[1]), 1);
+    const beta = tf.expandDims(tf.add(tf.matMul(z, film[2]), film[3]), 1);
+    const expected = tf.mul(tf.add(tf.mul(gamma, base.x), beta), tf.expandDims(base.mask!, 2));
+    expectClose(out.x.dataSync(), expected.dataSync(), { rtol: 1e-5, atol: 1e-5 });
+    expect(Array.from(out.mask!.dataSync())).toEqual(Array.from(base.mask!.dataSync()));
+    // gradient w.r.t. γ's kernel by finite differences (a small layer)
+    const small = topNCreation({
+      referenceSize: 6,
+      angleDim: 2,
+      featureDim: 2,
+      maxSize: 3,
+      latentFilm: true,
+      seed: 4,
+    });
+    small.build([null, 3]);
+    const zs = randomTensor(16, [2, 3]) as tf.Tensor2D;
+    const probe = randomTensor(15, [2, 3, 2]);
+    const f = () => tf.sum(tf.mul(small.create(zs, [3, 2]).x, probe)) as tf.Scalar;
+    const { value, grads } = tf.variableGrads(f);
+    const all = small.getWeights();
+    const kernelGrad = grads[(small.weights[10].read() as tf.Variable).name];
+    const fk = (t: tf.Tensor) => {
+      small.setWeights(all.map((w, i) => (i === 10 ? t : w)));
+      return f();
+    };
+    const numeric = finiteDifferenceGradient(fk, all[10], 1e-3);
+    small.setWeights(all);
+    expectClose(kernelGrad.dataSync(), numeric, { rtol: 2e-2, atol: 2e-3 });
+    expect(Array.from(numeric).some((v) => Math.abs(v) > 1e-3)).toBe(true);
+    expect(Object.keys(grads)).toHaveLength(14);
+    expect(layer.getConfig().latentFilm).toBe(true);
+    tf.dispose([...fresh, ...reference, ...film, ...all, z, base.x, base.mask!, out.x, out.mask!]);
+    tf.dispose([gamma, beta, expected, probe, zs, value, ...Object.values(grads)]);
   });
 });

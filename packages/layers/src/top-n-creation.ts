@@ -1,8 +1,12 @@
-// Top-n creation (Vignac & Frossard, ICLR 2022, §4; REFERENCES.md §7.1). A learned
+// Top-n creation (Vignac & Frossard, ICLR 2022, §4 Eq. 5–10; REFERENCES.md §7.1). A learned
 // reference set of n0 points, each with an "angle" vector; z picks the n points whose angles
 // best match a direction a(z), and modulates them by their scores:
-//   a = MLP(z) / (‖MLP(z)‖ + 1e-5);  s = softmax(Angles · a) over the n0 reference points;
-//   idx = top-n(s) (descending);     x_k = (n·s_k Wα + bα) ⊙ Points[idx_k] + (n·s_k Wβ + bβ).
+//   a = MLP(z) / (‖MLP(z)‖ + 1e-5)                                         (Eq. 5)
+//   c_i = Angles_i · a   ('dot', the reference code)   or   c_i = Angles_i · a / ‖Angles_i‖
+//         ('cosine', Eq. 6 as written: the code normalises the angles at init only)
+//   s = softmax(c) over the n0 reference points;  idx = top-n(s) (descending)   (Eq. 7–8)
+//   x_k = (n·s_k Wα + bα) ⊙ Points[idx_k] + (n·s_k Wβ + bβ)                (Eq. 9, FiLM on n·s)
+//   optionally x_k ← (z Wγ + bγ) ⊙ x_k + (z Wδ + bδ)                         (Eq. 10, latent FiLM)
 // The choice of idx is discrete (made on the host); gradients reach z and the angles
 // through the scores s, and the points through the one-hot selection.
 
@@ -41,7 +45,21 @@ export interface TopNCreationArgs extends SetCreationArgs {
   maxSize: number;
   /** Width of the two-layer angle MLP; default 32, as the reference. */
   angleHiddenUnits?: number;
+  /**
+   * Scores before the softmax: `'dot'` = Angles·a (default; the reference code, whose angles
+   * are unit vectors at init only) or `'cosine'` = Angles·a / (‖Angles_i‖ + 1e-5) (Eq. 6).
+   */
+  similarity?: 'dot' | 'cosine';
+  /**
+   * Modulate the created set by z as well (Eq. 10): x ← (z·Wγ + bγ) ⊙ x + (z·Wδ + bδ), with
+   * four weights appended after the others. Default false: the reference code does this
+   * step in its decoder's first layer instead (as `OneShotSetVAE` does, for every creation).
+   */
+  latentFilm?: boolean;
 }
+
+/** The latent FiLM's weights (Eq. 10). */
+type FiLMWeightVariables = Record<'gammaKernel' | 'gammaBias' | 'betaKernel' | 'betaBias', LayerVariable>;
 
 /** Indices of the `k` largest of each row of `scores [B, n0]`, descending (ties: lower index first). */
 function topIndices(
@@ -65,8 +83,11 @@ function topIndices(
  * (N(0,1) rows normalised once, at init), `mlp.kernel1 [l, h]`, `mlp.bias1 [h]`,
  * `mlp.kernel2 [h, angleDim]`, `mlp.bias2 [angleDim]`, `filmAlpha.kernel [1, C]`,
  * `filmAlpha.bias [C]`, `filmBeta.kernel [1, C]`, `filmBeta.bias [C]` (dense layers start
- * from PyTorch's U(±1/sqrt(fanIn)), as the reference). The angle MLP adds its residuals
- * only where widths match (the reference MLP). n in n·s is each set's own size.
+ * from PyTorch's U(±1/sqrt(fanIn)), as the reference); with `latentFilm` then
+ * `latentFilm.gammaKernel [l, C]` (U(±1/sqrt(l))), `latentFilm.gammaBias [C]` (1),
+ * `latentFilm.betaKernel [l, C]`, `latentFilm.betaBias [C]` (0) — the layer starts near
+ * the reference's output. The angle MLP adds its residuals only where widths match (the
+ * reference MLP). n in n·s is each set's own size.
  */
 export class TopNCreation extends SetCreationLayer {
   static className = 'SetgenTopNCreation';
@@ -74,6 +95,9 @@ export class TopNCreation extends SetCreationLayer {
   readonly angleDim: number;
   readonly maxSize: number;
   readonly angleHiddenUnits: number;
+  readonly similarity: 'dot' | 'cosine';
+  readonly latentFilm: boolean;
+  private latent: FiLMWeightVariables | null = null;
   private w: Record<
     | 'points'
     | 'angles'
@@ -94,11 +118,15 @@ export class TopNCreation extends SetCreationLayer {
       angleDim: is.integer(1),
       maxSize: is.integer(1),
       angleHiddenUnits: is.integer(1),
+      similarity: is.oneOf(['dot', 'cosine'] as const),
+      latentFilm: is.boolean,
     });
     this.referenceSize = checkPositiveInteger(args.referenceSize, 'TopNCreation.referenceSize');
     this.angleDim = checkPositiveInteger(args.angleDim, 'TopNCreation.angleDim');
     this.maxSize = checkPositiveInteger(args.maxSize, 'TopNCreation.maxSize');
     this.angleHiddenUnits = args.angleHiddenUnits ?? 32;
+    this.similarity = args.similarity ?? 'dot';
+    this.latentFilm = args.latentFilm ?? false;
     if (this.maxSize > this.referenceSize) {
       throw new ConfigError(
         `TopNCreation: maxSize (${this.maxSize}) must not exceed referenceSize (${this.referenceSize}): top-n picks n of the n0 reference points`,
@@ -157,6 +185,16 @@ export class TopNCreation extends SetCreationLayer {
       betaKernel: this.addWeight('filmBeta/kernel', [1, c], 'float32', linearInitializer(1, random.seed())),
       betaBias: this.addWeight('filmBeta/bias', [c], 'float32', linearInitializer(1, random.seed())),
     };
+    if (this.latentFilm) {
+      const kernel = (name: string) =>
+        this.addWeight(name, [latentDim, c], 'float32', linearInitializer(latentDim, random.seed()));
+      this.latent = {
+        gammaKernel: kernel('latentFilm/gammaKernel'),
+        gammaBias: this.addWeight('latentFilm/gammaBias', [c], 'float32', initializers.ones()),
+        betaKernel: kernel('latentFilm/betaKernel'),
+        betaBias: this.addWeight('latentFilm/betaBias', [c], 'float32', initializers.zeros()),
+      };
+    }
     this.built = true;
   }
 
@@ -179,7 +217,10 @@ export class TopNCreation extends SetCreationLayer {
       const w = this.w!;
       const raw = residualMlp(z, w.kernel1.read(), w.bias1.read(), w.kernel2.read(), w.bias2.read());
       const angles = div(raw, add(norm(raw, 'euclidean', 1, true), 1e-5)) as Tensor2D;
-      const scores = softmax(batchMatMul(angles, w.angles.read(), { transposeB: true })) as Tensor2D;
+      let reference = w.angles.read();
+      if (this.similarity === 'cosine')
+        reference = div(reference, add(norm(reference, 'euclidean', 1, true), 1e-5));
+      const scores = softmax(batchMatMul(angles, reference, { transposeB: true })) as Tensor2D;
       return { angles, scores };
     });
   }
@@ -202,11 +243,19 @@ export class TopNCreation extends SetCreationLayer {
     const n = reshape(tensor1d(sizes), [batch, 1, 1]);
     const condition = mul(selectedScores, n);
     const selected = reshape(batchMatMul(oneHot, w.points.read()), [batch, length, this.featureDim]);
-    return featureWiseLinearModulation(selected, condition, {
+    const x = featureWiseLinearModulation(selected, condition, {
       gammaKernel: w.alphaKernel.read(),
       gammaBias: w.alphaBias.read(),
       betaKernel: w.betaKernel.read(),
       betaBias: w.betaBias.read(),
+    }) as Tensor3D;
+    if (!this.latent) return x;
+    const v = this.latent; // Eq. 10
+    return featureWiseLinearModulation(x, z, {
+      gammaKernel: v.gammaKernel.read(),
+      gammaBias: v.gammaBias.read(),
+      betaKernel: v.betaKernel.read(),
+      betaBias: v.betaBias.read(),
     }) as Tensor3D;
   }
 
@@ -217,6 +266,8 @@ export class TopNCreation extends SetCreationLayer {
       angleDim: this.angleDim,
       maxSize: this.maxSize,
       angleHiddenUnits: this.angleHiddenUnits,
+      similarity: this.similarity,
+      latentFilm: this.latentFilm,
     };
   }
 }

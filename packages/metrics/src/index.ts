@@ -1,5 +1,6 @@
 export { approxMatchDistance } from './approx-match.js';
 export { type ChamferKernel, chamferKernel, type PointCloudIndex } from './chamfer-kernel.js';
+export { type ClassifierScore, type ClassifierScoreOptions, classifierScore } from './classifier-score.js';
 export {
   type ComputeAllMetricsOptions,
   computeAllMetrics,
@@ -31,9 +32,16 @@ export {
   oneNearestNeighborClassification,
 } from './matrix-metrics.js';
 export {
+  type BoundingBoxOptions,
+  boundingBoxViolation,
+  cardinalityDistance,
+  type ConstrainedLoss,
+  type ConstrainedLossOptions,
+  constrainedLoss,
   diversityScore,
   incorrectValencyFraction,
   integerWasserstein,
+  minimumDistanceViolation,
   uniformTransportCost,
   type ValencyOptions,
   valencies,

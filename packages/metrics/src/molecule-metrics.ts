@@ -220,3 +220,159 @@ export function diversityScore(
   }
   return total / pairs;
 }
+
+/** Options of `boundingBoxViolation`. */
+export interface BoundingBoxOptions {
+  /** Lower corner, one number for every axis or one per axis; default −6 (Top-n's box). */
+  low?: number | readonly number[];
+  /** Upper corner; default 6. */
+  high?: number | readonly number[];
+}
+
+function corner(value: unknown, d: number, name: string): number[] {
+  const list =
+    typeof value === 'number' ? new Array<number>(d).fill(value) : Array.isArray(value) ? [...value] : [];
+  if (list.length !== d || list.some((v) => !Number.isFinite(v))) {
+    throw new ConfigError(
+      `options.${name}: expected a finite number or ${d} finite numbers, got ${JSON.stringify(value)}`,
+    );
+  }
+  return list;
+}
+
+/**
+ * Bounding-box violation (`constrained_loss` term 0): Σ over atoms and axes of
+ * relu(low − x) + relu(x − high), divided by the total number of atoms.
+ */
+export function boundingBoxViolation(
+  generated: readonly HostSet[],
+  options: BoundingBoxOptions = {},
+): number {
+  const checked = checkOptions(options, { low: is.any, high: is.any }, 'options');
+  checkSets(generated, 'generated');
+  const d = generated[0].d;
+  const low = corner(checked.low ?? -6, d, 'low');
+  const high = corner(checked.high ?? 6, d, 'high');
+  low.forEach((l, c) => {
+    if (!(l <= high[c]))
+      throw new ConfigError(`options.low[${c}] (${l}) must be ≤ options.high[${c}] (${high[c]})`);
+  });
+  let total = 0;
+  let atoms = 0;
+  for (const { values, n } of generated) {
+    for (let i = 0; i < n; i++) {
+      for (let c = 0; c < d; c++) {
+        const x = values[i * d + c];
+        total += Math.max(low[c] - x, 0) + Math.max(x - high[c], 0);
+      }
+    }
+    atoms += n;
+  }
+  return total / atoms;
+}
+
+/**
+ * Minimum-distance violation (`constrained_loss` term 1): Σ over ordered pairs i ≠ j of
+ * relu(minDistance − ‖x_i − x_j‖) (each pair counted twice, as the reference), divided by the
+ * total number of atoms.
+ */
+export function minimumDistanceViolation(
+  generated: readonly HostSet[],
+  options: { minDistance?: number } = {},
+): number {
+  const { minDistance = 1 } = checkOptions(
+    options,
+    { minDistance: is.number({ positive: true }) },
+    'options',
+  );
+  checkSets(generated, 'generated');
+  let total = 0;
+  let atoms = 0;
+  for (const { values, n, d } of generated) {
+    for (let i = 0; i < n; i++) {
+      for (let j = i + 1; j < n; j++) {
+        let s = 0;
+        for (let c = 0; c < d; c++) s += (values[i * d + c] - values[j * d + c]) ** 2;
+        total += 2 * Math.max(minDistance - Math.sqrt(s), 0);
+      }
+    }
+    atoms += n;
+  }
+  return total / atoms;
+}
+
+/**
+ * Cardinality distance (`constrained_loss` term 3): 1-D W1 between the generated set sizes
+ * and the dataset's size distribution (`datasetHistogram[n]` = share or count of sets of size n).
+ */
+export function cardinalityDistance(
+  generated: readonly HostSet[],
+  datasetHistogram: ArrayLike<number>,
+): number {
+  checkSets(generated, 'generated');
+  if (!datasetHistogram || datasetHistogram.length === 0) {
+    throw new ShapeError('datasetHistogram: expected a non-empty histogram indexed by set size');
+  }
+  const sizes = new Float64Array(generated.reduce((m, s) => Math.max(m, s.n), 0) + 1);
+  for (const s of generated) sizes[s.n]++;
+  return integerWasserstein(sizes, datasetHistogram, 1);
+}
+
+/** What `constrainedLoss` needs to know about the dataset. */
+export interface ConstrainedLossOptions extends ValencyOptions, BoundingBoxOptions {
+  /** Dataset valency distribution, index = valency (index 0 = valency 0). */
+  datasetValencyHistogram: ArrayLike<number>;
+  /** Dataset size distribution, index = set size. */
+  datasetSizeHistogram: ArrayLike<number>;
+  /** Minimum distance of term 1; default 1. */
+  minDistance?: number;
+  /** Diversity pairs; default 1000, seed 0 (see `diversityScore`). */
+  pairs?: number;
+  seed?: number;
+}
+
+/** The five generation metrics of the reference's `constrained_loss`, by name. */
+export interface ConstrainedLoss {
+  boundingBox: number;
+  minDistance: number;
+  valencyW1: number;
+  cardinalityW1: number;
+  diversity: number;
+}
+
+/**
+ * All of the Top-n reference's `constrained_loss` (utils/metrics.py) on generated sets of
+ * positions: bounding-box and minimum-distance violations per atom, valency W1 and
+ * cardinality W1 against the dataset's histograms, diversity over random pairs.
+ */
+export function constrainedLoss(
+  generated: readonly HostSet[],
+  options: ConstrainedLossOptions,
+): ConstrainedLoss {
+  if (typeof options !== 'object' || options === null) {
+    throw new ConfigError('options: expected { datasetValencyHistogram, datasetSizeHistogram, ... }');
+  }
+  checkOptions(
+    options,
+    {
+      ...VALENCY_OPTIONS,
+      datasetValencyHistogram: is.any,
+      datasetSizeHistogram: is.any,
+      low: is.any,
+      high: is.any,
+      minDistance: is.any,
+      pairs: is.any,
+      seed: is.any,
+    },
+    'options',
+  );
+  return {
+    boundingBox: boundingBoxViolation(generated, { low: options.low, high: options.high }),
+    minDistance: minimumDistanceViolation(generated, { minDistance: options.minDistance }),
+    valencyW1: valencyDistributionDistance(generated, options.datasetValencyHistogram, {
+      neighbourDistance: options.neighbourDistance,
+    }),
+    cardinalityW1: cardinalityDistance(generated, options.datasetSizeHistogram),
+    diversity: diversityScore(generated, { pairs: options.pairs, seed: options.seed }),
+  };
+}

@@ -1,3 +1,13 @@
+export { CREATION_KINDS, type CreationKind } from './creation.js';
+export { DSPN, type DSPNPrediction, type PredictOptions } from './dspn.js';
+export {
+  DSPN_DECODERS,
+  type DSPNConfig,
+  type DSPNDecoder,
+  dspnPresets,
+  type ResolvedDSPNConfig,
+  resolveDSPNConfig,
+} from './dspn-config.js';
 export * from './runtime/index.js';
 export { ScheduledAdam } from './scheduled-adam.js';
 export {
@@ -17,3 +27,6 @@ export {
   type SetVAEOutputMap,
   setVAEPresets,
 } from './setvae-config.js';
+export { TSPN, type TSPNPrediction, type TSPNPredictOptions } from './tspn.js';
+export { type ResolvedTSPNConfig, resolveTSPNConfig, type TSPNConfig, tspnPresets } from './tspn-config.js';
+export * from './one-shot-set-vae.js';

@@ -9,6 +9,8 @@
  * the dense solver. Memory O(n·k); time ≈ one pass over the n² pairs for the candidates and
  * one for the certificate, plus a sparse solve.
  */
+
+import type { AssignmentStart } from './linear-sum-assignment.js';
 import type { HostSet } from './set-batch.js';
 import { type SparseCosts, sparseAuctionStart, sparseShortestPaths } from './sparse-assignment.js';
 
@@ -26,15 +28,32 @@ const MAX_NEW_PER_ROW = 64;
  * then solves densely). `warmStartEpsilon` is the auction's final ε in cost units.
  */
 export function sparseExactEmd(a: HostSet, b: HostSet, warmStartEpsilon: number): number | null {
-  const n = a.n;
-  const d = a.d;
   const ax = Float64Array.from(a.values);
   const bx = Float64Array.from(b.values);
-  const graph = candidateGraph(ax, bx, n, d, Math.min(NEIGHBOURS, n));
-  const state = sparseAuctionStart(graph, warmStartEpsilon);
-  if (!state) return null;
+  const cells = a.d === 3 ? pointCells(bx, a.n, CERTIFICATE_POINTS_PER_CELL) : null;
+  // Nearest neighbours can miss a perfect matching where the two samples' densities differ
+  // (more a's than b's in a region): then retry with three times as many candidates.
+  for (const k of [NEIGHBOURS, 3 * NEIGHBOURS]) {
+    const total = solveOnCandidates(ax, bx, a.n, a.d, Math.min(k, a.n), warmStartEpsilon, cells);
+    if (total !== 'no-matching') return total;
+  }
+  return null;
+}
+
+function solveOnCandidates(
+  ax: Float64Array,
+  bx: Float64Array,
+  n: number,
+  d: number,
+  k: number,
+  warmStartEpsilon: number,
+  cells: PointCells | null,
+): number | null | 'no-matching' {
+  const graph = candidateGraph(ax, bx, n, d, k);
+  // the auction's bids are capped (prices climb forever without a perfect matching); when it
+  // gives up, the shortest paths start from the row minima instead
+  const state = sparseAuctionStart(graph, warmStartEpsilon) ?? rowMinimumStart(graph);
   let current = graph;
-  const cells = d === 3 ? pointCells(bx, n, CERTIFICATE_POINTS_PER_CELL) : null;
   // A pair outside the graph can only become violated when u_i + v_j grows. The shortest
   // paths only raise u (of the rows they scan) and lower v, and a repair only lowers u; so
   // after the first full check a row needs checking again only when its u has risen by
@@ -43,12 +62,11 @@ export function sparseExactEmd(a: HostSet, b: HostSet, warmStartEpsilon: number)
   const slack = new Float64Array(n).fill(Number.NEGATIVE_INFINITY);
   const rows = new Int32Array(n);
   for (let round = 0; ; round++) {
-    if (!sparseShortestPaths(current, state)) return null;
+    if (!sparseShortestPaths(current, state)) return round === 0 ? 'no-matching' : null;
     let count = 0;
     for (let i = 0; i < n; i++) if (!(state.u[i] - checkedU[i] < slack[i])) rows[count++] = i;
     const checked = rows.subarray(0, count);
     const violations = certificateViolations(ax, bx, d, state, current, checked, slack, cells);
-    if (process.env.EMD_DEBUG) console.error('round', round, 'checked', count, 'viol', violations.length / 2);
     for (const i of checked) checkedU[i] = state.u[i];
     if (violations.length === 0) break;
     if (round >= MAX_REPAIRS) return null;
@@ -71,6 +89,29 @@ export function sparseExactEmd(a: HostSet, b: HostSet, warmStartEpsilon: number)
   return total;
 }
 
+/** v = 0, u_i = min_j c_ij over row i's pairs, each row on its minimising column if still free. */
+function rowMinimumStart({ n, start, col, cost }: SparseCosts): AssignmentStart {
+  const u = new Float64Array(n);
+  const v = new Float64Array(n);
+  const colForRow = new Int32Array(n).fill(-1);
+  const taken = new Uint8Array(n);
+  for (let i = 0; i < n; i++) {
+    let best = -1;
+    u[i] = Number.POSITIVE_INFINITY;
+    for (let e = start[i]; e < start[i + 1]; e++) {
+      if (cost[e] < u[i]) {
+        u[i] = cost[e];
+        best = col[e];
+      }
+    }
+    if (best >= 0 && !taken[best]) {
+      taken[best] = 1;
+      colForRow[i] = best;
+    }
+  }
+  return { u, v, colForRow };
+}
+
 function distance(ax: Float64Array, bx: Float64Array, d: number, i: number, j: number): number {
   let squared = 0;
   for (let k = 0; k < d; k++) {
@@ -86,7 +127,13 @@ function distance(ax: Float64Array, bx: Float64Array, d: number, i: number, j: n
  * until no unvisited cell can be nearer than its k-th best); otherwise one pass over the n²
  * pairs keeps a sorted list of the k best per row and per column.
  */
-function candidateGraph(ax: Float64Array, bx: Float64Array, n: number, d: number, k: number): SparseCosts {
+export function candidateGraph(
+  ax: Float64Array,
+  bx: Float64Array,
+  n: number,
+  d: number,
+  k: number,
+): SparseCosts {
   const rowIdx = new Int32Array(n * k).fill(-1);
   const colIdx = new Int32Array(n * k).fill(-1);
   if (d === 3) {

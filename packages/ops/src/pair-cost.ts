@@ -10,8 +10,8 @@ import {
   type GradSaveFunc,
   maximum,
   mean,
-  minimum,
   mul,
+  relu,
   reshape,
   scalar,
   sqrt,
@@ -117,10 +117,13 @@ export function pairCostRows(a: Tensor2D, b: Tensor2D, cost: PairCost): Tensor1D
     const delta = sub(a, b);
     if (cost === 'sqeuclidean') return sum(square(delta), 1);
     if (cost === 'euclidean') return euclideanNorm(delta) as Tensor1D;
-    // Huber_1 without branches: with q = min(|t|, 1), Huber_1(t) = ½q² + (|t| − q).
+    // Huber_1 without branches: with e = relu(|t| − 1) and q = |t| − e = min(|t|, 1),
+    // Huber_1(t) = ½q² + e. Written with relu/abs only (their gradients are step functions,
+    // which have gradients), so it can be differentiated twice (DSPN's inner loop).
     const t = abs(delta);
-    const q = minimum(t, 1);
-    return mean(add(mul(square(q), 0.5), sub(t, q)), 1);
+    const excess = relu(sub(t, 1));
+    const q = sub(t, excess);
+    return mean(add(mul(square(q), 0.5), excess), 1);
   });
 }
 

@@ -1,0 +1,35 @@
+// The one place that picks a tfjs backend (DESIGN.md: libraries never do): env
+// SETGEN_BACKEND, else tfjs-node if it can be imported, else wasm, else cpu.
+import '@tensorflow/tfjs-backend-cpu';
+import '@tensorflow/tfjs-backend-wasm';
+// registers every gradient of tfjs-core (TOOLCHAIN.md §3)
+import '@tensorflow/tfjs-layers';
+import * as tf from '@tensorflow/tfjs-core';
+
+async function tryBackend(name: string): Promise<boolean> {
+  try {
+    if (!(await tf.setBackend(name))) return false;
+    await tf.ready();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Selects and initialises a backend; returns its name. */
+export async function pickBackend(): Promise<string> {
+  const wanted = process.env.SETGEN_BACKEND;
+  if (wanted) {
+    if (wanted === 'tensorflow') {
+      // a guarded import: tfjs-node is an optional native package that is not installed here
+      await import(/* @vite-ignore */ '@tensorflow/tfjs-node' as string).catch(() => null);
+    }
+    if (!(await tryBackend(wanted)))
+      throw new Error(`SETGEN_BACKEND=${wanted}: backend failed to initialise`);
+    return wanted;
+  }
+  const node = await import(/* @vite-ignore */ '@tensorflow/tfjs-node' as string).catch(() => null);
+  if (node && (await tryBackend('tensorflow'))) return 'tensorflow';
+  for (const name of ['wasm', 'cpu']) if (await tryBackend(name)) return name;
+  throw new Error('no tfjs backend could be initialised');
+}

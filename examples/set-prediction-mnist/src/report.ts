@@ -1,0 +1,179 @@
+// The study's table and pictures from the finished runs: mean ± 95 % CI over seeds (Student
+// t) of each model's own held-out loss, converted to the Top-n paper's convention, beside its
+// Table 1; training curves; inputs beside reconstructions for every method; DSPN's inner loop.
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { toSetBatch } from '@setgen/data';
+import { pointSetGrid, sideBySide, trainingCurves } from '@setgen/example-plot';
+import { saveFigure } from '@setgen/example-plot/node';
+import { DSPN, loadModel, type TSPN } from '@setgen/models/node';
+import type { HostSet } from '@setgen/ops';
+import * as tf from '@tensorflow/tfjs-core';
+import type { RunResult } from './study.js';
+
+/** Top-n paper Table 1 (×1e-5, 6 runs, mean ± 95 % CI). */
+export const PAPER: Record<string, Record<string, string>> = {
+  tspn: { iid: '16.42 ± 0.53', 'first-n': '15.45 ± 1.41', 'top-n': '14.98 ± 0.59' },
+  dspn: { iid: '28.56 ± 1.23', 'first-n': '26.61 ± 0.54', 'top-n': '22.59 ± 1.71' },
+};
+
+/** Two-sided 95 % Student-t quantiles for n − 1 degrees of freedom. */
+const T95 = [Number.NaN, 12.706, 4.303, 3.182, 2.776, 2.571, 2.447];
+
+export function meanCi(values: number[]): { mean: number; ci: number } {
+  const n = values.length;
+  const mean = values.reduce((a, b) => a + b, 0) / n;
+  if (n < 2) return { mean, ci: Number.NaN };
+  const sd = Math.sqrt(values.reduce((a, b) => a + (b - mean) ** 2, 0) / (n - 1));
+  return { mean, ci: (T95[n - 1] ?? 1.96) * (sd / Math.sqrt(n)) };
+}
+
+/** The scored term: DSPN's final-set Chamfer (mask as feature), TSPN's Chamfer. */
+export function scoredTerm(result: RunResult): number {
+  return result.spec.model === 'dspn' ? result.test.final : result.test.chamfer;
+}
+
+/** Features the pair cost averages over: C + 1 with DSPN's mask feature, C for TSPN. */
+export function channels(model: string): number {
+  return model === 'dspn' ? 3 : 2;
+}
+
+export function readResults(dir: string): RunResult[] {
+  return readdirSync(dir)
+    .filter((f) => f.endsWith('.json'))
+    .map((f) => JSON.parse(readFileSync(join(dir, f), 'utf8')) as RunResult);
+}
+
+const fmt = (v: number, digits = 1) => (Number.isFinite(v) ? v.toFixed(digits) : '–');
+
+/** Markdown table: per model × creation, seeds, held-out (and training) loss ×1e-5 both conventions. */
+export function table(results: RunResult[]): string {
+  const rows = [
+    '| model | creation | seeds | held-out, ours (mean over C) ×1e-5 | held-out, × C = Top-n convention ×1e-5 | training digits, × C ×1e-5 | Top-n Table 1 ×1e-5 | minutes / run |',
+    '|---|---|---|---|---|---|---|---|',
+  ];
+  const order = ['iid', 'first-n', 'top-n', 'mlp', 'mlp-decoder', 'lstm-decoder'];
+  for (const model of ['dspn', 'tspn']) {
+    for (const creation of order) {
+      const runs = results.filter((r) => r.spec.model === model && r.spec.creation === creation);
+      if (runs.length === 0) continue;
+      const held = meanCi(runs.map((r) => scoredTerm(r) * 1e5));
+      const k = channels(model);
+      const train = meanCi(runs.map((r) => (model === 'dspn' ? r.train.final : r.train.chamfer) * 1e5 * k));
+      const minutes = runs.reduce((a, r) => a + r.seconds, 0) / runs.length / 60;
+      rows.push(
+        `| ${model.toUpperCase()} | ${creation} | ${runs.map((r) => r.spec.seed).join(',')} | ${fmt(held.mean)} ± ${fmt(held.ci)} | ${fmt(held.mean * k)} ± ${fmt(held.ci * k)} | ${fmt(train.mean)} ± ${fmt(train.ci)} | ${PAPER[model]?.[creation] ?? '–'} | ${fmt(minutes)} |`,
+      );
+    }
+  }
+  return rows.join('\n');
+}
+
+/** Loss curves of every run, one panel per model, one colour per creation (seed in the name). */
+export async function drawCurves(path: string, results: RunResult[]): Promise<void> {
+  const panels = ['dspn', 'tspn'].map((model) =>
+    trainingCurves(
+      results
+        .filter((r) => r.spec.model === model)
+        .sort((a, b) => `${a.spec.creation}${a.spec.seed}`.localeCompare(`${b.spec.creation}${b.spec.seed}`))
+        .map((r) => ({ name: `${r.spec.creation} s${r.spec.seed}`, values: r.curve.map((c) => c.total) })),
+      {
+        logY: true,
+        title: model.toUpperCase(),
+        yTitle: model === 'dspn' ? 'Chamfer (mean over Ŷ⁰…Ŷᵀ)' : 'Chamfer + size CE',
+      },
+    ),
+  );
+  await saveFigure(path, sideBySide(panels));
+}
+
+/** The valid rows of set b (mask > 0.5). */
+function hostSet(x: tf.Tensor3D, mask: tf.Tensor2D, b: number): HostSet {
+  const values = x.arraySync()[b];
+  const m = mask.arraySync()[b];
+  const rows = values.filter((_, i) => m[i] > 0.5);
+  return { values: Float32Array.from(rows.flat()), n: rows.length, d: x.shape[2] };
+}
+
+const UNIT = [
+  [-0.05, 1.05],
+  [-0.05, 1.05],
+] as const;
+
+/** Inputs (first row) and each method's reconstruction (one row per checkpoint). */
+export async function drawReconstructions(
+  path: string,
+  checkpoints: string,
+  digits: HostSet[],
+): Promise<void> {
+  const batch = toSetBatch(digits);
+  const sets: HostSet[] = [...digits];
+  const groups: string[] = digits.map(() => 'input');
+  for (const name of [
+    'dspn-iid-s0',
+    'dspn-first-n-s0',
+    'dspn-top-n-s0',
+    'tspn-iid-s0',
+    'tspn-first-n-s0',
+    'tspn-top-n-s0',
+  ]) {
+    const dir = join(checkpoints, name);
+    if (!existsSync(join(dir, 'model.json'))) continue;
+    const model = (await loadModel(dir)) as DSPN | TSPN;
+    const out =
+      model instanceof DSPN
+        ? (() => {
+            const p = model.reconstruct(batch.x, batch.mask);
+            const last = { x: p.sets[p.sets.length - 1], mask: p.masks[p.masks.length - 1] };
+            tf.dispose([...p.sets.slice(0, -1), ...p.masks.slice(0, -1)]);
+            return last;
+          })()
+        : model.reconstruct(batch.x, batch.mask, { seed: 1 });
+    digits.forEach((_, b) => {
+      sets.push(hostSet(out.x, out.mask, b));
+      groups.push(name.replace('-s0', ''));
+    });
+    tf.dispose([out.x, out.mask]);
+    model.dispose();
+  }
+  tf.dispose([batch.x, batch.mask as tf.Tensor]);
+  await saveFigure(path, pointSetGrid(sets, { columns: digits.length, groups, bounds: UNIT, panelSize: 90 }));
+}
+
+/** DSPN's inner loop: Ŷ⁰, Ŷ², …, Ŷᵀ (and 2T at prediction) per digit, points coloured by m̂. */
+export async function drawInnerLoop(path: string, checkpoint: string, digits: HostSet[]): Promise<void> {
+  if (!existsSync(join(checkpoint, 'model.json'))) return;
+  const model = (await loadModel(checkpoint)) as DSPN;
+  const batch = toSetBatch(digits);
+  const T = model.config.iterations;
+  const p = model.reconstruct(batch.x, batch.mask, { iterations: 2 * T });
+  const steps = [0, 2, 4, 6, 8, T, 2 * T];
+  const sets: HostSet[] = [];
+  const values: Float32Array[] = [];
+  const captions: string[] = [];
+  digits.forEach((digit, b) => {
+    sets.push(digit);
+    values.push(new Float32Array(digit.n).fill(1));
+    captions.push('input');
+    for (const t of steps) {
+      const x = p.sets[t].arraySync()[b];
+      const m = p.masks[t].arraySync()[b];
+      sets.push({ values: Float32Array.from(x.flat()), n: x.length, d: 2 });
+      values.push(Float32Array.from(m));
+      captions.push(t === 2 * T ? `t = ${t} (beyond training)` : `t = ${t}`);
+    }
+  });
+  tf.dispose([batch.x, batch.mask as tf.Tensor, ...p.sets, ...p.masks]);
+  model.dispose();
+  await saveFigure(
+    path,
+    pointSetGrid(sets, {
+      columns: steps.length + 1,
+      values,
+      colorTitle: 'mask m̂',
+      captions,
+      bounds: UNIT,
+      panelSize: 90,
+    }),
+  );
+}

@@ -1,0 +1,128 @@
+// One run of the study: build a model (DSPN or TSPN, a creation method or a baseline decoder),
+// train it, score it on training and held-out digits, keep its curve.
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { batches, type SetDataset } from '@setgen/data';
+import {
+  type CreationKind,
+  DSPN,
+  type DSPNDecoder,
+  loadModel,
+  type SetModel,
+  TSPN,
+} from '@setgen/models/node';
+import * as tf from '@tensorflow/tfjs-core';
+
+export interface RunSpec {
+  model: 'dspn' | 'tspn';
+  /** Creation of the initial set, or (DSPN) a baseline decoder. */
+  creation: CreationKind | 'mlp-decoder' | 'lstm-decoder';
+  seed: number;
+  steps: number;
+  batchSize: number;
+  learningRate: number;
+  /** Model widths: DSPN hidden/latent, TSPN encoder/transformer. */
+  width: number;
+  latentDim: number;
+  maxSize: number;
+  /** DSPN inner learning rate η. */
+  innerLearningRate: number;
+}
+
+export interface RunResult {
+  spec: RunSpec;
+  /** Mean loss term over the scored digits (the model's own convention, see README). */
+  train: Record<string, number>;
+  test: Record<string, number>;
+  curve: { step: number; total: number; seconds: number }[];
+  seconds: number;
+  params: number;
+}
+
+export function buildModel(spec: RunSpec): DSPN | TSPN {
+  if (spec.model === 'dspn') {
+    const decoder: DSPNDecoder =
+      spec.creation === 'mlp-decoder' ? 'mlp' : spec.creation === 'lstm-decoder' ? 'lstm' : 'inner-loop';
+    return new DSPN({
+      ...DSPN.presets.setMnist,
+      maxSize: spec.maxSize,
+      hiddenUnits: spec.width,
+      latentDim: spec.latentDim,
+      decoder,
+      innerLearningRate: spec.innerLearningRate,
+      ...(decoder === 'inner-loop' ? { creation: spec.creation as CreationKind } : {}),
+      learningRate: spec.learningRate,
+      batchSize: spec.batchSize,
+      seed: spec.seed,
+    });
+  }
+  return new TSPN({
+    ...TSPN.presets.setMnist,
+    maxSize: spec.maxSize,
+    encoderHiddenUnits: spec.width,
+    latentDim: spec.latentDim,
+    modelDim: spec.width,
+    creation: spec.creation as CreationKind,
+    learningRate: spec.learningRate,
+    batchSize: spec.batchSize,
+    seed: spec.seed,
+  });
+}
+
+/** Mean of every loss term over `data` (batches of 100, fixed noise seed). */
+export async function score(model: SetModel, data: SetDataset): Promise<Record<string, number>> {
+  const sums: Record<string, number> = {};
+  let count = 0;
+  for await (const batch of batches(data.sets, { batchSize: 100, shuffle: false })) {
+    const b = batch.x.shape[0];
+    const terms = model.loss(batch, { seed: 7 });
+    for (const [k, v] of Object.entries(terms)) sums[k] = (sums[k] ?? 0) + v.dataSync()[0] * b;
+    tf.dispose([batch.x, batch.mask as tf.Tensor, ...Object.values(terms)]);
+    count += b;
+  }
+  return Object.fromEntries(Object.entries(sums).map(([k, v]) => [k, v / count]));
+}
+
+/** The run's name: `<model>-<creation>-s<seed>`. */
+export function runName(spec: RunSpec): string {
+  return `${spec.model}-${spec.creation}-s${spec.seed}`;
+}
+
+/**
+ * Trains (resuming from `<dir>/<run>/` when a checkpoint is there; checkpoints every 20
+ * steps and at the end), then scores on training and held-out digits.
+ */
+export async function runOne(
+  spec: RunSpec,
+  data: { train: SetDataset; trainScore: SetDataset; test: SetDataset },
+  dir: string,
+  log: (line: string) => void,
+): Promise<{ result: RunResult; model: DSPN | TSPN }> {
+  const checkpoint = join(dir, runName(spec));
+  const model = existsSync(join(checkpoint, 'model.json'))
+    ? ((await loadModel(checkpoint)) as DSPN | TSPN)
+    : buildModel(spec);
+  const curve: RunResult['curve'] = [];
+  const start = performance.now();
+  const epochs = (e: number) =>
+    batches(data.train.sets, { batchSize: spec.batchSize, shuffle: true, seed: spec.seed * 1000 + e });
+  await model.fit(
+    Object.assign(epochs, { stepsPerEpoch: Math.ceil(data.train.sets.length / spec.batchSize) }),
+    {
+      epochs: 1e6,
+      steps: Math.max(0, spec.steps - model.step),
+      checkpoint: { to: checkpoint, everySteps: 20 },
+      onProgress: ({ step, losses }) => {
+        const seconds = (performance.now() - start) / 1000;
+        curve.push({ step, total: losses.total, seconds });
+        if (step % 25 === 0 || step === spec.steps) {
+          log(`${runName(spec)} step ${step} ${JSON.stringify(losses)} ${seconds.toFixed(0)} s`);
+        }
+      },
+    },
+  );
+  const train = await score(model, data.trainScore);
+  const test = await score(model, data.test);
+  const seconds = (performance.now() - start) / 1000;
+  return { result: { spec, train, test, curve, seconds, params: model.countParams() }, model };
+}
