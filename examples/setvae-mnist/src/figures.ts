@@ -3,7 +3,15 @@
 // Each is a Vega-Lite spec from @setgen/example-plot, written as .svg, .png and .vl.json.
 
 import { toSetBatch } from '@setgen/data';
-import { attentionGrid, type Bounds, pointSetGrid, sideBySide, trainingCurves } from '@setgen/example-plot';
+import {
+  attentionGrid,
+  type Bounds,
+  metricCurves,
+  pointSetGrid,
+  sideBySide,
+  stacked,
+  trainingCurves,
+} from '@setgen/example-plot';
 import { saveFigure } from '@setgen/example-plot/node';
 import type { SetVAE, SetVAEOutput, TrainProgress } from '@setgen/models';
 import type { HostSet } from '@setgen/ops';
@@ -137,5 +145,20 @@ export async function drawLossCurve(path: string, history: TrainProgress[]): Pro
         yTitle: 'KL (nats)',
       }),
     ]),
+  );
+}
+
+/**
+ * A long run's evaluations against training steps: one panel per group of series (e.g.
+ * metrics in %, the classifier score, the attention split per level), one above the other.
+ */
+export async function drawMetricCurves(
+  path: string,
+  panels: { title: string; series: { name: string; values: number[]; steps: number[] }[]; logY?: boolean }[],
+): Promise<string> {
+  // one column: the plot library gives each concatenated child its own dataset name
+  return save(
+    path,
+    stacked(panels.map((panel) => metricCurves(panel.series, { yTitle: panel.title, logY: panel.logY }))),
   );
 }

@@ -25,6 +25,9 @@ it('trains, evaluates, writes five figures (SVG, PNG, spec) and a checkpoint tha
       ['1-NNA-CD', '1-NNA-EMD', 'COV-CD', 'COV-EMD', 'MMD-CD', 'MMD-EMD'].sort(),
     );
     for (const value of Object.values(summary?.metrics ?? {})) expect(Number.isFinite(value)).toBe(true);
+    // the shipped digit classifier scores the samples and as many test digits
+    expect(summary?.score?.test.histogram.reduce((a, b) => a + b, 0)).toBe(4);
+    expect(summary?.score?.samples.histogram.reduce((a, b) => a + b, 0)).toBe(4);
     const figures = ['attention', 'cardinality', 'loss', 'reconstructions', 'samples'];
     expect((await readdir(out)).sort()).toEqual(
       ['checkpoint', ...figures.flatMap((f) => [`${f}.png`, `${f}.svg`, `${f}.vl.json`])].sort(),
@@ -43,6 +46,42 @@ it('trains, evaluates, writes five figures (SVG, PNG, spec) and a checkpoint tha
     model.dispose();
     expect(await runSetVaeMnist(['--help'])).toBeNull();
     await expect(runSetVaeMnist(['--steps', '2', '--epochs', '1'])).rejects.toThrow(/not both/);
+  } finally {
+    await rm(out, { recursive: true, force: true });
+  }
+});
+
+it('--checkpoint-every saves snapshots and history; --resume continues where the run stopped', async () => {
+  const out = await mkdtemp(join(tmpdir(), 'setvae-mnist-resume-'));
+  const args = ['--train-size', '16', '--batch-size', '8', '--eval-size', '0', '--no-figures', '--out', out];
+  try {
+    // 2 steps per epoch; a snapshot after every step (the interval is shorter than a step)
+    await runSetVaeMnist(['--steps', '2', '--checkpoint-every', '1e-6', ...args]);
+    expect((await readdir(join(out, 'snapshots'))).sort()).toEqual(['step-0000001', 'step-0000002']);
+    // a longer run from out/checkpoint: two more steps, not four
+    const resumed = await runSetVaeMnist(['--steps', '4', '--checkpoint-every', '1e-6', '--resume', ...args]);
+    expect(resumed?.steps).toBe(4);
+    expect((await readdir(join(out, 'snapshots'))).sort().at(-1)).toBe('step-0000004');
+    const model = await SetVAE.load(join(out, 'checkpoint'));
+    expect(model.step).toBe(4);
+    model.dispose();
+    const lines = (await readFile(join(out, 'history.jsonl'), 'utf8')).trim().split('\n');
+    expect(lines.map((line) => JSON.parse(line).step)).toEqual([1, 2, 3, 4]);
+  } finally {
+    await rm(out, { recursive: true, force: true });
+  }
+});
+
+it('--pretrained samples and evaluates the shipped model without training', async () => {
+  const out = await mkdtemp(join(tmpdir(), 'setvae-mnist-pretrained-'));
+  try {
+    const summary = await runSetVaeMnist(['--pretrained', '--eval-size', '4', '--no-figures', '--out', out]);
+    expect(summary?.steps).toBeGreaterThan(1000);
+    expect(summary?.losses).toEqual({});
+    expect(summary?.score?.samples.histogram.reduce((a, b) => a + b, 0)).toBe(4);
+    await expect(
+      runSetVaeMnist(['--pretrained', '--dataset', 'setMultiMnist', '--eval-size', '0', '--out', out]),
+    ).rejects.toThrow(/--pretrained: no pretrained setMultiMnist model/);
   } finally {
     await rm(out, { recursive: true, force: true });
   }

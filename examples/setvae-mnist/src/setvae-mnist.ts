@@ -4,14 +4,18 @@
 //
 //   node dist/main.js [--steps N | --epochs E] [--dataset setMnist|setMultiMnist]
 //                     [--batch-size B] [--train-size N] [--eval-size K] [--out DIR]
-import { createRequire } from 'node:module';
+import { appendFile, cp, mkdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { epochBatches, mnistPackageDigits, type SetDataset, setMnist, setMultiMnist } from '@setgen/data';
-import { SetVAE, type SetVAEConfig, type SetVAEOutput, type TrainProgress } from '@setgen/models/node';
-import { type HostSet, Random } from '@setgen/ops';
-import * as tf from '@tensorflow/tfjs-core';
+import { epochBatches, type SetDataset, setMnist, setMultiMnist } from '@setgen/data';
+import type { ClassifierScore } from '@setgen/metrics';
+import { SetVAE, type SetVAEConfig, type TrainProgress } from '@setgen/models/node';
+import type { HostSet } from '@setgen/ops';
 import { pickBackend } from './backend.js';
+import { CLASSIFIER_DIR, DigitClassifier, resample } from './digit-classifier.js';
+import { digitScore, formatScore } from './digit-score.js';
+import { EVAL_POINTS, evaluateSamples, evaluationReference, formatMetric } from './evaluate.js';
 import {
   drawAttention,
   drawCardinalities,
@@ -19,11 +23,15 @@ import {
   drawReconstructions,
   drawSamples,
 } from './figures.js';
+import { mnistImages } from './mnist-images.js';
 import { ProgressBar } from './progress-bar.js';
 
 const USAGE = `usage: setvae-mnist [--steps N | --epochs E] [--model quick|paper] [--dataset setMnist|setMultiMnist]
                     [--batch-size B] [--train-size N] [--eval-size K] [--out DIR]
-                    [--points P] [--learning-rate LR] [--beta B] [--kl-warmup F]
+                    [--points P] [--learning-rate LR] [--beta B] [--kl-warmup F] [--seed S]
+                    [--checkpoint-every MINUTES] [--resume] [--temperature T] [--pretrained]
+                    [--latent-dim DZ] [--inducing-points 2,4,8,16,32] [--non-hierarchical] [--unimodal]
+                    [--no-figures]
   default (the quickstart): --model quick --steps 4000 --batch-size 8 --points 100 --learning-rate 3e-3
                             --beta 1e-4 --train-size 2000 --eval-size 64 --out out
   paper settings:           --model paper --epochs 200 --batch-size 64 --train-size 0 --points 0
@@ -54,6 +62,16 @@ function parseOptions(args: string[]) {
       points: { type: 'string', default: '100' },
       'learning-rate': { type: 'string', default: '3e-3' },
       out: { type: 'string', default: 'out' },
+      seed: { type: 'string', default: '42' },
+      'checkpoint-every': { type: 'string', default: '0' },
+      resume: { type: 'boolean', default: false },
+      temperature: { type: 'string', default: '1' },
+      pretrained: { type: 'boolean', default: false },
+      'no-figures': { type: 'boolean', default: false },
+      'latent-dim': { type: 'string' },
+      'inducing-points': { type: 'string' },
+      'non-hierarchical': { type: 'boolean', default: false },
+      unimodal: { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
     },
   });
@@ -91,7 +109,27 @@ function parseOptions(args: string[]) {
     beta: nonNegative('beta', values.beta),
     learningRate: nonNegative('learning-rate', values['learning-rate']),
     out: values.out as string,
+    seed: int('seed', values.seed, 0),
+    checkpointMinutes: nonNegative('checkpoint-every', values['checkpoint-every']),
+    resume: values.resume === true,
+    temperature: nonNegative('temperature', values.temperature),
+    pretrained: values.pretrained === true,
+    figures: values['no-figures'] !== true,
+    hierarchical: values['non-hierarchical'] !== true,
+    unimodal: values.unimodal === true,
+    latentDim: values['latent-dim'] === undefined ? undefined : int('latent-dim', values['latent-dim'], 1),
+    inducingPoints:
+      values['inducing-points'] === undefined
+        ? undefined
+        : values['inducing-points'].split(',').map((m) => int('inducing-points', m, 1)),
   };
+}
+
+async function exists(path: string): Promise<boolean> {
+  return stat(path).then(
+    () => true,
+    () => false,
+  );
 }
 
 function loadData(
@@ -99,8 +137,7 @@ function loadData(
   trainSize: number,
 ): { train: SetDataset; test: SetDataset } {
   const limit = trainSize > 0 ? trainSize : undefined;
-  // The digits of the `mnist` package, a dependency of this example (not of @setgen/data).
-  const images = mnistPackageDigits([createRequire(import.meta.url).resolve]);
+  const images = mnistImages();
   if (dataset === 'setMnist') {
     return {
       train: setMnist({ split: 'train', seed: 1, limit, images }),
@@ -113,50 +150,15 @@ function loadData(
   };
 }
 
-/** Host copies of the valid rows of a padded batch. */
-function toHostSets(out: { x: tf.Tensor3D; mask: tf.Tensor2D }): HostSet[] {
-  const [b, n, d] = out.x.shape;
-  const x = out.x.dataSync();
-  const m = out.mask.dataSync();
-  return Array.from({ length: b }, (_, s) => {
-    let count = 0;
-    for (let i = 0; i < n; i++) count += m[s * n + i];
-    const values = new Float32Array(count * d);
-    let k = 0;
-    for (let i = 0; i < n; i++)
-      if (m[s * n + i] === 1) values.set(x.subarray((s * n + i) * d, (s * n + i + 1) * d), d * k++);
-    return { values, n: count, d };
-  });
-}
+/** Where the example keeps what it ships: the digit classifiers and the pretrained SetVAE. */
+const PACKAGE_DIR = fileURLToPath(new URL('..', import.meta.url));
+const DATASET_DIRS = { setMnist: 'set-mnist', setMultiMnist: 'set-multi-mnist' } as const;
 
-function disposeOutput(out: SetVAEOutput): void {
-  tf.dispose([out.x, out.mask, ...out.attention.map((a) => a.attention)]);
-}
-
-/** Points per cloud in the evaluation. */
-const EVAL_POINTS = 100;
-
-/** `k` points of `set`: a random subset, or every point plus random repeats when n < k. */
-function resample(set: HostSet, k: number, seed: number): HostSet {
-  const random = new Random(seed);
-  const order = random.shuffle(Array.from({ length: set.n }, (_, i) => i));
-  while (order.length < k) order.push(random.int(set.n));
-  const values = new Float32Array(k * set.d);
-  for (let i = 0; i < k; i++)
-    values.set(set.values.subarray(order[i] * set.d, (order[i] + 1) * set.d), i * set.d);
-  return { values, n: k, d: set.d };
-}
-
-/** Samples with the reference cardinalities (as SetVAE's evaluation), in chunks. */
-function sampleLike(model: SetVAE, reference: HostSet[], seed: number, chunk = 50): HostSet[] {
-  const result: HostSet[] = [];
-  for (let start = 0; start < reference.length; start += chunk) {
-    const sizes = reference.slice(start, start + chunk).map((s) => s.n);
-    const out = model.sample(sizes, { seed: seed + start });
-    result.push(...toHostSets(out));
-    disposeOutput(out);
-  }
-  return result;
+/** The shipped digit classifier, or null if it is missing. */
+async function loadClassifier(): Promise<DigitClassifier | null> {
+  return (await exists(join(CLASSIFIER_DIR, 'classifier.json')))
+    ? DigitClassifier.load(CLASSIFIER_DIR)
+    : null;
 }
 
 /** What a run produced (for tests and scripts). */
@@ -164,6 +166,8 @@ export interface RunSummary {
   steps: number;
   losses: Record<string, number>;
   metrics: Record<string, number>;
+  /** The digit classifier's score of the samples and of as many test sets (when a classifier is shipped). */
+  score: { samples: ClassifierScore; test: ClassifierScore } | null;
   files: string[];
 }
 
@@ -175,6 +179,10 @@ export async function runSetVaeMnist(args: string[]): Promise<RunSummary | null>
     return null;
   }
   const t0 = performance.now();
+  const pretrainedDir = join(PACKAGE_DIR, 'pretrained', DATASET_DIRS[options.dataset]);
+  if (options.pretrained && !(await exists(join(pretrainedDir, 'model.json')))) {
+    throw new Error(`--pretrained: no pretrained ${options.dataset} model is shipped (${pretrainedDir})`);
+  }
   const backend = await pickBackend();
   const { train, test } = loadData(options.dataset, options.trainSize);
   const stepsPerEpoch = Math.ceil(train.sets.length / options.batchSize);
@@ -186,97 +194,175 @@ export async function runSetVaeMnist(args: string[]): Promise<RunSummary | null>
   const config: SetVAEConfig = {
     ...preset,
     ...MODELS[options.model],
+    ...(options.latentDim ? { latentDim: options.latentDim } : {}),
+    ...(options.inducingPoints ? { inducingPoints: options.inducingPoints } : {}),
+    // the ablation's baselines (Table 3, App. B.3): one global latent per level / a single
+    // learnable diagonal Gaussian as the initial-set prior instead of the mixture
+    hierarchical: options.hierarchical,
+    ...(options.unimodal ? { mixtureComponents: 1, trainMixture: true } : {}),
     epochs,
     klWarmupEpochs: epochs * (options.klWarmup ?? preset.klWarmupEpochs / preset.epochs),
     learningRate: options.learningRate,
     beta: options.beta,
     batchSize: options.batchSize,
     maxOutputs: 2000,
+    seed: options.seed,
   };
-  const model = new SetVAE(config);
-  console.log(
-    `SetVAE (${options.model}) on ${options.dataset} (${backend} backend): ${model.countParams().toLocaleString('en')} parameters, ` +
-      `${train.sets.length} training sets, ${totalSteps} steps of ${options.batchSize} (${epochs.toFixed(2)} epochs)`,
-  );
+  const out = options.out;
+  const checkpointDir = join(out, 'checkpoint');
+  const resumed = options.resume && (await exists(join(checkpointDir, 'model.json')));
+  // --resume continues the run saved in out/checkpoint (its config, weights, Adam state and
+  // position: the same batches and noise as an uninterrupted run, given the same flags)
+  const model = options.pretrained
+    ? await SetVAE.load(pretrainedDir)
+    : resumed
+      ? await SetVAE.load(checkpointDir)
+      : new SetVAE(config);
+  const history: TrainProgress[] = [];
+  let trainSeconds = 0;
+  if (options.pretrained) {
+    console.log(
+      `SetVAE from ${pretrainedDir} (${model.step} steps; ${backend} backend): sampling and evaluating only`,
+    );
+  } else {
+    console.log(
+      `SetVAE (${options.model}) on ${options.dataset} (${backend} backend): ${model.countParams().toLocaleString('en')} parameters, ` +
+        `${train.sets.length} training sets, ${totalSteps} steps of ${options.batchSize} (${epochs.toFixed(2)} epochs)` +
+        (resumed ? `; resumed at step ${model.step}` : ''),
+    );
+    const tTrain = performance.now();
+    await train_(model, train.sets, { ...options, epochs, totalSteps, checkpointDir, history });
+    trainSeconds = (performance.now() - tTrain) / 1000;
+    const last = history.slice(-20);
+    const meanOf = (key: string) => last.reduce((s, p) => s + p.losses[key], 0) / Math.max(1, last.length);
+    console.log(
+      `\ntrained ${history.length} steps in ${trainSeconds.toFixed(0)} s (${(history.length / trainSeconds).toFixed(2)} steps/s); ` +
+        `last 20 steps: CD ${meanOf('recon').toFixed(3)}, KL ${meanOf('kl').toFixed(2)}`,
+    );
+  }
 
+  // Evaluation: as many samples as held-out sets, all at one cardinality, since PointFlow's
+  // EMD matches equal-size clouds: each test set is subsampled to EVAL_POINTS points (drawn
+  // with replacement only for the rare sets with fewer points).
+  const tEval = performance.now();
+  const reference = evaluationReference(test.sets, options.evalSize);
+  const twoDigits = options.dataset === 'setMultiMnist';
+  const classifier = options.evalSize > 0 ? await loadClassifier() : null;
+  const { metrics, score, generated } = await evaluateSamples(
+    model,
+    reference.length > 0 ? reference : evaluationReference(test.sets, 32),
+    {
+      temperature: options.temperature,
+      distances: reference.length >= 2 ? ['cd', 'emd'] : [],
+      classifier,
+      twoDigits,
+    },
+  );
+  const testScore = classifier ? digitScore(classifier, reference, { seed: 1, twoDigits }) : null;
+  classifier?.dispose();
+  const evalSeconds = (performance.now() - tEval) / 1000;
+
+  // Pictures.
+  const tDraw = performance.now();
+  const files: string[] = [];
+  if (options.figures) {
+    files.push(
+      await drawSamples(join(out, 'samples.png'), generated.slice(0, 32)),
+      await drawReconstructions(join(out, 'reconstructions.png'), model, test.sets.slice(0, 8)),
+      await drawCardinalities(join(out, 'cardinality.png'), model, [50, 150, 500, 2000], 4),
+      await drawAttention(join(out, 'attention.png'), model, test.sets.slice(0, 6)),
+    );
+    if (history.length > 0) files.push(await drawLossCurve(join(out, 'loss.png'), history));
+  }
+  const drawSeconds = (performance.now() - tDraw) / 1000;
+  if (reference.length >= 2) {
+    console.log(
+      `\n| metric (${reference.length} samples at temperature ${options.temperature} vs ${reference.length} test sets, ${EVAL_POINTS} points each) | value |`,
+    );
+    console.log('|---|---|');
+  }
+  for (const [name, value] of Object.entries(metrics))
+    console.log(`| ${name} | ${formatMetric(name, value)} |`);
+  if (score && testScore) {
+    console.log(`\ndigit classifier, samples:   ${formatScore(score)}`);
+    console.log(`digit classifier, test sets: ${formatScore(testScore)}`);
+  }
+  console.log(
+    `\nevaluation took ${evalSeconds.toFixed(0)} s, pictures ${drawSeconds.toFixed(1)} s; total ${((performance.now() - t0) / 1000).toFixed(0)} s`,
+  );
+  console.log(`pictures (each also as .svg and .vl.json): ${files.join(', ')}`);
+  if (!options.pretrained) console.log(`checkpoint: ${checkpointDir} (SetVAE.load('${checkpointDir}'))`);
+  const summary: RunSummary = {
+    steps: model.step,
+    losses: history.at(-1)?.losses ?? {},
+    metrics,
+    score: score && testScore ? { samples: score, test: testScore } : null,
+    files,
+  };
+  model.dispose();
+  return summary;
+}
+
+/**
+ * Trains `model` up to `epochs`, saving out/checkpoint at the end; with `checkpointMinutes`,
+ * also every that many minutes, each save copied to out/snapshots/step-N (learning curves)
+ * and the per-step losses appended to out/history.jsonl. Ctrl-C stops after the current step.
+ */
+async function train_(
+  model: SetVAE,
+  sets: readonly HostSet[],
+  options: {
+    epochs: number;
+    totalSteps: number;
+    batchSize: number;
+    points: number;
+    checkpointMinutes: number;
+    checkpointDir: string;
+    out: string;
+    history: TrainProgress[];
+  },
+): Promise<void> {
+  const { out, checkpointDir, history } = options;
   const controller = new AbortController();
   const stop = () => controller.abort();
   process.once('SIGINT', stop);
-  const bar = new ProgressBar(totalSteps);
-  const history: TrainProgress[] = [];
-  const tTrain = performance.now();
-  // Fewer points per training digit make each step cheaper (attention cost grows with n).
+  const bar = new ProgressBar(options.totalSteps - model.step, model.step);
+  await mkdir(out, { recursive: true });
+  let lastSave = performance.now();
+  let pending: string[] = [];
+  const saveSnapshot = async () => {
+    await appendFile(join(out, 'history.jsonl'), pending.length > 0 ? `${pending.join('\n')}\n` : '');
+    pending = [];
+    await model.save(checkpointDir);
+    await cp(checkpointDir, join(out, 'snapshots', `step-${String(model.step).padStart(7, '0')}`), {
+      recursive: true,
+    });
+    lastSave = performance.now();
+  };
+  // Fewer points per training set make each step cheaper (attention cost grows with n).
   const trainSets =
     options.points > 0
-      ? train.sets.map((set, i) => (set.n > options.points ? resample(set, options.points, 100 + i) : set))
-      : train.sets;
+      ? sets.map((set, i) => (set.n > options.points ? resample(set, options.points, 100 + i) : set))
+      : sets;
   const result = await model.fit(
-    epochBatches(trainSets, { batchSize: options.batchSize, seed: config.seed ?? 42 }),
+    epochBatches(trainSets, { batchSize: options.batchSize, seed: model.config.seed }),
     {
-      epochs,
+      epochs: options.epochs,
       signal: controller.signal,
-      onProgress: (p) => {
+      onProgress: async (p) => {
         history.push(p);
         bar.update(p);
+        if (options.checkpointMinutes > 0) {
+          pending.push(
+            JSON.stringify({ step: p.step, epoch: p.epoch, beta: p.weights.kl ?? 0, ...p.losses }),
+          );
+          if (performance.now() - lastSave > options.checkpointMinutes * 60_000) await saveSnapshot();
+        }
       },
     },
   );
   process.off('SIGINT', stop);
   if (result.stoppedBy === 'signal') bar.finish();
-  const trainSeconds = (performance.now() - tTrain) / 1000;
-  await model.save(join(options.out, 'checkpoint'));
-
-  // Evaluation: as many samples as held-out digits, all at one cardinality, since PointFlow's
-  // EMD matches equal-size clouds: each test digit is subsampled to `evalPoints` points
-  // (drawn with replacement only for the rare digits with fewer points).
-  const reference = test.sets.slice(0, options.evalSize).map((set, i) => resample(set, EVAL_POINTS, 7 + i));
-  const generated = sampleLike(model, reference.length > 0 ? reference : test.sets.slice(0, 32), 1000);
-  const tEval = performance.now();
-  let metrics: Record<string, number> = {};
-  if (reference.length >= 2) {
-    // loaded on demand: --eval-size 0 skips the metrics (and their worker threads)
-    const { computeAllMetrics } = await import('@setgen/metrics/node');
-    metrics = await computeAllMetrics(generated, reference, { distances: ['cd', 'emd'] });
-  }
-  const evalSeconds = (performance.now() - tEval) / 1000;
-
-  // Pictures.
-  const out = options.out;
-  const tDraw = performance.now();
-  const files = [
-    await drawSamples(join(out, 'samples.png'), generated.slice(0, 32)),
-    await drawReconstructions(join(out, 'reconstructions.png'), model, test.sets.slice(0, 8)),
-    await drawCardinalities(join(out, 'cardinality.png'), model, [50, 150, 500, 2000], 4),
-    await drawAttention(join(out, 'attention.png'), model, test.sets.slice(0, 6)),
-    await drawLossCurve(join(out, 'loss.png'), history),
-  ];
-  const drawSeconds = (performance.now() - tDraw) / 1000;
-  const last = history.slice(-20);
-  const meanOf = (key: string) => last.reduce((s, p) => s + p.losses[key], 0) / Math.max(1, last.length);
-  console.log(
-    `\ntrained ${result.step} steps in ${trainSeconds.toFixed(0)} s (${(result.step / trainSeconds).toFixed(2)} steps/s); ` +
-      `last 20 steps: CD ${meanOf('recon').toFixed(3)}, KL ${meanOf('kl').toFixed(2)}`,
-  );
-  if (reference.length >= 2) {
-    console.log(
-      `\n| metric (${reference.length} samples vs ${reference.length} test digits, ${EVAL_POINTS} points each) | value |`,
-    );
-    console.log('|---|---|');
-  }
-  for (const [name, value] of Object.entries(metrics)) {
-    const scaled = name.startsWith('MMD-CD')
-      ? `${(value * 1e3).toFixed(3)} ×10⁻³`
-      : name.startsWith('MMD-EMD')
-        ? `${(value * 1e2).toFixed(3)} ×10⁻²`
-        : `${(value * 100).toFixed(2)} %`;
-    console.log(`| ${name} | ${scaled} |`);
-  }
-  console.log(
-    `\nmetrics took ${evalSeconds.toFixed(0)} s, pictures ${drawSeconds.toFixed(1)} s; total ${((performance.now() - t0) / 1000).toFixed(0)} s`,
-  );
-  console.log(
-    `pictures (each also as .svg and .vl.json): ${files.join(', ')}\ncheckpoint: ${join(out, 'checkpoint')} (SetVAE.load('${join(out, 'checkpoint')}'))`,
-  );
-  model.dispose();
-  return { steps: result.step, losses: history.at(-1)?.losses ?? {}, metrics, files };
+  if (options.checkpointMinutes > 0) await saveSnapshot();
+  else await model.save(checkpointDir);
 }

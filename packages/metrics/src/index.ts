@@ -1,5 +1,6 @@
 export { approxMatchDistance } from './approx-match.js';
 export { type ChamferKernel, chamferKernel, type PointCloudIndex } from './chamfer-kernel.js';
+export { type ClassifierScore, type ClassifierScoreOptions, classifierScore } from './classifier-score.js';
 export {
   type ComputeAllMetricsOptions,
   computeAllMetrics,

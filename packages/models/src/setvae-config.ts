@@ -30,6 +30,13 @@ export interface SetVAEConfig {
   mixtureComponents?: number;
   /** Train the mixture parameters (ShapeNet scripts) or keep them fixed (MNIST). Default false. */
   trainMixture?: boolean;
+  /**
+   * `false`: the paper's non-hierarchical "Vanilla SetVAE" of the ablation (§3, App. B.3,
+   * Fig. 12): every ABL of the generator has one latent (m = 1) with its own unconditional
+   * prior N(μ_l, σ_l), and every ABL's posterior reads the same h_enc ∈ R^{1×d}, the average
+   * of all encoder levels' projected sets; the encoder is unchanged. Default true.
+   */
+  hierarchical?: boolean;
   /** Slot attention in the projections MAB(I, x) (App. A.2). Default true. */
   slotAttention?: boolean;
   /** Post-LayerNorm in every MAB. Default true. */
@@ -69,6 +76,7 @@ export function resolveSetVAEConfig(config: SetVAEConfig): ResolvedSetVAEConfig 
     initialSetDim: config.initialSetDim ?? 32,
     mixtureComponents: config.mixtureComponents ?? 4,
     trainMixture: config.trainMixture ?? false,
+    hierarchical: config.hierarchical ?? true,
     slotAttention: config.slotAttention ?? true,
     layerNorm: config.layerNorm ?? true,
     outputMap: config.outputMap ?? (config.inputDim === 2 ? 'unit-interval' : 'identity'),
@@ -120,7 +128,7 @@ export function resolveSetVAEConfig(config: SetVAEConfig): ResolvedSetVAEConfig 
       `config.outputMap: expected 'unit-interval' | 'identity', got ${JSON.stringify(resolved.outputMap)}`,
     );
   }
-  for (const key of ['trainMixture', 'slotAttention', 'layerNorm'] as const) {
+  for (const key of ['trainMixture', 'hierarchical', 'slotAttention', 'layerNorm'] as const) {
     if (typeof resolved[key] !== 'boolean') {
       throw new ConfigError(`config.${key}: expected a boolean, got ${JSON.stringify(resolved[key])}`);
     }

@@ -243,13 +243,14 @@ export class SetVAE extends TrainableSetModel {
     });
     this.initialFc = new ElementwiseDense(c.initialSetDim, c.hiddenDim, init, `${id}/initial`);
     // Generator: ABLs top-down; the top level has a learned unconditional prior (Eq. 19).
+    // Non-hierarchical (App. B.3): one latent per ABL, every prior unconditional.
     this.decoder = c.inducingPoints.map(
       (m, l) =>
         new AttentiveBottleneckLayer({
           ...blockArgs,
           latentDim: c.latentDim,
-          numInducingPoints: m,
-          conditionalPrior: l > 0,
+          numInducingPoints: c.hierarchical ? m : 1,
+          conditionalPrior: c.hierarchical && l > 0,
           attention,
           seed: init.seed(),
           name: `${id}_decoder${l}`,
@@ -374,10 +375,15 @@ export class SetVAE extends TrainableSetModel {
     if (mask) x = zeroPadding(x, mask);
     const levels: LevelLatents[] = [];
     const attention: LevelAttention[] = [];
+    // non-hierarchical (App. B.3): every ABL reads the average of all levels' encodings
+    const pooled =
+      features && !this.config.hierarchical
+        ? (div(addN(features.map((h) => mean(h, 1, true))), features.length) as Tensor3D)
+        : null;
     this.decoder.forEach((abl, l) => {
       const result = abl.forward(x, {
         mask,
-        hEnc: features ? features[l] : null,
+        hEnc: pooled ?? (features ? features[l] : null),
         z: latents[l] ?? null,
         seed: seeds.seed(),
         temperature,
@@ -388,7 +394,7 @@ export class SetVAE extends TrainableSetModel {
       levels.push({ priorMu, priorLogvar, posteriorMu, posteriorLogvar, z, kl });
       if (result.attention) {
         attention.push({
-          inducingPoints: this.config.inducingPoints[l],
+          inducingPoints: abl.numInducingPoints,
           attention: result.attention[0] as Tensor4D,
         });
       }
@@ -441,7 +447,7 @@ export class SetVAE extends TrainableSetModel {
       );
     }
     latents.forEach((z: Tensor3D | null | undefined, l: number) => {
-      const want = [batchSize, this.config.inducingPoints[l], this.config.latentDim];
+      const want = [batchSize, this.decoder[l].numInducingPoints, this.config.latentDim];
       if (
         z !== null &&
         z !== undefined &&
