@@ -8,8 +8,8 @@
 // schedules (reduce-on-plateau, clipping) and checkpoints come from the models runtime.
 
 import {
-  FirstNCreation,
   FiLM,
+  FirstNCreation,
   IidCreation,
   MLPCreation,
   type SetAttentionBlock,
