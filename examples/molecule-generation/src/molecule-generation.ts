@@ -1,9 +1,10 @@
 // CLI of the molecule-like experiment. `train` runs (or resumes) the study's runs; `--worker
 // k/K` takes every K-th run so K processes can share the work.
+
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CREATION_METHODS, type CreationMethod } from '@setgen/models/node';
 import { pickBackend } from './backend.js';
-import { writeFileSync } from 'node:fs';
 import { moleculeData, runOne, SCALES } from './experiment.js';
 import { evaluateRun, figures, type RunMetrics, runDirectories, table } from './report.js';
 

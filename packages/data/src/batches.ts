@@ -14,6 +14,7 @@ export interface DatasetBatch extends SetBatch {
   labels?: Int32Array;
 }
 
+/** Options of `batches` (`batchSize` is required). */
 export interface BatchOptions {
   /** Sets per batch. Required. */
   batchSize: number;

@@ -116,6 +116,7 @@ export function clevrSceneToSet(scene: ClevrScene, encoding: ClevrEncoding, wher
   return { values: Float32Array.from(rows.flat()), n: rows.length, d };
 }
 
+/** CLEVR scenes as sets: one set per scene (4-d boxes or 18-d states, see `ClevrEncoding`). */
 export interface ClevrDataset {
   sets: HostSet[];
   /** `image_index` of each scene (its position when absent). */

@@ -5,6 +5,7 @@ import { ConfigError, DataError, type HostSet, type NpyArray, Random, readNpy } 
 import { checkChoice, checkOptions, is } from '@setgen/ops/internal';
 import { readWholeFile } from './read-file.js';
 
+/** Split of a PointFlow/ShapeNet folder: `<root>/<synset>/<split>/*.npy`. */
 export type PointCloudSplit = 'train' | 'val' | 'test';
 
 /** ShapeNet synset ids of the 13 common categories (PointFlow's `synsetid_to_cate`), for `synsets` by name. */
@@ -33,6 +34,7 @@ export const SHAPENET_SYNSETS: Readonly<Record<string, string>> = {
  */
 export type PointCloudNormalization = 'per-shape' | 'global' | 'none';
 
+/** Options of `loadPointClouds` (`split` is required). */
 export interface LoadPointCloudsOptions {
   /** Synset folders to read, by id ('02691156') or category name ('airplane', see `SHAPENET_SYNSETS`). Default: every folder of the root. */
   synsets?: readonly string[];
@@ -54,6 +56,7 @@ export interface LoadPointCloudsOptions {
   invalidFiles?: 'throw' | 'skip';
 }
 
+/** 'global' normalisation statistics: per-axis `mean` and the `std` of all coordinates flattened (PointFlow). */
 export interface PointCloudStats {
   mean: [number, number, number];
   std: number;

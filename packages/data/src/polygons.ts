@@ -2,6 +2,7 @@ import { Random } from '@setgen/ops';
 import { checkInteger, checkNumber, checkOptions, is } from '@setgen/ops/internal';
 import type { SetDataset } from './dataset.js';
 
+/** Options of `polygons` (DSPN's rotated regular polygons); every field has a default. */
 export interface PolygonsOptions {
   /** Number of sets. Default 1000. */
   numSets?: number;

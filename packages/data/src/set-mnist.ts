@@ -16,6 +16,7 @@ export type PixelConvention = 'setvae' | 'dspn';
  */
 export type PixelLayout = 'xy' | 'row-col';
 
+/** How the pixels of a digit become a point set (Set-MNIST and Set-MultiMNIST). */
 export interface PixelsToSetOptions {
   /** Keep pixels with intensity/255 > threshold. Default 0.1307 (the MNIST mean, = "normalised > 0"). */
   threshold?: number;
@@ -92,6 +93,7 @@ export function pixelsToSet(
   return { values, n, d: 2 };
 }
 
+/** A fixed split of an image collection: 'train' (80 %), 'test' (20 %) or 'all' (see `mnistSplitIndices`). */
 export type Split = 'train' | 'test' | 'all';
 
 /** Seed of the fixed train/test split of an image collection (independent of `seed`). */
@@ -111,6 +113,7 @@ export function mnistSplitIndices(count: number, split: Split): Int32Array {
   return Int32Array.from(split === 'test' ? order.slice(count - numTest) : order.slice(0, count - numTest));
 }
 
+/** Options of `setMnist` (`split` is required). */
 export interface SetMnistOptions extends PixelsToSetOptions {
   /** 'train' (80%), 'test' (20%) or 'all' of the images; fixed split (see `mnistSplitIndices`). */
   split: Split;

@@ -11,6 +11,7 @@ import {
   type Split,
 } from './set-mnist.js';
 
+/** Options of `setMultiMnist` (`split` is required). */
 export interface SetMultiMnistOptions extends PixelsToSetOptions {
   /** Digits come from this split of the images (same fixed split as `setMnist`). */
   split: Split;

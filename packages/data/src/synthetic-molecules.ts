@@ -2,6 +2,7 @@ import { type HostSet, Random } from '@setgen/ops';
 import { checkInteger, checkNumber, checkOptions, is } from '@setgen/ops/internal';
 import type { SetDataset } from './dataset.js';
 
+/** Options of `syntheticMolecules` (`numSets` is required; the rest default to Top-n's synthetic configuration). */
 export interface SyntheticMoleculesOptions {
   /** Number of sets (sets with fewer than 2 atoms are redrawn, as the reference drops them). */
   numSets: number;

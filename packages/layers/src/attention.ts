@@ -27,6 +27,7 @@ import {
 /** How attention weights are normalised. */
 export type AttentionKind = 'softmax' | 'slot';
 
+/** Options of `multiheadAttention`. */
 export interface MultiheadAttentionOptions {
   numHeads: number;
   /** 'softmax' over keys (default), or 'slot': softmax over queries, then a weighted mean over keys. */
@@ -41,6 +42,7 @@ export interface MultiheadAttentionOptions {
   maxChunkElements?: number;
 }
 
+/** What `multiheadAttention` returns. */
 export interface MultiheadAttentionResult {
   /** `[B, Nq, units]`, heads concatenated back in order. */
   values: Tensor3D;

@@ -59,6 +59,7 @@ import {
 const LOGVAR_MIN = -4;
 const LOGVAR_MAX = 3;
 
+/** Constructor arguments of `AttentiveBottleneckLayer` (`abl`). */
 export interface AttentiveBottleneckLayerArgs extends LayerArgs {
   /** Width D of h and of the MABs (dim_V). Required. */
   units: number;

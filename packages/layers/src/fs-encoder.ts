@@ -45,6 +45,7 @@ import {
 
 /** The two reference encoders (see the file header). */
 export const FS_ENCODER_VARIANTS = ['dspn', 'tspn'] as const;
+/** Which reference's FSPool encoder to follow: `'dspn'` or `'tspn'`. */
 export type FSEncoderVariant = (typeof FS_ENCODER_VARIANTS)[number];
 
 /** Leaky-ReLU slope of the TSPN variant (`tf.nn.leaky_relu`'s default). */

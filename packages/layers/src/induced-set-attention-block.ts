@@ -25,6 +25,7 @@ import {
   type MultiheadAttentionBlockArgs,
 } from './multihead-attention-block.js';
 
+/** Constructor arguments of `InducedSetAttentionBlock` (`isab`): the MAB's plus `numInducingPoints`. */
 export interface InducedSetAttentionBlockArgs extends MultiheadAttentionBlockArgs {
   /** Number m of inducing points. Required. */
   numInducingPoints: number;

@@ -40,9 +40,12 @@ export type { AttentionKind } from './attention.js';
 /** Which reference code the block follows exactly. */
 export type MabVariant = 'setvae' | 'set-transformer';
 
+/** Every `MabVariant`, for validation and iteration. */
 export const MAB_VARIANTS: readonly MabVariant[] = ['setvae', 'set-transformer'];
+/** Every `AttentionKind`, for validation and iteration. */
 export const ATTENTION_KINDS: readonly AttentionKind[] = ['softmax', 'slot'];
 
+/** Constructor arguments of `MultiheadAttentionBlock` (`mab`). */
 export interface MultiheadAttentionBlockArgs extends LayerArgs {
   /** Width of the projected queries/keys/values (dim_V); a multiple of `numHeads`. Required. */
   units: number;

@@ -25,6 +25,7 @@ import {
   type MultiheadAttentionBlockArgs,
 } from './multihead-attention-block.js';
 
+/** Constructor arguments of `PoolingByMultiheadAttention` (`pma`): the MAB's plus `numSeeds`. */
 export interface PoolingByMultiheadAttentionArgs extends MultiheadAttentionBlockArgs {
   /** Number k of seed vectors (outputs per set). Required. */
   numSeeds: number;

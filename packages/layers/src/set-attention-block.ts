@@ -5,6 +5,7 @@ import { serialization, type Tensor, type Tensor3D } from '@tensorflow/tfjs-core
 import { inputList, type Kwargs, masksFromKwargs, type Shape, singleSetShape } from './layer-utils.js';
 import { MultiheadAttentionBlock, type MultiheadAttentionBlockArgs } from './multihead-attention-block.js';
 
+/** Constructor arguments of `SetAttentionBlock` (`sab`): those of the MAB it applies as MAB(X, X). */
 export type SetAttentionBlockArgs = MultiheadAttentionBlockArgs;
 
 /**

@@ -11,6 +11,7 @@ import type { layers } from '@tensorflow/tfjs-layers';
 /** A layer (called as `layer.apply(x, { mask })`) or a function of a set and its mask. */
 export type SetFunction = layers.Layer | ((x: Tensor3D, mask: Tensor2D | null) => Tensor | Tensor[]);
 
+/** Options of `expectPermutationEquivariant` and `expectPermutationInvariant`. */
 export interface PermutationCheckOptions {
   /** The set batch to permute; default: a seeded standard-normal batch of `inputShape`. */
   input?: Tensor3D;

@@ -1,6 +1,6 @@
 /**
  * The "EMD" PointFlow and SetVAE actually report: the `approxmatch` CUDA heuristic of PSGN /
- * pc-gan (REFERENCES.md §3.3), ported to the host in float64, so published numbers can be
+ * pc-gan, ported to the host in float64, so published numbers can be
  * reproduced. It is NOT an optimal transport: a greedy multi-scale soft matching that returns
  * a feasible-ish plan, an upper bound 11–23 % above the exact EMD on the shared fixture.
  *

@@ -24,7 +24,7 @@ export {
 export { type WorkerPoolOptions, workerExecutor } from './worker-pool.js';
 
 /**
- * {@link import('./compute-all-metrics.js').computeAllMetrics} on worker threads: identical
+ * `computeAllMetrics` of the main entry on worker threads: identical
  * results, about `workers`× faster on large evaluations.
  */
 export function computeAllMetrics<D extends CloudDistance = CloudDistance>(

@@ -14,6 +14,7 @@ import { fill, tensor2d, tidy } from '@tensorflow/tfjs-core';
 
 /** How the initial set is created. */
 export const CREATION_KINDS = ['first-n', 'top-n', 'iid', 'mlp'] as const;
+/** One of `CREATION_KINDS`: how a model creates its initial set. */
 export type CreationKind = (typeof CREATION_KINDS)[number];
 
 export interface CreationOptions {

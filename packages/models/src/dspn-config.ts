@@ -6,8 +6,10 @@ import { CREATION_KINDS, type CreationKind } from './creation.js';
 
 /** The decoder: DSPN's inner optimisation, or the baselines of DSPN Table 1. */
 export const DSPN_DECODERS = ['inner-loop', 'mlp', 'lstm'] as const;
+/** One of `DSPN_DECODERS`: the decoder a DSPN uses. */
 export type DSPNDecoder = (typeof DSPN_DECODERS)[number];
 
+/** Configuration of a `DSPN` (see `dspnPresets` for the reference settings). */
 export interface DSPNConfig {
   /** Element features C (2 for Set-MNIST, 4 CLEVR boxes, 18 CLEVR states). */
   setDim: number;
@@ -49,6 +51,7 @@ export interface DSPNConfig {
   seed?: number;
 }
 
+/** A `DSPNConfig` with every default filled in. */
 export type ResolvedDSPNConfig = Required<DSPNConfig>;
 
 const positive = is.integer(1);
@@ -111,7 +114,7 @@ export function resolveDSPNConfig(config: DSPNConfig): ResolvedDSPNConfig {
   return resolved;
 }
 
-/** The reference scripts' settings (REFERENCES.md §4.5): copy and override. */
+/** The settings of DSPN's reference scripts (Cyanogenoid/dspn): copy and override. */
 export const dspnPresets = {
   /** Set-MNIST autoencoding: `--loss chamfer --dim 256 --latent 64 --mask-feature --inner-lr 800 --lr 0.01`. */
   setMnist: {

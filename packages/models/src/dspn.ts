@@ -52,6 +52,7 @@ export interface DSPNPrediction {
   masks: Tensor2D[];
 }
 
+/** Options of `DSPN.predict`. */
 export interface PredictOptions {
   /** Inner steps (default: the training `iterations`; DSPN Table 2 evaluates 10/20/30). */
   iterations?: number;
@@ -89,6 +90,7 @@ let instances = 0;
 
 export class DSPN extends TrainableSetModel {
   static readonly className = 'DSPN';
+  /** Fills in a configuration's defaults and checks it. */
   static readonly resolveConfig = resolveDSPNConfig;
   static readonly presets = dspnPresets;
   readonly config: ResolvedDSPNConfig;

@@ -8,8 +8,8 @@
 // schedules (reduce-on-plateau, clipping) and checkpoints come from the models runtime.
 
 import {
-  FirstNCreation,
   FiLM,
+  FirstNCreation,
   IidCreation,
   MLPCreation,
   type SetAttentionBlock,
@@ -65,6 +65,7 @@ import { TrainableSetModel } from './runtime/trainable-set-model.js';
 
 /** The creation modules of the paper (§2.1, §4). */
 export type CreationMethod = 'topn' | 'firstn' | 'iid' | 'mlp';
+/** Every `CreationMethod`, for validation and iteration. */
 export const CREATION_METHODS: readonly CreationMethod[] = ['topn', 'firstn', 'iid', 'mlp'];
 
 /** Weights of the loss terms (App. D.2 λ1, λ2, λ3; `size` = the reference's λ_n). */
@@ -142,6 +143,7 @@ export interface OneShotSetVAEConfig {
   penaltyRamp?: [number, number];
 }
 
+/** A configuration with every default filled in (what `OneShotSetVAE.resolveConfig` returns). */
 export type ResolvedOneShotSetVAEConfig = Required<
   Omit<OneShotSetVAEConfig, 'sizeHistogram' | 'lossWeights'>
 > & {
@@ -363,6 +365,7 @@ function neighbourRanks(
  */
 export class OneShotSetVAE extends TrainableSetModel {
   static readonly className = 'OneShotSetVAE';
+  /** Fills in a configuration's defaults and checks it. */
   static readonly resolveConfig = resolveOneShotConfig;
   readonly config: ResolvedOneShotSetVAEConfig;
   private readonly encoderMlp: ElementwiseDense[];

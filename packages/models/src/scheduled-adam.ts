@@ -40,6 +40,11 @@ interface AdamState {
   epsilon: number;
 }
 
+/**
+ * Adam whose learning rate follows a schedule (SetVAE App. D): `setScheduleFactor` scales the base
+ * rate; updates run on flat vectors of all variables, bit-identical to tfjs's `AdamOptimizer`,
+ * and `getWeights`/`setWeights` carry the step and both moments for an exact resume.
+ */
 export class ScheduledAdam extends AdamOptimizer {
   /** The learning rate before the schedule's factor. */
   readonly baseLearningRate: number;

@@ -189,6 +189,7 @@ export class SetVAE extends TrainableSetModel {
   /** The paper's configurations (Table 4–5). */
   static readonly presets = setVAEPresets;
   static readonly className = 'SetVAE';
+  /** Fills in a configuration's defaults and checks it (`resolveSetVAEConfig`). */
   static readonly resolveConfig = resolveSetVAEConfig;
 
   readonly config: ResolvedSetVAEConfig;
@@ -601,10 +602,12 @@ export class SetVAE extends TrainableSetModel {
     }
   }
 
+  /** Saved in checkpoints beside the weights: how many training sets of each size were seen. */
   trainingState(): Record<string, unknown> {
     return { cardinalities: [...this.cardinalityCounts.entries()].sort((a, b) => a[0] - b[0]) };
   }
 
+  /** Restores what `trainingState` returned (a `DataError` when it is malformed). */
   restoreTrainingState(state: Record<string, unknown>): void {
     const pairs = state.cardinalities ?? [];
     const valid =

@@ -4,6 +4,7 @@ import { ConfigError } from '@setgen/ops';
 import { checkOptions, checkPositiveInteger, is } from '@setgen/ops/internal';
 import { CREATION_KINDS, type CreationKind } from './creation.js';
 
+/** Configuration of a `TSPN` (see `tspnPresets` for the reference settings). */
 export interface TSPNConfig {
   /** Element features C (2 for Set-MNIST). */
   setDim: number;
@@ -44,6 +45,7 @@ export interface TSPNConfig {
   seed?: number;
 }
 
+/** A `TSPNConfig` with every default filled in. */
 export type ResolvedTSPNConfig = Required<TSPNConfig>;
 
 const positive = is.integer(1);
@@ -112,7 +114,7 @@ export function resolveTSPNConfig(config: TSPNConfig): ResolvedTSPNConfig {
   return resolved;
 }
 
-/** The reference port's Set-MNIST settings (REFERENCES.md §6). */
+/** The Set-MNIST settings of the reference TSPN port (LukeBolly/tf-tspn). */
 export const tspnPresets = {
   setMnist: {
     setDim: 2,

@@ -59,6 +59,7 @@ const stopGradient = customGrad((...inputs) => ({
 /** Leaky-ReLU slope of the reference's encoder head (`tf.nn.leaky_relu`). */
 const LEAKY_SLOPE = 0.2;
 
+/** Options of `TSPN.predict`. */
 export interface TSPNPredictOptions {
   /** Set sizes (default: the size predictor's argmax + 1). */
   sizes?: number[];
@@ -79,6 +80,7 @@ function denseRows(layer: ElementwiseDense, x: Tensor2D): Tensor2D {
 
 export class TSPN extends TrainableSetModel {
   static readonly className = 'TSPN';
+  /** Fills in a configuration's defaults and checks it. */
   static readonly resolveConfig = resolveTSPNConfig;
   static readonly presets = tspnPresets;
   readonly config: ResolvedTSPNConfig;

@@ -81,6 +81,17 @@ for (const pairCost of PAIR_COSTS) {
     lossCase(`hungarian ${pairCost}`, (a, b) => hungarianLoss(a, b, { pairCost, reduction: 'none' }), 21),
   );
 }
+// the same losses with the neighbours found on the device (argmin, no read-back)
+for (const pairCost of PAIR_COSTS) {
+  cases.push(
+    lossCase(
+      `chamfer ${pairCost} sum, neighbours on the device`,
+      (a, b) =>
+        chamferDistance(a, b, { pairCost, pointReduction: 'sum', reduction: 'none', neighbours: 'device' }),
+      11,
+    ),
+  );
+}
 cases.push(
   lossCase(
     'sinkhorn eps 0.05',

@@ -1,9 +1,12 @@
 // Chamfer distance between batches of sets (SetVAE Eq. 24; PointFlow's CD; DSPN; Top-n).
 // The nearest neighbours are a discrete choice, made on the host from the detached
 // coordinates; the loss is then the sum of gathered pair costs, so gradients flow through
-// the two gathers only — exactly the (sub)gradient of the min.
-import { reshape, type Tensor, type Tensor2D, tidy } from '@tensorflow/tfjs-core';
+// the two gathers only — exactly the (sub)gradient of the min. `neighbours: 'device'` makes the
+// choice on the backend instead (chamfer-device.ts), without a read-back.
+import { env, reshape, type Tensor, type Tensor2D, tidy } from '@tensorflow/tfjs-core';
+import { chamferOnDevice } from './chamfer-device.js';
 import { type NeighbourJob, neighbourJob, runNeighbourJob } from './chamfer-host.js';
+import { ConfigError } from './errors.js';
 import {
   PAIR_COSTS,
   type PairCost,
@@ -28,13 +31,53 @@ export interface ChamferOptions {
   pointReduction?: PointReduction;
   /** Over the batch; default 'mean'. 'none' returns `[B]`. */
   reduction?: Reduction;
+  /**
+   * Where the nearest neighbours are chosen (see {@link NeighbourSearch}); default the tfjs
+   * flag `SETGEN_CHAMFER_NEIGHBOURS`, itself 'host' unless set.
+   */
+  neighbours?: NeighbourSearch;
 }
+
+/**
+ * 'host' (default): read the sets back and search on the CPU (validates values: NaN in a valid
+ * element is a DataError). 'device': argmin over the `[B, N, M]` cost matrix on the backend, no
+ * read-back, O(B·N·M) memory, values not validated (NaN gives a NaN loss, an empty set 0).
+ * Measured in Chromium on SwiftShader (README.md), the host search is faster on webgl and
+ * webgpu too, so it stays the default; 'device' is for backends whose read-back is broken or
+ * costlier than the argmin.
+ */
+export type NeighbourSearch = 'host' | 'device';
+const NEIGHBOUR_SEARCHES: readonly NeighbourSearch[] = ['host', 'device'];
+/** The tfjs flag holding the default of `neighbours`: `tf.env().set(CHAMFER_NEIGHBOURS_FLAG, 'device')`. */
+export const CHAMFER_NEIGHBOURS_FLAG = 'SETGEN_CHAMFER_NEIGHBOURS';
 
 const CHAMFER_OPTIONS = {
   pairCost: is.oneOf(PAIR_COSTS),
   pointReduction: is.oneOf(POINT_REDUCTIONS),
   reduction: is.oneOf(REDUCTIONS),
+  neighbours: is.oneOf(NEIGHBOUR_SEARCHES),
 };
+
+// registered once per tfjs instance (a second copy of this module must not warn)
+if (
+  !(env() as unknown as { flagRegistry?: Record<string, unknown> }).flagRegistry?.[CHAMFER_NEIGHBOURS_FLAG]
+) {
+  env().registerFlag(CHAMFER_NEIGHBOURS_FLAG, () => 'host');
+}
+
+/** Whether this call searches on the device: the option, else the flag. */
+function searchOnDevice(option: NeighbourSearch | undefined): boolean {
+  let choice = option;
+  if (choice === undefined) {
+    choice = env().get(CHAMFER_NEIGHBOURS_FLAG) as NeighbourSearch;
+    if (!NEIGHBOUR_SEARCHES.includes(choice)) {
+      throw new ConfigError(
+        `tf.env() flag ${CHAMFER_NEIGHBOURS_FLAG}: expected 'host' | 'device', got ${JSON.stringify(choice)}`,
+      );
+    }
+  }
+  return choice === 'device';
+}
 
 /** Sets one after another with their padding dropped, as the host kernel wants them. */
 function packValid(sets: HostSetBatch): { values: Float32Array; start: Int32Array } {
@@ -64,7 +107,7 @@ export function batchNearestNeighbours(a: HostSetBatch, b: HostSetBatch, pairCos
 /**
  * Chamfer distance: per set, `R_i c(a_i, NN_b(a_i)) + R_j c(NN_a(b_j), b_j)` with R = mean or
  * sum over valid points, then `reduction` over the batch. Padding (mask 0) is never a
- * neighbour and never counted. Presets (API.md): SetVAE training = `pointReduction: 'sum'`;
+ * neighbour and never counted. Presets (the README's "Conventions"): SetVAE training = `pointReduction: 'sum'`;
  * PointFlow CD = defaults; DSPN = `pairCost: 'huber'`; Top-n = `'euclidean'` then divide by 2.
  * Gradients are those of the chosen pairs' costs (ties: lowest index); 'euclidean' has a zero
  * gradient where two points coincide.
@@ -77,6 +120,9 @@ export function chamferDistance(a: SetLike, b: SetLike, options: ChamferOptions 
   const pairCost = opts.pairCost ?? 'sqeuclidean';
   const pointReduction = opts.pointReduction ?? 'mean';
   const reduction = opts.reduction ?? 'mean';
+  if (searchOnDevice(opts.neighbours)) {
+    return tidy(() => reduceBatch(chamferOnDevice(setA, setB, pairCost, pointReduction), reduction));
+  }
   const hostA = readSetBatch(setA, 'a');
   const hostB = readSetBatch(setB, 'b');
   const job = batchNearestNeighbours(hostA, hostB, pairCost);

@@ -1,5 +1,5 @@
 /**
- * Errors thrown by every @setgen package. Messages name the argument, what was expected
+ * Errors thrown by every `@setgen` package. Messages name the argument, what was expected
  * and what was received, so a user can fix the call without reading our code.
  */
 export class SetgenError extends Error {

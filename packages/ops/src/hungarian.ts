@@ -92,7 +92,7 @@ export function hungarianMatching(
 
 /**
  * Assignment loss: per set, the mean (or sum) of `pairCost` over the min(n, m) pairs of the
- * optimal matching, then `reduction` over the batch. Presets (API.md): Top-n's W loss =
+ * optimal matching, then `reduction` over the batch. Presets (the README's "Conventions"): Top-n's W loss =
  * `{ pairCost: 'euclidean', reduction: 'sum' }`; DSPN = `{ pairCost: 'huber' }`.
  */
 export function hungarianLoss(pred: SetLike, target: SetLike, options: HungarianLossOptions = {}): Tensor {

@@ -3,7 +3,12 @@
 // shared by the @setgen packages (argument checks, batchMatMul, splitRows, ...) lives in
 // `@setgen/ops/internal`; the names re-exported at the end are kept here, deprecated, so
 // existing imports keep working for this minor version.
-export { type ChamferOptions, chamferDistance } from './chamfer-distance.js';
+export {
+  CHAMFER_NEIGHBOURS_FLAG,
+  type ChamferOptions,
+  chamferDistance,
+  type NeighbourSearch,
+} from './chamfer-distance.js';
 export {
   type ChamferHostOptions,
   chamferDistanceHost,

@@ -206,6 +206,14 @@ const rowGather = customGrad(((x: Tensor, indices: Tensor, save: GradSaveFunc) =
 }) as unknown as GradientFunction);
 
 /**
+ * {@link gatherRows} for indices computed on the device (an argmin, say) and in range by
+ * construction: no read-back to check them, which would stall webgl/webgpu.
+ */
+export function gatherRowsOnDevice<T extends Tensor>(x: T, indices: Tensor1D): T {
+  return rowGather(x, indices) as T;
+}
+
+/**
  * Rows of `x` (`[R, ...]`) at `indices` (`[K]`, int32 or a JS array) → `[K, ...]`. Its
  * gradient is a scatter-add, so it trains on every backend (tf.gather's needs a kernel
  * that wasm lacks). For a batched gather, flatten to `[B·N, ...]` and offset the indices.

@@ -20,6 +20,7 @@ export type NpyDtype =
   | 'uint64'
   | 'bool';
 
+/** The typed arrays an `.npy` file reads into or is written from (int64/uint64 are read as Float64Array, checked to be exact). */
 export type NpyData =
   | Float32Array
   | Float64Array

@@ -28,7 +28,7 @@ import { gatherRows } from './linalg.js';
 import { checkChoice } from './validate.js';
 
 /**
- * Cost between two elements, per the conventions of the reference codes (REFERENCES.md §11):
+ * Cost between two elements, per the conventions of the reference codes (the README's "Conventions"):
  * - `'sqeuclidean'` = Σ_c Δ_c²  (SetVAE, PointFlow)
  * - `'euclidean'`   = sqrt(Σ_c Δ_c²)  (Top-n; PointFlow's exact EMD)
  * - `'huber'`       = (1/C) Σ_c Huber_1(Δ_c), Huber_1(t) = ½t² if |t| < 1 else |t| − ½  (DSPN §4.4)

@@ -15,12 +15,12 @@ import {
   zeros,
 } from '@tensorflow/tfjs-core';
 import { ConfigError } from './errors.js';
-import { zeroPadding } from './zero-padding.js';
 import { checkPairedSets, pairwiseSquaredDistances } from './pairwise-distances.js';
 import { readSetBatch } from './read-set-batch.js';
 import { reduceBatch } from './reduce-batch.js';
 import { asSetBatch, REDUCTIONS, type Reduction, type SetLike } from './set-batch.js';
 import { checkOptions, is } from './validate.js';
+import { zeroPadding } from './zero-padding.js';
 
 /** Options of {@link sinkhornDistance}. */
 export interface SinkhornOptions {

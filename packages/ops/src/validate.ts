@@ -120,7 +120,10 @@ export function checkBoolean(value: unknown, name: string): boolean {
   return value;
 }
 
-/** A function, or `ConfigError`. */
+/**
+ * A function, or `ConfigError`.
+ * @typeParam T - the function type the caller expects (not checked beyond `typeof`).
+ */
 export function checkFunction<T extends (...args: never[]) => unknown>(value: unknown, name: string): T {
   if (typeof value !== 'function')
     throw new ConfigError(`${name}: expected a function, got ${describe(value)}`);
@@ -143,17 +146,21 @@ export const is = {
   boolean: checkBoolean as Check<boolean>,
   string: checkString as Check<string>,
   seed: checkSeed as Check<number>,
+  /** A function. */
   function: ((value, name) => checkFunction(value, name)) as Check<(...args: never[]) => unknown>,
   /** Anything but undefined (checked by the callee). */
   any: ((value) => value) as Check<unknown>,
+  /** An integer in [min, max] (bounds optional). */
   integer:
     (min?: number, max?: number): Check<number> =>
     (value, name) =>
       checkInteger(value, name, min, max),
+  /** A number within `range` (finite unless `range.infinite`). */
   number:
     (range?: NumberRange): Check<number> =>
     (value, name) =>
       checkNumber(value, name, range),
+  /** One of `choices`. */
   oneOf:
     <T extends string>(choices: readonly T[]): Check<T> =>
     (value, name) =>

@@ -110,6 +110,23 @@ describe.each(publicPackages().map((pkg) => [pkg.json.name, pkg] as const))('%s'
     }
   });
 
+  it('doc comments of exports point to no document the project lacks (API.md, REFERENCES.md…)', () => {
+    const dangling: string[] = [];
+    for (const file of sourceFiles(join(dir, 'src'))) {
+      const text = readFileSync(file, 'utf8');
+      for (const comment of text.matchAll(/\/\*\*[\s\S]*?\*\/\s*(\S+)/g)) {
+        if (comment[1] !== 'export') continue; // only what TypeDoc shows: comments on exports
+        for (const [, doc] of comment[0].matchAll(/([\w.-]+\.md)\b/g)) {
+          if (!existsSync(join(dir, doc)) && !existsSync(join(root, doc))) {
+            const line = text.slice(0, comment.index).split('\n').length;
+            dangling.push(`${relative(root, file)}:${line} mentions ${doc}`);
+          }
+        }
+      }
+    }
+    expect(dangling).toEqual([]);
+  });
+
   it('sideEffects covers every module that runs code on import, and every entry that reaches one', () => {
     const files = sourceFiles(join(dir, 'src'));
     const effectful = new Set(files.filter((file) => topLevelEffects(file).length > 0));

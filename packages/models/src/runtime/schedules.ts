@@ -20,6 +20,7 @@ export interface LearningRateSchedule {
   observe?: (epochLoss: number, position: SchedulePosition) => void;
   /** JSON state saved in checkpoints (schedules that learn from the losses). */
   state?: () => Record<string, unknown>;
+  /** Restores what `state` returned, when a checkpoint is loaded. */
   restore?: (state: Record<string, unknown>) => void;
 }
 

@@ -35,6 +35,7 @@ const filmed = L.film({ seed: 5 }).apply([abl, c]);
 const pooled = L.pma({ units: 8, numHeads: 2, numSeeds: 1, seed: 6 }).apply(filmed);
 const fspooled = L.fspool({ numPieces: 3, seed: 7 }).apply(filmed);
 const meanPooled = L.setPoolingLayer({ mode: 'mean' }).apply(filmed);
+const encoded = L.fsEncoder({ hiddenUnits: 4, outputDim: 3, numPieces: 3, seed: 13 }).apply(x);
 const prior = new L.MixtureOfGaussiansPrior({ numComponents: 2, dim: 2, seed: 8 });
 const creations = [
   new L.IidCreation({ featureDim: 2, prior, maxSize: 3, seed: 9 }),
@@ -45,7 +46,7 @@ const creations = [
 
 const model = tfl.model({
   inputs: [x, z, c],
-  outputs: [pooled, fspooled, meanPooled, ...creations.flat()],
+  outputs: [pooled, fspooled, meanPooled, encoded, ...creations.flat()],
   name: 'all_setgen_layers',
 });
 let saved;
