@@ -16,6 +16,7 @@ export interface PaddedSets {
   dim: number;
 }
 
+/** Options of `padSets` / `toSetBatch`. */
 export interface PadOptions {
   /** Padded size N. Default: the largest set. A larger set is a `ShapeError`. */
   maxSize?: number;
