@@ -119,7 +119,12 @@ if (plotAt) {
   const from = argv.includes('--from') ? argv[argv.indexOf('--from') + 1] : null;
   if (from) {
     const { readFileSync } = await import('node:fs');
-    lines.push(...readFileSync(from, 'utf8').split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l)));
+    lines.push(
+      ...readFileSync(from, 'utf8')
+        .split('\n')
+        .filter((l) => l.startsWith('{'))
+        .map((l) => JSON.parse(l)),
+    );
   }
   const { metricCurves, sideBySide } = await import(join(root, 'examples/plot/dist/index.js'));
   const { saveFigure } = await import(join(root, 'examples/plot/dist/node.js'));
@@ -152,6 +157,9 @@ if (plotAt) {
     );
   };
   await saveFigure(`${plotAt}-time`, sideBySide(present.map((g) => panel(g, 'median_ms', 'time (ms)'))));
-  await saveFigure(`${plotAt}-memory`, sideBySide(present.map((g) => panel(g, 'max_rss_mb', 'peak RSS (MB)'))));
+  await saveFigure(
+    `${plotAt}-memory`,
+    sideBySide(present.map((g) => panel(g, 'max_rss_mb', 'peak RSS (MB)'))),
+  );
   console.error(`wrote ${plotAt}-time and ${plotAt}-memory (.svg / .png / .vl.json)`);
 }

@@ -34,9 +34,9 @@ export {
 export {
   type BoundingBoxOptions,
   boundingBoxViolation,
-  cardinalityDistance,
   type ConstrainedLoss,
   type ConstrainedLossOptions,
+  cardinalityDistance,
   constrainedLoss,
   diversityScore,
   incorrectValencyFraction,

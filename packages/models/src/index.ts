@@ -8,6 +8,7 @@ export {
   type ResolvedDSPNConfig,
   resolveDSPNConfig,
 } from './dspn-config.js';
+export * from './one-shot-set-vae.js';
 export * from './runtime/index.js';
 export { ScheduledAdam } from './scheduled-adam.js';
 export {
@@ -29,4 +30,3 @@ export {
 } from './setvae-config.js';
 export { TSPN, type TSPNPrediction, type TSPNPredictOptions } from './tspn.js';
 export { type ResolvedTSPNConfig, resolveTSPNConfig, type TSPNConfig, tspnPresets } from './tspn-config.js';
-export * from './one-shot-set-vae.js';

@@ -39,7 +39,8 @@ export function padSets(sets: readonly HostSet[], options: PadOptions = {}): Pad
     maxSize: is.integer(0),
     // any number, NaN included: tests fill padding with junk to show it never matters
     padValue: (value, name) => {
-      if (typeof value !== 'number') throw new ConfigError(`${name}: expected a number, got ${describe(value)}`);
+      if (typeof value !== 'number')
+        throw new ConfigError(`${name}: expected a number, got ${describe(value)}`);
       return value;
     },
   });
