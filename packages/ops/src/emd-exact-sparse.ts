@@ -214,21 +214,8 @@ export function nearestNeighbours3d(
   k: number,
   out: Int32Array,
 ): void {
-  const lo = [Number.POSITIVE_INFINITY, Number.POSITIVE_INFINITY, Number.POSITIVE_INFINITY];
-  const hi = [Number.NEGATIVE_INFINITY, Number.NEGATIVE_INFINITY, Number.NEGATIVE_INFINITY];
-  for (let p = 0; p < n; p++) {
-    for (let c = 0; c < 3; c++) {
-      lo[c] = Math.min(lo[c], points[3 * p + c]);
-      hi[c] = Math.max(hi[c], points[3 * p + c]);
-    }
-  }
   // cubic cells, about one point per cell of the box (flat sets: fewer cells across)
-  const extent = [0, 1, 2].map((c) => hi[c] - lo[c]);
-  const largest = Math.max(...extent);
-  const floor = largest > 0 ? largest * 1e-6 : 1;
-  const volume = extent.reduce((v, e) => v * Math.max(e, floor), 1);
-  const side = Math.max(Math.cbrt(volume / n), largest / 64, floor);
-  const cells = extent.map((e) => Math.max(1, Math.min(64, Math.ceil(e / side))));
+  const { lo, side, cells } = cubicCells(points, n, 1, 64);
   const [gx, gy, gz] = cells;
   const h = [side, side, side];
   const hMin = side;
@@ -455,8 +442,17 @@ interface PointCells {
   box: Float64Array;
 }
 
-/** Buckets n 3-D points into about n / `perCell` non-empty cubic cells (at most 32 per axis). */
-function pointCells(points: Float64Array, n: number, perCell: number): PointCells {
+/**
+ * The layout of a grid of cubic cells over the bounding box of n 3-D points: about
+ * n / `perCell` cells of side `side` from corner `lo`, at most `maxPerAxis` per axis (a flat
+ * or degenerate set gets fewer cells across its thin axes).
+ */
+function cubicCells(
+  points: Float64Array,
+  n: number,
+  perCell: number,
+  maxPerAxis: number,
+): { lo: number[]; side: number; cells: number[] } {
   const lo = [Number.POSITIVE_INFINITY, Number.POSITIVE_INFINITY, Number.POSITIVE_INFINITY];
   const hi = [Number.NEGATIVE_INFINITY, Number.NEGATIVE_INFINITY, Number.NEGATIVE_INFINITY];
   for (let p = 0; p < n; p++) {
@@ -469,8 +465,14 @@ function pointCells(points: Float64Array, n: number, perCell: number): PointCell
   const largest = Math.max(...extent);
   const floor = largest > 0 ? largest * 1e-6 : 1;
   const volume = extent.reduce((acc, e) => acc * Math.max(e, floor), 1);
-  const side = Math.max(Math.cbrt((volume * perCell) / n), largest / 32, floor);
-  const dims = extent.map((e) => Math.max(1, Math.min(32, Math.ceil(e / side))));
+  const side = Math.max(Math.cbrt((volume * perCell) / n), largest / maxPerAxis, floor);
+  const cells = extent.map((e) => Math.max(1, Math.min(maxPerAxis, Math.ceil(e / side))));
+  return { lo, side, cells };
+}
+
+/** Buckets n 3-D points into about n / `perCell` non-empty cubic cells (at most 32 per axis). */
+function pointCells(points: Float64Array, n: number, perCell: number): PointCells {
+  const { lo, side, cells: dims } = cubicCells(points, n, perCell, 32);
   const cellOf = new Int32Array(n);
   const total = dims[0] * dims[1] * dims[2];
   const counts = new Int32Array(total + 1);
