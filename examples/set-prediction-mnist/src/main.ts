@@ -6,7 +6,7 @@
 //   node dist/main.js --report --figures results   # table + pictures from runs/
 import { appendFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { pickBackend } from './backend.js';
+import { pickBackend } from '@setgen/example-kit';
 import { studyData } from './data.js';
 import {
   DECODER_RUNS,
