@@ -17,6 +17,7 @@ export * from './mixture-of-gaussians-prior.js';
 export * from './mlp-creation.js';
 export {
   ATTENTION_KINDS,
+  SLOT_DENOMINATORS,
   type AttentionKind,
   MAB_VARIANTS,
   type MabCallOptions,
