@@ -17,7 +17,6 @@ export * from './mixture-of-gaussians-prior.js';
 export * from './mlp-creation.js';
 export {
   ATTENTION_KINDS,
-  SLOT_DENOMINATORS,
   type AttentionKind,
   MAB_VARIANTS,
   type MabCallOptions,
@@ -26,6 +25,7 @@ export {
   MultiheadAttentionBlock,
   type MultiheadAttentionBlockArgs,
   mab,
+  SLOT_DENOMINATORS,
 } from './multihead-attention-block.js';
 export * from './pooling-by-multihead-attention.js';
 export {
