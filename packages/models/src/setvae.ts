@@ -21,7 +21,7 @@ import {
   type SetLike,
   ShapeError,
 } from '@setgen/ops';
-import { checkOptions, is, zeroPadding } from '@setgen/ops/internal';
+import { checkOptions, is, readSetBatch, zeroPadding } from '@setgen/ops/internal';
 import {
   add,
   addN,
@@ -281,26 +281,36 @@ export class SetVAE extends TrainableSetModel {
 
   private checkBatch(batch: SetLike, name: string): SetBatch {
     const b = asSetBatch(batch, name);
-    if (b.x.shape[2] !== this.config.inputDim) {
+    const [count, n, d] = b.x.shape;
+    if (d !== this.config.inputDim) {
       throw new ShapeError(
         `${name}: expected elements of dimension ${this.config.inputDim} (x [B,N,${this.config.inputDim}]), got ${formatShape(b.x.shape)}`,
       );
     }
-    if (b.x.shape[0] === 0)
-      throw new ShapeError(`${name}: expected at least one set, got ${formatShape(b.x.shape)}`);
+    if (count === 0 || n === 0) {
+      throw new ShapeError(
+        `${name}: expected at least one set of at least one element (x [B≥1,N≥1,${d}]), got ${formatShape(b.x.shape)}`,
+      );
+    }
     return b;
   }
 
-  /** Sizes of the input sets: each in [1, maxOutputs] (they are the output sizes too). */
-  private checkInputSizes(sizes: number[], name: string): void {
-    sizes.forEach((n, i) => {
-      if (n < 1) throw new DataError(`${name}.mask: set ${i} has no valid element`);
-      if (n > this.config.maxOutputs) {
+  /**
+   * The trimmed input and its set sizes, each in [1, limit] (for reconstruction they are the
+   * output sizes too); with `checkValues`, finite values at every valid element (host read).
+   */
+  private checkedInput(input: SetBatch, limit: number, checkValues = true) {
+    const trimmed = trimPadding(input);
+    const expected = Number.isFinite(limit) ? `1 to ${limit} (config.maxOutputs)` : 'at least one';
+    trimmed.sizes.forEach((n, i) => {
+      if (n < 1 || n > limit) {
         throw new DataError(
-          `${name}: set ${i} has ${n} elements, more than config.maxOutputs = ${this.config.maxOutputs}`,
+          `${input.mask ? 'batch.mask' : 'batch'}: set ${i} has ${n === 0 ? 'no valid element' : `${n} elements`}; expected ${expected} valid elements per set`,
         );
       }
     });
+    if (checkValues) readSetBatch(trimmed.batch, 'batch');
+    return trimmed;
   }
 
   /**
@@ -310,7 +320,8 @@ export class SetVAE extends TrainableSetModel {
   encode(batch: SetLike): SetVAEEncoding {
     this.checkAlive();
     const input = this.checkBatch(batch, 'batch');
-    return tidyObject(() => this.bottomUp(trimPadding(input).batch, true));
+    // a throw inside the tidy releases what trimPadding made
+    return tidyObject(() => this.bottomUp(this.checkedInput(input, Number.POSITIVE_INFINITY).batch, true));
   }
 
   /** The encoder on a trimmed batch; attention maps only when asked for (not in training). */
@@ -342,7 +353,7 @@ export class SetVAE extends TrainableSetModel {
     return { x: created.x, mask: created.mask as Tensor2D, full: sizes.every((n) => n === sizes[0]) };
   }
 
-  /** A given initial set z(0), checked against `batchSize` sets. */
+  /** A given initial set z(0), checked against `batchSize` sets; padding zeroed (NaN there never reaches a gradient). */
   private givenInitialSet(initialSet: SetLike, batchSize: number | null): InitialSet {
     const initial = asSetBatch(initialSet, 'initialSet');
     const [b, n, d] = initial.x.shape;
@@ -351,7 +362,17 @@ export class SetVAE extends TrainableSetModel {
         `initialSet: expected x [${batchSize ?? 'B'},N,${this.config.initialSetDim}] (config.initialSetDim), got ${formatShape(initial.x.shape)}`,
       );
     }
-    return { x: initial.x, mask: initial.mask ?? (ones([b, n]) as Tensor2D), full: !initial.mask };
+    if (n === 0)
+      throw new ShapeError(
+        `initialSet: expected at least one element per set, got x ${formatShape(initial.x.shape)}`,
+      );
+    if (!initial.mask) return { x: initial.x, mask: ones([b, n]) as Tensor2D, full: true };
+    const valid = initial.mask.dataSync();
+    for (let i = 0; i < b; i++) {
+      if (!valid.subarray(i * n, (i + 1) * n).some((v) => v > 0.5))
+        throw new DataError(`initialSet.mask: set ${i} has no valid element; expected at least one per set`);
+    }
+    return { x: zeroPadding(initial.x, initial.mask), mask: initial.mask, full: false };
   }
 
   /**
@@ -435,9 +456,11 @@ export class SetVAE extends TrainableSetModel {
     this.checkAlive();
     checkOptions(options, SAMPLE_OPTIONS, 'options');
     const { seed, temperature = 1, latents } = options;
-    const initial = this.givenInitialSet(initialSet, null);
-    this.checkLatents(latents, initial.x.shape[0]);
-    return tidyObject(() => this.decode(null, initial, seed ?? this.random.seed(), { temperature, latents }));
+    return tidyObject(() => {
+      const initial = this.givenInitialSet(initialSet, null);
+      this.checkLatents(latents, initial.x.shape[0]);
+      return this.decode(null, initial, seed ?? this.random.seed(), { temperature, latents });
+    });
   }
 
   private checkLatents(latents: SampleOptions['latents'], batchSize: number): void {
@@ -502,17 +525,21 @@ export class SetVAE extends TrainableSetModel {
   /** Encode, draw the posterior latents (Eq. 20) and decode at the input's cardinalities (or from `initialSet`). */
   reconstruct(batch: SetLike, options: ReconstructOptions = {}): SetVAEOutput {
     this.checkAlive();
-    return tidyObject(() => this.inference(batch, options, true).out);
+    return tidyObject(() => this.inference(batch, options, 'reconstruct').out);
   }
 
-  /** Checks, encodes and decodes a batch (inside the caller's tidy). */
-  private inference(batch: SetLike, options: ReconstructOptions, withAttention: boolean) {
+  /**
+   * Checks, encodes and decodes a batch (inside the caller's tidy). For `loss` the input's
+   * values are not read here (the runtime checks a training batch; `loss` names a NaN input
+   * when Chamfer meets it) and no attention maps are made.
+   */
+  private inference(batch: SetLike, options: ReconstructOptions, purpose: 'reconstruct' | 'loss') {
+    const withAttention = purpose === 'reconstruct';
     checkOptions(options, RECONSTRUCT_OPTIONS, 'options');
     const { seed, temperature = 1, initialSet } = options;
     const input = this.checkBatch(batch, 'batch');
     const given = initialSet === undefined ? null : this.givenInitialSet(initialSet, input.x.shape[0]);
-    const { batch: trimmed, sizes } = trimPadding(input);
-    this.checkInputSizes(sizes, 'batch');
+    const { batch: trimmed, sizes } = this.checkedInput(input, this.config.maxOutputs, withAttention);
     const streams = new Random(seed ?? this.random.seed());
     const { features } = this.bottomUp(trimmed, false);
     const initial = given ?? this.drawInitialSet(sizes, streams.seed());
@@ -539,12 +566,9 @@ export class SetVAE extends TrainableSetModel {
       const { out, trimmed, initial } = this.inference(
         x && 'dataId' in x ? { x, mask } : (batch as SetLike),
         options,
-        false,
+        'loss',
       );
-      const recon = chamferDistance(initial.full ? out.x : { x: out.x, mask: out.mask }, trimmed, {
-        pointReduction: 'sum',
-        reduction: 'mean',
-      }) as Scalar;
+      const recon = this.reconstructionLoss(initial.full ? out.x : { x: out.x, mask: out.mask }, trimmed);
       const klPerLevel = out.levels.map((level) => mean(level.kl) as Scalar);
       const kl = (klPerLevel.length > 0 ? addN(klPerLevel) : scalar(0)) as Scalar;
       const total = add(recon, mul(kl, beta)) as Scalar;
@@ -553,6 +577,22 @@ export class SetVAE extends TrainableSetModel {
         ...klPerLevel.map((k, l) => ({ [`kl${l}`]: k })),
       ) as SetVAELoss;
     });
+  }
+
+  /**
+   * Eq. 24. Chamfer refuses non-finite values at valid elements; that error is reworded to
+   * name what holds them: the caller's batch, or else the model's own output (diverged weights).
+   */
+  private reconstructionLoss(output: SetLike, input: SetBatch): Scalar {
+    try {
+      return chamferDistance(output, input, { pointReduction: 'sum', reduction: 'mean' }) as Scalar;
+    } catch (error) {
+      if (!(error instanceof DataError && /finite/.test(error.message))) throw error;
+      readSetBatch(input, 'batch'); // throws when the input holds them
+      throw new DataError(
+        `loss: the model's reconstruction is not finite (${error.message.replace(/^\w+: expected finite values, got /, '')}) although the batch is: its weights have diverged or overflowed`,
+      );
+    }
   }
 
   // ------------------------------------------------------------------ what the runtime needs
