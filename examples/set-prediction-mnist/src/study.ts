@@ -36,7 +36,8 @@ export interface RunResult {
   /** Mean loss term over the scored digits (the model's own convention, see README). */
   train: Record<string, number>;
   test: Record<string, number>;
-  curve: { step: number; total: number; seconds: number }[];
+  /** Per step: the total loss, the Chamfer term (TSPN's total adds the size CE), seconds since the start. */
+  curve: { step: number; total: number; chamfer?: number; seconds: number }[];
   seconds: number;
   params: number;
 }
@@ -125,7 +126,7 @@ export async function runOne(
     checkpoint: { to: checkpoint, everySteps: 20 },
     onProgress: ({ step, losses }) => {
       const seconds = (performance.now() - start) / 1000;
-      curve.push({ step, total: losses.total, seconds });
+      curve.push({ step, total: losses.total, chamfer: losses.chamfer, seconds });
       if (step % 25 === 0 || step === spec.steps) {
         log(`${runName(spec)} step ${step} ${JSON.stringify(losses)} ${seconds.toFixed(0)} s`);
       }
