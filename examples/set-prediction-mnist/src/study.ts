@@ -40,6 +40,12 @@ export interface RunResult {
   curve: { step: number; total: number; chamfer?: number; seconds: number }[];
   seconds: number;
   params: number;
+  /**
+   * How DSPN's inner loss reduced over the scoring batches of 100 (`innerLossReduction`):
+   * runs scored before 'fixed-batch' existed took inner steps 32/100 of the training ones;
+   * `--rescore` scores them again from their checkpoints.
+   */
+  scoredWith?: string;
 }
 
 export function buildModel(spec: RunSpec): DSPN | TSPN {
@@ -135,5 +141,41 @@ export async function runOne(
   const train = await score(model, data.trainScore);
   const test = await score(model, data.test);
   const seconds = (performance.now() - start) / 1000;
-  return { result: { spec, train, test, curve, seconds, params: model.countParams() }, model };
+  const result = {
+    spec,
+    train,
+    test,
+    curve,
+    seconds,
+    params: model.countParams(),
+    scoredWith: scoring(model),
+  };
+  return { result, model };
+}
+
+/** `scoredWith` of a model: DSPN's inner-loss reduction, '' for TSPN. */
+function scoring(model: DSPN | TSPN): string {
+  return model instanceof DSPN ? model.config.innerLossReduction : '';
+}
+
+/** Whether a finished run must be scored again (a DSPN inner loop scored with the batch mean). */
+export function needsRescore(result: RunResult): boolean {
+  const innerLoop = result.spec.model === 'dspn' && !result.spec.creation.endsWith('-decoder');
+  return innerLoop && result.scoredWith !== 'fixed-batch';
+}
+
+/** Scores a finished run again from its checkpoint `<dir>/<run>/` (training and curve kept). */
+export async function rescore(
+  result: RunResult,
+  data: { trainScore: SetDataset; test: SetDataset },
+  dir: string,
+): Promise<RunResult> {
+  const model = (await loadModel(join(dir, runName(result.spec)))) as DSPN | TSPN;
+  try {
+    const train = await score(model, data.trainScore);
+    const test = await score(model, data.test);
+    return { ...result, train, test, scoredWith: scoring(model) };
+  } finally {
+    model.dispose();
+  }
 }
