@@ -13,6 +13,7 @@ export function packageTestConfig(_packageDir: string) {
         { find: /^@setgen\/example-plot\/node$/, replacement: `${examplesDir}/plot/src/node.ts` },
         { find: /^@setgen\/([a-z-]+)\/(node|testing|internal)$/, replacement: `${packagesDir}/$1/src/$2.ts` },
         { find: /^@setgen\/example-plot$/, replacement: `${examplesDir}/plot/src/index.ts` },
+        { find: /^@setgen\/example-kit$/, replacement: `${examplesDir}/kit/src/index.ts` },
         { find: /^@setgen\/testkit$/, replacement: `${packagesDir}/testkit/src/index.ts` },
         { find: /^@setgen\/([a-z-]+)$/, replacement: `${packagesDir}/$1/src/index.ts` },
       ],

@@ -3,8 +3,8 @@
 
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { pickBackend } from '@setgen/example-kit';
 import { CREATION_METHODS, type CreationMethod } from '@setgen/models/node';
-import { pickBackend } from './backend.js';
 import { moleculeData, runOne, SCALES } from './experiment.js';
 import { evaluateRun, figures, type RunMetrics, runDirectories, table } from './report.js';
 

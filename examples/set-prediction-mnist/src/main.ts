@@ -6,9 +6,17 @@
 //   node dist/main.js --report --figures results   # table + pictures from runs/
 import { appendFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { pickBackend } from './backend.js';
+import { pickBackend } from '@setgen/example-kit';
 import { studyData } from './data.js';
-import { drawCurves, drawInnerLoop, drawReconstructions, readResults, table } from './report.js';
+import {
+  DECODER_RUNS,
+  decoderTable,
+  drawCurves,
+  drawInnerLoop,
+  drawReconstructions,
+  readResults,
+  table,
+} from './report.js';
 import { type RunSpec, runName, runOne } from './study.js';
 
 function flag(name: string, fallback: string): string {
@@ -56,6 +64,7 @@ async function main(): Promise<void> {
           latentDim: Number(flag(`${model}-latent`, '32')),
           maxSize: data.maxSize,
           innerLearningRate: Number(flag('inner-lr', '800')),
+          ...(has('keep-last') ? { dropLast: false } : {}),
         });
       }
     }
@@ -79,18 +88,26 @@ async function main(): Promise<void> {
     const results = readResults(out);
     const figures = flag('figures', out);
     mkdirSync(figures, { recursive: true });
-    const markdown = table(results);
+    const markdown = `${table(results)}\n\n${decoderTable(results)}`;
     writeFileSync(join(figures, 'table.md'), `${markdown}\n`);
     console.log(markdown);
     await drawCurves(join(figures, 'curves'), results);
     if (!has('table-only')) {
       const digits = data.test.sets.slice(0, 6);
       await drawReconstructions(join(figures, 'reconstructions'), join(out, 'checkpoints'), digits);
-      await drawInnerLoop(
-        join(figures, 'dspn-inner-loop'),
-        join(out, 'checkpoints', 'dspn-top-n-s0'),
-        digits.slice(0, 4),
+      await drawReconstructions(
+        join(figures, 'dspn-decoders'),
+        join(out, 'checkpoints'),
+        digits,
+        DECODER_RUNS,
       );
+      // DSPN's own learned starting set (First-n, DSPN Fig. 1) and Top-n's
+      for (const [file, run] of [
+        ['dspn-inner-loop', 'dspn-first-n-s0'],
+        ['dspn-inner-loop-top-n', 'dspn-top-n-s0'],
+      ]) {
+        await drawInnerLoop(join(figures, file), join(out, 'checkpoints', run), digits.slice(0, 4));
+      }
     }
     log(`report: ${results.length} runs, figures in ${figures}`);
   }

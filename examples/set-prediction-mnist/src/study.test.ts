@@ -2,10 +2,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { useBackend } from '@setgen/testkit';
+import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { halfResolution, studyData } from './data.js';
 import { channels, meanCi, table } from './report.js';
-import { type RunSpec, runOne } from './study.js';
+import { buildModel, type RunSpec, runOne, trainingBatches } from './study.js';
 
 describe('set-prediction-mnist', () => {
   const dir = mkdtempSync(join(tmpdir(), 'set-prediction-'));
@@ -28,6 +29,38 @@ describe('set-prediction-mnist', () => {
     expect(ci).toBeCloseTo((4.303 * 1) / Math.sqrt(3), 6);
     expect(channels('dspn')).toBe(3);
     expect(channels('tspn')).toBe(2);
+  });
+
+  it("batches as the model's config says: DSPN drops the last partial batch, TSPN keeps it", async () => {
+    const data = studyData(14, 10, 2);
+    const spec = (model: 'dspn' | 'tspn', dropLast?: boolean): RunSpec => ({
+      model,
+      creation: 'first-n',
+      seed: 0,
+      steps: 1,
+      batchSize: 4,
+      learningRate: 1e-3,
+      width: 4,
+      latentDim: 2,
+      maxSize: data.maxSize,
+      innerLearningRate: 800,
+      ...(dropLast === undefined ? {} : { dropLast }),
+    });
+    const sizesOf = async (s: RunSpec) => {
+      const model = buildModel(s);
+      const epoch = trainingBatches(model, data.train.sets, 0);
+      const sizes: number[] = [];
+      for await (const batch of epoch(0)) {
+        sizes.push(batch.x.shape[0]);
+        tf.dispose([batch.x, batch.mask as tf.Tensor]);
+      }
+      model.dispose();
+      return { sizes, stepsPerEpoch: epoch.stepsPerEpoch };
+    };
+    expect(await sizesOf(spec('dspn'))).toEqual({ sizes: [4, 4], stepsPerEpoch: 2 });
+    expect(await sizesOf(spec('tspn'))).toEqual({ sizes: [4, 4, 2], stepsPerEpoch: 3 });
+    expect(await sizesOf(spec('dspn', false))).toEqual({ sizes: [4, 4, 2], stepsPerEpoch: 3 });
+    expect(await sizesOf(spec('tspn', true))).toEqual({ sizes: [4, 4], stepsPerEpoch: 2 });
   });
 
   it('one DSPN and one TSPN run train, score and tabulate (tiny)', async () => {

@@ -27,6 +27,8 @@ export interface RunSpec {
   maxSize: number;
   /** DSPN inner learning rate η. */
   innerLearningRate: number;
+  /** Drop each epoch's last partial batch (default: the model's `dropLast`, DSPN true, TSPN false). */
+  dropLast?: boolean;
 }
 
 export interface RunResult {
@@ -53,6 +55,7 @@ export function buildModel(spec: RunSpec): DSPN | TSPN {
       ...(decoder === 'inner-loop' ? { creation: spec.creation as CreationKind } : {}),
       learningRate: spec.learningRate,
       batchSize: spec.batchSize,
+      ...(spec.dropLast === undefined ? {} : { dropLast: spec.dropLast }),
       seed: spec.seed,
     });
   }
@@ -65,8 +68,20 @@ export function buildModel(spec: RunSpec): DSPN | TSPN {
     creation: spec.creation as CreationKind,
     learningRate: spec.learningRate,
     batchSize: spec.batchSize,
+    ...(spec.dropLast === undefined ? {} : { dropLast: spec.dropLast }),
     seed: spec.seed,
   });
+}
+
+/**
+ * The training data as `fit` takes it: a factory of shuffled epochs (seed `seed·1000 + epoch`)
+ * batched as the model's config says (`batchSize`, `dropLast`), with `stepsPerEpoch`.
+ */
+export function trainingBatches(model: DSPN | TSPN, sets: SetDataset['sets'], seed: number) {
+  const { batchSize, dropLast } = model.config;
+  const epochs = (e: number) => batches(sets, { batchSize, dropLast, shuffle: true, seed: seed * 1000 + e });
+  const stepsPerEpoch = dropLast ? Math.floor(sets.length / batchSize) : Math.ceil(sets.length / batchSize);
+  return Object.assign(epochs, { stepsPerEpoch });
 }
 
 /** Mean of every loss term over `data` (batches of 100, fixed noise seed). */
@@ -104,23 +119,18 @@ export async function runOne(
     : buildModel(spec);
   const curve: RunResult['curve'] = [];
   const start = performance.now();
-  const epochs = (e: number) =>
-    batches(data.train.sets, { batchSize: spec.batchSize, shuffle: true, seed: spec.seed * 1000 + e });
-  await model.fit(
-    Object.assign(epochs, { stepsPerEpoch: Math.ceil(data.train.sets.length / spec.batchSize) }),
-    {
-      epochs: 1e6,
-      steps: Math.max(0, spec.steps - model.step),
-      checkpoint: { to: checkpoint, everySteps: 20 },
-      onProgress: ({ step, losses }) => {
-        const seconds = (performance.now() - start) / 1000;
-        curve.push({ step, total: losses.total, seconds });
-        if (step % 25 === 0 || step === spec.steps) {
-          log(`${runName(spec)} step ${step} ${JSON.stringify(losses)} ${seconds.toFixed(0)} s`);
-        }
-      },
+  await model.fit(trainingBatches(model, data.train.sets, spec.seed), {
+    epochs: 1e6,
+    steps: Math.max(0, spec.steps - model.step),
+    checkpoint: { to: checkpoint, everySteps: 20 },
+    onProgress: ({ step, losses }) => {
+      const seconds = (performance.now() - start) / 1000;
+      curve.push({ step, total: losses.total, seconds });
+      if (step % 25 === 0 || step === spec.steps) {
+        log(`${runName(spec)} step ${step} ${JSON.stringify(losses)} ${seconds.toFixed(0)} s`);
+      }
     },
-  );
+  });
   const train = await score(model, data.trainScore);
   const test = await score(model, data.test);
   const seconds = (performance.now() - start) / 1000;

@@ -10,8 +10,8 @@ import { appendFile, mkdir, readdir, readFile, writeFile } from 'node:fs/promise
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { setMnist, setMultiMnist } from '@setgen/data';
+import { pickBackend } from '@setgen/example-kit';
 import { SetVAE } from '@setgen/models/node';
-import { pickBackend } from './backend.js';
 import { CLASSIFIER_DIR, DigitClassifier } from './digit-classifier.js';
 import { digitScore } from './digit-score.js';
 import { attentionSplit, evaluateSamples, evaluationReference } from './evaluate.js';

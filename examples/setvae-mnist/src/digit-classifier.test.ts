@@ -4,11 +4,11 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setMnist, setMultiMnist } from '@setgen/data';
+import { pickBackend } from '@setgen/example-kit';
 import { DataError, type HostSet, Random } from '@setgen/ops';
 import { expectClose, expectNoLeak, randomTensor } from '@setgen/testkit';
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { pickBackend } from './backend.js';
 import {
   accuracy,
   CLASSIFIER_DIR,

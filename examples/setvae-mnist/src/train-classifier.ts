@@ -5,8 +5,8 @@
 //   node dist/train-classifier.js [--epochs E] [--learning-rate LR] [--init DIR] [--out DIR]
 import { parseArgs } from 'node:util';
 import { setMnist, setMultiMnist } from '@setgen/data';
+import { pickBackend } from '@setgen/example-kit';
 import { Random } from '@setgen/ops';
-import { pickBackend } from './backend.js';
 import {
   accuracy,
   CLASSIFIER_CONFIG,

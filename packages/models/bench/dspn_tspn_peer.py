@@ -7,8 +7,12 @@ intermediate set) and LukeBolly/tf-tspn (FSEncoder with sizes, post-LN Transform
 Chamfer + size cross-entropy), with our TSPN preset's 16-d i.i.d. initial elements.
 
     /usr/bin/python3 bench/dspn_tspn_peer.py [--only dspn_step tspn_step] [--runs 5]
+    /usr/bin/python3 bench/dspn_tspn_peer.py --serve
 
 Prints one JSON line per case: {"bench", "median_ms", "min_ms", "max_ms", "runs", ...}.
+With --serve (used by bench/dspn-tspn.bench.mjs to interleave its runs with ours) it builds
+both cases, prints {"ready": true}, then for each line "<case>" on stdin runs ONE step and
+prints {"bench": case, "ms": ...}; an empty line or EOF ends it.
 """
 import argparse
 import json
@@ -100,7 +104,7 @@ def chamfer_huber(a, b):  # [B, C, N] each; all N positions
     return (cost.min(2)[0].mean(1) + cost.min(1)[0].mean(1)).mean()
 
 
-def dspn_case(x, mask, runs):
+def dspn_step_fn(x, mask):
     model = DSPN()
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
     target = torch.cat([x, mask.unsqueeze(1)], 1)
@@ -115,7 +119,12 @@ def dspn_case(x, mask, runs):
         opt.step()
         return loss.item()
 
-    return bench("dspn_step", step, runs, sum(p.numel() for p in model.parameters()))
+    return step, sum(p.numel() for p in model.parameters())
+
+
+def dspn_case(x, mask, runs):
+    step, params = dspn_step_fn(x, mask)
+    return bench("dspn_step", step, runs, params)
 
 
 # ------------------------------------------------------------------ TSPN (tf-tspn models/)
@@ -170,7 +179,7 @@ def masked_chamfer_huber(a, b, valid):  # [B, C, N], valid [B, N]
     return ((rows * valid).sum(1) / count + (cols * valid).sum(1) / count).mean()
 
 
-def tspn_case(x, mask, runs):
+def tspn_step_fn(x, mask):
     model = TSPN()
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
     sizes = mask.sum(1).long()
@@ -184,7 +193,26 @@ def tspn_case(x, mask, runs):
         opt.step()
         return loss.item()
 
-    return bench("tspn_step", step, runs, sum(p.numel() for p in model.parameters()))
+    return step, sum(p.numel() for p in model.parameters())
+
+
+def tspn_case(x, mask, runs):
+    step, params = tspn_step_fn(x, mask)
+    return bench("tspn_step", step, runs, params)
+
+
+def serve(x, mask):
+    import sys
+    steps = {"dspn_step": dspn_step_fn(x, mask)[0], "tspn_step": tspn_step_fn(x, mask)[0]}
+    print(json.dumps({"ready": True, "torch": torch.__version__, "torch_threads": torch.get_num_threads()}),
+          flush=True)
+    for i, line in enumerate(sys.stdin):
+        name = line.strip()
+        if not name:
+            break
+        t0 = time.perf_counter()
+        steps[name](i)
+        print(json.dumps({"bench": name, "ms": round((time.perf_counter() - t0) * 1e3, 3)}), flush=True)
 
 
 def bench(name, fn, runs, params, warmup=1):
@@ -207,11 +235,14 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--only", nargs="*", default=None)
     ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--serve", action="store_true")
     args = ap.parse_args()
     torch.manual_seed(0)
     x = torch.rand(B, 2, N)
     mask = (torch.arange(N).unsqueeze(0) < n_valid).float().expand(B, -1).contiguous()
     x = x * mask.unsqueeze(1)
+    if args.serve:
+        return serve(x, mask)
     for name, case in [("dspn_step", dspn_case), ("tspn_step", tspn_case)]:
         if args.only is None or any(name.startswith(p) for p in args.only):
             case(x, mask, args.runs)

@@ -37,6 +37,14 @@ export interface DSPNConfig {
   iterations?: number;
   /** Inner learning rate η (`--inner-lr`). Default 800. */
   innerLearningRate?: number;
+  /**
+   * Recompute each inner step in the backward pass instead of keeping its intermediates on
+   * the tape (gradient checkpointing). Same gradients; the tape of the T steps shrinks from
+   * ~20 tensors of [B, N, hiddenUnits] per step to the step's input, for about one more
+   * encoder pass per step. Needed at the reference scale (B 32, N 342, width 256), whose
+   * full tape (≈ 2.9 GB) does not fit the wasm backend's memory. Default false.
+   */
+  recomputeInnerSteps?: boolean;
   /** Outer set loss: Chamfer on every intermediate set, or Hungarian on the last. Default 'chamfer'. */
   loss?: 'chamfer' | 'hungarian';
   /** Supervised mode: weight λ of smooth-L1(g(Y), z) (`--huber-repr`). Default 1. */
@@ -45,6 +53,13 @@ export interface DSPNConfig {
   learningRate?: number;
   /** Minibatch size. Default 32. */
   batchSize?: number;
+  /**
+   * Drop an epoch's last partial batch when batching the training data (`drop_last=True` in
+   * the reference loaders). Default true: L_repr is ONE mean over batch × latent (§4.8), so
+   * each set's inner step grows as 1/B and a small last batch takes steps up to B× too large.
+   * Read it where the batches are made: `batches(sets, { batchSize, dropLast })`.
+   */
+  dropLast?: boolean;
   /** Epochs. Default 100. */
   epochs?: number;
   /** Seed of the initialisers and of the i.i.d. draws. Default 0. */
@@ -71,10 +86,12 @@ const SPEC = {
   angleDim: positive,
   iterations: positive,
   innerLearningRate: is.number({ positive: true }),
+  recomputeInnerSteps: is.boolean,
   loss: is.oneOf(['chamfer', 'hungarian'] as const),
   reprWeight: is.number({ min: 0 }),
   learningRate: is.number({ positive: true }),
   batchSize: positive,
+  dropLast: is.boolean,
   epochs: is.number({ positive: true }),
   seed: is.seed,
 };
@@ -99,10 +116,12 @@ export function resolveDSPNConfig(config: DSPNConfig): ResolvedDSPNConfig {
     angleDim: c.angleDim ?? 4,
     iterations: c.iterations ?? 10,
     innerLearningRate: c.innerLearningRate ?? 800,
+    recomputeInnerSteps: c.recomputeInnerSteps ?? false,
     loss: c.loss ?? 'chamfer',
     reprWeight: c.reprWeight ?? 1,
     learningRate: c.learningRate ?? 1e-2,
     batchSize: c.batchSize ?? 32,
+    dropLast: c.dropLast ?? true,
     epochs: c.epochs ?? 100,
     seed: c.seed ?? 0,
   };

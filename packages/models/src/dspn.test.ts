@@ -9,9 +9,9 @@ import {
 } from '@setgen/testkit';
 import * as tf from '@tensorflow/tfjs-core';
 import { expect, it } from 'vitest';
+import { expectIdenticalAfterRoundTrip } from './__fixtures__/round-trip.js';
 import { DSPN } from './dspn.js';
 import type { DSPNConfig } from './dspn-config.js';
-import { loadModel, saveModel } from './runtime/registry.js';
 
 /** A tiny DSPN: every test runs it in milliseconds. */
 const tiny: DSPNConfig = {
@@ -221,24 +221,48 @@ describeBackends('DSPN', () => {
   it('save → load (runtime) → identical predictions, after training steps', async () => {
     const model = new DSPN({ ...tiny, creation: 'top-n' });
     const batch = sets([4, 5], 5, 9);
-    for (let i = 0; i < 2; i++) model.trainStep(batch);
-    let artifacts: tf.io.ModelArtifacts | undefined;
-    await saveModel(
-      model,
-      tf.io.withSaveHandler(async (a) => {
-        artifacts = a;
-        return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
-      }),
-    );
-    const loaded = (await loadModel(tf.io.fromMemory(artifacts!))) as DSPN;
-    expect(loaded).toBeInstanceOf(DSPN);
-    expect(loaded.step).toBe(2);
-    const a = model.reconstruct(batch.x, batch.mask);
-    const b = loaded.reconstruct(batch.x, batch.mask);
-    expectClose(b.sets[3].dataSync(), a.sets[3].dataSync(), { rtol: 0, atol: 0 });
-    tf.dispose([batch.x, batch.mask, ...a.sets, ...a.masks, ...b.sets, ...b.masks]);
+    await expectIdenticalAfterRoundTrip(model, batch, (m) => {
+      const out = m.reconstruct(batch.x, batch.mask);
+      return [...out.sets, ...out.masks];
+    });
+    tf.dispose([batch.x, batch.mask]);
     model.dispose();
-    loaded.dispose();
+  });
+
+  it('recomputeInnerSteps: the same loss and gradients as the full tape, which keeps far less', () => {
+    const batch = sets([5, 3, 4], 5, 12);
+    const run = (recomputeInnerSteps: boolean) => {
+      const model = new DSPN({ ...tiny, hiddenUnits: 16, iterations: 4, recomputeInnerSteps });
+      const before = tf.memory().numBytes;
+      let kept = 0;
+      const { value, grads } = tf.variableGrads(() => {
+        const total = model.loss(batch).total;
+        kept = tf.memory().numBytes - before; // what the tape holds at the end of the forward pass
+        return total;
+      }, model.trainableVariables);
+      const out = { loss: value.dataSync()[0], grads: Object.values(grads).map((g) => g.dataSync()), kept };
+      tf.dispose([value, ...Object.values(grads)]);
+      model.dispose();
+      return out;
+    };
+    const full = run(false);
+    const count = tf.memory().numTensors;
+    const light = run(true);
+    expect(tf.memory().numTensors).toBe(count);
+    expect(light.loss).toBe(full.loss);
+    expect(light.grads.length).toBe(full.grads.length);
+    light.grads.forEach((g, i) => {
+      expectClose(g, full.grads[i], { rtol: 1e-4, atol: 1e-7 });
+    });
+    expect(full.grads.some((g) => g.some((v) => v !== 0))).toBe(true);
+    expect(light.kept).toBeLessThan(full.kept / 2);
+    tf.dispose([batch.x, batch.mask]);
+  });
+
+  it('batching: drops the last partial batch by default (reference drop_last=True); configurable', () => {
+    expect(new DSPN(tiny).config.dropLast).toBe(true);
+    expect(DSPN.resolveConfig({ ...tiny, dropLast: false }).dropLast).toBe(false);
+    expect(() => DSPN.resolveConfig({ ...tiny, dropLast: 'yes' as never })).toThrow(/config.dropLast/);
   });
 
   it('bad configs and inputs are typed errors, thrown before any tensor work', async () => {

@@ -24,7 +24,9 @@ import {
   mul,
   neg,
   relu,
+  reshape,
   type Scalar,
+  slice,
   sub,
   type Tensor,
   type Tensor2D,
@@ -39,6 +41,7 @@ import {
 import { buildCreation } from './creation.js';
 import { DSPNBaselineDecoder } from './dspn-baselines.js';
 import { type DSPNConfig, dspnPresets, type ResolvedDSPNConfig, resolveDSPNConfig } from './dspn-config.js';
+import { recomputed } from './runtime/recompute.js';
 import { registerModel } from './runtime/registry.js';
 import type { LossOptions, LossTerms, NamedVariable, TrainBatch, TrainingPlan } from './runtime/set-model.js';
 import { TrainableSetModel } from './runtime/trainable-set-model.js';
@@ -231,21 +234,46 @@ export class DSPN extends TrainableSetModel {
    * is recorded. Returns every intermediate set and mask.
    */
   private innerLoop(z: Tensor2D, start: FixedSets, iterations: number): DSPNPrediction {
-    const eta = this.config.innerLearningRate;
-    const reprLoss = (y: Tensor, m: Tensor) => smoothL1(this.encoder.encode(y as Tensor3D, m as Tensor2D), z);
-    const gradient = grads(reprLoss);
     const sets = [start.x];
     const masks = [start.mask];
     let [y, m] = [start.x, start.mask];
     for (let t = 0; t < iterations; t++) {
-      [y, m] = tidy(() => {
-        const [dy, dm] = gradient([y, m]);
-        return [sub(y, mul(dy, eta)) as Tensor3D, clampUnit(sub(m, mul(dm, eta)) as Tensor2D)];
-      });
+      [y, m] = tidy(() =>
+        this.config.recomputeInnerSteps ? this.recomputedInnerStep(y, m, z) : this.innerStep(y, m, z),
+      );
       sets.push(y);
       masks.push(m);
     }
     return { sets, masks };
+  }
+
+  /** One step of Eq. 4: (Ŷ, m̂) − η ∇ L_repr(g(Ŷ, m̂), z), the mask clamped to [0, 1]. */
+  private innerStep(y: Tensor3D, m: Tensor2D, z: Tensor2D): [Tensor3D, Tensor2D] {
+    const eta = this.config.innerLearningRate;
+    const reprLoss = (ys: Tensor, ms: Tensor) =>
+      smoothL1(this.encoder.encode(ys as Tensor3D, ms as Tensor2D), z);
+    const [dy, dm] = grads(reprLoss)([y, m]);
+    return [sub(y, mul(dy, eta)) as Tensor3D, clampUnit(sub(m, mul(dm, eta)) as Tensor2D)];
+  }
+
+  /**
+   * The same step with recomputation: the tape keeps the step's input (Ŷ, m̂ packed, z)
+   * instead of the encoder's intermediates (forward and backward of g, ~20 tensors of
+   * [B, N, hidden]); the backward pass runs the step again, second order included.
+   */
+  private recomputedInnerStep(y: Tensor3D, m: Tensor2D, z: Tensor2D): [Tensor3D, Tensor2D] {
+    const [b, n, c] = y.shape;
+    const unpack = (state: Tensor): [Tensor3D, Tensor2D] => [
+      slice(state, [0, 0, 0], [b, n, c]) as Tensor3D,
+      reshape(slice(state, [0, 0, c], [b, n, 1]), [b, n]) as Tensor2D,
+    ];
+    const packed = recomputed(
+      (state: Tensor, latent: Tensor) =>
+        withMaskFeature(...this.innerStep(...unpack(state), latent as Tensor2D)),
+      [withMaskFeature(y, m), z],
+      this.encoder.weights.map((w) => w.read()),
+    );
+    return unpack(packed);
   }
 
   /** The decoder on z: the inner loop, or a baseline's single set. */

@@ -230,6 +230,124 @@ describeBackends('OneShotSetVAE', () => {
     }
   });
 
+  it('masks: mask > 0.5 is an element (0.3/0.7 act as 0/1, NaN as 0); NaN, 1e30, ±Inf in padding change nothing', () => {
+    for (const creation of ['topn', 'iid'] as const) {
+      const model = tiny(creation);
+      const sizes = [5, 3, 2];
+      const x = randomSet(8, [3, 5, 3]);
+      const mask = prefixMask(sizes, 5);
+      // the same batch with soft mask values and junk in every padded entry
+      const soft = tf.tensor2d([
+        [0.7, 0.7, 1, 0.7, 2],
+        [0.7, 1, 0.51, 0.3, 0],
+        [1, 0.7, Number.NaN, 0.5, 0.3],
+      ]);
+      const junkValues = [Number.NaN, 1e30, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, -1e30];
+      const junk = tf.tidy(() => {
+        const fill = tf.reshape(
+          tf.tensor1d(Array.from({ length: 45 }, (_, i) => junkValues[i % junkValues.length])),
+          [3, 5, 3],
+        );
+        return tf.where(tf.cast(tf.expandDims(mask, 2), 'bool'), x, fill);
+      }) as tf.Tensor3D;
+      const clean = model.loss({ x, mask }, { seed: 3 });
+      const dirty = model.loss({ x: junk, mask: soft }, { seed: 3 });
+      for (const k of Object.keys(clean)) {
+        expect(dirty[k].dataSync()[0], `${creation} loss.${k}`).toBe(clean[k].dataSync()[0]);
+        expect(Number.isFinite(dirty[k].dataSync()[0])).toBe(true);
+      }
+      const e0 = model.encode({ x, mask });
+      const e1 = model.encode({ x: junk, mask: soft });
+      expect(Array.from(e1.mu.dataSync())).toEqual(Array.from(e0.mu.dataSync()));
+      expect(Array.from(e1.logvar.dataSync())).toEqual(Array.from(e0.logvar.dataSync()));
+      const r0 = model.reconstruct({ x, mask }, { seed: 2 });
+      const r1 = model.reconstruct({ x: junk, mask: soft }, { seed: 2 });
+      expect(Array.from(r1.x.dataSync())).toEqual(Array.from(r0.x.dataSync()));
+      expect(Array.from(r1.mask.dataSync())).toEqual(Array.from(mask.dataSync()));
+      // ... and the padded batch gives each set's result alone (the unpadded input)
+      const alone = model.encode({ x: tf.slice(x, [2, 0, 0], [1, 2, 3]) as tf.Tensor3D });
+      expectClose(alone.mu.dataSync(), e1.mu.arraySync()[2], { rtol: 1e-4, atol: 1e-5 });
+      const ownAlone = model.reconstruct({ x: tf.slice(x, [1, 0, 0], [1, 3, 3]) as tf.Tensor3D });
+      if (creation !== 'iid') {
+        // (i.i.d. creation draws its noise for the whole batch: only the encoder is per set)
+        expectClose(ownAlone.x.dataSync(), r1.x.arraySync()[1].slice(0, 3).flat(), {
+          rtol: 1e-4,
+          atol: 1e-5,
+        });
+      }
+      // penalties take a soft mask the same way
+      const p0 = model.penalties(r0.x, mask, sizes);
+      const p1 = model.penalties(r0.x, soft, sizes);
+      expect(p1.minDistance.dataSync()[0]).toBe(p0.minDistance.dataSync()[0]);
+      expect(p1.valency.dataSync()[0]).toBe(p0.valency.dataSync()[0]);
+      tf.dispose([x, mask, soft, junk, ...Object.values(clean), ...Object.values(dirty)]);
+      tf.dispose([e0.mu, e0.logvar, e1.mu, e1.logvar, r0.x, r0.mask, r1.x, r1.mask]);
+      tf.dispose([alone.mu, alone.logvar, ownAlone.x, ownAlone.mask, p0.minDistance, p0.valency]);
+      tf.dispose([p1.minDistance, p1.valency]);
+      model.dispose();
+    }
+  });
+
+  it('every failing call throws its typed error and leaves tf.memory().numTensors unchanged', () => {
+    const model = tiny('topn', { sizeHistogram: undefined });
+    const firstn = tiny('firstn');
+    const x = randomSet(1, [2, 4, 3]);
+    const big = tf.zeros([1, 7, 3]) as tf.Tensor3D;
+    const wrong = tf.zeros([1, 3, 2]) as tf.Tensor3D;
+    const holes = tf.tensor2d([
+      [1, 0.2, 0.9, 0],
+      [1, 1, 0, 0],
+    ]);
+    const empty = tf.tensor2d([
+      [1, 1, 0, 0],
+      [0.4, 0, 0, 0],
+    ]);
+    const badShape = tf.ones([2, 3]);
+    const z = tf.zeros([1, 4]) as tf.Tensor2D;
+    const cases: [string, () => unknown, new (...a: never[]) => Error][] = [
+      ['loss: x of the wrong width', () => model.loss({ x: wrong }), ShapeError],
+      ['loss: mask of the wrong shape', () => model.loss({ x, mask: badShape as tf.Tensor2D }), ShapeError],
+      ['loss: elements after padding', () => model.loss({ x, mask: holes as tf.Tensor2D }), DataError],
+      [
+        'loss: a set with no element (0.4 is padding)',
+        () => model.loss({ x, mask: empty as tf.Tensor2D }),
+        DataError,
+      ],
+      ['loss: above the reference set', () => model.loss({ x: big }), ShapeError],
+      ['loss: unknown weight', () => model.loss({ x }, { weights: { beta: 1 } }), ConfigError],
+      ['loss: NaN weight', () => model.loss({ x }, { weights: { kl: Number.NaN } }), ConfigError],
+      ['loss: fractional seed', () => model.loss({ x }, { seed: 0.5 }), ConfigError],
+      ['encode: above maxSize (first-n)', () => firstn.encode({ x: big }), ShapeError],
+      ['encode: elements after padding', () => model.encode({ x, mask: holes as tf.Tensor2D }), DataError],
+      ['reconstruct: x of the wrong width', () => model.reconstruct({ x: wrong }), ShapeError],
+      [
+        'reconstruct: a set with no element',
+        () => model.reconstruct({ x, mask: empty as tf.Tensor2D }),
+        DataError,
+      ],
+      ['sample: no histogram', () => model.sample(2), ConfigError],
+      ['sample: count 0', () => model.sample(0), ConfigError],
+      ['sample: negative extraSize', () => firstn.sample(2, { extraSize: -1 }), ConfigError],
+      ['sample: size above the reference set', () => model.sample(1, { sizes: [7] }), ShapeError],
+      ['sample: wrong number of sizes', () => model.sample(2, { sizes: [3] }), ShapeError],
+      ['sample: fractional seed', () => firstn.sample(2, { seed: 1.5 }), ConfigError],
+      ['predictSizes without the latent cardinality', () => firstn.predictSizes(z), ConfigError],
+    ];
+    for (const [name, call, type] of cases) {
+      const before = tf.memory().numTensors;
+      expect(call, name).toThrow(type);
+      expect(tf.memory().numTensors, name).toBe(before);
+    }
+    tf.dispose([x, big, wrong, holes, empty, badShape, z]);
+    model.dispose();
+    firstn.dispose();
+    const before = tf.memory().numTensors;
+    const y = tf.zeros([1, 3, 3]) as tf.Tensor3D;
+    expect(() => model.loss({ x: y })).toThrow(/disposed/);
+    y.dispose();
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
   it('every trainable variable gets a gradient; a rebuilt model with copied weights gives identical results', () => {
     const model = tiny('topn');
     const x = randomSet(6, [2, 5, 3]);

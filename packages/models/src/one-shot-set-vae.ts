@@ -28,10 +28,10 @@ import {
   type SetBatch,
   ShapeError,
 } from '@setgen/ops';
+import { elementMask, zeroPadding } from '@setgen/ops/internal';
 import {
   abs,
   add,
-  cast,
   exp,
   expandDims,
   maximum,
@@ -53,8 +53,6 @@ import {
   tensor3d,
   tidy,
   type Variable,
-  where,
-  zerosLike,
 } from '@tensorflow/tfjs-core';
 import type { LayerVariable } from '@tensorflow/tfjs-layers';
 import { ElementwiseDense } from './dense.js';
@@ -310,7 +308,11 @@ export function resolveOneShotConfig(config: OneShotSetVAEConfig): ResolvedOneSh
   };
 }
 
-/** Valid elements per set (host), checking the mask is 0/1 and a prefix of each row. */
+/**
+ * Valid elements per set (host). An entry is an element where `mask > 0.5` (the one definition,
+ * `elementMask` of @setgen/ops); the elements must come first in each row (the decoder makes
+ * prefix sets).
+ */
 function readSizes(batch: SetBatch): number[] {
   const [b, n] = batch.x.shape;
   if (!batch.mask) return new Array<number>(b).fill(n);
@@ -318,13 +320,11 @@ function readSizes(batch: SetBatch): number[] {
   return Array.from({ length: b }, (_, i) => {
     let size = 0;
     for (let j = 0; j < n; j++) {
-      const v = values[i * n + j];
-      if (v !== 0 && v !== 1) throw new DataError(`batch.mask: expected 0/1 values, got ${v} at [${i},${j}]`);
-      if (v === 1) {
-        if (size !== j)
-          throw new DataError(`batch.mask: expected a prefix mask (elements first), row ${i} is not`);
-        size++;
+      if (!(values[i * n + j] > 0.5)) continue;
+      if (size !== j) {
+        throw new DataError(`batch.mask: expected a prefix mask (elements first), row ${i} is not`);
       }
+      size++;
     }
     return size;
   });
@@ -589,8 +589,7 @@ export class OneShotSetVAE extends TrainableSetModel {
     });
     return tidy(() => {
       const mask = tensor2d(m, [b, n]);
-      const x = where(cast(expandDims(mask, 2), 'bool'), batch.x, zerosLike(batch.x)) as Tensor3D;
-      return { x, mask };
+      return { x: zeroPadding(batch.x, mask), mask };
     });
   }
 
@@ -754,7 +753,8 @@ export class OneShotSetVAE extends TrainableSetModel {
   // ------------------------------------------------------------------ loss (App. D.2)
 
   /**
-   * reg2 (minimum distance) and reg3 (valency) of decoded positions `x [B, N, C]`, masked.
+   * reg2 (minimum distance) and reg3 (valency) of decoded positions `x [B, N, C]`, masked
+   * (`mask > 0.5` is an element; `sizes` = the elements per set, a prefix of each row).
    * reg2 = Σ_{i≠j} relu(d0 − D_ij) (every pair twice, as the reference); reg3 = Σ_i relu(D_i,(1)
    * − d1) + Σ_i Σ_{k > maxValency} relu(d1 − D_i,(k)), D_i,(k) the k-th nearest other element.
    */
@@ -762,15 +762,15 @@ export class OneShotSetVAE extends TrainableSetModel {
     const c = this.config;
     const [b, n] = x.shape;
     return tidy(() => {
-      const valid = cast(expandDims(mask, 2), 'bool');
-      const clean = where(valid, x, zerosLike(x)); // padding (even NaN) stays out
+      const m = elementMask(mask); // 0/1: a mask of 0.7 selects, never scales
+      const clean = zeroPadding(x, m); // padding (even NaN) stays out
       const squared = sum(square(sub(expandDims(clean, 2), expandDims(clean, 1))), 3) as Tensor3D; // [B,N,N]
       const ranks = neighbourRanks(squared.dataSync(), sizes, n, c.maxValency);
       // Euclidean; below 1e-12 the gradient is 0 (torch's cdist convention), never NaN
       const distance = sqrt(maximum(squared, 1e-12));
       const eye = new Float32Array(n * n);
       for (let i = 0; i < n; i++) eye[i * n + i] = 1;
-      const pairs = mul(mul(expandDims(mask, 2), expandDims(mask, 1)), sub(1, tensor3d(eye, [1, n, n])));
+      const pairs = mul(mul(expandDims(m, 2), expandDims(m, 1)), sub(1, tensor3d(eye, [1, n, n])));
       const minDistance = sum(mul(pairs, relu(sub(c.minDistance, distance)))) as Scalar;
       const nearest = tensor3d(ranks.nearest, [b, n, n]);
       const beyond = tensor3d(ranks.beyond, [b, n, n]);

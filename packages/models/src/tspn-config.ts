@@ -41,6 +41,12 @@ export interface TSPNConfig {
   /** Adam learning rate. Default 1e-3 (the reference; Top-n App. D.1 used 5e-4). */
   learningRate?: number;
   batchSize?: number;
+  /**
+   * Drop an epoch's last partial batch when batching the training data. Default false: the
+   * reference batches with `Dataset.batch` (remainder kept), and TSPN's loss is a mean per
+   * set, so a small batch is only a noisier step. Read it where the batches are made.
+   */
+  dropLast?: boolean;
   epochs?: number;
   seed?: number;
 }
@@ -70,6 +76,7 @@ const SPEC = {
   sizeHiddenUnits: positive,
   learningRate: is.number({ positive: true }),
   batchSize: positive,
+  dropLast: is.boolean,
   epochs: is.number({ positive: true }),
   seed: is.seed,
 };
@@ -98,6 +105,7 @@ export function resolveTSPNConfig(config: TSPNConfig): ResolvedTSPNConfig {
     sizeHiddenUnits: c.sizeHiddenUnits ?? 128,
     learningRate: c.learningRate ?? 1e-3,
     batchSize: c.batchSize ?? 32,
+    dropLast: c.dropLast ?? false,
     epochs: c.epochs ?? 100,
     seed: c.seed ?? 0,
   };

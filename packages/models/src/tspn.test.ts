@@ -2,7 +2,7 @@ import { ConfigError, ShapeError } from '@setgen/ops';
 import { describeBackends, expectClose, expectNoLeak, prefixMask, randomTensor } from '@setgen/testkit';
 import * as tf from '@tensorflow/tfjs-core';
 import { expect, it } from 'vitest';
-import { loadModel, saveModel } from './runtime/registry.js';
+import { expectIdenticalAfterRoundTrip } from './__fixtures__/round-trip.js';
 import { TSPN } from './tspn.js';
 import type { TSPNConfig } from './tspn-config.js';
 
@@ -162,24 +162,18 @@ describeBackends('TSPN', () => {
   it('save → load (runtime) → identical predictions, after training steps', async () => {
     const model = new TSPN({ ...tiny, creation: 'top-n' });
     const batch = sets([4, 6], 6, 9);
-    for (let i = 0; i < 2; i++) model.trainStep(batch);
-    let artifacts: tf.io.ModelArtifacts | undefined;
-    await saveModel(
-      model,
-      tf.io.withSaveHandler(async (a) => {
-        artifacts = a;
-        return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
-      }),
-    );
-    const loaded = (await loadModel(tf.io.fromMemory(artifacts!))) as TSPN;
-    expect(loaded).toBeInstanceOf(TSPN);
-    expect(loaded.step).toBe(2);
-    const a = model.reconstruct(batch.x, batch.mask, { seed: 4 });
-    const b = loaded.reconstruct(batch.x, batch.mask, { seed: 4 });
-    expectClose(b.x.dataSync(), a.x.dataSync(), { rtol: 0, atol: 0 });
-    tf.dispose([batch.x, batch.mask, a.x, a.mask, b.x, b.mask]);
+    await expectIdenticalAfterRoundTrip(model, batch, (m) => {
+      const out = m.reconstruct(batch.x, batch.mask, { seed: 4 });
+      return [out.x, out.mask as tf.Tensor];
+    });
+    tf.dispose([batch.x, batch.mask]);
     model.dispose();
-    loaded.dispose();
+  });
+
+  it('batching: keeps the last partial batch by default (the reference), dropLast is configurable', () => {
+    expect(TSPN.resolveConfig(tiny).dropLast).toBe(false);
+    expect(TSPN.resolveConfig({ ...tiny, dropLast: true }).dropLast).toBe(true);
+    expect(() => TSPN.resolveConfig({ ...tiny, dropLast: 1 as never })).toThrow(/config.dropLast/);
   });
 
   it('bad configs and inputs are typed errors, thrown before any tensor work', async () => {

@@ -1,4 +1,4 @@
-// The one place that picks a tfjs backend (DESIGN.md: libraries never do): env
+// The one place the Node examples pick a tfjs backend (DESIGN.md: libraries never do): env
 // SETGEN_BACKEND, else tfjs-node if it can be imported, else wasm, else cpu.
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
@@ -16,20 +16,24 @@ async function tryBackend(name: string): Promise<boolean> {
   }
 }
 
-/** Selects and initialises a backend; returns its name. */
+/** A guarded import: tfjs-node is an optional native package, not a dependency of any example. */
+async function importTfjsNode(): Promise<unknown> {
+  return import(/* @vite-ignore */ '@tensorflow/tfjs-node' as string).catch(() => null);
+}
+
+/**
+ * Selects and initialises a backend and returns its name: `SETGEN_BACKEND` if set (an Error if
+ * it cannot be initialised), else `tensorflow` (tfjs-node, when installed), else `wasm`, else `cpu`.
+ */
 export async function pickBackend(): Promise<string> {
   const wanted = process.env.SETGEN_BACKEND;
   if (wanted) {
-    if (wanted === 'tensorflow') {
-      // a guarded import: tfjs-node is an optional native package that is not installed here
-      await import(/* @vite-ignore */ '@tensorflow/tfjs-node' as string).catch(() => null);
-    }
+    if (wanted === 'tensorflow') await importTfjsNode();
     if (!(await tryBackend(wanted)))
       throw new Error(`SETGEN_BACKEND=${wanted}: backend failed to initialise`);
     return wanted;
   }
-  const node = await import(/* @vite-ignore */ '@tensorflow/tfjs-node' as string).catch(() => null);
-  if (node && (await tryBackend('tensorflow'))) return 'tensorflow';
+  if ((await importTfjsNode()) && (await tryBackend('tensorflow'))) return 'tensorflow';
   for (const name of ['wasm', 'cpu']) if (await tryBackend(name)) return name;
   throw new Error('no tfjs backend could be initialised');
 }
