@@ -96,9 +96,9 @@ describe('exact EMD on nearest-neighbour candidates, certified by the duals', ()
     for (const d of [2, 3, 5]) {
       const a = cloud(300, d, () => random.normal());
       const b = cloud(300, d, (k) => (k % d === 0 ? 3 : 0) + random.int(4));
-      const pairing = rankPairing(a.values, b.values, 300, d);
+      const pairing = rankPairing(Float64Array.from(a.values), Float64Array.from(b.values), 300, d);
       expect([...pairing].sort((x, y) => x - y)).toEqual(Array.from({ length: 300 }, (_, j) => j));
-      const graph = candidateGraph(a.values, b.values, 300, d, 4);
+      const graph = candidateGraph(Float64Array.from(a.values), Float64Array.from(b.values), 300, d, 4);
       for (let i = 0; i < 300; i++) {
         expect(Array.from(graph.col.subarray(graph.start[i], graph.start[i + 1]))).toContain(pairing[i]);
       }
@@ -108,7 +108,7 @@ describe('exact EMD on nearest-neighbour candidates, certified by the duals', ()
   it('the auction ends ε-optimal on its graph: every row holds an object within ε of its best', () => {
     const a = ellipsoid(300);
     const b = cloud(300, 3, () => 0.3 * random.normal());
-    const graph = candidateGraph(a.values, b.values, 300, 3, 8);
+    const graph = candidateGraph(Float64Array.from(a.values), Float64Array.from(b.values), 300, 3, 8);
     const auction = new SparseAuction(300);
     const epsilon = 1e-3;
     expect(auction.scale(graph, epsilon)).toBe(true);
