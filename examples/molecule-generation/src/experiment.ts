@@ -32,6 +32,8 @@ export interface StudyScale {
   generated: number;
   /** Model size overrides (the reference's widths by default). */
   model: Partial<OneShotSetVAEConfig>;
+  /** Largest generated training set (the generator's default 35; Table 6's dataset: 11). */
+  maxSize?: number;
 }
 
 export const SCALES: Record<'smoke' | 'quick' | 'study', StudyScale> = {
@@ -89,9 +91,10 @@ export interface MoleculeData {
 }
 
 /** Training sets (seed 0, as the reference generator) and test sets (seed 1), positions + one-hot valency. */
-export function moleculeData(scale: Pick<StudyScale, 'trainSets' | 'testSets'>): MoleculeData {
-  const train = syntheticMolecules({ numSets: scale.trainSets, seed: 0, oneHotValency: true });
-  const test = syntheticMolecules({ numSets: scale.testSets, seed: 1, oneHotValency: true });
+export function moleculeData(scale: Pick<StudyScale, 'trainSets' | 'testSets' | 'maxSize'>): MoleculeData {
+  const { maxSize } = scale;
+  const train = syntheticMolecules({ numSets: scale.trainSets, seed: 0, oneHotValency: true, maxSize });
+  const test = syntheticMolecules({ numSets: scale.testSets, seed: 1, oneHotValency: true, maxSize });
   const counts = [0, 0, 0, 0, 0];
   for (const v of train.valencies) for (const k of v) counts[k]++;
   const total = counts.reduce((a, b) => a + b, 0);

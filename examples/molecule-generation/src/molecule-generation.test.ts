@@ -74,3 +74,34 @@ it('trains, scores, tabulates beside the paper, draws, and leaves checkpoints th
     await rm(out, { recursive: true, force: true });
   }
 }, 300_000);
+
+it('Table 6 ablation: Top-n per reference size on sets of at most 11 atoms, beside the paper', async () => {
+  const out = await mkdtemp(join(tmpdir(), 'molecules-ablation-'));
+  try {
+    await runMoleculeGeneration([
+      'ablation',
+      '--scale',
+      'smoke',
+      '--seeds',
+      '1',
+      '--reference-sizes',
+      '11,13',
+      '--out',
+      out,
+      '--pairs',
+      '5',
+    ]);
+    const text = await readFile(join(out, 'table6.md'), 'utf8');
+    expect(text).toMatch(/^\| 11 \| 1 \| .* \| 0\.75 ± 0\.04 \| 2\.8 ± 0\.7 \|$/m);
+    expect(text).toMatch(/^\| 13 \| 1 \| /m);
+    const model = await OneShotSetVAE.load(join(out, 'n0-13-1', 'checkpoint'));
+    expect(model.config.referenceSize).toBe(13);
+    expect(model.config.maxSize).toBe(11);
+    model.dispose();
+    const metrics = JSON.parse(await readFile(join(out, 'metrics.json'), 'utf8'));
+    expect(metrics.map((r: { referenceSize: number }) => r.referenceSize)).toEqual([11, 13]);
+    for (const r of metrics) expect(r.extrapolation.meanSize).toBeLessThanOrEqual(r.referenceSize);
+  } finally {
+    await rm(out, { recursive: true, force: true });
+  }
+}, 300_000);

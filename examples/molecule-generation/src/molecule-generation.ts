@@ -5,6 +5,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pickBackend } from '@setgen/example-kit';
 import { CREATION_METHODS, type CreationMethod } from '@setgen/models/node';
+import { ABLATION_REFERENCE_SIZES, ablationScale, runAblation } from './ablation.js';
 import { moleculeData, runOne, SCALES } from './experiment.js';
 import { evaluateRun, figures, type RunMetrics, runDirectories, table } from './report.js';
 
@@ -18,6 +19,11 @@ const HELP = `molecule-generation — Top-n paper §5.3 (Table 4) analogue
       (mean ± 95 % CI over seeds, the paper's Table 4 beside) and DIR/figures/*.png
 
   node dist/main.js [--scale quick]   train, then report (the short default run)
+
+  node dist/main.js ablation [--scale study] [--seeds 1,2] [--reference-sizes 11,13,15,20,30,50]
+                             [--generated G] [--pairs P] [--out DIR]
+      Table 6 analogue: Top-n with several reference-set sizes n0 on sets of at most 11
+      atoms (--out default runs/ablation-<scale>); writes DIR/table6.md
 
 Default: --scale quick (minutes), all four creations, seed 1 (study: seeds 1,2,3), --out runs/<scale>.`;
 
@@ -41,6 +47,22 @@ export async function runMoleculeGeneration(args: string[]): Promise<void> {
   const seeds = (flag(args, 'seeds') ?? (scaleName === 'study' ? '1,2,3' : '1')).split(',').map(Number);
   const out = flag(args, 'out') ?? join('runs', scaleName);
   const [k, K] = (flag(args, 'worker') ?? '0/1').split('/').map(Number);
+  if (command === 'ablation') {
+    const backend = await pickBackend();
+    const generated = flag(args, 'generated');
+    const text = await runAblation({
+      scale: ablationScale(scale, generated ? Number(generated) : undefined),
+      seeds: (flag(args, 'seeds') ?? '1,2').split(',').map(Number),
+      referenceSizes: (flag(args, 'reference-sizes') ?? ABLATION_REFERENCE_SIZES.join(','))
+        .split(',')
+        .map(Number),
+      out: flag(args, 'out') ?? join('runs', `ablation-${scaleName}`),
+      pairs: Number(flag(args, 'pairs') ?? 200),
+      log: (line) => console.log(`[${backend}] ${line}`),
+    });
+    console.log(text);
+    return;
+  }
   if (command === 'train' || command === 'all') {
     const backend = await pickBackend();
     const data = moleculeData(scale);

@@ -73,7 +73,8 @@ export interface GenerationScores {
   meanSize: number;
 }
 
-function scores(sets: HostSet[], data: MoleculeData, pairs: number): GenerationScores {
+/** The generation metrics of `sets` against the training data (`pairs` random pairs for diversity). */
+export function scores(sets: HostSet[], data: MoleculeData, pairs: number): GenerationScores {
   const all = constrainedLoss(sets, {
     datasetValencyHistogram: data.valencyHistogram,
     datasetSizeHistogram: data.sizeHistogram,
@@ -119,7 +120,7 @@ export function meanCI(values: number[]): [number, number] {
   return [mean, (T975[Math.min(n - 1, T975.length) - 1] * sd) / Math.sqrt(n)];
 }
 
-const fmt = (m: number, ci: number, digits = 2) =>
+export const fmt = (m: number, ci: number, digits = 2) =>
   `${m.toFixed(digits)} ± ${Number.isNaN(ci) ? '—' : ci.toFixed(digits)}`;
 
 /** The Table 4 analogue and the extra constrained_loss terms, as Markdown. */

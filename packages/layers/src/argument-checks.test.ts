@@ -8,6 +8,7 @@ import { expect, it } from 'vitest';
 import { AttentiveBottleneckLayer } from './attentive-bottleneck-layer.js';
 import { FiLM } from './film.js';
 import { FirstNCreation } from './first-n-creation.js';
+import { FSEncoder } from './fs-encoder.js';
 import { FSPool } from './fspool.js';
 import { IidCreation } from './iid-creation.js';
 import { InducedSetAttentionBlock } from './induced-set-attention-block.js';
@@ -110,15 +111,28 @@ describeBackends('layer options and inputs', () => {
     const isab = new InducedSetAttentionBlock({ ...mabArgs, numInducingPoints: 2, name: 'isab' });
     const pma = new PoolingByMultiheadAttention({ ...mabArgs, numSeeds: 1, name: 'pma' });
     const pool = new FSPool();
-    for (const layer of [sab, isab, pma, pool]) (layer.apply(x) as tf.Tensor).dispose(); // built
+    const encoders = (['dspn', 'tspn'] as const).map(
+      (variant) => new FSEncoder({ variant, hiddenUnits: 4, outputDim: 3, numPieces: 3 }),
+    );
+    const mabLayer = new MultiheadAttentionBlock({ ...mabArgs, name: 'mab' });
+    const abl = new AttentiveBottleneckLayer({ ...mabArgs, numInducingPoints: 2, latentDim: 2, name: 'abl' });
+    const all = [sab, isab, pma, pool, ...encoders, abl];
+    for (const layer of all) (layer.apply(x) as tf.Tensor).dispose(); // built
+    (mabLayer.apply([x, x]) as tf.Tensor).dispose();
     const before = tf.memory().numTensors;
     expect(() => sab.apply(ints)).toThrow(DataError);
     expect(() => sab.apply(ints)).toThrow(/^sab query: expected a float32 tensor, got dtype int32/);
     expect(() => isab.apply(ints)).toThrow(/^isab input: expected a float32 tensor, got dtype int32/);
     expect(() => pma.apply(ints)).toThrow(/^pma input: expected a float32 tensor/);
     expect(() => pool.apply(ints)).toThrow(/^x: expected a float32 tensor/);
+    // never a message about an op deep inside (e.g. the internal batchMatMul)
+    for (const encoder of encoders) {
+      expect(() => encoder.apply(ints)).toThrow(/^x: expected a float32 tensor, got dtype int32/);
+    }
+    expect(() => mabLayer.apply([x, ints])).toThrow(/^mab key: expected a float32 tensor, got dtype int32/);
+    expect(() => abl.apply(ints)).toThrow(/^abl x: expected a float32 tensor, got dtype int32/);
     expect(tf.memory().numTensors).toBe(before);
-    for (const layer of [sab, isab, pma, pool]) layer.dispose();
+    for (const layer of [...all, mabLayer]) layer.dispose();
     tf.dispose([x, ints]);
   });
 });

@@ -10,7 +10,7 @@
 //  h_ij = W2·relu(W1·[x_i, m_i, x_j, m_j]) / N², pooled over the N² pairs.
 
 import { ConfigError, formatShape, ShapeError } from '@setgen/ops';
-import { checkPositiveInteger, is } from '@setgen/ops/internal';
+import { checkFloat32, checkPositiveInteger, is } from '@setgen/ops/internal';
 import {
   concat,
   div,
@@ -159,6 +159,7 @@ export class FSEncoder extends ComposedLayer {
         `x: expected a Tensor3D [B, N, C], got ${x && 'shape' in x ? formatShape(x.shape) : typeof x}`,
       );
     }
+    checkFloat32(x, 'x');
     checkMask(mask, x, 'mask');
     if (!this.built) buildEagerly(this, x.shape);
     if (x.shape[2] !== this.inputDim) {

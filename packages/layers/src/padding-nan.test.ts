@@ -18,12 +18,18 @@ import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { AttentiveBottleneckLayer } from './attentive-bottleneck-layer.js';
 import { FiLM } from './film.js';
+import { FirstNCreation } from './first-n-creation.js';
 import { FSPool } from './fspool.js';
+import { IidCreation } from './iid-creation.js';
 import { InducedSetAttentionBlock } from './induced-set-attention-block.js';
+import { MixtureOfGaussiansPrior } from './mixture-of-gaussians-prior.js';
+import { MLPCreation } from './mlp-creation.js';
 import { MultiheadAttentionBlock } from './multihead-attention-block.js';
 import { PoolingByMultiheadAttention } from './pooling-by-multihead-attention.js';
 import { SetAttentionBlock } from './set-attention-block.js';
+import type { SetCreationLayer } from './set-creation.js';
 import { setPooling } from './set-pooling.js';
+import { TopNCreation } from './top-n-creation.js';
 
 const SIZES = [3, 5, 1];
 const N = 5;
@@ -287,5 +293,154 @@ describeBackends('NaN or huge values in the padding never change a value or a gr
       await expectNoLeak(() => c.padded(xJunk, mask).dispose());
     }
     xJunk.dispose();
+  });
+});
+
+// The creation layers make padding instead of reading it: their padded rows must be exact
+// zeros, each created set must be the set created alone, and whatever a later op sends back
+// through the padded rows (NaN, 1e30, ±∞ in the upstream gradient) must never reach z or the
+// layer's weights.
+describeBackends('creation layers: padded rows are zeros, and junk sent back through them is ignored', () => {
+  const C = 3;
+  const LATENT = 4;
+  /** A creation layer and how one of its sets is made alone (`[1, n, C]`, unpadded). */
+  interface CreationCase {
+    name: string;
+    /** Made on the backend under test (a mixture prior builds its weights at once). */
+    make: () => SetCreationLayer;
+    /** Set b of the batch made on its own; `create` is the layer's own `create`. */
+    alone: (
+      create: (z: tf.Tensor2D, sizes: number[]) => tf.Tensor3D,
+      z: tf.Tensor2D,
+      b: number,
+    ) => tf.Tensor3D;
+  }
+  const byItself: CreationCase['alone'] = (create, z, b) =>
+    tf.slice(create(tf.slice(z, [b, 0], [1, -1]), [SIZES[b]]), [0, 0, 0], [1, SIZES[b], C]);
+  // i.i.d. draws depend on the set's position in the batch: set b alone is row b of the same
+  // draw with every set at full length
+  const fromFullDraw: CreationCase['alone'] = (create, z, b) =>
+    tf.slice(
+      create(
+        z,
+        SIZES.map(() => N),
+      ),
+      [b, 0, 0],
+      [1, SIZES[b], C],
+    );
+  const cases: CreationCase[] = [
+    {
+      name: 'FirstNCreation',
+      make: () => new FirstNCreation({ featureDim: C, maxSize: N, seed: 1 }),
+      alone: byItself,
+    },
+    {
+      name: 'MLPCreation',
+      make: () => new MLPCreation({ featureDim: C, maxSize: N, hiddenUnits: 6, seed: 2 }),
+      alone: byItself,
+    },
+    ...(['dot', 'cosine'] as const).map((similarity) => ({
+      name: `TopNCreation ${similarity}, latentFilm`,
+      make: () =>
+        new TopNCreation({
+          featureDim: C,
+          referenceSize: 7,
+          angleDim: 3,
+          maxSize: N,
+          angleHiddenUnits: 4,
+          similarity,
+          latentFilm: true,
+          seed: 3,
+        }),
+      alone: byItself,
+    })),
+    {
+      name: 'IidCreation normal',
+      make: () => new IidCreation({ featureDim: C, seed: 4 }),
+      alone: fromFullDraw,
+    },
+    {
+      name: 'IidCreation mixture prior',
+      make: () =>
+        new IidCreation({
+          featureDim: C,
+          prior: new MixtureOfGaussiansPrior({ numComponents: 2, dim: C, seed: 5 }),
+          seed: 6,
+        }),
+      alone: fromFullDraw,
+    },
+  ];
+  let z: tf.Tensor2D;
+  let mask: tf.Tensor2D;
+  const made = new Map<string, SetCreationLayer>();
+  beforeAll(() => {
+    z = randomTensor(11, [SIZES.length, LATENT]) as tf.Tensor2D;
+    mask = prefixMask(SIZES, N);
+    for (const c of cases) made.set(c.name, c.make());
+  });
+  afterAll(() => {
+    tf.dispose([z, mask]);
+    for (const layer of made.values()) layer.dispose();
+  });
+
+  for (const c of cases) {
+    it(`${c.name}: each set equals the set made alone; padded rows are 0 and pass back no gradient`, () => {
+      const create = (zz: tf.Tensor2D, sizes: number[]) =>
+        made.get(c.name)!.create(zz, sizes, { seed: 9 }).x as tf.Tensor3D;
+      create(z, SIZES).dispose(); // builds the layer
+      const weights = made.get(c.name)!.trainableWeights.map((w) => w.read());
+      const xs = [z, ...weights];
+      const padded = () => create(z, SIZES);
+      const reference = () =>
+        tf.concat(
+          SIZES.map((n, b) =>
+            tf.pad(c.alone(create, z, b), [
+              [0, 0],
+              [0, N - n],
+              [0, 0],
+            ]),
+          ),
+          0,
+        );
+      const got = valuesOf(padded());
+      expectClose(got, valuesOf(reference()), { rtol: 1e-5, atol: 1e-6 });
+      // padding holds exact zeros (not tiny values, not -0 from a product with NaN)
+      const m = mask.dataSync();
+      const padding = got.filter((_, i) => m[Math.floor(i / C)] === 0);
+      expect(padding.length).toBe((SIZES.length * N - 9) * C);
+      expect(padding.every((v) => Object.is(v, 0))).toBe(true);
+      // the reference's tf.pad drops whatever comes back through the padding: the unpadded gradient
+      const probe = randomTensor(13, [SIZES.length, N, C]) as tf.Tensor3D;
+      const reached = tf.engine().gradients(reference, xs, probe, true);
+      // no gradient (z unused, as in First-n) counts as a zero gradient
+      const flat = (g: tf.Tensor | null, i: number) =>
+        g ? valuesOf(g) : new Array<number>(xs[i].size).fill(0);
+      const expected = reached.grads.map(flat);
+      reached.value.dispose();
+      let checked = 0;
+      for (const junk of JUNK) {
+        const dy = fillPadding(probe, mask, junk);
+        const actual = tf.engine().gradients(padded, xs, dy, true);
+        actual.grads.forEach((g, i) => {
+          const got = flat(g, i);
+          expectClose(got, expected[i], { rtol: 1e-4, atol: 1e-6 });
+          if (got.some((v) => v !== 0)) checked++;
+        });
+        tf.dispose([dy, actual.value]);
+      }
+      // z or the weights get a gradient, except where neither exists (i.i.d. N(0, I))
+      expect(checked > 0, 'something was differentiated').toBe(c.name !== 'IidCreation normal');
+      probe.dispose();
+    });
+  }
+
+  it('leak no tensor', async () => {
+    for (const c of cases) {
+      made.get(c.name)!.create(z, SIZES).x.dispose();
+      await expectNoLeak(() => {
+        const { x, mask: m } = made.get(c.name)!.create(z, SIZES, { seed: 1 });
+        tf.dispose([x, m!]);
+      });
+    }
   });
 });

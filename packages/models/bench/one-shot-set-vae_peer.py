@@ -5,10 +5,13 @@ parameter count): batch 128 sets of n atoms (the reference's batches hold equal 
 latent 30, set channels 16, width 64, 4 heads, 3 + 3 post-LN attention blocks, Hungarian W
 loss (scipy linear_sum_assignment per set on detached Euclidean costs) + KL + the
 minimum-distance and valency penalties (sort of the distance rows, as the reference code).
-CPU, 2 threads, float32.  Run: /usr/bin/python3 bench/one-shot-set-vae_peer.py"""
+CPU, float32, 1 thread by default (our wasm step is single-threaded; and on the shared 2-core
+machine, 2 OpenMP threads under load made the same step 30x slower: 10 s instead of 0.3 s).
+Run: /usr/bin/python3 bench/one-shot-set-vae_peer.py [--threads N]"""
 import json
 import math
 import statistics
+import sys
 import time
 
 import numpy as np
@@ -16,7 +19,8 @@ import torch
 import torch.nn as nn
 from scipy.optimize import linear_sum_assignment
 
-torch.set_num_threads(2)
+THREADS = int(sys.argv[sys.argv.index('--threads') + 1]) if '--threads' in sys.argv else 1
+torch.set_num_threads(THREADS)
 torch.manual_seed(0)
 
 
@@ -116,7 +120,7 @@ def timed(name, fn, runs=10, warmup=2, **extra):
     times.sort()
     q = lambda p: times[min(len(times) - 1, int(p * len(times)))]
     print(json.dumps({"name": name, "median_ms": round(statistics.median(times), 3), "p10_ms": round(q(0.1), 3),
-                      "p90_ms": round(q(0.9), 3), "runs": runs, "backend": "torch-cpu", **extra}))
+                      "p90_ms": round(q(0.9), 3), "runs": runs, "backend": "torch-cpu", "threads": THREADS, **extra}))
 
 
 model = OneShot()

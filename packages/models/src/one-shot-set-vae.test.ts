@@ -146,6 +146,29 @@ describeBackends('OneShotSetVAE', () => {
     });
   }
 
+  it('equivariance: permuting a set changes neither its latent nor its reconstruction (the same rows)', () => {
+    for (const creation of CREATION_METHODS) {
+      const model = tiny(creation);
+      const x = randomSet(12, [2, 5, 3]);
+      const mask = prefixMask([5, 4], 5);
+      const order = [3, 1, 4, 0, 2];
+      // permute the first set's elements; the second set's 4 elements among themselves
+      const permuted = tf.stack([
+        tf.gather(tf.squeeze(tf.slice(x, [0, 0, 0], [1, -1, -1]), [0]), order),
+        tf.gather(tf.squeeze(tf.slice(x, [1, 0, 0], [1, -1, -1]), [0]), [2, 0, 3, 1, 4]),
+      ]) as tf.Tensor3D;
+      const a = model.reconstruct({ x, mask }, { seed: 6 });
+      const b = model.reconstruct({ x: permuted, mask }, { seed: 6 });
+      expectClose(b.x.dataSync(), a.x.dataSync(), { rtol: 1e-4, atol: 1e-5 });
+      const ea = model.encode({ x, mask });
+      const eb = model.encode({ x: permuted, mask });
+      expectClose(eb.mu.dataSync(), ea.mu.dataSync(), { rtol: 1e-4, atol: 1e-5 });
+      expectClose(eb.logvar.dataSync(), ea.logvar.dataSync(), { rtol: 1e-4, atol: 1e-5 });
+      tf.dispose([x, mask, permuted, a.x, a.mask, b.x, b.mask, ea.mu, ea.logvar, eb.mu, eb.logvar]);
+      model.dispose();
+    }
+  });
+
   it('decoding: padded batch = each set alone (prefix mask, zero padding); reconstructions are sets of the right sizes', () => {
     for (const creation of ['topn', 'firstn', 'mlp'] as const) {
       const model = tiny(creation);
@@ -435,6 +458,22 @@ describeBackends('OneShotSetVAE', () => {
     expect(() => tiny('fourier' as never)).toThrow(
       /creation must be one of 'topn' \| 'firstn' \| 'iid' \| 'mlp'/,
     );
+    expect(() => tiny('fourier' as never)).toThrow(ConfigError);
+    // Top-n creates up to its reference set (n0 = 9 > maxSize = 6); a larger set is a ShapeError
+    const wide = tiny('topn', { referenceSize: 9 });
+    const eight = randomSet(3, [1, 8, 3]);
+    const ten = tf.zeros([1, 10, 3]) as tf.Tensor3D;
+    const fine = wide.encode({ x: eight });
+    expect(fine.mu.shape).toEqual([1, 4]);
+    expect(() => wide.encode({ x: ten })).toThrow(
+      /set 0 has 10 elements, above the largest set the topn creation makes \(9\)/,
+    );
+    expect(() => wide.loss({ x: ten })).toThrow(ShapeError);
+    expect(() => wide.sample(1, { sizes: [10] })).toThrow(
+      /options.sizes\[0\]: expected an integer in \[1, 9\]/,
+    );
+    tf.dispose([eight, ten, fine.mu, fine.logvar]);
+    wide.dispose();
     expect(() => tiny('topn', { referenceSize: 5 })).toThrow(/referenceSize \(5\) must be ≥ maxSize \(6\)/);
     expect(() => tiny('topn', { hiddenDim: 7 })).toThrow(ConfigError);
     expect(() => tiny('topn', { outputDim: 4 })).toThrow(/outputDim/);

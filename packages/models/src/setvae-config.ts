@@ -1,6 +1,7 @@
 // SetVAE configuration (SetVAE paper Table 4–5; reference scripts in REFERENCES.md §2.7).
+import type { SlotDenominator } from '@setgen/layers';
 import { ConfigError } from '@setgen/ops';
-import { checkNumber, checkPositiveInteger } from '@setgen/ops/internal';
+import { checkChoice, checkNumber, checkPositiveInteger } from '@setgen/ops/internal';
 
 /** How the decoder's last FC output is mapped to data space. */
 export type SetVAEOutputMap =
@@ -39,6 +40,15 @@ export interface SetVAEConfig {
   hierarchical?: boolean;
   /** Slot attention in the projections MAB(I, x) (App. A.2). Default true. */
   slotAttention?: boolean;
+  /**
+   * Slot attention's denominator over padding. `'masked'` (default, our choice): each inducing
+   * point averages over the valid elements only, so padding never changes a result.
+   * `'padded'`: as the reference code (jw9730/setvae), every padded element adds 1/m + 1e-5 to
+   * the denominator, which shrinks the projections of padded sets; the encoder then keeps the
+   * batch's padded length as given and drawn initial sets are padded to `maxOutputs`, as there.
+   * For number-for-number comparisons with the reference only. Needs `slotAttention`.
+   */
+  slotDenominator?: SlotDenominator;
   /** Post-LayerNorm in every MAB. Default true. */
   layerNorm?: boolean;
   /** Output map after the last FC. Default 'unit-interval' when inputDim is 2, else 'identity'. */
@@ -71,6 +81,7 @@ const CONFIG_KEYS = Object.keys({
   trainMixture: true,
   hierarchical: true,
   slotAttention: true,
+  slotDenominator: true,
   layerNorm: true,
   outputMap: true,
   maxOutputs: true,
@@ -106,6 +117,7 @@ export function resolveSetVAEConfig(config: SetVAEConfig): ResolvedSetVAEConfig 
     trainMixture: config.trainMixture ?? false,
     hierarchical: config.hierarchical ?? true,
     slotAttention: config.slotAttention ?? true,
+    slotDenominator: config.slotDenominator ?? 'masked',
     layerNorm: config.layerNorm ?? true,
     outputMap: config.outputMap ?? (config.inputDim === 2 ? 'unit-interval' : 'identity'),
     maxOutputs: config.maxOutputs ?? 400,
@@ -160,6 +172,12 @@ export function resolveSetVAEConfig(config: SetVAEConfig): ResolvedSetVAEConfig 
     if (typeof resolved[key] !== 'boolean') {
       throw new ConfigError(`config.${key}: expected a boolean, got ${JSON.stringify(resolved[key])}`);
     }
+  }
+  checkChoice(resolved.slotDenominator, 'config.slotDenominator', ['masked', 'padded'] as const);
+  if (resolved.slotDenominator === 'padded' && !resolved.slotAttention) {
+    throw new ConfigError(
+      "config.slotDenominator: 'padded' applies to slot attention, but slotAttention is false",
+    );
   }
   return { ...resolved, inducingPoints: [...resolved.inducingPoints] };
 }

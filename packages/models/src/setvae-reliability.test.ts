@@ -6,21 +6,8 @@ import { describeBackends, expectNoLeak } from '@setgen/testkit';
 import * as tf from '@tensorflow/tfjs-core';
 import { expect, it } from 'vitest';
 import { padded, ringSets } from './__fixtures__/ring-sets.js';
-import { DivergenceError, NonFiniteBatchError, SetVAE, type SetVAEConfig, saveModel } from './index.js';
-
-const tiny: SetVAEConfig = {
-  inputDim: 2,
-  hiddenDim: 16,
-  numHeads: 2,
-  latentDim: 4,
-  inducingPoints: [2, 4],
-  initialSetDim: 8,
-  mixtureComponents: 2,
-  maxOutputs: 64,
-  klWarmupEpochs: 0,
-  learningRate: 3e-3,
-  seed: 7,
-};
+import { tinySetVAE as tiny } from './__fixtures__/tiny-setvae.js';
+import { DivergenceError, NonFiniteBatchError, SetVAE, saveModel } from './index.js';
 
 const values = (out: { x: tf.Tensor }) => Array.from(out.x.dataSync());
 
@@ -61,6 +48,37 @@ describeBackends('SetVAE reliability', () => {
       tf.dispose([clean.x, clean.mask, cleanOut as unknown as tf.TensorContainer]);
       reference.dispose();
     }
+  });
+
+  it('NaN in the padding of a given initial set changes neither the loss nor its gradient', () => {
+    const model = new SetVAE(tiny);
+    const batch = padded(ringSets([3, 2], 5));
+    const mask = tf.tensor2d([
+      [1, 1, 1, 0],
+      [1, 1, 0, 0],
+    ]);
+    const base = tf.randomNormal([2, 4, tiny.initialSetDim as number], 0, 1, 'float32', 3) as tf.Tensor3D;
+    const withJunk = (junk: number) =>
+      tf.where(tf.greater(tf.expandDims(mask, 2), 0.5), base, tf.fill(base.shape, junk)) as tf.Tensor3D;
+    const lossAndGrads = (x: tf.Tensor3D) => {
+      const { value, grads } = tf.variableGrads(
+        () => model.loss(batch, { seed: 2, initialSet: { x, mask } }).total,
+        model.trainableVariables,
+      );
+      const out = [value, ...Object.values(grads)].flatMap((t) => Array.from(t.dataSync()));
+      tf.dispose([value, ...Object.values(grads)]);
+      return out;
+    };
+    const clean = withJunk(0);
+    const want = lossAndGrads(clean);
+    expect(want.every(Number.isFinite)).toBe(true);
+    for (const junk of [Number.NaN, 1e30, Number.NEGATIVE_INFINITY]) {
+      const dirty = withJunk(junk);
+      expect(lossAndGrads(dirty)).toEqual(want);
+      dirty.dispose();
+    }
+    tf.dispose([batch.x, batch.mask, mask, base, clean]);
+    model.dispose();
   });
 
   it('configs and options: unknown keys and wrong types are ConfigErrors, before any tensor work', async () => {
@@ -104,15 +122,62 @@ describeBackends('SetVAE reliability', () => {
         [0, 0, 0, 0, 0],
       ]),
     };
+    const noElements = tf.zeros([2, 0, 2]) as tf.Tensor3D;
+    const initial = tf.zeros([2, 3, tiny.initialSetDim as number]) as tf.Tensor3D;
+    const noInitial = tf.zeros([2, 0, tiny.initialSetDim as number]) as tf.Tensor3D;
+    const emptyInitialMask = tf.tensor2d([
+      [1, 1, 0],
+      [0, 0, 0],
+    ]);
     const nan = tf.tensor3d([0.1, 0.2, Number.NaN, 0.3, 0.5, 0.5], [1, 3, 2]);
     await expectNoLeak(() => {
-      expect(() => model.loss(empty)).toThrow(/batch.mask: set 1 has no valid element/);
+      // what the caller passed (batch, batch.mask, initialSet.mask), never an internal `sizes[i]`
+      for (const call of [
+        () => model.loss(empty),
+        () => model.reconstruct(empty),
+        () => model.encode(empty),
+      ]) {
+        expect(call).toThrow(/^batch.mask: set 1 has no valid element; expected (1 to 64|at least one)/);
+      }
       expect(() => model.trainStep(empty)).toThrow(DataError);
+      expect(() => model.reconstruct(noElements)).toThrow(
+        /^batch: expected at least one set of at least one element \(x \[B≥1,N≥1,2\]\), got \[2,0,2\]/,
+      );
+      expect(() => model.decodeInitialSet({ x: initial, mask: emptyInitialMask })).toThrow(
+        /^initialSet.mask: set 1 has no valid element/,
+      );
+      expect(() => model.reconstruct(batch, { initialSet: { x: initial, mask: emptyInitialMask } })).toThrow(
+        /^initialSet.mask: set 1 has no valid element/,
+      );
+      expect(() => model.decodeInitialSet(noInitial)).toThrow(
+        /^initialSet: expected at least one element per set/,
+      );
+      expect(() => model.sample([3, 0])).toThrow(/^sizes\[1\]: expected an integer in \[1, 64\]/);
+      // a NaN in the data is named as the caller's batch, in every entry point
+      for (const call of [() => model.loss(nan), () => model.reconstruct(nan), () => model.encode(nan)]) {
+        expect(call).toThrow(/^batch: expected finite values, got NaN at x\[0,1,0\]/);
+      }
       expect(() => model.trainStep(nan)).toThrow(NonFiniteBatchError);
       expect(() => model.trainStep(nan)).toThrow(/batch.x holds NaN at a valid element \[0,1,0\]/);
     });
     expect(model.step).toBe(0);
-    tf.dispose([batch.x, batch.mask, empty.mask, nan]);
+    tf.dispose([batch.x, batch.mask, empty.mask, noElements, initial, noInitial, emptyInitialMask, nan]);
+    model.dispose();
+  });
+
+  it('a model whose weights overflowed is named as such by loss and trainStep, not as an argument', async () => {
+    const model = new SetVAE({ ...tiny, outputMap: 'identity' });
+    for (const { variable } of model.namedWeights()) variable.assign(tf.fill(variable.shape, 1e30));
+    const batch = padded(ringSets([5, 4], 1));
+    await expectNoLeak(() => {
+      expect(() => model.loss(batch)).toThrow(
+        /^loss: the model's reconstruction is not finite \(NaN at x\[0,0,0\]\) although the batch is: its weights have diverged/,
+      );
+      expect(() => model.trainStep(batch)).toThrow(DivergenceError);
+      expect(() => model.trainStep(batch)).toThrow(/at step 0 the model's output is not finite/);
+      expect(() => model.trainStep(batch)).not.toThrow(/\ba: expected finite/);
+    });
+    tf.dispose([batch.x, batch.mask]);
     model.dispose();
   });
 

@@ -6,25 +6,8 @@ import { describeBackends, expectClose, expectNoLeak, testRandom } from '@setgen
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { epochs, padded, ringSets } from './__fixtures__/ring-sets.js';
-import { fileSystem, SetVAE, type SetVAEConfig } from './node.js';
-
-/** A tiny SetVAE: every test trains or samples it in milliseconds. */
-const tiny: SetVAEConfig = {
-  inputDim: 2,
-  hiddenDim: 16,
-  numHeads: 2,
-  latentDim: 4,
-  inducingPoints: [2, 4],
-  initialSetDim: 8,
-  mixtureComponents: 2,
-  maxOutputs: 64,
-  beta: 0.01,
-  klWarmupEpochs: 0,
-  learningRate: 3e-3,
-  epochs: 100,
-  batchSize: 4,
-  seed: 7,
-};
+import { tinySetVAE as tiny } from './__fixtures__/tiny-setvae.js';
+import { fileSystem, SetVAE } from './node.js';
 
 function memoryHandler() {
   let stored: tf.io.ModelArtifacts | null = null;
@@ -184,6 +167,42 @@ describeBackends('SetVAE', () => {
       }
       expect(enc.attention[0].shape).toEqual([2, 2, 2, 12]); // trailing all-padding columns trimmed
     });
+  });
+
+  it("slotDenominator 'padded' counts padding as the reference code does; off by default", () => {
+    const reference = new SetVAE({ ...tiny, maxOutputs: 12, slotDenominator: 'padded' });
+    const ours = new SetVAE({ ...tiny, maxOutputs: 12 });
+    tf.tidy(() => {
+      // the option changes no weight
+      expect(reference.trainableVariables.map((v) => Array.from(v.dataSync()))).toEqual(
+        ours.trainableVariables.map((v) => Array.from(v.dataSync())),
+      );
+      const sets = ringSets([7, 12], 5);
+      const features = (m: SetVAE, maxSize: number) =>
+        m.encode(padded(sets, { maxSize })).features.flatMap((f) => Array.from(f.dataSync()));
+      // ours: the padded length never matters; the reference's: every padded element shrinks
+      // the projections (set 0 is padded in both layouts, more in the longer one)
+      expect(features(ours, 20)).toEqual(features(ours, 12));
+      const [short, long] = [features(reference, 12), features(reference, 20)];
+      expect(Math.max(...short.map((v, i) => Math.abs(v - long[i])))).toBeGreaterThan(1e-3);
+      // a batch with no padding at all: both denominators are one
+      const full = padded(ringSets([12, 12], 6));
+      expect(reference.encode(full).features[1].dataSync()).toEqual(ours.encode(full).features[1].dataSync());
+      // the reference pads every drawn initial set to max_outputs; ours to the largest size
+      expect(reference.sample([3, 5], { seed: 1 }).x.shape).toEqual([2, 12, 2]);
+      expect(ours.sample([3, 5], { seed: 1 }).x.shape).toEqual([2, 5, 2]);
+      const { x, mask } = reference.sample([12, 12], { seed: 2 });
+      expect(tf.sum(mask).dataSync()[0]).toBe(24);
+      expect(x.dataSync()).toEqual(ours.sample([12, 12], { seed: 2 }).x.dataSync());
+    });
+    expect(() => new SetVAE({ ...tiny, slotAttention: false, slotDenominator: 'padded' })).toThrow(
+      /config.slotDenominator: 'padded' applies to slot attention/,
+    );
+    expect(() => new SetVAE({ ...tiny, slotDenominator: 'all' as never })).toThrow(
+      /config.slotDenominator: expected 'masked' \| 'padded'/,
+    );
+    reference.dispose();
+    ours.dispose();
   });
 
   it('loss: total = Chamfer (sum of mins, batch mean) + β·ΣKL, and reconstruct uses the same draws', () => {

@@ -21,13 +21,11 @@ import {
   type SetLike,
   ShapeError,
 } from '@setgen/ops';
-import { checkOptions, is, zeroPadding } from '@setgen/ops/internal';
+import { checkOptions, is, readSetBatch, zeroPadding } from '@setgen/ops/internal';
 import {
   add,
   addN,
   div,
-  expandDims,
-  greater,
   mean,
   mul,
   ones,
@@ -42,9 +40,7 @@ import {
   tanh,
   tidy,
   type Variable,
-  where,
   zeros,
-  zerosLike,
 } from '@tensorflow/tfjs-core';
 import type { LayerVariable } from '@tensorflow/tfjs-layers';
 import { ElementwiseDense } from './dense.js';
@@ -150,7 +146,7 @@ const RECONSTRUCT_OPTIONS = {
  * Valid elements per set (host) and the cleaned batch: trailing all-padding columns dropped,
  * an all-ones mask dropped, and padding zeroed (so NaN or 1e30 there cannot reach a sum).
  */
-function trimPadding(batch: SetBatch): { batch: SetBatch; sizes: number[] } {
+function trimPadding(batch: SetBatch, keepLength = false): { batch: SetBatch; sizes: number[] } {
   const [b, n] = batch.x.shape;
   if (!batch.mask) return { batch, sizes: new Array<number>(b).fill(n) };
   const values = batch.mask.dataSync();
@@ -166,13 +162,13 @@ function trimPadding(batch: SetBatch): { batch: SetBatch; sizes: number[] } {
       }
     }
   }
+  if (keepLength) last = n; // the padded length counts (slotDenominator 'padded')
   // every kept row valid: the mask says nothing more, and the unmasked path is cheaper
   const full = sizes.every((size) => size === last);
   const x = last === n ? batch.x : slice(batch.x, [0, 0, 0], [b, last, -1]);
   const mask = last === n ? batch.mask : slice(batch.mask, [0, 0], [b, last]);
   if (full) return { batch: { x }, sizes };
-  const clean = where(greater(expandDims(mask, 2), 0.5), x, zerosLike(x)) as Tensor3D;
-  return { batch: { x: clean, mask }, sizes };
+  return { batch: { x: zeroPadding(x, mask), mask }, sizes };
 }
 
 /**
@@ -217,6 +213,7 @@ export class SetVAE extends TrainableSetModel {
       numHeads: c.numHeads,
       layerNorm: c.layerNorm,
       variant: 'setvae' as const,
+      slotDenominator: c.slotDenominator,
     };
     const attention = c.slotAttention ? ('slot' as const) : ('softmax' as const);
     // Encoder: ISABs bottom-up, i.e. the inducing points in reverse (Table 4: 32, 16, 8, 4, 2).
@@ -240,6 +237,8 @@ export class SetVAE extends TrainableSetModel {
     this.initialSet = new IidCreation({
       featureDim: c.initialSetDim,
       prior: this.mixture,
+      // the reference pads every initial set to max_outputs; only its slot denominator sees it
+      maxSize: c.slotDenominator === 'padded' ? c.maxOutputs : undefined,
       name: `${id}_initial`,
     });
     this.initialFc = new ElementwiseDense(c.initialSetDim, c.hiddenDim, init, `${id}/initial`);
@@ -281,26 +280,36 @@ export class SetVAE extends TrainableSetModel {
 
   private checkBatch(batch: SetLike, name: string): SetBatch {
     const b = asSetBatch(batch, name);
-    if (b.x.shape[2] !== this.config.inputDim) {
+    const [count, n, d] = b.x.shape;
+    if (d !== this.config.inputDim) {
       throw new ShapeError(
         `${name}: expected elements of dimension ${this.config.inputDim} (x [B,N,${this.config.inputDim}]), got ${formatShape(b.x.shape)}`,
       );
     }
-    if (b.x.shape[0] === 0)
-      throw new ShapeError(`${name}: expected at least one set, got ${formatShape(b.x.shape)}`);
+    if (count === 0 || n === 0) {
+      throw new ShapeError(
+        `${name}: expected at least one set of at least one element (x [B≥1,N≥1,${d}]), got ${formatShape(b.x.shape)}`,
+      );
+    }
     return b;
   }
 
-  /** Sizes of the input sets: each in [1, maxOutputs] (they are the output sizes too). */
-  private checkInputSizes(sizes: number[], name: string): void {
-    sizes.forEach((n, i) => {
-      if (n < 1) throw new DataError(`${name}.mask: set ${i} has no valid element`);
-      if (n > this.config.maxOutputs) {
+  /**
+   * The trimmed input and its set sizes, each in [1, limit] (for reconstruction they are the
+   * output sizes too); with `checkValues`, finite values at every valid element (host read).
+   */
+  private checkedInput(input: SetBatch, limit: number, checkValues = true) {
+    const trimmed = trimPadding(input, this.config.slotDenominator === 'padded');
+    const expected = Number.isFinite(limit) ? `1 to ${limit} (config.maxOutputs)` : 'at least one';
+    trimmed.sizes.forEach((n, i) => {
+      if (n < 1 || n > limit) {
         throw new DataError(
-          `${name}: set ${i} has ${n} elements, more than config.maxOutputs = ${this.config.maxOutputs}`,
+          `${input.mask ? 'batch.mask' : 'batch'}: set ${i} has ${n === 0 ? 'no valid element' : `${n} elements`}; expected ${expected} valid elements per set`,
         );
       }
     });
+    if (checkValues) readSetBatch(trimmed.batch, 'batch');
+    return trimmed;
   }
 
   /**
@@ -310,7 +319,8 @@ export class SetVAE extends TrainableSetModel {
   encode(batch: SetLike): SetVAEEncoding {
     this.checkAlive();
     const input = this.checkBatch(batch, 'batch');
-    return tidyObject(() => this.bottomUp(trimPadding(input).batch, true));
+    // a throw inside the tidy releases what trimPadding made
+    return tidyObject(() => this.bottomUp(this.checkedInput(input, Number.POSITIVE_INFINITY).batch, true));
   }
 
   /** The encoder on a trimmed batch; attention maps only when asked for (not in training). */
@@ -336,13 +346,14 @@ export class SetVAE extends TrainableSetModel {
     return { features: features.reverse(), attention: attention.reverse() };
   }
 
-  /** Initial elements z(0) (Eq. 21) for `sizes`: `[B, max(sizes), initialSetDim]`, prefix mask. */
+  /** Initial elements z(0) (Eq. 21) for `sizes`: `[B, max(sizes), initialSetDim]` (`maxOutputs` with slotDenominator 'padded'), prefix mask. */
   private drawInitialSet(sizes: number[], seed: number): InitialSet {
     const created = this.initialSet.create(zeros([sizes.length, 1]) as Tensor2D, sizes, { seed });
-    return { x: created.x, mask: created.mask as Tensor2D, full: sizes.every((n) => n === sizes[0]) };
+    const length = created.x.shape[1];
+    return { x: created.x, mask: created.mask as Tensor2D, full: sizes.every((n) => n === length) };
   }
 
-  /** A given initial set z(0), checked against `batchSize` sets. */
+  /** A given initial set z(0), checked against `batchSize` sets; padding zeroed (NaN there never reaches a gradient). */
   private givenInitialSet(initialSet: SetLike, batchSize: number | null): InitialSet {
     const initial = asSetBatch(initialSet, 'initialSet');
     const [b, n, d] = initial.x.shape;
@@ -351,7 +362,17 @@ export class SetVAE extends TrainableSetModel {
         `initialSet: expected x [${batchSize ?? 'B'},N,${this.config.initialSetDim}] (config.initialSetDim), got ${formatShape(initial.x.shape)}`,
       );
     }
-    return { x: initial.x, mask: initial.mask ?? (ones([b, n]) as Tensor2D), full: !initial.mask };
+    if (n === 0)
+      throw new ShapeError(
+        `initialSet: expected at least one element per set, got x ${formatShape(initial.x.shape)}`,
+      );
+    if (!initial.mask) return { x: initial.x, mask: ones([b, n]) as Tensor2D, full: true };
+    const valid = initial.mask.dataSync();
+    for (let i = 0; i < b; i++) {
+      if (!valid.subarray(i * n, (i + 1) * n).some((v) => v > 0.5))
+        throw new DataError(`initialSet.mask: set ${i} has no valid element; expected at least one per set`);
+    }
+    return { x: zeroPadding(initial.x, initial.mask), mask: initial.mask, full: false };
   }
 
   /**
@@ -435,9 +456,11 @@ export class SetVAE extends TrainableSetModel {
     this.checkAlive();
     checkOptions(options, SAMPLE_OPTIONS, 'options');
     const { seed, temperature = 1, latents } = options;
-    const initial = this.givenInitialSet(initialSet, null);
-    this.checkLatents(latents, initial.x.shape[0]);
-    return tidyObject(() => this.decode(null, initial, seed ?? this.random.seed(), { temperature, latents }));
+    return tidyObject(() => {
+      const initial = this.givenInitialSet(initialSet, null);
+      this.checkLatents(latents, initial.x.shape[0]);
+      return this.decode(null, initial, seed ?? this.random.seed(), { temperature, latents });
+    });
   }
 
   private checkLatents(latents: SampleOptions['latents'], batchSize: number): void {
@@ -502,17 +525,21 @@ export class SetVAE extends TrainableSetModel {
   /** Encode, draw the posterior latents (Eq. 20) and decode at the input's cardinalities (or from `initialSet`). */
   reconstruct(batch: SetLike, options: ReconstructOptions = {}): SetVAEOutput {
     this.checkAlive();
-    return tidyObject(() => this.inference(batch, options, true).out);
+    return tidyObject(() => this.inference(batch, options, 'reconstruct').out);
   }
 
-  /** Checks, encodes and decodes a batch (inside the caller's tidy). */
-  private inference(batch: SetLike, options: ReconstructOptions, withAttention: boolean) {
+  /**
+   * Checks, encodes and decodes a batch (inside the caller's tidy). For `loss` the input's
+   * values are not read here (the runtime checks a training batch; `loss` names a NaN input
+   * when Chamfer meets it) and no attention maps are made.
+   */
+  private inference(batch: SetLike, options: ReconstructOptions, purpose: 'reconstruct' | 'loss') {
+    const withAttention = purpose === 'reconstruct';
     checkOptions(options, RECONSTRUCT_OPTIONS, 'options');
     const { seed, temperature = 1, initialSet } = options;
     const input = this.checkBatch(batch, 'batch');
     const given = initialSet === undefined ? null : this.givenInitialSet(initialSet, input.x.shape[0]);
-    const { batch: trimmed, sizes } = trimPadding(input);
-    this.checkInputSizes(sizes, 'batch');
+    const { batch: trimmed, sizes } = this.checkedInput(input, this.config.maxOutputs, withAttention);
     const streams = new Random(seed ?? this.random.seed());
     const { features } = this.bottomUp(trimmed, false);
     const initial = given ?? this.drawInitialSet(sizes, streams.seed());
@@ -539,12 +566,9 @@ export class SetVAE extends TrainableSetModel {
       const { out, trimmed, initial } = this.inference(
         x && 'dataId' in x ? { x, mask } : (batch as SetLike),
         options,
-        false,
+        'loss',
       );
-      const recon = chamferDistance(initial.full ? out.x : { x: out.x, mask: out.mask }, trimmed, {
-        pointReduction: 'sum',
-        reduction: 'mean',
-      }) as Scalar;
+      const recon = this.reconstructionLoss(initial.full ? out.x : { x: out.x, mask: out.mask }, trimmed);
       const klPerLevel = out.levels.map((level) => mean(level.kl) as Scalar);
       const kl = (klPerLevel.length > 0 ? addN(klPerLevel) : scalar(0)) as Scalar;
       const total = add(recon, mul(kl, beta)) as Scalar;
@@ -553,6 +577,22 @@ export class SetVAE extends TrainableSetModel {
         ...klPerLevel.map((k, l) => ({ [`kl${l}`]: k })),
       ) as SetVAELoss;
     });
+  }
+
+  /**
+   * Eq. 24. Chamfer refuses non-finite values at valid elements; that error is reworded to
+   * name what holds them: the caller's batch, or else the model's own output (diverged weights).
+   */
+  private reconstructionLoss(output: SetLike, input: SetBatch): Scalar {
+    try {
+      return chamferDistance(output, input, { pointReduction: 'sum', reduction: 'mean' }) as Scalar;
+    } catch (error) {
+      if (!(error instanceof DataError && /finite/.test(error.message))) throw error;
+      readSetBatch(input, 'batch'); // throws when the input holds them
+      throw new DataError(
+        `loss: the model's reconstruction is not finite (${error.message.replace(/^\w+: expected finite values, got /, '')}) although the batch is: its weights have diverged or overflowed`,
+      );
+    }
   }
 
   // ------------------------------------------------------------------ what the runtime needs

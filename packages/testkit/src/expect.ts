@@ -39,13 +39,17 @@ export function expectClose(
   }
 }
 
-/** Runs `fn` (sync or async) and checks that it leaves no tensor behind, even when it throws. */
+/**
+ * Runs `fn` (sync or async) and checks that it leaves no tensor behind, even when it throws.
+ * An error thrown by `fn` is the failed call under test and is swallowed (assert on it
+ * separately), except a failed assertion (`AssertionError`) inside `fn`, which fails the test.
+ */
 export async function expectNoLeak(fn: () => unknown): Promise<void> {
   const before = tf.memory().numTensors;
   try {
     await fn();
-  } catch {
-    // the caller asserts on errors separately; here only the tensor count matters
+  } catch (error) {
+    if ((error as Error)?.name === 'AssertionError') throw error;
   }
   expect(tf.memory().numTensors, 'tensors left allocated').toBe(before);
 }

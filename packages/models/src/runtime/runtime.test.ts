@@ -226,7 +226,10 @@ describeBackends('runtime: a model written against it', () => {
     };
     const other = new DeepSetsAutoencoder({ ...config, hidden: 8 });
     const cases: [Partial<Checkpoint>, RegExp][] = [
-      [{ config: { ...config, hidden: -1 } }, /invalid config/],
+      [
+        { config: { ...config, hidden: -1 } },
+        /invalid config \(config.hidden: expected an integer >= 1, got -1\)/,
+      ],
       [{ config: { ...config, hiden: 3 } }, /invalid config \(config.hiden: unknown key\)/],
       [{ modelClass: 'NoSuchModel' }, /holds a NoSuchModel, which is not registered/],
       [

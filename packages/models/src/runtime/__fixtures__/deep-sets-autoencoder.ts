@@ -4,6 +4,7 @@
 import { denseProjection } from '@setgen/layers';
 import { linearInitValues } from '@setgen/layers/internal';
 import { asSetBatch, ConfigError, chamferDistance, Random } from '@setgen/ops';
+import { checkPositiveInteger } from '@setgen/ops/internal';
 import {
   expandDims,
   mul,
@@ -37,6 +38,7 @@ export class DeepSetsAutoencoder extends TrainableSetModel {
     super();
     const { dim, hidden, maxSize, learningRate = 1e-2, seed = 0, ...unknown } = config;
     if (Object.keys(unknown).length > 0) throw new ConfigError(`config.${Object.keys(unknown)[0]}: unknown key`);
+    for (const [key, n] of Object.entries({ dim, hidden, maxSize })) checkPositiveInteger(n, `config.${key}`);
     this.config = { dim, hidden, maxSize, learningRate, seed };
     const random = new Random(seed);
     const init = (name: string, shape: number[], fanIn: number) => {
