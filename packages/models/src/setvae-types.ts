@@ -83,3 +83,6 @@ export interface InitialSet {
   mask: Tensor2D;
   full: boolean;
 }
+
+/** Options of SetVAE's top-down pass (sampling options, and whether to keep attention maps). */
+export type DecodeOptions = Pick<SampleOptions, 'temperature' | 'latents'> & { withAttention?: boolean };

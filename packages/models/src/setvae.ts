@@ -30,6 +30,7 @@ import {
   setVAEPresets,
 } from './setvae-config.js';
 import {
+  type DecodeOptions,
   type InitialSet,
   type LevelAttention,
   type LevelLatents,
@@ -215,16 +216,8 @@ export class SetVAE extends TrainableSetModel {
    * With `features` (inference, Eq. 20) latents come from the residual posteriors; without
    * them (generation, Eq. 19) from the priors, or from `latents` where given.
    */
-  private decode(
-    features: tf.Tensor3D[] | null,
-    initial: InitialSet,
-    seed: number,
-    {
-      temperature = 1,
-      withAttention = true,
-      latents = [],
-    }: Pick<SampleOptions, 'temperature' | 'latents'> & { withAttention?: boolean },
-  ): SetVAEOutput {
+  private decode(features: tf.Tensor3D[] | null, initial: InitialSet, seed: number, options: DecodeOptions) {
+    const { temperature = 1, withAttention = true, latents = [] } = options;
     const seeds = new Random(seed);
     // an all-ones mask changes nothing: the layers then take their cheaper unmasked path
     const mask = initial.full ? null : initial.mask;
