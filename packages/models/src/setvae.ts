@@ -330,7 +330,8 @@ export class SetVAE extends TrainableSetModel {
 
   /**
    * Eq. 25: Chamfer (Eq. 24: sum of squared nearest-neighbour distances both ways, mean
-   * over the batch) + β·Σ_l KL_l (mean over the batch). β: `weights.kl`, else `beta`, else
+   * over the batch) + β·Σ_l KL_l (mean over the batch; max(KL_l, λ) with `freeBits` λ).
+   * β: `weights.kl`, else `beta`, else
    * `config.beta` (`fit` passes the warm-up's β as `weights.kl`).
    */
   loss(
@@ -352,8 +353,12 @@ export class SetVAE extends TrainableSetModel {
         "loss: the model's reconstruction",
       );
       const klPerLevel = out.levels.map((level) => tf.mean(level.kl) as tf.Scalar);
-      const kl = (klPerLevel.length > 0 ? tf.addN(klPerLevel) : tf.scalar(0)) as tf.Scalar;
-      const total = tf.add(recon, tf.mul(kl, beta)) as tf.Scalar;
+      const sum = (terms: tf.Scalar[]) => (terms.length > 0 ? tf.addN(terms) : tf.scalar(0)) as tf.Scalar;
+      const kl = sum(klPerLevel);
+      // free bits λ: a level's KL below λ nats costs λ (no gradient), as Kingma et al. 2016
+      const { freeBits } = this.config;
+      const penalty = freeBits > 0 ? sum(klPerLevel.map((k) => tf.maximum(k, freeBits) as tf.Scalar)) : kl;
+      const total = tf.add(recon, tf.mul(penalty, beta)) as tf.Scalar;
       return Object.assign(
         { total, recon, kl },
         ...klPerLevel.map((k, l) => ({ [`kl${l}`]: k })),
