@@ -12,6 +12,9 @@
 // Usage (after `pnpm build`):
 //   node scripts/scaling.mjs [--only chamfer emd] [--quick] [--plot out/scaling] > scaling.jsonl
 //   node scripts/scaling.mjs --only none --from scaling.jsonl --plot out/scaling   (plot only)
+//   node scripts/scaling.mjs --only metrics --sizes 400 800 >> scaling.jsonl   (some sizes; each
+//   line is printed when its case ends, so an interrupted run keeps the finished sizes)
+// A case whose single run takes minutes (metrics from 200 clouds) is not warmed up first.
 // --plot draws time and peak memory against size (log-log), one panel per group, with
 // examples/plot (built), as out/scaling-time and out/scaling-memory (.svg/.png/.vl.json).
 import { execFileSync } from 'node:child_process';
@@ -23,6 +26,13 @@ const quick = argv.includes('--quick');
 const plotAt = argv.includes('--plot') ? argv[argv.indexOf('--plot') + 1] : null;
 const only = argv.includes('--only')
   ? argv.slice(argv.indexOf('--only') + 1).filter((a) => !a.startsWith('--'))
+  : null;
+
+const sizesOnly = argv.includes('--sizes')
+  ? argv
+      .slice(argv.indexOf('--sizes') + 1)
+      .filter((a) => !a.startsWith('--'))
+      .map(Number)
   : null;
 
 const pow2 = (from, to) => {
@@ -67,6 +77,7 @@ const groups = {
   metrics: {
     sizes: quick ? [50, 100] : [50, 100, 200, 400, 800],
     runs: 1,
+    warmupBelow: 200,
     code: `
       const { computeAllMetrics } = await import(${JSON.stringify(join(root, 'packages/metrics/dist/node.js'))});
       const { Random } = await import(${JSON.stringify(join(root, 'packages/ops/dist/index.js'))});
@@ -78,13 +89,14 @@ const groups = {
 };
 
 const lines = [];
-for (const [group, { sizes, runs, code }] of Object.entries(groups)) {
+for (const [group, { sizes, runs, code, warmupBelow = Number.POSITIVE_INFINITY }] of Object.entries(groups)) {
   if (only && !only.includes(group)) continue;
   for (const size of sizes) {
+    if (sizesOnly && !sizesOnly.includes(size)) continue;
     const script = `
       const size = ${size}; const runs = ${runs}; let work;
       ${code}
-      await work(); // warm-up
+      if (${size < warmupBelow}) await work(); // warm-up
       const times = [];
       for (let r = 0; r < runs; r++) { const t0 = performance.now(); await work(); times.push(performance.now() - t0); }
       times.sort((a, b) => a - b);

@@ -27,11 +27,21 @@ import {
 /** How attention weights are normalised. */
 export type AttentionKind = 'softmax' | 'slot';
 
+/**
+ * The denominator of slot attention over a padded key set: 'masked' (default) sums the weights
+ * of the valid keys only; 'padded' reproduces the SetVAE reference code (jw9730/setvae,
+ * `ResidualAttention.compute_attention`), whose padded keys each add 1/Nq + 1e-5 to every
+ * query's sum and so shrink the outputs of padded sets (for number-for-number comparisons).
+ */
+export type SlotDenominator = 'masked' | 'padded';
+
 /** Options of `multiheadAttention`. */
 export interface MultiheadAttentionOptions {
   numHeads: number;
   /** 'softmax' over keys (default), or 'slot': softmax over queries, then a weighted mean over keys. */
   attention?: AttentionKind;
+  /** Slot attention's denominator over padded keys; default 'masked' (see `SlotDenominator`). */
+  slotDenominator?: SlotDenominator;
   /** `[B, Nq]` valid-mask of the queries: outputs and weights there are zero. */
   queryMask?: Tensor2D | null;
   /** `[B, Nk]` valid-mask of the keys: padded keys get no attention. */
@@ -88,6 +98,8 @@ interface HeadBatch {
   v: Tensor3D; // [C, Nk, d]
   queryMask: Tensor2D | null; // [C, Nq]
   keyMask: Tensor2D | null; // [C, Nk]
+  /** Slot attention only: count padded keys in the denominator as the reference code does. */
+  paddedDenominator?: boolean;
 }
 
 /** Softmax attention: A = softmax_keys(q kᵀ) (padded keys → 0); out = A v. */
@@ -105,17 +117,27 @@ function softmaxAttention({ q, k, v, queryMask, keyMask }: HeadBatch): [Tensor3D
  * Slot attention (SetVAE App. A.2): each key distributes itself over the queries,
  * α = softmax_queries(q kᵀ); each query then takes the weighted mean of its keys,
  * out_i = Σ_j α_ij v_j / Σ_j (α_ij + 1e-5). Padded keys are left out of both sums (the
- * reference code counts them in the denominator, which shrinks padded sets).
+ * reference code counts them in the denominator, which shrinks padded sets); with
+ * `paddedDenominator` they are counted as there: a padded key's logits are all masked, so its
+ * softmax over the Nq queries is 1/Nq for each, and Σ_j runs over all Nk keys,
+ * Σ_j (α_ij + ε) = Σ_valid α_ij + (Nk − n)/Nq + Nk·ε. The returned map is then the reference's α.
  */
-function slotAttention({ q, k, v, queryMask, keyMask }: HeadBatch): [Tensor3D, Tensor3D] {
+function slotAttention({ q, k, v, queryMask, keyMask, paddedDenominator }: HeadBatch): [Tensor3D, Tensor3D] {
   let logitsT = batchMatMul(k, q, { transposeB: true }); // [C, Nk, Nq]: softmax on the last axis
   if (queryMask) logitsT = add(logitsT, expandDims(maskBias(queryMask), 1));
   let weightsT = softmax(logitsT) as Tensor3D;
   if (queryMask) weightsT = mul(weightsT, expandDims(queryMask, 1));
   if (keyMask) weightsT = mul(weightsT, expandDims(keyMask, 2));
   const numerator = batchMatMul(weightsT, v, { transposeA: true }); // [C, Nq, d]
+  const [, nk, nq] = weightsT.shape;
+  if (paddedDenominator && keyMask) {
+    // the reference's α: 1/Nq at every query of a padded key (padded queries included)
+    const reference = add(weightsT, expandDims(mul(sub(1, keyMask), 1 / nq), 2)) as Tensor3D;
+    const denominator = add(sum(reference, 1), nk * SLOT_EPSILON); // [C, Nq]
+    return [div(numerator, expandDims(denominator, 2)) as Tensor3D, transpose(reference, [0, 2, 1])];
+  }
   // Σ_j (α_ij + ε) over the n valid keys; ε·max(n, 1) keeps an empty set at 0 instead of 0/0
-  const keyCount = keyMask ? maximum(sum(keyMask, 1, true), 1) : scalar(k.shape[1]);
+  const keyCount = keyMask ? maximum(sum(keyMask, 1, true), 1) : scalar(nk);
   const denominator = add(sum(weightsT, 1), mul(keyCount, SLOT_EPSILON)); // [C, Nq]
   const values = div(numerator, expandDims(denominator, 2)) as Tensor3D;
   return [values, transpose(weightsT, [0, 2, 1])];
@@ -134,6 +156,7 @@ export function multiheadAttention(
   {
     numHeads,
     attention = 'softmax',
+    slotDenominator = 'masked',
     queryMask = null,
     keyMask = null,
     returnWeights = false,
@@ -149,6 +172,7 @@ export function multiheadAttention(
       v: splitHeads(v, numHeads),
       queryMask: queryMask ? maskPerHead(queryMask, numHeads) : null,
       keyMask: keyMask ? maskPerHead(keyMask, numHeads) : null,
+      paddedDenominator: slotDenominator === 'padded',
     };
     const attend = attention === 'slot' ? slotAttention : softmaxAttention;
     const total = b * numHeads;
@@ -175,6 +199,7 @@ export function multiheadAttention(
             v: vs[i] as Tensor3D,
             queryMask: qms[i] as Tensor2D | null,
             keyMask: kms[i] as Tensor2D | null,
+            paddedDenominator: heads.paddedDenominator,
           });
           return returnWeights ? [oi, wi] : [oi];
         });

@@ -53,6 +53,7 @@ import {
   type MabOptions,
   type MabVariant,
   MultiheadAttentionBlock,
+  type SlotDenominator,
 } from './multihead-attention-block.js';
 
 /** SetVAE clamps every log-variance to this range. */
@@ -76,6 +77,8 @@ export interface AttentiveBottleneckLayerArgs extends LayerArgs {
   conditionalPrior?: boolean;
   /** Attention of the projection MAB0; default 'slot' (SetVAE). The broadcast always uses softmax. */
   attention?: AttentionKind;
+  /** Slot attention's denominator over padded keys (MAB0); default 'masked' (see `MultiheadAttentionBlockArgs`). */
+  slotDenominator?: SlotDenominator;
   /** MAB variant; default 'setvae'. */
   variant?: MabVariant;
   /** Post-LayerNorms in the MABs; default true for 'setvae'. */
@@ -170,6 +173,7 @@ export class AttentiveBottleneckLayer extends ComposedLayer {
     this.mab1 = new MultiheadAttentionBlock({
       ...options,
       attention: 'softmax',
+      slotDenominator: 'masked',
       seed: seed(200),
       name: `${this.name}_mab1`,
     });

@@ -25,6 +25,7 @@ export {
   MultiheadAttentionBlock,
   type MultiheadAttentionBlockArgs,
   mab,
+  SLOT_DENOMINATORS,
 } from './multihead-attention-block.js';
 export * from './pooling-by-multihead-attention.js';
 export {

@@ -78,6 +78,7 @@ export class InducedSetAttentionBlock extends ComposedLayer {
     this.mab1 = new MultiheadAttentionBlock({
       ...options,
       attention: 'softmax',
+      slotDenominator: 'masked',
       seed: seed(200),
       name: `${this.name}_mab1`,
     });

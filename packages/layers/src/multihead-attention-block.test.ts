@@ -96,6 +96,61 @@ describeBackends('MultiheadAttentionBlock', () => {
     });
   }
 
+  // slotDenominator 'padded': the reference code's own numbers, padded keys counted in the
+  // denominator (the fixture's `output` and `alpha`, float64 from shared/peer/make_fixtures.py)
+  for (const c of slotFixture.cases) {
+    it(`slotDenominator 'padded' reproduces the reference code exactly, ${c.name}`, () => {
+      const b = c.X.length;
+      const layer = mab({
+        units: c.dim,
+        numHeads: c.num_heads,
+        attention: 'slot',
+        slotDenominator: 'padded',
+      });
+      const inducing = tf.tile(tf.tensor3d(c.I), [b, 1, 1]) as tf.Tensor3D;
+      const x = t3(c.X);
+      const keyMask = c.key_mask ? tf.tensor2d(c.key_mask.map((r: boolean[]) => r.map(Number))) : null;
+      layer.apply([inducing, x]);
+      const weights = setvaeWeights(c.weights);
+      layer.setWeights(weights);
+      const [out, attention] = layer.apply([inducing, x], {
+        mask: [null, keyMask],
+        returnAttention: true,
+      }) as tf.Tensor[];
+      const alpha = tf.transpose(attention, [1, 0, 2, 3]);
+      expectClose(out.dataSync(), flat(c.output), { rtol: 1e-4, atol: 1e-5 });
+      // every entry of α, 1/M at the padded keys included
+      expectClose(alpha.dataSync(), flat(c.alpha), { rtol: 1e-4, atol: 1e-6 });
+      if (keyMask) {
+        // …and the default differs there: the check can tell the two denominators apart
+        const masked = mab({ units: c.dim, numHeads: c.num_heads, attention: 'slot' });
+        masked.apply([inducing, x]);
+        masked.setWeights(weights);
+        const cleaner = masked.apply([inducing, x], { mask: [null, keyMask] }) as tf.Tensor;
+        const gap = Math.max(...tf.tidy(() => Array.from(tf.abs(tf.sub(cleaner, out)).dataSync())));
+        expect(gap).toBeGreaterThan(1e-3);
+        cleaner.dispose();
+        masked.dispose();
+      }
+      tf.dispose(
+        [inducing, x, keyMask, out, attention, alpha, ...weights].filter((t) => t !== null) as tf.Tensor[],
+      );
+      layer.dispose();
+    });
+  }
+
+  it("slotDenominator 'padded' is refused without slot attention, and round-trips through getConfig", () => {
+    expect(() => mab({ units: 4, numHeads: 2, slotDenominator: 'padded' })).toThrow(
+      /slotDenominator: 'padded' applies to attention 'slot', got attention 'softmax'/,
+    );
+    expect(() => mab({ units: 4, numHeads: 2, attention: 'slot', slotDenominator: 'all' as never })).toThrow(
+      /slotDenominator: expected 'masked' \| 'padded'/,
+    );
+    const layer = mab({ units: 4, numHeads: 2, attention: 'slot', slotDenominator: 'padded' });
+    expect(layer.getConfig()).toMatchObject({ attention: 'slot', slotDenominator: 'padded' });
+    expect(mab({ units: 4, numHeads: 2 }).getConfig()).toMatchObject({ slotDenominator: 'masked' });
+  });
+
   for (const variant of ['setvae', 'set-transformer'] as const) {
     for (const attention of ['softmax', 'slot'] as const) {
       it(`${variant}/${attention}: padding never changes a result, padded outputs are zero`, () => {

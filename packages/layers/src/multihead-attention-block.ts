@@ -20,7 +20,7 @@ import {
   tidy,
 } from '@tensorflow/tfjs-core';
 import { initializers, type LayerVariable, layers } from '@tensorflow/tfjs-layers';
-import { type AttentionKind, multiheadAttention } from './attention.js';
+import { type AttentionKind, multiheadAttention, type SlotDenominator } from './attention.js';
 import { denseProjection } from './dense-projection.js';
 import { buildEagerly } from './eager-build.js';
 import { addLayerNormalize } from './layer-norm.js';
@@ -36,7 +36,7 @@ import {
 } from './layer-utils.js';
 import { linearInitializer } from './linear-init.js';
 
-export type { AttentionKind } from './attention.js';
+export type { AttentionKind, SlotDenominator } from './attention.js';
 /** Which reference code the block follows exactly. */
 export type MabVariant = 'setvae' | 'set-transformer';
 
@@ -44,6 +44,8 @@ export type MabVariant = 'setvae' | 'set-transformer';
 export const MAB_VARIANTS: readonly MabVariant[] = ['setvae', 'set-transformer'];
 /** Every `AttentionKind`, for validation and iteration. */
 export const ATTENTION_KINDS: readonly AttentionKind[] = ['softmax', 'slot'];
+/** Every `SlotDenominator`, for validation and iteration. */
+export const SLOT_DENOMINATORS: readonly SlotDenominator[] = ['masked', 'padded'];
 
 /** Constructor arguments of `MultiheadAttentionBlock` (`mab`). */
 export interface MultiheadAttentionBlockArgs extends LayerArgs {
@@ -57,6 +59,13 @@ export interface MultiheadAttentionBlockArgs extends LayerArgs {
   layerNorm?: boolean;
   /** 'softmax' over keys (default) or SetVAE's 'slot' attention (App. A.2). */
   attention?: AttentionKind;
+  /**
+   * Slot attention over padded keys: 'masked' (default) divides by the weights of the valid
+   * keys only; 'padded' divides as the SetVAE reference code does, where every padded key adds
+   * 1/Nq + 1e-5 (this shrinks padded sets; use it to compare numbers with jw9730/setvae).
+   * Only with `attention: 'slot'`.
+   */
+  slotDenominator?: SlotDenominator;
   /** Seed of the weight initialisers (default: random). */
   seed?: number;
 }
@@ -68,6 +77,7 @@ export interface MabOptions {
   variant: MabVariant;
   layerNorm: boolean;
   attention: AttentionKind;
+  slotDenominator: SlotDenominator;
 }
 
 /** The options of a MAB and of the blocks built from it, with their checks. */
@@ -77,6 +87,7 @@ export const MAB_ARGS = {
   variant: is.oneOf(MAB_VARIANTS),
   layerNorm: is.boolean,
   attention: is.oneOf(ATTENTION_KINDS),
+  slotDenominator: is.oneOf(SLOT_DENOMINATORS),
   seed: is.seed,
 };
 
@@ -100,7 +111,13 @@ export function checkMabOptions(
   const variant = checked.variant ?? 'setvae';
   const attention = checked.attention ?? 'softmax';
   const layerNorm = checked.layerNorm ?? variant === 'setvae';
-  return { units, numHeads, variant, layerNorm, attention };
+  const slotDenominator = checked.slotDenominator ?? 'masked';
+  if (slotDenominator === 'padded' && attention !== 'slot') {
+    throw new ConfigError(
+      `${layer}.slotDenominator: 'padded' applies to attention 'slot', got attention '${attention}'`,
+    );
+  }
+  return { units, numHeads, variant, layerNorm, attention, slotDenominator };
 }
 
 interface MabWeights {
@@ -147,6 +164,7 @@ export class MultiheadAttentionBlock extends layers.Layer {
   readonly variant: MabVariant;
   readonly layerNorm: boolean;
   readonly attention: AttentionKind;
+  readonly slotDenominator: SlotDenominator;
   readonly seed: number | undefined;
   private w: MabWeights | null = null;
   private queryDim = 0;
@@ -160,6 +178,7 @@ export class MultiheadAttentionBlock extends layers.Layer {
     this.variant = options.variant;
     this.layerNorm = options.layerNorm;
     this.attention = options.attention;
+    this.slotDenominator = options.slotDenominator;
     this.seed = args.seed;
   }
 
@@ -290,6 +309,7 @@ export class MultiheadAttentionBlock extends layers.Layer {
       const mh = multiheadAttention(q, k, v, {
         numHeads: this.numHeads,
         attention: this.attention,
+        slotDenominator: this.slotDenominator,
         queryMask: qMask,
         keyMask: kMask,
         returnWeights: options.returnAttention === true,
@@ -319,6 +339,7 @@ export class MultiheadAttentionBlock extends layers.Layer {
       variant: this.variant,
       layerNorm: this.layerNorm,
       attention: this.attention,
+      slotDenominator: this.slotDenominator,
       ...(this.seed === undefined ? {} : { seed: this.seed }),
     };
   }

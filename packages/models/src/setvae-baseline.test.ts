@@ -7,30 +7,14 @@ import { describeBackends, expectNoLeak } from '@setgen/testkit';
 import * as tf from '@tensorflow/tfjs-core';
 import { expect, it } from 'vitest';
 import { epochs, padded, ringSets } from './__fixtures__/ring-sets.js';
-import { loadModel, SetVAE, type SetVAEConfig } from './node.js';
+import { tinySetVAE as tiny } from './__fixtures__/tiny-setvae.js';
+import { loadModel, SetVAE } from './node.js';
 
 const fixtures = join(import.meta.dirname, '__fixtures__');
 const baseline = JSON.parse(readFileSync(join(fixtures, 'setvae-baseline.json'), 'utf8')) as Record<
   string,
   { losses?: Record<string, number>; lr?: number; beta?: number; step?: number; epoch?: number }[]
 >;
-
-const tiny: SetVAEConfig = {
-  inputDim: 2,
-  hiddenDim: 16,
-  numHeads: 2,
-  latentDim: 4,
-  inducingPoints: [2, 4],
-  initialSetDim: 8,
-  mixtureComponents: 2,
-  maxOutputs: 64,
-  beta: 0.01,
-  klWarmupEpochs: 0,
-  learningRate: 3e-3,
-  epochs: 100,
-  batchSize: 4,
-  seed: 7,
-};
 
 describeBackends(
   'SetVAE numbers (recorded before the runtime)',

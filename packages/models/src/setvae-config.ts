@@ -1,6 +1,7 @@
 // SetVAE configuration (SetVAE paper Table 4–5; reference scripts in REFERENCES.md §2.7).
+import type { SlotDenominator } from '@setgen/layers';
 import { ConfigError } from '@setgen/ops';
-import { checkNumber, checkPositiveInteger } from '@setgen/ops/internal';
+import { checkChoice, checkNumber, checkPositiveInteger } from '@setgen/ops/internal';
 
 /** How the decoder's last FC output is mapped to data space. */
 export type SetVAEOutputMap =
@@ -39,6 +40,15 @@ export interface SetVAEConfig {
   hierarchical?: boolean;
   /** Slot attention in the projections MAB(I, x) (App. A.2). Default true. */
   slotAttention?: boolean;
+  /**
+   * Slot attention's denominator over padding. `'masked'` (default, our choice): each inducing
+   * point averages over the valid elements only, so padding never changes a result.
+   * `'padded'`: as the reference code (jw9730/setvae), every padded element adds 1/m + 1e-5 to
+   * the denominator, which shrinks the projections of padded sets; the encoder then keeps the
+   * batch's padded length as given and drawn initial sets are padded to `maxOutputs`, as there.
+   * For number-for-number comparisons with the reference only. Needs `slotAttention`.
+   */
+  slotDenominator?: SlotDenominator;
   /** Post-LayerNorm in every MAB. Default true. */
   layerNorm?: boolean;
   /** Output map after the last FC. Default 'unit-interval' when inputDim is 2, else 'identity'. */
@@ -47,6 +57,13 @@ export interface SetVAEConfig {
   maxOutputs?: number;
   /** KL weight β of Eq. 25. Default 0.01. */
   beta?: number;
+  /**
+   * Free bits λ in nats (Kingma et al. 2016, "Improved variational inference with inverse
+   * autoregressive flow", §C.8): each level's batch-mean KL enters the loss as max(KL_l, λ),
+   * so β never pushes a level below λ nats (no posterior collapse while the decoder is
+   * weak). Not in the SetVAE paper; the reported `kl` is the true KL. Default 0 (off).
+   */
+  freeBits?: number;
   /** β rises linearly from 0 to `beta` over this many epochs (0 = no warm-up). Default 50. */
   klWarmupEpochs?: number;
   /** Adam learning rate (β₁ 0.9, β₂ 0.999). Default 1e-3. */
@@ -71,10 +88,12 @@ const CONFIG_KEYS = Object.keys({
   trainMixture: true,
   hierarchical: true,
   slotAttention: true,
+  slotDenominator: true,
   layerNorm: true,
   outputMap: true,
   maxOutputs: true,
   beta: true,
+  freeBits: true,
   klWarmupEpochs: true,
   learningRate: true,
   epochs: true,
@@ -106,10 +125,12 @@ export function resolveSetVAEConfig(config: SetVAEConfig): ResolvedSetVAEConfig 
     trainMixture: config.trainMixture ?? false,
     hierarchical: config.hierarchical ?? true,
     slotAttention: config.slotAttention ?? true,
+    slotDenominator: config.slotDenominator ?? 'masked',
     layerNorm: config.layerNorm ?? true,
     outputMap: config.outputMap ?? (config.inputDim === 2 ? 'unit-interval' : 'identity'),
     maxOutputs: config.maxOutputs ?? 400,
     beta: config.beta ?? 0.01,
+    freeBits: config.freeBits ?? 0,
     klWarmupEpochs: config.klWarmupEpochs ?? 50,
     learningRate: config.learningRate ?? 1e-3,
     epochs: config.epochs ?? 200,
@@ -128,7 +149,7 @@ export function resolveSetVAEConfig(config: SetVAEConfig): ResolvedSetVAEConfig 
   ] as const) {
     checkPositiveInteger(resolved[key], `config.${key}`);
   }
-  for (const key of ['beta', 'klWarmupEpochs', 'learningRate'] as const)
+  for (const key of ['beta', 'freeBits', 'klWarmupEpochs', 'learningRate'] as const)
     checkNumber(resolved[key], `config.${key}`, { min: 0 });
   if (!(typeof resolved.epochs === 'number' && resolved.epochs > 0 && Number.isFinite(resolved.epochs))) {
     throw new ConfigError(
@@ -160,6 +181,12 @@ export function resolveSetVAEConfig(config: SetVAEConfig): ResolvedSetVAEConfig 
     if (typeof resolved[key] !== 'boolean') {
       throw new ConfigError(`config.${key}: expected a boolean, got ${JSON.stringify(resolved[key])}`);
     }
+  }
+  checkChoice(resolved.slotDenominator, 'config.slotDenominator', ['masked', 'padded'] as const);
+  if (resolved.slotDenominator === 'padded' && !resolved.slotAttention) {
+    throw new ConfigError(
+      "config.slotDenominator: 'padded' applies to slot attention, but slotAttention is false",
+    );
   }
   return { ...resolved, inducingPoints: [...resolved.inducingPoints] };
 }

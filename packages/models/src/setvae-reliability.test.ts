@@ -6,21 +6,8 @@ import { describeBackends, expectNoLeak } from '@setgen/testkit';
 import * as tf from '@tensorflow/tfjs-core';
 import { expect, it } from 'vitest';
 import { padded, ringSets } from './__fixtures__/ring-sets.js';
-import { DivergenceError, NonFiniteBatchError, SetVAE, type SetVAEConfig, saveModel } from './index.js';
-
-const tiny: SetVAEConfig = {
-  inputDim: 2,
-  hiddenDim: 16,
-  numHeads: 2,
-  latentDim: 4,
-  inducingPoints: [2, 4],
-  initialSetDim: 8,
-  mixtureComponents: 2,
-  maxOutputs: 64,
-  klWarmupEpochs: 0,
-  learningRate: 3e-3,
-  seed: 7,
-};
+import { tinySetVAE as tiny } from './__fixtures__/tiny-setvae.js';
+import { DivergenceError, NonFiniteBatchError, SetVAE, saveModel } from './index.js';
 
 const values = (out: { x: tf.Tensor }) => Array.from(out.x.dataSync());
 

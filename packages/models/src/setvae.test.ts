@@ -6,25 +6,8 @@ import { describeBackends, expectClose, expectNoLeak, testRandom } from '@setgen
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { epochs, padded, ringSets } from './__fixtures__/ring-sets.js';
-import { fileSystem, SetVAE, type SetVAEConfig } from './node.js';
-
-/** A tiny SetVAE: every test trains or samples it in milliseconds. */
-const tiny: SetVAEConfig = {
-  inputDim: 2,
-  hiddenDim: 16,
-  numHeads: 2,
-  latentDim: 4,
-  inducingPoints: [2, 4],
-  initialSetDim: 8,
-  mixtureComponents: 2,
-  maxOutputs: 64,
-  beta: 0.01,
-  klWarmupEpochs: 0,
-  learningRate: 3e-3,
-  epochs: 100,
-  batchSize: 4,
-  seed: 7,
-};
+import { tinySetVAE as tiny } from './__fixtures__/tiny-setvae.js';
+import { fileSystem, SetVAE } from './node.js';
 
 function memoryHandler() {
   let stored: tf.io.ModelArtifacts | null = null;
@@ -68,6 +51,7 @@ describeBackends('SetVAE config', () => {
     expect(() => new SetVAE({ ...tiny, inducingPoints: [] })).toThrow(ConfigError);
     expect(() => new SetVAE({ ...tiny, inducingPoints: [2, 0] })).toThrow(/inducingPoints\[1\]/);
     expect(() => new SetVAE({ ...tiny, beta: -1 })).toThrow(/config.beta/);
+    expect(() => new SetVAE({ ...tiny, freeBits: -1 })).toThrow(/config.freeBits/);
     expect(() => new SetVAE({ ...tiny, outputMap: 'sigmoid' as never })).toThrow(/config.outputMap/);
   });
 }, ['cpu']);
@@ -186,6 +170,42 @@ describeBackends('SetVAE', () => {
     });
   });
 
+  it("slotDenominator 'padded' counts padding as the reference code does; off by default", () => {
+    const reference = new SetVAE({ ...tiny, maxOutputs: 12, slotDenominator: 'padded' });
+    const ours = new SetVAE({ ...tiny, maxOutputs: 12 });
+    tf.tidy(() => {
+      // the option changes no weight
+      expect(reference.trainableVariables.map((v) => Array.from(v.dataSync()))).toEqual(
+        ours.trainableVariables.map((v) => Array.from(v.dataSync())),
+      );
+      const sets = ringSets([7, 12], 5);
+      const features = (m: SetVAE, maxSize: number) =>
+        m.encode(padded(sets, { maxSize })).features.flatMap((f) => Array.from(f.dataSync()));
+      // ours: the padded length never matters; the reference's: every padded element shrinks
+      // the projections (set 0 is padded in both layouts, more in the longer one)
+      expect(features(ours, 20)).toEqual(features(ours, 12));
+      const [short, long] = [features(reference, 12), features(reference, 20)];
+      expect(Math.max(...short.map((v, i) => Math.abs(v - long[i])))).toBeGreaterThan(1e-3);
+      // a batch with no padding at all: both denominators are one
+      const full = padded(ringSets([12, 12], 6));
+      expect(reference.encode(full).features[1].dataSync()).toEqual(ours.encode(full).features[1].dataSync());
+      // the reference pads every drawn initial set to max_outputs; ours to the largest size
+      expect(reference.sample([3, 5], { seed: 1 }).x.shape).toEqual([2, 12, 2]);
+      expect(ours.sample([3, 5], { seed: 1 }).x.shape).toEqual([2, 5, 2]);
+      const { x, mask } = reference.sample([12, 12], { seed: 2 });
+      expect(tf.sum(mask).dataSync()[0]).toBe(24);
+      expect(x.dataSync()).toEqual(ours.sample([12, 12], { seed: 2 }).x.dataSync());
+    });
+    expect(() => new SetVAE({ ...tiny, slotAttention: false, slotDenominator: 'padded' })).toThrow(
+      /config.slotDenominator: 'padded' applies to slot attention/,
+    );
+    expect(() => new SetVAE({ ...tiny, slotDenominator: 'all' as never })).toThrow(
+      /config.slotDenominator: expected 'masked' \| 'padded'/,
+    );
+    reference.dispose();
+    ours.dispose();
+  });
+
   it('loss: total = Chamfer (sum of mins, batch mean) + β·ΣKL, and reconstruct uses the same draws', () => {
     tf.tidy(() => {
       const batch = padded(ringSets([6, 10, 8], 6));
@@ -198,6 +218,25 @@ describeBackends('SetVAE', () => {
       expect(kl).toBeGreaterThan(0);
       expectClose(loss.total.dataSync()[0], cd.dataSync()[0] + 0.5 * kl, { rtol: 1e-5 });
     });
+  });
+
+  it('free bits: each level costs max(KL_l, λ); the reported KL stays the true one', () => {
+    const batch = padded(ringSets([6, 10, 8], 6));
+    const [kl0, kl1] = tf.tidy(() => {
+      const loss = model.loss(batch, { seed: 3, beta: 0.5 });
+      return [loss.kl0.dataSync()[0], loss.kl1.dataSync()[0]];
+    });
+    // λ between the two levels' KLs: one level is lifted to λ, the other counts as it is
+    const freeBits = (kl0 + kl1) / 2;
+    const free = new SetVAE({ ...tiny, freeBits }); // same seed: the same weights as `model`
+    tf.tidy(() => {
+      const loss = free.loss(batch, { seed: 3, beta: 0.5 });
+      expectClose(loss.kl.dataSync()[0], kl0 + kl1, { rtol: 1e-5 });
+      const penalty = Math.max(kl0, freeBits) + Math.max(kl1, freeBits);
+      expectClose(loss.total.dataSync()[0], loss.recon.dataSync()[0] + 0.5 * penalty, { rtol: 1e-5 });
+      expect(penalty).toBeGreaterThan(kl0 + kl1);
+    });
+    free.dispose();
   });
 
   it('exposes the latents: per-level prior/posterior, per-set KL, given latents, temperature 0, given initial set', () => {

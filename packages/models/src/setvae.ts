@@ -26,8 +26,7 @@ import {
   add,
   addN,
   div,
-  expandDims,
-  greater,
+  maximum,
   mean,
   mul,
   ones,
@@ -42,9 +41,7 @@ import {
   tanh,
   tidy,
   type Variable,
-  where,
   zeros,
-  zerosLike,
 } from '@tensorflow/tfjs-core';
 import type { LayerVariable } from '@tensorflow/tfjs-layers';
 import { ElementwiseDense } from './dense.js';
@@ -150,7 +147,7 @@ const RECONSTRUCT_OPTIONS = {
  * Valid elements per set (host) and the cleaned batch: trailing all-padding columns dropped,
  * an all-ones mask dropped, and padding zeroed (so NaN or 1e30 there cannot reach a sum).
  */
-function trimPadding(batch: SetBatch): { batch: SetBatch; sizes: number[] } {
+function trimPadding(batch: SetBatch, keepLength = false): { batch: SetBatch; sizes: number[] } {
   const [b, n] = batch.x.shape;
   if (!batch.mask) return { batch, sizes: new Array<number>(b).fill(n) };
   const values = batch.mask.dataSync();
@@ -166,13 +163,13 @@ function trimPadding(batch: SetBatch): { batch: SetBatch; sizes: number[] } {
       }
     }
   }
+  if (keepLength) last = n; // the padded length counts (slotDenominator 'padded')
   // every kept row valid: the mask says nothing more, and the unmasked path is cheaper
   const full = sizes.every((size) => size === last);
   const x = last === n ? batch.x : slice(batch.x, [0, 0, 0], [b, last, -1]);
   const mask = last === n ? batch.mask : slice(batch.mask, [0, 0], [b, last]);
   if (full) return { batch: { x }, sizes };
-  const clean = where(greater(expandDims(mask, 2), 0.5), x, zerosLike(x)) as Tensor3D;
-  return { batch: { x: clean, mask }, sizes };
+  return { batch: { x: zeroPadding(x, mask), mask }, sizes };
 }
 
 /**
@@ -217,6 +214,7 @@ export class SetVAE extends TrainableSetModel {
       numHeads: c.numHeads,
       layerNorm: c.layerNorm,
       variant: 'setvae' as const,
+      slotDenominator: c.slotDenominator,
     };
     const attention = c.slotAttention ? ('slot' as const) : ('softmax' as const);
     // Encoder: ISABs bottom-up, i.e. the inducing points in reverse (Table 4: 32, 16, 8, 4, 2).
@@ -240,6 +238,8 @@ export class SetVAE extends TrainableSetModel {
     this.initialSet = new IidCreation({
       featureDim: c.initialSetDim,
       prior: this.mixture,
+      // the reference pads every initial set to max_outputs; only its slot denominator sees it
+      maxSize: c.slotDenominator === 'padded' ? c.maxOutputs : undefined,
       name: `${id}_initial`,
     });
     this.initialFc = new ElementwiseDense(c.initialSetDim, c.hiddenDim, init, `${id}/initial`);
@@ -300,7 +300,7 @@ export class SetVAE extends TrainableSetModel {
    * output sizes too); with `checkValues`, finite values at every valid element (host read).
    */
   private checkedInput(input: SetBatch, limit: number, checkValues = true) {
-    const trimmed = trimPadding(input);
+    const trimmed = trimPadding(input, this.config.slotDenominator === 'padded');
     const expected = Number.isFinite(limit) ? `1 to ${limit} (config.maxOutputs)` : 'at least one';
     trimmed.sizes.forEach((n, i) => {
       if (n < 1 || n > limit) {
@@ -347,10 +347,11 @@ export class SetVAE extends TrainableSetModel {
     return { features: features.reverse(), attention: attention.reverse() };
   }
 
-  /** Initial elements z(0) (Eq. 21) for `sizes`: `[B, max(sizes), initialSetDim]`, prefix mask. */
+  /** Initial elements z(0) (Eq. 21) for `sizes`: `[B, max(sizes), initialSetDim]` (`maxOutputs` with slotDenominator 'padded'), prefix mask. */
   private drawInitialSet(sizes: number[], seed: number): InitialSet {
     const created = this.initialSet.create(zeros([sizes.length, 1]) as Tensor2D, sizes, { seed });
-    return { x: created.x, mask: created.mask as Tensor2D, full: sizes.every((n) => n === sizes[0]) };
+    const length = created.x.shape[1];
+    return { x: created.x, mask: created.mask as Tensor2D, full: sizes.every((n) => n === length) };
   }
 
   /** A given initial set z(0), checked against `batchSize` sets; padding zeroed (NaN there never reaches a gradient). */
@@ -549,7 +550,8 @@ export class SetVAE extends TrainableSetModel {
 
   /**
    * Eq. 25: Chamfer (Eq. 24: sum of squared nearest-neighbour distances both ways, mean
-   * over the batch) + β·Σ_l KL_l (mean over the batch). β: `weights.kl`, else `beta`, else
+   * over the batch) + β·Σ_l KL_l (mean over the batch; max(KL_l, λ) with `freeBits` λ).
+   * β: `weights.kl`, else `beta`, else
    * `config.beta` (`fit` passes the warm-up's β as `weights.kl`).
    */
   loss(
@@ -570,8 +572,12 @@ export class SetVAE extends TrainableSetModel {
       );
       const recon = this.reconstructionLoss(initial.full ? out.x : { x: out.x, mask: out.mask }, trimmed);
       const klPerLevel = out.levels.map((level) => mean(level.kl) as Scalar);
-      const kl = (klPerLevel.length > 0 ? addN(klPerLevel) : scalar(0)) as Scalar;
-      const total = add(recon, mul(kl, beta)) as Scalar;
+      const sum = (terms: Scalar[]) => (terms.length > 0 ? addN(terms) : scalar(0)) as Scalar;
+      const kl = sum(klPerLevel);
+      // free bits λ: a level's KL below λ nats costs λ (no gradient), as Kingma et al. 2016
+      const { freeBits } = this.config;
+      const penalty = freeBits > 0 ? sum(klPerLevel.map((k) => maximum(k, freeBits) as Scalar)) : kl;
+      const total = add(recon, mul(penalty, beta)) as Scalar;
       return Object.assign(
         { total, recon, kl },
         ...klPerLevel.map((k, l) => ({ [`kl${l}`]: k })),

@@ -2,14 +2,17 @@
 // is made, ours solves it, then SciPy (a python child kept alive: linear_sum_assignment, and
 // cdist + linear_sum_assignment for EMD) solves the same input, so both see the same machine
 // load; the results must agree. Prints one JSON line per case: medians, p10/p90 and the median
-// of the per-run ratios ours/scipy. The EMD lines also project the PointFlow protocol on a
-// ShapeNet category (400 generated × 400 reference clouds of 2,048 points: 319,600 pairs) on
-// this machine's cores from the per-pair median.
+// of the per-run ratios ours/scipy. The EMD lines also record each side's CPU time per pair
+// (far less inflated by other jobs than wall time) and project the PointFlow protocol on a
+// ShapeNet category (400 generated × 400 reference clouds of 2,048 points: 319,600 pairs
+// with the ref-ref and gen-gen blocks 1-NNA needs) over this machine's cores, as setgen-eval's
+// worker pool runs it (one pair per worker at a time): pairs × per-pair / cores, from the
+// wall-time median (this load) and from the CPU-time median (a quiet machine).
 //   node bench/assignment-vs-scipy.mjs [--runs 15] [--only hungarian_n1000 emd_]
 // Needs /usr/bin/python3 with numpy + scipy (or SETGEN_PEER_PYTHON). Build first (tsc -b).
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { availableParallelism, tmpdir } from 'node:os';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { selected } from '../../../scripts/bench-harness.mjs';
@@ -83,12 +86,12 @@ try {
   // Exact EMD per pair: two draws of one shape (points on an ellipsoid's surface, as a
   // generated cloud against a reference of its category), and the uniform-vs-Gaussian pair of
   // the shared peer benchmark (emd_exact_n*), whose optimal matching is far from local.
-  const ellipsoid = (n) => {
+  const ellipsoid = (n, [sx, sy, sz] = [1, 0.5, 0.3]) => {
     const v = new Float64Array(n * 3);
     for (let i = 0; i < n; i++) {
       const [x, y, z] = [random.normal(), random.normal(), random.normal()];
       const r = Math.hypot(x, y, z);
-      v.set([x / r, (0.5 * y) / r, (0.3 * z) / r], 3 * i);
+      v.set([(sx * x) / r, (sy * y) / r, (sz * z) / r], 3 * i);
     }
     return v;
   };
@@ -98,6 +101,13 @@ try {
   ];
   const emdCases = [
     { name: 'emd_exact_shape_n2048', n: 2048, make: (n) => [ellipsoid(n), ellipsoid(n)] },
+    // two shapes of one category (proportions differ by up to 20 %): mass moves across the
+    // surface, as between a generated cloud and another reference, or two references
+    {
+      name: 'emd_exact_two_shapes_n2048',
+      n: 2048,
+      make: (n) => [ellipsoid(n), ellipsoid(n, [0.9, 0.6, 0.25])],
+    },
     { name: 'emd_exact_shape_n1024', n: 1024, make: (n) => [ellipsoid(n), ellipsoid(n)] },
     { name: 'emd_exact_n2048', n: 2048, make: peerPair },
   ];
@@ -106,13 +116,17 @@ try {
     const ours = [];
     const theirs = [];
     const ratios = [];
+    const oursCpu = [];
+    const theirsCpu = [];
     for (let r = -1; r < Math.min(runs, 9); r++) {
       const [a, b] = make(n);
       writeFileSync(join(dir, 'a.npy'), writeNpy(a, [n, 3]));
       writeFileSync(join(dir, 'b.npy'), writeNpy(b, [n, 3]));
+      const c0 = process.cpuUsage();
       const t0 = performance.now();
       const emd = earthMoversDistance({ values: a, n, d: 3 }, { values: b, n, d: 3 });
       const ms = performance.now() - t0;
+      const cpu = process.cpuUsage(c0);
       peer.stdin.write(`emd ${join(dir, 'a.npy')} ${join(dir, 'b.npy')}\n`);
       const answer = JSON.parse((await answers.next()).value);
       if (Math.abs(answer.emd - emd) > 1e-9 * answer.emd)
@@ -121,9 +135,13 @@ try {
       ours.push(ms);
       theirs.push(answer.ms);
       ratios.push(ms / answer.ms);
+      oursCpu.push((cpu.user + cpu.system) / 1000);
+      theirsCpu.push(answer.cpu_ms);
     }
     const o = median(ours);
     const t = median(theirs);
+    const oc = median(oursCpu).median;
+    const tc = median(theirsCpu).median;
     const cores = availableParallelism();
     const protocolPairs = 400 * 400 + 2 * ((400 * 399) / 2);
     console.log(
@@ -136,10 +154,17 @@ try {
         backend: 'host',
         scipy_median_ms: t.median,
         ratio_median: median(ratios).median,
+        cpu_ms: oc,
+        scipy_cpu_ms: tc,
+        cpu_ratio: oc / tc,
         protocol_emd_hours_ours: (protocolPairs * o.median) / cores / 3.6e6,
         protocol_emd_hours_scipy: (protocolPairs * t.median) / cores / 3.6e6,
+        protocol_emd_hours_ours_cpu: (protocolPairs * oc) / cores / 3.6e6,
+        protocol_emd_hours_scipy_cpu: (protocolPairs * tc) / cores / 3.6e6,
         cores,
-        output: 'mean matched Euclidean distance, cost included; projection: 319,600 pairs / cores',
+        load: loadavg()[0],
+        output:
+          'mean matched Euclidean distance, cost included; projection: 319,600 pairs × per pair / cores (wall median; CPU median)',
       }),
     );
   }

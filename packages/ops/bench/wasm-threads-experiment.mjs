@@ -43,7 +43,7 @@ class FileBackedBlob extends NativeBlob {
 }
 globalThis.Blob = FileBackedBlob;
 const nativeCreate = URL.createObjectURL;
-URL.createObjectURL = (b) => (b && b.__path ? b.__path : nativeCreate(b));
+URL.createObjectURL = (b) => (b?.__path ? b.__path : nativeCreate(b));
 const tf = await import('@tensorflow/tfjs-core');
 const wasm = await import('@tensorflow/tfjs-backend-wasm');
 tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', true);

@@ -1,11 +1,11 @@
 import { expectClose } from '@setgen/testkit';
 import { describe, expect, it } from 'vitest';
 import { earthMoversDistance } from './earth-movers-distance.js';
-import { nearestNeighbours3d, sparseExactEmd } from './emd-exact-sparse.js';
+import { candidateGraph, nearestNeighbours3d, rankPairing, sparseExactEmd } from './emd-exact-sparse.js';
 import { linearSumAssignment } from './linear-sum-assignment.js';
 import { Random } from './random.js';
 import type { HostSet } from './set-batch.js';
-import { sparseShortestPaths } from './sparse-assignment.js';
+import { SparseAuction, sparseShortestPaths } from './sparse-assignment.js';
 
 const random = new Random(31);
 
@@ -81,6 +81,49 @@ describe('exact EMD on nearest-neighbour candidates, certified by the duals', ()
     const total = sparseExactEmd(a, b, 1e-4);
     expect(total).not.toBeNull();
     expectClose(total as number, denseOptimum(a, b), { rtol: 1e-12, atol: 1e-12 });
+  });
+
+  it('stays on the sparse path where the densities differ (nearest neighbours alone hold no perfect matching)', () => {
+    // half of b sits in a tight cluster: a's points far from it have too few b neighbours
+    const a = cloud(400, 3, () => random.uniform(-1, 1));
+    const b = cloud(400, 3, (k) => (k < 600 ? 0.05 * random.normal() : random.uniform(-1, 1)));
+    const total = sparseExactEmd(a, b, 1e-4);
+    expect(total).not.toBeNull();
+    expectClose(total as number, denseOptimum(a, b), { rtol: 1e-12, atol: 1e-12 });
+  });
+
+  it('pairs by rank along a space-filling curve: a permutation, in the candidate graph', () => {
+    for (const d of [2, 3, 5]) {
+      const a = cloud(300, d, () => random.normal());
+      const b = cloud(300, d, (k) => (k % d === 0 ? 3 : 0) + random.int(4));
+      const pairing = rankPairing(Float64Array.from(a.values), Float64Array.from(b.values), 300, d);
+      expect([...pairing].sort((x, y) => x - y)).toEqual(Array.from({ length: 300 }, (_, j) => j));
+      const graph = candidateGraph(Float64Array.from(a.values), Float64Array.from(b.values), 300, d, 4);
+      for (let i = 0; i < 300; i++) {
+        expect(Array.from(graph.col.subarray(graph.start[i], graph.start[i + 1]))).toContain(pairing[i]);
+      }
+    }
+  });
+
+  it('the auction ends ε-optimal on its graph: every row holds an object within ε of its best', () => {
+    const a = ellipsoid(300);
+    const b = cloud(300, 3, () => 0.3 * random.normal());
+    const graph = candidateGraph(Float64Array.from(a.values), Float64Array.from(b.values), 300, 3, 8);
+    const auction = new SparseAuction(300);
+    const epsilon = 1e-3;
+    expect(auction.scale(graph, epsilon)).toBe(true);
+    const u = auction.rowValues(graph, new Float64Array(300));
+    const owners = new Set<number>();
+    for (let i = 0; i < 300; i++) {
+      const j = auction.objectOf[i];
+      owners.add(j);
+      let held = Number.POSITIVE_INFINITY;
+      for (let e = graph.start[i]; e < graph.start[i + 1]; e++) {
+        if (graph.col[e] === j) held = Math.min(held, graph.cost[e] + auction.prices[j]);
+      }
+      expect(held).toBeLessThanOrEqual(u[i] + epsilon + 1e-12);
+    }
+    expect(owners.size).toBe(300);
   });
 
   it('reports a candidate graph without a perfect matching instead of looping', () => {

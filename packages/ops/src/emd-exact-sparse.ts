@@ -2,17 +2,19 @@
  * Exact EMD of two equal-size point sets without the dense n × n cost matrix: the optimal
  * matching of Euclidean point sets pairs points with near neighbours, so solve the
  * assignment on a sparse candidate graph (each point's k nearest neighbours in the other
- * set, both ways), then certify it on ALL pairs with the duals: if c_ij ≥ u_i + v_j for
- * every i, j (up to float64 rounding), the graph's optimum is the global optimum (LP duality).
- * Violating pairs are added to the graph and the solve resumes from the same duals; after
- * `MAX_REPAIRS` rounds, or if the graph has no perfect matching, the caller falls back to
- * the dense solver. Memory O(n·k); time ≈ one pass over the n² pairs for the candidates and
- * one for the certificate, plus a sparse solve.
+ * set, both ways, plus one pairing by rank along a space-filling curve so that a perfect
+ * matching always exists), then certify it on ALL pairs with the duals: if c_ij ≥ u_i + v_j
+ * for every i, j (up to float64 rounding), the graph's optimum is the global optimum (LP
+ * duality). The auction's prices are already priced against all pairs between its ε-phases,
+ * so the long pairs the optimum needs join the graph early; pairs violating the final duals
+ * are added and the solve resumes from the same duals; after `MAX_REPAIRS` rounds the caller
+ * falls back to the dense solver. Memory O(n·k); time ≈ a few passes over the n² pairs
+ * (pruned by cells) plus a sparse solve.
  */
 
 import type { AssignmentStart } from './linear-sum-assignment.js';
 import type { HostSet } from './set-batch.js';
-import { type SparseCosts, sparseAuctionStart, sparseShortestPaths } from './sparse-assignment.js';
+import { SparseAuction, type SparseCosts, sparseShortestPaths } from './sparse-assignment.js';
 
 /** Nearest neighbours per point, each way. */
 const NEIGHBOURS = 16;
@@ -20,6 +22,10 @@ const NEIGHBOURS = 16;
 const MAX_REPAIRS = 6;
 /** Points per cell of the certificate's grid over b (3-D): cells are tested as a whole first. */
 const CERTIFICATE_POINTS_PER_CELL = 8;
+/** The auction's prices are checked against every pair after this ε-phase (0 = the first) and later ones. */
+const PRICE_CHECK_FROM_PHASE = 1;
+/** At most this many violating pairs per row are added after a coarse ε-phase. */
+const COARSE_NEW_PER_ROW = 16;
 /** At most this many violating pairs per row are added per round. */
 const MAX_NEW_PER_ROW = 64;
 
@@ -31,13 +37,7 @@ export function sparseExactEmd(a: HostSet, b: HostSet, warmStartEpsilon: number)
   const ax = Float64Array.from(a.values);
   const bx = Float64Array.from(b.values);
   const cells = a.d === 3 ? pointCells(bx, a.n, CERTIFICATE_POINTS_PER_CELL) : null;
-  // Nearest neighbours can miss a perfect matching where the two samples' densities differ
-  // (more a's than b's in a region): then retry with three times as many candidates.
-  for (const k of [NEIGHBOURS, 3 * NEIGHBOURS]) {
-    const total = solveOnCandidates(ax, bx, a.n, a.d, Math.min(k, a.n), warmStartEpsilon, cells);
-    if (total !== 'no-matching') return total;
-  }
-  return null;
+  return solveOnCandidates(ax, bx, a.n, a.d, Math.min(NEIGHBOURS, a.n), warmStartEpsilon, cells);
 }
 
 function solveOnCandidates(
@@ -48,24 +48,74 @@ function solveOnCandidates(
   k: number,
   warmStartEpsilon: number,
   cells: PointCells | null,
-): number | null | 'no-matching' {
+): number | null {
   const graph = candidateGraph(ax, bx, n, d, k);
-  // the auction's bids are capped (prices climb forever without a perfect matching); when it
-  // gives up, the shortest paths start from the row minima instead
-  const state = sparseAuctionStart(graph, warmStartEpsilon) ?? rowMinimumStart(graph);
-  let current = graph;
-  // A pair outside the graph can only become violated when u_i + v_j grows. The shortest
-  // paths only raise u (of the rows they scan) and lower v, and a repair only lowers u; so
-  // after the first full check a row needs checking again only when its u has risen by
-  // more than the smallest slack c_ij − u_i − v_j of its pairs outside the graph.
+  // A pair outside the graph can only become violated when u_i + v_j grows. The auction only
+  // raises prices (u up, v = −p down), the shortest paths only raise u (of the rows they scan)
+  // and lower v, and a repair only lowers u; so after the first full check a row needs
+  // checking again only when its u has risen by more than the smallest slack
+  // c_ij − u_i − v_j of its pairs outside the graph.
   const checkedU = new Float64Array(n);
   const slack = new Float64Array(n).fill(Number.NEGATIVE_INFINITY);
   const rows = new Int32Array(n);
-  for (let round = 0; ; round++) {
-    if (!sparseShortestPaths(current, state)) return round === 0 ? 'no-matching' : null;
+  const rowsToCheck = (u: Float64Array): Int32Array => {
     let count = 0;
-    for (let i = 0; i < n; i++) if (!(state.u[i] - checkedU[i] < slack[i])) rows[count++] = i;
-    const checked = rows.subarray(0, count);
+    for (let i = 0; i < n; i++) if (!(u[i] - checkedU[i] < slack[i])) rows[count++] = i;
+    return rows.subarray(0, count);
+  };
+  let current = graph;
+  let state: AssignmentStart;
+  const auction = new SparseAuction(n);
+  // Price the auction against every pair after each ε-phase: a row for which an object
+  // outside the graph is cheaper (c_ij + p_j < u_i) gets those pairs. The long pairs the
+  // optimum needs (where the two samples' densities differ) so join while ε is still coarse,
+  // at the auction's cost, rather than in the repairs of the exact phase below, where each
+  // one frees rows for the shortest paths. At the final ε the rows that gained pairs bid
+  // again, until no pair outside the graph is cheaper.
+  const u = new Float64Array(n);
+  const v = new Float64Array(n);
+  const priceViolations = (maxPerRow: number): number[] => {
+    auction.rowValues(current, u);
+    for (let j = 0; j < n; j++) v[j] = -auction.prices[j];
+    const checked = rowsToCheck(u);
+    const violations = certificateViolations(ax, bx, d, { u, v }, current, checked, slack, cells, maxPerRow);
+    for (const i of checked) checkedU[i] = u[i];
+    if (violations.length > 0) current = withPairs(current, violations, ax, bx, d);
+    return violations;
+  };
+  let auctionDone = false;
+  for (let epsilon = SparseAuction.firstEpsilon(graph, warmStartEpsilon), phase = 0; ; phase++) {
+    if (!auction.phase(current, epsilon)) break;
+    if (epsilon <= warmStartEpsilon) {
+      for (let round = 0; round < MAX_REPAIRS; round++) {
+        const violations = priceViolations(MAX_NEW_PER_ROW);
+        if (violations.length === 0) break;
+        const violating = new Int32Array(violations.length / 2);
+        for (let t = 0; t < violating.length; t++) violating[t] = violations[2 * t];
+        if (!auction.rebid(current, violating, epsilon)) break;
+      }
+      auctionDone = true;
+      break;
+    }
+    if (phase >= PRICE_CHECK_FROM_PHASE) priceViolations(COARSE_NEW_PER_ROW);
+    epsilon = SparseAuction.nextEpsilon(epsilon, warmStartEpsilon);
+  }
+  if (auctionDone) {
+    state = auction.start(current);
+    // start() raises v_j above −p_j by at most ε: the slacks found against −p shrink by that
+    let raised = 0;
+    for (let j = 0; j < n; j++) raised = Math.max(raised, state.v[j] + auction.prices[j]);
+    for (let i = 0; i < n; i++) slack[i] -= raised;
+  } else {
+    // the auction's bids are capped (prices climb forever without a perfect matching); when
+    // it gives up, the shortest paths start from the row minima instead, and every row is
+    // checked again (the slacks above were against the prices)
+    state = rowMinimumStart(current);
+    slack.fill(Number.NEGATIVE_INFINITY);
+  }
+  for (let round = 0; ; round++) {
+    if (!sparseShortestPaths(current, state)) return null; // not reached: the graph has a perfect matching
+    const checked = rowsToCheck(state.u);
     const violations = certificateViolations(ax, bx, d, state, current, checked, slack, cells);
     for (const i of checked) checkedU[i] = state.u[i];
     if (violations.length === 0) break;
@@ -168,8 +218,11 @@ export function candidateGraph(
       if (i >= 0) transposed[next[i]++] = j;
     }
   }
+  // plus one pairing by rank along a space-filling order: the graph always holds a perfect
+  // matching, so the auction ends even where the two samples' densities differ
+  const ranked = rankPairing(ax, bx, n, d);
   const start = new Int32Array(n + 1);
-  const cols = new Int32Array(2 * n * k);
+  const cols = new Int32Array(2 * n * k + n);
   let size = 0;
   const mark = new Int32Array(n).fill(-1);
   for (let i = 0; i < n; i++) {
@@ -188,6 +241,7 @@ export function candidateGraph(
         cols[size++] = j;
       }
     }
+    if (mark[ranked[i]] !== i) cols[size++] = ranked[i];
   }
   start[n] = size;
   const col = cols.slice(0, size);
@@ -196,6 +250,52 @@ export function candidateGraph(
     for (let e = start[i]; e < start[i + 1]; e++) cost[e] = distance(ax, bx, d, i, col[e]);
   }
   return { n, start, col, cost };
+}
+
+/**
+ * A perfect matching of a to b that stays mostly local: both sets sorted along a Z-order
+ * (Morton) curve over their common bounding box (10 bits per axis, the first three axes), the
+ * r-th of a paired with the r-th of b. Returns the b index for each a index.
+ */
+export function rankPairing(ax: Float64Array, bx: Float64Array, n: number, d: number): Int32Array {
+  const axes = Math.min(d, 3);
+  const lo = new Float64Array(axes).fill(Number.POSITIVE_INFINITY);
+  const hi = new Float64Array(axes).fill(Number.NEGATIVE_INFINITY);
+  for (const x of [ax, bx]) {
+    for (let p = 0; p < n; p++) {
+      for (let c = 0; c < axes; c++) {
+        lo[c] = Math.min(lo[c], x[p * d + c]);
+        hi[c] = Math.max(hi[c], x[p * d + c]);
+      }
+    }
+  }
+  // interleaves the 10-bit cell index of each axis (bit b of axis c goes to bit axes·b + c)
+  const spread = new Float64Array(1024 * axes);
+  for (let c = 0; c < axes; c++) {
+    for (let q = 0; q < 1024; q++) {
+      let z = 0;
+      for (let bit = 0; bit < 10; bit++) if ((q >> bit) & 1) z += 2 ** (axes * bit + (axes - 1 - c));
+      spread[c * 1024 + q] = z;
+    }
+  }
+  const order = (x: Float64Array): Int32Array => {
+    const code = new Float64Array(n);
+    for (let p = 0; p < n; p++) {
+      let z = 0;
+      for (let c = 0; c < axes; c++) {
+        const span = hi[c] - lo[c];
+        const q = span > 0 ? Math.min(1023, Math.floor(((x[p * d + c] - lo[c]) / span) * 1024)) : 0;
+        z += spread[c * 1024 + q];
+      }
+      code[p] = z;
+    }
+    return Int32Array.from({ length: n }, (_, p) => p).sort((p, r) => code[p] - code[r] || p - r);
+  };
+  const aOrder = order(ax);
+  const bOrder = order(bx);
+  const pairing = new Int32Array(n);
+  for (let r = 0; r < n; r++) pairing[aOrder[r]] = bOrder[r];
+  return pairing;
 }
 
 /**
@@ -362,6 +462,7 @@ function certificateViolations(
   rows: Int32Array,
   slack: Float64Array,
   cells: PointCells | null,
+  maxPerRow = MAX_NEW_PER_ROW,
 ): number[] {
   const n = v.length;
   let scale = 0;
@@ -391,7 +492,7 @@ function certificateViolations(
         const gap = Math.sqrt(sq) - t;
         if (gap < -tolerance) {
           out.push(i, j);
-          if (++added === MAX_NEW_PER_ROW) return true;
+          if (++added === maxPerRow) return true;
         } else if (gap < smallest) {
           smallest = gap;
         }

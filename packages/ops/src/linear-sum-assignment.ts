@@ -147,11 +147,9 @@ export function solveAssignment(
     columnReduction(cost, rows, v, colForRow, rowForCol);
   }
 
-  const shortest = new Float64Array(cols); // shortest reduced path length to each column
-  const predecessor = new Int32Array(cols); // row before each column on its shortest path
+  const search = augmentingSearch(u, v, colForRow, rowForCol);
+  const { shortest, predecessor, scannedRows, scannedCols } = search;
   const unscanned = new Int32Array(cols); // columns not yet in the tree
-  const scannedRows = new Int32Array(rows);
-  const scannedCols = new Int32Array(cols);
 
   for (let freeRow = 0; freeRow < rows; freeRow++) {
     if (colForRow[freeRow] >= 0) continue;
@@ -200,28 +198,83 @@ export function solveAssignment(
       if (rowForCol[col] < 0) sink = col;
       else row = rowForCol[col];
     }
-    // Dual update keeps c_ij − u_i − v_j ≥ 0 everywhere and = 0 on assigned pairs.
-    u[freeRow] += pathLength;
-    for (let k = 1; k < scannedRowCount; k++) {
-      const r = scannedRows[k];
-      u[r] += pathLength - shortest[colForRow[r]];
-    }
-    for (let k = 0; k < scannedColCount; k++) {
-      const j = scannedCols[k];
-      v[j] -= pathLength - shortest[j];
-    }
-    // Augment: flip the alternating path from the sink back to freeRow.
-    let col = sink;
-    for (;;) {
-      const r = predecessor[col];
-      rowForCol[col] = r;
-      const previous = colForRow[r];
-      colForRow[r] = col;
-      col = previous;
-      if (r === freeRow) break;
-    }
+    augment(search, freeRow, sink, pathLength, scannedRowCount, scannedColCount);
   }
   return colForRow;
+}
+
+/**
+ * The state of shortest-augmenting-path searches (this solver's and the sparse one's,
+ * sparse-assignment.ts): the duals and the assignment both ways, and per search the
+ * Dijkstra labels and the rows and columns it made final, in order.
+ */
+export interface AugmentingSearch {
+  u: Float64Array;
+  v: Float64Array;
+  colForRow: Int32Array;
+  rowForCol: Int32Array;
+  /** Shortest reduced path length from the free row to each column. */
+  shortest: Float64Array;
+  /** The row before each column on its shortest path. */
+  predecessor: Int32Array;
+  scannedRows: Int32Array;
+  scannedCols: Int32Array;
+}
+
+/** A search state over `u`, `v` and the assignment, with its per-search arrays allocated. */
+export function augmentingSearch(
+  u: Float64Array,
+  v: Float64Array,
+  colForRow: Int32Array,
+  rowForCol: Int32Array,
+): AugmentingSearch {
+  const rows = colForRow.length;
+  const cols = rowForCol.length;
+  return {
+    u,
+    v,
+    colForRow,
+    rowForCol,
+    shortest: new Float64Array(cols),
+    predecessor: new Int32Array(cols),
+    scannedRows: new Int32Array(rows),
+    scannedCols: new Int32Array(cols),
+  };
+}
+
+/**
+ * Ends a search from `freeRow` that reached the unassigned column `sink` at reduced length
+ * `pathLength`: the dual update keeps c_ij − u_i − v_j ≥ 0 everywhere and = 0 on assigned
+ * pairs (the scanned rows rise, the scanned columns fall, by how much shorter than the path
+ * their labels are), then the alternating path from the sink back to freeRow flips.
+ */
+export function augment(
+  search: AugmentingSearch,
+  freeRow: number,
+  sink: number,
+  pathLength: number,
+  scannedRowCount: number,
+  scannedColCount: number,
+): void {
+  const { u, v, colForRow, rowForCol, shortest, predecessor, scannedRows, scannedCols } = search;
+  u[freeRow] += pathLength;
+  for (let k = 1; k < scannedRowCount; k++) {
+    const r = scannedRows[k];
+    u[r] += pathLength - shortest[colForRow[r]];
+  }
+  for (let k = 0; k < scannedColCount; k++) {
+    const j = scannedCols[k];
+    v[j] -= pathLength - shortest[j];
+  }
+  let col = sink;
+  for (;;) {
+    const r = predecessor[col];
+    rowForCol[col] = r;
+    const previous = colForRow[r];
+    colForRow[r] = col;
+    col = previous;
+    if (r === freeRow) break;
+  }
 }
 
 /**

@@ -9,7 +9,7 @@
  * Duals follow linear-sum-assignment.ts: reduced cost c_ij − u_i − v_j ≥ 0 on every pair of
  * the graph and = 0 on every assigned pair.
  */
-import type { AssignmentStart } from './linear-sum-assignment.js';
+import { type AssignmentStart, augment, augmentingSearch } from './linear-sum-assignment.js';
 
 /** Candidate pairs of a square `[n, n]` problem, row-major CSR. */
 export interface SparseCosts {
@@ -23,39 +23,99 @@ export interface SparseCosts {
 const EPSILON_DECAY = 5;
 
 /**
- * Bertsekas' auction (minimisation, ε-scaling from range/4 down to `epsilonFinal`) on the
- * candidate pairs, turned into a warm start: v_j = −p_j, u_i = min_j (c_ij + p_j), then
- * v_j = min_i (c_ij − u_i) over the column's pairs; the auction's pairs that are exactly
- * tight stay assigned. Returns null when the bids exceed `maxBidsPerRow · n` per phase (a
- * graph without a perfect matching makes prices climb forever).
+ * Bertsekas' auction for minimisation on the candidate pairs: persons are rows, objects are
+ * columns with prices p. A bid of row i takes its best object j (least c_ij + p_j) and raises
+ * p_j by (second best − best) + ε, evicting j's owner; at the end every row holds an object
+ * within ε of its best (ε-complementary slackness). Prices only ever rise.
  */
-export function sparseAuctionStart(
-  graph: SparseCosts,
-  epsilonFinal: number,
-  maxBidsPerRow = 64,
-): AssignmentStart | null {
-  const { n, start, col, cost } = graph;
-  const prices = new Float64Array(n);
-  const objectOf = new Int32Array(n).fill(-1);
-  const ownerOf = new Int32Array(n).fill(-1);
-  const unassigned = new Int32Array(n);
-  let lowest = Number.POSITIVE_INFINITY;
-  let highest = Number.NEGATIVE_INFINITY;
-  for (let e = 0; e < cost.length; e++) {
-    if (cost[e] < lowest) lowest = cost[e];
-    if (cost[e] > highest) highest = cost[e];
+export class SparseAuction {
+  readonly prices: Float64Array;
+  readonly objectOf: Int32Array;
+  readonly ownerOf: Int32Array;
+  private readonly waiting: Int32Array;
+  private waitingCount = 0;
+
+  constructor(n: number) {
+    this.prices = new Float64Array(n);
+    this.objectOf = new Int32Array(n).fill(-1);
+    this.ownerOf = new Int32Array(n).fill(-1);
+    this.waiting = new Int32Array(n);
   }
-  const range = Math.max(highest - lowest, epsilonFinal);
-  let epsilon = Math.max(range / 4, epsilonFinal);
-  for (;;) {
-    objectOf.fill(-1);
-    ownerOf.fill(-1);
-    for (let i = 0; i < n; i++) unassigned[i] = n - 1 - i;
-    let unassignedCount = n;
+
+  /** The first ε of the scaling schedule: a quarter of the spread of the graph's costs. */
+  static firstEpsilon({ cost }: SparseCosts, epsilonFinal: number): number {
+    let lowest = Number.POSITIVE_INFINITY;
+    let highest = Number.NEGATIVE_INFINITY;
+    for (let e = 0; e < cost.length; e++) {
+      if (cost[e] < lowest) lowest = cost[e];
+      if (cost[e] > highest) highest = cost[e];
+    }
+    return Math.max((highest - lowest) / 4, epsilonFinal);
+  }
+
+  /** The next ε of the schedule (ε / 5, not below `epsilonFinal`). */
+  static nextEpsilon(epsilon: number, epsilonFinal: number): number {
+    return Math.max(epsilon / EPSILON_DECAY, epsilonFinal);
+  }
+
+  /**
+   * One phase of ε-scaling: every row bids from an empty assignment at the current prices.
+   * False when it exceeds `maxBidsPerRow · n` bids (without a perfect matching prices climb
+   * forever).
+   */
+  phase(graph: SparseCosts, epsilon: number, maxBidsPerRow = 64): boolean {
+    const { n } = graph;
+    this.objectOf.fill(-1);
+    this.ownerOf.fill(-1);
+    for (let i = 0; i < n; i++) this.waiting[i] = n - 1 - i;
+    this.waitingCount = n;
+    return this.bid(graph, epsilon, maxBidsPerRow * n);
+  }
+
+  /** ε-scaling from {@link SparseAuction.firstEpsilon} down to `epsilonFinal`; false as {@link phase}. */
+  scale(graph: SparseCosts, epsilonFinal: number, maxBidsPerRow = 64): boolean {
+    for (let epsilon = SparseAuction.firstEpsilon(graph, epsilonFinal); ; ) {
+      if (!this.phase(graph, epsilon, maxBidsPerRow)) return false;
+      if (epsilon <= epsilonFinal) return true;
+      epsilon = SparseAuction.nextEpsilon(epsilon, epsilonFinal);
+    }
+  }
+
+  /**
+   * Releases each listed row whose object is no longer within ε of its best (after pairs
+   * were added to the graph) and lets the released rows bid again at this ε. False when the
+   * bids exceed `maxBidsPerRow · n`.
+   */
+  rebid(graph: SparseCosts, rows: ArrayLike<number>, epsilon: number, maxBidsPerRow = 64): boolean {
+    const { start, col, cost } = graph;
+    for (let k = 0; k < rows.length; k++) {
+      const i = rows[k];
+      const held = this.objectOf[i];
+      if (held < 0) continue;
+      let best = Number.POSITIVE_INFINITY;
+      let heldValue = Number.POSITIVE_INFINITY;
+      for (let e = start[i]; e < start[i + 1]; e++) {
+        const value = cost[e] + this.prices[col[e]];
+        if (value < best) best = value;
+        if (col[e] === held && value < heldValue) heldValue = value;
+      }
+      if (heldValue > best + epsilon) {
+        this.objectOf[i] = -1;
+        this.ownerOf[held] = -1;
+        this.waiting[this.waitingCount++] = i;
+      }
+    }
+    return this.bid(graph, epsilon, maxBidsPerRow * graph.n);
+  }
+
+  /** Lets the waiting rows bid until every row holds an object; false past `maxBids` bids. */
+  private bid(graph: SparseCosts, epsilon: number, maxBids: number): boolean {
+    const { start, col, cost } = graph;
+    const { prices, objectOf, ownerOf, waiting } = this;
     let bids = 0;
-    while (unassignedCount > 0) {
-      if (++bids > maxBidsPerRow * n) return null;
-      const person = unassigned[--unassignedCount];
+    while (this.waitingCount > 0) {
+      if (++bids > maxBids) return false;
+      const person = waiting[--this.waitingCount];
       let best = Number.POSITIVE_INFINITY;
       let second = Number.POSITIVE_INFINITY;
       let bestObject = -1;
@@ -71,56 +131,86 @@ export function sparseAuctionStart(
           }
         }
       }
-      if (bestObject < 0) return null;
-      // a row with a single candidate bids as if its second were a full range away
-      if (second === Number.POSITIVE_INFINITY) second = best + range;
+      if (bestObject < 0) return false;
+      // a row with a single candidate raises its price by ε only (it cannot be outbid by a
+      // choice of its own)
+      if (second === Number.POSITIVE_INFINITY) second = best;
       prices[bestObject] += second - best + epsilon;
       const previousOwner = ownerOf[bestObject];
       if (previousOwner >= 0) {
         objectOf[previousOwner] = -1;
-        unassigned[unassignedCount++] = previousOwner;
+        waiting[this.waitingCount++] = previousOwner;
       }
       ownerOf[bestObject] = person;
       objectOf[person] = bestObject;
     }
-    if (epsilon <= epsilonFinal) break;
-    epsilon = Math.max(epsilon / EPSILON_DECAY, epsilonFinal);
+    return true;
   }
-  const u = new Float64Array(n).fill(Number.POSITIVE_INFINITY);
-  for (let i = 0; i < n; i++) {
-    for (let e = start[i]; e < start[i + 1]; e++) u[i] = Math.min(u[i], cost[e] + prices[col[e]]);
+
+  /** u_i = min_j (c_ij + p_j) over row i's pairs into `u`. */
+  rowValues({ n, start, col, cost }: SparseCosts, u: Float64Array): Float64Array {
+    for (let i = 0; i < n; i++) {
+      let best = Number.POSITIVE_INFINITY;
+      for (let e = start[i]; e < start[i + 1]; e++) best = Math.min(best, cost[e] + this.prices[col[e]]);
+      u[i] = best;
+    }
+    return u;
   }
-  const v = new Float64Array(n).fill(Number.POSITIVE_INFINITY);
-  const argminRow = new Int32Array(n).fill(-1);
-  for (let i = 0; i < n; i++) {
-    for (let e = start[i]; e < start[i + 1]; e++) {
-      const value = cost[e] - u[i];
-      if (value < v[col[e]]) {
-        v[col[e]] = value;
-        argminRow[col[e]] = i;
+
+  /**
+   * The prices as a warm start for the shortest paths: u_i = min_j (c_ij + p_j), then
+   * v_j = min_i (c_ij − u_i) over the column's pairs (feasible on the graph); the auction's
+   * pairs that are exactly tight stay assigned, and a column's minimising row takes it if both
+   * are still free.
+   */
+  start(graph: SparseCosts): AssignmentStart {
+    const { n, start, col, cost } = graph;
+    const u = this.rowValues(graph, new Float64Array(n));
+    const v = new Float64Array(n).fill(Number.POSITIVE_INFINITY);
+    const argminRow = new Int32Array(n).fill(-1);
+    for (let i = 0; i < n; i++) {
+      for (let e = start[i]; e < start[i + 1]; e++) {
+        const value = cost[e] - u[i];
+        if (value < v[col[e]]) {
+          v[col[e]] = value;
+          argminRow[col[e]] = i;
+        }
       }
     }
-  }
-  const colForRow = new Int32Array(n).fill(-1);
-  const rowForCol = new Int32Array(n).fill(-1);
-  for (let i = 0; i < n; i++) {
-    const j = objectOf[i];
-    for (let e = start[i]; e < start[i + 1]; e++) {
-      if (col[e] === j && cost[e] - u[i] === v[j]) {
+    const colForRow = new Int32Array(n).fill(-1);
+    const rowForCol = new Int32Array(n).fill(-1);
+    for (let i = 0; i < n; i++) {
+      const j = this.objectOf[i];
+      for (let e = start[i]; e < start[i + 1]; e++) {
+        if (col[e] === j && cost[e] - u[i] === v[j]) {
+          colForRow[i] = j;
+          rowForCol[j] = i;
+          break;
+        }
+      }
+    }
+    for (let j = 0; j < n; j++) {
+      const i = argminRow[j];
+      if (i >= 0 && rowForCol[j] < 0 && colForRow[i] < 0) {
         colForRow[i] = j;
         rowForCol[j] = i;
-        break;
       }
     }
+    return { u, v, colForRow };
   }
-  for (let j = 0; j < n; j++) {
-    const i = argminRow[j];
-    if (i >= 0 && rowForCol[j] < 0 && colForRow[i] < 0) {
-      colForRow[i] = j;
-      rowForCol[j] = i;
-    }
-  }
-  return { u, v, colForRow };
+}
+
+/**
+ * The auction's warm start for the shortest paths (see {@link SparseAuction}), or null when
+ * the auction gives up (no perfect matching, or too many bids).
+ */
+export function sparseAuctionStart(
+  graph: SparseCosts,
+  epsilonFinal: number,
+  maxBidsPerRow = 64,
+): AssignmentStart | null {
+  const auction = new SparseAuction(graph.n);
+  return auction.scale(graph, epsilonFinal, maxBidsPerRow) ? auction.start(graph) : null;
 }
 
 /**
@@ -134,12 +224,11 @@ export function sparseShortestPaths(graph: SparseCosts, state: AssignmentStart):
   const { u, v, colForRow } = state;
   const rowForCol = new Int32Array(n).fill(-1);
   for (let i = 0; i < n; i++) if (colForRow[i] >= 0) rowForCol[colForRow[i]] = i;
-  const shortest = new Float64Array(n).fill(Number.POSITIVE_INFINITY);
-  const predecessor = new Int32Array(n);
+  const search = augmentingSearch(u, v, colForRow, rowForCol);
+  const { shortest, predecessor, scannedRows, scannedCols } = search;
+  shortest.fill(Number.POSITIVE_INFINITY);
   const done = new Uint8Array(n); // column finalised in this search
   const touched = new Int32Array(n); // columns whose `shortest` was set, to reset cheaply
-  const scannedRows = new Int32Array(n);
-  const scannedCols = new Int32Array(n);
   const heap = new MinHeap(n);
 
   for (let freeRow = 0; freeRow < n; freeRow++) {
@@ -184,26 +273,7 @@ export function sparseShortestPaths(graph: SparseCosts, state: AssignmentStart):
       }
       row = rowForCol[next];
     }
-    if (sink >= 0) {
-      u[freeRow] += pathLength;
-      for (let k = 1; k < scannedRowCount; k++) {
-        const r = scannedRows[k];
-        u[r] += pathLength - shortest[colForRow[r]];
-      }
-      for (let k = 0; k < scannedColCount; k++) {
-        const j = scannedCols[k];
-        v[j] -= pathLength - shortest[j];
-      }
-      let j = sink;
-      for (;;) {
-        const r = predecessor[j];
-        rowForCol[j] = r;
-        const previous = colForRow[r];
-        colForRow[r] = j;
-        j = previous;
-        if (r === freeRow) break;
-      }
-    }
+    if (sink >= 0) augment(search, freeRow, sink, pathLength, scannedRowCount, scannedColCount);
     for (let k = 0; k < touchedCount; k++) {
       shortest[touched[k]] = Number.POSITIVE_INFINITY;
       done[touched[k]] = 0;
