@@ -17,7 +17,7 @@ import {
   readResults,
   table,
 } from './report.js';
-import { type RunSpec, runName, runOne } from './study.js';
+import { needsRescore, type RunSpec, rescore, runName, runOne } from './study.js';
 
 function flag(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -69,7 +69,17 @@ async function main(): Promise<void> {
       }
     }
   }
-  for (const spec of has('report') ? [] : specs) {
+  if (has('rescore')) {
+    // DSPN runs scored before `innerLossReduction: 'fixed-batch'` (their inner steps at 32/100)
+    for (const result of readResults(out).filter(needsRescore)) {
+      const again = await rescore(result, { trainScore, test: data.test }, join(out, 'checkpoints'));
+      writeFileSync(join(out, `${runName(result.spec)}.json`), JSON.stringify(again));
+      log(
+        `rescored ${runName(result.spec)}: test ${JSON.stringify(result.test)} → ${JSON.stringify(again.test)}`,
+      );
+    }
+  }
+  for (const spec of has('report') || has('rescore') ? [] : specs) {
     const file = join(out, `${runName(spec)}.json`);
     if (existsSync(file)) continue;
     const { result, model } = await runOne(

@@ -6,7 +6,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { halfResolution, studyData } from './data.js';
 import { channels, meanCi, table } from './report.js';
-import { buildModel, type RunSpec, runOne, trainingBatches } from './study.js';
+import { buildModel, needsRescore, type RunSpec, rescore, runOne, trainingBatches } from './study.js';
 
 describe('set-prediction-mnist', () => {
   const dir = mkdtempSync(join(tmpdir(), 'set-prediction-'));
@@ -89,6 +89,19 @@ describe('set-prediction-mnist', () => {
       expect(result.curve.map((c) => c.step)).toEqual([1, 2]);
       expect(Number.isFinite(model === 'dspn' ? result.test.final : result.test.chamfer)).toBe(true);
       expect(trained.step).toBe(2);
+      // DSPN runs record their inner-loss reduction; only batch-mean scores are scored again
+      expect(result.scoredWith).toBe(model === 'dspn' ? 'fixed-batch' : '');
+      expect(needsRescore(result)).toBe(false);
+      expect(needsRescore({ ...result, scoredWith: undefined })).toBe(model === 'dspn');
+      if (model === 'dspn') {
+        const again = await rescore(
+          { ...result, scoredWith: undefined },
+          { trainScore: data.train, test: data.test },
+          dir,
+        );
+        expect(again.test.final).toBeCloseTo(result.test.final, 6);
+        expect(again.curve).toEqual(result.curve);
+      }
       trained.dispose();
       results.push(result);
     }

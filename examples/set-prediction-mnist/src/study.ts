@@ -36,9 +36,16 @@ export interface RunResult {
   /** Mean loss term over the scored digits (the model's own convention, see README). */
   train: Record<string, number>;
   test: Record<string, number>;
-  curve: { step: number; total: number; seconds: number }[];
+  /** Per step: the total loss, the Chamfer term (TSPN's total adds the size CE), seconds since the start. */
+  curve: { step: number; total: number; chamfer?: number; seconds: number }[];
   seconds: number;
   params: number;
+  /**
+   * How DSPN's inner loss reduced over the scoring batches of 100 (`innerLossReduction`):
+   * runs scored before 'fixed-batch' existed took inner steps 32/100 of the training ones;
+   * `--rescore` scores them again from their checkpoints.
+   */
+  scoredWith?: string;
 }
 
 export function buildModel(spec: RunSpec): DSPN | TSPN {
@@ -125,7 +132,7 @@ export async function runOne(
     checkpoint: { to: checkpoint, everySteps: 20 },
     onProgress: ({ step, losses }) => {
       const seconds = (performance.now() - start) / 1000;
-      curve.push({ step, total: losses.total, seconds });
+      curve.push({ step, total: losses.total, chamfer: losses.chamfer, seconds });
       if (step % 25 === 0 || step === spec.steps) {
         log(`${runName(spec)} step ${step} ${JSON.stringify(losses)} ${seconds.toFixed(0)} s`);
       }
@@ -134,5 +141,41 @@ export async function runOne(
   const train = await score(model, data.trainScore);
   const test = await score(model, data.test);
   const seconds = (performance.now() - start) / 1000;
-  return { result: { spec, train, test, curve, seconds, params: model.countParams() }, model };
+  const result = {
+    spec,
+    train,
+    test,
+    curve,
+    seconds,
+    params: model.countParams(),
+    scoredWith: scoring(model),
+  };
+  return { result, model };
+}
+
+/** `scoredWith` of a model: DSPN's inner-loss reduction, '' for TSPN. */
+function scoring(model: DSPN | TSPN): string {
+  return model instanceof DSPN ? model.config.innerLossReduction : '';
+}
+
+/** Whether a finished run must be scored again (a DSPN inner loop scored with the batch mean). */
+export function needsRescore(result: RunResult): boolean {
+  const innerLoop = result.spec.model === 'dspn' && !result.spec.creation.endsWith('-decoder');
+  return innerLoop && result.scoredWith !== 'fixed-batch';
+}
+
+/** Scores a finished run again from its checkpoint `<dir>/<run>/` (training and curve kept). */
+export async function rescore(
+  result: RunResult,
+  data: { trainScore: SetDataset; test: SetDataset },
+  dir: string,
+): Promise<RunResult> {
+  const model = (await loadModel(join(dir, runName(result.spec)))) as DSPN | TSPN;
+  try {
+    const train = await score(model, data.trainScore);
+    const test = await score(model, data.test);
+    return { ...result, train, test, scoredWith: scoring(model) };
+  } finally {
+    model.dispose();
+  }
 }

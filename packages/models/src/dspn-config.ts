@@ -38,6 +38,16 @@ export interface DSPNConfig {
   /** Inner learning rate η (`--inner-lr`). Default 800. */
   innerLearningRate?: number;
   /**
+   * How L_repr reduces over the batch. 'batch-mean' is the reference's ONE mean over
+   * batch × latent (`F.smooth_l1_loss`): each set's inner step shrinks as 1/B, so a set's
+   * prediction depends on how many sets it is decoded with (one set alone: B× the training
+   * step). 'fixed-batch' (default) divides the sum of the per-set means by `batchSize`
+   * instead: identical to the reference for full training batches, and every set takes the
+   * training step in any batch (a last partial batch, `predict` on one z, scoring in batches
+   * of 100).
+   */
+  innerLossReduction?: 'fixed-batch' | 'batch-mean';
+  /**
    * Recompute each inner step in the backward pass instead of keeping its intermediates on
    * the tape (gradient checkpointing). Same gradients; the tape of the T steps shrinks from
    * ~20 tensors of [B, N, hiddenUnits] per step to the step's input, for about one more
@@ -86,6 +96,7 @@ const SPEC = {
   angleDim: positive,
   iterations: positive,
   innerLearningRate: is.number({ positive: true }),
+  innerLossReduction: is.oneOf(['fixed-batch', 'batch-mean'] as const),
   recomputeInnerSteps: is.boolean,
   loss: is.oneOf(['chamfer', 'hungarian'] as const),
   reprWeight: is.number({ min: 0 }),
@@ -116,6 +127,7 @@ export function resolveDSPNConfig(config: DSPNConfig): ResolvedDSPNConfig {
     angleDim: c.angleDim ?? 4,
     iterations: c.iterations ?? 10,
     innerLearningRate: c.innerLearningRate ?? 800,
+    innerLossReduction: c.innerLossReduction ?? 'fixed-batch',
     recomputeInnerSteps: c.recomputeInnerSteps ?? false,
     loss: c.loss ?? 'chamfer',
     reprWeight: c.reprWeight ?? 1,

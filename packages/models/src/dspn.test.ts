@@ -120,6 +120,7 @@ describeBackends('DSPN', () => {
       latentDim: 2,
       numPieces: 2,
       iterations: 2,
+      batchSize: 2, // the batch below is a full one: inner steps as large as the reference's
       seed: 11,
     });
     const batch = sets([3, 2], 3, 4);
@@ -257,6 +258,27 @@ describeBackends('DSPN', () => {
     expect(full.grads.some((g) => g.some((v) => v !== 0))).toBe(true);
     expect(light.kept).toBeLessThan(full.kept / 2);
     tf.dispose([batch.x, batch.mask]);
+  });
+
+  it("innerLossReduction: 'fixed-batch' decodes a set the same in any batch, as 'batch-mean' does at B = batchSize", () => {
+    const batch = sets([5, 3, 4], 5, 13);
+    const one = { x: tf.slice(batch.x, [0, 0, 0], [1, 5, 2]), mask: tf.slice(batch.mask, [0, 0], [1, 5]) };
+    const decode = (innerLossReduction: 'fixed-batch' | 'batch-mean', b: typeof batch) => {
+      const model = new DSPN({ ...tiny, batchSize: 3, innerLearningRate: 60, innerLossReduction });
+      const p = model.reconstruct(b.x, b.mask);
+      const last = tf.slice(p.sets[p.sets.length - 1], [0, 0, 0], [1, 5, 2]);
+      const values = last.dataSync();
+      tf.dispose([...p.sets, ...p.masks, last]);
+      model.dispose();
+      return values;
+    };
+    const fixedAlone = decode('fixed-batch', one);
+    expectClose(fixedAlone, decode('fixed-batch', batch), { rtol: 1e-5, atol: 1e-6 });
+    // the reference's mean: the same at B = batchSize, a 3× larger step for the set alone
+    expectClose(decode('batch-mean', batch), decode('fixed-batch', batch), { rtol: 1e-5, atol: 1e-6 });
+    const meanAlone = decode('batch-mean', one);
+    expect(Math.max(...fixedAlone.map((v, i) => Math.abs(v - meanAlone[i])))).toBeGreaterThan(1e-3);
+    tf.dispose([batch.x, batch.mask, one.x, one.mask]);
   });
 
   it('batching: drops the last partial batch by default (reference drop_last=True); configurable', () => {

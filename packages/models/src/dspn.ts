@@ -28,6 +28,7 @@ import {
   type Scalar,
   slice,
   sub,
+  sum,
   type Tensor,
   type Tensor2D,
   type Tensor3D,
@@ -72,6 +73,22 @@ interface FixedSets {
 /** smooth-L1 (Huber, β = 1), ONE mean over batch × features (`F.smooth_l1_loss`, reduction mean). */
 function smoothL1(a: Tensor2D, b: Tensor2D): Scalar {
   return mean(pairCostRows(a, b, 'huber')) as Scalar;
+}
+
+/**
+ * L_repr of the inner loop (Eq. 3): 'batch-mean' is the reference's ONE mean over the B × latent
+ * entries, so each set's step shrinks as 1/B; 'fixed-batch' divides the sum of the per-set means
+ * by the training `batchSize` instead: the same at B = batchSize, and at any other B each set
+ * takes the step it takes in training.
+ */
+function innerReprLoss(
+  encoded: Tensor2D,
+  z: Tensor2D,
+  reduction: ResolvedDSPNConfig['innerLossReduction'],
+  batchSize: number,
+): Scalar {
+  if (reduction === 'batch-mean') return smoothL1(encoded, z);
+  return div(sum(pairCostRows(encoded, z, 'huber')), batchSize) as Scalar;
 }
 
 /**
@@ -249,9 +266,9 @@ export class DSPN extends TrainableSetModel {
 
   /** One step of Eq. 4: (Ŷ, m̂) − η ∇ L_repr(g(Ŷ, m̂), z), the mask clamped to [0, 1]. */
   private innerStep(y: Tensor3D, m: Tensor2D, z: Tensor2D): [Tensor3D, Tensor2D] {
-    const eta = this.config.innerLearningRate;
+    const { innerLearningRate: eta, innerLossReduction, batchSize } = this.config;
     const reprLoss = (ys: Tensor, ms: Tensor) =>
-      smoothL1(this.encoder.encode(ys as Tensor3D, ms as Tensor2D), z);
+      innerReprLoss(this.encoder.encode(ys as Tensor3D, ms as Tensor2D), z, innerLossReduction, batchSize);
     const [dy, dm] = grads(reprLoss)([y, m]);
     return [sub(y, mul(dy, eta)) as Tensor3D, clampUnit(sub(m, mul(dm, eta)) as Tensor2D)];
   }

@@ -26,6 +26,7 @@ import {
   add,
   addN,
   div,
+  maximum,
   mean,
   mul,
   ones,
@@ -549,7 +550,8 @@ export class SetVAE extends TrainableSetModel {
 
   /**
    * Eq. 25: Chamfer (Eq. 24: sum of squared nearest-neighbour distances both ways, mean
-   * over the batch) + β·Σ_l KL_l (mean over the batch). β: `weights.kl`, else `beta`, else
+   * over the batch) + β·Σ_l KL_l (mean over the batch; max(KL_l, λ) with `freeBits` λ).
+   * β: `weights.kl`, else `beta`, else
    * `config.beta` (`fit` passes the warm-up's β as `weights.kl`).
    */
   loss(
@@ -570,8 +572,12 @@ export class SetVAE extends TrainableSetModel {
       );
       const recon = this.reconstructionLoss(initial.full ? out.x : { x: out.x, mask: out.mask }, trimmed);
       const klPerLevel = out.levels.map((level) => mean(level.kl) as Scalar);
-      const kl = (klPerLevel.length > 0 ? addN(klPerLevel) : scalar(0)) as Scalar;
-      const total = add(recon, mul(kl, beta)) as Scalar;
+      const sum = (terms: Scalar[]) => (terms.length > 0 ? addN(terms) : scalar(0)) as Scalar;
+      const kl = sum(klPerLevel);
+      // free bits λ: a level's KL below λ nats costs λ (no gradient), as Kingma et al. 2016
+      const { freeBits } = this.config;
+      const penalty = freeBits > 0 ? sum(klPerLevel.map((k) => maximum(k, freeBits) as Scalar)) : kl;
+      const total = add(recon, mul(penalty, beta)) as Scalar;
       return Object.assign(
         { total, recon, kl },
         ...klPerLevel.map((k, l) => ({ [`kl${l}`]: k })),
