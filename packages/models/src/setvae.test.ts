@@ -283,7 +283,7 @@ describeBackends('SetVAE', () => {
       expect(a.x.shape).toEqual([2, 7, 2]);
       expectClose(a.x.dataSync(), b.x.dataSync(), { rtol: 0, atol: 0 });
       expect(() => model.reconstruct(batch, { initialSet: tf.zeros([3, 7, 8]) as tf.Tensor3D })).toThrow(
-        /initialSet: expected x \[2,N,8\]/,
+        /initialSet: expected elements of dimension 8 \(x \[2,N,8\], config.initialSetDim\)/,
       );
       // given latents (the reference's given_latents) reproduce a draw exactly
       const drawn = model.decodeInitialSet(z0, { seed: 9 });
