@@ -86,3 +86,17 @@ it('--pretrained samples and evaluates the shipped model without training', asyn
     await rm(out, { recursive: true, force: true });
   }
 });
+
+it('a tiny config learns: the median Chamfer of the last 5 of 30 steps is below 0.6× the first 5', async () => {
+  const out = await mkdtemp(join(tmpdir(), 'setvae-mnist-learns-'));
+  try {
+    const tiny = ['--steps', '30', '--train-size', '8', '--batch-size', '4', '--points', '30'];
+    const summary = await runSetVaeMnist([...tiny, '--eval-size', '0', '--no-figures', '--out', out]);
+    const recon = (summary?.history ?? []).map((losses) => losses.recon);
+    expect(recon).toHaveLength(30);
+    const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+    expect(median(recon.slice(-5))).toBeLessThan(0.6 * median(recon.slice(0, 5)));
+  } finally {
+    await rm(out, { recursive: true, force: true });
+  }
+});

@@ -28,7 +28,7 @@ import { ProgressBar } from './progress-bar.js';
 
 const USAGE = `usage: setvae-mnist [--steps N | --epochs E] [--model quick|paper] [--dataset setMnist|setMultiMnist]
                     [--batch-size B] [--train-size N] [--eval-size K] [--out DIR]
-                    [--points P] [--learning-rate LR] [--beta B] [--kl-warmup F] [--seed S]
+                    [--points P] [--learning-rate LR] [--beta B] [--free-bits NATS] [--kl-warmup F] [--seed S]
                     [--checkpoint-every MINUTES] [--resume] [--temperature T] [--pretrained]
                     [--latent-dim DZ] [--inducing-points 2,4,8,16,32] [--non-hierarchical] [--unimodal]
                     [--no-figures]
@@ -59,6 +59,7 @@ function parseOptions(args: string[]) {
       'eval-size': { type: 'string', default: '64' },
       'kl-warmup': { type: 'string' },
       beta: { type: 'string', default: '1e-4' },
+      'free-bits': { type: 'string', default: '0' },
       points: { type: 'string', default: '100' },
       'learning-rate': { type: 'string', default: '3e-3' },
       out: { type: 'string', default: 'out' },
@@ -107,6 +108,7 @@ function parseOptions(args: string[]) {
     points: int('points', values.points, 0),
     klWarmup: values['kl-warmup'] === undefined ? undefined : Number(values['kl-warmup']),
     beta: nonNegative('beta', values.beta),
+    freeBits: nonNegative('free-bits', values['free-bits']),
     learningRate: nonNegative('learning-rate', values['learning-rate']),
     out: values.out as string,
     seed: int('seed', values.seed, 0),
@@ -165,6 +167,8 @@ async function loadClassifier(): Promise<DigitClassifier | null> {
 export interface RunSummary {
   steps: number;
   losses: Record<string, number>;
+  /** Every training step's losses, in order (empty for `--pretrained`). */
+  history: Record<string, number>[];
   metrics: Record<string, number>;
   /** The digit classifier's score of the samples and of as many test sets (when a classifier is shipped). */
   score: { samples: ClassifierScore; test: ClassifierScore } | null;
@@ -204,6 +208,7 @@ export async function runSetVaeMnist(args: string[]): Promise<RunSummary | null>
     klWarmupEpochs: epochs * (options.klWarmup ?? preset.klWarmupEpochs / preset.epochs),
     learningRate: options.learningRate,
     beta: options.beta,
+    freeBits: options.freeBits,
     batchSize: options.batchSize,
     maxOutputs: 2000,
     seed: options.seed,
@@ -295,6 +300,7 @@ export async function runSetVaeMnist(args: string[]): Promise<RunSummary | null>
   const summary: RunSummary = {
     steps: model.step,
     losses: history.at(-1)?.losses ?? {},
+    history: history.map((p) => p.losses),
     metrics,
     score: score && testScore ? { samples: score, test: testScore } : null,
     files,

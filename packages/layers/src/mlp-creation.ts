@@ -1,7 +1,6 @@
 // MLP creation (Top-n paper §2.1; REFERENCES.md §7.1 MLPGenerator): a two-layer MLP maps z
 // to maxSize·C numbers, read as maxSize points; a set of size n keeps the first n.
 
-import { formatShape, ShapeError } from '@setgen/ops';
 import { checkPositiveInteger, is } from '@setgen/ops/internal';
 import { reshape, serialization, type Tensor2D, type Tensor3D } from '@tensorflow/tfjs-core';
 import type { LayerVariable } from '@tensorflow/tfjs-layers';
@@ -48,13 +47,7 @@ export class MLPCreation extends SetCreationLayer {
   }
 
   override build(inputShape: Shape | Shape[]): void {
-    const shape = (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as Shape;
-    const latentDim = shape[shape.length - 1];
-    if (shape.length !== 2 || latentDim === null) {
-      throw new ShapeError(
-        `MLPCreation: expected z of shape [B, latentDim] with a known latentDim, got ${formatShape(shape)}`,
-      );
-    }
+    const latentDim = this.buildLatentDim(inputShape);
     const out = this.maxSize * this.featureDim;
     const seed = (offset: number) => (this.seed === undefined ? undefined : this.seed + offset);
     this.w = {
@@ -74,14 +67,6 @@ export class MLPCreation extends SetCreationLayer {
       bias2: this.addWeight('bias2', [out], 'float32', linearInitializer(this.hiddenUnits, seed(3))),
     };
     this.built = true;
-  }
-
-  protected override checkLatent(z: Tensor2D): void {
-    if (this.w && z.shape[1] !== this.w.kernel1.shape[0]) {
-      throw new ShapeError(
-        `z: expected [B, ${this.w.kernel1.shape[0]}] (the latent size built for), got ${formatShape(z.shape)}`,
-      );
-    }
   }
 
   protected generate(z: Tensor2D, _sizes: number[], length: number): Tensor3D {

@@ -10,6 +10,7 @@ import {
   randomSet,
   setsOneByOne,
   testRandom,
+  valuesOf,
 } from '@setgen/testkit';
 import * as tf from '@tensorflow/tfjs-core';
 import { expect, it } from 'vitest';
@@ -57,85 +58,62 @@ describeBackends('MultiheadAttentionBlock', () => {
     });
   }
 
+  /** The fixture's slot-attention MAB (query I tiled, key X) → output and α ([H, B, M, N], as stored). */
+  const runSlotCase = (c: any, slotDenominator: 'masked' | 'padded') => {
+    const b = c.X.length;
+    const layer = mab({ units: c.dim, numHeads: c.num_heads, attention: 'slot', slotDenominator });
+    const inducing = tf.tile(tf.tensor3d(c.I), [b, 1, 1]) as tf.Tensor3D;
+    const x = t3(c.X);
+    const keyMask = c.key_mask ? tf.tensor2d(c.key_mask.map((r: boolean[]) => r.map(Number))) : null;
+    layer.apply([inducing, x]);
+    const weights = setvaeWeights(c.weights);
+    layer.setWeights(weights);
+    const [out, attention] = layer.apply([inducing, x], {
+      mask: [null, keyMask],
+      returnAttention: true,
+    }) as tf.Tensor[];
+    expect(attention.shape).toEqual([b, c.num_heads, c.num_inds, c.X[0].length]);
+    const result = {
+      out: Array.from(out.dataSync()),
+      alpha: valuesOf(tf.transpose(attention, [1, 0, 2, 3])),
+    };
+    tf.dispose([inducing, x, out, attention, ...weights, ...(keyMask ? [keyMask] : [])]);
+    layer.dispose();
+    return result;
+  };
+
   for (const c of slotFixture.cases) {
     it(`matches SetVAE slot attention ${c.name}`, () => {
-      const b = c.X.length;
-      const layer = mab({ units: c.dim, numHeads: c.num_heads, attention: 'slot' });
-      const inducing = tf.tile(tf.tensor3d(c.I), [b, 1, 1]) as tf.Tensor3D;
-      const x = t3(c.X);
-      const keyMask = c.key_mask ? tf.tensor2d(c.key_mask.map((r: boolean[]) => r.map(Number))) : null;
-      layer.apply([inducing, x]);
-      const weights = setvaeWeights(c.weights);
-      layer.setWeights(weights);
-      const [out, attention] = layer.apply([inducing, x], {
-        mask: [null, keyMask],
-        returnAttention: true,
-      }) as tf.Tensor[];
-      expect(attention.shape).toEqual([b, c.num_heads, c.num_inds, c.X[0].length]);
-      // the fixture stores alpha as [H, B, M, N]; ours is [B, H, M, N]
-      const alpha = tf.transpose(attention, [1, 0, 2, 3]);
-      if (keyMask) {
+      const { out, alpha } = runSlotCase(c, 'masked');
+      if (c.key_mask) {
         // padded keys are excluded (documented fix): compare with the reference run without them
-        expectClose(out.dataSync(), flat(c.output_if_padded_keys_dropped), { rtol: 1e-4, atol: 1e-5 });
+        expectClose(out, flat(c.output_if_padded_keys_dropped), { rtol: 1e-4, atol: 1e-5 });
+        const b = c.X.length;
         const valid = flat(c.key_mask).map(Number);
-        const ours = Array.from(alpha.dataSync());
         const theirs = flat(c.alpha);
         const n = c.X[0].length;
         const keep = (_: number, i: number) =>
           valid[(Math.floor(i / (c.num_inds * n)) % b) * n + (i % n)] === 1;
-        expectClose(ours.filter(keep), theirs.filter(keep), { rtol: 1e-4, atol: 1e-6 });
-        expect(ours.filter((_, i) => !keep(_, i)).every((v) => v === 0)).toBe(true);
+        expectClose(alpha.filter(keep), theirs.filter(keep), { rtol: 1e-4, atol: 1e-6 });
+        expect(alpha.filter((_, i) => !keep(_, i)).every((v) => v === 0)).toBe(true);
       } else {
-        expectClose(out.dataSync(), flat(c.output), { rtol: 1e-4, atol: 1e-5 });
-        expectClose(alpha.dataSync(), flat(c.alpha), { rtol: 1e-4, atol: 1e-6 });
+        expectClose(out, flat(c.output), { rtol: 1e-4, atol: 1e-5 });
+        expectClose(alpha, flat(c.alpha), { rtol: 1e-4, atol: 1e-6 });
       }
-      tf.dispose(
-        [inducing, x, keyMask, out, attention, alpha, ...weights].filter((t) => t !== null) as tf.Tensor[],
-      );
-      layer.dispose();
     });
-  }
 
-  // slotDenominator 'padded': the reference code's own numbers, padded keys counted in the
-  // denominator (the fixture's `output` and `alpha`, float64 from shared/peer/make_fixtures.py)
-  for (const c of slotFixture.cases) {
+    // slotDenominator 'padded': the reference code's own numbers, padded keys counted in the
+    // denominator (the fixture's `output` and `alpha`, float64 from shared/peer/make_fixtures.py)
     it(`slotDenominator 'padded' reproduces the reference code exactly, ${c.name}`, () => {
-      const b = c.X.length;
-      const layer = mab({
-        units: c.dim,
-        numHeads: c.num_heads,
-        attention: 'slot',
-        slotDenominator: 'padded',
-      });
-      const inducing = tf.tile(tf.tensor3d(c.I), [b, 1, 1]) as tf.Tensor3D;
-      const x = t3(c.X);
-      const keyMask = c.key_mask ? tf.tensor2d(c.key_mask.map((r: boolean[]) => r.map(Number))) : null;
-      layer.apply([inducing, x]);
-      const weights = setvaeWeights(c.weights);
-      layer.setWeights(weights);
-      const [out, attention] = layer.apply([inducing, x], {
-        mask: [null, keyMask],
-        returnAttention: true,
-      }) as tf.Tensor[];
-      const alpha = tf.transpose(attention, [1, 0, 2, 3]);
-      expectClose(out.dataSync(), flat(c.output), { rtol: 1e-4, atol: 1e-5 });
+      const { out, alpha } = runSlotCase(c, 'padded');
+      expectClose(out, flat(c.output), { rtol: 1e-4, atol: 1e-5 });
       // every entry of α, 1/M at the padded keys included
-      expectClose(alpha.dataSync(), flat(c.alpha), { rtol: 1e-4, atol: 1e-6 });
-      if (keyMask) {
+      expectClose(alpha, flat(c.alpha), { rtol: 1e-4, atol: 1e-6 });
+      if (c.key_mask) {
         // …and the default differs there: the check can tell the two denominators apart
-        const masked = mab({ units: c.dim, numHeads: c.num_heads, attention: 'slot' });
-        masked.apply([inducing, x]);
-        masked.setWeights(weights);
-        const cleaner = masked.apply([inducing, x], { mask: [null, keyMask] }) as tf.Tensor;
-        const gap = Math.max(...tf.tidy(() => Array.from(tf.abs(tf.sub(cleaner, out)).dataSync())));
-        expect(gap).toBeGreaterThan(1e-3);
-        cleaner.dispose();
-        masked.dispose();
+        const cleaner = runSlotCase(c, 'masked').out;
+        expect(Math.max(...cleaner.map((v, i) => Math.abs(v - out[i])))).toBeGreaterThan(1e-3);
       }
-      tf.dispose(
-        [inducing, x, keyMask, out, attention, alpha, ...weights].filter((t) => t !== null) as tf.Tensor[],
-      );
-      layer.dispose();
     });
   }
 

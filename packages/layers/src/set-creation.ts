@@ -90,6 +90,8 @@ export function readSizes(
 export abstract class SetCreationLayer extends layers.Layer implements SetCreation {
   readonly featureDim: number;
   readonly seed: number | undefined;
+  /** z's width once built by a layer that reads z (null: z only fixes the batch size). */
+  private latentDim: number | null = null;
 
   /** `spec`: the subclass's own options, checked with the shared ones (unknown keys refused). */
   constructor(args: SetCreationArgs, spec: Record<string, Check<unknown>> = {}) {
@@ -128,8 +130,30 @@ export abstract class SetCreationLayer extends layers.Layer implements SetCreati
     });
   }
 
-  /** Checks z's latent dimension (after build); subclasses that read z override it. */
-  protected checkLatent(_z: Tensor2D): void {}
+  /**
+   * z's latent width from a build shape, for layers that read z (`ShapeError` unless
+   * `[B, latentDim]` with a known width); every later `create` is checked against it.
+   */
+  protected buildLatentDim(inputShape: Shape | Shape[]): number {
+    const shape = (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as Shape;
+    const latentDim = shape[shape.length - 1];
+    if (shape.length !== 2 || latentDim === null) {
+      throw new ShapeError(
+        `${this.constructor.name}: expected z of shape [B, latentDim] with a known latentDim, got ${formatShape(shape)}`,
+      );
+    }
+    this.latentDim = latentDim;
+    return latentDim;
+  }
+
+  /** Checks z's latent width against the one built for (layers that read z). */
+  protected checkLatent(z: Tensor2D): void {
+    if (this.latentDim !== null && z.shape[1] !== this.latentDim) {
+      throw new ShapeError(
+        `z: expected [B, ${this.latentDim}] (the latent size built for), got ${formatShape(z.shape)}`,
+      );
+    }
+  }
 
   /** `call(z, { sizes, seed })` → `[x, mask]`. Without sizes every set gets the padded length. */
   override call(inputs: Tensor | Tensor[], kwargs: Kwargs): Tensor[] {

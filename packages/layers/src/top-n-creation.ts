@@ -10,7 +10,7 @@
 // The choice of idx is discrete (made on the host); gradients reach z and the angles
 // through the scores s, and the points through the one-hot selection.
 
-import { ConfigError, formatShape, Random, ShapeError } from '@setgen/ops';
+import { ConfigError, Random, ShapeError } from '@setgen/ops';
 import { batchMatMul, checkPositiveInteger, is } from '@setgen/ops/internal';
 import {
   add,
@@ -143,13 +143,7 @@ export class TopNCreation extends SetCreationLayer {
   }
 
   override build(inputShape: Shape | Shape[]): void {
-    const shape = (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as Shape;
-    const latentDim = shape[shape.length - 1];
-    if (shape.length !== 2 || latentDim === null) {
-      throw new ShapeError(
-        `TopNCreation: expected z of shape [B, latentDim] with a known latentDim, got ${formatShape(shape)}`,
-      );
-    }
+    const latentDim = this.buildLatentDim(inputShape);
     const random = new Random(this.seed ?? Math.floor(Math.random() * 2 ** 31));
     const [n0, a, h, c] = [this.referenceSize, this.angleDim, this.angleHiddenUnits, this.featureDim];
     const points = this.addWeight(
@@ -196,14 +190,6 @@ export class TopNCreation extends SetCreationLayer {
       };
     }
     this.built = true;
-  }
-
-  protected override checkLatent(z: Tensor2D): void {
-    if (this.w && z.shape[1] !== this.w.kernel1.shape[0]) {
-      throw new ShapeError(
-        `z: expected [B, ${this.w.kernel1.shape[0]}] (the latent size built for), got ${formatShape(z.shape)}`,
-      );
-    }
   }
 
   /** The normalised directions a(z) `[B, angleDim]` and the scores s `[B, n0]`. */

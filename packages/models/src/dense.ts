@@ -7,6 +7,7 @@ import { denseProjection } from '@setgen/layers';
 import { linearInitValues } from '@setgen/layers/internal';
 import type { Random } from '@setgen/ops';
 import { type Tensor3D, tensor1d, tensor2d, tidy, type Variable, variable } from '@tensorflow/tfjs-core';
+import type { NamedVariable } from './runtime/set-model.js';
 
 export class ElementwiseDense {
   readonly kernel: Variable;
@@ -31,6 +32,14 @@ export class ElementwiseDense {
 
   get variables(): Variable[] {
     return [this.kernel, this.bias];
+  }
+
+  /** Checkpoint entries `key/kernel`, `key/bias`. */
+  namedWeights(key: string): NamedVariable[] {
+    return [
+      { name: `${key}/kernel`, variable: this.kernel },
+      { name: `${key}/bias`, variable: this.bias },
+    ];
   }
 
   dispose(): void {

@@ -11,16 +11,7 @@ export {
 export * from './one-shot-set-vae.js';
 export * from './runtime/index.js';
 export { ScheduledAdam } from './scheduled-adam.js';
-export {
-  type LevelAttention,
-  type LevelLatents,
-  type ReconstructOptions,
-  type SampleOptions,
-  SetVAE,
-  type SetVAEEncoding,
-  type SetVAELoss,
-  type SetVAEOutput,
-} from './setvae.js';
+export { SetVAE } from './setvae.js';
 export {
   type ResolvedSetVAEConfig,
   resolveSetVAEConfig,
@@ -28,5 +19,14 @@ export {
   type SetVAEOutputMap,
   setVAEPresets,
 } from './setvae-config.js';
+export type {
+  LevelAttention,
+  LevelLatents,
+  ReconstructOptions,
+  SampleOptions,
+  SetVAEEncoding,
+  SetVAELoss,
+  SetVAEOutput,
+} from './setvae-types.js';
 export { TSPN, type TSPNPrediction, type TSPNPredictOptions } from './tspn.js';
 export { type ResolvedTSPNConfig, resolveTSPNConfig, type TSPNConfig, tspnPresets } from './tspn-config.js';

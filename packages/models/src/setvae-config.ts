@@ -57,6 +57,13 @@ export interface SetVAEConfig {
   maxOutputs?: number;
   /** KL weight β of Eq. 25. Default 0.01. */
   beta?: number;
+  /**
+   * Free bits λ in nats (Kingma et al. 2016, "Improved variational inference with inverse
+   * autoregressive flow", §C.8): each level's batch-mean KL enters the loss as max(KL_l, λ),
+   * so β never pushes a level below λ nats (no posterior collapse while the decoder is
+   * weak). Not in the SetVAE paper; the reported `kl` is the true KL. Default 0 (off).
+   */
+  freeBits?: number;
   /** β rises linearly from 0 to `beta` over this many epochs (0 = no warm-up). Default 50. */
   klWarmupEpochs?: number;
   /** Adam learning rate (β₁ 0.9, β₂ 0.999). Default 1e-3. */
@@ -86,6 +93,7 @@ const CONFIG_KEYS = Object.keys({
   outputMap: true,
   maxOutputs: true,
   beta: true,
+  freeBits: true,
   klWarmupEpochs: true,
   learningRate: true,
   epochs: true,
@@ -122,6 +130,7 @@ export function resolveSetVAEConfig(config: SetVAEConfig): ResolvedSetVAEConfig 
     outputMap: config.outputMap ?? (config.inputDim === 2 ? 'unit-interval' : 'identity'),
     maxOutputs: config.maxOutputs ?? 400,
     beta: config.beta ?? 0.01,
+    freeBits: config.freeBits ?? 0,
     klWarmupEpochs: config.klWarmupEpochs ?? 50,
     learningRate: config.learningRate ?? 1e-3,
     epochs: config.epochs ?? 200,
@@ -140,7 +149,7 @@ export function resolveSetVAEConfig(config: SetVAEConfig): ResolvedSetVAEConfig 
   ] as const) {
     checkPositiveInteger(resolved[key], `config.${key}`);
   }
-  for (const key of ['beta', 'klWarmupEpochs', 'learningRate'] as const)
+  for (const key of ['beta', 'freeBits', 'klWarmupEpochs', 'learningRate'] as const)
     checkNumber(resolved[key], `config.${key}`, { min: 0 });
   if (!(typeof resolved.epochs === 'number' && resolved.epochs > 0 && Number.isFinite(resolved.epochs))) {
     throw new ConfigError(

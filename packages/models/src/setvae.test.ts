@@ -51,6 +51,7 @@ describeBackends('SetVAE config', () => {
     expect(() => new SetVAE({ ...tiny, inducingPoints: [] })).toThrow(ConfigError);
     expect(() => new SetVAE({ ...tiny, inducingPoints: [2, 0] })).toThrow(/inducingPoints\[1\]/);
     expect(() => new SetVAE({ ...tiny, beta: -1 })).toThrow(/config.beta/);
+    expect(() => new SetVAE({ ...tiny, freeBits: -1 })).toThrow(/config.freeBits/);
     expect(() => new SetVAE({ ...tiny, outputMap: 'sigmoid' as never })).toThrow(/config.outputMap/);
   });
 }, ['cpu']);
@@ -219,6 +220,25 @@ describeBackends('SetVAE', () => {
     });
   });
 
+  it('free bits: each level costs max(KL_l, λ); the reported KL stays the true one', () => {
+    const batch = padded(ringSets([6, 10, 8], 6));
+    const [kl0, kl1] = tf.tidy(() => {
+      const loss = model.loss(batch, { seed: 3, beta: 0.5 });
+      return [loss.kl0.dataSync()[0], loss.kl1.dataSync()[0]];
+    });
+    // λ between the two levels' KLs: one level is lifted to λ, the other counts as it is
+    const freeBits = (kl0 + kl1) / 2;
+    const free = new SetVAE({ ...tiny, freeBits }); // same seed: the same weights as `model`
+    tf.tidy(() => {
+      const loss = free.loss(batch, { seed: 3, beta: 0.5 });
+      expectClose(loss.kl.dataSync()[0], kl0 + kl1, { rtol: 1e-5 });
+      const penalty = Math.max(kl0, freeBits) + Math.max(kl1, freeBits);
+      expectClose(loss.total.dataSync()[0], loss.recon.dataSync()[0] + 0.5 * penalty, { rtol: 1e-5 });
+      expect(penalty).toBeGreaterThan(kl0 + kl1);
+    });
+    free.dispose();
+  });
+
   it('exposes the latents: per-level prior/posterior, per-set KL, given latents, temperature 0, given initial set', () => {
     tf.tidy(() => {
       const batch = padded(ringSets([6, 9], 8));
@@ -263,7 +283,7 @@ describeBackends('SetVAE', () => {
       expect(a.x.shape).toEqual([2, 7, 2]);
       expectClose(a.x.dataSync(), b.x.dataSync(), { rtol: 0, atol: 0 });
       expect(() => model.reconstruct(batch, { initialSet: tf.zeros([3, 7, 8]) as tf.Tensor3D })).toThrow(
-        /initialSet: expected x \[2,N,8\]/,
+        /initialSet: expected elements of dimension 8 \(x \[2,N,8\], config.initialSetDim\)/,
       );
       // given latents (the reference's given_latents) reproduce a draw exactly
       const drawn = model.decodeInitialSet(z0, { seed: 9 });

@@ -10,166 +10,40 @@ import {
   InducedSetAttentionBlock,
   MixtureOfGaussiansPrior,
 } from '@setgen/layers';
-import {
-  asSetBatch,
-  ConfigError,
-  chamferDistance,
-  DataError,
-  formatShape,
-  Random,
-  type SetBatch,
-  type SetLike,
-  ShapeError,
-} from '@setgen/ops';
-import { checkOptions, is, readSetBatch, zeroPadding } from '@setgen/ops/internal';
-import {
-  add,
-  addN,
-  div,
-  mean,
-  mul,
-  ones,
-  type Scalar,
-  scalar,
-  slice,
-  type Tensor,
-  type Tensor2D,
-  type Tensor3D,
-  type Tensor4D,
-  type TensorContainer,
-  tanh,
-  tidy,
-  type Variable,
-  zeros,
-} from '@tensorflow/tfjs-core';
-import type { LayerVariable } from '@tensorflow/tfjs-layers';
+import { chamferDistance, Random, type SetBatch, type SetLike } from '@setgen/ops';
+import { checkNumber, checkOptions, zeroPadding } from '@setgen/ops/internal';
+import * as tf from '@tensorflow/tfjs-core';
 import { ElementwiseDense } from './dense.js';
 import { registerModel } from './runtime/registry.js';
 import { linearDecay, linearWarmup } from './runtime/schedules.js';
 import { mixSeed } from './runtime/seeds.js';
 import type { LossOptions, NamedVariable, TrainBatch, TrainingPlan } from './runtime/set-model.js';
+import { layerWeights } from './runtime/set-model.js';
+import { SizeHistogram } from './runtime/size-histogram.js';
+import { tidyObject } from './runtime/tidy-object.js';
 import { TrainableSetModel } from './runtime/trainable-set-model.js';
+import { blameNonFinite, checkPerLevel, checkSizes, readSetInput } from './set-input.js';
 import {
   type ResolvedSetVAEConfig,
   resolveSetVAEConfig,
   type SetVAEConfig,
   setVAEPresets,
 } from './setvae-config.js';
-
-/** Loss terms of one batch (Eq. 25): `kl = Σ_l kl{l}`, each a batch mean, level l top-down. */
-export type SetVAELoss = { total: Scalar; recon: Scalar; kl: Scalar } & Record<`kl${number}`, Scalar>;
-
-/** Options of `sample` / `decodeInitialSet`. */
-export interface SampleOptions {
-  /** Seed of the initial set and the latent draws; default: the model's own stream. */
-  seed?: number;
-  /** Multiplies the standard deviations of the latents (0 = every latent at its mean). Default 1. */
-  temperature?: number;
-  /** Given latents per level, top-down (`[B, m_l, latentDim]`, or null to draw that level): the reference's `given_latents`. */
-  latents?: readonly (Tensor3D | null)[];
-}
-
-/** Options of `reconstruct` / `loss`. */
-export interface ReconstructOptions {
-  /** Seed of the initial set and the posterior draws; default: the model's own stream. */
-  seed?: number;
-  /** Multiplies the posterior standard deviations (0 = every latent at its mean). Default 1. */
-  temperature?: number;
-  /** Decode from this initial set z(0) `[B, n, initialSetDim]` instead of drawing it (its mask sets the output sizes). */
-  initialSet?: SetLike;
-}
-
-/** Generator attention of one ABL, for visualisation (SetVAE Fig. 8). */
-export interface LevelAttention {
-  /** Inducing points m_l of the level. */
-  inducingPoints: number;
-  /** `[B, H, m_l, N]`: how each element distributes over the m_l inducing points. */
-  attention: Tensor4D;
-}
-
-/** The latent distributions of one generator level (all `[B, m_l, latentDim]` except `kl`). */
-export interface LevelLatents {
-  priorMu: Tensor3D;
-  priorLogvar: Tensor3D;
-  /** Posterior (Eq. 20) in `reconstruct`; the prior again in `sample`. */
-  posteriorMu: Tensor3D;
-  posteriorLogvar: Tensor3D;
-  /** The latents used. */
-  z: Tensor3D;
-  /** `[B]`: KL(posterior ‖ prior) per set (zeros in `sample`). */
-  kl: Tensor;
-}
-
-/** Bottom-up encodings of a batch. */
-export interface SetVAEEncoding {
-  /** Projected sets h_enc `[B, m_l, d]`, TOP-DOWN order (index l pairs with generator level l). */
-  features: Tensor3D[];
-  /** Encoder projection attention `[B, H, m_l, N]` per level, top-down (SetVAE Fig. 7). */
-  attention: Tensor4D[];
-}
-
-/** A decoded batch with its per-level generator attention and latents. */
-export interface SetVAEOutput extends SetBatch {
-  mask: Tensor2D;
-  /** Generator attention per level, top-down (SetVAE Fig. 8). */
-  attention: LevelAttention[];
-  /** Latent distributions per level, top-down. */
-  levels: LevelLatents[];
-}
-
-/** An initial set z(0) with its mask; `full` when every row is valid. */
-interface InitialSet {
-  x: Tensor3D;
-  mask: Tensor2D;
-  full: boolean;
-}
+import {
+  type DecodeOptions,
+  type InitialSet,
+  type LevelAttention,
+  type LevelLatents,
+  RECONSTRUCT_OPTIONS,
+  type ReconstructOptions,
+  SAMPLE_OPTIONS,
+  type SampleOptions,
+  type SetVAEEncoding,
+  type SetVAELoss,
+  type SetVAEOutput,
+} from './setvae-types.js';
 
 let instances = 0;
-
-/** tf.tidy for our result interfaces (plain objects and arrays of tensors). */
-function tidyObject<T>(fn: () => T): T {
-  return tidy(fn as unknown as () => TensorContainer) as unknown as T;
-}
-
-/** Options of sample/decodeInitialSet and of reconstruct/loss, for `checkOptions`. */
-const SAMPLE_OPTIONS = { seed: is.seed, temperature: is.number({ min: 0 }), latents: is.any };
-const RECONSTRUCT_OPTIONS = {
-  seed: is.seed,
-  temperature: is.number({ min: 0 }),
-  initialSet: is.any,
-  weights: is.any,
-  beta: is.any,
-  training: is.any,
-};
-
-/**
- * Valid elements per set (host) and the cleaned batch: trailing all-padding columns dropped,
- * an all-ones mask dropped, and padding zeroed (so NaN or 1e30 there cannot reach a sum).
- */
-function trimPadding(batch: SetBatch, keepLength = false): { batch: SetBatch; sizes: number[] } {
-  const [b, n] = batch.x.shape;
-  if (!batch.mask) return { batch, sizes: new Array<number>(b).fill(n) };
-  const values = batch.mask.dataSync();
-  const sizes = new Array<number>(b).fill(0);
-  let last = 0;
-  for (let i = 0; i < b; i++) {
-    for (let j = 0; j < n; j++) {
-      const v = values[i * n + j];
-      if (v !== 0 && v !== 1) throw new DataError(`batch.mask: expected 0/1 values, got ${v} at [${i},${j}]`);
-      if (v === 1) {
-        sizes[i]++;
-        if (j + 1 > last) last = j + 1;
-      }
-    }
-  }
-  if (keepLength) last = n; // the padded length counts (slotDenominator 'padded')
-  // every kept row valid: the mask says nothing more, and the unmasked path is cheaper
-  const full = sizes.every((size) => size === last);
-  const x = last === n ? batch.x : slice(batch.x, [0, 0, 0], [b, last, -1]);
-  const mask = last === n ? batch.mask : slice(batch.mask, [0, 0], [b, last]);
-  if (full) return { batch: { x }, sizes };
-  return { batch: { x: zeroPadding(x, mask), mask }, sizes };
-}
 
 /**
  * SetVAE. Plain class composing `@setgen/layers` blocks; training, `save` and `load` come
@@ -197,8 +71,8 @@ export class SetVAE extends TrainableSetModel {
   private readonly decoder: AttentiveBottleneckLayer[];
   private readonly outputFc: ElementwiseDense;
   private readonly random: Random;
-  /** How often a training step has seen each set size (generation draws from it). */
-  private readonly cardinalityCounts = new Map<number, number>();
+  /** The set sizes seen in training (generation draws from them). */
+  private readonly sizes = new SizeHistogram();
 
   constructor(config: SetVAEConfig) {
     super();
@@ -213,16 +87,15 @@ export class SetVAE extends TrainableSetModel {
       numHeads: c.numHeads,
       layerNorm: c.layerNorm,
       variant: 'setvae' as const,
+      attention: c.slotAttention ? ('slot' as const) : ('softmax' as const),
       slotDenominator: c.slotDenominator,
     };
-    const attention = c.slotAttention ? ('slot' as const) : ('softmax' as const);
     // Encoder: ISABs bottom-up, i.e. the inducing points in reverse (Table 4: 32, 16, 8, 4, 2).
     this.encoder = [...c.inducingPoints].reverse().map(
       (m, i) =>
         new InducedSetAttentionBlock({
           ...blockArgs,
           numInducingPoints: m,
-          attention,
           seed: init.seed(),
           name: `${id}_encoder${i}`,
         }),
@@ -251,7 +124,6 @@ export class SetVAE extends TrainableSetModel {
           latentDim: c.latentDim,
           numInducingPoints: c.hierarchical ? m : 1,
           conditionalPrior: c.hierarchical && l > 0,
-          attention,
           seed: init.seed(),
           name: `${id}_decoder${l}`,
         }),
@@ -278,38 +150,18 @@ export class SetVAE extends TrainableSetModel {
 
   // ------------------------------------------------------------------ forward passes
 
-  private checkBatch(batch: SetLike, name: string): SetBatch {
-    const b = asSetBatch(batch, name);
-    const [count, n, d] = b.x.shape;
-    if (d !== this.config.inputDim) {
-      throw new ShapeError(
-        `${name}: expected elements of dimension ${this.config.inputDim} (x [B,N,${this.config.inputDim}]), got ${formatShape(b.x.shape)}`,
-      );
-    }
-    if (count === 0 || n === 0) {
-      throw new ShapeError(
-        `${name}: expected at least one set of at least one element (x [B≥1,N≥1,${d}]), got ${formatShape(b.x.shape)}`,
-      );
-    }
-    return b;
-  }
-
-  /**
-   * The trimmed input and its set sizes, each in [1, limit] (for reconstruction they are the
-   * output sizes too); with `checkValues`, finite values at every valid element (host read).
-   */
-  private checkedInput(input: SetBatch, limit: number, checkValues = true) {
-    const trimmed = trimPadding(input, this.config.slotDenominator === 'padded');
-    const expected = Number.isFinite(limit) ? `1 to ${limit} (config.maxOutputs)` : 'at least one';
-    trimmed.sizes.forEach((n, i) => {
-      if (n < 1 || n > limit) {
-        throw new DataError(
-          `${input.mask ? 'batch.mask' : 'batch'}: set ${i} has ${n === 0 ? 'no valid element' : `${n} elements`}; expected ${expected} valid elements per set`,
-        );
-      }
+  /** The input batch checked and trimmed (its padded length kept where it counts, slotDenominator 'padded'). */
+  private checkedInput(batch: SetLike, maxOutputs: boolean, checkValues: boolean) {
+    const c = this.config;
+    const maxSize = maxOutputs ? { value: c.maxOutputs, name: 'config.maxOutputs' } : undefined;
+    const keepLength = c.slotDenominator === 'padded';
+    return readSetInput(batch, 'batch', {
+      dim: c.inputDim,
+      dimName: 'config.inputDim',
+      maxSize,
+      keepLength,
+      checkValues,
     });
-    if (checkValues) readSetBatch(trimmed.batch, 'batch');
-    return trimmed;
   }
 
   /**
@@ -318,9 +170,8 @@ export class SetVAE extends TrainableSetModel {
    */
   encode(batch: SetLike): SetVAEEncoding {
     this.checkAlive();
-    const input = this.checkBatch(batch, 'batch');
-    // a throw inside the tidy releases what trimPadding made
-    return tidyObject(() => this.bottomUp(this.checkedInput(input, Number.POSITIVE_INFINITY).batch, true));
+    // a throw inside the tidy releases what readSetInput made
+    return tidyObject(() => this.bottomUp(this.checkedInput(batch, false, true).batch, true));
   }
 
   /** The encoder on a trimmed batch; attention maps only when asked for (not in training). */
@@ -330,49 +181,34 @@ export class SetVAE extends TrainableSetModel {
     let x = mask
       ? zeroPadding(this.inputFc.apply(zeroPadding(batch.x, mask)), mask)
       : this.inputFc.apply(batch.x);
-    const features: Tensor3D[] = [];
-    const attention: Tensor4D[] = [];
+    const features: tf.Tensor3D[] = [];
+    const attention: tf.Tensor4D[] = [];
     const below = this.encoder.slice(0, -1);
     for (const isab of below) {
       const result = isab.forward(x, { mask, returnAttention: withAttention });
       x = result.out;
       features.push(result.h);
-      if (result.attention) attention.push(result.attention[0] as Tensor4D);
+      if (result.attention) attention.push(result.attention[0] as tf.Tensor4D);
     }
     // the top level's broadcast back to the set would feed nothing: its projection alone
     const top = this.encoder[below.length].project(x, { mask, returnAttention: withAttention });
     features.push(top.h);
-    if (top.attention) attention.push(top.attention as Tensor4D);
+    if (top.attention) attention.push(top.attention as tf.Tensor4D);
     return { features: features.reverse(), attention: attention.reverse() };
   }
 
   /** Initial elements z(0) (Eq. 21) for `sizes`: `[B, max(sizes), initialSetDim]` (`maxOutputs` with slotDenominator 'padded'), prefix mask. */
   private drawInitialSet(sizes: number[], seed: number): InitialSet {
-    const created = this.initialSet.create(zeros([sizes.length, 1]) as Tensor2D, sizes, { seed });
+    const created = this.initialSet.create(tf.zeros([sizes.length, 1]) as tf.Tensor2D, sizes, { seed });
     const length = created.x.shape[1];
-    return { x: created.x, mask: created.mask as Tensor2D, full: sizes.every((n) => n === length) };
+    return { x: created.x, mask: created.mask as tf.Tensor2D, full: sizes.every((n) => n === length) };
   }
 
-  /** A given initial set z(0), checked against `batchSize` sets; padding zeroed (NaN there never reaches a gradient). */
-  private givenInitialSet(initialSet: SetLike, batchSize: number | null): InitialSet {
-    const initial = asSetBatch(initialSet, 'initialSet');
-    const [b, n, d] = initial.x.shape;
-    if (d !== this.config.initialSetDim || (batchSize !== null && b !== batchSize)) {
-      throw new ShapeError(
-        `initialSet: expected x [${batchSize ?? 'B'},N,${this.config.initialSetDim}] (config.initialSetDim), got ${formatShape(initial.x.shape)}`,
-      );
-    }
-    if (n === 0)
-      throw new ShapeError(
-        `initialSet: expected at least one element per set, got x ${formatShape(initial.x.shape)}`,
-      );
-    if (!initial.mask) return { x: initial.x, mask: ones([b, n]) as Tensor2D, full: true };
-    const valid = initial.mask.dataSync();
-    for (let i = 0; i < b; i++) {
-      if (!valid.subarray(i * n, (i + 1) * n).some((v) => v > 0.5))
-        throw new DataError(`initialSet.mask: set ${i} has no valid element; expected at least one per set`);
-    }
-    return { x: zeroPadding(initial.x, initial.mask), mask: initial.mask, full: false };
+  /** A given initial set z(0) for `batchSize` sets, padding zeroed (NaN there never reaches a gradient). */
+  private givenInitialSet(initialSet: SetLike, batchSize?: number): InitialSet {
+    const dims = { dim: this.config.initialSetDim, dimName: 'config.initialSetDim', batchSize };
+    const { x, mask } = readSetInput(initialSet, 'initialSet', { ...dims, keepLength: true }).batch;
+    return { x, mask: mask ?? (tf.ones([x.shape[0], x.shape[1]]) as tf.Tensor2D), full: !mask };
   }
 
   /**
@@ -380,16 +216,8 @@ export class SetVAE extends TrainableSetModel {
    * With `features` (inference, Eq. 20) latents come from the residual posteriors; without
    * them (generation, Eq. 19) from the priors, or from `latents` where given.
    */
-  private decode(
-    features: Tensor3D[] | null,
-    initial: InitialSet,
-    seed: number,
-    {
-      temperature = 1,
-      withAttention = true,
-      latents = [],
-    }: Pick<SampleOptions, 'temperature' | 'latents'> & { withAttention?: boolean },
-  ): SetVAEOutput {
+  private decode(features: tf.Tensor3D[] | null, initial: InitialSet, seed: number, options: DecodeOptions) {
+    const { temperature = 1, withAttention = true, latents = [] } = options;
     const seeds = new Random(seed);
     // an all-ones mask changes nothing: the layers then take their cheaper unmasked path
     const mask = initial.full ? null : initial.mask;
@@ -400,7 +228,7 @@ export class SetVAE extends TrainableSetModel {
     // non-hierarchical (App. B.3): every ABL reads the average of all levels' encodings
     const pooled =
       features && !this.config.hierarchical
-        ? (div(addN(features.map((h) => mean(h, 1, true))), features.length) as Tensor3D)
+        ? (tf.div(tf.addN(features.map((h) => tf.mean(h, 1, true))), features.length) as tf.Tensor3D)
         : null;
     this.decoder.forEach((abl, l) => {
       const result = abl.forward(x, {
@@ -417,12 +245,12 @@ export class SetVAE extends TrainableSetModel {
       if (result.attention) {
         attention.push({
           inducingPoints: abl.numInducingPoints,
-          attention: result.attention[0] as Tensor4D,
+          attention: result.attention[0] as tf.Tensor4D,
         });
       }
     });
     let y = this.outputFc.apply(x);
-    if (this.config.outputMap === 'unit-interval') y = div(add(tanh(y), 1), 2);
+    if (this.config.outputMap === 'unit-interval') y = tf.div(tf.add(tf.tanh(y), 1), 2);
     return { x: mask ? zeroPadding(y, mask) : y, mask: initial.mask, attention, levels };
   }
 
@@ -440,7 +268,7 @@ export class SetVAE extends TrainableSetModel {
       typeof sizesOrCount === 'number'
         ? this.sampleSizes(sizesOrCount, { seed: streams.seed() })
         : sizesOrCount;
-    this.checkSizes(sizes);
+    checkSizes(sizes, 'sizes', { value: this.config.maxOutputs, name: 'config.maxOutputs' });
     this.checkLatents(latents, sizes.length);
     return tidyObject(() =>
       this.decode(null, this.drawInitialSet(sizes, streams.seed()), streams.seed(), { temperature, latents }),
@@ -457,31 +285,15 @@ export class SetVAE extends TrainableSetModel {
     checkOptions(options, SAMPLE_OPTIONS, 'options');
     const { seed, temperature = 1, latents } = options;
     return tidyObject(() => {
-      const initial = this.givenInitialSet(initialSet, null);
+      const initial = this.givenInitialSet(initialSet);
       this.checkLatents(latents, initial.x.shape[0]);
       return this.decode(null, initial, seed ?? this.random.seed(), { temperature, latents });
     });
   }
 
   private checkLatents(latents: SampleOptions['latents'], batchSize: number): void {
-    if (latents === undefined) return;
-    if (!Array.isArray(latents) || latents.length > this.decoder.length) {
-      throw new ConfigError(
-        `options.latents: expected an array of at most ${this.decoder.length} levels (top-down)`,
-      );
-    }
-    latents.forEach((z: Tensor3D | null | undefined, l: number) => {
-      const want = [batchSize, this.decoder[l].numInducingPoints, this.config.latentDim];
-      if (
-        z !== null &&
-        z !== undefined &&
-        !(z.rank === 3 && z.shape.every((d: number, i: number) => d === want[i]))
-      ) {
-        throw new ShapeError(
-          `options.latents[${l}]: expected ${formatShape(want)}, got ${formatShape(z.shape)}`,
-        );
-      }
-    });
+    const shapes = this.decoder.map((abl) => [batchSize, abl.numInducingPoints, this.config.latentDim]);
+    checkPerLevel(latents, shapes, 'options.latents');
   }
 
   /**
@@ -489,37 +301,7 @@ export class SetVAE extends TrainableSetModel {
    * n; generation uses the data's sizes). `ConfigError` before any training.
    */
   sampleSizes(count: number, { seed }: { seed?: number } = {}): number[] {
-    if (!Number.isInteger(count) || count < 1)
-      throw new ConfigError(`count: expected a positive integer, got ${count}`);
-    const entries = [...this.cardinalityCounts.entries()].sort((a, b) => a[0] - b[0]);
-    const total = entries.reduce((sum, [, c]) => sum + c, 0);
-    if (total === 0) {
-      throw new ConfigError(
-        'sampleSizes: no training cardinalities recorded yet (train first, or pass sizes to sample())',
-      );
-    }
-    const random = new Random(seed ?? this.random.seed());
-    return Array.from({ length: count }, () => {
-      let r = random.next() * total;
-      for (const [size, c] of entries) {
-        r -= c;
-        if (r < 0) return size;
-      }
-      return entries[entries.length - 1][0];
-    });
-  }
-
-  private checkSizes(sizes: number[]): void {
-    if (!Array.isArray(sizes) || sizes.length === 0) {
-      throw new ConfigError(`sizes: expected a non-empty array of set sizes, got ${JSON.stringify(sizes)}`);
-    }
-    sizes.forEach((n, i) => {
-      if (!Number.isInteger(n) || n < 1 || n > this.config.maxOutputs) {
-        throw new ConfigError(
-          `sizes[${i}]: expected an integer in [1, ${this.config.maxOutputs}] (config.maxOutputs), got ${n}`,
-        );
-      }
-    });
+    return this.sizes.draw(count, () => new Random(seed ?? this.random.seed()));
   }
 
   /** Encode, draw the posterior latents (Eq. 20) and decode at the input's cardinalities (or from `initialSet`). */
@@ -537,9 +319,8 @@ export class SetVAE extends TrainableSetModel {
     const withAttention = purpose === 'reconstruct';
     checkOptions(options, RECONSTRUCT_OPTIONS, 'options');
     const { seed, temperature = 1, initialSet } = options;
-    const input = this.checkBatch(batch, 'batch');
-    const given = initialSet === undefined ? null : this.givenInitialSet(initialSet, input.x.shape[0]);
-    const { batch: trimmed, sizes } = this.checkedInput(input, this.config.maxOutputs, withAttention);
+    const { batch: trimmed, sizes } = this.checkedInput(batch, true, withAttention);
+    const given = initialSet === undefined ? null : this.givenInitialSet(initialSet, trimmed.x.shape[0]);
     const streams = new Random(seed ?? this.random.seed());
     const { features } = this.bottomUp(trimmed, false);
     const initial = given ?? this.drawInitialSet(sizes, streams.seed());
@@ -549,7 +330,8 @@ export class SetVAE extends TrainableSetModel {
 
   /**
    * Eq. 25: Chamfer (Eq. 24: sum of squared nearest-neighbour distances both ways, mean
-   * over the batch) + β·Σ_l KL_l (mean over the batch). β: `weights.kl`, else `beta`, else
+   * over the batch) + β·Σ_l KL_l (mean over the batch; max(KL_l, λ) with `freeBits` λ).
+   * β: `weights.kl`, else `beta`, else
    * `config.beta` (`fit` passes the warm-up's β as `weights.kl`).
    */
   loss(
@@ -557,21 +339,26 @@ export class SetVAE extends TrainableSetModel {
     options: ReconstructOptions & LossOptions & { beta?: number } = {},
   ): SetVAELoss {
     this.checkAlive();
-    const beta = options.weights?.kl ?? options.beta ?? this.config.beta;
-    if (typeof beta !== 'number' || !(beta >= 0 && Number.isFinite(beta))) {
-      throw new ConfigError(`options.beta: expected a finite number >= 0, got ${JSON.stringify(beta)}`);
-    }
-    const { x, mask } = batch as TrainBatch;
+    const beta = checkNumber(options.weights?.kl ?? options.beta ?? this.config.beta, 'options.beta', {
+      min: 0,
+    });
     return tidyObject(() => {
-      const { out, trimmed, initial } = this.inference(
-        x && 'dataId' in x ? { x, mask } : (batch as SetLike),
-        options,
-        'loss',
+      // a TrainBatch is a SetBatch with more fields (this model reads x and mask)
+      const { out, trimmed, initial } = this.inference(batch as SetLike, options, 'loss');
+      // Eq. 24; a NaN met there is the caller's (named) or the model's own (diverged weights)
+      const output = initial.full ? out.x : { x: out.x, mask: out.mask };
+      const recon = blameNonFinite(
+        () => chamferDistance(output, trimmed, { pointReduction: 'sum', reduction: 'mean' }) as tf.Scalar,
+        trimmed,
+        "loss: the model's reconstruction",
       );
-      const recon = this.reconstructionLoss(initial.full ? out.x : { x: out.x, mask: out.mask }, trimmed);
-      const klPerLevel = out.levels.map((level) => mean(level.kl) as Scalar);
-      const kl = (klPerLevel.length > 0 ? addN(klPerLevel) : scalar(0)) as Scalar;
-      const total = add(recon, mul(kl, beta)) as Scalar;
+      const klPerLevel = out.levels.map((level) => tf.mean(level.kl) as tf.Scalar);
+      const sum = (terms: tf.Scalar[]) => (terms.length > 0 ? tf.addN(terms) : tf.scalar(0)) as tf.Scalar;
+      const kl = sum(klPerLevel);
+      // free bits λ: a level's KL below λ nats costs λ (no gradient), as Kingma et al. 2016
+      const { freeBits } = this.config;
+      const penalty = freeBits > 0 ? sum(klPerLevel.map((k) => tf.maximum(k, freeBits) as tf.Scalar)) : kl;
+      const total = tf.add(recon, tf.mul(penalty, beta)) as tf.Scalar;
       return Object.assign(
         { total, recon, kl },
         ...klPerLevel.map((k, l) => ({ [`kl${l}`]: k })),
@@ -579,97 +366,51 @@ export class SetVAE extends TrainableSetModel {
     });
   }
 
-  /**
-   * Eq. 24. Chamfer refuses non-finite values at valid elements; that error is reworded to
-   * name what holds them: the caller's batch, or else the model's own output (diverged weights).
-   */
-  private reconstructionLoss(output: SetLike, input: SetBatch): Scalar {
-    try {
-      return chamferDistance(output, input, { pointReduction: 'sum', reduction: 'mean' }) as Scalar;
-    } catch (error) {
-      if (!(error instanceof DataError && /finite/.test(error.message))) throw error;
-      readSetBatch(input, 'batch'); // throws when the input holds them
-      throw new DataError(
-        `loss: the model's reconstruction is not finite (${error.message.replace(/^\w+: expected finite values, got /, '')}) although the batch is: its weights have diverged or overflowed`,
-      );
-    }
-  }
-
   // ------------------------------------------------------------------ what the runtime needs
 
   /** Every trainable variable, in a fixed order (the optimizer's moments follow it). */
-  get trainableVariables(): Variable[] {
-    const read = (weights: LayerVariable[]) => weights.map((w) => w.read() as Variable);
+  get trainableVariables(): tf.Variable[] {
+    const read = (layer: { trainableWeights: { read(): tf.Tensor }[] }) =>
+      layer.trainableWeights.map((w) => w.read() as tf.Variable);
     return [
       ...this.inputFc.variables,
-      ...this.encoder.flatMap((layer) => read(layer.trainableWeights)),
-      ...read(this.initialSet.trainableWeights),
+      ...this.encoder.flatMap(read),
+      ...read(this.initialSet),
       ...this.initialFc.variables,
-      ...this.decoder.flatMap((layer) => read(layer.trainableWeights)),
+      ...this.decoder.flatMap(read),
       ...this.outputFc.variables,
     ];
   }
 
   /** Every weight with a stable checkpoint name, in a fixed order. */
   namedWeights(): NamedVariable[] {
-    const layer = (key: string, weights: LayerVariable[]) =>
-      weights.map((w, i) => ({ name: `${key}/${i}`, variable: w.read() as Variable }));
-    const dense = (key: string, d: ElementwiseDense) => [
-      { name: `${key}/kernel`, variable: d.kernel },
-      { name: `${key}/bias`, variable: d.bias },
-    ];
     return [
-      ...dense('input', this.inputFc),
-      ...this.encoder.flatMap((e, i) => layer(`encoder${i}`, e.weights)),
-      ...layer('mixture', this.mixture.weights),
-      ...dense('initial', this.initialFc),
-      ...this.decoder.flatMap((d, l) => layer(`decoder${l}`, d.weights)),
-      ...dense('output', this.outputFc),
+      ...this.inputFc.namedWeights('input'),
+      ...this.encoder.flatMap((e, i) => layerWeights(`encoder${i}`, e.weights)),
+      ...layerWeights('mixture', this.mixture.weights),
+      ...this.initialFc.namedWeights('initial'),
+      ...this.decoder.flatMap((d, l) => layerWeights(`decoder${l}`, d.weights)),
+      ...this.outputFc.namedWeights('output'),
     ];
   }
 
   /** Counts the set sizes of a trained batch (`sample(count)` draws from them). */
   afterTrainStep(batch: TrainBatch): void {
-    const [b, n] = batch.x.shape;
-    const mask = batch.mask?.dataSync();
-    for (let i = 0; i < b; i++) {
-      let size = n;
-      if (mask) {
-        size = 0;
-        for (let j = 0; j < n; j++) size += mask[i * n + j] === 1 ? 1 : 0;
-      }
-      this.cardinalityCounts.set(size, (this.cardinalityCounts.get(size) ?? 0) + 1);
-    }
+    this.sizes.record(batch);
   }
 
   /** Saved in checkpoints beside the weights: how many training sets of each size were seen. */
   trainingState(): Record<string, unknown> {
-    return { cardinalities: [...this.cardinalityCounts.entries()].sort((a, b) => a[0] - b[0]) };
+    return { cardinalities: this.sizes.entries() };
   }
 
   /** Restores what `trainingState` returned (a `DataError` when it is malformed). */
   restoreTrainingState(state: Record<string, unknown>): void {
-    const pairs = state.cardinalities ?? [];
-    const valid =
-      Array.isArray(pairs) &&
-      pairs.every((p) => Array.isArray(p) && p.length === 2 && p.every((v) => Number.isInteger(v) && v > 0));
-    if (!valid)
-      throw new DataError(
-        `cardinalities: expected [size, count] pairs of positive integers, got ${JSON.stringify(pairs)}`,
-      );
-    this.cardinalityCounts.clear();
-    for (const [size, count] of pairs as [number, number][]) this.cardinalityCounts.set(size, count);
+    this.sizes.restore(state.cardinalities ?? []);
   }
 
   protected disposeWeights(): void {
-    this.inputFc.dispose();
-    this.initialFc.dispose();
-    this.outputFc.dispose();
-    // the initial set holds the mixture's weights: dispose each variable once
-    const weights = new Set(
-      [...this.encoder, ...this.decoder, this.mixture].flatMap((layer) => layer.weights),
-    );
-    for (const w of weights) w.dispose();
+    for (const { variable } of this.namedWeights()) variable.dispose(); // each weight once
   }
 }
 

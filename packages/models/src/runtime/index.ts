@@ -37,6 +37,8 @@ export type {
   TrainBatch,
   TrainingPlan,
 } from './set-model.js';
+export { layerWeights } from './set-model.js';
+export { SizeHistogram } from './size-histogram.js';
 export { fit, TrainableSetModel, trainStep } from './trainable-set-model.js';
 export {
   DivergenceError,

@@ -3,6 +3,7 @@
 // schedules, checkpoints. See the models README, "Write your own model".
 
 import type { Optimizer, Scalar, Tensor, Tensor2D, Tensor3D, Variable } from '@tensorflow/tfjs-core';
+import type { LayerVariable } from '@tensorflow/tfjs-layers';
 import type { LearningRateSchedule, LossWeightSchedule } from './schedules.js';
 
 /** A minibatch fed to `loss` / `trainStep`. Unused fields are simply absent. */
@@ -89,4 +90,9 @@ export interface TrainingPlan {
   clipNorm?: number;
   /** Default length of `fit` in epochs. */
   epochs?: number;
+}
+
+/** A layer's weights as checkpoint entries `key/0, key/1, …`, in its `getWeights` order. */
+export function layerWeights(key: string, weights: LayerVariable[]): NamedVariable[] {
+  return weights.map((w, i) => ({ name: `${key}/${i}`, variable: w.read() as Variable }));
 }
