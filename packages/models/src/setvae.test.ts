@@ -5,24 +5,10 @@ import { ConfigError, chamferDistance, DataError, ShapeError } from '@setgen/ops
 import { describeBackends, expectClose, expectNoLeak, testRandom } from '@setgen/testkit';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { memoryHandler } from './__fixtures__/memory-handler.js';
 import { epochs, padded, ringSets } from './__fixtures__/ring-sets.js';
 import { tinySetVAE as tiny } from './__fixtures__/tiny-setvae.js';
 import { fileSystem, SetVAE } from './node.js';
-
-function memoryHandler() {
-  let stored: tf.io.ModelArtifacts | null = null;
-  const handler: tf.io.IOHandler = {
-    save: async (artifacts) => {
-      stored = artifacts;
-      return { modelArtifactsInfo: tf.io.getModelArtifactsInfoForJSON(artifacts) };
-    },
-    load: async () => {
-      if (!stored) throw new Error('nothing saved');
-      return stored;
-    },
-  };
-  return { handler, artifacts: () => stored as tf.io.ModelArtifacts };
-}
 
 describeBackends('SetVAE config', () => {
   it('accepts the paper presets and resolves defaults', () => {

@@ -177,10 +177,9 @@ export class SetVAE extends TrainableSetModel {
   /** The encoder on a trimmed batch; attention maps only when asked for (not in training). */
   private bottomUp(batch: SetBatch, withAttention: boolean): SetVAEEncoding {
     const mask = batch.mask ?? null;
-    // padded rows are zeroed by `where` (0·NaN would be NaN), before and after the first FC
-    let x = mask
-      ? zeroPadding(this.inputFc.apply(zeroPadding(batch.x, mask)), mask)
-      : this.inputFc.apply(batch.x);
+    // padding arrives as zeros (trimPadding selects, 0·NaN would be NaN); the FC's bias is cleared there
+    let x = this.inputFc.apply(batch.x);
+    if (mask) x = zeroPadding(x, mask);
     const features: tf.Tensor3D[] = [];
     const attention: tf.Tensor4D[] = [];
     const below = this.encoder.slice(0, -1);

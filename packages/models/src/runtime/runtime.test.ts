@@ -5,6 +5,7 @@ import { ConfigError, DataError } from '@setgen/ops';
 import { describeBackends, expectNoLeak } from '@setgen/testkit';
 import * as tf from '@tensorflow/tfjs-core';
 import { expect, it } from 'vitest';
+import { memoryHandler } from '../__fixtures__/memory-handler.js';
 import { padded, ringSets } from '../__fixtures__/ring-sets.js';
 import { DeepSetsAutoencoder } from './__fixtures__/deep-sets-autoencoder.js';
 import { type Checkpoint, writeCheckpoint } from './checkpoint.js';
@@ -22,22 +23,6 @@ import {
 } from './index.js';
 
 const config = { dim: 2, hidden: 16, maxSize: 6, learningRate: 1e-2, seed: 3 };
-
-function memoryHandler() {
-  let stored: tf.io.ModelArtifacts | null = null;
-  const handler: tf.io.IOHandler = {
-    save: async (artifacts) => {
-      stored = JSON.parse(JSON.stringify({ ...artifacts, weightData: undefined }));
-      (stored as tf.io.ModelArtifacts).weightData = (artifacts.weightData as ArrayBuffer).slice(0);
-      return { modelArtifactsInfo: tf.io.getModelArtifactsInfoForJSON(artifacts) };
-    },
-    load: async () => {
-      if (!stored) throw new Error('nothing saved');
-      return stored;
-    },
-  };
-  return { handler, artifacts: () => stored as tf.io.ModelArtifacts };
-}
 
 const batches = (count: number, seed: number): TrainBatch[] =>
   Array.from({ length: count }, (_, i) => padded(ringSets([6, 4, 5], seed + i)));
