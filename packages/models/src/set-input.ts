@@ -125,7 +125,7 @@ export function trimPadding(
       );
     }
   });
-  if (!batch.mask) return { batch, sizes };
+  if (!batch.mask || !values) return { batch, sizes };
   const x = last === n ? batch.x : slice(batch.x, [0, 0, 0], [b, last, -1]);
   // every kept row valid: the mask says nothing more, and the unmasked path is cheaper
   if (sizes.every((size) => size === last)) return { batch: { x }, sizes };
