@@ -58,6 +58,10 @@ describe('exact EMD on nearest-neighbour candidates, certified by the duals', ()
       'integer grid points with many ties (2-D)',
       () => [cloud(300, 2, () => random.int(5)), cloud(300, 2, () => random.int(5))],
     ],
+    [
+      'a flat square against a surface (degenerate cells on one side, 3-D)',
+      () => [cloud(360, 3, (k) => (k % 3 === 2 ? 0 : random.uniform(-1, 1))), ellipsoid(360)],
+    ],
     ['five dimensions', () => [cloud(260, 5, () => random.normal()), cloud(260, 5, () => random.normal())]],
     [
       'repeated points',

@@ -36,8 +36,8 @@ const MAX_NEW_PER_ROW = 64;
 export function sparseExactEmd(a: HostSet, b: HostSet, warmStartEpsilon: number): number | null {
   const ax = Float64Array.from(a.values);
   const bx = Float64Array.from(b.values);
-  const cells = a.d === 3 ? pointCells(bx, a.n, CERTIFICATE_POINTS_PER_CELL) : null;
-  return solveOnCandidates(ax, bx, a.n, a.d, Math.min(NEIGHBOURS, a.n), warmStartEpsilon, cells);
+  const grids = a.d === 3 ? certificateGrids(ax, bx, a.n) : null;
+  return solveOnCandidates(ax, bx, a.n, a.d, Math.min(NEIGHBOURS, a.n), warmStartEpsilon, grids);
 }
 
 function solveOnCandidates(
@@ -47,7 +47,7 @@ function solveOnCandidates(
   d: number,
   k: number,
   warmStartEpsilon: number,
-  cells: PointCells | null,
+  grids: CertificateGrids | null,
 ): number | null {
   const graph = candidateGraph(ax, bx, n, d, k);
   // A pair outside the graph can only become violated when u_i + v_j grows. The auction only
@@ -78,7 +78,7 @@ function solveOnCandidates(
     auction.rowValues(current, u);
     for (let j = 0; j < n; j++) v[j] = -auction.prices[j];
     const checked = rowsToCheck(u);
-    const violations = certificateViolations(ax, bx, d, { u, v }, current, checked, slack, cells, maxPerRow);
+    const violations = certificateViolations(ax, bx, d, { u, v }, current, checked, slack, grids, maxPerRow);
     for (const i of checked) checkedU[i] = u[i];
     if (violations.length > 0) current = withPairs(current, violations, ax, bx, d);
     return violations;
@@ -116,7 +116,7 @@ function solveOnCandidates(
   for (let round = 0; ; round++) {
     if (!sparseShortestPaths(current, state)) return null; // not reached: the graph has a perfect matching
     const checked = rowsToCheck(state.u);
-    const violations = certificateViolations(ax, bx, d, state, current, checked, slack, cells);
+    const violations = certificateViolations(ax, bx, d, state, current, checked, slack, grids);
     for (const i of checked) checkedU[i] = state.u[i];
     if (violations.length === 0) break;
     if (round >= MAX_REPAIRS) return null;
@@ -447,11 +447,16 @@ function insertSorted(
 
 /**
  * Pairs (i, j), i in `rows`, with ‖a_i − b_j‖ < u_i + v_j beyond rounding, flattened
- * [i0, j0, i1, j1, …], at most MAX_NEW_PER_ROW per row (any violating pair added makes
- * progress). Also sets `slack[i]` to the smallest c_ij − u_i − v_j over row i's pairs outside
- * the graph (−∞ when the row has violations left). A pair costs one squared distance and a
- * comparison with (u_i + v_j + slack so far)²: the square root is taken only for the few
- * pairs that could lower the slack.
+ * [i0, j0, i1, j1, …], at most `maxPerRow` per row (any violating pair added makes
+ * progress). Also sets `slack[i]` to a lower bound on c_ij − u_i − v_j over row i's pairs
+ * outside the graph (the smallest such value, or a bound below it; −∞ when the row has
+ * violations left). In 3-D the rows are taken cell by cell (`rowCells`, a grid over a): a
+ * cell of columns whose box is farther from the row cell's box than max u + max v by more
+ * than `margin` holds no violation for any of its rows and only bounds their slack; the
+ * rows then look at the few remaining cells one by one, and at the points of those closer
+ * than u_i + max v. A pair costs one squared distance and a comparison with
+ * (u_i + v_j + slack so far)²: the square root is taken only for the few pairs that could
+ * lower the slack.
  */
 function certificateViolations(
   ax: Float64Array,
@@ -461,7 +466,7 @@ function certificateViolations(
   graph: SparseCosts,
   rows: Int32Array,
   slack: Float64Array,
-  cells: PointCells | null,
+  grids: CertificateGrids | null,
   maxPerRow = MAX_NEW_PER_ROW,
 ): number[] {
   const n = v.length;
@@ -469,74 +474,130 @@ function certificateViolations(
   for (let i = 0; i < n; i++) scale = Math.max(scale, Math.abs(u[i]), Math.abs(v[i]));
   const tolerance = 1e-12 * (scale + 1);
   const out: number[] = [];
-  const squared = new Float64Array(n);
   const inGraph = new Int32Array(n).fill(-1);
-  // per cell, the largest v of its points: no pair of a cell can violate when its box is at
-  // least u_i + max v away from a_i, and then its slack is at least that distance − (u_i + max v)
-  const cellMaxV = cells ? new Float64Array(cells.count).fill(Number.NEGATIVE_INFINITY) : null;
-  if (cells && cellMaxV) {
-    for (let c = 0; c < cells.count; c++) {
-      for (let t = cells.start[c]; t < cells.start[c + 1]; t++)
-        cellMaxV[c] = Math.max(cellMaxV[c], v[cells.order[t]]);
-    }
-  }
-  for (const i of rows) {
-    for (let e = graph.start[i]; e < graph.start[i + 1]; e++) inGraph[graph.col[e]] = i;
-    const ui = u[i];
-    let smallest = Number.POSITIVE_INFINITY;
-    let added = 0;
-    const check = (j: number, sq: number): boolean => {
-      const t = ui + v[j];
-      const w = t + smallest;
-      if (w > 0 && sq < w * w && inGraph[j] !== i) {
-        const gap = Math.sqrt(sq) - t;
-        if (gap < -tolerance) {
-          out.push(i, j);
-          if (++added === maxPerRow) return true;
-        } else if (gap < smallest) {
-          smallest = gap;
+  if (!grids) {
+    const squared = new Float64Array(n);
+    for (const i of rows) {
+      for (let e = graph.start[i]; e < graph.start[i + 1]; e++) inGraph[graph.col[e]] = i;
+      pairDistancesSquared(ax, bx, n, d, i, squared);
+      let smallest = Number.POSITIVE_INFINITY;
+      let added = 0;
+      for (let j = 0; j < n; j++) {
+        const t = u[i] + v[j];
+        const w = t + smallest;
+        if (w > 0 && squared[j] < w * w && inGraph[j] !== i) {
+          const gap = Math.sqrt(squared[j]) - t;
+          if (gap < -tolerance) {
+            out.push(i, j);
+            if (++added === maxPerRow) break;
+          } else if (gap < smallest) {
+            smallest = gap;
+          }
         }
       }
-      return false;
-    };
-    if (cells && cellMaxV) {
+      slack[i] = added > 0 ? Number.NEGATIVE_INFINITY : smallest;
+    }
+    return out;
+  }
+  const { columns, rowCells, margin } = grids;
+  // per column cell, the largest v of its points
+  const cellMaxV = new Float64Array(columns.count).fill(Number.NEGATIVE_INFINITY);
+  for (let c = 0; c < columns.count; c++) {
+    for (let t = columns.start[c]; t < columns.start[c + 1]; t++)
+      cellMaxV[c] = Math.max(cellMaxV[c], v[columns.order[t]]);
+  }
+  const wanted = new Uint8Array(n);
+  for (const i of rows) wanted[i] = 1;
+  const near = new Int32Array(columns.count);
+  const box = columns.box;
+  for (let r = 0; r < rowCells.count; r++) {
+    let maxU = Number.NEGATIVE_INFINITY;
+    for (let t = rowCells.start[r]; t < rowCells.start[r + 1]; t++) {
+      const i = rowCells.order[t];
+      if (wanted[i]) maxU = Math.max(maxU, u[i]);
+    }
+    if (maxU === Number.NEGATIVE_INFINITY) continue; // no row of this cell to check
+    // cells of columns that can matter to a row of this cell; the others bound the slack
+    const rb = 6 * r;
+    let farSlack = Number.POSITIVE_INFINITY;
+    let nearCount = 0;
+    for (let c = 0; c < columns.count; c++) {
+      const b = 6 * c;
+      const ex = Math.max(0, box[b] - rowCells.box[rb + 3], rowCells.box[rb] - box[b + 3]);
+      const ey = Math.max(0, box[b + 1] - rowCells.box[rb + 4], rowCells.box[rb + 1] - box[b + 4]);
+      const ez = Math.max(0, box[b + 2] - rowCells.box[rb + 5], rowCells.box[rb + 2] - box[b + 5]);
+      const t = maxU + cellMaxV[c];
+      const reach = t + margin;
+      const boxSquared = ex * ex + ey * ey + ez * ez;
+      if (reach <= 0 || boxSquared >= reach * reach) {
+        farSlack = Math.min(farSlack, Math.sqrt(boxSquared) - t); // > margin
+      } else {
+        near[nearCount++] = c;
+      }
+    }
+    for (let q = rowCells.start[r]; q < rowCells.start[r + 1]; q++) {
+      const i = rowCells.order[q];
+      if (!wanted[i]) continue;
+      for (let e = graph.start[i]; e < graph.start[i + 1]; e++) inGraph[graph.col[e]] = i;
+      const ui = u[i];
       const x = ax[3 * i];
       const y = ax[3 * i + 1];
       const z = ax[3 * i + 2];
-      scan: for (let c = 0; c < cells.count; c++) {
+      let smallest = farSlack;
+      let added = 0;
+      scan: for (let k = 0; k < nearCount; k++) {
+        const c = near[k];
         const t = ui + cellMaxV[c];
         const w = t + smallest;
         if (w <= 0) continue; // every pair of the cell has slack ≥ −t ≥ smallest
         const b = 6 * c;
-        const ex = Math.max(0, cells.box[b] - x, x - cells.box[b + 3]);
-        const ey = Math.max(0, cells.box[b + 1] - y, y - cells.box[b + 4]);
-        const ez = Math.max(0, cells.box[b + 2] - z, z - cells.box[b + 5]);
+        const ex = Math.max(0, box[b] - x, x - box[b + 3]);
+        const ey = Math.max(0, box[b + 1] - y, y - box[b + 4]);
+        const ez = Math.max(0, box[b + 2] - z, z - box[b + 5]);
         const boxSquared = ex * ex + ey * ey + ez * ez;
         if (boxSquared >= w * w) continue; // slack ≥ box distance − t ≥ smallest
         if (t > 0 && boxSquared < t * t) {
-          for (let k = cells.start[c]; k < cells.start[c + 1]; k++) {
-            const j = cells.order[k];
+          for (let p = columns.start[c]; p < columns.start[c + 1]; p++) {
+            const j = columns.order[p];
+            const tj = ui + v[j];
+            const wj = tj + smallest;
+            if (wj <= 0 || inGraph[j] === i) continue;
             const dx = x - bx[3 * j];
             const dy = y - bx[3 * j + 1];
             const dz = z - bx[3 * j + 2];
-            if (check(j, dx * dx + dy * dy + dz * dz)) break scan;
+            const sq = dx * dx + dy * dy + dz * dz;
+            if (sq >= wj * wj) continue;
+            const gap = Math.sqrt(sq) - tj;
+            if (gap < -tolerance) {
+              out.push(i, j);
+              if (++added === maxPerRow) break scan;
+            } else if (gap < smallest) {
+              smallest = gap;
+            }
           }
         } else {
           smallest = Math.min(smallest, Math.sqrt(boxSquared) - t);
         }
       }
-    } else {
-      pairDistancesSquared(ax, bx, n, d, i, squared);
-      for (let j = 0; j < n; j++) if (check(j, squared[j])) break;
+      slack[i] = added > 0 ? Number.NEGATIVE_INFINITY : smallest;
     }
-    slack[i] = added > 0 ? Number.NEGATIVE_INFINITY : smallest;
   }
   return out;
+}
+
+/** The certificate's two grids (3-D): cells of columns (b) and cells of rows (a). */
+interface CertificateGrids {
+  columns: PointCells;
+  rowCells: PointCells;
+  /** A column cell is looked at by a row cell's rows when it is within max u + max v + margin. */
+  margin: number;
 }
 
 /** 3-D points bucketed into cubic cells: `order` by cell, `start` per cell, each cell's bounding box. */
 interface PointCells {
   count: number;
+  /** Side of the grid's cubic cells. */
+  side: number;
   start: Int32Array;
   order: Int32Array;
   /** Per cell [minX, minY, minZ, maxX, maxY, maxZ] of its points. */
@@ -606,7 +667,14 @@ function pointCells(points: Float64Array, n: number, perCell: number): PointCell
       box[6 * c + 3 + k] = Math.max(box[6 * c + 3 + k], points[3 * p + k]);
     }
   }
-  return { count, start, order, box };
+  return { count, side, start, order, box };
+}
+
+/** Cells of about 8 points over b (columns) and over a (rows); the margin is one cell side. */
+function certificateGrids(ax: Float64Array, bx: Float64Array, n: number): CertificateGrids {
+  const columns = pointCells(bx, n, CERTIFICATE_POINTS_PER_CELL);
+  const rowCells = pointCells(ax, n, CERTIFICATE_POINTS_PER_CELL);
+  return { columns, rowCells, margin: columns.side };
 }
 
 /** The graph with the pairs [i0, j0, i1, j1, …] added (they are not in it yet). */
