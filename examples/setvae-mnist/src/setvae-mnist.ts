@@ -33,9 +33,9 @@ const USAGE = `usage: setvae-mnist [--steps N | --epochs E] [--model quick|paper
                     [--latent-dim DZ] [--inducing-points 2,4,8,16,32] [--non-hierarchical] [--unimodal]
                     [--no-figures]
   default (the quickstart): --model quick --steps 4000 --batch-size 8 --points 100 --learning-rate 3e-3
-                            --beta 1e-4 --train-size 2000 --eval-size 64 --out out
+                            --beta 3e-3 --free-bits 8 --kl-warmup 0.25 --train-size 2000 --eval-size 64 --out out
   paper settings:           --model paper --epochs 200 --batch-size 64 --train-size 0 --points 0
-                            --learning-rate 1e-3 --beta 0.01`;
+                            --learning-rate 1e-3 --beta 0.01 --free-bits 0`;
 
 /**
  * 'paper': Table 4 (hidden 64, 4 heads). 'quick': the same hierarchy at half width with 2
@@ -58,8 +58,8 @@ function parseOptions(args: string[]) {
       'train-size': { type: 'string', default: '2000' },
       'eval-size': { type: 'string', default: '64' },
       'kl-warmup': { type: 'string' },
-      beta: { type: 'string', default: '1e-4' },
-      'free-bits': { type: 'string', default: '0' },
+      beta: { type: 'string', default: '3e-3' },
+      'free-bits': { type: 'string', default: '8' },
       points: { type: 'string', default: '100' },
       'learning-rate': { type: 'string', default: '3e-3' },
       out: { type: 'string', default: 'out' },
