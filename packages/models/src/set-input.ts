@@ -9,7 +9,7 @@ import {
   type SetLike,
   ShapeError,
 } from '@setgen/ops';
-import { readSetBatch, zeroPadding } from '@setgen/ops/internal';
+import { elementMask, readSetBatch, zeroPadding } from '@setgen/ops/internal';
 import { slice, type Tensor, type Tensor2D, type Tensor3D } from '@tensorflow/tfjs-core';
 
 function shapeOf(t: unknown): string {
@@ -88,7 +88,8 @@ export interface TrimOptions {
 /**
  * Valid elements per set (read on the host) and the batch trimmed: trailing all-padding
  * columns dropped, an all-ones mask dropped, padding zeroed (NaN or 1e30 there cannot reach a
- * sum). Masks must hold 0/1; every set needs 1 to `maxSize` valid elements (`DataError`).
+ * sum). `mask > 0.5` is an element (the one definition of `@setgen/ops`: 0.7 counts as 1, 0.3
+ * and NaN as 0); every set needs 1 to `maxSize` valid elements (`DataError`).
  * Makes tensors: call it inside a tidy.
  */
 export function trimPadding(
@@ -105,10 +106,7 @@ export function trimPadding(
     last = 0;
     for (let i = 0; i < b; i++) {
       for (let j = 0; j < n; j++) {
-        const v = values[i * n + j];
-        if (v !== 0 && v !== 1)
-          throw new DataError(`${name}.mask: expected 0/1 values, got ${v} at [${i},${j}]`);
-        if (v === 1) {
+        if (values[i * n + j] > 0.5) {
           sizes[i]++;
           last = Math.max(last, j + 1);
         }
@@ -127,11 +125,13 @@ export function trimPadding(
       );
     }
   });
-  if (!batch.mask) return { batch, sizes };
+  if (!batch.mask || !values) return { batch, sizes };
   const x = last === n ? batch.x : slice(batch.x, [0, 0, 0], [b, last, -1]);
-  const mask = last === n ? batch.mask : slice(batch.mask, [0, 0], [b, last]);
   // every kept row valid: the mask says nothing more, and the unmasked path is cheaper
   if (sizes.every((size) => size === last)) return { batch: { x }, sizes };
+  const kept = last === n ? batch.mask : slice(batch.mask, [0, 0], [b, last]);
+  // soft values become 0/1 here, so no later sum or product can see a 0.7
+  const mask = values.every((v) => v === 0 || v === 1) ? kept : elementMask(kept);
   return { batch: { x: zeroPadding(x, mask), mask }, sizes };
 }
 

@@ -50,6 +50,40 @@ describeBackends('SetVAE reliability', () => {
     }
   });
 
+  it('masks: mask > 0.5 is an element, as everywhere in @setgen (0.7 acts as 1; 0.3, 0.5 and NaN as 0)', () => {
+    const sets = ringSets([5, 3, 4], 4);
+    const hard = padded(sets, { maxSize: 6, junk: 0 });
+    const m = hard.mask.arraySync();
+    const softValues = [0.7, 2, 0.51];
+    const paddingValues = [0.3, 0.5, Number.NaN, -1];
+    const soft = tf.tensor2d(
+      m.map((row, i) => row.map((v, j) => (v === 1 ? softValues[(i + j) % 3] : paddingValues[(i + j) % 4]))),
+    );
+    const reference = new SetVAE(tiny);
+    const model = new SetVAE(tiny);
+    const read = (f: () => { x: tf.Tensor; mask: tf.Tensor }, g: () => tf.Scalar) =>
+      tf.tidy(() => {
+        const out = f();
+        return [values(out), Array.from(out.mask.dataSync()), g().dataSync()[0]];
+      });
+    const want = read(
+      () => reference.reconstruct(hard, { seed: 5 }),
+      () => reference.loss(hard, { seed: 5 }).total,
+    );
+    const before = tf.memory().numTensors;
+    const got = read(
+      () => model.reconstruct({ x: hard.x, mask: soft }, { seed: 5 }),
+      () => model.loss({ x: hard.x, mask: soft }, { seed: 5 }).total,
+    );
+    expect(tf.memory().numTensors).toBe(before);
+    expect(got).toEqual(want);
+    expect(Number.isFinite(want[2] as number)).toBe(true);
+    expect(model.trainStep({ x: hard.x, mask: soft }).losses).toEqual(reference.trainStep(hard).losses);
+    tf.dispose([hard.x, hard.mask, soft]);
+    reference.dispose();
+    model.dispose();
+  });
+
   it('NaN in the padding of a given initial set changes neither the loss nor its gradient', () => {
     const model = new SetVAE(tiny);
     const batch = padded(ringSets([3, 2], 5));
