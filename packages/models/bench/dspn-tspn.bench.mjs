@@ -74,7 +74,7 @@ function quantiles(xs) {
   return { median: round(q(0.5)), p10: round(q(0.1)), p90: round(q(0.9)) };
 }
 
-const peer = await startPeer();
+const peer = ['dspn_step', 'tspn_step'].some(selected) ? await startPeer() : null;
 try {
   for (const backend of backendsFromArgs(['wasm'])) {
     await useBackend(backend);

@@ -5,21 +5,15 @@ import { expectClose } from '@setgen/testkit';
 import * as tf from '@tensorflow/tfjs-core';
 import { expect } from 'vitest';
 import { loadModel, saveModel } from '../runtime/registry.js';
+import { memoryHandler } from './memory-handler.js';
 import type { SetModel, TrainBatch } from '../runtime/set-model.js';
 import type { TrainableSetModel } from '../runtime/trainable-set-model.js';
 
 /** `saveModel` into memory, then `loadModel` from it. */
 export async function saveAndLoad(model: SetModel): Promise<SetModel> {
-  let artifacts: tf.io.ModelArtifacts | undefined;
-  await saveModel(
-    model,
-    tf.io.withSaveHandler(async (a) => {
-      artifacts = a;
-      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
-    }),
-  );
-  if (!artifacts) throw new Error('saveModel did not call the save handler');
-  return loadModel(tf.io.fromMemory(artifacts));
+  const memory = memoryHandler();
+  await saveModel(model, memory.handler);
+  return loadModel(memory.handler);
 }
 
 /**
