@@ -1,5 +1,5 @@
-import { DataError, type HostSet, ShapeError } from '@setgen/ops';
-import { describeBackends, expectNoLeak } from '@setgen/testkit';
+import { type HostSet, ShapeError } from '@setgen/ops';
+import { describeBackends } from '@setgen/testkit';
 import * as tf from '@tensorflow/tfjs-core';
 import { expect, it } from 'vitest';
 import { batches, batchIndices, type DatasetBatch, toTfDataGenerator } from './batches.js';

@@ -46,7 +46,6 @@ describeBackends('chamferDistance with neighbours on the device', () => {
         };
         const host = run('host');
         const device = run('device');
-        const name = `${pairCost}/${pointReduction}`;
         expectClose(device[0], host[0], { rtol: 1e-5, atol: 1e-6 });
         expectClose(device[1], host[1], { rtol: 1e-5, atol: 1e-6 });
         expectClose(device[2], host[2], { rtol: 1e-5, atol: 1e-6 });
