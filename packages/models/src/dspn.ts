@@ -45,6 +45,7 @@ import { type DSPNConfig, dspnPresets, type ResolvedDSPNConfig, resolveDSPNConfi
 import { recomputed } from './runtime/recompute.js';
 import { registerModel } from './runtime/registry.js';
 import type { LossOptions, LossTerms, NamedVariable, TrainBatch, TrainingPlan } from './runtime/set-model.js';
+import { layerWeights } from './runtime/set-model.js';
 import { TrainableSetModel } from './runtime/trainable-set-model.js';
 import { checkLatent, checkSetInput } from './set-input.js';
 
@@ -178,21 +179,10 @@ export class DSPN extends TrainableSetModel {
     return { learningRate: this.config.learningRate, epochs: this.config.epochs };
   }
 
-  get trainableVariables(): Variable[] {
-    return this.namedWeights().map((w) => w.variable);
-  }
-
   /** Encoder weights (FSEncoder order), then the creation layer's, m̂⁰; or the baseline's. */
   namedWeights(): NamedVariable[] {
-    const named: NamedVariable[] = this.encoder.weights.map((w, i) => ({
-      name: `encoder/${i}`,
-      variable: w.read() as Variable,
-    }));
-    if (this.creation) {
-      this.creation.weights.forEach((w, i) => {
-        named.push({ name: `creation/${i}`, variable: w.read() as Variable });
-      });
-    }
+    const named = layerWeights('encoder', this.encoder.weights);
+    if (this.creation) named.push(...layerWeights('creation', this.creation.weights));
     if (this.startingMask) named.push({ name: 'startingMask', variable: this.startingMask });
     if (this.baseline) named.push(...this.baseline.namedWeights());
     return named;

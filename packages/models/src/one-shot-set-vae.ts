@@ -52,13 +52,12 @@ import {
   tensor2d,
   tensor3d,
   tidy,
-  type Variable,
 } from '@tensorflow/tfjs-core';
-import type { LayerVariable } from '@tensorflow/tfjs-layers';
 import { ElementwiseDense } from './dense.js';
 import { registerModel } from './runtime/registry.js';
 import { type LearningRateSchedule, reduceOnPlateau } from './runtime/schedules.js';
 import type { LossOptions, LossTerms, NamedVariable, TrainBatch, TrainingPlan } from './runtime/set-model.js';
+import { layerWeights } from './runtime/set-model.js';
 import { TrainableSetModel } from './runtime/trainable-set-model.js';
 
 /** The creation modules of the paper (§2.1, §4). */
@@ -503,39 +502,20 @@ export class OneShotSetVAE extends TrainableSetModel {
 
   /** Every weight in a fixed order: encoder, creation, decoder, size predictor. */
   namedWeights(): readonly NamedVariable[] {
-    const named: NamedVariable[] = [];
-    const addDense = (key: string, layers: ElementwiseDense[]) =>
-      layers.forEach((d, i) => {
-        named.push(
-          { name: `${key}${i}/kernel`, variable: d.kernel },
-          { name: `${key}${i}/bias`, variable: d.bias },
-        );
-      });
-    const addLayer = (key: string, weights: LayerVariable[]) =>
-      weights.forEach((w, i) => {
-        named.push({ name: `${key}/${i}`, variable: w.read() as Variable });
-      });
-    addDense('encoder/input', this.encoderMlp);
-    this.encoderBlocks.forEach((b, i) => {
-      addLayer(`encoder/block${i}`, b.weights);
-    });
-    addDense('encoder/output', this.encoderHead);
-    addLayer(`creation/${this.config.creation}`, this.creation.weights);
-    addDense('decoder/input', [this.decoderInput]);
-    addLayer('decoder/film', this.latentFilm.weights);
-    addDense('decoder/dense', [this.decoderMlp]);
-    this.decoderBlocks.forEach((b, i) => {
-      addLayer(`decoder/block${i}`, b.weights);
-    });
-    addDense('decoder/output', this.decoderHead);
-    addDense('size', this.sizePredictor);
-    return named;
-  }
-
-  get trainableVariables(): readonly Variable[] {
-    return this.namedWeights()
-      .map((w) => w.variable)
-      .filter((v) => v.trainable);
+    const dense = (key: string, layers: ElementwiseDense[]) =>
+      layers.flatMap((d, i) => d.namedWeights(`${key}${i}`));
+    return [
+      ...dense('encoder/input', this.encoderMlp),
+      ...this.encoderBlocks.flatMap((b, i) => layerWeights(`encoder/block${i}`, b.weights)),
+      ...dense('encoder/output', this.encoderHead),
+      ...layerWeights(`creation/${this.config.creation}`, this.creation.weights),
+      ...dense('decoder/input', [this.decoderInput]),
+      ...layerWeights('decoder/film', this.latentFilm.weights),
+      ...dense('decoder/dense', [this.decoderMlp]),
+      ...this.decoderBlocks.flatMap((b, i) => layerWeights(`decoder/block${i}`, b.weights)),
+      ...dense('decoder/output', this.decoderHead),
+      ...dense('size', this.sizePredictor),
+    ];
   }
 
   // ------------------------------------------------------------------ forward passes

@@ -368,7 +368,7 @@ export class SetVAE extends TrainableSetModel {
   // ------------------------------------------------------------------ what the runtime needs
 
   /** Every trainable variable, in a fixed order (the optimizer's moments follow it). */
-  get trainableVariables(): tf.Variable[] {
+  override get trainableVariables(): tf.Variable[] {
     const read = (layer: { trainableWeights: { read(): tf.Tensor }[] }) =>
       layer.trainableWeights.map((w) => w.read() as tf.Variable);
     return [

@@ -35,7 +35,6 @@ import {
   tensor3d,
   tidy,
   tile,
-  type Variable,
   zeros,
   zerosLike,
 } from '@tensorflow/tfjs-core';
@@ -44,6 +43,7 @@ import { buildCreation } from './creation.js';
 import { ElementwiseDense } from './dense.js';
 import { registerModel } from './runtime/registry.js';
 import type { LossOptions, LossTerms, NamedVariable, TrainBatch, TrainingPlan } from './runtime/set-model.js';
+import { layerWeights } from './runtime/set-model.js';
 import { TrainableSetModel } from './runtime/trainable-set-model.js';
 import { checkLatent, checkSetInput } from './set-input.js';
 import { type ResolvedTSPNConfig, resolveTSPNConfig, type TSPNConfig, tspnPresets } from './tspn-config.js';
@@ -161,41 +161,20 @@ export class TSPN extends TrainableSetModel {
     return { learningRate: this.config.learningRate, epochs: this.config.epochs };
   }
 
-  get trainableVariables(): Variable[] {
-    return this.namedWeights().map((w) => w.variable);
-  }
-
   /**
    * encoder (FSEncoder order), head1/2, creation, embed, blocks (MAB order each), output,
    * size1/2 — kernels `[in, out]`.
    */
   namedWeights(): NamedVariable[] {
-    const named: NamedVariable[] = [];
-    const addLayer = (key: string, layer: layers.Layer) => {
-      layer.weights.forEach((w, i) => {
-        named.push({ name: `${key}/${i}`, variable: w.read() as Variable });
-      });
-    };
-    const addDense = (key: string, dense: ElementwiseDense) => {
-      named.push(
-        { name: `${key}/kernel`, variable: dense.kernel },
-        { name: `${key}/bias`, variable: dense.bias },
-      );
-    };
-    addLayer('encoder', this.encoder);
-    this.head.forEach((d, i) => {
-      addDense(`head${i + 1}`, d);
-    });
-    addLayer('creation', this.creation);
-    addDense('embed', this.embed);
-    this.blocks.forEach((b, i) => {
-      addLayer(`block${i + 1}`, b);
-    });
-    addDense('output', this.output);
-    this.sizeHead.forEach((d, i) => {
-      addDense(`size${i + 1}`, d);
-    });
-    return named;
+    return [
+      ...layerWeights('encoder', this.encoder.weights),
+      ...this.head.flatMap((d, i) => d.namedWeights(`head${i + 1}`)),
+      ...layerWeights('creation', this.creation.weights),
+      ...this.embed.namedWeights('embed'),
+      ...this.blocks.flatMap((b, i) => layerWeights(`block${i + 1}`, b.weights)),
+      ...this.output.namedWeights('output'),
+      ...this.sizeHead.flatMap((d, i) => d.namedWeights(`size${i + 1}`)),
+    ];
   }
 
   private checkSet(x: Tensor3D, mask: Tensor2D | null | undefined, name: string): number[] {

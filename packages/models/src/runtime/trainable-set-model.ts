@@ -1,7 +1,8 @@
 // The common surface of every model (API.md: trainStep, fit, save, static load, dispose),
 // delegated to the runtime, so a model file holds only its math: extend
-// `TrainableSetModel`, implement `getConfig`, `loss`, `trainableVariables`, `namedWeights`
-// and `disposeWeights`, and call `registerModel(YourModel)`.
+// `TrainableSetModel`, implement `getConfig`, `loss`, `namedWeights` and `disposeWeights`
+// (and `trainableVariables` only if the optimizer's order differs from `namedWeights`'s),
+// and call `registerModel(YourModel)`.
 
 import { ConfigError, type SetLike } from '@setgen/ops';
 import { isTensor } from '@setgen/ops/internal';
@@ -43,7 +44,15 @@ export abstract class TrainableSetModel implements SetModel {
 
   abstract getConfig(): Record<string, unknown>;
   abstract loss(batch: TrainBatch, options?: LossOptions): LossTerms;
-  abstract get trainableVariables(): readonly Variable[];
+  /**
+   * The variables the optimizer updates, in a fixed order (its moments follow it). Default:
+   * the trainable ones of `namedWeights()`, in checkpoint order.
+   */
+  get trainableVariables(): Variable[] {
+    return this.namedWeights()
+      .map((w) => w.variable)
+      .filter((v) => v.trainable);
+  }
   abstract namedWeights(): readonly NamedVariable[];
   /** Frees the model's own weights (the runtime frees the optimizer state). */
   protected abstract disposeWeights(): void;

@@ -61,10 +61,6 @@ export class DeepSetsAutoencoder extends TrainableSetModel {
     return { learningRate: this.config.learningRate, epochs: 2 };
   }
 
-  get trainableVariables(): Variable[] {
-    return this.weights.map((w) => w.variable);
-  }
-
   namedWeights(): NamedVariable[] {
     return this.weights;
   }
