@@ -30,8 +30,14 @@ export function toHostSets(out: { x: tf.Tensor3D; mask: tf.Tensor2D }): HostSet[
   });
 }
 
+/** Every tensor of a sample / reconstruction: the sets, the attention maps and each level's latents. */
 export function disposeOutput(out: SetVAEOutput): void {
-  tf.dispose([out.x, out.mask, ...out.attention.map((a) => a.attention)]);
+  tf.dispose([
+    out.x,
+    out.mask,
+    ...out.attention.map((a) => a.attention),
+    ...out.levels.flatMap((l) => [l.priorMu, l.priorLogvar, l.posteriorMu, l.posteriorLogvar, l.z, l.kl]),
+  ]);
 }
 
 /** Samples with the reference cardinalities (as SetVAE's evaluation), in chunks. */

@@ -2,10 +2,12 @@
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { markCounts, svgTexts } from '@setgen/example-plot';
 import { SetVAE } from '@setgen/models/node';
 import { expect, it } from 'vitest';
-import { runSetVaeMnist } from './setvae-mnist.js';
+import { sampleLike } from './evaluate.js';
+import { runSetVaeMnist, SAMPLING_TEMPERATURE } from './setvae-mnist.js';
 
 it('trains, evaluates, writes five figures (SVG, PNG, spec) and a checkpoint that loads', async () => {
   const out = await mkdtemp(join(tmpdir(), 'setvae-mnist-'));
@@ -79,6 +81,19 @@ it('--pretrained samples and evaluates the shipped model without training', asyn
     expect(summary?.steps).toBeGreaterThan(1000);
     expect(summary?.losses).toEqual({});
     expect(summary?.score?.samples.histogram.reduce((a, b) => a + b, 0)).toBe(4);
+    // the example samples at temperature 2 unless told otherwise; --temperature is honoured
+    // (same seeds, so only the prior's scale differs)
+    expect(summary?.temperature).toBe(SAMPLING_TEMPERATURE);
+    expect(SAMPLING_TEMPERATURE).toBe(2);
+    const model = await SetVAE.load(join(fileURLToPath(new URL('..', import.meta.url)), 'pretrained', 'set-mnist'));
+    const expected = (temperature: number) =>
+      sampleLike(model, summary?.samples ?? [], { seed: 1000, temperature }).map((s) => Array.from(s.values));
+    expect(summary?.samples.map((s) => Array.from(s.values))).toEqual(expected(2));
+    const cold = await runSetVaeMnist(['--pretrained', '--eval-size', '4', '--no-figures', '--temperature', '1', '--out', out]);
+    expect(cold?.temperature).toBe(1);
+    expect(cold?.samples.map((s) => Array.from(s.values))).toEqual(expected(1));
+    expect(cold?.samples.map((s) => Array.from(s.values))).not.toEqual(expected(2));
+    model.dispose();
     await expect(
       runSetVaeMnist(['--pretrained', '--dataset', 'setMultiMnist', '--eval-size', '0', '--out', out]),
     ).rejects.toThrow(/--pretrained: no pretrained setMultiMnist model/);
