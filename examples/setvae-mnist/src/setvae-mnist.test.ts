@@ -46,6 +46,18 @@ it('trains, evaluates, writes five figures (SVG, PNG, spec) and a checkpoint tha
     const model = await SetVAE.load(join(out, 'checkpoint'));
     expect(model.step).toBe(3);
     model.dispose();
+    // --load DIR samples, evaluates and draws a saved model without training
+    const loaded = await runSetVaeMnist(['--load', join(out, 'checkpoint'), '--eval-size', '4', '--out', join(out, 'loaded')]);
+    expect(loaded?.steps).toBe(3);
+    expect(loaded?.history).toEqual([]);
+    expect(loaded?.samples).toHaveLength(4);
+    expect((await readdir(join(out, 'loaded'))).filter((f) => f.endsWith('.png')).sort()).toEqual(
+      ['attention.png', 'cardinality.png', 'reconstructions.png', 'samples.png'],
+    );
+    await expect(runSetVaeMnist(['--load', join(out, 'nothing-here'), '--out', out])).rejects.toThrow(
+      /--load: no saved SetVAE/,
+    );
+    await expect(runSetVaeMnist(['--load', out, '--pretrained'])).rejects.toThrow(/not both/);
     expect(await runSetVaeMnist(['--help'])).toBeNull();
     await expect(runSetVaeMnist(['--steps', '2', '--epochs', '1'])).rejects.toThrow(/not both/);
   } finally {

@@ -29,7 +29,7 @@ import { ProgressBar } from './progress-bar.js';
 const USAGE = `usage: setvae-mnist [--steps N | --epochs E] [--model quick|paper] [--dataset setMnist|setMultiMnist]
                     [--batch-size B] [--train-size N] [--eval-size K] [--out DIR]
                     [--points P] [--learning-rate LR] [--beta B] [--free-bits NATS] [--kl-warmup F] [--seed S]
-                    [--checkpoint-every MINUTES] [--resume] [--temperature T] [--pretrained]
+                    [--checkpoint-every MINUTES] [--resume] [--temperature T] [--pretrained | --load DIR]
                     [--latent-dim DZ] [--inducing-points 2,4,8,16,32] [--non-hierarchical] [--unimodal]
                     [--no-figures]
   default (the quickstart): --model quick --steps 4000 --batch-size 8 --points 100 --learning-rate 3e-3
@@ -77,6 +77,7 @@ function parseOptions(args: string[]) {
       resume: { type: 'boolean', default: false },
       temperature: { type: 'string', default: String(SAMPLING_TEMPERATURE) },
       pretrained: { type: 'boolean', default: false },
+      load: { type: 'string' },
       'no-figures': { type: 'boolean', default: false },
       'latent-dim': { type: 'string' },
       'inducing-points': { type: 'string' },
@@ -125,6 +126,7 @@ function parseOptions(args: string[]) {
     resume: values.resume === true,
     temperature: nonNegative('temperature', values.temperature),
     pretrained: values.pretrained === true,
+    load: values.load,
     figures: values['no-figures'] !== true,
     hierarchical: values['non-hierarchical'] !== true,
     unimodal: values.unimodal === true,
@@ -176,7 +178,7 @@ async function loadClassifier(): Promise<DigitClassifier | null> {
 export interface RunSummary {
   steps: number;
   losses: Record<string, number>;
-  /** Every training step's losses, in order (empty for `--pretrained`). */
+  /** Every training step's losses, in order (empty for `--pretrained` / `--load`). */
   history: Record<string, number>[];
   metrics: Record<string, number>;
   /** The digit classifier's score of the samples and of as many test sets (when a classifier is shipped). */
@@ -195,9 +197,16 @@ export async function runSetVaeMnist(args: string[]): Promise<RunSummary | null>
     return null;
   }
   const t0 = performance.now();
-  const pretrainedDir = join(PACKAGE_DIR, 'pretrained', DATASET_DIRS[options.dataset]);
-  if (options.pretrained && !(await exists(join(pretrainedDir, 'model.json')))) {
-    throw new Error(`--pretrained: no pretrained ${options.dataset} model is shipped (${pretrainedDir})`);
+  if (options.pretrained && options.load !== undefined) throw new Error(`give --pretrained or --load, not both\n${USAGE}`);
+  // --pretrained and --load DIR: sample, evaluate and draw a saved model, no training
+  const pretrainedDir = options.load ?? join(PACKAGE_DIR, 'pretrained', DATASET_DIRS[options.dataset]);
+  const evaluateOnly = options.pretrained || options.load !== undefined;
+  if (evaluateOnly && !(await exists(join(pretrainedDir, 'model.json')))) {
+    throw new Error(
+      options.pretrained
+        ? `--pretrained: no pretrained ${options.dataset} model is shipped (${pretrainedDir})`
+        : `--load: no saved SetVAE in ${pretrainedDir} (expected model.json)`,
+    );
   }
   const backend = await pickBackend();
   const { train, test } = loadData(options.dataset, options.trainSize);
@@ -230,14 +239,14 @@ export async function runSetVaeMnist(args: string[]): Promise<RunSummary | null>
   const resumed = options.resume && (await exists(join(checkpointDir, 'model.json')));
   // --resume continues the run saved in out/checkpoint (its config, weights, Adam state and
   // position: the same batches and noise as an uninterrupted run, given the same flags)
-  const model = options.pretrained
+  const model = evaluateOnly
     ? await SetVAE.load(pretrainedDir)
     : resumed
       ? await SetVAE.load(checkpointDir)
       : new SetVAE(config);
   const history: TrainProgress[] = [];
   let trainSeconds = 0;
-  if (options.pretrained) {
+  if (evaluateOnly) {
     console.log(
       `SetVAE from ${pretrainedDir} (${model.step} steps; ${backend} backend): sampling and evaluating only`,
     );
@@ -308,7 +317,7 @@ export async function runSetVaeMnist(args: string[]): Promise<RunSummary | null>
     `\nevaluation took ${evalSeconds.toFixed(0)} s, pictures ${drawSeconds.toFixed(1)} s; total ${((performance.now() - t0) / 1000).toFixed(0)} s`,
   );
   console.log(`pictures (each also as .svg and .vl.json): ${files.join(', ')}`);
-  if (!options.pretrained) console.log(`checkpoint: ${checkpointDir} (SetVAE.load('${checkpointDir}'))`);
+  if (!evaluateOnly) console.log(`checkpoint: ${checkpointDir} (SetVAE.load('${checkpointDir}'))`);
   const summary: RunSummary = {
     steps: model.step,
     losses: history.at(-1)?.losses ?? {},
