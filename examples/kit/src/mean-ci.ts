@@ -14,7 +14,8 @@ const T975 = [
  */
 export function meanCi(values: readonly number[]): { mean: number; ci: number } {
   if (values.length === 0) throw new Error('meanCi: expected at least one value');
-  if (!values.every(Number.isFinite)) throw new Error(`meanCi: expected finite values, got ${values.join(', ')}`);
+  if (!values.every(Number.isFinite))
+    throw new Error(`meanCi: expected finite values, got ${values.join(', ')}`);
   const n = values.length;
   const mean = values.reduce((a, b) => a + b, 0) / n;
   if (n < 2) return { mean, ci: Number.NaN };

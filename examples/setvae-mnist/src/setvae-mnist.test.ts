@@ -47,13 +47,23 @@ it('trains, evaluates, writes five figures (SVG, PNG, spec) and a checkpoint tha
     expect(model.step).toBe(3);
     model.dispose();
     // --load DIR samples, evaluates and draws a saved model without training
-    const loaded = await runSetVaeMnist(['--load', join(out, 'checkpoint'), '--eval-size', '4', '--out', join(out, 'loaded')]);
+    const loaded = await runSetVaeMnist([
+      '--load',
+      join(out, 'checkpoint'),
+      '--eval-size',
+      '4',
+      '--out',
+      join(out, 'loaded'),
+    ]);
     expect(loaded?.steps).toBe(3);
     expect(loaded?.history).toEqual([]);
     expect(loaded?.samples).toHaveLength(4);
-    expect((await readdir(join(out, 'loaded'))).filter((f) => f.endsWith('.png')).sort()).toEqual(
-      ['attention.png', 'cardinality.png', 'reconstructions.png', 'samples.png'],
-    );
+    expect((await readdir(join(out, 'loaded'))).filter((f) => f.endsWith('.png')).sort()).toEqual([
+      'attention.png',
+      'cardinality.png',
+      'reconstructions.png',
+      'samples.png',
+    ]);
     await expect(runSetVaeMnist(['--load', join(out, 'nothing-here'), '--out', out])).rejects.toThrow(
       /--load: no saved SetVAE/,
     );
@@ -97,11 +107,22 @@ it('--pretrained samples and evaluates the shipped model without training', asyn
     // (same seeds, so only the prior's scale differs)
     expect(summary?.temperature).toBe(SAMPLING_TEMPERATURE);
     expect(SAMPLING_TEMPERATURE).toBe(2);
-    const model = await SetVAE.load(join(fileURLToPath(new URL('..', import.meta.url)), 'pretrained', 'set-mnist'));
+    const model = await SetVAE.load(
+      join(fileURLToPath(new URL('..', import.meta.url)), 'pretrained', 'set-mnist'),
+    );
     const expected = (temperature: number) =>
       sampleLike(model, summary?.samples ?? [], { seed: 1000, temperature }).map((s) => Array.from(s.values));
     expect(summary?.samples.map((s) => Array.from(s.values))).toEqual(expected(2));
-    const cold = await runSetVaeMnist(['--pretrained', '--eval-size', '4', '--no-figures', '--temperature', '1', '--out', out]);
+    const cold = await runSetVaeMnist([
+      '--pretrained',
+      '--eval-size',
+      '4',
+      '--no-figures',
+      '--temperature',
+      '1',
+      '--out',
+      out,
+    ]);
     expect(cold?.temperature).toBe(1);
     expect(cold?.samples.map((s) => Array.from(s.values))).toEqual(expected(1));
     expect(cold?.samples.map((s) => Array.from(s.values))).not.toEqual(expected(2));

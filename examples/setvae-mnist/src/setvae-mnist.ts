@@ -197,7 +197,8 @@ export async function runSetVaeMnist(args: string[]): Promise<RunSummary | null>
     return null;
   }
   const t0 = performance.now();
-  if (options.pretrained && options.load !== undefined) throw new Error(`give --pretrained or --load, not both\n${USAGE}`);
+  if (options.pretrained && options.load !== undefined)
+    throw new Error(`give --pretrained or --load, not both\n${USAGE}`);
   // --pretrained and --load DIR: sample, evaluate and draw a saved model, no training
   const pretrainedDir = options.load ?? join(PACKAGE_DIR, 'pretrained', DATASET_DIRS[options.dataset]);
   const evaluateOnly = options.pretrained || options.load !== undefined;
@@ -295,7 +296,13 @@ export async function runSetVaeMnist(args: string[]): Promise<RunSummary | null>
     files.push(
       await drawSamples(join(out, 'samples.png'), generated.slice(0, 32)),
       await drawReconstructions(join(out, 'reconstructions.png'), model, test.sets.slice(0, 8)),
-      await drawCardinalities(join(out, 'cardinality.png'), model, [50, 150, 500, 2000], 4, options.temperature),
+      await drawCardinalities(
+        join(out, 'cardinality.png'),
+        model,
+        [50, 150, 500, 2000],
+        4,
+        options.temperature,
+      ),
       await drawAttention(join(out, 'attention.png'), model, test.sets.slice(0, 6)),
     );
     if (history.length > 0) files.push(await drawLossCurve(join(out, 'loss.png'), history));

@@ -27,7 +27,16 @@ it('scores every temperature × seed, logs one JSON line each, draws one picture
     model.dispose();
     const tensors = tf.memory().numTensors;
     const out = join(dir, 'out');
-    const args = ['--model', join(dir, 'model'), '--temperatures', '1,0.5', '--seeds', '2', '--eval-size', '4'];
+    const args = [
+      '--model',
+      join(dir, 'model'),
+      '--temperatures',
+      '1,0.5',
+      '--seeds',
+      '2',
+      '--eval-size',
+      '4',
+    ];
     const points = await runTemperatureSweep([...args, '--test-offset', '10', '--out', out]);
     expect(tf.memory().numTensors).toBe(tensors); // model and classifier disposed, no leak
     expect(points.map((p) => [p.temperature, p.seed])).toEqual([
@@ -41,7 +50,10 @@ it('scores every temperature × seed, logs one JSON line each, draws one picture
       expect(p.confident).toBeGreaterThanOrEqual(0);
       expect(p.confident).toBeLessThanOrEqual(1);
     }
-    const lines = (await readFile(join(out, 'temperature.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
+    const lines = (await readFile(join(out, 'temperature.jsonl'), 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(lines.map((l) => [l.step, l.testOffset, l.temperature, l.seed])).toEqual(
       points.map((p) => [0, 10, p.temperature, p.seed]),
     );
@@ -68,6 +80,8 @@ it('tables mean ± 95 % CI per temperature', () => {
   const table = sweepTable([point(1, 0.8), point(1, 0.9), point(2, 0.7)]).split('\n');
   expect(table).toHaveLength(4);
   // 1-NNA 85 ± 12.706·(7.07/√2) = 85 ± 63.53; a single seed has no interval
-  expect(table[2]).toMatch(/^\| 1 \| 2 \| 85\.00 ± 63\.53 \| 50\.00 ± 0\.00 \| 3\.00 ± 0\.00 \| 25\.00 ± 0\.00 \|/);
+  expect(table[2]).toMatch(
+    /^\| 1 \| 2 \| 85\.00 ± 63\.53 \| 50\.00 ± 0\.00 \| 3\.00 ± 0\.00 \| 25\.00 ± 0\.00 \|/,
+  );
   expect(table[3]).toMatch(/^\| 2 \| 1 \| 70\.00 \| 50\.00 \| 3\.00 \| 25\.00 \| 0\.00 \| 2\.00 \|$/);
 });

@@ -84,7 +84,8 @@ export async function runTemperatureSweep(args: string[]): Promise<SweepPoint[]>
   if (!Number.isInteger(evalSize) || evalSize < 2)
     throw new Error(`--eval-size: expected an integer >= 2\n${USAGE}`);
   const offset = Number(values['test-offset']);
-  if (!Number.isInteger(offset) || offset < 0) throw new Error(`--test-offset: expected an integer >= 0\n${USAGE}`);
+  if (!Number.isInteger(offset) || offset < 0)
+    throw new Error(`--test-offset: expected an integer >= 0\n${USAGE}`);
   const out = values.out as string;
   await pickBackend();
   const model = await SetVAE.load(values.model as string);
@@ -116,7 +117,10 @@ export async function runTemperatureSweep(args: string[]): Promise<SweepPoint[]>
           classEntropy: score?.histogramEntropy ?? Number.NaN,
         };
         points.push(point);
-        await appendFile(join(out, 'temperature.jsonl'), `${JSON.stringify({ step, testOffset: offset, ...point })}\n`);
+        await appendFile(
+          join(out, 'temperature.jsonl'),
+          `${JSON.stringify({ step, testOffset: offset, ...point })}\n`,
+        );
         if (k === 0)
           await drawSamples(
             join(out, `samples-t${temperature}.png`),
@@ -133,7 +137,9 @@ export async function runTemperatureSweep(args: string[]): Promise<SweepPoint[]>
     classifier.dispose();
     model.dispose();
   }
-  console.log(`\n${values.model} (step ${step}), ${evalSize} samples vs test digits ${offset}–${offset + evalSize - 1} per draw:\n`);
+  console.log(
+    `\n${values.model} (step ${step}), ${evalSize} samples vs test digits ${offset}–${offset + evalSize - 1} per draw:\n`,
+  );
   console.log(sweepTable(points));
   return points;
 }

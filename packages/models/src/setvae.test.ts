@@ -300,7 +300,11 @@ describeBackends('SetVAE', () => {
         const t = noise(temperature);
         // the priors of lower levels depend on the latents above, so compare the noise, not z
         t.eps.forEach((eps, l) => {
-          expectClose(eps, one.eps[l].map((e) => temperature * e), { rtol: 1e-4, atol: 1e-5 });
+          expectClose(
+            eps,
+            one.eps[l].map((e) => temperature * e),
+            { rtol: 1e-4, atol: 1e-5 },
+          );
         });
         expect(Math.max(...t.x.map((v, i) => Math.abs(v - one.x[i])))).toBeGreaterThan(1e-4);
       }
