@@ -135,6 +135,19 @@ export async function evaluateSamples(
   return { metrics, score, generated };
 }
 
+/** The digit score of an evaluation as the flat fields the curves and the sweep log (NaN without a classifier). */
+export function scoreFields(score: ClassifierScore | null): {
+  confident: number;
+  rejected: number;
+  classEntropy: number;
+} {
+  return {
+    confident: score?.confident ?? Number.NaN,
+    rejected: score?.rejected ?? Number.NaN,
+    classEntropy: score?.histogramEntropy ?? Number.NaN,
+  };
+}
+
 /** `MMD-CD 1.234 ×10⁻³` style cells. */
 export function formatMetric(name: string, value: number): string {
   if (name.startsWith('MMD-CD')) return `${(value * 1e3).toFixed(3)} ×10⁻³`;

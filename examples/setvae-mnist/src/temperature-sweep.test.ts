@@ -12,16 +12,12 @@ it('scores every temperature × seed, logs one JSON line each, draws one picture
   const dir = await mkdtemp(join(tmpdir(), 'setvae-sweep-'));
   try {
     await pickBackend();
+    // an untrained Set-MNIST SetVAE, two levels, narrow
     const model = new SetVAE({
-      inputDim: 2,
-      hiddenDim: 16,
-      numHeads: 2,
-      latentDim: 4,
+      ...SetVAE.presets.setMnist,
+      hiddenDim: 8,
       inducingPoints: [2, 4],
-      initialSetDim: 8,
-      mixtureComponents: 2,
       maxOutputs: 128,
-      seed: 3,
     });
     await model.save(join(dir, 'model'));
     model.dispose();

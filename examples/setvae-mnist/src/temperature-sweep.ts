@@ -18,7 +18,7 @@ import { setMnist } from '@setgen/data';
 import { meanCi, pickBackend } from '@setgen/example-kit';
 import { SetVAE } from '@setgen/models/node';
 import { CLASSIFIER_DIR, DigitClassifier } from './digit-classifier.js';
-import { evaluateSamples, evaluationReference } from './evaluate.js';
+import { evaluateSamples, evaluationReference, scoreFields } from './evaluate.js';
 import { drawSamples } from './figures.js';
 import { mnistImages } from './mnist-images.js';
 
@@ -112,9 +112,7 @@ export async function runTemperatureSweep(args: string[]): Promise<SweepPoint[]>
           temperature,
           seed,
           metrics,
-          confident: score?.confident ?? Number.NaN,
-          rejected: score?.rejected ?? Number.NaN,
-          classEntropy: score?.histogramEntropy ?? Number.NaN,
+          ...scoreFields(score),
         };
         points.push(point);
         await appendFile(
