@@ -10,6 +10,7 @@ import {
   expandDims,
   maximum,
   mul,
+  ones,
   reshape,
   scalar,
   softmax,
@@ -20,7 +21,6 @@ import {
   type Tensor3D,
   type Tensor4D,
   tidy,
-  tile,
   transpose,
 } from '@tensorflow/tfjs-core';
 
@@ -81,10 +81,10 @@ function mergeHeads(x: Tensor3D, numHeads: number): Tensor3D {
   return reshape(transpose(reshape(x, [b, numHeads, n, d]), [0, 2, 1, 3]), [b, n, numHeads * d]);
 }
 
-/** A `[B, N]` mask repeated per head → `[B·H, N]`. */
+/** A `[B, N]` mask repeated per head → `[B·H, N]` (a broadcasting product: tfjs-wasm's Tile is slow). */
 function maskPerHead(mask: Tensor2D, numHeads: number): Tensor2D {
   const [b, n] = mask.shape;
-  return reshape(tile(reshape(mask, [b, 1, n]), [1, numHeads, 1]), [b * numHeads, n]);
+  return reshape(mul(reshape(mask, [b, 1, n]), ones([1, numHeads, 1])), [b * numHeads, n]);
 }
 
 /** Additive logit bias: 0 at valid positions, MASKED_LOGIT at padding. */
@@ -166,12 +166,14 @@ export function multiheadAttention(
   const [values, weights] = tidy(() => {
     const [b, nq, units] = q.shape;
     const nk = k.shape[1];
+    const queryHeads = queryMask ? maskPerHead(queryMask, numHeads) : null;
     const heads: HeadBatch = {
       q: splitHeads(mul(q, 1 / Math.sqrt(units)), numHeads),
       k: splitHeads(k, numHeads),
       v: splitHeads(v, numHeads),
-      queryMask: queryMask ? maskPerHead(queryMask, numHeads) : null,
-      keyMask: keyMask ? maskPerHead(keyMask, numHeads) : null,
+      queryMask: queryHeads,
+      // self-attention passes one mask for both: repeated once
+      keyMask: keyMask === queryMask ? queryHeads : keyMask ? maskPerHead(keyMask, numHeads) : null,
       paddedDenominator: slotDenominator === 'padded',
     };
     const attend = attention === 'slot' ? slotAttention : softmaxAttention;

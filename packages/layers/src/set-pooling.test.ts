@@ -154,6 +154,52 @@ describeBackends('setPooling', () => {
     tf.dispose([x, mask]);
   });
 
+  it("max's gradient is tf.max's (every tied maximum gets dy), 0 at padding and for empty sets", async () => {
+    // set 0: ties at the maximum in both channels, NaN padding; set 1: empty
+    const x = tf.tensor3d([
+      [
+        [1, 5],
+        [3, 5],
+        [3, -1],
+        [Number.NaN, Number.POSITIVE_INFINITY],
+      ],
+      [
+        [7, 7],
+        [Number.NaN, 1],
+        [0, 0],
+        [2, 2],
+      ],
+    ]);
+    const mask = tf.tensor2d([
+      [1, 1, 1, 0],
+      [0, 0, 0, 0],
+    ]);
+    const dy = tf.tensor2d([
+      [0.5, -2],
+      [3, 4],
+    ]);
+    const f = (t: tf.Tensor) => tf.sum(tf.mul(setPooling(t as tf.Tensor3D, mask, 'max'), dy)) as tf.Scalar;
+    const g = tf.grad(f)(x);
+    const valid = tf.slice(x, [0, 0, 0], [1, 3, 2]);
+    const reference = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(tf.max(t, 1), tf.slice(dy, [0, 0], [1, 2]))))(
+      valid,
+    );
+    const expected = [
+      ...Array.from(reference.dataSync(), (v) => v + 0),
+      0,
+      0,
+      ...new Array<number>(8).fill(0),
+    ];
+    expect(Array.from(g.dataSync(), (v) => v + 0)).toEqual(expected);
+    expect(Array.from(g.dataSync().slice(0, 6), (v) => v + 0)).toEqual([0, -2, 0.5, -2, 0.5, 0]);
+    const pooled = setPooling(x, mask, 'max');
+    expect(Array.from(pooled.dataSync())).toEqual([3, 5, 0, 0]);
+    await expectNoLeak(() => {
+      tf.dispose(tf.grad(f)(x));
+    });
+    tf.dispose([x, mask, dy, g, valid, reference, pooled]);
+  });
+
   it('as a layer: kwargs.mask, output shape, config round trip, in a model', () => {
     const layer = setPoolingLayer({ mode: 'pna' });
     const { x, mask } = padded();

@@ -330,30 +330,44 @@ function readSizes(batch: SetBatch): number[] {
 }
 
 /**
- * Discrete choices of the valency penalty, made on the host from detached squared distances
- * (as the Hungarian assignment): `nearest[b,i,j] = 1` for i's nearest other element, and
+ * What the penalties take from the host: `pairs[b,i,j] = 1` for two distinct elements, and the
+ * discrete choices of the valency penalty, made from detached squared distances (as the
+ * Hungarian assignment): `nearest[b,i,j] = 1` for i's nearest other element, and
  * `beyond[b,i,j] = 1` for every j after i's `maxValency` nearest (the reference's
- * `sort(D)[:, :, 1:][..., maxValency:]`). Rows of sets with fewer than 2 elements stay 0.
+ * `sort(D)[:, :, 1:][..., maxValency:]`; ties by index). Rows of sets with fewer than 2
+ * elements stay 0.
  */
 function neighbourRanks(
   squared: Float32Array | Int32Array | Uint8Array,
   sizes: number[],
   length: number,
   maxValency: number,
-): { nearest: Float32Array; beyond: Float32Array } {
+): { pairs: Float32Array; nearest: Float32Array; beyond: Float32Array } {
+  const pairs = new Float32Array(sizes.length * length * length);
   const nearest = new Float32Array(sizes.length * length * length);
   const beyond = new Float32Array(sizes.length * length * length);
+  const order = new Int32Array(length);
   sizes.forEach((n, b) => {
-    if (n < 2) return;
     for (let i = 0; i < n; i++) {
       const row = (b * length + i) * length;
-      const others = Array.from({ length: n }, (_, j) => j).filter((j) => j !== i);
-      others.sort((p, q) => squared[row + p] - squared[row + q] || p - q);
-      nearest[row + others[0]] = 1;
-      for (const j of others.slice(maxValency)) beyond[row + j] = 1;
+      // the other elements by (distance, index): an insertion sort, n is small
+      let count = 0;
+      for (let j = 0; j < n; j++) {
+        if (j === i) continue;
+        pairs[row + j] = 1;
+        let k = count++;
+        while (k > 0 && squared[row + order[k - 1]] > squared[row + j]) {
+          order[k] = order[k - 1];
+          k--;
+        }
+        order[k] = j;
+      }
+      if (count === 0) continue;
+      nearest[row + order[0]] = 1;
+      for (let k = maxValency; k < count; k++) beyond[row + order[k]] = 1;
     }
   });
-  return { nearest, beyond };
+  return { pairs, nearest, beyond };
 }
 
 /**
@@ -748,9 +762,7 @@ export class OneShotSetVAE extends TrainableSetModel {
       const ranks = neighbourRanks(squared.dataSync(), sizes, n, c.maxValency);
       // Euclidean; below 1e-12 the gradient is 0 (torch's cdist convention), never NaN
       const distance = sqrt(maximum(squared, 1e-12));
-      const eye = new Float32Array(n * n);
-      for (let i = 0; i < n; i++) eye[i * n + i] = 1;
-      const pairs = mul(mul(expandDims(m, 2), expandDims(m, 1)), sub(1, tensor3d(eye, [1, n, n])));
+      const pairs = tensor3d(ranks.pairs, [b, n, n]);
       const minDistance = sum(mul(pairs, relu(sub(c.minDistance, distance)))) as Scalar;
       const nearest = tensor3d(ranks.nearest, [b, n, n]);
       const beyond = tensor3d(ranks.beyond, [b, n, n]);
