@@ -61,6 +61,19 @@ describeBackends('simdBatchMatMul', (backend) => {
     tf.dispose([a, b, whole]);
   });
 
+  it('Aᵀ·B with a long inner dimension: blocks of rows summed give the whole product', () => {
+    const a = randomTensor(41, [2, 45, 9]) as tf.Tensor3D;
+    const b = randomTensor(42, [2, 45, 13]) as tf.Tensor3D;
+    const ref = tf.matMul(a, b, true, false);
+    // blocks of 8 → 6 blocks of 8 rows (the last 5); of 45 and more → one block (no blocking)
+    for (const innerBlock of [8, 44, 45]) {
+      const ours = simdBatchMatMul(a, b, true, false, undefined, innerBlock);
+      expectClose(ours.dataSync(), ref.dataSync(), { rtol: 1e-5, atol: 1e-5 });
+      ours.dispose();
+    }
+    tf.dispose([a, b, ref]);
+  });
+
   it('leaks no tensors', async () => {
     const a = randomTensor(21, [3, 5, 4]) as tf.Tensor3D;
     const b = randomTensor(22, [3, 4, 6]) as tf.Tensor3D;

@@ -22,6 +22,13 @@ const KERNEL_NAME = 'SetgenBatchMatMul';
 /** Batch slices are copied into the kernel's memory in chunks of at most this many bytes (default). */
 const CHUNK_BYTES = 32 << 20;
 const PAGE_BYTES = 1 << 16;
+/**
+ * Aᵀ·B with a longer inner dimension k (a weight gradient: k = rows of a whole batch) runs in
+ * blocks of at most this many rows of A and B, summed (default): a tile of C then streams a
+ * block of B that stays in cache instead of all k rows (measured [10944,256]ᵀ·[10944,256]:
+ * 362 ms whole, 115 ms in blocks of 498; [2736,256]ᵀ·[2736,256]: 32 → 21 ms).
+ */
+const INNER_BLOCK = 512;
 
 interface KernelExports {
   memory: WebAssembly.Memory;
@@ -115,10 +122,42 @@ function multiply(
   }
 }
 
+/**
+ * C[s] = A[s]ᵀ·B[s] for `a [batch, k, n]`, `b [batch, k, m]` with k > `innerBlock`: per slice,
+ * blocks of rows p0..p1 of A and B (contiguous in both), C = Σ_blocks A[p0:p1]ᵀ·B[p0:p1].
+ */
+function multiplyTransposedALong(
+  kernel: KernelExports,
+  a: Float32Array,
+  b: Float32Array,
+  out: Float32Array,
+  [batch, k, n]: number[],
+  m: number,
+  innerBlock: number,
+): void {
+  const rows = Math.ceil(k / Math.ceil(k / innerBlock)); // blocks of equal size
+  const [bAt, cAt] = [rows * n, rows * (n + m)]; // floats: A block | B block | C
+  reserve(kernel, 4 * (cAt + n * m));
+  const heap = new Float32Array(kernel.memory.buffer);
+  const product = heap.subarray(cAt, cAt + n * m);
+  for (let s = 0; s < batch; s++) {
+    const target = out.subarray(s * n * m, (s + 1) * n * m);
+    for (let p0 = 0; p0 < k; p0 += rows) {
+      const r = Math.min(rows, k - p0);
+      heap.set(a.subarray((s * k + p0) * n, (s * k + p0 + r) * n), 0);
+      heap.set(b.subarray((s * k + p0) * m, (s * k + p0 + r) * m), bAt);
+      kernel.matmul(0, 4 * bAt, 4 * cAt, 1, n, r, m, r * n, 1, n);
+      if (p0 === 0) target.set(product);
+      else for (let i = 0; i < target.length; i++) target[i] += product[i];
+    }
+  }
+}
+
 interface KernelAttrs {
   transposeA: boolean;
   transposeB: boolean;
   chunkBytes: number;
+  innerBlock: number;
 }
 
 function register(backendName: string, memory: TensorMemory, kernel: KernelExports): void {
@@ -128,24 +167,17 @@ function register(backendName: string, memory: TensorMemory, kernel: KernelExpor
     kernelFunc: ({ inputs, backend: anyBackend, attrs }) => {
       const backend = anyBackend as KernelBackend;
       const { a, b } = inputs as { a: TensorInfo; b: TensorInfo };
-      const { transposeA, transposeB, chunkBytes } = attrs as unknown as KernelAttrs;
+      const { transposeA, transposeB, chunkBytes, innerBlock } = attrs as unknown as KernelAttrs;
       const [batch, ra, ca] = a.shape;
       const [, rb, cb] = b.shape;
       const shape = [batch, transposeA ? ca : ra, transposeB ? rb : cb];
       // inputs are read after the output exists: allocating it may move wasm's heap
-      return memory.write(backend, shape, (out) =>
-        multiply(
-          kernel,
-          memory.read(backend, a),
-          memory.read(backend, b),
-          out,
-          a.shape,
-          [rb, cb],
-          transposeA,
-          transposeB,
-          chunkBytes,
-        ),
-      );
+      return memory.write(backend, shape, (out) => {
+        const [va, vb] = [memory.read(backend, a), memory.read(backend, b)];
+        if (transposeA && !transposeB && ra > innerBlock) {
+          multiplyTransposedALong(kernel, va, vb, out, a.shape, cb, innerBlock);
+        } else multiply(kernel, va, vb, out, a.shape, [rb, cb], transposeA, transposeB, chunkBytes);
+      });
     },
   });
 }
@@ -165,6 +197,7 @@ export function simdBatchMatMul(
   transposeA: boolean,
   transposeB: boolean,
   chunkBytes = CHUNK_BYTES,
+  innerBlock = INNER_BLOCK,
 ): Tensor3D {
   const backendName = getBackend();
   const kernel = kernelInstance();
@@ -174,6 +207,6 @@ export function simdBatchMatMul(
     throw new Error(`simdBatchMatMul: expected float32 operands, got ${a.dtype} and ${b.dtype}`);
   }
   if (!getKernel(KERNEL_NAME, backendName)) register(backendName, memory, kernel);
-  const attrs: NamedAttrMap = { transposeA, transposeB, chunkBytes };
+  const attrs: NamedAttrMap = { transposeA, transposeB, chunkBytes, innerBlock };
   return engine().runKernel(KERNEL_NAME, { a, b }, attrs) as Tensor3D;
 }
