@@ -3,8 +3,11 @@
 // backend through plain JavaScript; this kernel (wasm/batch-matmul.wat.mjs, SIMD) runs
 // [256,150,16]·[256,16,32] about 11× faster than tfjs-wasm there (30–40 GFLOP/s on one core).
 // It is registered under its own kernel name, on first use, for the backends whose tensor
-// memory it can read directly; elsewhere callers use tf.matMul. It has no gradient of its
-// own: callers wrap it in `customGrad`.
+// memory it can read directly; elsewhere callers use tf.matMul. On tfjs-wasm a second build
+// of the module imports the backend's own memory and computes in place (the operands are
+// not copied in and the product is not copied out: a quarter of the time of a [1152,64]·[64,64]
+// product); on cpu, or when that memory cannot be imported, the operands are copied into the
+// kernel's memory. It has no gradient of its own: callers wrap it in `customGrad`.
 import {
   engine,
   getBackend,
@@ -15,8 +18,8 @@ import {
   type Tensor3D,
   type TensorInfo,
 } from '@tensorflow/tfjs-core';
-import { type TensorMemory, tensorMemory } from './backend-memory.js';
-import { BATCH_MATMUL_WASM } from './batch-matmul-wasm.js';
+import { type TensorMemory, tensorMemory, type WasmHeap } from './backend-memory.js';
+import { BATCH_MATMUL_IN_PLACE_WASM, BATCH_MATMUL_WASM } from './batch-matmul-wasm.js';
 
 const KERNEL_NAME = 'SetgenBatchMatMul';
 /** Batch slices are copied into the kernel's memory in chunks of at most this many bytes (default). */
@@ -24,6 +27,7 @@ const CHUNK_BYTES = 32 << 20;
 const PAGE_BYTES = 1 << 16;
 
 interface KernelExports {
+  /** The kernel's own memory (the in-place build computes in the memory it imports instead). */
   memory: WebAssembly.Memory;
   matmul(
     a: number,
@@ -56,6 +60,24 @@ function kernelInstance(): KernelExports | null {
     // compilation refused (a Content-Security-Policy without 'wasm-unsafe-eval'): tf.matMul then
   }
   return instance;
+}
+
+/** The in-place builds, one per imported memory; null where the import is refused (e.g. a shared memory). */
+const inPlaceInstances = new WeakMap<WebAssembly.Memory, KernelExports | null>();
+
+function inPlaceInstance(memory: WebAssembly.Memory): KernelExports | null {
+  let kernel = inPlaceInstances.get(memory);
+  if (kernel !== undefined) return kernel;
+  kernel = null;
+  try {
+    const binary = Uint8Array.from(atob(BATCH_MATMUL_IN_PLACE_WASM), (c) => c.charCodeAt(0));
+    const module = new WebAssembly.Module(binary);
+    kernel = new WebAssembly.Instance(module, { env: { memory } }).exports as unknown as KernelExports;
+  } catch {
+    // the copying kernel then
+  }
+  inPlaceInstances.set(memory, kernel);
+  return kernel;
 }
 
 /** Grows the kernel's memory to at least `bytes`. */
@@ -115,6 +137,47 @@ function multiply(
   }
 }
 
+/**
+ * C = op(A)·op(B) computed where the tensors live, in tfjs-wasm's heap: a Bᵀ operand is
+ * transposed into scratch space first, as in the kernel's own memory.
+ */
+function multiplyInPlace(
+  kernel: KernelExports,
+  heap: WasmHeap,
+  a: TensorInfo,
+  b: TensorInfo,
+  shape: number[],
+  transposeA: boolean,
+  transposeB: boolean,
+): TensorInfo {
+  const [batch, ra, ca] = a.shape;
+  const [, rb, cb] = b.shape;
+  const [, n, m] = shape;
+  const scratch = transposeB ? heap.malloc(4 * batch * rb * cb) : 0;
+  if (transposeB && !scratch) {
+    throw new Error(`simdBatchMatMul: out of memory for a ${batch}×${rb}×${cb} transpose`);
+  }
+  const out = heap.allocate(shape);
+  try {
+    if (transposeB) kernel.transpose(heap.offset(b), scratch, batch, rb, cb);
+    kernel.matmul(
+      heap.offset(a),
+      transposeB ? scratch : heap.offset(b),
+      heap.offset(out),
+      batch,
+      n,
+      transposeA ? ra : ca,
+      m,
+      ra * ca,
+      transposeA ? 1 : ca,
+      transposeA ? n : 1,
+    );
+  } finally {
+    if (transposeB) heap.free(scratch);
+  }
+  return out;
+}
+
 interface KernelAttrs {
   transposeA: boolean;
   transposeB: boolean;
@@ -132,6 +195,9 @@ function register(backendName: string, memory: TensorMemory, kernel: KernelExpor
       const [batch, ra, ca] = a.shape;
       const [, rb, cb] = b.shape;
       const shape = [batch, transposeA ? ca : ra, transposeB ? rb : cb];
+      const heap = a.shape.includes(0) || b.shape.includes(0) ? null : (memory.heap?.(backend) ?? null);
+      const inPlace = heap ? inPlaceInstance(heap.memory) : null;
+      if (heap && inPlace) return multiplyInPlace(inPlace, heap, a, b, shape, transposeA, transposeB);
       // inputs are read after the output exists: allocating it may move wasm's heap
       return memory.write(backend, shape, (out) =>
         multiply(
