@@ -2,7 +2,7 @@ import { ConfigError } from '@setgen/ops';
 import { describeBackends, expectClose, expectNoLeak, randomTensor } from '@setgen/testkit';
 import * as tf from '@tensorflow/tfjs-core';
 import { expect, it } from 'vitest';
-import { denseProjection } from './dense-projection.js';
+import { denseProjection, reluBackward } from './dense-projection.js';
 import { sumToFeatures } from './feature-sum.js';
 
 /** The layer with differentiated tfjs ops: the reference for value and gradients. */
@@ -65,6 +65,23 @@ describeBackends('denseProjection', () => {
       tf.dispose(tf.grads((a: tf.Tensor) => tf.sum(denseProjection(a, kernel)))([t]));
     });
     tf.dispose([t, kernel, bias]);
+  });
+
+  it("reluBackward: dy ⊙ [out > 0], a gradient in dy only (relu'' = 0)", () => {
+    const dy = randomTensor(8, [2, 3, 4], 2);
+    const out = tf.tidy(() => tf.relu(randomTensor(9, [2, 3, 4], 2)));
+    const up = randomTensor(10, [2, 3, 4], 2);
+    const gate = tf.tidy(() => tf.cast(tf.greater(out, 0), 'float32'));
+    const value = reluBackward(dy, out);
+    expectClose(value.dataSync(), tf.tidy(() => tf.mul(dy, gate)).dataSync(), { rtol: 0, atol: 0 });
+    const [gDy, gOut] = tf.grads((a: tf.Tensor, o: tf.Tensor) => tf.sum(tf.mul(reluBackward(a, o), up)))([
+      dy,
+      out,
+    ]);
+    expectClose(gDy.dataSync(), tf.tidy(() => tf.mul(up, gate)).dataSync(), { rtol: 0, atol: 0 });
+    expect(Array.from(gOut.dataSync()).every((v) => v === 0)).toBe(true);
+    expect(Array.from(gate.dataSync()).some((v) => v === 0)).toBe(true);
+    tf.dispose([dy, out, up, gate, value, gDy, gOut]);
   });
 
   it('relu needs a bias (ConfigError)', () => {

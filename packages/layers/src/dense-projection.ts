@@ -17,6 +17,7 @@ import {
   type Tensor,
   type Tensor2D,
   tidy,
+  zerosLike,
 } from '@tensorflow/tfjs-core';
 import { sumToFeatures } from './feature-sum.js';
 
@@ -52,13 +53,30 @@ const affine = customGrad(((t: Tensor, kernel: Tensor, bias: Tensor, save: GradS
   };
 }) as unknown as GradientFunction);
 
+const reluGate = customGrad(((dy: Tensor, out: Tensor, save: GradSaveFunc) => {
+  save([out]);
+  return {
+    value: mul(dy, step(out)),
+    // relu'' = 0: only dy gets a gradient, and only the ReLU's output (already kept) is saved
+    gradFunc: (ddy: Tensor, [so]: Tensor[]) => [mul(ddy, step(so)), zerosLike(so)],
+  };
+}) as unknown as GradientFunction);
+
+/**
+ * The ReLU's backward pass read from its output: `dy ⊙ [out > 0]`. Differentiable in `dy`
+ * (a gradient of a gradient); the tape keeps only `out`, not a copy of the step mask.
+ */
+export function reluBackward<T extends Tensor>(dy: T, out: Tensor): T {
+  return reluGate(dy, out) as T;
+}
+
 const affineRelu = customGrad(((t: Tensor, kernel: Tensor, bias: Tensor, save: GradSaveFunc) => {
   const value = relu(add(batchMatMul(t, kernel), bias));
   save([t, kernel, value]);
   return {
     value,
     gradFunc: (dy: Tensor, [st, sk, out]: Tensor[]) => {
-      const dz = mul(dy, step(out));
+      const dz = reluBackward(dy, out);
       return [...productGradients(dz, st, sk), sumToFeatures(dz)];
     },
   };

@@ -160,6 +160,83 @@ describeBackends('FSEncoder', () => {
     layer.dispose();
   });
 
+  it('encodeWithInputGradient: g and ∂L/∂(x, m) as tf.grads gives them, and the same second-order gradients', () => {
+    const layer = fsEncoder({ hiddenUnits: 5, outputDim: 3, numPieces: 2, seed: 4 });
+    const x = randomSet(11, [2, 4, 2]);
+    const mask = tf.tensor2d([
+      [1, 0.7, 0.2, 0],
+      [0.4, 1, 1, 0.9],
+    ]);
+    const probe = randomTensor(12, [2, 3], 300);
+    tf.dispose(layer.encode(x, mask));
+    // L(g) = Σ probe·g²: ∂L/∂g = 2·probe·g
+    const loss = (y: tf.Tensor, m: tf.Tensor) =>
+      tf.sum(tf.mul(tf.square(layer.encode(y as tf.Tensor3D, m as tf.Tensor2D)), probe)) as tf.Scalar;
+    const lossGradient = (g: tf.Tensor2D) => tf.mul(tf.mul(g, probe), 2) as tf.Tensor2D;
+    const count = tf.memory().numTensors;
+    const ours = layer.encodeWithInputGradient(x, mask, lossGradient);
+    expect(tf.memory().numTensors).toBe(count + 3);
+    const encoded = layer.encode(x, mask);
+    const [gx, gm] = tf.grads(loss)([x, mask]);
+    expectClose(ours.encoded.dataSync(), encoded.dataSync(), { rtol: 1e-6, atol: 1e-7 });
+    expectClose(ours.dx.dataSync(), gx.dataSync(), { rtol: 1e-4, atol: 1e-6 });
+    expectClose(ours.dmask.dataSync(), gm.dataSync(), { rtol: 1e-4, atol: 1e-6 });
+    expect(Array.from(gx.dataSync()).some((v) => Math.abs(v) > 1e-3)).toBe(true);
+    // second order: d/d(W, x, m) of Σ r·∂L/∂x + Σ q·∂L/∂m, through the written-out backward pass
+    const [r, q] = [randomTensor(13, [2, 4, 2]), randomTensor(14, [2, 4])];
+    const weights = layer.weights.map((w) => w.read() as tf.Variable);
+    type First = (y: tf.Tensor, m: tf.Tensor) => tf.Tensor[];
+    const explicit: First = (y, m) => {
+      const out = layer.encodeWithInputGradient(y as tf.Tensor3D, m as tf.Tensor2D, lossGradient);
+      out.encoded.dispose();
+      return [out.dx, out.dmask];
+    };
+    const nested: First = (y, m) => tf.grads(loss)([y, m]);
+    const objective = (first: First) => (y: tf.Tensor, m: tf.Tensor) =>
+      tf.tidy(() => {
+        const [dx, dm] = first(y, m);
+        return tf.add(tf.sum(tf.mul(dx, r)), tf.sum(tf.mul(dm, q))) as tf.Scalar;
+      });
+    const second = (first: First) => {
+      const { value, grads } = tf.variableGrads(() => objective(first)(x, mask), weights);
+      const [dx2, dm2] = tf.grads(objective(first))([x, mask]);
+      const out = [...weights.map((w) => grads[w.name].dataSync()), dx2.dataSync(), dm2.dataSync()];
+      tf.dispose([value, dx2, dm2, ...Object.values(grads)]);
+      return out;
+    };
+    const [a, b] = [second(explicit), second(nested)];
+    a.forEach((g, i) => {
+      expectClose(g, b[i], { rtol: 1e-3, atol: 1e-6 });
+    });
+    expect(a.filter((g) => Array.from(g).some((v) => Math.abs(v) > 1e-4)).length).toBeGreaterThan(6);
+    tf.dispose([x, mask, probe, r, q, encoded, gx, gm, ours.encoded, ours.dx, ours.dmask]);
+    layer.dispose();
+  });
+
+  it("encodeWithInputGradient is the 'dspn' variant's over elements only (ConfigError), and leaks nothing", async () => {
+    const x = randomSet(1, [2, 3, 2]);
+    const id = (g: tf.Tensor2D) => tf.onesLike(g) as tf.Tensor2D;
+    for (const args of [{ variant: 'tspn' }, { relational: true }] as const) {
+      const other = fsEncoder({ hiddenUnits: 4, outputDim: 3, seed: 1, ...args });
+      tf.dispose(other.encode(x));
+      expect(() => other.encodeWithInputGradient(x, null, id)).toThrow(ConfigError);
+      other.dispose();
+    }
+    const layer = fsEncoder({ hiddenUnits: 4, outputDim: 3, seed: 1 });
+    tf.dispose(layer.encode(x));
+    await expectNoLeak(() => {
+      const out = layer.encodeWithInputGradient(x, null, id);
+      tf.dispose([out.encoded, out.dx, out.dmask]);
+      const { value, grads } = tf.variableGrads(
+        () => tf.sum(layer.encodeWithInputGradient(x, null, id).dx) as tf.Scalar,
+        layer.weights.map((w) => w.read() as tf.Variable),
+      );
+      tf.dispose([value, ...Object.values(grads)]);
+    });
+    x.dispose();
+    layer.dispose();
+  });
+
   it('leaves no tensors behind, also when it throws', async () => {
     const layer = fsEncoder({ hiddenUnits: 4, outputDim: 3, seed: 1 });
     const x = randomSet(1, [2, 3, 2]);

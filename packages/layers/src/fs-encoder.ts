@@ -10,7 +10,7 @@
 //  h_ij = W2·relu(W1·[x_i, m_i, x_j, m_j]) / N², pooled over the N² pairs.
 
 import { ConfigError, formatShape, ShapeError } from '@setgen/ops';
-import { checkFloat32, checkPositiveInteger, is } from '@setgen/ops/internal';
+import { batchMatMul, checkFloat32, checkPositiveInteger, is } from '@setgen/ops/internal';
 import {
   concat,
   div,
@@ -21,6 +21,7 @@ import {
   reshape,
   scalar,
   serialization,
+  slice,
   type Tensor,
   type Tensor2D,
   type Tensor3D,
@@ -31,7 +32,7 @@ import {
 } from '@tensorflow/tfjs-core';
 import { initializers, type LayerVariable } from '@tensorflow/tfjs-layers';
 import { ComposedLayer, type WeightPart } from './composed-layer.js';
-import { denseProjection } from './dense-projection.js';
+import { denseProjection, reluBackward } from './dense-projection.js';
 import { buildEagerly } from './eager-build.js';
 import { FSPool } from './fspool.js';
 import {
@@ -169,8 +170,9 @@ export class FSEncoder extends ComposedLayer {
     }
   }
 
-  /** The element-wise MLP on rows `[B, M, in]`: ReLU (dspn) or leaky ReLU (tspn) between layers. */
-  private mlp(rows: Tensor3D): Tensor3D {
+  /** The element-wise MLP's activations on rows `[B, M, in]`, the last one its output. */
+  private activations(rows: Tensor3D): Tensor3D[] {
+    const hs: Tensor3D[] = [];
     let h = rows;
     this.dense.forEach(({ kernel, bias }, i) => {
       const last = i === this.dense.length - 1;
@@ -178,8 +180,14 @@ export class FSEncoder extends ComposedLayer {
       else if (this.variant === 'dspn')
         h = denseProjection(h, kernel.read(), { bias: bias.read(), relu: true });
       else h = leakyRelu(denseProjection(h, kernel.read(), { bias: bias.read() }), TSPN_LEAKY_SLOPE);
+      hs.push(h);
     });
-    return h;
+    return hs;
+  }
+
+  /** The element-wise MLP on rows `[B, M, in]`: ReLU (dspn) or leaky ReLU (tspn) between layers. */
+  private mlp(rows: Tensor3D): Tensor3D {
+    return this.activations(rows)[this.dense.length - 1];
   }
 
   /** Ordered pairs `[B, N², 2F]` of the rows `[B, N, F]`: pair (i, j) at i·N + j is [e_i, e_j]. */
@@ -211,6 +219,46 @@ export class FSEncoder extends ComposedLayer {
       const { pooled, permutation } = this.fspool.pool(h, null);
       permutation.dispose();
       return pooled;
+    });
+  }
+
+  /**
+   * g(x, m) and the gradient of a loss of it w.r.t. x and m, written out ('dspn' variant over
+   * elements): with ∂L/∂g = `lossGradient(g)`, back through FSPool (for a fixed sort its
+   * adjoint is FSUnpool: ∂L/∂h = unpool(∂L/∂g)), the ÷N and the MLP (∂L/∂hₗ₋₁ = ∂L/∂hₗ·Wₗᵀ
+   * through the ReLU gates). Every product is an op on the tape, so an outer gradient
+   * differentiates through it (DSPN's second order, Eq. 4) running only the products it needs;
+   * a nested `tf.grads` would also form ∂L/∂W of every layer and keep more of each pass.
+   * Returns `{ encoded [B, outputDim], dx [B, N, C], dmask [B, N] }`.
+   */
+  encodeWithInputGradient(
+    x: Tensor3D,
+    mask: Tensor2D | null | undefined,
+    lossGradient: (encoded: Tensor2D) => Tensor2D,
+  ): { encoded: Tensor2D; dx: Tensor3D; dmask: Tensor2D } {
+    if (this.variant !== 'dspn' || this.relational) {
+      throw new ConfigError(
+        "FSEncoder.encodeWithInputGradient: only the 'dspn' variant over elements (not relational)",
+      );
+    }
+    this.checkInput(x, mask);
+    return tidy(() => {
+      const [b, n, c] = x.shape;
+      const m = mask ?? (ones([b, n]) as Tensor2D);
+      const hs = this.activations(concat([x, expandDims(m, 2)], 2) as Tensor3D);
+      const scale = scalar(n);
+      const { pooled, permutation } = this.fspool.pool(div(hs[hs.length - 1], scale) as Tensor3D, null);
+      const dEncoded = lossGradient(pooled);
+      let dh = div(this.fspool.unpool(dEncoded, permutation, null), scale) as Tensor3D;
+      for (let i = this.dense.length - 1; i >= 0; i--) {
+        dh = batchMatMul(dh, this.dense[i].kernel.read(), { transposeB: true });
+        if (i > 0) dh = reluBackward(dh, hs[i - 1]);
+      }
+      return {
+        encoded: pooled,
+        dx: slice(dh, [0, 0, 0], [b, n, c]),
+        dmask: reshape(slice(dh, [0, 0, c], [b, n, 1]), [b, n]) as Tensor2D,
+      };
     });
   }
 

@@ -3,9 +3,10 @@
 // in PyTorch, a python child kept alive with --serve): every run times one step of ours, then
 // one step of the peer, so both see the same machine load. Cases:
 //   dspn_step  DSPN's MNIST script: N = 342, C = 2, dim 256, latent 64, T = 10, η = 800,
-//              Chamfer (smooth-L1, mask feature) on all 11 sets, second-order inner loop,
-//              each inner step recomputed in the backward pass (`recomputeInnerSteps`: the
-//              full tape, ≈ 2.9 GB at this size, does not fit the wasm heap)
+//              Chamfer (smooth-L1, mask feature) on all 11 sets, second-order inner loop
+//              (the default `innerGradient: 'explicit'`, full tape: ≈ 1.2 GB at this size)
+//   dspn_step_recompute  the same with `recomputeInnerSteps` (the tape keeps ≈ 0.1 GB), timed
+//              against the same peer step
 //   tspn_step  the tf-tspn config: sets of 150 points padded to 342, FSEncoder 256/64,
 //              3 Transformer blocks (d 256, 4 heads), i.i.d. initial set, Chamfer + size CE
 // Each line: ours (median/p10/p90 ms), the peer's, and the median of the per-run ratios.
@@ -74,16 +75,21 @@ function quantiles(xs) {
   return { median: round(q(0.5)), p10: round(q(0.1)), p90: round(q(0.9)) };
 }
 
-const peer = ['dspn_step', 'tspn_step'].some(selected) ? await startPeer() : null;
+const peer = ['dspn_step', 'dspn_step_recompute', 'tspn_step'].some(selected) ? await startPeer() : null;
 try {
   for (const backend of backendsFromArgs(['wasm'])) {
     await useBackend(backend);
     const batch = uniformBatch(5);
     const cases = [
-      ['dspn_step', () => new DSPN({ ...DSPN.presets.setMnist, maxSize: N, recomputeInnerSteps: true })],
+      ['dspn_step', () => new DSPN({ ...DSPN.presets.setMnist, maxSize: N })],
+      [
+        'dspn_step_recompute',
+        () => new DSPN({ ...DSPN.presets.setMnist, maxSize: N, recomputeInnerSteps: true }),
+        'dspn_step',
+      ],
       ['tspn_step', () => new TSPN({ ...TSPN.presets.setMnist, maxSize: N })],
     ];
-    for (const [name, make] of cases) {
+    for (const [name, make, peerName = name] of cases) {
       if (!selected(name)) continue;
       const model = make();
       const ours = [];
@@ -93,7 +99,7 @@ try {
         const t0 = performance.now();
         model.trainStep(batch); // the runtime's step: forward, backward, checks, Adam; losses read back
         const ms = performance.now() - t0;
-        const peerMs = peer ? await peer.step(name) : Number.NaN;
+        const peerMs = peer ? await peer.step(peerName) : Number.NaN;
         if (r < 0) continue; // warm-up, both sides
         ours.push(ms);
         theirs.push(peerMs);

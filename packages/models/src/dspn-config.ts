@@ -49,12 +49,22 @@ export interface DSPNConfig {
   innerLossReduction?: 'fixed-batch' | 'batch-mean';
   /**
    * Recompute each inner step in the backward pass instead of keeping its intermediates on
-   * the tape (gradient checkpointing). Same gradients; the tape of the T steps shrinks from
-   * ~20 tensors of [B, N, hiddenUnits] per step to the step's input, for about one more
-   * encoder pass per step. Needed at the reference scale (B 32, N 342, width 256), whose
-   * full tape (≈ 2.9 GB) does not fit the wasm backend's memory. Default false.
+   * the tape (gradient checkpointing). Same gradients; the tape of the T steps shrinks to the
+   * steps' inputs, for one more forward and first backward pass of g per step. At the
+   * reference scale (B 32, N 342, width 256) the full tape holds ≈ 1.2 GB with the default
+   * `innerGradient: 'explicit'` (fits the wasm heap) and ≈ 2.9 GB with 'autodiff' (does not):
+   * for larger batches or sets, or a small heap. Default false.
    */
   recomputeInnerSteps?: boolean;
+  /**
+   * How the inner step's ∇L_repr (Eq. 4) is formed. 'explicit' (default over elements): g's
+   * forward and its backward to (Ŷ, m̂) written out as ops (`FSEncoder.encodeWithInputGradient`),
+   * so the outer backward runs only the products it needs and the tape keeps ~4 tensors of
+   * [B, N, hiddenUnits] per step; 'autodiff' (the only one for `relational`): a nested
+   * `tf.grads`, which also forms ∂L_repr/∂W of every layer and keeps ~20 such tensors per step.
+   * The same gradients either way.
+   */
+  innerGradient?: 'explicit' | 'autodiff';
   /** Outer set loss: Chamfer on every intermediate set, or Hungarian on the last. Default 'chamfer'. */
   loss?: 'chamfer' | 'hungarian';
   /** Supervised mode: weight λ of smooth-L1(g(Y), z) (`--huber-repr`). Default 1. */
@@ -98,6 +108,7 @@ const SPEC = {
   innerLearningRate: is.number({ positive: true }),
   innerLossReduction: is.oneOf(['fixed-batch', 'batch-mean'] as const),
   recomputeInnerSteps: is.boolean,
+  innerGradient: is.oneOf(['explicit', 'autodiff'] as const),
   loss: is.oneOf(['chamfer', 'hungarian'] as const),
   reprWeight: is.number({ min: 0 }),
   learningRate: is.number({ positive: true }),
@@ -129,6 +140,7 @@ export function resolveDSPNConfig(config: DSPNConfig): ResolvedDSPNConfig {
     innerLearningRate: c.innerLearningRate ?? 800,
     innerLossReduction: c.innerLossReduction ?? 'fixed-batch',
     recomputeInnerSteps: c.recomputeInnerSteps ?? false,
+    innerGradient: c.innerGradient ?? (c.relational ? 'autodiff' : 'explicit'),
     loss: c.loss ?? 'chamfer',
     reprWeight: c.reprWeight ?? 1,
     learningRate: c.learningRate ?? 1e-2,
@@ -137,6 +149,11 @@ export function resolveDSPNConfig(config: DSPNConfig): ResolvedDSPNConfig {
     epochs: c.epochs ?? 100,
     seed: c.seed ?? 0,
   };
+  if (resolved.relational && resolved.innerGradient === 'explicit') {
+    throw new ConfigError(
+      "config.innerGradient: 'explicit' is for g over elements; relational g needs 'autodiff'",
+    );
+  }
   if (resolved.referenceSize < resolved.maxSize) {
     throw new ConfigError(
       `config.referenceSize: expected >= maxSize (${resolved.maxSize}): Top-n picks n of n0 points, got ${resolved.referenceSize}`,

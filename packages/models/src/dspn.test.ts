@@ -42,6 +42,25 @@ function lossValue(model: DSPN, batch: { x: tf.Tensor3D; mask: tf.Tensor2D }, ke
   return v;
 }
 
+/**
+ * One training loss and its gradients for a 4-step DSPN of width 16 with `config`, and the
+ * bytes the tape holds at the end of the forward pass.
+ */
+function lossAndGradients(config: Partial<DSPNConfig>, batch: { x: tf.Tensor3D; mask: tf.Tensor2D }) {
+  const model = new DSPN({ ...tiny, hiddenUnits: 16, iterations: 4, ...config });
+  const before = tf.memory().numBytes;
+  let kept = 0;
+  const { value, grads } = tf.variableGrads(() => {
+    const total = model.loss(batch).total;
+    kept = tf.memory().numBytes - before;
+    return total;
+  }, model.trainableVariables);
+  const out = { loss: value.dataSync()[0], grads: Object.values(grads).map((g) => g.dataSync()), kept };
+  tf.dispose([value, ...Object.values(grads)]);
+  model.dispose();
+  return out;
+}
+
 describeBackends('DSPN', () => {
   it('the prediction is permutation-equivariant in the initial set (Ŷ⁰, m̂⁰)', () => {
     const model = new DSPN({ ...tiny, creation: 'first-n' });
@@ -232,20 +251,7 @@ describeBackends('DSPN', () => {
 
   it('recomputeInnerSteps: the same loss and gradients as the full tape, which keeps far less', () => {
     const batch = sets([5, 3, 4], 5, 12);
-    const run = (recomputeInnerSteps: boolean) => {
-      const model = new DSPN({ ...tiny, hiddenUnits: 16, iterations: 4, recomputeInnerSteps });
-      const before = tf.memory().numBytes;
-      let kept = 0;
-      const { value, grads } = tf.variableGrads(() => {
-        const total = model.loss(batch).total;
-        kept = tf.memory().numBytes - before; // what the tape holds at the end of the forward pass
-        return total;
-      }, model.trainableVariables);
-      const out = { loss: value.dataSync()[0], grads: Object.values(grads).map((g) => g.dataSync()), kept };
-      tf.dispose([value, ...Object.values(grads)]);
-      model.dispose();
-      return out;
-    };
+    const run = (recomputeInnerSteps: boolean) => lossAndGradients({ recomputeInnerSteps }, batch);
     const full = run(false);
     const count = tf.memory().numTensors;
     const light = run(true);
@@ -257,6 +263,30 @@ describeBackends('DSPN', () => {
     });
     expect(full.grads.some((g) => g.some((v) => v !== 0))).toBe(true);
     expect(light.kept).toBeLessThan(full.kept / 2);
+    tf.dispose([batch.x, batch.mask]);
+  });
+
+  it("innerGradient 'explicit' (default): the loss and gradients of the nested tf.grads ('autodiff'), keeping less", () => {
+    const batch = sets([5, 3, 4], 5, 14);
+    const run = (config: Partial<DSPNConfig>) => lossAndGradients(config, batch);
+    expect(new DSPN(tiny).config.innerGradient).toBe('explicit');
+    const nested = run({ innerGradient: 'autodiff' });
+    const count = tf.memory().numTensors;
+    for (const recomputeInnerSteps of [false, true]) {
+      const explicit = run({ recomputeInnerSteps });
+      expect(tf.memory().numTensors).toBe(count);
+      expectClose([explicit.loss], [nested.loss], { rtol: 1e-6, atol: 0 });
+      expect(explicit.grads.length).toBe(nested.grads.length);
+      explicit.grads.forEach((g, i) => {
+        expectClose(g, nested.grads[i], { rtol: 1e-4, atol: 1e-7 });
+      });
+      if (!recomputeInnerSteps) expect(explicit.kept).toBeLessThan(nested.kept * 0.75);
+    }
+    expect(nested.grads.some((g) => g.some((v) => v !== 0))).toBe(true);
+    expect(() => new DSPN({ ...tiny, relational: true, innerGradient: 'explicit' })).toThrow(
+      /config.innerGradient/,
+    );
+    expect(new DSPN({ ...tiny, relational: true }).config.innerGradient).toBe('autodiff');
     tf.dispose([batch.x, batch.mask]);
   });
 

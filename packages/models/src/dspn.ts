@@ -15,6 +15,7 @@ import { pairCostRows } from '@setgen/ops/internal';
 import {
   add,
   addN,
+  clipByValue,
   concat,
   div,
   expandDims,
@@ -90,6 +91,14 @@ function innerReprLoss(
 ): Scalar {
   if (reduction === 'batch-mean') return smoothL1(encoded, z);
   return div(sum(pairCostRows(encoded, z, 'huber')), batchSize) as Scalar;
+}
+
+/**
+ * ∂L_repr/∂g of `innerReprLoss` written out: Huber₁'(g − z) = clamp(g − z, −1, 1), over the
+ * latent mean and the batch divisor (B for 'batch-mean', `batchSize` for 'fixed-batch').
+ */
+function innerReprLossGradient(encoded: Tensor2D, z: Tensor2D, divisor: number): Tensor2D {
+  return div(clipByValue(sub(encoded, z), -1, 1), divisor * encoded.shape[1]) as Tensor2D;
 }
 
 /**
@@ -256,11 +265,26 @@ export class DSPN extends TrainableSetModel {
 
   /** One step of Eq. 4: (Ŷ, m̂) − η ∇ L_repr(g(Ŷ, m̂), z), the mask clamped to [0, 1]. */
   private innerStep(y: Tensor3D, m: Tensor2D, z: Tensor2D): [Tensor3D, Tensor2D] {
-    const { innerLearningRate: eta, innerLossReduction, batchSize } = this.config;
+    const eta = this.config.innerLearningRate;
+    const [dy, dm] = this.reprGradient(y, m, z);
+    return [sub(y, mul(dy, eta)) as Tensor3D, clampUnit(sub(m, mul(dm, eta)) as Tensor2D)];
+  }
+
+  /** ∇_{Ŷ, m̂} L_repr(g(Ŷ, m̂), z) (Eq. 3), written out or by a nested `grads` (`innerGradient`). */
+  private reprGradient(y: Tensor3D, m: Tensor2D, z: Tensor2D): [Tensor3D, Tensor2D] {
+    const { innerLossReduction, batchSize, innerGradient } = this.config;
+    if (innerGradient === 'explicit') {
+      const divisor = innerLossReduction === 'batch-mean' ? z.shape[0] : batchSize;
+      const { encoded, dx, dmask } = this.encoder.encodeWithInputGradient(y, m, (g) =>
+        innerReprLossGradient(g, z, divisor),
+      );
+      encoded.dispose();
+      return [dx, dmask];
+    }
     const reprLoss = (ys: Tensor, ms: Tensor) =>
       innerReprLoss(this.encoder.encode(ys as Tensor3D, ms as Tensor2D), z, innerLossReduction, batchSize);
     const [dy, dm] = grads(reprLoss)([y, m]);
-    return [sub(y, mul(dy, eta)) as Tensor3D, clampUnit(sub(m, mul(dm, eta)) as Tensor2D)];
+    return [dy as Tensor3D, dm as Tensor2D];
   }
 
   /**

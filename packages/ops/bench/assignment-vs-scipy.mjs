@@ -17,6 +17,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { selected } from '../../../scripts/bench-harness.mjs';
 import { earthMoversDistance, linearSumAssignment, Random, writeNpy } from '../dist/index.js';
+import { emdCases } from './emd-clouds.mjs';
 
 const argv = process.argv.slice(2);
 const runs = Number(argv[argv.indexOf('--runs') + 1]) || 15;
@@ -83,35 +84,8 @@ try {
     );
   }
 
-  // Exact EMD per pair: two draws of one shape (points on an ellipsoid's surface, as a
-  // generated cloud against a reference of its category), and the uniform-vs-Gaussian pair of
-  // the shared peer benchmark (emd_exact_n*), whose optimal matching is far from local.
-  const ellipsoid = (n, [sx, sy, sz] = [1, 0.5, 0.3]) => {
-    const v = new Float64Array(n * 3);
-    for (let i = 0; i < n; i++) {
-      const [x, y, z] = [random.normal(), random.normal(), random.normal()];
-      const r = Math.hypot(x, y, z);
-      v.set([(sx * x) / r, (sy * y) / r, (sz * z) / r], 3 * i);
-    }
-    return v;
-  };
-  const peerPair = (n) => [
-    Float64Array.from({ length: n * 3 }, () => random.uniform(-0.5, 0.5)),
-    Float64Array.from({ length: n * 3 }, () => 0.25 * random.normal()),
-  ];
-  const emdCases = [
-    { name: 'emd_exact_shape_n2048', n: 2048, make: (n) => [ellipsoid(n), ellipsoid(n)] },
-    // two shapes of one category (proportions differ by up to 20 %): mass moves across the
-    // surface, as between a generated cloud and another reference, or two references
-    {
-      name: 'emd_exact_two_shapes_n2048',
-      n: 2048,
-      make: (n) => [ellipsoid(n), ellipsoid(n, [0.9, 0.6, 0.25])],
-    },
-    { name: 'emd_exact_shape_n1024', n: 1024, make: (n) => [ellipsoid(n), ellipsoid(n)] },
-    { name: 'emd_exact_n2048', n: 2048, make: peerPair },
-  ];
-  for (const { name, n, make } of emdCases) {
+  // Exact EMD per pair on the cloud pairs of emd-clouds.mjs
+  for (const { name, n, make } of emdCases(random)) {
     if (!selected(name)) continue;
     const ours = [];
     const theirs = [];

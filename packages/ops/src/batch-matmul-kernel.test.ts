@@ -83,11 +83,30 @@ describeBackends('simdBatchMatMul', (backend) => {
           return values;
         }),
       );
+      // a long Aᵀ·B in blocks of 8 rows, summed
+      const a = randomTensor(60, [2, 45, 9]) as tf.Tensor3D;
+      const b = randomTensor(61, [2, 45, 13]) as tf.Tensor3D;
+      const c = simdBatchMatMul(a, b, true, false, undefined, 8);
+      results[results.length - 1].push(c.dataSync() as Float32Array);
+      tf.dispose([a, b, c]);
     }
     await tf.setBackend('wasm');
     results[0].forEach((values, i) => {
       expect(Array.from(values)).toEqual(Array.from(results[1][i]));
     });
+  });
+
+  it('Aᵀ·B with a long inner dimension: blocks of rows summed give the whole product', () => {
+    const a = randomTensor(41, [2, 45, 9]) as tf.Tensor3D;
+    const b = randomTensor(42, [2, 45, 13]) as tf.Tensor3D;
+    const ref = tf.matMul(a, b, true, false);
+    // blocks of 8 → 6 blocks of 8 rows (the last 5); of 45 and more → one block (no blocking)
+    for (const innerBlock of [8, 44, 45]) {
+      const ours = simdBatchMatMul(a, b, true, false, undefined, innerBlock);
+      expectClose(ours.dataSync(), ref.dataSync(), { rtol: 1e-5, atol: 1e-5 });
+      ours.dispose();
+    }
+    tf.dispose([a, b, ref]);
   });
 
   it('leaks no tensors', async () => {

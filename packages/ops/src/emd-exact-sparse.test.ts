@@ -157,11 +157,37 @@ describe('nearestNeighbours3d (the candidates of the sparse EMD)', () => {
         .slice(0, k);
     });
   }
+  /** nearestNeighbours3d's k neighbours of each query are at brute force's k smallest distances, in order. */
+  function expectBruteForceNeighbours(
+    queries: Float64Array,
+    points: Float64Array,
+    n: number,
+    k: number,
+  ): void {
+    const out = new Int32Array(n * k);
+    nearestNeighbours3d(queries, points, n, k, out);
+    const expected = bruteForce(queries, points, n, k);
+    for (let q = 0; q < n; q++) {
+      const got = Array.from(out.subarray(q * k, (q + 1) * k), (p) => {
+        let s = 0;
+        for (let c = 0; c < 3; c++) s += (queries[3 * q + c] - points[3 * p + c]) ** 2;
+        return s;
+      });
+      expect(got).toEqual(expected[q]);
+    }
+  }
   const cases: [string, (k: number) => number][] = [
     ['a Gaussian cloud', () => random.normal()],
     ['a flat set (z = 0) and repeated points', (k) => (k % 3 === 2 ? 0 : random.int(4))],
     ['queries far outside the points’ box', () => random.uniform(0, 1)],
   ];
+  it('finds the same k nearest distances as brute force where the block around a query is not enough (uniform queries, a narrow Gaussian of points)', () => {
+    const n = 800;
+    const k = 16;
+    const points = Float64Array.from({ length: n * 3 }, () => 0.1 * random.normal());
+    const queries = Float64Array.from({ length: n * 3 }, () => random.uniform(-1, 1));
+    expectBruteForceNeighbours(queries, points, n, k);
+  });
   for (const [name, value] of cases) {
     it(`finds the same k nearest distances as brute force: ${name}`, () => {
       const n = 300;
@@ -170,17 +196,7 @@ describe('nearestNeighbours3d (the candidates of the sparse EMD)', () => {
       const queries = Float64Array.from({ length: n * 3 }, (_, i) =>
         name.startsWith('queries') ? value(i) * 5 - 2 : value(i),
       );
-      const out = new Int32Array(n * k);
-      nearestNeighbours3d(queries, points, n, k, out);
-      const expected = bruteForce(queries, points, n, k);
-      for (let q = 0; q < n; q++) {
-        const got = Array.from(out.subarray(q * k, (q + 1) * k), (p) => {
-          let s = 0;
-          for (let c = 0; c < 3; c++) s += (queries[3 * q + c] - points[3 * p + c]) ** 2;
-          return s;
-        });
-        expect(got).toEqual(expected[q]);
-      }
+      expectBruteForceNeighbours(queries, points, n, k);
     });
   }
 });

