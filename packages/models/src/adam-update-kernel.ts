@@ -10,7 +10,6 @@ import {
   getBackend,
   getKernel,
   type KernelBackend,
-  type NamedAttrMap,
   registerKernel,
   type Tensor,
   type TensorInfo,
@@ -84,9 +83,5 @@ export function adamUpdate(
 ): Tensor[] {
   const backendName = getBackend();
   if (!getKernel(KERNEL_NAME, backendName)) register(backendName);
-  return engine().runKernel(
-    KERNEL_NAME,
-    { value, gradient, m, v },
-    constants as unknown as NamedAttrMap,
-  ) as unknown as Tensor[];
+  return engine().runKernel(KERNEL_NAME, { value, gradient, m, v }, { ...constants }) as unknown as Tensor[];
 }
