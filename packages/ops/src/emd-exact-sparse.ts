@@ -83,7 +83,6 @@ function solveOnCandidates(
     if (violations.length > 0) current = withPairs(current, violations, ax, bx, d);
     return violations;
   };
-  let auctionDone = false;
   for (let epsilon = SparseAuction.firstEpsilon(graph, warmStartEpsilon), phase = 0; ; phase++) {
     if (!auction.phase(current, epsilon)) break;
     if (epsilon <= warmStartEpsilon) {
@@ -94,25 +93,20 @@ function solveOnCandidates(
         for (let t = 0; t < violating.length; t++) violating[t] = violations[2 * t];
         if (!auction.rebid(current, violating, epsilon)) break;
       }
-      auctionDone = true;
       break;
     }
     if (phase >= PRICE_CHECK_FROM_PHASE) priceViolations(COARSE_NEW_PER_ROW);
     epsilon = SparseAuction.nextEpsilon(epsilon, warmStartEpsilon);
   }
-  if (auctionDone) {
-    state = auction.start(current);
-    // start() raises v_j above −p_j by at most ε: the slacks found against −p shrink by that
-    let raised = 0;
-    for (let j = 0; j < n; j++) raised = Math.max(raised, state.v[j] + auction.prices[j]);
-    for (let i = 0; i < n; i++) slack[i] -= raised;
-  } else {
-    // the auction's bids are capped (prices climb forever without a perfect matching); when
-    // it gives up, the shortest paths start from the row minima instead, and every row is
-    // checked again (the slacks above were against the prices)
-    state = rowMinimumStart(current);
-    slack.fill(Number.NEGATIVE_INFINITY);
-  }
+  // The shortest paths start from the auction's prices, also when a phase stopped at its cap
+  // on bids (the graph always holds a perfect matching, so the prices stay finite and
+  // start() makes them feasible duals; only fewer pairs are assigned).
+  state = auction.start(current);
+  // start() raises v_j above −p_j (by at most ε after a finished phase): the slacks found
+  // against −p shrink by that
+  let raised = 0;
+  for (let j = 0; j < n; j++) raised = Math.max(raised, state.v[j] + auction.prices[j]);
+  for (let i = 0; i < n; i++) slack[i] -= raised;
   for (let round = 0; ; round++) {
     if (!sparseShortestPaths(current, state)) return null; // not reached: the graph has a perfect matching
     const checked = rowsToCheck(state.u);
@@ -137,29 +131,6 @@ function solveOnCandidates(
   let total = 0;
   for (let i = 0; i < n; i++) total += distance(ax, bx, d, i, state.colForRow[i]);
   return total;
-}
-
-/** v = 0, u_i = min_j c_ij over row i's pairs, each row on its minimising column if still free. */
-function rowMinimumStart({ n, start, col, cost }: SparseCosts): AssignmentStart {
-  const u = new Float64Array(n);
-  const v = new Float64Array(n);
-  const colForRow = new Int32Array(n).fill(-1);
-  const taken = new Uint8Array(n);
-  for (let i = 0; i < n; i++) {
-    let best = -1;
-    u[i] = Number.POSITIVE_INFINITY;
-    for (let e = start[i]; e < start[i + 1]; e++) {
-      if (cost[e] < u[i]) {
-        u[i] = cost[e];
-        best = col[e];
-      }
-    }
-    if (best >= 0 && !taken[best]) {
-      taken[best] = 1;
-      colForRow[i] = best;
-    }
-  }
-  return { u, v, colForRow };
 }
 
 function distance(ax: Float64Array, bx: Float64Array, d: number, i: number, j: number): number {
