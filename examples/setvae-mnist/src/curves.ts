@@ -14,7 +14,7 @@ import { pickBackend } from '@setgen/example-kit';
 import { SetVAE } from '@setgen/models/node';
 import { CLASSIFIER_DIR, DigitClassifier } from './digit-classifier.js';
 import { digitScore } from './digit-score.js';
-import { attentionSplit, evaluateSamples, evaluationReference } from './evaluate.js';
+import { attentionSplit, evaluateSamples, evaluationReference, scoreFields } from './evaluate.js';
 import { drawMetricCurves } from './figures.js';
 import { mnistImages } from './mnist-images.js';
 
@@ -130,9 +130,7 @@ export async function runCurves(args: string[]): Promise<CurvePoint[]> {
       step,
       temperature,
       metrics,
-      confident: score?.confident ?? Number.NaN,
-      rejected: score?.rejected ?? Number.NaN,
-      classEntropy: score?.histogramEntropy ?? Number.NaN,
+      ...scoreFields(score),
       attentionEntropy: split.map((level) => level.entropy),
       recon: mean('recon'),
       kl: mean('kl'),

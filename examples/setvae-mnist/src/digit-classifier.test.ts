@@ -62,6 +62,7 @@ describe('DigitClassifier', () => {
   it('save / load round trip gives the same predictions; a wrong file is refused', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'digit-classifier-'));
     try {
+      const tensors = tf.memory().numTensors;
       const model = new DigitClassifier(TINY);
       const sets = [notADigit(20, new Random(4))];
       await model.save(dir);
@@ -69,6 +70,8 @@ describe('DigitClassifier', () => {
       expect(Array.from(loaded.predict(sets))).toEqual(Array.from(model.predict(sets)));
       model.dispose();
       loaded.dispose();
+      // construction, load and dispose leave no tensor behind (initial values, loaded weights)
+      expect(tf.memory().numTensors).toBe(tensors);
       await writeFile(join(dir, 'weights.bin'), new Uint8Array(8));
       await expect(DigitClassifier.load(dir)).rejects.toThrow(DataError);
     } finally {

@@ -92,10 +92,11 @@ export class DigitClassifier {
     const dense = (fanIn: number, units: number, name: string) => {
       const bound = 1 / Math.sqrt(fanIn);
       const draw = (n: number) => Float32Array.from({ length: n }, () => random.uniform(-bound, bound));
-      return [
+      // tf.variable shares the initial value's data: dispose the initial tensors (no leak)
+      return tf.tidy(() => [
         tf.variable(tf.tensor2d(draw(fanIn * units), [fanIn, units]), true, `${name}/kernel`),
         tf.variable(tf.tensor1d(draw(units)), true, `${name}/bias`),
-      ];
+      ]);
     };
     [this.inputKernel, this.inputBias] = dense(2, d, `${id}/input`);
     [this.pointKernel, this.pointBias] = dense(d, d, `${id}/point`);
@@ -213,7 +214,9 @@ export class DigitClassifier {
     }
     let offset = 0;
     variables.forEach((v, i) => {
-      v.assign(tf.tensor(values.slice(offset, offset + sizes[i]), v.shape));
+      const value = tf.tensor(values.slice(offset, offset + sizes[i]), v.shape);
+      v.assign(value);
+      value.dispose(); // the variable keeps its own reference to the data
       offset += sizes[i];
     });
     return model;

@@ -30,8 +30,14 @@ export function toHostSets(out: { x: tf.Tensor3D; mask: tf.Tensor2D }): HostSet[
   });
 }
 
+/** Every tensor of a sample / reconstruction: the sets, the attention maps and each level's latents. */
 export function disposeOutput(out: SetVAEOutput): void {
-  tf.dispose([out.x, out.mask, ...out.attention.map((a) => a.attention)]);
+  tf.dispose([
+    out.x,
+    out.mask,
+    ...out.attention.map((a) => a.attention),
+    ...out.levels.flatMap((l) => [l.priorMu, l.priorLogvar, l.posteriorMu, l.posteriorLogvar, l.z, l.kl]),
+  ]);
 }
 
 /** Samples with the reference cardinalities (as SetVAE's evaluation), in chunks. */
@@ -127,6 +133,19 @@ export async function evaluateSamples(
   }
   const score = classifier ? digitScore(classifier, generated, { seed, twoDigits }) : null;
   return { metrics, score, generated };
+}
+
+/** The digit score of an evaluation as the flat fields the curves and the sweep log (NaN without a classifier). */
+export function scoreFields(score: ClassifierScore | null): {
+  confident: number;
+  rejected: number;
+  classEntropy: number;
+} {
+  return {
+    confident: score?.confident ?? Number.NaN,
+    rejected: score?.rejected ?? Number.NaN,
+    classEntropy: score?.histogramEntropy ?? Number.NaN,
+  };
 }
 
 /** `MMD-CD 1.234 ×10⁻³` style cells. */

@@ -13,31 +13,15 @@ import {
   trainingCurves,
 } from '@setgen/example-plot';
 import { saveFigure } from '@setgen/example-plot/node';
-import type { SetVAE, SetVAEOutput, TrainProgress } from '@setgen/models';
+import type { SetVAE, TrainProgress } from '@setgen/models';
 import type { HostSet } from '@setgen/ops';
 import * as tf from '@tensorflow/tfjs-core';
+import { disposeOutput, toHostSets } from './evaluate.js';
 
 const UNIT: Bounds = [
   [0, 1],
   [0, 1],
 ];
-
-function validRows(out: { x: tf.Tensor3D; mask: tf.Tensor2D }, b: number): HostSet {
-  const [, n, d] = out.x.shape;
-  const x = tf.tidy(() => tf.reshape(tf.slice(out.x, [b, 0, 0], [1, n, d]), [n, d]).dataSync());
-  const m = tf.tidy(() => tf.slice(out.mask, [b, 0], [1, n]).dataSync());
-  const rows: number[] = [];
-  for (let i = 0; i < n; i++) if (m[i] === 1) rows.push(i);
-  const values = new Float32Array(rows.length * d);
-  rows.forEach((r, k) => {
-    values.set(x.subarray(r * d, (r + 1) * d), k * d);
-  });
-  return { values, n: rows.length, d };
-}
-
-function disposeOutput(out: SetVAEOutput): void {
-  tf.dispose([out.x, out.mask, ...out.attention.map((a) => a.attention)]);
-}
 
 /** Writes the figure beside `path` (.svg, .png, .vl.json); returns the PNG's path. */
 async function save(path: string, spec: Parameters<typeof saveFigure>[1]): Promise<string> {
@@ -45,14 +29,14 @@ async function save(path: string, spec: Parameters<typeof saveFigure>[1]): Promi
 }
 
 /** A grid of generated sets. */
-export async function drawSamples(path: string, sets: HostSet[]): Promise<string> {
+export async function drawSamples(path: string, sets: HostSet[], title = 'Samples'): Promise<string> {
   return save(
     path,
     pointSetGrid(sets, {
       bounds: UNIT,
       columns: 8,
       captions: sets.map((s) => `N = ${s.n}`),
-      title: 'Samples',
+      title,
     }),
   );
 }
@@ -61,7 +45,7 @@ export async function drawSamples(path: string, sets: HostSet[]): Promise<string
 export async function drawReconstructions(path: string, model: SetVAE, inputs: HostSet[]): Promise<string> {
   const batch = toSetBatch(inputs);
   const out = model.reconstruct(batch, { seed: 3 });
-  const recon = inputs.map((_, b) => validRows(out, b));
+  const recon = toHostSets(out);
   disposeOutput(out);
   tf.dispose([batch.x, batch.mask as tf.Tensor2D]);
   return save(
@@ -82,12 +66,13 @@ export async function drawCardinalities(
   model: SetVAE,
   sizes: number[],
   rows: number,
+  temperature = 1,
 ): Promise<string> {
   const sets: HostSet[] = [];
   for (let r = 0; r < rows; r++) {
     for (const n of sizes) {
-      const out = model.sample([n], { seed: 500 + r });
-      sets.push(validRows(out, 0));
+      const out = model.sample([n], { seed: 500 + r, temperature });
+      sets.push(...toHostSets(out));
       disposeOutput(out);
     }
   }

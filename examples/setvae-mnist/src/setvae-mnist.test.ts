@@ -2,10 +2,12 @@
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { markCounts, svgTexts } from '@setgen/example-plot';
 import { SetVAE } from '@setgen/models/node';
 import { expect, it } from 'vitest';
-import { runSetVaeMnist } from './setvae-mnist.js';
+import { sampleLike } from './evaluate.js';
+import { runSetVaeMnist, SAMPLING_TEMPERATURE } from './setvae-mnist.js';
 
 it('trains, evaluates, writes five figures (SVG, PNG, spec) and a checkpoint that loads', async () => {
   const out = await mkdtemp(join(tmpdir(), 'setvae-mnist-'));
@@ -44,6 +46,28 @@ it('trains, evaluates, writes five figures (SVG, PNG, spec) and a checkpoint tha
     const model = await SetVAE.load(join(out, 'checkpoint'));
     expect(model.step).toBe(3);
     model.dispose();
+    // --load DIR samples, evaluates and draws a saved model without training
+    const loaded = await runSetVaeMnist([
+      '--load',
+      join(out, 'checkpoint'),
+      '--eval-size',
+      '4',
+      '--out',
+      join(out, 'loaded'),
+    ]);
+    expect(loaded?.steps).toBe(3);
+    expect(loaded?.history).toEqual([]);
+    expect(loaded?.samples).toHaveLength(4);
+    expect((await readdir(join(out, 'loaded'))).filter((f) => f.endsWith('.png')).sort()).toEqual([
+      'attention.png',
+      'cardinality.png',
+      'reconstructions.png',
+      'samples.png',
+    ]);
+    await expect(runSetVaeMnist(['--load', join(out, 'nothing-here'), '--out', out])).rejects.toThrow(
+      /--load: no saved SetVAE/,
+    );
+    await expect(runSetVaeMnist(['--load', out, '--pretrained'])).rejects.toThrow(/not both/);
     expect(await runSetVaeMnist(['--help'])).toBeNull();
     await expect(runSetVaeMnist(['--steps', '2', '--epochs', '1'])).rejects.toThrow(/not both/);
   } finally {
@@ -79,6 +103,30 @@ it('--pretrained samples and evaluates the shipped model without training', asyn
     expect(summary?.steps).toBeGreaterThan(1000);
     expect(summary?.losses).toEqual({});
     expect(summary?.score?.samples.histogram.reduce((a, b) => a + b, 0)).toBe(4);
+    // the example samples at temperature 2 unless told otherwise; --temperature is honoured
+    // (same seeds, so only the prior's scale differs)
+    expect(summary?.temperature).toBe(SAMPLING_TEMPERATURE);
+    expect(SAMPLING_TEMPERATURE).toBe(2);
+    const model = await SetVAE.load(
+      join(fileURLToPath(new URL('..', import.meta.url)), 'pretrained', 'set-mnist'),
+    );
+    const expected = (temperature: number) =>
+      sampleLike(model, summary?.samples ?? [], { seed: 1000, temperature }).map((s) => Array.from(s.values));
+    expect(summary?.samples.map((s) => Array.from(s.values))).toEqual(expected(2));
+    const cold = await runSetVaeMnist([
+      '--pretrained',
+      '--eval-size',
+      '4',
+      '--no-figures',
+      '--temperature',
+      '1',
+      '--out',
+      out,
+    ]);
+    expect(cold?.temperature).toBe(1);
+    expect(cold?.samples.map((s) => Array.from(s.values))).toEqual(expected(1));
+    expect(cold?.samples.map((s) => Array.from(s.values))).not.toEqual(expected(2));
+    model.dispose();
     await expect(
       runSetVaeMnist(['--pretrained', '--dataset', 'setMultiMnist', '--eval-size', '0', '--out', out]),
     ).rejects.toThrow(/--pretrained: no pretrained setMultiMnist model/);

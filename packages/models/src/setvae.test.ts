@@ -283,6 +283,36 @@ describeBackends('SetVAE', () => {
     });
   });
 
+  it('sample honours the temperature: every level draws z = μ + T·σ·ε from its prior, the same ε per seed', async () => {
+    await expectNoLeak(() => {
+      // the prior noise ε = (z − μ_prior) / σ_prior of every level, at temperature T
+      const noise = (temperature: number) =>
+        tf.tidy(() => {
+          const out = model.sample([5, 9], { seed: 21, temperature });
+          const eps = out.levels.map((l) =>
+            tf.div(tf.sub(l.z, l.priorMu), tf.exp(tf.mul(l.priorLogvar, 0.5))).dataSync(),
+          );
+          return { eps, x: out.x.dataSync() };
+        });
+      const one = noise(1);
+      expect(one.eps.length).toBe(2);
+      for (const temperature of [0.5, 2]) {
+        const t = noise(temperature);
+        // the priors of lower levels depend on the latents above, so compare the noise, not z
+        t.eps.forEach((eps, l) => {
+          expectClose(
+            eps,
+            one.eps[l].map((e) => temperature * e),
+            { rtol: 1e-4, atol: 1e-5 },
+          );
+        });
+        expect(Math.max(...t.x.map((v, i) => Math.abs(v - one.x[i])))).toBeGreaterThan(1e-4);
+      }
+      // temperature 0: every latent at its prior mean
+      for (const eps of noise(0).eps) expectClose(eps, new Float32Array(eps.length), { rtol: 0, atol: 0 });
+    });
+  });
+
   it('bad inputs throw typed errors naming the argument, leaking nothing', async () => {
     const x3 = tf.zeros([2, 5, 3]) as tf.Tensor3D;
     await expectNoLeak(() => model.loss(x3));
