@@ -3,10 +3,19 @@
 //   oneshot_step_topn_b128_n9   batch 128 sets of 9 atoms (the paper's mean size), positions + one-hot(4)
 //   oneshot_step_topn_b128_n20  the same with 20 atoms
 // Each step = the runtime's trainStep: forward + backward + global-norm clipping at 4 + Adam.
+// `cpu_ms` = median process CPU time of a timed step (the peer reports the same): on a shared
+// machine it moves less with the load than the wall time does.
 //   node bench/one-shot-set-vae.bench.mjs [--backends wasm,cpu]
 import * as tf from '@tensorflow/tfjs-core';
 import { backendsFromArgs, bench, useBackend } from '../../../scripts/bench-harness.mjs';
 import { OneShotSetVAE } from '../dist/index.js';
+
+function median(values) {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length / 2;
+  const value = sorted.length % 2 ? sorted[Math.floor(mid)] : (sorted[mid - 1] + sorted[mid]) / 2;
+  return Math.round(value * 10) / 10;
+}
 
 for (const backend of backendsFromArgs(['wasm'])) {
   await useBackend(backend);
@@ -14,12 +23,22 @@ for (const backend of backendsFromArgs(['wasm'])) {
     const model = new OneShotSetVAE({ creation: 'topn' });
     const x = tf.randomUniform([128, n, 7], -6, 6, 'float32', n); // positions and features in ±6, seeded
     // the runtime's step with the model's plan: Adam(2e-4), clipping at 4, plateau schedule
-    const step = () => model.trainStep({ x }).losses.total;
+    const cpu = [];
+    const step = () => {
+      const start = process.cpuUsage();
+      const total = model.trainStep({ x }).losses.total;
+      const used = process.cpuUsage(start);
+      cpu.push((used.user + used.system) / 1000);
+      return total;
+    };
+    const warmup = 2;
+    const extra = { B: 128, n, params: model.countParams() };
+    Object.defineProperty(extra, 'cpu_ms', { enumerable: true, get: () => median(cpu.slice(warmup)) });
     await bench(`oneshot_step_topn_b128_n${n}`, step, {
       runs: backend === 'cpu' ? 3 : 10,
-      warmup: 2,
+      warmup,
       backend,
-      extra: { B: 128, n, params: model.countParams() },
+      extra,
     });
     model.dispose();
     x.dispose();

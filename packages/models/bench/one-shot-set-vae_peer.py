@@ -7,6 +7,8 @@ loss (scipy linear_sum_assignment per set on detached Euclidean costs) + KL + th
 minimum-distance and valency penalties (sort of the distance rows, as the reference code).
 CPU, float32, 1 thread by default (our wasm step is single-threaded; and on the shared 2-core
 machine, 2 OpenMP threads under load made the same step 30x slower: 10 s instead of 0.3 s).
+`cpu_ms` = median process CPU time of a step (summed over threads). `--threads 0` keeps
+PyTorch's default thread count.
 Run: /usr/bin/python3 bench/one-shot-set-vae_peer.py [--threads N]"""
 import json
 import math
@@ -20,7 +22,9 @@ import torch.nn as nn
 from scipy.optimize import linear_sum_assignment
 
 THREADS = int(sys.argv[sys.argv.index('--threads') + 1]) if '--threads' in sys.argv else 1
-torch.set_num_threads(THREADS)
+if THREADS > 0:
+    torch.set_num_threads(THREADS)
+THREADS = torch.get_num_threads()
 torch.manual_seed(0)
 
 
@@ -111,16 +115,18 @@ def loss_fn(out, target, mu, logvar):
 
 
 def timed(name, fn, runs=10, warmup=2, **extra):
-    times = []
+    times, cpu = [], []
     for r in range(warmup + runs):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         fn()
         if r >= warmup:
             times.append((time.perf_counter() - t0) * 1000)
+            cpu.append((time.process_time() - c0) * 1000)  # all threads of the process
     times.sort()
     q = lambda p: times[min(len(times) - 1, int(p * len(times)))]
     print(json.dumps({"name": name, "median_ms": round(statistics.median(times), 3), "p10_ms": round(q(0.1), 3),
-                      "p90_ms": round(q(0.9), 3), "runs": runs, "backend": "torch-cpu", "threads": THREADS, **extra}))
+                      "p90_ms": round(q(0.9), 3), "runs": runs, "backend": "torch-cpu", "threads": THREADS,
+                      "cpu_ms": round(statistics.median(cpu), 1), **extra}))
 
 
 model = OneShot()

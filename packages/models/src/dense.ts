@@ -25,9 +25,9 @@ export class ElementwiseDense {
     this.bias = tidy(() => variable(tensor1d(bias), true, `${name}/bias`));
   }
 
-  /** `x [B, N, in]` → `x·W + b` `[B, N, units]`. */
-  apply(x: Tensor3D): Tensor3D {
-    return denseProjection(x, this.kernel, { bias: this.bias });
+  /** `x [B, N, in]` → `x·W + b` `[B, N, units]`, through a ReLU with `relu: true` (one op). */
+  apply(x: Tensor3D, { relu = false }: { relu?: boolean } = {}): Tensor3D {
+    return denseProjection(x, this.kernel, { bias: this.bias, relu });
   }
 
   get variables(): Variable[] {

@@ -591,15 +591,15 @@ export class OneShotSetVAE extends TrainableSetModel {
   private encodeClean(x: Tensor3D, mask: Tensor2D): { mu: Tensor2D; logvar: Tensor2D } {
     return tidy(() => {
       const [in1, in2] = this.encoderMlp;
-      const keep = expandDims(mask, 2);
-      let h = mul(relu(in2.apply(relu(in1.apply(x)) as Tensor3D)), keep) as Tensor3D;
+      // (no mask product here: the blocks select their elements themselves)
+      let h = in2.apply(in1.apply(x, { relu: true }), { relu: true });
       for (const block of this.encoderBlocks) {
         h = block.apply(h, { mask }) as Tensor3D; // LN(h + MH), LN(· + FFN): residuals inside
       }
       const pooled = relu(setPooling(h, mask, 'pna')) as Tensor2D; // [sum, mean, max, std]
       const [out1, out2] = this.encoderHead;
       const stats = out2.apply(
-        relu(out1.apply(pooled as unknown as Tensor3D)) as Tensor3D,
+        out1.apply(pooled as unknown as Tensor3D, { relu: true }),
       ) as unknown as Tensor2D;
       const d = this.config.latentDim;
       return { mu: slice(stats, [0, 0], [-1, d]), logvar: slice(stats, [0, d], [-1, d]) };
@@ -615,14 +615,14 @@ export class OneShotSetVAE extends TrainableSetModel {
       const mask = slice(created.mask!, [0, 0], [-1, length]) as Tensor2D;
       const keep = expandDims(mask, 2);
       // Eq. 11: a linear layer on X0 (z enters through Eq. 10's FiLM rather than by concatenation)
-      let h = relu(this.decoderInput.apply(x0)) as Tensor3D;
+      let h = this.decoderInput.apply(x0, { relu: true });
       h = this.latentFilm.apply([h, z], { mask: [mask, null] }) as Tensor3D; // Eq. 10
-      h = mul(relu(this.decoderMlp.apply(h)), keep) as Tensor3D;
+      h = this.decoderMlp.apply(h, { relu: true }); // padded rows: the blocks zero them
       for (const block of this.decoderBlocks) {
         h = block.apply(h, { mask }) as Tensor3D;
       }
       const [out1, out2] = this.decoderHead;
-      const x = mul(out2.apply(relu(out1.apply(h)) as Tensor3D), keep) as Tensor3D;
+      const x = mul(out2.apply(out1.apply(h, { relu: true })), keep) as Tensor3D;
       return { x, mask };
     });
   }
@@ -672,7 +672,7 @@ export class OneShotSetVAE extends TrainableSetModel {
     }
     return tidy(() => {
       const [s1, s2] = this.sizePredictor;
-      const out = s2.apply(relu(s1.apply(z as unknown as Tensor3D)) as Tensor3D) as unknown as Tensor2D;
+      const out = s2.apply(s1.apply(z as unknown as Tensor3D, { relu: true })) as unknown as Tensor2D;
       return add(reshape(out, [z.shape[0]]), this.config.averageSize);
     });
   }

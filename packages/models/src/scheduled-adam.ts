@@ -3,11 +3,12 @@
 // every update, so a subclass can move it; `getWeights/setWeights` carry the step and
 // both moments, which is what an exact resume needs.
 //
-// The update itself runs on all variables at once: tfjs's Adam issues about 14 small kernels
-// per variable (≈ 4,000 for SetVAE's 285 variables, ≈ 36 ms per step on wasm whatever the
-// batch size); here the gradients, moments and values are concatenated into flat vectors,
-// updated with the same element-wise formula (so the result is bit-identical) and split
-// back. The moments stay tfjs's per-variable state, so saved states are interchangeable.
+// The update itself: tfjs's Adam issues about 14 small kernels per variable (≈ 4,000 for
+// SetVAE's 285 variables, ≈ 36 ms per step on wasm whatever the batch size). On wasm and cpu
+// one kernel per variable does the whole element-wise update (adam-update-kernel.ts);
+// elsewhere the gradients, moments and values are concatenated into flat vectors, updated
+// with the same formula and split back. Both are bit-identical to tfjs's Adam. The moments
+// stay tfjs's per-variable state, so saved states are interchangeable.
 
 import { ConfigError } from '@setgen/ops';
 import { splitRows } from '@setgen/ops/internal';
@@ -28,6 +29,7 @@ import {
   type Variable,
   zerosLike,
 } from '@tensorflow/tfjs-core';
+import { adamUpdate, adamUpdateAvailable } from './adam-update-kernel.js';
 
 /** tfjs's AdamOptimizer state, which is protected in its typings. */
 interface AdamState {
@@ -116,7 +118,22 @@ export class ScheduledAdam extends AdamOptimizer {
           v: state.accumulatedSecondMoment[i].variable,
         });
       });
-      if (updates.length > 0) {
+      if (updates.length > 0 && adamUpdateAvailable()) {
+        const constants = {
+          beta1: state.beta1,
+          beta2: state.beta2,
+          epsilon: state.epsilon,
+          learningRate: this.learningRate,
+          accBeta1: state.accBeta1.dataSync()[0], // a copy of 4 bytes on wasm and cpu
+          accBeta2: state.accBeta2.dataSync()[0],
+        };
+        for (const u of updates) {
+          const [value, m, v] = adamUpdate(u.value, u.gradient, u.m, u.v, constants);
+          u.m.assign(m);
+          u.v.assign(v);
+          u.value.assign(value);
+        }
+      } else if (updates.length > 0) {
         const flat = (pick: (u: (typeof updates)[number]) => Tensor) =>
           concat(updates.map((u) => reshape(pick(u), [-1])));
         const g = flat((u) => u.gradient);

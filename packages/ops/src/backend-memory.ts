@@ -10,11 +10,31 @@ export interface TensorMemory {
   read(backend: KernelBackend, t: TensorInfo): Float32Array;
   /** A new float32 tensor of `shape`, filled by `fill` through a view. */
   write(backend: KernelBackend, shape: number[], fill: (out: Float32Array) => void): TensorInfo;
+  /** tfjs-wasm only: its WebAssembly heap, for kernels that compute in place (null elsewhere). */
+  heap?(backend: KernelBackend): WasmHeap | null;
+}
+
+/** The heap of tfjs-wasm, addressed in bytes (offsets stay valid when the heap grows). */
+export interface WasmHeap {
+  memory: WebAssembly.Memory;
+  /** Byte offset of `t`'s values. */
+  offset(t: TensorInfo): number;
+  /** A new float32 tensor of `shape`, its values not yet written. */
+  allocate(shape: number[]): TensorInfo;
+  /** Scratch space of `bytes` bytes, freed by `free`. */
+  malloc(bytes: number): number;
+  free(offset: number): void;
 }
 
 interface WasmBackendLike extends KernelBackend {
   typedArrayFromHeap(t: TensorInfo): Float32Array;
   makeOutput(shape: number[], dtype: 'float32'): TensorInfo;
+  dataIdMap: { get(dataId: unknown): { memoryOffset: number } | undefined };
+  wasm?: {
+    asm?: { memory?: unknown };
+    _malloc(bytes: number): number;
+    _free(offset: number): void;
+  };
 }
 interface CpuBackendLike extends KernelBackend {
   makeTensorInfo(shape: number[], dtype: 'float32', values: BackendValues): TensorInfo;
@@ -27,6 +47,19 @@ const TENSOR_MEMORY: Record<string, TensorMemory> = {
       const out = (backend as WasmBackendLike).makeOutput(shape, 'float32');
       fill((backend as WasmBackendLike).typedArrayFromHeap(out));
       return out;
+    },
+    heap: (anyBackend) => {
+      const backend = anyBackend as WasmBackendLike;
+      const wasm = backend.wasm;
+      const memory = wasm?.asm?.memory;
+      if (!wasm || !(memory instanceof WebAssembly.Memory) || !backend.dataIdMap) return null;
+      return {
+        memory,
+        offset: (t) => backend.dataIdMap.get(t.dataId)!.memoryOffset,
+        allocate: (shape) => backend.makeOutput(shape, 'float32'),
+        malloc: (bytes) => wasm._malloc(bytes),
+        free: (offset) => wasm._free(offset),
+      };
     },
   },
   cpu: {

@@ -3,6 +3,7 @@ import { describeBackends, expectClose, expectNoLeak, randomTensor } from '@setg
 import * as tf from '@tensorflow/tfjs-core';
 import { expect, it } from 'vitest';
 import { assemble, moduleSource } from '../wasm/build.mjs';
+import { tensorMemory } from './backend-memory.js';
 import { simdBatchMatMul, simdBatchMatMulAvailable } from './batch-matmul-kernel.js';
 
 /** `[batch, n, k, m]`: every tile path (4×8, 4×4, 1×8, 1×4, scalar columns, leftover rows). */
@@ -61,6 +62,40 @@ describeBackends('simdBatchMatMul', (backend) => {
     tf.dispose([a, b, whole]);
   });
 
+  it('computes in place on the tfjs-wasm heap, bit for bit as the copying kernel on cpu', async () => {
+    if (backend !== 'wasm') return;
+    expect(tensorMemory('wasm')?.heap?.(tf.backend())).toBeTruthy();
+    const results: Float32Array[][] = [];
+    for (const name of ['wasm', 'cpu']) {
+      await tf.setBackend(name);
+      results.push(
+        [
+          [false, false],
+          [true, false],
+          [false, true],
+          [true, true],
+        ].map(([transposeA, transposeB], i) => {
+          const a = randomTensor(40 + i, transposeA ? [3, 17, 9] : [3, 9, 17]) as tf.Tensor3D;
+          const b = randomTensor(50 + i, transposeB ? [3, 13, 17] : [3, 17, 13]) as tf.Tensor3D;
+          const c = simdBatchMatMul(a, b, transposeA, transposeB);
+          const values = c.dataSync() as Float32Array;
+          tf.dispose([a, b, c]);
+          return values;
+        }),
+      );
+      // a long Aᵀ·B in blocks of 8 rows, summed
+      const a = randomTensor(60, [2, 45, 9]) as tf.Tensor3D;
+      const b = randomTensor(61, [2, 45, 13]) as tf.Tensor3D;
+      const c = simdBatchMatMul(a, b, true, false, undefined, 8);
+      results[results.length - 1].push(c.dataSync() as Float32Array);
+      tf.dispose([a, b, c]);
+    }
+    await tf.setBackend('wasm');
+    results[0].forEach((values, i) => {
+      expect(Array.from(values)).toEqual(Array.from(results[1][i]));
+    });
+  });
+
   it('Aᵀ·B with a long inner dimension: blocks of rows summed give the whole product', () => {
     const a = randomTensor(41, [2, 45, 9]) as tf.Tensor3D;
     const b = randomTensor(42, [2, 45, 13]) as tf.Tensor3D;
@@ -84,5 +119,5 @@ describeBackends('simdBatchMatMul', (backend) => {
 
 it('the committed kernel is the one the WebAssembly source assembles to', async () => {
   const committed = readFileSync(new URL('./batch-matmul-wasm.ts', import.meta.url), 'utf8');
-  expect(committed).toBe(moduleSource(await assemble()));
+  expect(committed).toBe(moduleSource(await assemble(), await assemble({ importMemory: true })));
 });

@@ -1,5 +1,7 @@
 // Source of the batched matrix product kernel (WebAssembly text with 128-bit SIMD).
-// `node wasm/build.mjs` assembles it into src/batch-matmul-wasm.ts.
+// `node wasm/build.mjs` assembles it into src/batch-matmul-wasm.ts, twice: with a memory of
+// its own (operands are copied in and out), and importing a memory (env.memory), so that on
+// tfjs-wasm it computes in place on the backend's own heap.
 //
 //   C[b] = A[b] · B[b]   for b < batch, A[b] n×k, B[b] k×m, C[b] n×m
 //
@@ -104,8 +106,11 @@ function locals() {
   return names.join('\n');
 }
 
-/** The whole module: exports `memory`, `matmul` and `transpose`. */
-export function batchMatMulWat() {
+/**
+ * The whole module: exports `matmul` and `transpose`, and its own `memory`, or with
+ * `importMemory` computes in the memory it is given as `env.memory`.
+ */
+export function batchMatMulWat({ importMemory = false } = {}) {
   labels = 0;
   const body = [
     set('rowStrideA', bytes(get('rowStrideAe'))),
@@ -129,7 +134,7 @@ export function batchMatMulWat() {
     ),
   ].join('\n');
   return `(module
-(memory (export "memory") 1)
+${importMemory ? '(import "env" "memory" (memory 1))' : '(memory (export "memory") 1)'}
 (func (export "matmul") (param $a i32) (param $bm i32) (param $c i32)
       (param $batch i32) (param $n i32) (param $k i32) (param $m i32)
       (param $batchStrideA i32) (param $rowStrideAe i32) (param $colStrideAe i32)
