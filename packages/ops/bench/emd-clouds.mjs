@@ -1,8 +1,10 @@
 // The cloud pairs of the exact-EMD benchmarks (assignment-vs-scipy.mjs, emd-exact-ab.mjs):
 // two draws of one shape (points on an ellipsoid's surface, as a generated cloud against a
 // reference of its category), two shapes of one category (proportions differ by up to 20 %:
-// mass moves across the surface), and the uniform-vs-Gaussian pair of the shared peer
-// benchmark, whose optimal matching is far from local.
+// mass moves across the surface), two members of a "category" (each axis of each cloud drawn
+// independently within ±20 % of (1, 0.5, 0.3), as the PointFlow protocol pairs clouds of one
+// ShapeNet category), and the uniform-vs-Gaussian pair of the shared peer benchmark, whose
+// optimal matching is far from local.
 
 /** `{ name, n, make() → [a, b] }` for each case, drawing from `random` (@setgen/ops Random). */
 export function emdCases(random) {
@@ -25,6 +27,18 @@ export function emdCases(random) {
       name: 'emd_exact_two_shapes_n2048',
       n: 2048,
       make: (n) => [ellipsoid(n), ellipsoid(n, [0.9, 0.6, 0.25])],
+    },
+    {
+      name: 'emd_exact_category_n2048',
+      n: 2048,
+      make: (n) => {
+        const member = () =>
+          ellipsoid(
+            n,
+            [1, 0.5, 0.3].map((axis) => axis * random.uniform(0.8, 1.2)),
+          );
+        return [member(), member()];
+      },
     },
     { name: 'emd_exact_shape_n1024', n: 1024, make: (n) => [ellipsoid(n), ellipsoid(n)] },
     { name: 'emd_exact_n2048', n: 2048, make: peerPair },

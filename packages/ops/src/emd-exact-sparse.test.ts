@@ -26,6 +26,13 @@ function ellipsoid(n: number): HostSet {
   return { values, n, d: 3 };
 }
 
+/** The ellipsoid's surface stretched by `axes`: two such shapes match across the surface. */
+function scaled(n: number, axes: number[]): HostSet {
+  const { values } = ellipsoid(n);
+  for (let k = 0; k < values.length; k++) values[k] *= axes[k % 3];
+  return { values, n, d: 3 };
+}
+
 /** Σ_i ‖a_i − b_π(i)‖ at the optimum, through the dense solver. */
 function denseOptimum(a: HostSet, b: HostSet): number {
   const { n, d } = a;
@@ -71,6 +78,21 @@ describe('exact EMD on nearest-neighbour candidates, certified by the duals', ()
       },
     ],
   ];
+  // from 512 points (3-D) the candidates also follow a coarse matching's displacements
+  cases.push(
+    [
+      'two shapes of different proportions (3-D, 640 points: displaced candidates)',
+      () => [scaled(640, [1.2, 0.8, 1]), scaled(640, [0.85, 1.2, 0.9])],
+    ],
+    [
+      'a dense core against a uniform cube (640 points, displaced candidates)',
+      () => [cloud(640, 3, () => 0.1 * random.normal()), cloud(640, 3, () => random.uniform(-1, 1))],
+    ],
+    [
+      'a flat square against a surface, with repeated points (640 points, displaced candidates)',
+      () => [cloud(640, 3, (k) => (k % 3 === 2 ? 0 : random.int(6) / 3 - 1)), ellipsoid(640)],
+    ],
+  );
   for (const [name, make] of cases) {
     it(`equals the dense optimum: ${name}`, () => {
       const [a, b] = make();
@@ -82,6 +104,14 @@ describe('exact EMD on nearest-neighbour candidates, certified by the duals', ()
   it('solves a local problem on the sparse path itself, without falling back', () => {
     const a = ellipsoid(300);
     const b = ellipsoid(300);
+    const total = sparseExactEmd(a, b, 1e-4);
+    expect(total).not.toBeNull();
+    expectClose(total as number, denseOptimum(a, b), { rtol: 1e-12, atol: 1e-12 });
+  });
+
+  it('solves two shapes of different proportions on the sparse path (displaced candidates), without falling back', () => {
+    const a = scaled(640, [1.2, 0.8, 1]);
+    const b = scaled(640, [0.85, 1.2, 0.9]);
     const total = sparseExactEmd(a, b, 1e-4);
     expect(total).not.toBeNull();
     expectClose(total as number, denseOptimum(a, b), { rtol: 1e-12, atol: 1e-12 });

@@ -3,7 +3,8 @@
  * matching of Euclidean point sets pairs points with near neighbours, so solve the
  * assignment on a sparse candidate graph (each point's k nearest neighbours in the other
  * set, both ways, plus one pairing by rank along a space-filling curve so that a perfect
- * matching always exists), then certify it on ALL pairs with the duals: if c_ij ≥ u_i + v_j
+ * matching always exists, plus in 3-D each point's nearest neighbours where a coarse matching
+ * says its mass goes: {@link displacedPairs}), then certify it on ALL pairs with the duals: if c_ij ≥ u_i + v_j
  * for every i, j (up to float64 rounding), the graph's optimum is the global optimum (LP
  * duality). The auction's prices are already priced against all pairs between its ε-phases,
  * so the long pairs the optimum needs join the graph early; pairs violating the final duals
@@ -16,6 +17,14 @@ import type { AssignmentStart } from './linear-sum-assignment.js';
 import type { HostSet } from './set-batch.js';
 import { SparseAuction, type SparseCosts, sparseShortestPaths } from './sparse-assignment.js';
 
+/** The coarse matching behind the displaced candidates takes every this many points of each set… */
+const COARSE_STRIDE = 16;
+/** …from this many points on (3-D). */
+const COARSE_MIN_POINTS = 512;
+/** Final ε of the coarse auction, relative to the spread of its costs. */
+const COARSE_RELATIVE_EPSILON = 1e-3;
+/** Candidates per a_i around its displaced position. */
+const DISPLACED_NEIGHBOURS = 8;
 /** Nearest neighbours per point, each way. */
 const NEIGHBOURS = 16;
 /** Rounds of "add the violating pairs and re-solve" before giving up on the sparse path. */
@@ -49,7 +58,9 @@ function solveOnCandidates(
   warmStartEpsilon: number,
   grids: CertificateGrids | null,
 ): number | null {
-  const graph = candidateGraph(ax, bx, n, d, k);
+  const local = candidateGraph(ax, bx, n, d, k);
+  const graph =
+    d === 3 && n >= COARSE_MIN_POINTS ? withNewPairs(local, displacedPairs(ax, bx, n), ax, bx, d) : local;
   // A pair outside the graph can only become violated when u_i + v_j grows. The auction only
   // raises prices (u up, v = −p down), the shortest paths only raise u (of the rows they scan)
   // and lower v, and a repair only lowers u; so after the first full check a row needs
@@ -83,7 +94,6 @@ function solveOnCandidates(
     if (violations.length > 0) current = withPairs(current, violations, ax, bx, d);
     return violations;
   };
-  let auctionDone = false;
   for (let epsilon = SparseAuction.firstEpsilon(graph, warmStartEpsilon), phase = 0; ; phase++) {
     if (!auction.phase(current, epsilon)) break;
     if (epsilon <= warmStartEpsilon) {
@@ -94,25 +104,20 @@ function solveOnCandidates(
         for (let t = 0; t < violating.length; t++) violating[t] = violations[2 * t];
         if (!auction.rebid(current, violating, epsilon)) break;
       }
-      auctionDone = true;
       break;
     }
     if (phase >= PRICE_CHECK_FROM_PHASE) priceViolations(COARSE_NEW_PER_ROW);
     epsilon = SparseAuction.nextEpsilon(epsilon, warmStartEpsilon);
   }
-  if (auctionDone) {
-    state = auction.start(current);
-    // start() raises v_j above −p_j by at most ε: the slacks found against −p shrink by that
-    let raised = 0;
-    for (let j = 0; j < n; j++) raised = Math.max(raised, state.v[j] + auction.prices[j]);
-    for (let i = 0; i < n; i++) slack[i] -= raised;
-  } else {
-    // the auction's bids are capped (prices climb forever without a perfect matching); when
-    // it gives up, the shortest paths start from the row minima instead, and every row is
-    // checked again (the slacks above were against the prices)
-    state = rowMinimumStart(current);
-    slack.fill(Number.NEGATIVE_INFINITY);
-  }
+  // The shortest paths start from the auction's prices, also when a phase stopped at its cap
+  // on bids (the graph always holds a perfect matching, so the prices stay finite and
+  // start() makes them feasible duals; only fewer pairs are assigned).
+  state = auction.start(current);
+  // start() raises v_j above −p_j (by at most ε after a finished phase): the slacks found
+  // against −p shrink by that
+  let raised = 0;
+  for (let j = 0; j < n; j++) raised = Math.max(raised, state.v[j] + auction.prices[j]);
+  for (let i = 0; i < n; i++) slack[i] -= raised;
   for (let round = 0; ; round++) {
     if (!sparseShortestPaths(current, state)) return null; // not reached: the graph has a perfect matching
     const checked = rowsToCheck(state.u);
@@ -137,29 +142,6 @@ function solveOnCandidates(
   let total = 0;
   for (let i = 0; i < n; i++) total += distance(ax, bx, d, i, state.colForRow[i]);
   return total;
-}
-
-/** v = 0, u_i = min_j c_ij over row i's pairs, each row on its minimising column if still free. */
-function rowMinimumStart({ n, start, col, cost }: SparseCosts): AssignmentStart {
-  const u = new Float64Array(n);
-  const v = new Float64Array(n);
-  const colForRow = new Int32Array(n).fill(-1);
-  const taken = new Uint8Array(n);
-  for (let i = 0; i < n; i++) {
-    let best = -1;
-    u[i] = Number.POSITIVE_INFINITY;
-    for (let e = start[i]; e < start[i + 1]; e++) {
-      if (cost[e] < u[i]) {
-        u[i] = cost[e];
-        best = col[e];
-      }
-    }
-    if (best >= 0 && !taken[best]) {
-      taken[best] = 1;
-      colForRow[i] = best;
-    }
-  }
-  return { u, v, colForRow };
 }
 
 function distance(ax: Float64Array, bx: Float64Array, d: number, i: number, j: number): number {
@@ -252,11 +234,96 @@ export function candidateGraph(
 }
 
 /**
+ * Candidates that follow the transport: a coarse matching of every `COARSE_STRIDE`-th point
+ * of each set along the Z-order curve (a stratified subsample; the auction on all m² pairs,
+ * to a coarse ε) gives each block of a a displacement, and each a_i gets the
+ * `DISPLACED_NEIGHBOURS` nearest b_j of a_i + its block's displacement. Where the two shapes
+ * differ in proportion the optimum pairs points several neighbours apart; without these the
+ * price checks find those pairs a few per row and phase.
+ */
+function displacedPairs(ax: Float64Array, bx: Float64Array, n: number): number[] {
+  const { aOrder, bOrder } = zOrders(ax, bx, n, 3);
+  const m = Math.floor(n / COARSE_STRIDE);
+  const middle = COARSE_STRIDE >> 1;
+  const aCoarse = (s: number) => aOrder[s * COARSE_STRIDE + middle];
+  const bCoarse = (t: number) => bOrder[t * COARSE_STRIDE + middle];
+  const start = new Int32Array(m + 1);
+  const col = new Int32Array(m * m);
+  const cost = new Float64Array(m * m);
+  for (let s = 0; s < m; s++) {
+    start[s + 1] = (s + 1) * m;
+    for (let t = 0; t < m; t++) {
+      col[s * m + t] = t;
+      cost[s * m + t] = distance(ax, bx, 3, aCoarse(s), bCoarse(t));
+    }
+  }
+  const coarse = { n: m, start, col, cost };
+  const auction = new SparseAuction(m);
+  if (!auction.scale(coarse, COARSE_RELATIVE_EPSILON * 4 * SparseAuction.firstEpsilon(coarse, 0))) return [];
+  const shifted = new Float64Array(3 * n);
+  for (let r = 0; r < n; r++) {
+    const s = Math.min(m - 1, Math.floor(r / COARSE_STRIDE));
+    const [i, from, to] = [aOrder[r], aCoarse(s), bCoarse(auction.objectOf[s])];
+    for (let c = 0; c < 3; c++) shifted[3 * i + c] = ax[3 * i + c] + bx[3 * to + c] - ax[3 * from + c];
+  }
+  const near = new Int32Array(n * DISPLACED_NEIGHBOURS);
+  nearestNeighbours3d(shifted, bx, n, DISPLACED_NEIGHBOURS, near);
+  const pairs: number[] = [];
+  for (let i = 0; i < n; i++) {
+    for (let t = 0; t < DISPLACED_NEIGHBOURS; t++) pairs.push(i, near[i * DISPLACED_NEIGHBOURS + t]);
+  }
+  return pairs;
+}
+
+/** The graph with those of the pairs [i0, j0, …] it does not hold yet added. */
+function withNewPairs(
+  graph: SparseCosts,
+  pairs: number[],
+  ax: Float64Array,
+  bx: Float64Array,
+  d: number,
+): SparseCosts {
+  const { n, start, col } = graph;
+  const byRow = new Int32Array(n + 1);
+  for (let k = 0; k < pairs.length; k += 2) byRow[pairs[k] + 1]++;
+  for (let i = 0; i < n; i++) byRow[i + 1] += byRow[i];
+  const listed = new Int32Array(pairs.length / 2);
+  const fill = byRow.slice(0, n);
+  for (let k = 0; k < pairs.length; k += 2) listed[fill[pairs[k]]++] = pairs[k + 1];
+  const mark = new Int32Array(n).fill(-1);
+  const fresh: number[] = [];
+  for (let i = 0; i < n; i++) {
+    for (let e = start[i]; e < start[i + 1]; e++) mark[col[e]] = i;
+    for (let t = byRow[i]; t < byRow[i + 1]; t++) {
+      const j = listed[t];
+      if (mark[j] !== i) {
+        mark[j] = i;
+        fresh.push(i, j);
+      }
+    }
+  }
+  return fresh.length > 0 ? withPairs(graph, fresh, ax, bx, d) : graph;
+}
+
+/**
  * A perfect matching of a to b that stays mostly local: both sets sorted along a Z-order
  * (Morton) curve over their common bounding box (10 bits per axis, the first three axes), the
  * r-th of a paired with the r-th of b. Returns the b index for each a index.
  */
 export function rankPairing(ax: Float64Array, bx: Float64Array, n: number, d: number): Int32Array {
+  const { aOrder, bOrder } = zOrders(ax, bx, n, d);
+  const pairing = new Int32Array(n);
+  for (let r = 0; r < n; r++) pairing[aOrder[r]] = bOrder[r];
+  return pairing;
+}
+
+/** Both sets' points sorted along the Z-order curve over their common bounding box. */
+function zOrders(
+  ax: Float64Array,
+  bx: Float64Array,
+  n: number,
+  d: number,
+): { aOrder: Int32Array; bOrder: Int32Array } {
   const axes = Math.min(d, 3);
   const lo = new Float64Array(axes).fill(Number.POSITIVE_INFINITY);
   const hi = new Float64Array(axes).fill(Number.NEGATIVE_INFINITY);
@@ -290,11 +357,7 @@ export function rankPairing(ax: Float64Array, bx: Float64Array, n: number, d: nu
     }
     return Int32Array.from({ length: n }, (_, p) => p).sort((p, r) => code[p] - code[r] || p - r);
   };
-  const aOrder = order(ax);
-  const bOrder = order(bx);
-  const pairing = new Int32Array(n);
-  for (let r = 0; r < n; r++) pairing[aOrder[r]] = bOrder[r];
-  return pairing;
+  return { aOrder: order(ax), bOrder: order(bx) };
 }
 
 /**
