@@ -140,6 +140,28 @@ describeBackends('MixtureOfGaussiansPrior', () => {
     x.dispose();
   });
 
+  it('a single component (the unimodal initial set of SetVAE App. B.3) samples N(μ, σ²) and trains', () => {
+    const prior = new MixtureOfGaussiansPrior({ numComponents: 1, dim: 2, seed: 5, trainable: true });
+    setMixture(prior, [0], [[3, -2]], [[Math.log(0.5), Math.log(2)]]);
+    const x = prior.sample(20, 100, { seed: 4 });
+    const v = x.dataSync();
+    for (const [d, [mean, sd]] of [
+      [3, 0.5],
+      [-2, 2],
+    ].entries()) {
+      const column = Array.from({ length: v.length / 2 }, (_, i) => v[2 * i + d]);
+      const m = column.reduce((s, c) => s + c, 0) / column.length;
+      expect(m).toBeCloseTo(mean, 1);
+      expect(Math.sqrt(column.reduce((s, c) => s + (c - m) ** 2, 0) / column.length)).toBeCloseTo(sd, 1);
+    }
+    x.dispose();
+    // the reparameterised draw carries gradients to the mean
+    const { grads, value } = tf.variableGrads(() => tf.sum(prior.sample(2, 3, { seed: 1 })) as tf.Scalar);
+    expect(Object.keys(grads).length).toBeGreaterThan(0);
+    expect(Math.max(...Object.values(grads).map((g) => tf.max(tf.abs(g)).dataSync()[0]))).toBeGreaterThan(0);
+    tf.dispose([value, ...Object.values(grads)]);
+  });
+
   it('logProb matches the mixture density, and its gradient finite differences', () => {
     const prior = new MixtureOfGaussiansPrior({ numComponents: 2, dim: 3, seed: 2 });
     const logits = [0.3, -0.4];

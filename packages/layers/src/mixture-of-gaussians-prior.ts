@@ -18,6 +18,7 @@ import {
   matMul,
   mul,
   oneHot,
+  onesLike,
   reshape,
   serialization,
   softmax,
@@ -73,8 +74,9 @@ const LOG_2PI = Math.log(2 * Math.PI);
 const straightThroughOneHot = customGrad((...args: (Tensor | GradSave)[]) => {
   const soft = args[0] as Tensor;
   const k = soft.shape[1] as number;
-  // on the device (argMax takes the first of ties): no read-back, which is slow on webgl/webgpu
-  const hard = cast(oneHot(argMax(soft, 1), k), 'float32');
+  // on the device (argMax takes the first of ties): no read-back, which is slow on webgl/webgpu;
+  // one component (the unimodal initial set) is always picked (tf.oneHot needs depth >= 2)
+  const hard = k === 1 ? onesLike(soft) : cast(oneHot(argMax(soft, 1), k), 'float32');
   return { value: hard, gradFunc: (dy: Tensor) => dy };
 });
 
