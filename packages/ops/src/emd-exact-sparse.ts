@@ -60,7 +60,9 @@ function solveOnCandidates(
 ): number | null {
   const local = candidateGraph(ax, bx, n, d, k);
   const graph =
-    d === 3 && n >= COARSE_MIN_POINTS ? withNewPairs(local, displacedPairs(ax, bx, n), ax, bx, d) : local;
+    d === 3 && n >= COARSE_MIN_POINTS
+      ? withPairs(local, pairsNotIn(local, displacedPairs(ax, bx, n)), ax, bx, d)
+      : local;
   // A pair outside the graph can only become violated when u_i + v_j grows. The auction only
   // raises prices (u up, v = −p down), the shortest paths only raise u (of the rows they scan)
   // and lower v, and a repair only lowers u; so after the first full check a row needs
@@ -275,15 +277,8 @@ function displacedPairs(ax: Float64Array, bx: Float64Array, n: number): number[]
   return pairs;
 }
 
-/** The graph with those of the pairs [i0, j0, …] it does not hold yet added. */
-function withNewPairs(
-  graph: SparseCosts,
-  pairs: number[],
-  ax: Float64Array,
-  bx: Float64Array,
-  d: number,
-): SparseCosts {
-  const { n, start, col } = graph;
+/** Those of the pairs [i0, j0, …] that the graph does not hold yet, each once. */
+function pairsNotIn({ n, start, col }: SparseCosts, pairs: number[]): number[] {
   const byRow = new Int32Array(n + 1);
   for (let k = 0; k < pairs.length; k += 2) byRow[pairs[k] + 1]++;
   for (let i = 0; i < n; i++) byRow[i + 1] += byRow[i];
@@ -302,7 +297,7 @@ function withNewPairs(
       }
     }
   }
-  return fresh.length > 0 ? withPairs(graph, fresh, ax, bx, d) : graph;
+  return fresh;
 }
 
 /**

@@ -45,7 +45,7 @@ function tile(R, V) {
   for (let r = 0; r < R; r++) for (let v = 0; v < Math.max(V, 1); v++) accumulators.push([r, v]);
   const acc = (r, v) => (vector ? `acc${r}_${v}` : `acc${r}_scalar`);
   const loadB = (v) => (vector ? `(v128.load offset=${16 * v} ${get('b')})` : `(f32.load ${get('b')})`);
-  const loadA = (r) => (vector ? `(f32x4.splat (f32.load ${get(`p${r}`)}))` : `(f32.load ${get(`p${r}`)})`);
+  const loadA = (r) => (vector ? `(v128.load32_splat ${get(`p${r}`)})` : `(f32.load ${get(`p${r}`)})`);
   const madd = (r, v) =>
     vector
       ? set(acc(r, v), `(f32x4.add ${get(acc(r, v))} (f32x4.mul ${get('x')} ${get(`y${v}`)}))`)
