@@ -3,6 +3,7 @@
 
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { meanCi } from '@setgen/example-kit';
 import { histogram, pointSetGrid, sideBySide, stacked, trainingCurves } from '@setgen/example-plot';
 import { saveFigure } from '@setgen/example-plot/node';
 import { constrainedLoss, incorrectValencyFraction, valencies } from '@setgen/metrics';
@@ -108,16 +109,10 @@ export function evaluateRun(dir: string, data: MoleculeData, pairs: number): Run
   return metrics;
 }
 
-/** Student t quantile t_{0.975, k} for k = 1..10 degrees of freedom. */
-const T975 = [12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228];
-
-/** Mean and the half-width of its 95 % confidence interval (Student t). */
+/** Mean and the half-width of its 95 % confidence interval (Student t), as a pair for `fmt`. */
 export function meanCI(values: number[]): [number, number] {
-  const n = values.length;
-  const mean = values.reduce((a, b) => a + b, 0) / n;
-  if (n < 2) return [mean, Number.NaN];
-  const sd = Math.sqrt(values.reduce((a, v) => a + (v - mean) ** 2, 0) / (n - 1));
-  return [mean, (T975[Math.min(n - 1, T975.length) - 1] * sd) / Math.sqrt(n)];
+  const { mean, ci } = meanCi(values);
+  return [mean, ci];
 }
 
 export const fmt = (m: number, ci: number, digits = 2) =>

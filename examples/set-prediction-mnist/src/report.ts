@@ -4,12 +4,15 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { toSetBatch } from '@setgen/data';
+import { meanCi } from '@setgen/example-kit';
 import { pointSetGrid, sideBySide, trainingCurves } from '@setgen/example-plot';
 import { saveFigure } from '@setgen/example-plot/node';
 import { DSPN, loadModel, type TSPN } from '@setgen/models/node';
 import type { HostSet } from '@setgen/ops';
 import * as tf from '@tensorflow/tfjs-core';
 import type { RunResult } from './study.js';
+
+export { meanCi };
 
 /** Top-n paper Table 1 (×1e-5, 6 runs, mean ± 95 % CI). */
 export const PAPER: Record<string, Record<string, string>> = {
@@ -27,17 +30,6 @@ export const DSPN_PAPER: Record<string, string> = {
   'mlp-decoder': '0.21 ± 0.18',
   'lstm-decoder': '0.49 ± 0.19',
 };
-
-/** Two-sided 95 % Student-t quantiles for n − 1 degrees of freedom. */
-const T95 = [Number.NaN, 12.706, 4.303, 3.182, 2.776, 2.571, 2.447];
-
-export function meanCi(values: number[]): { mean: number; ci: number } {
-  const n = values.length;
-  const mean = values.reduce((a, b) => a + b, 0) / n;
-  if (n < 2) return { mean, ci: Number.NaN };
-  const sd = Math.sqrt(values.reduce((a, b) => a + (b - mean) ** 2, 0) / (n - 1));
-  return { mean, ci: (T95[n - 1] ?? 1.96) * (sd / Math.sqrt(n)) };
-}
 
 /** The scored term: DSPN's final-set Chamfer (mask as feature), TSPN's Chamfer. */
 export function scoredTerm(result: RunResult): number {
