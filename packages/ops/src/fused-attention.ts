@@ -12,6 +12,7 @@ import {
   getBackend,
   getKernel,
   type KernelBackend,
+  type KernelFunc,
   type NamedAttrMap,
   registerKernel,
   type Tensor,
@@ -199,21 +200,18 @@ function copying(
   });
 }
 
-function register(backendName: string, memory: TensorMemory): void {
-  registerKernel({
-    kernelName: KERNEL_NAME,
-    backendName,
-    kernelFunc: ({ inputs, backend: anyBackend, attrs }) => {
-      const backend = anyBackend as KernelBackend;
-      const { q, k, v, queryMask, keyMask } = inputs as Record<string, TensorInfo | undefined>;
-      const operands = [q, k, v, queryMask, keyMask];
-      const heap = memory.heap?.(backend) ?? null;
-      const exports = heap ? kernel.inPlace(heap.memory) : null;
-      const typed = attrs as unknown as Attrs;
-      if (exports) return inPlace(exports, backend, memory, operands, typed);
-      return copying(kernel.own()!, backend, memory, operands, typed);
-    },
-  });
+/** The kernel function on a backend whose tensors `memory` reads: in place on tfjs-wasm's heap, else copying. */
+function kernelFunction(memory: TensorMemory): KernelFunc {
+  return ({ inputs, backend: anyBackend, attrs }) => {
+    const backend = anyBackend as KernelBackend;
+    const { q, k, v, queryMask, keyMask } = inputs as Record<string, TensorInfo | undefined>;
+    const operands = [q, k, v, queryMask, keyMask];
+    const heap = memory.heap?.(backend) ?? null;
+    const exports = heap ? kernel.inPlace(heap.memory) : null;
+    const typed = attrs as unknown as Attrs;
+    if (exports) return inPlace(exports, backend, memory, operands, typed);
+    return copying(kernel.own()!, backend, memory, operands, typed);
+  };
 }
 
 /** A `[B, N]` mask as float32, checked against its set. */
@@ -268,7 +266,9 @@ export function fusedSoftmaxAttention(
   }
   const qm = maskOperand(queryMask, q, 'queryMask');
   const km = maskOperand(keyMask, k, 'keyMask');
-  if (!getKernel(KERNEL_NAME, backendName)) register(backendName, memory);
+  if (!getKernel(KERNEL_NAME, backendName)) {
+    registerKernel({ kernelName: KERNEL_NAME, backendName, kernelFunc: kernelFunction(memory) });
+  }
   const inputs: Record<string, Tensor> = { q, k, v };
   if (qm) inputs.queryMask = qm;
   if (km) inputs.keyMask = km;
