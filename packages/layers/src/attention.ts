@@ -158,8 +158,8 @@ function fusedForward(q: Tensor3D, k: Tensor3D, numHeads: number): boolean {
  * per head, weights from q_h k_hᵀ / sqrt(U), values `weights · v_h`; heads concatenated.
  * The maps are computed in chunks of batch·head slices of at most `maxChunkElements` (at least one slice),
  * so that without a gradient tape the `[B·H, Nq, Nk]` maps never exist at once. Softmax attention
- * without a tape and without `returnWeights` runs fused instead, where available: then no map is
- * ever stored.
+ * without a tape runs fused instead, where available: then no map is ever stored (with
+ * `returnWeights` the maps are computed as above, the values still come from the kernel).
  */
 export function multiheadAttention(
   q: Tensor3D,
@@ -175,11 +175,14 @@ export function multiheadAttention(
     maxChunkElements = MAX_CHUNK_ELEMENTS,
   }: MultiheadAttentionOptions,
 ): MultiheadAttentionResult {
-  if (attention === 'softmax' && !returnWeights && fusedForward(q, k, numHeads)) {
-    // forward only, nothing taped: the fused kernel never stores the maps (same masks and scale)
-    const scale = 1 / Math.sqrt(q.shape[2]);
-    return { values: fusedSoftmaxAttention(q, k, v, { numHeads, scale, queryMask, keyMask }), weights: null };
-  }
+  // forward only, nothing taped: the fused kernel never stores the maps (same masks and scale);
+  // with returnWeights the maps come from the ops below, the values still from the kernel, so
+  // that asking for the maps never changes the output
+  const fused =
+    attention === 'softmax' && fusedForward(q, k, numHeads)
+      ? fusedSoftmaxAttention(q, k, v, { numHeads, scale: 1 / Math.sqrt(q.shape[2]), queryMask, keyMask })
+      : null;
+  if (fused && !returnWeights) return { values: fused, weights: null };
   const [values, weights] = tidy(() => {
     const [b, nq, units] = q.shape;
     const nk = k.shape[1];
@@ -231,5 +234,6 @@ export function multiheadAttention(
     const merged = mergeHeads(values, numHeads);
     return returnWeights && weights ? [merged, reshape(weights, [b, numHeads, nq, nk])] : [merged];
   });
-  return { values: values as Tensor3D, weights: (weights as Tensor4D | undefined) ?? null };
+  if (fused) values.dispose();
+  return { values: fused ?? (values as Tensor3D), weights: (weights as Tensor4D | undefined) ?? null };
 }
