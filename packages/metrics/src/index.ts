@@ -13,9 +13,12 @@ export {
   type DistanceMatrices,
   type EmdMethod,
   type EvaluationControl,
+  type PairTask,
   type PairwiseExecutor,
   type PairwiseJob,
+  type TaskSource,
 } from './distance-matrices.js';
+export { computePrunedEmdMatrices, type EmdPruning, type PairCounts } from './emd-pruning.js';
 export {
   gridCounts,
   type JsdOptions,
