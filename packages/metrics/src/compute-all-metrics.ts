@@ -46,14 +46,17 @@ export interface ComputeAllMetricsOptions<D extends CloudDistance = CloudDistanc
 }
 
 /**
- * `{ 'MMD-CD', 'COV-CD', '1-NNA-CD' }` and/or the same three for EMD, plus `pairs`: per
- * distance, how many pairs were computed of the full matrices' total (fewer for EMD with
- * `emdPruning: 'bounds'`). `pairs` is not enumerable: `Object.keys`, spreads and
- * `JSON.stringify` see the metrics only.
+ * Key of the pair counts on a {@link computeAllMetrics} result: `result[EVALUATED_PAIRS].emd`
+ * = `{ computed, total }`, the pairs whose distance was computed of the full matrices' total
+ * (fewer for EMD with `emdPruning: 'bounds'`). A symbol, not enumerable: `Object.keys`,
+ * spreads, `JSON.stringify` and `Record<string, number>` see the metrics only.
  */
+export const EVALUATED_PAIRS: unique symbol = Symbol.for('@setgen/metrics.evaluatedPairs');
+
+/** `{ 'MMD-CD', 'COV-CD', '1-NNA-CD' }` and/or the same three for EMD (+ {@link EVALUATED_PAIRS}). */
 export type GenerationMetrics<D extends CloudDistance = CloudDistance> = {
   [K in `${'MMD' | 'COV' | '1-NNA'}-${Uppercase<D>}`]: number;
-} & { readonly pairs: { [K in D]: PairCounts } };
+} & { readonly [EVALUATED_PAIRS]: { [K in D]: PairCounts } };
 
 /** Checks the options (before any work); returns them with defaults. */
 export function checkMetricsOptions<D extends CloudDistance>(
@@ -150,7 +153,7 @@ export async function computeAllMetricsWith<D extends CloudDistance>(
     for (const [name, value] of Object.entries(metricsFromMatrices(matrices)))
       result[`${name}-${tag}`] = value;
   }
-  Object.defineProperty(result, 'pairs', { value: pairs, enumerable: false });
+  Object.defineProperty(result, EVALUATED_PAIRS, { value: pairs, enumerable: false });
   return result as GenerationMetrics<D>;
 }
 

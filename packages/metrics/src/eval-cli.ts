@@ -7,7 +7,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { type HostSet, readNpy, SetgenError } from '@setgen/ops';
-import { computeAllMetricsWith } from './compute-all-metrics.js';
+import { computeAllMetricsWith, EVALUATED_PAIRS } from './compute-all-metrics.js';
 import type { CloudDistance, EmdMethod } from './distance-matrices.js';
 import type { EmdPruning, PairCounts } from './emd-pruning.js';
 import { jsdBetweenPointCloudSets } from './jsd.js';
@@ -213,7 +213,7 @@ export async function runEvalCli(argv: readonly string[], io: CliIO = process): 
         },
       );
       Object.assign(results, values);
-      const emdPairs = (values.pairs as Partial<Record<CloudDistance, PairCounts>>).emd;
+      const emdPairs = (values[EVALUATED_PAIRS] as Partial<Record<CloudDistance, PairCounts>>).emd;
       if (emdPairs && emdPairs.computed < emdPairs.total) {
         const note = `EMD: ${emdPairs.computed} exact pairs of ${emdPairs.total} (--emd-pruning bounds)\n`;
         // JSON stays the metrics only; the count goes beside the table, or to stderr

@@ -4,6 +4,7 @@ export { type ClassifierScore, type ClassifierScoreOptions, classifierScore } fr
 export {
   type ComputeAllMetricsOptions,
   computeAllMetrics,
+  EVALUATED_PAIRS,
   type GenerationMetrics,
   metricsFromMatrices,
 } from './compute-all-metrics.js';
