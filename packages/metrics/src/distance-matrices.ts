@@ -73,6 +73,7 @@ export interface PairTask {
  * promise of either (the next task depends on results still in flight).
  */
 export interface TaskSource {
+  /** The next task, `null` when there is none left, or a promise of either. */
   next(): PairTask | null | Promise<PairTask | null>;
 }
 
