@@ -1,7 +1,7 @@
 // batchMatMul on wasm with its worker threads against the calling thread alone, interleaved
 // (rounds of: one thread, threads), on the products of a SetVAE step (dense layers over 9600
-// rows, their weight gradients, attention slices), of a one-shot VAE step (1152 rows) and
-// smaller ones, to find where sharing a product pays (the threshold `minMultiplyAdds`).
+// rows, their weight gradients, attention slices), of a one-shot VAE step (1152 rows), of a
+// large-set MAB, and smaller ones: where sharing a product pays (the thresholds).
 // Each case prints `<name>` (threads), `<name>_1thread`, and a ratio line; `load` is the
 // 1-minute load average when the case ended (threads only help when a core is idle).
 // Build first: `pnpm exec tsc -b`. Run: `node bench/matmul-threads.bench.mjs [--threads 2] [--rounds 15]`.
@@ -30,6 +30,10 @@ const CASES = [
   ['mt_attention_scores_512x9x16', [512, 9, 16], [512, 9, 16], false, true],
   ['mt_attention_scores_256x150x16x32', [256, 150, 16], [256, 32, 16], false, true],
   ['mt_attention_grad_256x32x150x16', [256, 150, 32], [256, 150, 16], true, false],
+  // a large-set MAB (B 16, N 2048, 4 heads of 16): its projections and one chunk of 4 attention maps
+  ['mt_dense_32768x64x64', [32768, 64], [64, 64], false, false],
+  ['mt_mab_scores_4x2048x16x2048', [4, 2048, 16], [4, 2048, 16], false, true],
+  ['mt_mab_values_4x2048x2048x16', [4, 2048, 2048], [4, 2048, 16], false, false],
 ];
 
 const median = (values) => {

@@ -32,6 +32,13 @@ function products(): Float32Array[] {
 
 const defaultIntensity = hooks.minIntensity;
 
+/** Two threads sharing every product, the workers up; a worker that holds a chunk `timeoutMs` is given up. */
+async function threads(timeoutMs: number): Promise<void> {
+  setMatmulThreads(2, { minMultiplyAdds: 0, timeoutMs });
+  hooks.minIntensity = 0; // share even these small products
+  await hooks.whenReady();
+}
+
 /** The products with the workers off (the calling thread alone). */
 function single(): Float32Array[] {
   hooks.disabled = true;
@@ -46,9 +53,7 @@ describeBackends('matrix products on worker threads', () => {
   let warn: ReturnType<typeof vi.spyOn>;
   beforeEach(async () => {
     warn = vi.spyOn(console, 'warn').mockImplementation(() => {});
-    setMatmulThreads(2, { minMultiplyAdds: 0, timeoutMs: 300 });
-    hooks.minIntensity = 0; // share even these small products
-    await hooks.whenReady();
+    await threads(10_000); // generous: a loaded machine may deschedule a worker for a while
   });
   afterEach(() => {
     hooks.noStealing = false;
@@ -74,7 +79,8 @@ describeBackends('matrix products on worker threads', () => {
 
   it.each(['throw', 'exit', 'hang'] as const)(
     'a worker that fails (%s) mid-product: the same result, a warning, one thread from then on',
-    (fault) => {
+    async (fault) => {
+      await threads(300);
       const reference = single();
       hooks.noStealing = true;
       hooks.injectFault(fault);
@@ -87,6 +93,7 @@ describeBackends('matrix products on worker threads', () => {
   );
 
   it('a worker that stalls: the calling thread computes its chunk, then gives the threads up', async () => {
+    await threads(1000);
     const reference = single();
     hooks.injectFault('hang'); // the next chunk a worker takes never ends
     const pool = hooks.pool()!;
@@ -96,7 +103,7 @@ describeBackends('matrix products on worker threads', () => {
     }
     expect(pool.abandoned).not.toBeNull();
     expect(warn).not.toHaveBeenCalled();
-    await new Promise((resolve) => setTimeout(resolve, 350)); // past timeoutMs
+    await new Promise((resolve) => setTimeout(resolve, 1100)); // past timeoutMs
     const results = products();
     expect(results).toEqual(reference);
     expect(warn).toHaveBeenCalledTimes(1);
@@ -104,6 +111,7 @@ describeBackends('matrix products on worker threads', () => {
   });
 
   it('a worker that died between products: no hang, the same result', async () => {
+    await threads(300);
     const reference = single();
     const pool = hooks.pool()!;
     await pool.workers[0].terminate();
