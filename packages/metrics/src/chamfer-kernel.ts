@@ -39,6 +39,8 @@ export interface ChamferKernel {
   ): PointCloudIndex;
   /** Σ over the points of `from` of the squared distance to their nearest point in `to`. */
   sumOfNearestSquaredDistances(from: PointCloudIndex, to: PointCloudIndex): number;
+  /** Σ over the points of `from` of the (Euclidean) distance to their nearest point in `to`. */
+  sumOfNearestDistances(from: PointCloudIndex, to: PointCloudIndex): number;
   /** PointFlow's CD: mean_i min_j ‖a_i − b_j‖² + mean_j min_i ‖a_i − b_j‖². */
   chamferMean(a: PointCloudIndex, b: PointCloudIndex): number;
 }
@@ -145,8 +147,9 @@ export function chamferKernel(leafSize = 16): ChamferKernel {
   const stackHi = new Int32Array(256);
   const stackDistance = new Float64Array(256);
 
-  function sumOfNearestSquaredDistances(from: PointCloudIndex, to: PointCloudIndex): number {
-    if (to.d === 3) return sumOfNearestSquaredDistances3(from, to);
+  // Σ over `from` of the squared nearest distance in `to`, or of its square root (`root`).
+  function sumOfNearest(from: PointCloudIndex, to: PointCloudIndex, root: boolean): number {
+    if (to.d === 3) return sumOfNearest3(from, to, root);
     const d = to.d;
     const qp = from.points;
     const tp = to.points;
@@ -211,14 +214,14 @@ export function chamferKernel(leafSize = 16): ChamferKernel {
           stackDistance[top++] = nearDistance;
         }
       }
-      total += best;
+      total += root ? Math.sqrt(best) : best;
       previous = bestIndex;
     }
     return total;
   }
 
   // The same search for 3-D clouds (the common case), with the coordinates in registers.
-  function sumOfNearestSquaredDistances3(from: PointCloudIndex, to: PointCloudIndex): number {
+  function sumOfNearest3(from: PointCloudIndex, to: PointCloudIndex, root: boolean): number {
     const qp = from.points;
     const tp = to.points;
     const lower = to.lower;
@@ -299,15 +302,19 @@ export function chamferKernel(leafSize = 16): ChamferKernel {
           }
         }
       }
-      total += best;
+      total += root ? Math.sqrt(best) : best;
       previous = bestIndex;
     }
     return total;
   }
 
+  const sumOfNearestSquaredDistances = (from: PointCloudIndex, to: PointCloudIndex) =>
+    sumOfNearest(from, to, false);
+  const sumOfNearestDistances = (from: PointCloudIndex, to: PointCloudIndex) => sumOfNearest(from, to, true);
+
   function chamferMean(a: PointCloudIndex, b: PointCloudIndex): number {
     return sumOfNearestSquaredDistances(a, b) / a.n + sumOfNearestSquaredDistances(b, a) / b.n;
   }
 
-  return { buildIndex, sumOfNearestSquaredDistances, chamferMean };
+  return { buildIndex, sumOfNearestSquaredDistances, sumOfNearestDistances, chamferMean };
 }

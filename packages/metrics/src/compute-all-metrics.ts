@@ -23,6 +23,7 @@ import {
   type PairwiseExecutor,
   pairCount,
 } from './distance-matrices.js';
+import { computePrunedEmdMatrices, type EmdPruning, type PairCounts } from './emd-pruning.js';
 import { coverage, minimumMatchingDistance, oneNearestNeighborAccuracy } from './matrix-metrics.js';
 import { checkComparable, type PointClouds, readPointClouds } from './point-clouds.js';
 
@@ -32,24 +33,41 @@ export interface ComputeAllMetricsOptions<D extends CloudDistance = CloudDistanc
   distances?: readonly D[];
   /** EMD solver; default `'exact'`. */
   emd?: EmdMethod;
+  /**
+   * `'bounds'` (default with `emd: 'exact'`): compute only the exact EMDs the metrics can
+   * depend on — each row's nearest-neighbour search skips pairs whose lower bound exceeds the
+   * best exact value found (emd-pruning.ts) — with the same results as the full matrices.
+   * `'none'`: every pair (the only choice for `'auction'` and `'pointflow-approx'`, whose
+   * values are not the exact metric the bounds hold for).
+   */
+  emdPruning?: EmdPruning;
   /** Pairs per work unit (progress granularity); default: about 50 ms of work. */
   batchSize?: number;
 }
 
-/** `{ 'MMD-CD', 'COV-CD', '1-NNA-CD' }` and/or the same three for EMD. */
+/**
+ * Key of the pair counts on a {@link computeAllMetrics} result: `result[EVALUATED_PAIRS].emd`
+ * = `{ computed, total }`, the pairs whose distance was computed of the full matrices' total
+ * (fewer for EMD with `emdPruning: 'bounds'`). A symbol, not enumerable: `Object.keys`,
+ * spreads, `JSON.stringify` and `Record<string, number>` see the metrics only.
+ */
+export const EVALUATED_PAIRS: unique symbol = Symbol.for('@setgen/metrics.evaluatedPairs');
+
+/** `{ 'MMD-CD', 'COV-CD', '1-NNA-CD' }` and/or the same three for EMD (+ {@link EVALUATED_PAIRS}). */
 export type GenerationMetrics<D extends CloudDistance = CloudDistance> = {
   [K in `${'MMD' | 'COV' | '1-NNA'}-${Uppercase<D>}`]: number;
-};
+} & { readonly [EVALUATED_PAIRS]: { [K in D]: PairCounts } };
 
 /** Checks the options (before any work); returns them with defaults. */
 export function checkMetricsOptions<D extends CloudDistance>(
   options: ComputeAllMetricsOptions<D>,
-): { distances: readonly D[]; emd: EmdMethod; batchSize?: number } {
+): { distances: readonly D[]; emd: EmdMethod; emdPruning: EmdPruning; batchSize?: number } {
   const checked = checkOptions(
     options,
     {
       distances: is.any,
       emd: is.oneOf(['exact', 'auction', 'pointflow-approx'] as const),
+      emdPruning: is.oneOf(['bounds', 'none'] as const),
       batchSize: is.integer(1),
       onProgress: is.function,
       signal: is.any,
@@ -67,12 +85,18 @@ export function checkMetricsOptions<D extends CloudDistance>(
     );
   }
   const emd = checked.emd ?? 'exact';
+  if (checked.emdPruning === 'bounds' && emd !== 'exact') {
+    throw new ConfigError(
+      `options.emdPruning: 'bounds' needs emd: 'exact' (its bounds hold for the exact EMD), got emd: '${emd}'; use emdPruning: 'none'`,
+    );
+  }
+  const emdPruning = checked.emdPruning ?? (emd === 'exact' ? 'bounds' : 'none');
   const { batchSize } = checked;
   const { signal } = options;
   if (signal !== undefined && (typeof signal !== 'object' || signal === null || !('aborted' in signal))) {
     throw new ConfigError('options.signal: expected an AbortSignal');
   }
-  return { distances, emd, batchSize };
+  return { distances, emd, emdPruning, batchSize };
 }
 
 const sum = (values: readonly number[]) => values.reduce((t, v) => t + v, 0);
@@ -96,7 +120,7 @@ export async function computeAllMetricsWith<D extends CloudDistance>(
   reference: PointClouds,
   options: ComputeAllMetricsOptions<D>,
 ): Promise<GenerationMetrics<D>> {
-  const { distances, emd, batchSize } = checkMetricsOptions(options);
+  const { distances, emd, emdPruning, batchSize } = checkMetricsOptions(options);
   checkComparable(generated, reference, {
     // an assignment needs equal sizes; approxmatch spreads unequal masses (as PointFlow's CUDA code)
     equalSizes: distances.includes('emd' as D) && emd !== 'pointflow-approx',
@@ -111,20 +135,25 @@ export async function computeAllMetricsWith<D extends CloudDistance>(
   const counts = distances.map((distance) => pairCount(nGen, nRef, isOrdered({ distance, emd })));
   const total = sum(counts);
   const result: Record<string, number> = {};
+  const pairs: Record<string, PairCounts> = {};
   for (const [k, distance] of distances.entries()) {
-    const matrices = await computeDistanceMatrices(
-      { clouds: [...genSets, ...refSets], nGen, nRef, distance, emd },
-      executor,
-      {
-        signal,
-        pairsPerTask: batchSize,
-        onProgress: onProgress && ((done) => onProgress(sum(counts.slice(0, k)) + done, total)),
-      },
-    );
+    const job = { clouds: [...genSets, ...refSets], nGen, nRef, distance, emd };
+    const control = {
+      signal,
+      onProgress: onProgress && ((done: number) => onProgress(sum(counts.slice(0, k)) + done, total)),
+    };
+    let matrices: DistanceMatrices;
+    if (distance === 'emd' && emdPruning === 'bounds') {
+      ({ matrices, pairs: pairs[distance] } = await computePrunedEmdMatrices(job, executor, control));
+    } else {
+      matrices = await computeDistanceMatrices(job, executor, { ...control, pairsPerTask: batchSize });
+      pairs[distance] = { computed: counts[k], total: counts[k] };
+    }
     const tag = distance.toUpperCase();
     for (const [name, value] of Object.entries(metricsFromMatrices(matrices)))
       result[`${name}-${tag}`] = value;
   }
+  Object.defineProperty(result, EVALUATED_PAIRS, { value: pairs, enumerable: false });
   return result as GenerationMetrics<D>;
 }
 

@@ -11,7 +11,8 @@
  */
 import { earthMoversDistance, type HostSet } from '@setgen/ops';
 import { approxMatchDistance } from './approx-match.js';
-import { chamferKernel, type PointCloudIndex } from './chamfer-kernel.js';
+import { type ChamferKernel, chamferKernel, type PointCloudIndex } from './chamfer-kernel.js';
+import { emdBelowCutoff } from './emd-bounds.js';
 
 /** Distance between two clouds: PointFlow's Chamfer ('cd') or the earth mover's distance ('emd'). */
 export type CloudDistance = 'cd' | 'emd';
@@ -56,15 +57,45 @@ export interface EvaluationControl {
 }
 
 /**
- * Runs the tasks of a job; calls `done(task, values)` with one distance per pair of the task.
- * Resolves when all are done; rejects on abort.
+ * A task handed out by a {@link TaskSource}: pairs of global cloud indices `[a0, b0, a1, b1, …]`
+ * and, for exact-EMD jobs only, a cutoff per pair: the pair's EMD is computed only if its
+ * nearest-neighbour lower bound (emd-bounds.ts) does not exceed the cutoff; its values are
+ * then two per pair, `[EMD or NaN when cut off, the bound (0 if the cutoff is ∞)]`.
+ */
+export interface PairTask {
+  pairs: Int32Array;
+  cutoffs?: Float64Array;
+}
+
+/**
+ * Tasks produced while an evaluation runs (the pruned EMD search, emd-pruning.ts): `next()` is
+ * called whenever a worker is free and returns a task, `null` when there will be no more, or a
+ * promise of either (the next task depends on results still in flight).
+ */
+export interface TaskSource {
+  /** The next task, `null` when there is none left, or a promise of either. */
+  next(): PairTask | null | Promise<PairTask | null>;
+}
+
+/**
+ * Runs the tasks of a job — a fixed list of pair lists, or a {@link TaskSource} — and calls
+ * `done(task, values, pairs)` for each finished task with one distance per pair (two with
+ * cutoffs, see {@link PairTask}); `task` is the list position, or the order in which a source's
+ * tasks were handed out. Resolves when all are done; rejects on abort.
  */
 export type PairwiseExecutor = (
   job: PairwiseJob,
-  tasks: readonly Int32Array[],
-  done: (task: number, values: Float64Array) => void,
+  tasks: readonly Int32Array[] | TaskSource,
+  done: (task: number, values: Float64Array, pairs: Int32Array) => void,
   signal?: AbortSignal,
 ) => Promise<void>;
+
+/** A fixed list of tasks as a {@link TaskSource}. */
+export function taskSource(tasks: readonly Int32Array[] | TaskSource): TaskSource {
+  if (!Array.isArray(tasks)) return tasks as TaskSource;
+  let next = 0;
+  return { next: () => (next < tasks.length ? { pairs: tasks[next++] } : null) };
+}
 
 /**
  * Number of pairs an evaluation computes: nGen·nRef + one triangle of each within-collection
@@ -205,14 +236,34 @@ export function pairDistance(job: PairwiseJob): (a: number, b: number) => number
 
 /** Single-threaded executor: runs the tasks in order, yielding to the event loop every ~50 ms. */
 export const localExecutor: PairwiseExecutor = async (job, tasks, done, signal) => {
+  const source = taskSource(tasks);
   const distance = pairDistance(job);
+  let kernel: ChamferKernel | null = null;
+  let indexes: PointCloudIndex[] = [];
   let lastYield = Date.now();
-  for (let t = 0; t < tasks.length; t++) {
+  for (let t = 0; ; t++) {
     if (signal?.aborted) throw abortError(signal);
-    const pairs = tasks[t];
-    const values = new Float64Array(pairs.length / 2);
-    for (let p = 0; p < values.length; p++) values[p] = distance(pairs[2 * p], pairs[2 * p + 1]);
-    done(t, values);
+    const task = await source.next();
+    if (task === null) break;
+    const { pairs, cutoffs } = task;
+    const count = pairs.length / 2;
+    let values: Float64Array;
+    if (cutoffs) {
+      if (!kernel) {
+        kernel = chamferKernel();
+        const { buildIndex } = kernel;
+        indexes = job.clouds.map((c) => buildIndex(c.values, c.n, c.d));
+      }
+      values = new Float64Array(2 * count);
+      for (let p = 0; p < count; p++) {
+        const [a, b] = [pairs[2 * p], pairs[2 * p + 1]];
+        emdBelowCutoff(kernel, indexes[a], indexes[b], cutoffs[p], () => distance(a, b), values, 2 * p);
+      }
+    } else {
+      values = new Float64Array(count);
+      for (let p = 0; p < count; p++) values[p] = distance(pairs[2 * p], pairs[2 * p + 1]);
+    }
+    done(t, values, pairs);
     if (Date.now() - lastYield > 50) {
       await new Promise((resolve) => setTimeout(resolve, 0));
       lastYield = Date.now();

@@ -153,6 +153,33 @@ describe('setgen-eval (spawned)', () => {
     expect(run('gen.npy', 'ref.npy', '--merge', 'nowhere').code).toBe(1);
   });
 
+  it('--emd-pruning bounds (the default) prints the metrics of every pair and says how many it solved', () => {
+    // six shapes (boxes of different proportions), each reference with a jittered generated twin
+    const rand = testRandom(7);
+    const twins = Float32Array.from({ length: 6 * 16 * 3 }, (_, i) => {
+      const scale = 0.3 + 0.2 * Math.floor(i / 48) + 0.1 * (i % 3);
+      return (rand() - 0.5) * scale;
+    });
+    writeFileSync(join(work, 'twins-ref.npy'), writeNpy(twins, [6, 16, 3]));
+    writeFileSync(
+      join(work, 'twins-gen.npy'),
+      writeNpy(
+        twins.map((v) => v + 0.005 * (rand() - 0.5)),
+        [6, 16, 3],
+      ),
+    );
+    const args = ['twins-gen.npy', 'twins-ref.npy', '--metrics', 'emd', '--workers', '2'];
+    const full = run(...args, '--json', '--emd-pruning', 'none');
+    const pruned = run(...args, '--json');
+    expect(full.code).toBe(0);
+    expect(full.stderr).toBe('');
+    expect(JSON.parse(pruned.stdout)).toEqual(JSON.parse(full.stdout));
+    expect(Object.keys(JSON.parse(pruned.stdout)).sort()).toEqual(['1-NNA-EMD', 'COV-EMD', 'MMD-EMD']);
+    const solved = /EMD: (\d+) exact pairs of 66 \(--emd-pruning bounds\)/.exec(pruned.stderr);
+    expect(Number(solved?.[1])).toBeLessThan(66);
+    expect(run(...args).stdout).toMatch(/^EMD: \d+ exact pairs of 66/m);
+  });
+
   it('worker threads run from a parent started with --input-type=module (node -e "import …")', () => {
     const code = `
       const { computeAllMetrics } = await import(${JSON.stringify(join('WORK', 'dist', 'node.js'))});
@@ -190,6 +217,10 @@ describe('setgen-eval (spawned)', () => {
       ['gen.npy', 'ref.npy', '--emd', 'fast'],
       ['gen.npy', 'ref.npy', '--metrics', 'fid'],
       ['a', 'b', '--bogus'],
+      ['gen.npy', 'ref.npy', '--emd-pruning', 'fast'],
+      ['gen.npy', 'ref.npy', '--emd-pruning', 'bounds', '--emd', 'auction'],
+      ['gen.npy', 'ref.npy', '--emd-pruning', 'bounds', '--shard', '0/2', '--out', 'x'],
+      ['gen.npy', 'ref.npy', '--emd-pruning', 'bounds', '--merge', 'blocks'],
     ]) {
       const out = run(...args);
       expect(out.code, args.join(' ')).toBe(2);

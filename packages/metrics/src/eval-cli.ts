@@ -1,24 +1,28 @@
 /**
  * `setgen-eval generated.npy reference.npy [--json] [--metrics cd,emd,jsd] [--emd exact|auction|pointflow-approx]
- * [--workers N] [--shard i/K --out DIR | --merge DIR]`: PointFlow's generation metrics of two
+ * [--emd-pruning bounds|none] [--workers N] [--shard i/K --out DIR | --merge DIR]`: PointFlow's generation metrics of two
  * `[K, N, D]` .npy files, on all cores, or split into independent shards (sharded-evaluation.ts).
  * A progress bar goes to stderr when it is a terminal; the table (or JSON) to stdout.
  * Exit codes: 0 success, 1 bad input file, 2 bad command line.
  */
 import { readFile } from 'node:fs/promises';
 import { type HostSet, readNpy, SetgenError } from '@setgen/ops';
-import { computeAllMetricsWith } from './compute-all-metrics.js';
+import { computeAllMetricsWith, EVALUATED_PAIRS } from './compute-all-metrics.js';
 import type { CloudDistance, EmdMethod } from './distance-matrices.js';
+import type { EmdPruning, PairCounts } from './emd-pruning.js';
 import { jsdBetweenPointCloudSets } from './jsd.js';
 import { evaluateShard, mergeShards } from './sharded-evaluation.js';
 import { workerExecutor } from './worker-pool.js';
 
-const USAGE = `usage: setgen-eval generated.npy reference.npy [--json] [--metrics cd,emd,jsd] [--emd exact|auction|pointflow-approx] [--workers N]
+const USAGE = `usage: setgen-eval generated.npy reference.npy [--json] [--metrics cd,emd,jsd] [--emd exact|auction|pointflow-approx] [--emd-pruning bounds|none] [--workers N]
 
   generated.npy, reference.npy   float arrays of shape [K, N, D] (K clouds of N points)
   --metrics   any of cd, emd, jsd (comma- or space-separated); default cd,emd (+ jsd when D = 3)
   --emd       EMD solver: exact (default, optimal assignment), auction (faster, within 1e-6),
               or pointflow-approx (PointFlow's approxmatch heuristic, for published numbers)
+  --emd-pruning  bounds (default with --emd exact): compute only the exact EMDs the metrics
+              depend on (nearest-neighbour searches with lower bounds, identical results);
+              none: every pair (the only choice for auction and pointflow-approx, and for shards)
   --workers   worker threads (default: all cores)
   --json      print one JSON object instead of a table
   --shard i/K --out DIR   compute only shard i of K (0 ≤ i < K) of the distance blocks into DIR;
@@ -41,6 +45,7 @@ interface CliArgs {
   json: boolean;
   metrics?: string[];
   emd: EmdMethod;
+  emdPruning?: EmdPruning;
   workers?: number;
   shard?: { index: number; count: number };
   out?: string;
@@ -59,6 +64,12 @@ function parseArgs(argv: readonly string[]): CliArgs {
         throw new UsageError(`--emd: expected exact, auction or pointflow-approx, got ${v ?? 'nothing'}`);
       }
       args.emd = v;
+    } else if (a === '--emd-pruning') {
+      const v = argv[++i];
+      if (v !== 'bounds' && v !== 'none') {
+        throw new UsageError(`--emd-pruning: expected bounds or none, got ${v ?? 'nothing'}`);
+      }
+      args.emdPruning = v;
     } else if (a === '--workers') {
       const v = Number(argv[++i]);
       if (!Number.isInteger(v) || v < 1)
@@ -100,6 +111,16 @@ function parseArgs(argv: readonly string[]): CliArgs {
   if (args.out && !args.shard) throw new UsageError('--out goes with --shard i/K');
   if (args.merge && args.shard) throw new UsageError('--merge and --shard exclude each other');
   if (args.blockPairs !== undefined && !args.shard) throw new UsageError('--block-pairs goes with --shard');
+  if (args.emdPruning === 'bounds' && (args.shard || args.merge)) {
+    // a pruned search decides each pair from the results of others: it cannot be cut into
+    // independent blocks, so shards always compute the full matrices
+    throw new UsageError('--emd-pruning bounds needs one process; --shard/--merge compute every pair');
+  }
+  if (args.emdPruning === 'bounds' && args.emd !== 'exact') {
+    throw new UsageError(
+      `--emd-pruning bounds needs --emd exact (its bounds hold for the exact EMD), got ${args.emd}`,
+    );
+  }
   return args;
 }
 
@@ -175,6 +196,7 @@ export async function runEvalCli(argv: readonly string[], io: CliIO = process): 
       return 0;
     }
     const results: Record<string, number> = {};
+    let pairsNote = '';
     if (metrics.includes('jsd')) results.JSD = jsdBetweenPointCloudSets(generated, reference);
     if (args.merge) {
       Object.assign(results, mergeShards({ generated, reference }, args.merge));
@@ -186,10 +208,18 @@ export async function runEvalCli(argv: readonly string[], io: CliIO = process): 
         {
           distances,
           emd: args.emd,
+          emdPruning: args.emdPruning,
           onProgress: progressBar(io.stderr),
         },
       );
       Object.assign(results, values);
+      const emdPairs = (values[EVALUATED_PAIRS] as Partial<Record<CloudDistance, PairCounts>>).emd;
+      if (emdPairs && emdPairs.computed < emdPairs.total) {
+        const note = `EMD: ${emdPairs.computed} exact pairs of ${emdPairs.total} (--emd-pruning bounds)\n`;
+        // JSON stays the metrics only; the count goes beside the table, or to stderr
+        if (args.json) io.stderr.write(note);
+        else pairsNote = note;
+      }
     }
     if (args.json) {
       io.stdout.write(`${JSON.stringify(results)}\n`);
@@ -200,6 +230,7 @@ export async function runEvalCli(argv: readonly string[], io: CliIO = process): 
       );
       for (const [key, value] of Object.entries(results))
         io.stdout.write(`${key.padEnd(width)}  ${value.toPrecision(6)}\n`);
+      io.stdout.write(pairsNote);
     }
     return 0;
   } catch (error) {

@@ -4,6 +4,7 @@ export { type ClassifierScore, type ClassifierScoreOptions, classifierScore } fr
 export {
   type ComputeAllMetricsOptions,
   computeAllMetrics,
+  EVALUATED_PAIRS,
   type GenerationMetrics,
   metricsFromMatrices,
 } from './compute-all-metrics.js';
@@ -13,9 +14,12 @@ export {
   type DistanceMatrices,
   type EmdMethod,
   type EvaluationControl,
+  type PairTask,
   type PairwiseExecutor,
   type PairwiseJob,
+  type TaskSource,
 } from './distance-matrices.js';
+export { computePrunedEmdMatrices, type EmdPruning, type PairCounts } from './emd-pruning.js';
 export {
   gridCounts,
   type JsdOptions,

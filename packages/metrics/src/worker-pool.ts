@@ -12,13 +12,15 @@ import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { approxMatchDistance } from './approx-match.js';
 import { chamferKernel, type PointCloudIndex } from './chamfer-kernel.js';
-import { abortError, type PairwiseExecutor } from './distance-matrices.js';
+import { abortError, type PairTask, type PairwiseExecutor, taskSource } from './distance-matrices.js';
+import { emdBelowCutoff } from './emd-bounds.js';
 
 // Runs inside each worker (CommonJS eval context).
 const WORKER_SOURCE = `
 const { parentPort } = require('node:worker_threads');
 const kernel = (${chamferKernel.toString()})();
 const approxMatchDistance = ${approxMatchDistance.toString()};
+const emdBelowCutoff = ${emdBelowCutoff.toString()};
 let job = null;
 let ops = null;
 parentPort.on('message', async (message) => {
@@ -35,8 +37,22 @@ parentPort.on('message', async (message) => {
       return;
     }
     const pairs = message.pairs;
-    const values = new Float64Array(pairs.length / 2);
     const indexes = job.indexes;
+    if (message.cutoffs) {
+      // pruned exact EMD: [EMD or NaN, nearest-neighbour bound] per pair
+      const values = new Float64Array(pairs.length);
+      for (let p = 0; p < pairs.length / 2; p++) {
+        const a = indexes[pairs[2 * p]];
+        const b = indexes[pairs[2 * p + 1]];
+        const exact = () => ops.earthMoversDistance(
+          { values: a.points, n: a.n, d: a.d }, { values: b.points, n: b.n, d: b.d },
+          { method: job.emd, pointReduction: 'mean' });
+        emdBelowCutoff(kernel, a, b, message.cutoffs[p], exact, values, 2 * p);
+      }
+      parentPort.postMessage({ type: 'done', task: message.task, values }, [values.buffer]);
+      return;
+    }
+    const values = new Float64Array(pairs.length / 2);
     for (let p = 0; p < values.length; p++) {
       const a = indexes[pairs[2 * p]];
       const b = indexes[pairs[2 * p + 1]];
@@ -75,25 +91,35 @@ export function workerExecutor({ workers }: WorkerPoolOptions = {}): PairwiseExe
       kernel.buildIndex(c.values, c.n, c.d, sharedFloat64),
     );
     const opsUrl = import.meta.resolve('@setgen/ops');
-    const count = Math.max(1, Math.min(workers ?? availableParallelism(), tasks.length));
+    const wanted = workers ?? availableParallelism();
+    const count = Math.max(1, Array.isArray(tasks) ? Math.min(wanted, tasks.length) : wanted);
     // The worker source is CommonJS: a parent started with --input-type=module (e.g.
     // `node --input-type=module -e …`) must not pass that flag on to it.
     const execArgv = process.execArgv.filter((arg) => !arg.startsWith('--input-type'));
     const pool = Array.from({ length: count }, () => new Worker(WORKER_SOURCE, { eval: true, execArgv }));
-    let next = 0;
-    let finished = 0;
+    const source = taskSource(tasks);
+    const running = new Map<number, PairTask>();
+    let handedOut = 0;
+    let exhausted = false;
     let onAbort = () => {};
     try {
       await new Promise<void>((resolve, reject) => {
         const fail = (error: Error) => reject(error);
         onAbort = () => reject(abortError(signal as AbortSignal));
         signal?.addEventListener('abort', onAbort, { once: true });
-        const feed = (worker: Worker) => {
-          if (next < tasks.length) {
-            const task = next++;
-            worker.postMessage({ type: 'task', task, pairs: tasks[task] });
+        // asks the source for the worker's next task (it may wait for results in flight)
+        const feed = async (worker: Worker) => {
+          const task = await source.next();
+          if (task === null) {
+            exhausted = true;
+            if (running.size === 0) resolve();
+            return;
           }
+          const id = handedOut++;
+          running.set(id, task);
+          worker.postMessage({ type: 'task', task: id, pairs: task.pairs, cutoffs: task.cutoffs });
         };
+        const feedOrFail = (worker: Worker) => feed(worker).catch(fail);
         for (const worker of pool) {
           worker.on('error', fail);
           worker.on(
@@ -101,11 +127,16 @@ export function workerExecutor({ workers }: WorkerPoolOptions = {}): PairwiseExe
             (message: { type: string; task: number; values: Float64Array; message: string }) => {
               if (message.type === 'error')
                 return fail(new Error(`metrics worker failed: ${message.message}`));
-              if (message.type === 'ready') return feed(worker);
-              done(message.task, message.values);
-              finished++;
-              if (finished === tasks.length) return resolve();
-              feed(worker);
+              if (message.type === 'ready') return feedOrFail(worker);
+              const task = running.get(message.task) as PairTask;
+              running.delete(message.task);
+              try {
+                done(message.task, message.values, task.pairs);
+              } catch (error) {
+                return fail(error as Error);
+              }
+              if (exhausted && running.size === 0) return resolve();
+              feedOrFail(worker);
             },
           );
           worker.postMessage({
@@ -117,7 +148,6 @@ export function workerExecutor({ workers }: WorkerPoolOptions = {}): PairwiseExe
             opsUrl,
           });
         }
-        if (tasks.length === 0) resolve();
       });
     } finally {
       signal?.removeEventListener('abort', onAbort);

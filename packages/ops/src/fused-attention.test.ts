@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { describeBackends, expectClose, expectNoLeak, randomTensor, testRandom } from '@setgen/testkit';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterEach, expect, it } from 'vitest';
-import { assemble, moduleSource } from '../wasm/build.mjs';
+import { assembleAttention, attentionModuleSource } from '../wasm/build.mjs';
 import { ShapeError } from './errors.js';
 import {
   FUSED_ATTENTION_FLAG,
@@ -212,8 +212,7 @@ describeBackends('fusedSoftmaxAttention', (backend) => {
 
 it('the committed attention kernel is the one the WebAssembly source assembles to', async () => {
   const committed = readFileSync(new URL('./fused-attention-wasm.ts', import.meta.url), 'utf8');
-  const kernel = 'fused-attention';
   expect(committed).toBe(
-    moduleSource(await assemble({ kernel }), await assemble({ kernel, importMemory: true }), kernel),
+    attentionModuleSource(await assembleAttention(), await assembleAttention({ importMemory: true })),
   );
 });
