@@ -1,6 +1,7 @@
 // Loading one of @setgen's WebAssembly kernels (base64 in the package, see wasm/build.mjs):
 // compiled on first use, synchronously where the runtime allows it; a browser's main thread
-// refuses synchronous compilation of larger modules (Chromium: over 4 kB), and then the
+// may refuse synchronous compilation of larger modules (older Chromium: over 4 kB, with a
+// RangeError; Chromium 156 compiles our 4.2 kB kernel synchronously), and then the
 // module compiles in the background and the kernel counts as unavailable until it is ready
 // (callers fall back to tfjs ops meanwhile; `ready()` waits for it).
 
