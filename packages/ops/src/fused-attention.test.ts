@@ -196,6 +196,17 @@ describeBackends('fusedSoftmaxAttention', (backend) => {
     tf.dispose([q, keyMask, asFloat, a, b]);
   });
 
+  it('gives zeros for sets without keys and an empty result for no queries', () => {
+    const q = randomTensor(95, [2, 3, 8]) as tf.Tensor3D;
+    const none = tf.zeros([2, 0, 8]) as tf.Tensor3D;
+    const noKeys = fusedSoftmaxAttention(q, none, none, { numHeads: 2, scale: 1 });
+    expect(noKeys.shape).toEqual([2, 3, 8]);
+    expect(Array.from(noKeys.dataSync()).every((x) => x === 0)).toBe(true);
+    const noQueries = fusedSoftmaxAttention(none, q, q, { numHeads: 2, scale: 1 });
+    expect(noQueries.shape).toEqual([2, 0, 8]);
+    tf.dispose([q, none, noKeys, noQueries]);
+  });
+
   it('names operands whose shapes do not fit, before any tensor work', () => {
     const q = randomTensor(91, [2, 4, 8]) as tf.Tensor3D;
     const k = randomTensor(92, [2, 5, 8]) as tf.Tensor3D;

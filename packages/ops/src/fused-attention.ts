@@ -19,6 +19,7 @@ import {
   type Tensor2D,
   type Tensor3D,
   type TensorInfo,
+  zeros,
 } from '@tensorflow/tfjs-core';
 import { type TensorMemory, tensorMemory } from './backend-memory.js';
 import { formatShape, ShapeError } from './errors.js';
@@ -264,6 +265,8 @@ export function fusedSoftmaxAttention(
       `fusedSoftmaxAttention: expected float32 q, k and v, got ${q.dtype}, ${k.dtype}, ${v.dtype}`,
     );
   }
+  // an empty axis: nothing to attend to or nothing attending (rows without a valid key are zeros)
+  if (q.size === 0 || k.shape[1] === 0) return zeros([batch, q.shape[1], units]);
   const qm = maskOperand(queryMask, q, 'queryMask');
   const km = maskOperand(keyMask, k, 'keyMask');
   if (!getKernel(KERNEL_NAME, backendName)) {
