@@ -1,8 +1,17 @@
 import { FUSED_ATTENTION_FLAG } from '@setgen/ops/internal';
-import { describeBackends, expectClose, expectNoLeak, randomSet, testRandom } from '@setgen/testkit';
+import {
+  describeBackends,
+  expectClose,
+  expectNoLeak,
+  fillPadding,
+  prefixMask,
+  randomSet,
+  testRandom,
+} from '@setgen/testkit';
 import * as tf from '@tensorflow/tfjs-core';
 import { expect, it } from 'vitest';
 import { multiheadAttention } from './attention.js';
+import { mab } from './multihead-attention-block.js';
 
 describeBackends('multiheadAttention', () => {
   for (const attention of ['softmax', 'slot'] as const) {
@@ -71,22 +80,20 @@ describeBackends('multiheadAttention', () => {
     });
   }
 
-  it('softmax without a gradient tape runs fused, equal to the unfused ops (masks, 1–4 heads)', async () => {
-    const q = randomSet(11, [3, 9, 16]);
-    const kv = randomSet(12, [3, 11, 16]);
-    const qMask = tf.tensor2d(
-      [1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 1, 0, 1, 0, 1, 0, 1, 0, 0],
-      [3, 9],
-    );
-    const kMask = tf.tensor2d(
-      [1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
-      [3, 11],
-    );
+  it('softmax without a tape runs fused from 64 keys, as the unfused ops (masks, 1–4 heads)', async () => {
+    const [nq, nk] = [9, 70];
+    const qMask = prefixMask([9, 5, 3], nq);
+    const kMask = prefixMask([70, 66, 0], nk); // the last set has no valid key
+    // finite junk in the padding (multiheadAttention's callers zero it; MAB with NaN: below)
+    const q = fillPadding(randomSet(11, [3, nq, 16]), qMask);
+    const kv = fillPadding(randomSet(12, [3, nk, 16]), kMask);
+    const plainKeys = randomSet(13, [3, nk, 16]);
+    const self = fillPadding(randomSet(14, [3, nk, 16]), kMask);
     const cases = [
-      [q, kv, null, null],
-      [q, kv, null, kMask],
+      [randomSet(15, [3, nq, 16]), plainKeys, null, null],
+      [randomSet(15, [3, nq, 16]), kv, null, kMask],
       [q, kv, qMask, kMask],
-      [q, q, qMask, qMask], // self-attention with one mask
+      [self, self, kMask, kMask], // self-attention with one mask
     ] as const;
     for (const numHeads of [1, 2, 4]) {
       for (const [queries, keys, queryMask, keyMask] of cases) {
@@ -96,21 +103,37 @@ describeBackends('multiheadAttention', () => {
         const unfused = run();
         tf.env().set(FUSED_ATTENTION_FLAG, true);
         expectClose(fused.dataSync(), unfused.dataSync(), { rtol: 1e-5, atol: 1e-6 });
+        expect(Array.from(fused.dataSync()).every(Number.isFinite)).toBe(true);
         tf.dispose([fused, unfused]);
       }
     }
-    // the fused kernel ran without a tape, and is left out when gradients are taped
-    const f = (a: tf.Tensor) =>
-      tf.sum(multiheadAttention(a as tf.Tensor3D, kv, kv, { numHeads: 4, keyMask: kMask }).values);
-    const forward = await tf.profile(() => f(q));
-    expect(forward.kernelNames).toContain('SetgenFusedAttention');
-    const backward = await tf.profile(() => tf.grad(f)(q));
+    // a MAB (self-attention, SAB) with NaN in the padding: the same outputs fused and unfused
+    const block = mab({ units: 16, numHeads: 4, variant: 'set-transformer', seed: 3 });
+    const withNaN = fillPadding(self, kMask, Number.NaN);
+    const sab = () => block.apply([withNaN, withNaN], { mask: [kMask, kMask] }) as tf.Tensor;
+    const fusedBlock = sab();
+    tf.env().set(FUSED_ATTENTION_FLAG, false);
+    const unfusedBlock = sab();
+    tf.env().set(FUSED_ATTENTION_FLAG, true);
+    expect(Array.from(fusedBlock.dataSync()).every(Number.isFinite)).toBe(true);
+    expectClose(fusedBlock.dataSync(), unfusedBlock.dataSync(), { rtol: 1e-5, atol: 1e-6 });
+    tf.dispose([withNaN, fusedBlock, unfusedBlock]);
+    block.dispose();
+    // the fused kernel ran without a tape, not below 64 keys, and not when gradients are taped
+    const [a, keys] = [cases[1][0], cases[1][1]];
+    const f = (x: tf.Tensor) =>
+      tf.sum(multiheadAttention(x as tf.Tensor3D, keys, keys, { numHeads: 4, keyMask: kMask }).values);
+    expect((await tf.profile(() => f(a))).kernelNames).toContain('SetgenFusedAttention');
+    const few = tf.slice(plainKeys, [0, 0, 0], [3, 63, 16]) as tf.Tensor3D;
+    const small = await tf.profile(() => multiheadAttention(a, few, few, { numHeads: 4 }).values);
+    expect(small.kernelNames).not.toContain('SetgenFusedAttention');
+    const backward = await tf.profile(() => tf.grad(f)(a));
     expect(backward.kernelNames).not.toContain('SetgenFusedAttention');
     expect(backward.kernelNames).toContain('Softmax');
     await expectNoLeak(() =>
       multiheadAttention(q, kv, kv, { numHeads: 4, queryMask: qMask, keyMask: kMask }).values.dispose(),
     );
-    tf.dispose([q, kv, qMask, kMask]);
+    tf.dispose([q, kv, plainKeys, self, few, qMask, kMask, cases[0][0], cases[1][0]]);
   });
 
   it('large maps (one slice at a time) equal a plain tf implementation, values and gradients', () => {

@@ -145,12 +145,25 @@ function slotAttention({ q, k, v, queryMask, keyMask, paddedDenominator }: HeadB
 }
 
 /**
+ * Fewest keys for which softmax attention runs fused. Below, the maps are small enough for the
+ * unfused ops (at 2 keys they were as fast), and SetVAE's attention over m ≤ 32 inducing
+ * points, whose maps its decoder returns by default, is not computed twice (see below).
+ */
+const MIN_FUSED_KEYS = 64;
+
+/**
  * Whether softmax attention can run fused (`fusedSoftmaxAttention` from @setgen/ops: wasm or
- * cpu, units/numHeads a multiple of 4, no empty axis): only when no gradient tape is recording,
- * since the kernel has no gradient (training steps keep the unfused ops and their backward).
+ * cpu, units/numHeads a multiple of 4, at least MIN_FUSED_KEYS keys, queries present): only
+ * when no gradient tape is recording, since the kernel has no gradient (training steps keep the
+ * unfused ops and their backward).
  */
 function fusedForward(q: Tensor3D, k: Tensor3D, numHeads: number): boolean {
-  return !engine().isTapeOn() && q.size > 0 && k.size > 0 && fusedAttentionAvailable(q.shape[2], numHeads);
+  return (
+    !engine().isTapeOn() &&
+    q.shape[1] > 0 &&
+    k.shape[1] >= MIN_FUSED_KEYS &&
+    fusedAttentionAvailable(q.shape[2], numHeads)
+  );
 }
 
 /**
