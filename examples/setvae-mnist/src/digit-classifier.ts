@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { SetDataset } from '@setgen/data';
 import { denseProjection, InducedSetAttentionBlock, PoolingByMultiheadAttention } from '@setgen/layers';
+import { ScheduledAdam } from '@setgen/models';
 import { ConfigError, DataError, type HostSet, Random } from '@setgen/ops';
 import * as tf from '@tensorflow/tfjs-core';
 
@@ -33,7 +34,7 @@ export interface DigitClassifierConfig {
 
 /** The shipped classifier's architecture (train-classifier.ts). */
 export const CLASSIFIER_CONFIG: DigitClassifierConfig = {
-  hiddenDim: 32,
+  hiddenDim: 64,
   numHeads: 4,
   inducingPoints: 16,
   blocks: 2,
@@ -281,7 +282,37 @@ export function splitCanvas(set: HostSet): [HostSet, HostSet] {
   return [halves[0], halves[1]];
 }
 
+/**
+ * A digit drawn slightly differently: rotated by up to ±0.2 rad, scaled by 0.9–1.1 and shifted
+ * by up to ±0.04 about the frame's centre (coordinates clipped to the unit square), so that the
+ * classifier learns the shape, not the 8,000 training digits' exact pixels.
+ */
+export function augmentDigit(set: HostSet, random: Random): HostSet {
+  const angle = random.uniform(-0.2, 0.2);
+  const scale = random.uniform(0.9, 1.1);
+  const [c, s] = [scale * Math.cos(angle), scale * Math.sin(angle)];
+  const [tx, ty] = [random.uniform(-0.04, 0.04), random.uniform(-0.04, 0.04)];
+  const clip = (v: number) => Math.min(0.999, Math.max(0, v));
+  const values = new Float32Array(set.n * 2);
+  for (let i = 0; i < set.n; i++) {
+    const [u, v] = [set.values[2 * i] - 0.5, set.values[2 * i + 1] - 0.5];
+    values[2 * i] = clip(0.5 + tx + c * u - s * v);
+    values[2 * i + 1] = clip(0.5 + ty + s * u + c * v);
+  }
+  return { values, n: set.n, d: 2 };
+}
+
 // ------------------------------------------------------------------ training
+
+/**
+ * The learning-rate factor at `step` (0-based) of `totalSteps`: 1, then falling linearly to 0
+ * over the last `decayFraction` of the steps (the last step still moves: factor 1 / decaySteps).
+ */
+export function decayFactor(step: number, totalSteps: number, decayFraction: number): number {
+  const decaySteps = totalSteps * decayFraction;
+  const left = totalSteps - step;
+  return left >= decaySteps ? 1 : left / decaySteps;
+}
 
 export interface ClassifierTrainOptions {
   epochs: number;
@@ -289,6 +320,13 @@ export interface ClassifierTrainOptions {
   learningRate: number;
   /** Fraction of each batch replaced by "not a digit" examples. */
   junkFraction: number;
+  /**
+   * Fraction of the steps at the end over which the learning rate falls linearly to 0
+   * (0: constant, the first shipped classifier; 1: from the first step).
+   */
+  decayFraction?: number;
+  /** Train on randomly rotated, scaled and shifted digits (`augmentDigit`). */
+  augment?: boolean;
   /** Seed of the shuffles, subsets and junk; default config.seed + 1 (use another to continue training). */
   seed?: number;
   onEpoch?: (epoch: number, loss: number, seconds: number) => void | Promise<void>;
@@ -296,22 +334,39 @@ export interface ClassifierTrainOptions {
 
 /**
  * Adam on softmax cross-entropy; each epoch sees every digit once as a fresh random subset of
- * `points` points, and a `junkFraction` of every batch is replaced by "not a digit" examples
- * (noise / blobs). Seeded: the same config and options give the same weights on one backend.
+ * `points` points (optionally augmented), and a `junkFraction` of every batch is replaced by
+ * "not a digit" examples (noise / blobs); the learning rate is constant, then falls linearly to
+ * 0 over the last `decayFraction` of the steps. Seeded: the same config and options give the
+ * same weights on one backend.
  */
 export async function trainDigitClassifier(
   model: DigitClassifier,
   data: SetDataset,
-  { epochs, batchSize, learningRate, junkFraction, seed: dataSeed, onEpoch }: ClassifierTrainOptions,
+  {
+    epochs,
+    batchSize,
+    learningRate,
+    junkFraction,
+    decayFraction = 0,
+    augment = false,
+    seed: dataSeed,
+    onEpoch,
+  }: ClassifierTrainOptions,
 ): Promise<void> {
   const { points, seed } = model.config;
   const labels = data.labels;
   if (!labels || labels.length !== data.sets.length) {
     throw new DataError(`data.labels: expected one label per set, got ${labels?.length ?? 'none'}`);
   }
+  if (!(decayFraction >= 0 && decayFraction <= 1)) {
+    throw new ConfigError(`decayFraction: expected a number in [0, 1], got ${decayFraction}`);
+  }
   const random = new Random(dataSeed ?? seed + 1);
-  const optimizer = tf.train.adam(learningRate);
+  const optimizer = new ScheduledAdam(learningRate);
   const variables = model.variables;
+  const perEpoch = Math.ceil(data.sets.length / batchSize);
+  const totalSteps = epochs * perEpoch;
+  let step = 0;
   for (let epoch = 0; epoch < epochs; epoch++) {
     const t0 = performance.now();
     const order = random.shuffle(Array.from({ length: data.sets.length }, (_, i) => i));
@@ -322,7 +377,7 @@ export async function trainDigitClassifier(
       const sets: HostSet[] = [];
       const target = new Int32Array(rows.length);
       rows.forEach((index, b) => {
-        let set = data.sets[index];
+        let set = augment ? augmentDigit(data.sets[index], random) : data.sets[index];
         target[b] = labels[index];
         if (random.next() < junkFraction) {
           set = notADigit(points, random);
@@ -330,6 +385,7 @@ export async function trainDigitClassifier(
         }
         sets.push(resample(set, points, random.int(2 ** 30)));
       });
+      optimizer.setScheduleFactor(decayFactor(step++, totalSteps, decayFraction));
       const loss = tf.tidy(() => {
         const x = stack(sets, points);
         const y = tf.oneHot(tf.tensor1d(target, 'int32'), NUM_CLASSES);

@@ -6,6 +6,7 @@
 //
 //   node dist/temperature-sweep.js [--model DIR] [--temperatures 1,0.9,0.8,0.7,0.5]
 //                                  [--seeds 3] [--eval-size 64] [--test-offset K] [--out DIR]
+//                                  [--classifier DIR]
 //
 // Without --model it sweeps the shipped `--pretrained` Set-MNIST model. The reference digits are
 // test digits K … K + eval-size − 1 (K = 0: the digits main.js and curves.js report on); choose
@@ -18,12 +19,13 @@ import { setMnist } from '@setgen/data';
 import { meanCi, pickBackend } from '@setgen/example-kit';
 import { SetVAE } from '@setgen/models/node';
 import { CLASSIFIER_DIR, DigitClassifier } from './digit-classifier.js';
+import { digitScore, formatScore } from './digit-score.js';
 import { evaluateSamples, evaluationReference, scoreFields } from './evaluate.js';
 import { drawSamples } from './figures.js';
 import { mnistImages } from './mnist-images.js';
 
 const USAGE =
-  'usage: temperature-sweep [--model DIR] [--temperatures 1,0.9,0.8,0.7,0.5] [--seeds 3] [--eval-size 64] [--test-offset K] [--out DIR]';
+  'usage: temperature-sweep [--model DIR] [--temperatures 1,0.9,0.8,0.7,0.5] [--seeds 3] [--eval-size 64] [--test-offset K] [--out DIR] [--classifier DIR]';
 
 export const PRETRAINED_DIR = fileURLToPath(new URL('../pretrained/set-mnist', import.meta.url));
 
@@ -73,6 +75,8 @@ export async function runTemperatureSweep(args: string[]): Promise<SweepPoint[]>
       'eval-size': { type: 'string', default: '64' },
       'test-offset': { type: 'string', default: '0' },
       out: { type: 'string', default: 'out/temperature' },
+      // another digit classifier (default: the shipped one), e.g. to compare two yardsticks
+      classifier: { type: 'string', default: CLASSIFIER_DIR },
     },
   });
   const temperatures = (values.temperatures as string).split(',').map(Number);
@@ -90,14 +94,16 @@ export async function runTemperatureSweep(args: string[]): Promise<SweepPoint[]>
   await pickBackend();
   const model = await SetVAE.load(values.model as string);
   const step = model.step;
-  const classifier = await DigitClassifier.load(CLASSIFIER_DIR);
+  const classifier = await DigitClassifier.load(values.classifier as string);
   const test = setMnist({ split: 'test', seed: 2, images: mnistImages() }).sets;
   if (offset + evalSize > test.length)
     throw new Error(`--test-offset + --eval-size: expected at most ${test.length} test digits\n${USAGE}`);
   const reference = evaluationReference(test.slice(offset), evalSize);
   await mkdir(out, { recursive: true });
   const points: SweepPoint[] = [];
+  let realScore: ReturnType<typeof digitScore>;
   try {
+    realScore = digitScore(classifier, reference, { seed: 1 }); // as main.js scores the test digits
     for (const temperature of temperatures) {
       for (let k = 0; k < seeds; k++) {
         const seed = 1000 + 7919 * k; // seed 1000 = the draw of main.js and curves.js
@@ -139,6 +145,8 @@ export async function runTemperatureSweep(args: string[]): Promise<SweepPoint[]>
     `\n${values.model} (step ${step}), ${evalSize} samples vs test digits ${offset}–${offset + evalSize - 1} per draw:\n`,
   );
   console.log(sweepTable(points));
+  // the yardstick: the same classifier on the reference digits themselves
+  console.log(`\n${evalSize} real test digits (the reference): ${formatScore(realScore)}`);
   return points;
 }
 
