@@ -15,25 +15,10 @@
 // pass over k). Tiles are 4×8 and 4×4 over the rows in blocks of four, then 1×8 and 1×4
 // for the remaining rows; the last m mod 4 columns are scalar dot products.
 
+import { add, bytes, get, int, mul, resetLabels, set, whileLoop } from './wat.mjs';
+
 const ROWS = 4; // rows of the main tile
 const VECTORS = 2; // 4-float vectors of the main tile
-
-const get = (name) => `(local.get $${name})`;
-const set = (name, value) => `(local.set $${name} ${value})`;
-const add = (a, b) => `(i32.add ${a} ${b})`;
-const mul = (a, b) => `(i32.mul ${a} ${b})`;
-const int = (value) => `(i32.const ${value})`;
-const bytes = (elements) => `(i32.shl ${elements} ${int(2)})`;
-
-/** `while (condition) { body }` with a fresh label. */
-let labels = 0;
-function whileLoop(condition, body) {
-  const id = labels++;
-  return `(block $exit${id} (loop $loop${id}
-  (br_if $exit${id} (i32.eqz ${condition}))
-  ${body}
-  (br $loop${id})))`;
-}
 
 /**
  * One tile of C: rows i..i+R, columns j..j+4V (vector) or the single column j (V = 0,
@@ -116,7 +101,7 @@ export const SHARED_MAXIMUM_PAGES = 65536;
  * memory: the same code, for worker threads).
  */
 export function batchMatMulWat({ importMemory = false, shared = false } = {}) {
-  labels = 0;
+  resetLabels();
   const body = [
     set('rowStrideA', bytes(get('rowStrideAe'))),
     set('colStrideA', bytes(get('colStrideAe'))),
