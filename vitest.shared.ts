@@ -24,6 +24,9 @@ export function packageTestConfig(_packageDir: string) {
       hookTimeout: 120_000,
       pool: 'forks',
       maxWorkers: 2,
+      // two test files already run at once on the 2 cores: no matmul worker threads on top
+      // (tests that check them set the count themselves)
+      env: { SETGEN_MATMUL_THREADS: process.env.SETGEN_MATMUL_THREADS ?? '1' },
     },
   });
 }

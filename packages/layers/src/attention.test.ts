@@ -1,3 +1,4 @@
+import { FUSED_ATTENTION_FLAG } from '@setgen/ops/internal';
 import { describeBackends, expectClose, expectNoLeak, randomSet, testRandom } from '@setgen/testkit';
 import * as tf from '@tensorflow/tfjs-core';
 import { expect, it } from 'vitest';
@@ -69,6 +70,48 @@ describeBackends('multiheadAttention', () => {
       ]);
     });
   }
+
+  it('softmax without a gradient tape runs fused, equal to the unfused ops (masks, 1–4 heads)', async () => {
+    const q = randomSet(11, [3, 9, 16]);
+    const kv = randomSet(12, [3, 11, 16]);
+    const qMask = tf.tensor2d(
+      [1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 1, 0, 1, 0, 1, 0, 1, 0, 0],
+      [3, 9],
+    );
+    const kMask = tf.tensor2d(
+      [1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+      [3, 11],
+    );
+    const cases = [
+      [q, kv, null, null],
+      [q, kv, null, kMask],
+      [q, kv, qMask, kMask],
+      [q, q, qMask, qMask], // self-attention with one mask
+    ] as const;
+    for (const numHeads of [1, 2, 4]) {
+      for (const [queries, keys, queryMask, keyMask] of cases) {
+        const run = () => multiheadAttention(queries, keys, keys, { numHeads, queryMask, keyMask }).values;
+        const fused = run();
+        tf.env().set(FUSED_ATTENTION_FLAG, false);
+        const unfused = run();
+        tf.env().set(FUSED_ATTENTION_FLAG, true);
+        expectClose(fused.dataSync(), unfused.dataSync(), { rtol: 1e-5, atol: 1e-6 });
+        tf.dispose([fused, unfused]);
+      }
+    }
+    // the fused kernel ran without a tape, and is left out when gradients are taped
+    const f = (a: tf.Tensor) =>
+      tf.sum(multiheadAttention(a as tf.Tensor3D, kv, kv, { numHeads: 4, keyMask: kMask }).values);
+    const forward = await tf.profile(() => f(q));
+    expect(forward.kernelNames).toContain('SetgenFusedAttention');
+    const backward = await tf.profile(() => tf.grad(f)(q));
+    expect(backward.kernelNames).not.toContain('SetgenFusedAttention');
+    expect(backward.kernelNames).toContain('Softmax');
+    await expectNoLeak(() =>
+      multiheadAttention(q, kv, kv, { numHeads: 4, queryMask: qMask, keyMask: kMask }).values.dispose(),
+    );
+    tf.dispose([q, kv, qMask, kMask]);
+  });
 
   it('large maps (one slice at a time) equal a plain tf implementation, values and gradients', () => {
     // 2 heads of 520 × 530 maps: above the 2^18-element threshold of the slice loop

@@ -2,11 +2,12 @@
 // Multihead of SetVAE Eq. 4, and its App. A.2 for slot attention). Heads split the feature axis into contiguous
 // chunks; the scale is 1/sqrt(units) for all heads, as both reference codes do.
 
-import { batchMatMul, splitRows } from '@setgen/ops/internal';
+import { batchMatMul, fusedAttentionAvailable, fusedSoftmaxAttention, splitRows } from '@setgen/ops/internal';
 import {
   add,
   concat,
   div,
+  engine,
   expandDims,
   maximum,
   mul,
@@ -144,10 +145,21 @@ function slotAttention({ q, k, v, queryMask, keyMask, paddedDenominator }: HeadB
 }
 
 /**
+ * Whether softmax attention can run fused (`fusedSoftmaxAttention` from @setgen/ops: wasm or
+ * cpu, units/numHeads a multiple of 4, no empty axis): only when no gradient tape is recording,
+ * since the kernel has no gradient (training steps keep the unfused ops and their backward).
+ */
+function fusedForward(q: Tensor3D, k: Tensor3D, numHeads: number): boolean {
+  return !engine().isTapeOn() && q.size > 0 && k.size > 0 && fusedAttentionAvailable(q.shape[2], numHeads);
+}
+
+/**
  * MH(q, k, v) for projected queries `q [B, Nq, U]` and keys/values `k, v [B, Nk, U]`:
  * per head, weights from q_h k_hᵀ / sqrt(U), values `weights · v_h`; heads concatenated.
  * The maps are computed in chunks of batch·head slices of at most `maxChunkElements` (at least one slice),
- * so that without a gradient tape the `[B·H, Nq, Nk]` maps never exist at once.
+ * so that without a gradient tape the `[B·H, Nq, Nk]` maps never exist at once. Softmax attention
+ * without a tape runs fused instead, where available: then no map is ever stored (with
+ * `returnWeights` the maps are computed as above, the values still come from the kernel).
  */
 export function multiheadAttention(
   q: Tensor3D,
@@ -163,6 +175,14 @@ export function multiheadAttention(
     maxChunkElements = MAX_CHUNK_ELEMENTS,
   }: MultiheadAttentionOptions,
 ): MultiheadAttentionResult {
+  // forward only, nothing taped: the fused kernel never stores the maps (same masks and scale);
+  // with returnWeights the maps come from the ops below, the values still from the kernel, so
+  // that asking for the maps never changes the output
+  const fused =
+    attention === 'softmax' && fusedForward(q, k, numHeads)
+      ? fusedSoftmaxAttention(q, k, v, { numHeads, scale: 1 / Math.sqrt(q.shape[2]), queryMask, keyMask })
+      : null;
+  if (fused && !returnWeights) return { values: fused, weights: null };
   const [values, weights] = tidy(() => {
     const [b, nq, units] = q.shape;
     const nk = k.shape[1];
@@ -214,5 +234,6 @@ export function multiheadAttention(
     const merged = mergeHeads(values, numHeads);
     return returnWeights && weights ? [merged, reshape(weights, [b, numHeads, nq, nk])] : [merged];
   });
-  return { values: values as Tensor3D, weights: (weights as Tensor4D | undefined) ?? null };
+  if (fused) values.dispose();
+  return { values: fused ?? (values as Tensor3D), weights: (weights as Tensor4D | undefined) ?? null };
 }

@@ -27,7 +27,15 @@ const generated = categoryClouds(random, family, k, n, noise);
 async function timed(options) {
   const cpu = process.cpuUsage();
   const start = performance.now();
-  const metrics = await computeAllMetrics(generated, reference, { workers, ...options });
+  let last = -1;
+  const onProgress = (done, total) => {
+    const tenth = Math.floor((10 * done) / total);
+    if (tenth <= last) return;
+    last = tenth;
+    const ms = Math.round(performance.now() - start);
+    console.error(`${options.emdPruning ?? 'bounds'}: ${tenth * 10} % after ${ms} ms`);
+  };
+  const metrics = await computeAllMetrics(generated, reference, { workers, onProgress, ...options });
   const wall = performance.now() - start;
   const { user, system } = process.cpuUsage(cpu);
   return { metrics, wall, cpu: (user + system) / 1000 };

@@ -285,7 +285,10 @@ export async function computePrunedEmdMatrices(
       }
       if (values[1] > 0) nearestKnown[k] = nearestKnown[t] = 1;
       lower[k] = lower[t] = Math.max(lower[k], values[1]);
-      const done = Math.floor((total * resolved) / queries);
+      // an estimate: the pivot rows as the first tenth, then the finished searches
+      const share =
+        pivotNext >= 0 ? (0.1 * computed) / (pivotTotal * (K - 1)) : 0.1 + (0.9 * resolved) / queries;
+      const done = Math.min(total, Math.floor(total * share));
       if (done > reported) {
         reported = done;
         onProgress?.(done, total);

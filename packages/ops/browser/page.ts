@@ -12,7 +12,13 @@ import {
   type SetBatch,
   sinkhornDistance,
 } from '../src/index.js';
-import { batchMatMul, splitRows } from '../src/internal.js';
+import {
+  batchMatMul,
+  fusedAttentionAvailable,
+  fusedAttentionReady,
+  fusedSoftmaxAttention,
+  splitRows,
+} from '../src/internal.js';
 
 interface Pair {
   a: SetBatch;
@@ -124,6 +130,57 @@ cases.push(
         refProduct: reference(a, b),
         refGradA,
         refGradB,
+        'info.kernel': kernel,
+      };
+    },
+    teardown: (inputs: tf.Tensor[]) => tf.dispose(inputs),
+  },
+  {
+    // the fused kernel where it runs (wasm, cpu; compiled in the background if the page refuses
+    // synchronous compilation) beside plain tf ops: masked softmax over keys, 2 heads of 4
+    name: 'fusedSoftmaxAttention',
+    setup: async () => {
+      await fusedAttentionReady();
+      return tf.tidy(() => [
+        randomSet(71, [3, 6, 8]),
+        randomSet(72, [3, 9, 8]),
+        randomSet(73, [3, 9, 8]),
+        tf.tensor2d([1, 1, 1, 1, 1, 1, 1, 0, 1, 0, 1, 0, 1, 1, 1, 1, 1, 1], [3, 6]),
+        tf.tensor2d(
+          [1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+          [3, 9],
+        ),
+      ]);
+    },
+    run: ([q, k, v, queryMask, keyMask]: tf.Tensor[]) => {
+      const options = {
+        numHeads: 2,
+        scale: 0.25,
+        queryMask: queryMask as tf.Tensor2D,
+        keyMask: keyMask as tf.Tensor2D,
+      };
+      const reference = tf.tidy(() => {
+        const heads = (t: tf.Tensor) => tf.split(t, 2, 2);
+        const [qs, ks, vs] = [heads(q), heads(k), heads(v)];
+        const bias = tf.expandDims(tf.mul(tf.sub(1, keyMask), -1e9), 1);
+        const weights = (h: number) =>
+          tf.mul(
+            tf.mul(
+              tf.softmax(tf.add(tf.matMul(tf.mul(qs[h], 0.25), ks[h], false, true), bias)),
+              tf.expandDims(keyMask, 1),
+            ),
+            tf.expandDims(queryMask, 2),
+          );
+        return tf.concat(
+          [0, 1].map((h) => tf.matMul(weights(h), vs[h])),
+          2,
+        );
+      });
+      const kernel = fusedAttentionAvailable(8, 2) ? 1 : 0;
+      const [a, b, c] = [q, k, v] as tf.Tensor3D[];
+      return {
+        out: kernel ? fusedSoftmaxAttention(a, b, c, options) : reference.clone(),
+        reference,
         'info.kernel': kernel,
       };
     },

@@ -119,5 +119,10 @@ describeBackends('simdBatchMatMul', (backend) => {
 
 it('the committed kernel is the one the WebAssembly source assembles to', async () => {
   const committed = readFileSync(new URL('./batch-matmul-wasm.ts', import.meta.url), 'utf8');
-  expect(committed).toBe(moduleSource(await assemble(), await assemble({ importMemory: true })));
+  const [own, inPlace, shared] = await Promise.all([
+    assemble(),
+    assemble({ importMemory: true }),
+    assemble({ importMemory: true, shared: true }),
+  ]);
+  expect(committed).toBe(moduleSource(own, inPlace, shared));
 });

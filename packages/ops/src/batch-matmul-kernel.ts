@@ -20,6 +20,15 @@ import {
 } from '@tensorflow/tfjs-core';
 import { type TensorMemory, tensorMemory, type WasmHeap } from './backend-memory.js';
 import { BATCH_MATMUL_IN_PLACE_WASM, BATCH_MATMUL_WASM } from './batch-matmul-wasm.js';
+import {
+  type MatmulKernel,
+  runSplit,
+  runUnits,
+  SPLIT_BATCH,
+  SPLIT_BLOCKS,
+  SPLIT_ROWS,
+  type SplitProduct,
+} from './matmul-threads.js';
 
 const KERNEL_NAME = 'SetgenBatchMatMul';
 /** Batch slices are copied into the kernel's memory in chunks of at most this many bytes (default). */
@@ -33,22 +42,9 @@ const PAGE_BYTES = 1 << 16;
  */
 const INNER_BLOCK = 512;
 
-interface KernelExports {
+interface KernelExports extends MatmulKernel {
   /** The kernel's own memory (the in-place build computes in the memory it imports instead). */
   memory: WebAssembly.Memory;
-  matmul(
-    a: number,
-    b: number,
-    c: number,
-    batch: number,
-    n: number,
-    k: number,
-    m: number,
-    batchStrideA: number,
-    rowStrideA: number,
-    colStrideA: number,
-  ): void;
-  transpose(src: number, dst: number, batch: number, rows: number, cols: number): void;
 }
 
 /** Instantiated on first use; null where WebAssembly SIMD is unavailable. */
@@ -179,6 +175,7 @@ function multiplyTransposedALong(
  * C = op(A)·op(B) computed where the tensors live, in tfjs-wasm's heap, as `multiply` and
  * `multiplyTransposedALong` compute it in the kernel's own memory (bit-identical): a Bᵀ
  * operand is transposed into scratch space first; a long Aᵀ·B is summed over blocks of rows.
+ * Large products are shared with worker threads where there are any (matmul-threads.ts).
  */
 function multiplyInPlace(
   kernel: KernelExports,
@@ -193,6 +190,7 @@ function multiplyInPlace(
   const [batch, ra, ca] = a.shape;
   const [, rb, cb] = b.shape;
   const [, n, m] = shape;
+  const k = transposeA ? ra : ca;
   const blocked = transposeA && !transposeB && ra > innerBlock;
   const scratchBytes = transposeB ? 4 * batch * rb * cb : blocked ? 4 * n * m : 0;
   const scratch = scratchBytes ? heap.malloc(scratchBytes) : 0;
@@ -202,40 +200,197 @@ function multiplyInPlace(
   const out = heap.allocate(shape);
   try {
     const [aAt, bAt, cAt] = [heap.offset(a), heap.offset(b), heap.offset(out)];
+    if (transposeB) kernel.transpose(bAt, scratch, batch, rb, cb);
+    const product: Product = { kernel, heap, aAt, bAt: transposeB ? scratch : bAt, cAt, scratch };
+    const split = blocked
+      ? blockSplit(product, batch, k, n, m, innerBlock)
+      : batch > 1
+        ? batchSplit(product, batch, n, k, m, ra * ca, transposeA)
+        : rowSplit(product, n, k, m, transposeA);
+    if (split && runSplit(split, batch * n * k * m, split)) return out;
     if (blocked) {
-      const k = ra;
-      const rows = Math.ceil(k / Math.ceil(k / innerBlock)); // the copying path's blocks
-      for (let s = 0; s < batch; s++) {
-        const target = cAt + 4 * s * n * m;
-        for (let p0 = 0; p0 < k; p0 += rows) {
-          const r = Math.min(rows, k - p0);
-          const [blockA, blockB] = [aAt + 4 * (s * k + p0) * n, bAt + 4 * (s * k + p0) * m];
-          kernel.matmul(blockA, blockB, p0 === 0 ? target : scratch, 1, n, r, m, r * n, 1, n);
-          if (p0 === 0) continue;
-          const sum = new Float32Array(heap.memory.buffer, target, n * m);
-          const product = new Float32Array(heap.memory.buffer, scratch, n * m);
-          for (let i = 0; i < sum.length; i++) sum[i] += product[i];
-        }
-      }
+      for (let s = 0; s < batch; s++)
+        blockProducts({ ...product, cAt: cAt + 4 * s * n * m }, s, k, n, m, innerBlock);
       return out;
     }
-    if (transposeB) kernel.transpose(bAt, scratch, batch, rb, cb);
-    kernel.matmul(
-      aAt,
-      transposeB ? scratch : bAt,
-      cAt,
-      batch,
-      n,
-      transposeA ? ra : ca,
-      m,
-      ra * ca,
-      transposeA ? 1 : ca,
-      transposeA ? n : 1,
-    );
+    const params = [SPLIT_BATCH, n, k, m, ra * ca, transposeA ? 1 : ca, transposeA ? n : 1, 0];
+    runUnits(kernel, params, 0, batch, aAt, product.bAt, cAt);
     return out;
   } finally {
     if (scratch) heap.free(scratch);
   }
+}
+
+/** Operands of a product in tfjs-wasm's heap (byte offsets; `bAt` already transposed if Bᵀ). */
+interface Product {
+  kernel: MatmulKernel;
+  heap: WasmHeap;
+  aAt: number;
+  bAt: number;
+  cAt: number;
+  scratch: number;
+}
+
+/** Rows of the blocks of a long Aᵀ·B: blocks of equal size, at most `innerBlock` rows. */
+function blockRows(k: number, innerBlock: number): number {
+  return Math.ceil(k / Math.ceil(k / innerBlock));
+}
+
+/**
+ * Slice `s` of a long Aᵀ·B (`a [batch, k, n]`, `b [batch, k, m]`), blocks `first..last` of its
+ * inner rows: the first block's product is written to C, the others' are added in order.
+ */
+function blockProducts(
+  { kernel, heap, aAt, bAt, cAt, scratch }: Product,
+  s: number,
+  k: number,
+  n: number,
+  m: number,
+  innerBlock: number,
+  first = 0,
+  last = Math.ceil(k / blockRows(k, innerBlock)),
+): void {
+  const rows = blockRows(k, innerBlock);
+  for (let u = first; u < last; u++) {
+    const p0 = u * rows;
+    const r = Math.min(rows, k - p0);
+    const [blockA, blockB] = [aAt + 4 * (s * k + p0) * n, bAt + 4 * (s * k + p0) * m];
+    kernel.matmul(blockA, blockB, p0 === 0 ? cAt : scratch, 1, n, r, m, r * n, 1, n);
+    if (p0 > 0) addInto(heap, cAt, scratch, n * m);
+  }
+}
+
+/** C[0..length] += the floats at `from` (both in tfjs-wasm's heap, or `from` in `source`). */
+function addInto(heap: WasmHeap, cAt: number, from: number, length: number, source?: Float32Array): void {
+  const sum = new Float32Array(heap.memory.buffer, cAt, length);
+  const product = source
+    ? source.subarray(from, from + length)
+    : new Float32Array(heap.memory.buffer, from, length);
+  for (let i = 0; i < length; i++) sum[i] += product[i];
+}
+
+/** The heap as floats (a fresh view: tfjs may have grown it). */
+function floats(heap: WasmHeap): Float32Array {
+  return new Float32Array(heap.memory.buffer);
+}
+
+/** A long Aᵀ·B of one slice, split into its blocks of inner rows (summed in order either way). */
+function blockSplit(
+  product: Product,
+  batch: number,
+  k: number,
+  n: number,
+  m: number,
+  innerBlock: number,
+): (SplitProduct & Parameters<typeof runSplit>[2]) | null {
+  if (batch !== 1) return null;
+  const rows = blockRows(k, innerBlock);
+  return {
+    params: [SPLIT_BLOCKS, n, k, m, 0, 1, n, rows],
+    units: Math.ceil(k / rows),
+    unitFloats: [rows * n, rows * m, n * m],
+    fixedFloats: [0, 0],
+    steps: [rows * n, rows * m, n * m],
+    granularity: 1,
+    copyFixed: (_shared, _first, at, bt) => [at, bt],
+    copyUnits: (shared, u0, u1, at, bt) => {
+      const heap = floats(product.heap);
+      const [a0, b0] = [product.aAt / 4, product.bAt / 4];
+      const [p0, p1] = [u0 * rows, Math.min(u1 * rows, k)];
+      shared.set(heap.subarray(a0 + p0 * n, a0 + p1 * n), at);
+      shared.set(heap.subarray(b0 + p0 * m, b0 + p1 * m), bt);
+    },
+    compute: (u0, u1) => blockProducts(product, 0, k, n, m, innerBlock, u0, u1),
+    copyOut: (shared, u0, u1, c) => {
+      for (let u = u0; u < u1; u++) addInto(product.heap, product.cAt, c + (u - u0) * n * m, n * m, shared);
+    },
+  };
+}
+
+/** A batched product split into its slices. */
+function batchSplit(
+  product: Product,
+  batch: number,
+  n: number,
+  k: number,
+  m: number,
+  sliceA: number,
+  transposeA: boolean,
+): SplitProduct & Parameters<typeof runSplit>[2] {
+  const params = [SPLIT_BATCH, n, k, m, sliceA, transposeA ? 1 : k, transposeA ? n : 1, 0];
+  const sliceC = n * m;
+  return {
+    params,
+    units: batch,
+    unitFloats: [sliceA, k * m, sliceC],
+    fixedFloats: [0, 0],
+    steps: [sliceA, k * m, sliceC],
+    granularity: 1,
+    copyFixed: (_shared, _first, at, bt) => [at, bt],
+    copyUnits: (shared, u0, u1, at, bt) => {
+      const heap = floats(product.heap);
+      const [a0, b0] = [product.aAt / 4, product.bAt / 4];
+      shared.set(heap.subarray(a0 + u0 * sliceA, a0 + u1 * sliceA), at);
+      shared.set(heap.subarray(b0 + u0 * k * m, b0 + u1 * k * m), bt);
+    },
+    compute: (u0, u1) =>
+      runUnits(
+        product.kernel,
+        params,
+        u0,
+        u1,
+        product.aAt + 4 * u0 * sliceA,
+        product.bAt + 4 * u0 * k * m,
+        product.cAt + 4 * u0 * sliceC,
+      ),
+    copyOut: (shared, u0, u1, c) =>
+      floats(product.heap).set(shared.subarray(c, c + (u1 - u0) * sliceC), product.cAt / 4 + u0 * sliceC),
+  };
+}
+
+/** One slice's product split into blocks of rows of C (A's rows, or A's columns for Aᵀ). */
+function rowSplit(
+  product: Product,
+  n: number,
+  k: number,
+  m: number,
+  transposeA: boolean,
+): SplitProduct & Parameters<typeof runSplit>[2] {
+  // a row of C is a row of A (stride k) or, for Aᵀ, a column of A (stride 1: all of A is copied)
+  const rowStep = transposeA ? 1 : k;
+  const params = [SPLIT_ROWS, n, k, m, n * k, rowStep, transposeA ? n : 1, 0];
+  return {
+    params,
+    units: n,
+    unitFloats: transposeA ? [0, 0, m] : [k, 0, m],
+    fixedFloats: transposeA ? [n * k, k * m] : [0, k * m],
+    steps: [rowStep, 0, m],
+    granularity: 4,
+    copyFixed: (shared, first, at, bt) => {
+      const heap = floats(product.heap);
+      const [a0, b0] = [product.aAt / 4, product.bAt / 4];
+      if (transposeA) shared.set(heap.subarray(a0, a0 + n * k), at);
+      shared.set(heap.subarray(b0, b0 + k * m), bt);
+      return [transposeA ? at + first : at, bt];
+    },
+    copyUnits: (shared, u0, u1, at) => {
+      if (transposeA) return; // all of A is copied already
+      const a0 = product.aAt / 4;
+      shared.set(floats(product.heap).subarray(a0 + u0 * k, a0 + u1 * k), at);
+    },
+    compute: (u0, u1) =>
+      runUnits(
+        product.kernel,
+        params,
+        u0,
+        u1,
+        product.aAt + 4 * u0 * rowStep,
+        product.bAt,
+        product.cAt + 4 * u0 * m,
+      ),
+    copyOut: (shared, u0, u1, c) =>
+      floats(product.heap).set(shared.subarray(c, c + (u1 - u0) * m), product.cAt / 4 + u0 * m),
+  };
 }
 
 interface KernelAttrs {

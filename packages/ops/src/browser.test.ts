@@ -1,7 +1,7 @@
 // @setgen/ops on every tfjs backend in headless Chromium (Debian's `chromium`, driven by
 // playwright-core; .ci/run installs it and makes this suite mandatory): browser/page.ts runs
 // Chamfer (every pair cost and point reduction), the Hungarian loss, Sinkhorn, pairwise
-// distances, batchMatMul and splitRows — padded batches with NaN in the padding, values and
+// distances, batchMatMul, fusedSoftmaxAttention and splitRows — padded batches with NaN in the padding, values and
 // gradients — on wasm, cpu, webgl and webgpu; each is compared with wasm.
 import { resolve } from 'node:path';
 import { describeConformance, type Tolerance } from '@setgen/testkit/browser';
@@ -37,6 +37,7 @@ const CASES = [
   'sinkhorn eps 0.05',
   'pairwiseSquaredDistances',
   'batchMatMul',
+  'fusedSoftmaxAttention',
   'splitRows',
 ];
 
@@ -67,6 +68,16 @@ describeConformance('@setgen/ops on wasm, cpu, webgl and webgpu in Chromium', {
         }
         // our SIMD kernel is registered where it runs (wasm, cpu); elsewhere batchMatMul is tf.matMul
         expect(values['info.kernel']).toEqual([backend === 'wasm' || backend === 'cpu' ? 1 : 0]);
+      },
+    );
+
+    it.each(['wasm', 'cpu', 'webgl', 'webgpu'] as const)(
+      '%s: the fused attention kernel runs on wasm and cpu and matches plain tf ops',
+      (backend) => {
+        const { values } = results().find((r) => r.backend === backend)!.cases.fusedSoftmaxAttention;
+        expect(values['info.kernel']).toEqual([backend === 'wasm' || backend === 'cpu' ? 1 : 0]);
+        const worst = Math.max(...values.out.map((v, i) => Math.abs(v - values.reference[i])));
+        expect(worst, backend).toBeLessThan(2e-5);
       },
     );
   },

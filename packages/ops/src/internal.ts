@@ -5,6 +5,13 @@
 // beyond the package's minor version (see README, "Public surface and @setgen/ops/internal").
 export { type TensorMemory, tensorMemory } from './backend-memory.js';
 export { simdBatchMatMulAvailable } from './batch-matmul-kernel.js';
+export {
+  FUSED_ATTENTION_FLAG,
+  type FusedAttentionOptions,
+  fusedAttentionAvailable,
+  fusedAttentionReady,
+  fusedSoftmaxAttention,
+} from './fused-attention.js';
 export { batchMatMul, gatherRows } from './linalg.js';
 export { elementMask } from './mask.js';
 export {

@@ -1,7 +1,8 @@
 // Source of the batched matrix product kernel (WebAssembly text with 128-bit SIMD).
-// `node wasm/build.mjs` assembles it into src/batch-matmul-wasm.ts, twice: with a memory of
-// its own (operands are copied in and out), and importing a memory (env.memory), so that on
-// tfjs-wasm it computes in place on the backend's own heap.
+// `node wasm/build.mjs` assembles it into src/batch-matmul-wasm.ts, three times: with a memory
+// of its own (operands are copied in and out); importing a memory (env.memory), so that on
+// tfjs-wasm it computes in place on the backend's own heap; and importing a shared memory,
+// for the worker threads that compute part of a product (src/matmul-threads.ts).
 //
 //   C[b] = A[b] · B[b]   for b < batch, A[b] n×k, B[b] k×m, C[b] n×m
 //
@@ -14,25 +15,10 @@
 // pass over k). Tiles are 4×8 and 4×4 over the rows in blocks of four, then 1×8 and 1×4
 // for the remaining rows; the last m mod 4 columns are scalar dot products.
 
+import { add, bytes, get, int, mul, resetLabels, set, whileLoop } from './wat.mjs';
+
 const ROWS = 4; // rows of the main tile
 const VECTORS = 2; // 4-float vectors of the main tile
-
-const get = (name) => `(local.get $${name})`;
-const set = (name, value) => `(local.set $${name} ${value})`;
-const add = (a, b) => `(i32.add ${a} ${b})`;
-const mul = (a, b) => `(i32.mul ${a} ${b})`;
-const int = (value) => `(i32.const ${value})`;
-const bytes = (elements) => `(i32.shl ${elements} ${int(2)})`;
-
-/** `while (condition) { body }` with a fresh label. */
-let labels = 0;
-function whileLoop(condition, body) {
-  const id = labels++;
-  return `(block $exit${id} (loop $loop${id}
-  (br_if $exit${id} (i32.eqz ${condition}))
-  ${body}
-  (br $loop${id})))`;
-}
 
 /**
  * One tile of C: rows i..i+R, columns j..j+4V (vector) or the single column j (V = 0,
@@ -106,12 +92,16 @@ function locals() {
   return names.join('\n');
 }
 
+/** Pages a shared memory may grow to (declared by the shared build; any shared memory up to 4 GB fits). */
+export const SHARED_MAXIMUM_PAGES = 65536;
+
 /**
  * The whole module: exports `matmul` and `transpose`, and its own `memory`, or with
- * `importMemory` computes in the memory it is given as `env.memory`.
+ * `importMemory` computes in the memory it is given as `env.memory` (with `shared`, a shared
+ * memory: the same code, for worker threads).
  */
-export function batchMatMulWat({ importMemory = false } = {}) {
-  labels = 0;
+export function batchMatMulWat({ importMemory = false, shared = false } = {}) {
+  resetLabels();
   const body = [
     set('rowStrideA', bytes(get('rowStrideAe'))),
     set('colStrideA', bytes(get('colStrideAe'))),
@@ -134,7 +124,13 @@ export function batchMatMulWat({ importMemory = false } = {}) {
     ),
   ].join('\n');
   return `(module
-${importMemory ? '(import "env" "memory" (memory 1))' : '(memory (export "memory") 1)'}
+${
+  shared
+    ? `(import "env" "memory" (memory 1 ${SHARED_MAXIMUM_PAGES} shared))`
+    : importMemory
+      ? '(import "env" "memory" (memory 1))'
+      : '(memory (export "memory") 1)'
+}
 (func (export "matmul") (param $a i32) (param $bm i32) (param $c i32)
       (param $batch i32) (param $n i32) (param $k i32) (param $m i32)
       (param $batchStrideA i32) (param $rowStrideAe i32) (param $colStrideAe i32)

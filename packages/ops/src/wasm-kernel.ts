@@ -1,0 +1,86 @@
+// Loading one of @setgen's WebAssembly kernels (base64 in the package, see wasm/build.mjs):
+// compiled on first use, synchronously where the runtime allows it; a browser's main thread
+// refuses synchronous compilation of larger modules (Chromium: over 4 kB), and then the
+// module compiles in the background and the kernel counts as unavailable until it is ready
+// (callers fall back to tfjs ops meanwhile; `ready()` waits for it).
+
+const decode = (base64: string) => Uint8Array.from(atob(base64), (c) => c.charCodeAt(0));
+
+/** A kernel with two builds: one with its own memory, one importing `env.memory` (in place). */
+export class WasmKernel<Exports> {
+  /** undefined: not tried yet; null: unavailable (no SIMD, compilation refused). */
+  private modules: { own: WebAssembly.Module; inPlace: WebAssembly.Module } | null | undefined;
+  private pending: Promise<void> | null = null;
+  private ownInstance: Exports | null | undefined;
+  private readonly inPlaceInstances = new WeakMap<WebAssembly.Memory, Exports | null>();
+
+  constructor(
+    private readonly base64: string,
+    private readonly inPlaceBase64: string,
+  ) {}
+
+  private compiled(): { own: WebAssembly.Module; inPlace: WebAssembly.Module } | null {
+    if (this.modules === undefined && !this.pending) this.modules = this.compile();
+    return this.modules ?? null;
+  }
+
+  /** Compiles both builds: the modules, null (no SIMD, refused) or undefined (compiling in the background). */
+  private compile(): { own: WebAssembly.Module; inPlace: WebAssembly.Module } | null | undefined {
+    if (typeof WebAssembly !== 'object') return null;
+    const [own, inPlace] = [decode(this.base64), decode(this.inPlaceBase64)];
+    if (!WebAssembly.validate(own)) return null; // no SIMD
+    try {
+      return { own: new WebAssembly.Module(own), inPlace: new WebAssembly.Module(inPlace) };
+    } catch (error) {
+      if (!(error instanceof RangeError)) return null; // refused (a Content-Security-Policy)
+    }
+    // too large to compile synchronously here: in the background
+    this.pending = Promise.all([WebAssembly.compile(own), WebAssembly.compile(inPlace)]).then(
+      ([ownModule, inPlaceModule]) => {
+        this.modules = { own: ownModule, inPlace: inPlaceModule };
+      },
+      () => {
+        this.modules = null;
+      },
+    );
+    return undefined;
+  }
+
+  /** Resolves when the kernel is compiled (true) or known to be unavailable (false). */
+  async ready(): Promise<boolean> {
+    this.compiled();
+    await this.pending;
+    return this.compiled() !== null;
+  }
+
+  /** The build with its own memory, or null while unavailable. */
+  own(): Exports | null {
+    if (this.ownInstance !== undefined) return this.ownInstance;
+    const modules = this.compiled();
+    if (!modules) return null;
+    this.ownInstance = new WebAssembly.Instance(modules.own).exports as unknown as Exports;
+    return this.ownInstance;
+  }
+
+  /** The build computing in `memory`, or null (unavailable, or the import is refused: a shared memory). */
+  inPlace(memory: WebAssembly.Memory): Exports | null {
+    let kernel = this.inPlaceInstances.get(memory);
+    if (kernel !== undefined) return kernel;
+    const modules = this.compiled();
+    if (!modules) return null;
+    kernel = null;
+    try {
+      kernel = new WebAssembly.Instance(modules.inPlace, { env: { memory } }).exports as unknown as Exports;
+    } catch {
+      // the copying build then
+    }
+    this.inPlaceInstances.set(memory, kernel);
+    return kernel;
+  }
+}
+
+/** Grows a kernel's own memory to at least `bytes`. */
+export function reserveMemory(memory: WebAssembly.Memory, bytes: number): void {
+  const missing = bytes - memory.buffer.byteLength;
+  if (missing > 0) memory.grow(Math.ceil(missing / (1 << 16)));
+}
