@@ -6,6 +6,7 @@ import { pickBackend } from '@setgen/example-kit';
 import { SetVAE } from '@setgen/models/node';
 import * as tf from '@tensorflow/tfjs-core';
 import { expect, it } from 'vitest';
+import { CLASSIFIER_CONFIG, DigitClassifier, NUM_CLASSES } from './digit-classifier.js';
 import { runTemperatureSweep, type SweepPoint, sweepTable } from './temperature-sweep.js';
 
 it('scores every temperature × seed, logs one JSON line each, draws one picture per temperature', async () => {
@@ -57,6 +58,30 @@ it('scores every temperature × seed, logs one JSON line each, draws one picture
       'samples-t0.5.png',
       'samples-t1.png',
     ]);
+    // --classifier scores with another classifier: one whose output bias says "3" for every set
+    const biased = new DigitClassifier({ ...CLASSIFIER_CONFIG, hiddenDim: 8, inducingPoints: 2, points: 12 });
+    const bias = biased.variables[biased.variables.length - 1];
+    const value = tf.tensor1d(Array.from({ length: NUM_CLASSES }, (_, c) => (c === 3 ? 100 : 0)));
+    bias.assign(value);
+    value.dispose();
+    await biased.save(join(dir, 'classifier'));
+    biased.dispose();
+    const [threes] = await runTemperatureSweep([
+      ...args,
+      '--temperatures',
+      '1',
+      '--seeds',
+      '1',
+      '--classifier',
+      join(dir, 'classifier'),
+      '--out',
+      join(dir, 'out3'),
+    ]);
+    expect(threes.confident).toBe(1);
+    expect(threes.classEntropy).toBe(0);
+    expect(tf.memory().numTensors).toBe(tensors);
+    await expect(runTemperatureSweep([...args, '--classifier', join(dir, 'none')])).rejects.toThrow();
+    expect(tf.memory().numTensors).toBe(tensors); // the model loaded before the failure is disposed
     await expect(runTemperatureSweep([...args, '--temperatures', '1,-1'])).rejects.toThrow(/--temperatures/);
     await expect(runTemperatureSweep([...args, '--test-offset', '9999'])).rejects.toThrow(/at most/);
   } finally {

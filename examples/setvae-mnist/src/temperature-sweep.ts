@@ -94,7 +94,10 @@ export async function runTemperatureSweep(args: string[]): Promise<SweepPoint[]>
   await pickBackend();
   const model = await SetVAE.load(values.model as string);
   const step = model.step;
-  const classifier = await DigitClassifier.load(values.classifier as string);
+  const classifier = await DigitClassifier.load(values.classifier as string).catch((error) => {
+    model.dispose(); // a missing or wrong classifier leaves no model behind
+    throw error;
+  });
   const test = setMnist({ split: 'test', seed: 2, images: mnistImages() }).sets;
   if (offset + evalSize > test.length)
     throw new Error(`--test-offset + --eval-size: expected at most ${test.length} test digits\n${USAGE}`);

@@ -41,7 +41,10 @@ export interface ComputeAllMetricsOptions<D extends CloudDistance = CloudDistanc
    * values are not the exact metric the bounds hold for).
    */
   emdPruning?: EmdPruning;
-  /** Pairs per work unit (progress granularity); default: about 50 ms of work. */
+  /**
+   * Pairs per work unit (progress granularity); default: about 50 ms of work. The pruned EMD
+   * search hands out single pairs and ignores it.
+   */
   batchSize?: number;
 }
 

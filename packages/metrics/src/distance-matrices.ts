@@ -178,6 +178,17 @@ export function defaultPairsPerTask(distance: CloudDistance, n: number): number 
   return Math.max(1, Math.floor(1e6 / (n * Math.log2(n + 2))));
 }
 
+/** The three matrices of an evaluation, filled with zeros. */
+export function emptyMatrices(nGen: number, nRef: number): DistanceMatrices {
+  return {
+    nGen,
+    nRef,
+    genRef: new Float64Array(nGen * nRef),
+    genGen: new Float64Array(nGen * nGen),
+    refRef: new Float64Array(nRef * nRef),
+  };
+}
+
 /** Computes the three matrices of `job` with `executor`, reporting progress. */
 export async function computeDistanceMatrices(
   job: PairwiseJob,
@@ -185,13 +196,7 @@ export async function computeDistanceMatrices(
   { onProgress, signal, pairsPerTask }: EvaluationControl & { pairsPerTask?: number } = {},
 ): Promise<DistanceMatrices> {
   const { nGen, nRef } = job;
-  const matrices: DistanceMatrices = {
-    nGen,
-    nRef,
-    genRef: new Float64Array(nGen * nRef),
-    genGen: new Float64Array(nGen * nGen),
-    refRef: new Float64Array(nRef * nRef),
-  };
+  const matrices = emptyMatrices(nGen, nRef);
   const largest = job.clouds.reduce((m, c) => Math.max(m, c.n), 1);
   const ordered = isOrdered(job);
   const tasks = planTasks(nGen, nRef, pairsPerTask ?? defaultPairsPerTask(job.distance, largest), ordered);

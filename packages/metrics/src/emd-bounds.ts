@@ -19,6 +19,7 @@
  * the clouds' extent; every comparison gives the bound a slack (`boundSlack`, 1000× that).
  */
 import type { HostSet } from '@setgen/ops';
+import { boundingDiameter } from '@setgen/ops/internal';
 import type { ChamferKernel, PointCloudIndex } from './chamfer-kernel.js';
 
 /**
@@ -69,17 +70,5 @@ export function centroidDistance(means: Float64Array, d: number, a: number, b: n
  * separates two clouds.
  */
 export function boundSlack(clouds: readonly HostSet[]): number {
-  const d = clouds[0].d;
-  const low = new Float64Array(d).fill(Number.POSITIVE_INFINITY);
-  const high = new Float64Array(d).fill(Number.NEGATIVE_INFINITY);
-  for (const { values } of clouds) {
-    for (let k = 0; k < values.length; k++) {
-      const c = k % d;
-      if (values[k] < low[c]) low[c] = values[k];
-      if (values[k] > high[c]) high[c] = values[k];
-    }
-  }
-  let squared = 0;
-  for (let c = 0; c < d; c++) squared += (high[c] - low[c]) ** 2;
-  return 1e-9 * (Math.sqrt(squared) + 1);
+  return 1e-9 * (boundingDiameter(...clouds) + 1);
 }

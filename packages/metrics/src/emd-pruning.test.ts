@@ -63,6 +63,20 @@ describe("emdPruning: 'bounds' (exact metrics from row minima)", () => {
     await expectSameAsFull(cube(7), cube(5));
     await expectSameAsFull(cube(1), cube(4));
     await expectSameAsFull(cube(3), cube(1));
+    await expectSameAsFull(cube(1), cube(1)); // two clouds: nothing to prune, every pair
+  });
+
+  it('stops on abort with an AbortError', async () => {
+    const rand = testRandom(11);
+    const controller = new AbortController();
+    const run = computeAllMetrics(category(rand, 6, 24), category(rand, 6, 24), {
+      distances: ['emd'],
+      signal: controller.signal,
+      onProgress: (done) => {
+        if (done > 0) controller.abort();
+      },
+    });
+    await expect(run).rejects.toMatchObject({ name: 'AbortError' });
   });
 
   it('breaks ties as the full matrices: identical clouds, duplicates, translated copies', async () => {
@@ -93,7 +107,7 @@ describe("emdPruning: 'bounds' (exact metrics from row minima)", () => {
 
   it('uses the sparse exact solver (n ≥ 256) and the worker pool with the same results', async () => {
     const rand = testRandom(5);
-    const ref = category(rand, 8, 256, 0.5);
+    const ref = category(rand, 6, 256, 0.5);
     const gen = ref.map((cloud) => jitter(rand, cloud, 0.01));
     const full = await computeAllMetricsPooled(gen, ref, {
       distances: ['emd'],

@@ -20,15 +20,15 @@
  * Tasks are single pairs, handed to whichever worker is free; when every search waits for a
  * pair in flight, a search takes its next candidate ahead (speculation: a free core would idle).
  */
-import {
-  computeDistanceMatrices,
-  type DistanceMatrices,
-  type EvaluationControl,
-  type PairTask,
-  type PairwiseExecutor,
-  type PairwiseJob,
-  type TaskSource,
+import type {
+  DistanceMatrices,
+  EvaluationControl,
+  PairTask,
+  PairwiseExecutor,
+  PairwiseJob,
+  TaskSource,
 } from './distance-matrices.js';
+import { computeDistanceMatrices, emptyMatrices } from './distance-matrices.js';
 import { boundSlack, centroidDistance, centroids } from './emd-bounds.js';
 
 /** `'bounds'`: the pruned search above (exact EMD only); `'none'`: every pair. */
@@ -299,13 +299,7 @@ export async function computePrunedEmdMatrices(
   );
   if (reported < total) onProgress?.(total, total);
 
-  const matrices: DistanceMatrices = {
-    nGen,
-    nRef,
-    genRef: new Float64Array(nGen * nRef),
-    genGen: new Float64Array(nGen * nGen),
-    refRef: new Float64Array(nRef * nRef),
-  };
+  const matrices = emptyMatrices(nGen, nRef);
   const value = (a: number, b: number) =>
     Number.isNaN(exact[a * K + b]) ? Number.POSITIVE_INFINITY : exact[a * K + b];
   for (let g = 0; g < nGen; g++) {

@@ -17,9 +17,9 @@ import { ConfigError, DataError, type HostSet } from '@setgen/ops';
 import { metricsFromMatrices } from './compute-all-metrics.js';
 import {
   type CloudDistance,
-  type DistanceMatrices,
   defaultPairsPerTask,
   type EmdMethod,
+  emptyMatrices,
   isOrdered,
   type PairwiseExecutor,
   planTasks,
@@ -254,13 +254,7 @@ export function mergeShards(
     const blocks = blocksOf(manifest, distance);
     const ordered = isOrdered({ distance, emd: manifest.emd });
     const { nGen, nRef } = manifest;
-    const matrices: DistanceMatrices = {
-      nGen,
-      nRef,
-      genRef: new Float64Array(nGen * nRef),
-      genGen: new Float64Array(nGen * nGen),
-      refRef: new Float64Array(nRef * nRef),
-    };
+    const matrices = emptyMatrices(nGen, nRef);
     const missing: number[] = [];
     blocks.forEach((pairs, b) => {
       const path = blockPath(dir, distance, b);

@@ -57,7 +57,8 @@ const TENSOR_MEMORY: Record<string, TensorMemory> = {
         memory,
         offset: (t) => backend.dataIdMap.get(t.dataId)!.memoryOffset,
         allocate: (shape) => backend.makeOutput(shape, 'float32'),
-        malloc: (bytes) => wasm._malloc(bytes),
+        // emscripten's _malloc returns a signed i32: addresses from 2 GB on come back negative
+        malloc: (bytes) => wasm._malloc(bytes) >>> 0,
         free: (offset) => wasm._free(offset),
       };
     },

@@ -121,12 +121,15 @@ export function earthMoversDistance(
  */
 const SPARSE_MIN_POINTS = 256;
 
-/** The diagonal of the box holding both sets: an upper bound of every ‖a_i − b_j‖. */
-function boundingDiameter(a: HostSet, b: HostSet): number {
-  const d = a.d;
+/**
+ * The diagonal of the box holding all the sets (of one dimension): an upper bound of every
+ * distance between their points.
+ */
+export function boundingDiameter(...sets: readonly HostSet[]): number {
+  const d = sets[0].d;
   const low = new Float64Array(d).fill(Number.POSITIVE_INFINITY);
   const high = new Float64Array(d).fill(Number.NEGATIVE_INFINITY);
-  for (const { values } of [a, b]) {
+  for (const { values } of sets) {
     for (let k = 0; k < values.length; k++) {
       const c = k % d;
       if (values[k] < low[c]) low[c] = values[k];

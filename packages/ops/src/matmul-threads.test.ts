@@ -18,6 +18,7 @@ const CASES: [number[], number[], boolean, boolean, number][] = [
   [[1, 150, 33], [1, 27, 33], false, true, 512],
   [[1, 33, 150], [1, 33, 27], true, false, 512], // rows of C = columns of A
   [[1, 1300, 21], [1, 1300, 9], true, false, 100], // blocks of a long inner dimension, summed in order
+  [[1, 2, 40], [1, 40, 7], false, false, 512], // two rows: all of them the workers' region
 ];
 
 function products(): Float32Array[] {

@@ -185,6 +185,7 @@ const MIN_INTENSITY = 8;
  * it, then computes the chunk itself (a worker whose core is busy must not hold a product up).
  */
 const PATIENCE = 2;
+const SLOW_MULTIPLY_ADDS_PER_MS = 5e6;
 /** The workers' region is their share of the units plus this fraction of one thread's share. */
 const REGION_EXTRA = 0.2;
 /** Shared memory for the workers' operands and results: at most this many bytes per product. */
@@ -482,8 +483,12 @@ export function runSplit(split: SplitProduct, multiplyAdds: number, calls: Split
   const start = performance.now();
   if (region > 0) calls.compute(0, region);
   // how long a chunk takes here: a worker's chunk that takes much longer than that (its thread
-  // was descheduled, or woke late) is computed here instead of waited for
-  const chunkMs = region > 0 ? ((performance.now() - start) * perChunk) / region : Number.POSITIVE_INFINITY;
+  // was descheduled, or woke late) is computed here instead of waited for (with no units of its
+  // own, the calling thread assumes 5 G multiply-adds/s, a slow core)
+  const chunkMs =
+    region > 0
+      ? ((performance.now() - start) * perChunk) / region
+      : (multiplyAdds * perChunk) / units / SLOW_MULTIPLY_ADDS_PER_MS;
   let j = 0;
   if (!matmulThreadsForTests.noStealing) {
     for (; j < chunks; j++) {
