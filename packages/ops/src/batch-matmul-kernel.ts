@@ -29,11 +29,11 @@ import {
   SPLIT_ROWS,
   type SplitProduct,
 } from './matmul-threads.js';
+import { reserveMemory, WasmKernel } from './wasm-kernel.js';
 
 const KERNEL_NAME = 'SetgenBatchMatMul';
 /** Batch slices are copied into the kernel's memory in chunks of at most this many bytes (default). */
 const CHUNK_BYTES = 32 << 20;
-const PAGE_BYTES = 1 << 16;
 /**
  * Aᵀ·B with a longer inner dimension k (a weight gradient: k = rows of a whole batch) runs in
  * blocks of at most this many rows of A and B, summed (default): a tile of C then streams a
@@ -47,47 +47,8 @@ interface KernelExports extends MatmulKernel {
   memory: WebAssembly.Memory;
 }
 
-/** Instantiated on first use; null where WebAssembly SIMD is unavailable. */
-let instance: KernelExports | null | undefined;
-
-function kernelInstance(): KernelExports | null {
-  if (instance !== undefined) return instance;
-  instance = null;
-  if (typeof WebAssembly !== 'object') return instance;
-  const binary = Uint8Array.from(atob(BATCH_MATMUL_WASM), (c) => c.charCodeAt(0));
-  if (!WebAssembly.validate(binary)) return instance; // no SIMD
-  try {
-    // ~1.7 kB: small enough for synchronous compilation on a browser's main thread
-    instance = new WebAssembly.Instance(new WebAssembly.Module(binary)).exports as unknown as KernelExports;
-  } catch {
-    // compilation refused (a Content-Security-Policy without 'wasm-unsafe-eval'): tf.matMul then
-  }
-  return instance;
-}
-
-/** The in-place builds, one per imported memory; null where the import is refused (e.g. a shared memory). */
-const inPlaceInstances = new WeakMap<WebAssembly.Memory, KernelExports | null>();
-
-function inPlaceInstance(memory: WebAssembly.Memory): KernelExports | null {
-  let kernel = inPlaceInstances.get(memory);
-  if (kernel !== undefined) return kernel;
-  kernel = null;
-  try {
-    const binary = Uint8Array.from(atob(BATCH_MATMUL_IN_PLACE_WASM), (c) => c.charCodeAt(0));
-    const module = new WebAssembly.Module(binary);
-    kernel = new WebAssembly.Instance(module, { env: { memory } }).exports as unknown as KernelExports;
-  } catch {
-    // the copying kernel then
-  }
-  inPlaceInstances.set(memory, kernel);
-  return kernel;
-}
-
-/** Grows the kernel's memory to at least `bytes`. */
-function reserve(kernel: KernelExports, bytes: number): void {
-  const missing = bytes - kernel.memory.buffer.byteLength;
-  if (missing > 0) kernel.memory.grow(Math.ceil(missing / PAGE_BYTES));
-}
+/** Both builds, compiled on first use (null where WebAssembly SIMD is unavailable or refused). */
+const matmulKernel = new WasmKernel<KernelExports>(BATCH_MATMUL_WASM, BATCH_MATMUL_IN_PLACE_WASM);
 
 /**
  * C = op(A)·op(B) for `a [batch, ra, ca]`, `b [batch, rb, cb]` (float32, inner sizes checked
@@ -112,7 +73,7 @@ function multiply(
   const sliceC = n * m;
   const sliceFloats = sliceA + sliceB * (transposeB ? 2 : 1) + sliceC;
   const chunk = Math.max(1, Math.min(batch, Math.floor(chunkBytes / (4 * sliceFloats))));
-  reserve(kernel, 4 * chunk * sliceFloats);
+  reserveMemory(kernel.memory, 4 * chunk * sliceFloats);
   for (let first = 0; first < batch; first += chunk) {
     const count = Math.min(chunk, batch - first);
     // layout in the kernel's memory (bytes): A | B | [Bᵀ] | C
@@ -155,7 +116,7 @@ function multiplyTransposedALong(
 ): void {
   const rows = Math.ceil(k / Math.ceil(k / innerBlock)); // blocks of equal size
   const [bAt, cAt] = [rows * n, rows * (n + m)]; // floats: A block | B block | C
-  reserve(kernel, 4 * (cAt + n * m));
+  reserveMemory(kernel.memory, 4 * (cAt + n * m));
   const heap = new Float32Array(kernel.memory.buffer);
   const product = heap.subarray(cAt, cAt + n * m);
   for (let s = 0; s < batch; s++) {
@@ -412,7 +373,7 @@ function register(backendName: string, memory: TensorMemory, kernel: KernelExpor
       const [, rb, cb] = b.shape;
       const shape = [batch, transposeA ? ca : ra, transposeB ? rb : cb];
       const heap = a.shape.includes(0) || b.shape.includes(0) ? null : (memory.heap?.(backend) ?? null);
-      const inPlace = heap ? inPlaceInstance(heap.memory) : null;
+      const inPlace = heap ? matmulKernel.inPlace(heap.memory) : null;
       if (heap && inPlace) {
         return multiplyInPlace(inPlace, heap, a, b, shape, transposeA, transposeB, innerBlock);
       }
@@ -429,7 +390,7 @@ function register(backendName: string, memory: TensorMemory, kernel: KernelExpor
 
 /** Whether `simdBatchMatMul` runs on the active backend (wasm or cpu, with WebAssembly SIMD). */
 export function simdBatchMatMulAvailable(): boolean {
-  return tensorMemory(getBackend()) !== null && kernelInstance() !== null;
+  return tensorMemory(getBackend()) !== null && matmulKernel.own() !== null;
 }
 
 /**
@@ -445,7 +406,7 @@ export function simdBatchMatMul(
   innerBlock = INNER_BLOCK,
 ): Tensor3D {
   const backendName = getBackend();
-  const kernel = kernelInstance();
+  const kernel = matmulKernel.own();
   const memory = tensorMemory(backendName);
   if (!kernel || !memory) throw new Error(`simdBatchMatMul: not available on the ${backendName} backend`);
   if (a.dtype !== 'float32' || b.dtype !== 'float32') {

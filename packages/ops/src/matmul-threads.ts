@@ -16,6 +16,7 @@
 // import of a Node module here, so bundlers see nothing and browsers run one thread.
 import { BATCH_MATMUL_SHARED_WASM } from './batch-matmul-wasm.js';
 import { ConfigError } from './errors.js';
+import { reserveMemory, wasmBinary } from './wasm-kernel.js';
 
 /** The kernel's exports (the same in every build). */
 export interface MatmulKernel {
@@ -265,7 +266,7 @@ class MatmulPool {
       maximum: MAX_SHARED_BYTES / PAGE_BYTES + 1,
       shared: true,
     });
-    const binary = Uint8Array.from(atob(BATCH_MATMUL_SHARED_WASM), (ch) => ch.charCodeAt(0));
+    const binary = wasmBinary(BATCH_MATMUL_SHARED_WASM);
     const workerData = { binary, memory: this.memory, control: this.control.buffer, spinMs: SPIN_MS };
     this.workers = Array.from({ length: threads - 1 }, () => {
       const worker = new modules.workerThreads.Worker(workerSource, { eval: true, workerData });
@@ -301,8 +302,7 @@ class MatmulPool {
 
   /** Float32 view of the shared memory, grown to at least `bytes`. */
   reserve(bytes: number): Float32Array {
-    const missing = bytes - this.memory.buffer.byteLength;
-    if (missing > 0) this.memory.grow(Math.ceil(missing / PAGE_BYTES));
+    reserveMemory(this.memory, bytes);
     return new Float32Array(this.memory.buffer);
   }
 }

@@ -5,7 +5,10 @@
 // module compiles in the background and the kernel counts as unavailable until it is ready
 // (callers fall back to tfjs ops meanwhile; `ready()` waits for it).
 
-const decode = (base64: string) => Uint8Array.from(atob(base64), (c) => c.charCodeAt(0));
+/** A kernel's binary from its base64 text. */
+export function wasmBinary(base64: string): Uint8Array<ArrayBuffer> {
+  return Uint8Array.from(atob(base64), (c) => c.charCodeAt(0));
+}
 
 /** A kernel with two builds: one with its own memory, one importing `env.memory` (in place). */
 export class WasmKernel<Exports> {
@@ -28,7 +31,7 @@ export class WasmKernel<Exports> {
   /** Compiles both builds: the modules, null (no SIMD, refused) or undefined (compiling in the background). */
   private compile(): { own: WebAssembly.Module; inPlace: WebAssembly.Module } | null | undefined {
     if (typeof WebAssembly !== 'object') return null;
-    const [own, inPlace] = [decode(this.base64), decode(this.inPlaceBase64)];
+    const [own, inPlace] = [wasmBinary(this.base64), wasmBinary(this.inPlaceBase64)];
     if (!WebAssembly.validate(own)) return null; // no SIMD
     try {
       return { own: new WebAssembly.Module(own), inPlace: new WebAssembly.Module(inPlace) };
