@@ -13,9 +13,9 @@ import {
   accuracy,
   augmentDigit,
   CLASSIFIER_DIR,
+  classifierSchedule,
   DigitClassifier,
   type DigitClassifierConfig,
-  decayFactor,
   NOT_A_DIGIT,
   notADigit,
   splitCanvas,
@@ -112,11 +112,18 @@ describe('DigitClassifier', () => {
 });
 
 describe('classifier training helpers', () => {
-  it('decayFactor: constant, then linear to 0 over the last fraction of the steps', () => {
-    expect([0, 49, 50, 75, 99].map((s) => decayFactor(s, 100, 0.5))).toEqual([1, 1, 1, 0.5, 0.02]);
-    expect([0, 99].map((s) => decayFactor(s, 100, 0))).toEqual([1, 1]);
-    expect(decayFactor(0, 100, 1)).toBe(1);
-    expect(decayFactor(90, 100, 1)).toBeCloseTo(0.1, 12);
+  it('classifierSchedule: constant, then linear to 0 over the last fraction of the epochs', () => {
+    // 100 steps in one epoch
+    const at = (schedule: ReturnType<typeof classifierSchedule>, step: number) =>
+      schedule({ step, epoch: step / 100 });
+    const half = classifierSchedule(1, 0.5);
+    const factors = [0, 49, 50, 75, 99].map((s) => at(half, s));
+    for (const [i, f] of [1, 1, 1, 0.5, 0.02].entries()) expect(factors[i]).toBeCloseTo(f, 12);
+    const constant = classifierSchedule(1, 0);
+    expect([0, 99].map((s) => at(constant, s))).toEqual([1, 1]);
+    const whole = classifierSchedule(1, 1);
+    expect(at(whole, 0)).toBe(1);
+    expect(at(whole, 90)).toBeCloseTo(0.1, 12);
   });
 
   it('augmentDigit moves a digit by a similarity transform (rotation, scale 0.9–1.1, shift)', () => {

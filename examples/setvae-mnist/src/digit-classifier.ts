@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { SetDataset } from '@setgen/data';
 import { denseProjection, InducedSetAttentionBlock, PoolingByMultiheadAttention } from '@setgen/layers';
-import { ScheduledAdam } from '@setgen/models';
+import { constantLearningRate, type LearningRateSchedule, linearDecay, ScheduledAdam } from '@setgen/models';
 import { ConfigError, DataError, type HostSet, Random } from '@setgen/ops';
 import * as tf from '@tensorflow/tfjs-core';
 
@@ -305,13 +305,14 @@ export function augmentDigit(set: HostSet, random: Random): HostSet {
 // ------------------------------------------------------------------ training
 
 /**
- * The learning-rate factor at `step` (0-based) of `totalSteps`: 1, then falling linearly to 0
- * over the last `decayFraction` of the steps (the last step still moves: factor 1 / decaySteps).
+ * The classifier's learning-rate factor against the training position: 1, then linear to 0
+ * over the last `decayFraction` of `epochs` (the models runtime's `linearDecay` of a base rate
+ * of 1; the last step still moves); constant with `decayFraction` 0.
  */
-export function decayFactor(step: number, totalSteps: number, decayFraction: number): number {
-  const decaySteps = totalSteps * decayFraction;
-  const left = totalSteps - step;
-  return left >= decaySteps ? 1 : left / decaySteps;
+export function classifierSchedule(epochs: number, decayFraction: number): LearningRateSchedule {
+  return decayFraction > 0
+    ? linearDecay(1, { totalEpochs: epochs, after: 1 - decayFraction })
+    : constantLearningRate(1);
 }
 
 export interface ClassifierTrainOptions {
@@ -365,7 +366,7 @@ export async function trainDigitClassifier(
   const optimizer = new ScheduledAdam(learningRate);
   const variables = model.variables;
   const perEpoch = Math.ceil(data.sets.length / batchSize);
-  const totalSteps = epochs * perEpoch;
+  const schedule = epochs > 0 ? classifierSchedule(epochs, decayFraction) : null;
   let step = 0;
   for (let epoch = 0; epoch < epochs; epoch++) {
     const t0 = performance.now();
@@ -385,7 +386,8 @@ export async function trainDigitClassifier(
         }
         sets.push(resample(set, points, random.int(2 ** 30)));
       });
-      optimizer.setScheduleFactor(decayFactor(step++, totalSteps, decayFraction));
+      optimizer.setScheduleFactor(schedule?.({ step, epoch: step / perEpoch }) ?? 1);
+      step++;
       const loss = tf.tidy(() => {
         const x = stack(sets, points);
         const y = tf.oneHot(tf.tensor1d(target, 'int32'), NUM_CLASSES);
