@@ -3,7 +3,7 @@ import { describeBackends, expectClose, expectNoLeak, randomTensor, testRandom }
 import * as tf from '@tensorflow/tfjs-core';
 import { afterEach, expect, it } from 'vitest';
 import { assembleAttention, attentionModuleSource } from '../wasm/build.mjs';
-import { ShapeError } from './errors.js';
+import { DataError, ShapeError } from './errors.js';
 import {
   FUSED_ATTENTION_FLAG,
   fusedAttentionAvailable,
@@ -217,7 +217,16 @@ describeBackends('fusedSoftmaxAttention', (backend) => {
       /keyMask must be \[2, 5\]/,
     );
     expect(tf.memory().numTensors).toBe(before);
-    tf.dispose([q, k, wrongMask]);
+    // a mask to cast beside a wrong one, and integer operands: typed errors, nothing left behind
+    const intMask = tf.ones([2, 4], 'int32') as tf.Tensor2D;
+    const ints = tf.ones([2, 4, 8], 'int32') as tf.Tensor3D;
+    const withInts = tf.memory().numTensors;
+    expect(() =>
+      fusedSoftmaxAttention(q, k, k, { numHeads: 2, scale: 1, queryMask: intMask, keyMask: wrongMask }),
+    ).toThrow(/keyMask must be \[2, 5\]/);
+    expect(() => fusedSoftmaxAttention(ints, ints, ints, { numHeads: 2, scale: 1 })).toThrow(DataError);
+    expect(tf.memory().numTensors).toBe(withInts);
+    tf.dispose([q, k, wrongMask, intMask, ints]);
   });
 });
 

@@ -22,7 +22,7 @@ import {
   zeros,
 } from '@tensorflow/tfjs-core';
 import { type TensorMemory, tensorMemory } from './backend-memory.js';
-import { formatShape, ShapeError } from './errors.js';
+import { ConfigError, DataError, formatShape, ShapeError } from './errors.js';
 import { FUSED_ATTENTION_IN_PLACE_WASM, FUSED_ATTENTION_WASM } from './fused-attention-wasm.js';
 import { reserveMemory, WasmKernel } from './wasm-kernel.js';
 
@@ -215,14 +215,18 @@ function kernelFunction(memory: TensorMemory): KernelFunc {
   };
 }
 
-/** A `[B, N]` mask as float32, checked against its set. */
-function maskOperand(mask: Tensor2D | null | undefined, set: Tensor3D, name: string): Tensor | null {
-  if (!mask) return null;
-  if (mask.rank !== 2 || mask.shape[0] !== set.shape[0] || mask.shape[1] !== set.shape[1]) {
+/** Checks that a `[B, N]` mask fits its set (before any tensor work). */
+function checkMask(mask: Tensor2D | null | undefined, set: Tensor3D, name: string): void {
+  if (mask && (mask.rank !== 2 || mask.shape[0] !== set.shape[0] || mask.shape[1] !== set.shape[1])) {
     throw new ShapeError(
       `fusedSoftmaxAttention: ${name} must be [${set.shape[0]}, ${set.shape[1]}], got ${formatShape(mask.shape)}`,
     );
   }
+}
+
+/** A mask as float32 (a new tensor only when it must be cast). */
+function maskOperand(mask: Tensor2D | null | undefined): Tensor | null {
+  if (!mask) return null;
   return mask.dtype === 'float32' ? mask : cast(mask, 'float32');
 }
 
@@ -256,31 +260,33 @@ export function fusedSoftmaxAttention(
   const backendName = getBackend();
   const memory = tensorMemory(backendName);
   if (!memory || !fusedAttentionAvailable(units, numHeads)) {
-    throw new Error(
+    throw new ConfigError(
       `fusedSoftmaxAttention: not available on the ${backendName} backend for ${units} units in ${numHeads} heads`,
     );
   }
   if ([q, k, v].some((t) => t.dtype !== 'float32')) {
-    throw new Error(
+    throw new DataError(
       `fusedSoftmaxAttention: expected float32 q, k and v, got ${q.dtype}, ${k.dtype}, ${v.dtype}`,
     );
   }
+  checkMask(queryMask, q, 'queryMask');
+  checkMask(keyMask, k, 'keyMask');
   // an empty axis: nothing to attend to or nothing attending (rows without a valid key are zeros)
   if (q.size === 0 || k.shape[1] === 0) return zeros([batch, q.shape[1], units]);
-  const qm = maskOperand(queryMask, q, 'queryMask');
-  const km = maskOperand(keyMask, k, 'keyMask');
   if (!getKernel(KERNEL_NAME, backendName)) {
     registerKernel({ kernelName: KERNEL_NAME, backendName, kernelFunc: kernelFunction(memory) });
   }
-  const inputs: Record<string, Tensor> = { q, k, v };
-  if (qm) inputs.queryMask = qm;
-  if (km) inputs.keyMask = km;
-  const attrs: NamedAttrMap = { numHeads, scale, chunkBytes };
-  const out = engine().runKernel(KERNEL_NAME, inputs, attrs) as Tensor3D;
-  for (const [mask, given] of [
-    [qm, queryMask],
-    [km, keyMask],
-  ])
-    if (mask && mask !== given) mask.dispose();
-  return out;
+  const qm = maskOperand(queryMask);
+  const km = maskOperand(keyMask);
+  try {
+    const inputs: Record<string, Tensor> = { q, k, v };
+    if (qm) inputs.queryMask = qm;
+    if (km) inputs.keyMask = km;
+    const attrs: NamedAttrMap = { numHeads, scale, chunkBytes };
+    return engine().runKernel(KERNEL_NAME, inputs, attrs) as Tensor3D;
+  } finally {
+    // the float32 copies of masks of another dtype, also when the kernel fails
+    if (qm && qm !== queryMask) qm.dispose();
+    if (km && km !== keyMask) km.dispose();
+  }
 }
