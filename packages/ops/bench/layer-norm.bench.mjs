@@ -19,7 +19,10 @@ const composed = tf.customGrad((x, r, gamma, beta, save) => {
     value: tf.add(tf.mul(xHat, gamma), beta),
     gradFunc: (dy, [sx, sr, sg]) => {
       const g = tf.mul(dy, sg);
-      const dx = tf.mul(tf.sub(tf.sub(g, tf.mean(g, -1, true)), tf.mul(sx, tf.mean(tf.mul(g, sx), -1, true))), sr);
+      const dx = tf.mul(
+        tf.sub(tf.sub(g, tf.mean(g, -1, true)), tf.mul(sx, tf.mean(tf.mul(g, sx), -1, true))),
+        sr,
+      );
       const rows = dy.size / dy.shape[dy.rank - 1];
       const flat = (t) => tf.reshape(t, [rows, dy.shape[dy.rank - 1]]);
       return [dx, tf.reshape(dx, dx.shape), tf.sum(flat(tf.mul(dy, sx)), 0), tf.sum(flat(dy), 0)];
@@ -43,7 +46,11 @@ for (const backend of backendsFromArgs(['wasm'])) {
       tf.dispose(tf.grads((a, b, g, c) => tf.sum(tf.mul(w, ln(a, b, g, c))))([x, r, gamma, beta]));
     const runs = backend === 'cpu' ? 5 : 20;
     const extra = { shape };
-    await bench(name, step((a, b, g, c) => fusedAddLayerNorm(a, b, g, c, EPSILON)), { runs, warmup: 3, backend, extra });
+    await bench(
+      name,
+      step((a, b, g, c) => fusedAddLayerNorm(a, b, g, c, EPSILON)),
+      { runs, warmup: 3, backend, extra },
+    );
     await bench(`${name}_composed`, step(composed), { runs, warmup: 3, backend, extra });
     tf.dispose([x, r, w, gamma, beta]);
   }

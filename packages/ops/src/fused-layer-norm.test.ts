@@ -92,7 +92,11 @@ describeBackends('fusedAddLayerNorm', (backend) => {
       const beta = randomTensor(4, [c]);
       const dy = randomTensor(5, shape);
       const [y, dx, ...rest] = run(x, r, gamma, beta, dy);
-      const [dr, dGamma, dBeta] = r ? rest : [null, ...rest];
+      const [dr, dGamma, dBeta] = (r ? rest : [null, ...rest]) as unknown as [
+        ArrayLike<number> | null,
+        ArrayLike<number>,
+        ArrayLike<number>,
+      ];
       const ref = reference(
         x.dataSync(),
         r?.dataSync() ?? null,
