@@ -311,6 +311,8 @@ describe('exactEmdBelowCutoff', () => {
     expect(() => exactEmdBelowCutoff(a, a, '1' as unknown as number)).toThrow(/cutoff/);
     expect(() => exactEmdBelowCutoff(a, a, 1, { pointReduction: 'max' as 'sum' })).toThrow(ConfigError);
     expect(() => exactEmdBelowCutoff(a, surface(9, [1, 1, 1]), 1)).toThrow(ShapeError);
-    expect(() => exactEmdBelowCutoff(a, { ...a, values: a.values.map(() => Number.NaN) }, 1)).toThrow(DataError);
+    expect(() => exactEmdBelowCutoff(a, { ...a, values: a.values.map(() => Number.NaN) }, 1)).toThrow(
+      DataError,
+    );
   });
 });

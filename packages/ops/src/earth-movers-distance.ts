@@ -139,7 +139,11 @@ export function exactEmdBelowCutoff(
   cutoff: number,
   options: { pointReduction?: 'mean' | 'sum' } = {},
 ): EmdBelowCutoff {
-  const opts = checkOptions(options, { pointReduction: is.oneOf(POINT_REDUCTIONS) }, 'exactEmdBelowCutoff options');
+  const opts = checkOptions(
+    options,
+    { pointReduction: is.oneOf(POINT_REDUCTIONS) },
+    'exactEmdBelowCutoff options',
+  );
   checkNumber(cutoff, 'exactEmdBelowCutoff: cutoff', { infinite: true });
   checkEqualSizes(a, b, 'exactEmdBelowCutoff');
   const pointReduction = opts.pointReduction ?? 'mean';

@@ -239,12 +239,18 @@ describe('nearestNeighbours3d (the candidates of the sparse EMD)', () => {
 
 describe('sparse exact EMD with a cutoff (stops once its dual objective exceeds it)', () => {
   const cases: [string, () => [HostSet, HostSet]][] = [
-    ['two shapes of different proportions (3-D, 640 points)', () => [scaled(640, [1.2, 0.8, 1]), scaled(640, [0.9, 1, 1.1])]],
+    [
+      'two shapes of different proportions (3-D, 640 points)',
+      () => [scaled(640, [1.2, 0.8, 1]), scaled(640, [0.9, 1, 1.1])],
+    ],
     [
       'uniform cube against a narrow Gaussian (non-local: rows with violations at every check)',
       () => [cloud(300, 3, () => random.uniform(-0.5, 0.5)), cloud(300, 3, () => 0.25 * random.normal())],
     ],
-    ['five dimensions (no grids: every pair scanned)', () => [cloud(260, 5, () => random.normal()), cloud(260, 5, () => 1 + random.normal())]],
+    [
+      'five dimensions (no grids: every pair scanned)',
+      () => [cloud(260, 5, () => random.normal()), cloud(260, 5, () => 1 + random.normal())],
+    ],
   ];
   for (const [name, make] of cases) {
     it(`returns the exact total or a true lower bound above the cutoff: ${name}`, () => {

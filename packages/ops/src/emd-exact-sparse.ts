@@ -256,7 +256,8 @@ function rowMinima(
   for (let t = 0; t < n; t++) vSorted[t] = v[order[t]];
   const cellMaxV = new Float64Array(columns.count).fill(Number.NEGATIVE_INFINITY);
   for (let c = 0; c < columns.count; c++) {
-    for (let t = columns.start[c]; t < columns.start[c + 1]; t++) cellMaxV[c] = Math.max(cellMaxV[c], vSorted[t]);
+    for (let t = columns.start[c]; t < columns.start[c + 1]; t++)
+      cellMaxV[c] = Math.max(cellMaxV[c], vSorted[t]);
   }
   for (const i of rows) {
     const x = ax[3 * i];
