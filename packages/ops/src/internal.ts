@@ -5,7 +5,7 @@
 // beyond the package's minor version (see README, "Public surface and @setgen/ops/internal").
 export { type TensorMemory, tensorMemory } from './backend-memory.js';
 export { simdBatchMatMulAvailable } from './batch-matmul-kernel.js';
-export { boundingDiameter } from './earth-movers-distance.js';
+export { boundingDiameter, type EmdBelowCutoff, exactEmdBelowCutoff } from './earth-movers-distance.js';
 export {
   FUSED_ATTENTION_FLAG,
   type FusedAttentionOptions,
