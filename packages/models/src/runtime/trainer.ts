@@ -5,6 +5,7 @@
 // gradient tape kept.
 
 import { asSetBatch, ConfigError, DataError } from '@setgen/ops';
+import { withSharedClones } from '@setgen/ops/internal';
 import {
   concat,
   dispose,
@@ -316,18 +317,27 @@ export class Trainer {
     let terms: Scalar[] = [];
     let result: { value: Scalar; grads: NamedTensorMap };
     try {
-      result = variableGrads(() => {
-        const loss = this.model.loss(batch, { seed: stepSeed(this.seed, step), weights, training: true });
-        if (!loss || typeof loss !== 'object' || !(loss.total && typeof loss.total.dataSync === 'function')) {
-          throw new ConfigError(`${this.model.constructor.name}.loss: expected { total: Scalar, ...terms }`);
-        }
-        for (const [name, t] of Object.entries(loss)) {
-          if (name === 'total') continue;
-          names.push(name);
-          terms.push(keep(t));
-        }
-        return loss.total;
-      }, variables);
+      // tensors saved for the backward pass share their data instead of being copied (tfjs-wasm)
+      result = withSharedClones(() =>
+        variableGrads(() => {
+          const loss = this.model.loss(batch, { seed: stepSeed(this.seed, step), weights, training: true });
+          if (
+            !loss ||
+            typeof loss !== 'object' ||
+            !(loss.total && typeof loss.total.dataSync === 'function')
+          ) {
+            throw new ConfigError(
+              `${this.model.constructor.name}.loss: expected { total: Scalar, ...terms }`,
+            );
+          }
+          for (const [name, t] of Object.entries(loss)) {
+            if (name === 'total') continue;
+            names.push(name);
+            terms.push(keep(t));
+          }
+          return loss.total;
+        }, variables),
+      );
     } catch (error) {
       releaseTape();
       dispose(terms);
