@@ -40,9 +40,12 @@ export type {
 export { layerWeights } from './set-model.js';
 export { SizeHistogram } from './size-histogram.js';
 export { fit, TrainableSetModel, trainStep } from './trainable-set-model.js';
+export { shardBounds, shardSeed } from './shards.js';
 export {
   DivergenceError,
   NonFiniteBatchError,
+  type ShardJob,
+  type ShardRunner,
   type StepResult,
   Trainer,
   type TrainingPosition,
