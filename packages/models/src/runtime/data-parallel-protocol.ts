@@ -71,7 +71,11 @@ export class ResultLayout {
       at += size;
       return g;
     });
-    const bytes = new Uint8Array(buffer, base + 4 * (this.floats + this.sizes.length + 1), words[this.sizes.length]);
+    const bytes = new Uint8Array(
+      buffer,
+      base + 4 * (this.floats + this.sizes.length + 1),
+      words[this.sizes.length],
+    );
     // a SharedArrayBuffer view cannot be decoded in place
     const terms = JSON.parse(new TextDecoder().decode(bytes.slice())) as [string, number][];
     return { terms, gradients };

@@ -61,7 +61,9 @@ async function start(): Promise<void> {
   await tf.ready();
   const modelClass = registeredModel(init.className);
   if (!modelClass) {
-    throw new Error(`no model class '${init.className}' is registered here (register it in the setup module)`);
+    throw new Error(
+      `no model class '${init.className}' is registered here (register it in the setup module)`,
+    );
   }
   const model = new modelClass(init.config as never) as SetModel;
   const named = model.namedWeights();

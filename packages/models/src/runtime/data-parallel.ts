@@ -117,7 +117,8 @@ function workerScript(): URL {
 function serializableFlags(): Record<string, number | boolean | string> {
   const flags: Record<string, number | boolean | string> = {};
   for (const [name, value] of Object.entries(env().getFlags())) {
-    if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'string') flags[name] = value;
+    if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'string')
+      flags[name] = value;
   }
   return flags;
 }
@@ -158,7 +159,13 @@ class ShardWorkers implements ShardRunner {
     this.results = new SharedArrayBuffer(shards * this.layout.bytesPerShard);
     const script = workerScript();
     this.threads = Array.from({ length: workers }, (_, index) => {
-      const data: WorkerInit = { ...init, index, control: this.control.buffer as SharedArrayBuffer, results: this.results, sizes };
+      const data: WorkerInit = {
+        ...init,
+        index,
+        control: this.control.buffer as SharedArrayBuffer,
+        results: this.results,
+        sizes,
+      };
       const worker = new Worker(script, { workerData: data });
       worker.unref(); // never keeps the process alive
       worker.on('message', (message: { error?: string }) => {
@@ -179,8 +186,7 @@ class ShardWorkers implements ShardRunner {
   async ready(): Promise<void> {
     const start = Date.now();
     const starting = () =>
-      !this.broken &&
-      this.threads.some((_, i) => Atomics.load(this.control, WORKER_STATE + i) === STARTING);
+      !this.broken && this.threads.some((_, i) => Atomics.load(this.control, WORKER_STATE + i) === STARTING);
     while (starting() && Date.now() - start < this.timeoutMs) {
       await new Promise((resolve) => setTimeout(resolve, 5).unref());
     }
@@ -190,7 +196,10 @@ class ShardWorkers implements ShardRunner {
   fail(reason: string, quiet = false): void {
     if (this.broken) return;
     this.broken = true;
-    if (!quiet) console.warn(`@setgen/models: ${reason}; training steps compute every shard on the main thread from now on`);
+    if (!quiet)
+      console.warn(
+        `@setgen/models: ${reason}; training steps compute every shard on the main thread from now on`,
+      );
     this.close();
   }
 
@@ -206,7 +215,9 @@ class ShardWorkers implements ShardRunner {
 
   /** Whether no worker still writes a result of an earlier step (gives the workers up after the timeout). */
   private settled(): boolean {
-    this.outstanding = this.outstanding.filter(({ word, state }) => Atomics.load(this.control, word) === state);
+    this.outstanding = this.outstanding.filter(
+      ({ word, state }) => Atomics.load(this.control, word) === state,
+    );
     const late = this.outstanding.find(({ since }) => performance.now() - since > this.timeoutMs);
     if (late) this.fail(`a data-parallel worker did not finish its shard within ${this.timeoutMs} ms`);
     return this.outstanding.length === 0;
@@ -335,12 +346,16 @@ const OPTIONS = {
 export function dataParallel(model: SetModel, options: DataParallelOptions): DataParallel {
   const modelClass = classOf(model);
   if (options === null || typeof options !== 'object') {
-    throw new ConfigError(`options: expected { shards, workers?, setup?, timeoutMs? }, got ${String(options)}`);
+    throw new ConfigError(
+      `options: expected { shards, workers?, setup?, timeoutMs? }, got ${String(options)}`,
+    );
   }
   checkOptions(options, OPTIONS, 'options');
   const { shards, workers = 'auto', setup, timeoutMs = DEFAULT_TIMEOUT_MS } = options;
   if (!(Number.isInteger(shards) && shards >= 1 && shards <= MAX_SHARDS)) {
-    throw new ConfigError(`options.shards: expected an integer in [1, ${MAX_SHARDS}], got ${JSON.stringify(shards)}`);
+    throw new ConfigError(
+      `options.shards: expected an integer in [1, ${MAX_SHARDS}], got ${JSON.stringify(shards)}`,
+    );
   }
   if (workers !== 'auto' && !(Number.isInteger(workers) && workers >= 0 && workers <= MAX_WORKERS)) {
     throw new ConfigError(
@@ -406,7 +421,10 @@ export function dataParallel(model: SetModel, options: DataParallelOptions): Dat
     timeoutMs,
   );
   trainer.setShards(shards, pool);
-  pool.ready().then(() => undefined, () => undefined);
+  pool.ready().then(
+    () => undefined,
+    () => undefined,
+  );
   return {
     shards,
     workers: threads,

@@ -11,7 +11,7 @@
 import { ConfigError } from '@setgen/ops';
 import { dispose, engine, keep, type Scalar, slice, type Tensor, variableGrads } from '@tensorflow/tfjs-core';
 import { mixSeed } from './seeds.js';
-import type { LossOptions, SetModel, TrainBatch } from './set-model.js';
+import type { LossOptions, LossTerms, SetModel, TrainBatch } from './set-model.js';
 
 /** Most shards a step may be cut into. */
 export const MAX_SHARDS = 64;
@@ -73,6 +73,14 @@ export function batchTensors(batch: TrainBatch): Tensor[] {
   );
 }
 
+/** `loss` as a model's `loss` must return it: `{ total: Scalar, ...terms }` (else a ConfigError). */
+export function checkedLoss(model: SetModel, loss: LossTerms): LossTerms {
+  if (!loss || typeof loss !== 'object' || !(loss.total && typeof loss.total.dataSync === 'function')) {
+    throw new ConfigError(`${model.constructor.name}.loss: expected { total: Scalar, ...terms }`);
+  }
+  return loss;
+}
+
 /**
  * One shard's loss and gradients, read back to the host; every tensor it made is freed, also
  * when the loss throws. `releaseTape` frees what a failed gradient tape kept.
@@ -88,10 +96,7 @@ export function computeShard(
   let result: ReturnType<typeof variableGrads>;
   try {
     result = variableGrads(() => {
-      const loss = model.loss(shard, options);
-      if (!loss || typeof loss !== 'object' || !(loss.total && typeof loss.total.dataSync === 'function')) {
-        throw new ConfigError(`${model.constructor.name}.loss: expected { total: Scalar, ...terms }`);
-      }
+      const loss = checkedLoss(model, model.loss(shard, options));
       for (const [name, t] of Object.entries(loss)) {
         if (name === 'total') continue;
         names.push(name);

@@ -21,8 +21,8 @@ import {
   sum,
   type Tensor,
   tensor,
-  type Variable,
   tidy,
+  type Variable,
   variableGrads,
 } from '@tensorflow/tfjs-core';
 import { ScheduledAdam } from '../scheduled-adam.js';
@@ -32,6 +32,7 @@ import { configSeed, stepSeed } from './seeds.js';
 import type { SetModel, TrainBatch, TrainingPlan } from './set-model.js';
 import {
   batchTensors,
+  checkedLoss,
   combineShards,
   computeShard,
   MAX_SHARDS,
@@ -315,7 +316,9 @@ export class Trainer {
    */
   setShards(shards: number, runner: ShardRunner | null = null): void {
     if (!(Number.isInteger(shards) && shards >= 1 && shards <= MAX_SHARDS)) {
-      throw new ConfigError(`shards: expected an integer in [1, ${MAX_SHARDS}], got ${JSON.stringify(shards)}`);
+      throw new ConfigError(
+        `shards: expected an integer in [1, ${MAX_SHARDS}], got ${JSON.stringify(shards)}`,
+      );
     }
     if (shards === 1) delete this.position.shards;
     else this.position.shards = shards;
@@ -374,10 +377,8 @@ export class Trainer {
         result = this.shardedGradients(batch, stepSeed(this.seed, step), weights, variables, names, terms);
       } else {
         result = variableGrads(() => {
-          const loss = this.model.loss(batch, { seed: stepSeed(this.seed, step), weights, training: true });
-          if (!loss || typeof loss !== 'object' || !(loss.total && typeof loss.total.dataSync === 'function')) {
-            throw new ConfigError(`${this.model.constructor.name}.loss: expected { total: Scalar, ...terms }`);
-          }
+          const options = { seed: stepSeed(this.seed, step), weights, training: true };
+          const loss = checkedLoss(this.model, this.model.loss(batch, options));
           for (const [name, t] of Object.entries(loss)) {
             if (name === 'total') continue;
             names.push(name);
