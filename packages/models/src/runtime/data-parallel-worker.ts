@@ -5,28 +5,14 @@
 // and writes the result into the shared buffer.
 
 import { parentPort, workerData } from 'node:worker_threads';
-import {
-  DONE,
-  FAILED,
-  FAULT,
-  FREE,
-  GONE,
-  type JobMessage,
-  MAIN,
-  ResultLayout,
-  SEQ,
-  STATES,
-  tagOf,
-  UP,
-  WORKER,
-  WORKER_STATE,
-  type WorkerInit,
-} from './data-parallel-protocol.js';
+import type { JobMessage, WorkerInit } from './data-parallel-protocol.js';
+import * as protocol from './data-parallel-protocol.js';
 import type { SetModel, TrainBatch } from './set-model.js';
 
+const { DONE, FAILED, FAULT, FREE, GONE, MAIN, SEQ, STATES, UP, WORKER, WORKER_STATE, tagOf } = protocol;
 const init = workerData as WorkerInit;
 const ctrl = new Int32Array(init.control);
-const layout = new ResultLayout(init.sizes);
+const layout = new protocol.ResultLayout(init.sizes);
 let held = -1; // the word of the shard this thread is computing, if any
 
 // a thread that exits (or is terminated) while holding a shard gives it back as failed
