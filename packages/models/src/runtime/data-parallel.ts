@@ -223,6 +223,7 @@ class ShardWorkers implements ShardRunner {
     return this.outstanding.length === 0;
   }
 
+  /** Computes some shards of `job` on the workers, the rest with `inline`; see {@link ShardRunner}. */
   run(job: ShardJob, inline: (s: number) => ShardResult): (ShardResult | null)[] {
     const count = job.bounds.length - 1;
     const results: (ShardResult | null)[] = new Array(count).fill(null);
@@ -247,16 +248,21 @@ class ShardWorkers implements ShardRunner {
     const message = this.message(seq, job);
     for (const worker of workers) worker.postMessage(message);
     try {
-      // the front of the batch here, shard by shard, until a worker's shard is met
+      // the front of the batch here, shard by shard, until a worker's shard is met (tests: the
+      // last `workers` shards are left to the workers)
+      const own = dataParallelForTests.noStealing ? count - workers.length : count;
       let s = 0;
-      for (; s < count; s++) {
+      for (; s < own; s++) {
         if (Atomics.compareExchange(ctrl, STATES + s, tag + FREE, tag + MAIN) !== tag + FREE) break;
         results[s] = timed(s);
       }
       for (; s < count; s++) {
         const word = STATES + s;
         if (job.bounds[s + 1] === job.bounds[s]) continue;
-        if (Atomics.compareExchange(ctrl, word, tag + FREE, tag + MAIN) === tag + FREE) {
+        if (
+          !dataParallelForTests.noStealing &&
+          Atomics.compareExchange(ctrl, word, tag + FREE, tag + MAIN) === tag + FREE
+        ) {
           results[s] = timed(s); // no worker took it yet
           continue;
         }
@@ -286,14 +292,24 @@ class ShardWorkers implements ShardRunner {
   private await(word: number, tag: number): number {
     const start = performance.now();
     const deadline = start + this.timeoutMs;
-    const patience = Number.isNaN(this.shardMs) ? deadline : start + PATIENCE * this.shardMs + PATIENCE_MS;
-    const end = Math.min(deadline, dataParallelForTests.noStealing ? deadline : patience);
+    const { patienceMs, noStealing } = dataParallelForTests;
+    const patience =
+      patienceMs !== undefined
+        ? start + patienceMs
+        : Number.isNaN(this.shardMs) || noStealing
+          ? deadline
+          : start + PATIENCE * this.shardMs + PATIENCE_MS;
+    const end = Math.min(deadline, patience);
     let state = Atomics.load(this.control, word);
-    while (state === tag + WORKER && !this.broken) {
+    // (tests only: a shard left FREE for a worker to claim, polled, as claiming wakes no one)
+    while ((state === tag + WORKER || state === tag + FREE) && !this.broken) {
       const left = end - performance.now();
       if (left <= 0) break;
-      Atomics.wait(this.control, word, state, left);
+      Atomics.wait(this.control, word, state, state === tag + FREE ? Math.min(left, 1) : left);
       state = Atomics.load(this.control, word);
+    }
+    if (state === tag + FREE && Atomics.compareExchange(this.control, word, state, tag + MAIN) === state) {
+      return tag + MAIN; // never claimed: the main thread's
     }
     if (state === tag + WORKER && performance.now() >= deadline) {
       this.fail(`a data-parallel worker did not finish its shard within ${this.timeoutMs} ms`);
@@ -438,8 +454,13 @@ export function dataParallel(model: SetModel, options: DataParallelOptions): Dat
 
 /** Test hooks: the pool of a model's trainer, a fault in the next shard a worker takes. */
 export const dataParallelForTests = {
-  /** Whether the main thread leaves a worker's shard to it however long it takes (to test the workers). */
+  /**
+   * Whether the main thread leaves the last shards (one per worker) to the workers and waits
+   * for them however long they take (to test the workers).
+   */
   noStealing: false,
+  /** How long the main thread waits for a worker's shard before computing it, ms (default: from its own shards). */
+  patienceMs: undefined as number | undefined,
   pool(model: SetModel): { workerShards: number; control: Int32Array; threads: Worker[] } | null {
     const runner = trainerOf(model).shardRunner;
     return runner instanceof ShardWorkers ? runner : null;

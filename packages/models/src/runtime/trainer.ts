@@ -162,6 +162,7 @@ export interface ShardJob {
  * change its result.
  */
 export interface ShardRunner {
+  /** Computes the shards of `job`, some perhaps with `inline(s)`; null for a shard left to the trainer. */
   run(job: ShardJob, inline: (s: number) => ShardResult): (ShardResult | null)[];
   /** Frees what the runner holds (worker threads); called when it is replaced or the trainer disposed. */
   dispose?(): void;
