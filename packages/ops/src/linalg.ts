@@ -100,7 +100,10 @@ function batchedProduct(
   if (simdBatchMatMulAvailable()) {
     return simdBatchMatMulViews(a, b, [aView, bView, outShape], transposeA, transposeB);
   }
-  const [a3, b3] = [reshape(a, aView as [number, number, number]), reshape(b, bView as [number, number, number])];
+  const [a3, b3] = [
+    reshape(a, aView as [number, number, number]),
+    reshape(b, bView as [number, number, number]),
+  ];
   const product = matMul(a3, b3, transposeA, transposeB);
   return reshape(product, outShape);
 }
