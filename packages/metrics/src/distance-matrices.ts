@@ -10,6 +10,7 @@
  * matrix (32 MB at N = 2048) inside `earthMoversDistance`.
  */
 import { earthMoversDistance, type HostSet } from '@setgen/ops';
+import { exactEmdBelowCutoff } from '@setgen/ops/internal';
 import { approxMatchDistance } from './approx-match.js';
 import { type ChamferKernel, chamferKernel, type PointCloudIndex } from './chamfer-kernel.js';
 import { emdBelowCutoff } from './emd-bounds.js';
@@ -59,12 +60,15 @@ export interface EvaluationControl {
 /**
  * A task handed out by a {@link TaskSource}: pairs of global cloud indices `[a0, b0, a1, b1, …]`
  * and, for exact-EMD jobs only, a cutoff per pair: the pair's EMD is computed only if its
- * nearest-neighbour lower bound (emd-bounds.ts) does not exceed the cutoff; its values are
- * then two per pair, `[EMD or NaN when cut off, the bound (0 if the cutoff is ∞)]`.
+ * nearest-neighbour lower bound (emd-bounds.ts) does not exceed the cutoff, and the solver
+ * stops once its dual objective does; its values are then three per pair, `[EMD or NaN when cut
+ * off, the best lower bound found (0 if the cutoff is ∞), 1 if the solver ran (else 0)]`. `nearestKnown[p]` = 1: the pair's
+ * nearest-neighbour bound is known already (not computed again).
  */
 export interface PairTask {
   pairs: Int32Array;
   cutoffs?: Float64Array;
+  nearestKnown?: Uint8Array;
 }
 
 /**
@@ -259,10 +263,13 @@ export const localExecutor: PairwiseExecutor = async (job, tasks, done, signal) 
         const { buildIndex } = kernel;
         indexes = job.clouds.map((c) => buildIndex(c.values, c.n, c.d));
       }
-      values = new Float64Array(2 * count);
+      values = new Float64Array(3 * count);
       for (let p = 0; p < count; p++) {
         const [a, b] = [pairs[2 * p], pairs[2 * p + 1]];
-        emdBelowCutoff(kernel, indexes[a], indexes[b], cutoffs[p], () => distance(a, b), values, 2 * p);
+        const solve = (cutoff: number) =>
+          exactEmdBelowCutoff(job.clouds[a], job.clouds[b], cutoff, { pointReduction: 'mean' });
+        const known = task.nearestKnown?.[p] === 1;
+        emdBelowCutoff(kernel, indexes[a], indexes[b], cutoffs[p], known, solve, values, 3 * p);
       }
     } else {
       values = new Float64Array(count);

@@ -23,27 +23,38 @@ import { boundingDiameter } from '@setgen/ops/internal';
 import type { ChamferKernel, PointCloudIndex } from './chamfer-kernel.js';
 
 /**
- * Writes `[EMD or NaN, bound]` at `out[at]`, `out[at + 1]`: the bound is the larger one-sided
- * mean nearest-neighbour distance (≤ EMD), computed only when `cutoff` is finite; when it
- * exceeds `cutoff` the exact EMD is not computed (NaN). Self-contained: worker threads
- * evaluate its source text.
+ * Writes `[EMD or NaN, bound, solver run (1) or not (0)]` at `out[at … at + 2]` for a pair whose EMD only matters
+ * up to `cutoff`. With a finite cutoff the bound is first the larger one-sided mean
+ * nearest-neighbour distance (≤ EMD; skipped when `nearestKnown`, the caller has it); when it
+ * exceeds the cutoff the solver is not run (NaN). Otherwise `solve(cutoff)` runs the exact
+ * solver, which may itself stop with a lower bound above the cutoff (its dual objective):
+ * NaN and that bound. Self-contained: worker threads evaluate its source text.
  */
 export function emdBelowCutoff(
   kernel: Pick<ChamferKernel, 'sumOfNearestDistances'>,
   a: PointCloudIndex,
   b: PointCloudIndex,
   cutoff: number,
-  exact: () => number,
+  nearestKnown: boolean,
+  solve: (cutoff: number) => { value: number; exact: boolean },
   out: Float64Array,
   at: number,
 ): void {
   let bound = 0;
-  if (cutoff < Number.POSITIVE_INFINITY) {
+  if (cutoff < Number.POSITIVE_INFINITY && !nearestKnown) {
     bound = kernel.sumOfNearestDistances(a, b) / a.n;
     if (bound <= cutoff) bound = Math.max(bound, kernel.sumOfNearestDistances(b, a) / b.n);
   }
-  out[at] = bound > cutoff ? Number.NaN : exact();
-  out[at + 1] = bound;
+  if (bound > cutoff) {
+    out[at] = Number.NaN;
+    out[at + 1] = bound;
+    out[at + 2] = 0;
+    return;
+  }
+  const { value, exact } = solve(cutoff);
+  out[at] = exact ? value : Number.NaN;
+  out[at + 1] = exact ? bound : Math.max(bound, value);
+  out[at + 2] = 1;
 }
 
 /** Mean point of every cloud, `[clouds.length * d]`. */

@@ -3,8 +3,8 @@ import { describeBackends, expectNoLeak, testRandom } from '@setgen/testkit';
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
 import { chamferKernel } from './chamfer-kernel.js';
-import { computeAllMetrics, EVALUATED_PAIRS } from './compute-all-metrics.js';
-import { localExecutor } from './distance-matrices.js';
+import { computeAllMetrics, computeAllMetricsWith, EVALUATED_PAIRS } from './compute-all-metrics.js';
+import { localExecutor, type PairwiseExecutor } from './distance-matrices.js';
 import { boundSlack, centroidDistance, centroids, emdBelowCutoff } from './emd-bounds.js';
 import { computePrunedEmdMatrices } from './emd-pruning.js';
 import { computeAllMetrics as computeAllMetricsPooled } from './node.js';
@@ -123,6 +123,43 @@ describe("emdPruning: 'bounds' (exact metrics from row minima)", () => {
     expect(local['MMD-EMD']).toBeCloseTo(full['MMD-EMD'], 12);
   });
 
+  it("stops the solver at the search's best value (its dual cutoff) with the same metrics, ties and twins included", async () => {
+    const rand = testRandom(11);
+    const ref = category(rand, 5, 256, 0.3);
+    // twins (a jittered reference), exact duplicates (tied distances to every cloud), strangers
+    const gen = [jitter(rand, ref[0], 0.01), ref[1], ref[1], ref[3], ...category(rand, 2, 256, 0.3, 0.01)];
+    const kernel = chamferKernel();
+    const clouds = [...gen, ...ref];
+    const indexes = clouds.map((c) => kernel.buildIndex(c.values, c.n, c.d));
+    let solverStops = 0;
+    // the local executor, counting the solver runs that stopped above their nearest-neighbour bound
+    const counting: PairwiseExecutor = (job, tasks, done, signal) =>
+      localExecutor(
+        job,
+        tasks,
+        (task, values, pairs) => {
+          if (values.length === 3 && Number.isNaN(values[0]) && values[2] === 1) {
+            const [a, b] = [indexes[pairs[0]], indexes[pairs[1]]];
+            const nearest = Math.max(
+              kernel.sumOfNearestDistances(a, b) / a.n,
+              kernel.sumOfNearestDistances(b, a) / b.n,
+            );
+            expect(values[1]).toBeGreaterThan(nearest); // the solver's own bound
+            expect(values[1]).toBeLessThanOrEqual(earthMoversDistance(clouds[pairs[0]], clouds[pairs[1]]));
+            solverStops++;
+          }
+          done(task, values, pairs);
+        },
+        signal,
+      );
+    const options = { distances: ['emd' as const] };
+    const pruned = await computeAllMetricsWith(counting, gen, ref, options);
+    const full = await computeAllMetrics(gen, ref, { ...options, emdPruning: 'none' });
+    expect(pruned).toEqual(full);
+    expect(solverStops).toBeGreaterThan(0);
+    expect(pruned[EVALUATED_PAIRS].emd.stopped).toBe(solverStops);
+  });
+
   it('computes every pair it keeps: kept entries are exact, skipped ones +∞ and not below the minimum', async () => {
     const rand = testRandom(6);
     const gen = category(rand, 6, 24, 0.3);
@@ -225,8 +262,9 @@ describe('EMD lower bounds (emd-bounds.ts)', () => {
       const pivot = Math.abs(earthMoversDistance(a, p) - earthMoversDistance(b, p));
       expect(pivot).toBeLessThanOrEqual(emd + boundSlack(clouds));
       const [ia, ib] = [a, b].map((c) => kernel.buildIndex(c.values, c.n, c.d));
-      const out = new Float64Array(2);
-      emdBelowCutoff(kernel, ia, ib, Number.MAX_VALUE, () => earthMoversDistance(a, b), out, 0);
+      const out = new Float64Array(3);
+      const exact = () => ({ value: earthMoversDistance(a, b), exact: true });
+      emdBelowCutoff(kernel, ia, ib, Number.MAX_VALUE, false, exact, out, 0);
       expect(out[0]).toBe(emd); // below the cutoff: computed
       expect(out[1]).toBeGreaterThan(0);
       expect(out[1]).toBeLessThanOrEqual(emd + 1e-12);
@@ -234,11 +272,21 @@ describe('EMD lower bounds (emd-bounds.ts)', () => {
       let called = false;
       const solver = () => {
         called = true;
-        return 0;
+        return { value: 0, exact: true };
       };
-      emdBelowCutoff(kernel, ia, ib, out[1] / 2, solver, out, 0);
+      const nearest = out[1];
+      emdBelowCutoff(kernel, ia, ib, nearest / 2, false, solver, out, 0);
       expect(called).toBe(false);
       expect(out[0]).toBeNaN();
+      expect(out[1]).toBeGreaterThan(nearest / 2); // one side may already pass the cutoff
+      expect(out[1]).toBeLessThanOrEqual(nearest);
+      // a solver that stops with a bound above the cutoff: NaN and the larger bound
+      emdBelowCutoff(kernel, ia, ib, nearest, false, () => ({ value: 2 * nearest, exact: false }), out, 0);
+      expect(out[0]).toBeNaN();
+      expect(out[1]).toBe(2 * nearest);
+      // with the nearest-neighbour bound known, only the solver runs
+      emdBelowCutoff(kernel, ia, ib, nearest / 2, true, exact, out, 0);
+      expect([...out]).toEqual([emd, 0, 1]);
     }
   });
 });

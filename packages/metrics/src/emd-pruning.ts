@@ -10,10 +10,12 @@
  * 1. **Pivots** (LAESA): exact EMDs from P clouds to all others, picked farthest-first (each
  *    the cloud farthest from the pivots so far); with the centroids they bound every pair,
  *    LB(a, b) = max(‖ā − b̄‖, max_p |W(a, p) − W(b, p)|).
- * 2. **Searches**, all at once: each takes its next candidate in bound order; before the exact
- *    solver runs, the worker computes the nearest-neighbour bound and skips the solver when it
- *    exceeds the search's best value (a cutoff). Every exact value is shared by the searches of
- *    both its clouds (a pair serves its row and its column).
+ * 2. **Searches**, all at once: each takes its next candidate in bound order, with the
+ *    search's best value (+ slack) as the pair's cutoff: the worker computes the
+ *    nearest-neighbour bound and skips the solver when it exceeds the cutoff, and the solver
+ *    itself stops once its dual objective (a lower bound) does (`exactEmdBelowCutoff` of
+ *    `@setgen/ops/internal`); either bound joins the pair's lower bound. Every exact value is
+ *    shared by the searches of both its clouds (a pair serves its row and its column).
  *
  * The result is the three matrices with +∞ for pairs never computed, so the metrics code reads
  * them unchanged and returns the same numbers as the full matrices, tie-breaking included.
@@ -40,6 +42,11 @@ export interface PairCounts {
   computed: number;
   /** Pairs of the full matrices (the unpruned evaluation's work). */
   total: number;
+  /**
+   * Pruned exact EMD only: solver runs that stopped early, their EMD proved above the search's
+   * cutoff (not in `computed`).
+   */
+  stopped?: number;
 }
 
 /** Number of pivots (exact rows) of a K-cloud evaluation: more clouds amortise more rows. */
@@ -95,13 +102,18 @@ export async function computePrunedEmdMatrices(
   const inFlight = new Uint8Array(K * K);
   let flying = 0;
   let computed = 0;
+  let stopped = 0;
   for (let a = 0; a < K; a++) exact[a * K + a] = 0;
 
   const pairTask = (a: number, b: number, cutoff: number): PairTask => {
     const [lo, hi] = a < b ? [a, b] : [b, a]; // the order the full matrices use
     inFlight[lo * K + hi] = 1;
     flying++;
-    return { pairs: Int32Array.of(lo, hi), cutoffs: Float64Array.of(cutoff) };
+    return {
+      pairs: Int32Array.of(lo, hi),
+      cutoffs: Float64Array.of(cutoff),
+      nearestKnown: Uint8Array.of(nearestKnown[lo * K + hi]),
+    };
   };
 
   // --- phase 1: pivot rows, farthest-first ---
@@ -193,12 +205,8 @@ export async function computePrunedEmdMatrices(
     return -1;
   };
   // a task for the search's candidate c: the cutoff lets the worker skip it by the NN bound
-  const taskFor = (s: NearestSearch, c: number): PairTask => {
-    const k = s.self * K + c;
-    const cutoff =
-      nearestKnown[k] || s.best === Number.POSITIVE_INFINITY ? Number.POSITIVE_INFINITY : s.best + slack;
-    return pairTask(s.self, c, cutoff);
-  };
+  // or stop the solver once its dual objective passes the search's best value
+  const taskFor = (s: NearestSearch, c: number): PairTask => pairTask(s.self, c, s.best + slack);
   const inFlightPair = (a: number, c: number) => inFlight[a < c ? a * K + c : c * K + a] === 1;
   // the next pair some search needs; `ahead` also looks past candidates in flight (≤ 3 of them)
   const pickSearch = (ahead: boolean): PairTask | null => {
@@ -282,6 +290,8 @@ export async function computePrunedEmdMatrices(
       if (!Number.isNaN(values[0])) {
         exact[k] = exact[t] = values[0];
         computed++;
+      } else if (values[2] === 1) {
+        stopped++;
       }
       if (values[1] > 0) nearestKnown[k] = nearestKnown[t] = 1;
       lower[k] = lower[t] = Math.max(lower[k], values[1]);
@@ -308,5 +318,5 @@ export async function computePrunedEmdMatrices(
   }
   for (let r = 0; r < nRef; r++)
     for (let s = 0; s < nRef; s++) matrices.refRef[r * nRef + s] = value(nGen + r, nGen + s);
-  return { matrices, pairs: { computed, total } };
+  return { matrices, pairs: { computed, total, stopped } };
 }

@@ -215,7 +215,8 @@ export async function runEvalCli(argv: readonly string[], io: CliIO = process): 
       Object.assign(results, values);
       const emdPairs = (values[EVALUATED_PAIRS] as Partial<Record<CloudDistance, PairCounts>>).emd;
       if (emdPairs && emdPairs.computed < emdPairs.total) {
-        const note = `EMD: ${emdPairs.computed} exact pairs of ${emdPairs.total} (--emd-pruning bounds)\n`;
+        const stopped = emdPairs.stopped ? `, ${emdPairs.stopped} more stopped at their cutoff` : '';
+        const note = `EMD: ${emdPairs.computed} exact pairs of ${emdPairs.total}${stopped} (--emd-pruning bounds)\n`;
         // JSON stays the metrics only; the count goes beside the table, or to stderr
         if (args.json) io.stderr.write(note);
         else pairsNote = note;

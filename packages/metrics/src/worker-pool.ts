@@ -23,14 +23,16 @@ const approxMatchDistance = ${approxMatchDistance.toString()};
 const emdBelowCutoff = ${emdBelowCutoff.toString()};
 let job = null;
 let ops = null;
+let opsInternal = null;
 parentPort.on('message', async (message) => {
   try {
     if (message.type === 'job') {
       job = message;
       if (job.distance === 'emd' && job.emd !== 'pointflow-approx' && !ops) {
         ops = await import(job.opsUrl);
-        if (typeof ops.earthMoversDistance !== 'function') {
-          throw new Error(job.opsUrl + ' has no earthMoversDistance (is the build of @setgen/ops stale?)');
+        opsInternal = await import(job.opsInternalUrl);
+        if (typeof ops.earthMoversDistance !== 'function' || typeof opsInternal.exactEmdBelowCutoff !== 'function') {
+          throw new Error(job.opsUrl + ' has no earthMoversDistance or exactEmdBelowCutoff (is the build of @setgen/ops stale?)');
         }
       }
       parentPort.postMessage({ type: 'ready' });
@@ -39,15 +41,16 @@ parentPort.on('message', async (message) => {
     const pairs = message.pairs;
     const indexes = job.indexes;
     if (message.cutoffs) {
-      // pruned exact EMD: [EMD or NaN, nearest-neighbour bound] per pair
-      const values = new Float64Array(pairs.length);
+      // pruned exact EMD: [EMD or NaN, lower bound, solver ran] per pair
+      const values = new Float64Array(3 * pairs.length / 2);
       for (let p = 0; p < pairs.length / 2; p++) {
         const a = indexes[pairs[2 * p]];
         const b = indexes[pairs[2 * p + 1]];
-        const exact = () => ops.earthMoversDistance(
+        const solve = (cutoff) => opsInternal.exactEmdBelowCutoff(
           { values: a.points, n: a.n, d: a.d }, { values: b.points, n: b.n, d: b.d },
-          { method: job.emd, pointReduction: 'mean' });
-        emdBelowCutoff(kernel, a, b, message.cutoffs[p], exact, values, 2 * p);
+          cutoff, { pointReduction: 'mean' });
+        const known = message.nearestKnown ? message.nearestKnown[p] === 1 : false;
+        emdBelowCutoff(kernel, a, b, message.cutoffs[p], known, solve, values, 3 * p);
       }
       parentPort.postMessage({ type: 'done', task: message.task, values }, [values.buffer]);
       return;
@@ -91,6 +94,7 @@ export function workerExecutor({ workers }: WorkerPoolOptions = {}): PairwiseExe
       kernel.buildIndex(c.values, c.n, c.d, sharedFloat64),
     );
     const opsUrl = import.meta.resolve('@setgen/ops');
+    const opsInternalUrl = import.meta.resolve('@setgen/ops/internal');
     const wanted = workers ?? availableParallelism();
     const count = Math.max(1, Array.isArray(tasks) ? Math.min(wanted, tasks.length) : wanted);
     // The worker source is CommonJS: a parent started with --input-type=module (e.g.
@@ -117,7 +121,8 @@ export function workerExecutor({ workers }: WorkerPoolOptions = {}): PairwiseExe
           }
           const id = handedOut++;
           running.set(id, task);
-          worker.postMessage({ type: 'task', task: id, pairs: task.pairs, cutoffs: task.cutoffs });
+          const { pairs, cutoffs, nearestKnown } = task;
+          worker.postMessage({ type: 'task', task: id, pairs, cutoffs, nearestKnown });
         };
         const feedOrFail = (worker: Worker) => feed(worker).catch(fail);
         for (const worker of pool) {
@@ -146,6 +151,7 @@ export function workerExecutor({ workers }: WorkerPoolOptions = {}): PairwiseExe
             nGen: job.nGen,
             indexes,
             opsUrl,
+            opsInternalUrl,
           });
         }
       });

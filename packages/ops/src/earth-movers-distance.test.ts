@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import {
   AUCTION_RELATIVE_EPSILON,
   earthMoversDistance,
+  exactEmdBelowCutoff,
   SINKHORN_RELATIVE_EPSILON,
   SINKHORN_TOLERANCE,
 } from './earth-movers-distance.js';
@@ -261,6 +262,57 @@ describe('earthMoversDistance: bad input', () => {
     expect(() => earthMoversDistance(a, a, { method: 'approx' as 'exact' })).toThrow(ConfigError);
     expect(() => earthMoversDistance(a, a, { pointReduction: 'max' as 'sum' })).toThrow(
       /pointReduction: expected 'mean' \| 'sum', got "max"/,
+    );
+  });
+});
+
+describe('exactEmdBelowCutoff', () => {
+  const random = new Random(77);
+  const surface = (n: number, axes: number[]): HostSet => {
+    const values = new Float64Array(n * 3);
+    for (let i = 0; i < n; i++) {
+      const p = [random.normal(), random.normal(), random.normal()];
+      const r = Math.hypot(...p);
+      for (let c = 0; c < 3; c++) values[3 * i + c] = (axes[c] * p[c]) / r;
+    }
+    return { values, n, d: 3 };
+  };
+
+  it('is the exact EMD at or below the cutoff (ties included), a lower bound above it otherwise', () => {
+    const a = surface(300, [1, 0.5, 0.3]);
+    const b = surface(300, [0.8, 0.6, 0.3]);
+    for (const pointReduction of ['mean', 'sum'] as const) {
+      const emd = earthMoversDistance(a, b, { pointReduction });
+      expect(exactEmdBelowCutoff(a, b, emd, { pointReduction })).toEqual({ value: emd, exact: true });
+      expect(exactEmdBelowCutoff(a, b, Number.POSITIVE_INFINITY, { pointReduction })).toEqual({
+        value: emd,
+        exact: true,
+      });
+      const cut = exactEmdBelowCutoff(a, b, 0.8 * emd, { pointReduction });
+      expect(cut.exact).toBe(false);
+      expect(cut.value).toBeGreaterThan(0.8 * emd);
+      expect(cut.value).toBeLessThanOrEqual(emd);
+    }
+  });
+
+  it('is always exact below 256 points (the dense solver) and for identical sets', () => {
+    const a = surface(100, [1, 0.5, 0.3]);
+    const b = surface(100, [0.8, 0.6, 0.3]);
+    expect(exactEmdBelowCutoff(a, b, 0)).toEqual({ value: earthMoversDistance(a, b), exact: true });
+    const c = surface(300, [1, 1, 1]);
+    expect(exactEmdBelowCutoff(c, c, 0)).toEqual({ value: 0, exact: true }); // a tie at 0
+    const negative = exactEmdBelowCutoff(c, c, -1); // any bound ≥ 0 exceeds it
+    expect(negative.value).toBe(0);
+  });
+
+  it('checks its arguments: ConfigError for a NaN cutoff or bad options, ShapeError / DataError for the sets', () => {
+    const a = surface(8, [1, 1, 1]);
+    expect(() => exactEmdBelowCutoff(a, a, Number.NaN)).toThrow(ConfigError);
+    expect(() => exactEmdBelowCutoff(a, a, '1' as unknown as number)).toThrow(/cutoff/);
+    expect(() => exactEmdBelowCutoff(a, a, 1, { pointReduction: 'max' as 'sum' })).toThrow(ConfigError);
+    expect(() => exactEmdBelowCutoff(a, surface(9, [1, 1, 1]), 1)).toThrow(ShapeError);
+    expect(() => exactEmdBelowCutoff(a, { ...a, values: a.values.map(() => Number.NaN) }, 1)).toThrow(
+      DataError,
     );
   });
 });

@@ -7,13 +7,13 @@
  * heuristic, an upper bound 11–23 % above this exact value (§3.3); the default here is exact.
  */
 import { auctionAssignment, auctionStart } from './emd-auction.js';
-import { sparseExactEmd } from './emd-exact-sparse.js';
+import { sparseExactEmd, sparseExactEmdBelow } from './emd-exact-sparse.js';
 import { sinkhornTransportCost } from './emd-sinkhorn.js';
 import { DataError, ShapeError } from './errors.js';
 import { solveAssignment } from './linear-sum-assignment.js';
 import { POINT_REDUCTIONS } from './pair-cost.js';
 import { checkHostSet, type HostSet } from './set-batch.js';
-import { checkOptions, is } from './validate.js';
+import { checkNumber, checkOptions, is } from './validate.js';
 
 /** Options of {@link earthMoversDistance}. */
 export interface EarthMoversDistanceOptions {
@@ -65,18 +65,7 @@ export function earthMoversDistance(
   );
   const method = opts.method ?? 'exact';
   const pointReduction = opts.pointReduction ?? 'mean';
-  checkHostSet(a, 'earthMoversDistance: a');
-  checkHostSet(b, 'earthMoversDistance: b');
-  if (b.d !== a.d) {
-    throw new ShapeError(
-      `earthMoversDistance: b must have the dimension of a, d = ${a.d}, received b.d = ${b.d}`,
-    );
-  }
-  if (b.n !== a.n) {
-    throw new ShapeError(
-      `earthMoversDistance: b must have as many points as a, n = ${a.n}, received b.n = ${b.n} (EMD needs equal sizes)`,
-    );
-  }
+  checkEqualSizes(a, b, 'earthMoversDistance');
   const n = a.n;
   if (method === 'exact' && n >= SPARSE_MIN_POINTS) {
     const diameter = boundingDiameter(a, b);
@@ -113,6 +102,65 @@ export function earthMoversDistance(
     for (let i = 0; i < n; i++) total += cost[i * n + colForRow[i]];
   }
   return pointReduction === 'mean' ? total / n : total;
+}
+
+/** Two host sets of one dimension and one size, or `DataError` / `ShapeError` naming `caller`. */
+function checkEqualSizes(a: HostSet, b: HostSet, caller: string): void {
+  checkHostSet(a, `${caller}: a`);
+  checkHostSet(b, `${caller}: b`);
+  if (b.d !== a.d) {
+    throw new ShapeError(`${caller}: b must have the dimension of a, d = ${a.d}, received b.d = ${b.d}`);
+  }
+  if (b.n !== a.n) {
+    throw new ShapeError(
+      `${caller}: b must have as many points as a, n = ${a.n}, received b.n = ${b.n} (EMD needs equal sizes)`,
+    );
+  }
+}
+
+/** The exact EMD (`exact: true`), or a lower bound of it that exceeds the cutoff (`exact: false`). */
+export interface EmdBelowCutoff {
+  value: number;
+  exact: boolean;
+}
+
+/**
+ * The exact EMD of {@link earthMoversDistance} (`method: 'exact'`), except that the solver may
+ * stop as soon as it proves the EMD larger than `cutoff` (same units as `pointReduction`): then
+ * `{ value: a lower bound > cutoff, exact: false }`. The proof is the dual objective of the
+ * auction's prices over all pairs (emd-exact-sparse.ts), checked after each ε-phase, so an EMD
+ * equal to the cutoff (a tie) is always returned exactly. Nearest-neighbour searches over
+ * clouds (the PointFlow metrics) pass the best value found so far. Below 256 points (the dense
+ * solver) the value is always exact.
+ */
+export function exactEmdBelowCutoff(
+  a: HostSet,
+  b: HostSet,
+  cutoff: number,
+  options: { pointReduction?: 'mean' | 'sum' } = {},
+): EmdBelowCutoff {
+  const opts = checkOptions(
+    options,
+    { pointReduction: is.oneOf(POINT_REDUCTIONS) },
+    'exactEmdBelowCutoff options',
+  );
+  checkNumber(cutoff, 'exactEmdBelowCutoff: cutoff', { infinite: true });
+  checkEqualSizes(a, b, 'exactEmdBelowCutoff');
+  const pointReduction = opts.pointReduction ?? 'mean';
+  const n = a.n;
+  const scale = pointReduction === 'mean' ? n : 1;
+  if (n >= SPARSE_MIN_POINTS && cutoff < Number.POSITIVE_INFINITY) {
+    const diameter = boundingDiameter(a, b);
+    if (diameter > 0 && Number.isFinite(diameter)) {
+      const outcome = sparseExactEmdBelow(a, b, WARM_START_RELATIVE_EPSILON * diameter, cutoff * scale);
+      if (outcome !== null) {
+        return outcome.exact
+          ? { value: outcome.total / scale, exact: true }
+          : { value: outcome.lowerBound / scale, exact: false };
+      }
+    }
+  }
+  return { value: earthMoversDistance(a, b, { method: 'exact', pointReduction }), exact: true };
 }
 
 /**

@@ -1,7 +1,13 @@
 import { expectClose } from '@setgen/testkit';
 import { describe, expect, it } from 'vitest';
 import { earthMoversDistance } from './earth-movers-distance.js';
-import { candidateGraph, nearestNeighbours3d, rankPairing, sparseExactEmd } from './emd-exact-sparse.js';
+import {
+  candidateGraph,
+  nearestNeighbours3d,
+  rankPairing,
+  sparseExactEmd,
+  sparseExactEmdBelow,
+} from './emd-exact-sparse.js';
 import { linearSumAssignment } from './linear-sum-assignment.js';
 import { Random } from './random.js';
 import type { HostSet } from './set-batch.js';
@@ -229,4 +235,59 @@ describe('nearestNeighbours3d (the candidates of the sparse EMD)', () => {
       expectBruteForceNeighbours(queries, points, n, k);
     });
   }
+});
+
+describe('sparse exact EMD with a cutoff (stops once its dual objective exceeds it)', () => {
+  const cases: [string, () => [HostSet, HostSet]][] = [
+    [
+      'two shapes of different proportions (3-D, 640 points)',
+      () => [scaled(640, [1.2, 0.8, 1]), scaled(640, [0.9, 1, 1.1])],
+    ],
+    [
+      'uniform cube against a narrow Gaussian (non-local: rows with violations at every check)',
+      () => [cloud(300, 3, () => random.uniform(-0.5, 0.5)), cloud(300, 3, () => 0.25 * random.normal())],
+    ],
+    [
+      'five dimensions (no grids: every pair scanned)',
+      () => [cloud(260, 5, () => random.normal()), cloud(260, 5, () => 1 + random.normal())],
+    ],
+  ];
+  for (const [name, make] of cases) {
+    it(`returns the exact total or a true lower bound above the cutoff: ${name}`, () => {
+      const [a, b] = make();
+      const total = sparseExactEmd(a, b, 1e-4) as number;
+      expect(total).not.toBeNull();
+      expectClose(total, denseOptimum(a, b), { rtol: 1e-12, atol: 1e-12 });
+      let stopped = 0;
+      for (const ratio of [0.5, 0.9, 0.97, 0.999]) {
+        const cutoff = ratio * total;
+        const outcome = sparseExactEmdBelow(a, b, 1e-4, cutoff);
+        if (outcome === null) throw new Error('the sparse path gave up');
+        if (outcome.exact) {
+          expect(outcome.total).toBe(total);
+        } else {
+          stopped++;
+          expect(outcome.lowerBound).toBeGreaterThan(cutoff);
+          expect(outcome.lowerBound).toBeLessThanOrEqual(total);
+        }
+      }
+      expect(stopped).toBeGreaterThanOrEqual(2); // the cutoff does trigger, at 0.5 and 0.9 at least
+      // a cutoff equal to the total (a tie in a nearest-neighbour search) or above it: exact
+      for (const cutoff of [total, 1.01 * total, Number.POSITIVE_INFINITY]) {
+        expect(sparseExactEmdBelow(a, b, 1e-4, cutoff)).toEqual({ exact: true, total });
+      }
+    });
+  }
+
+  it('a cutoff of −∞ stops at the first price check with a bound ≤ the total', () => {
+    const a = ellipsoid(300);
+    const b = scaled(300, [1.1, 1, 0.9]);
+    const total = sparseExactEmd(a, b, 1e-4) as number;
+    const outcome = sparseExactEmdBelow(a, b, 1e-4, Number.NEGATIVE_INFINITY);
+    expect(outcome?.exact).toBe(false);
+    if (outcome && !outcome.exact) {
+      expect(outcome.lowerBound).toBeLessThanOrEqual(total);
+      expect(outcome.lowerBound).toBeGreaterThan(0.5 * total); // the auction's duals, not a trivial bound
+    }
+  });
 });

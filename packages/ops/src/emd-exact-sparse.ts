@@ -43,10 +43,30 @@ const MAX_NEW_PER_ROW = 64;
  * then solves densely). `warmStartEpsilon` is the auction's final ε in cost units.
  */
 export function sparseExactEmd(a: HostSet, b: HostSet, warmStartEpsilon: number): number | null {
+  const outcome = sparseExactEmdBelow(a, b, warmStartEpsilon, Number.POSITIVE_INFINITY);
+  return outcome?.exact ? outcome.total : null;
+}
+
+/** The exact total, or a lower bound of it that exceeds the cutoff (the solve stopped early). */
+export type SparseEmdOutcome = { exact: true; total: number } | { exact: false; lowerBound: number };
+
+/**
+ * {@link sparseExactEmd} that may stop early: after each of the auction's price checks the
+ * prices p give the dual objective LB(p) = Σ_i min_j (c_ij + p_j) − Σ_j p_j (over ALL j: the
+ * Lagrangian bound, ≤ Σ_i c_iπ(i) for every permutation π, whatever p is); once LB (less a
+ * rounding margin) exceeds `cutoff`, the total is known to exceed it and the solve returns
+ * that bound instead of the total. An infinite cutoff never stops early.
+ */
+export function sparseExactEmdBelow(
+  a: HostSet,
+  b: HostSet,
+  warmStartEpsilon: number,
+  cutoff: number,
+): SparseEmdOutcome | null {
   const ax = Float64Array.from(a.values);
   const bx = Float64Array.from(b.values);
   const grids = a.d === 3 ? certificateGrids(ax, bx, a.n) : null;
-  return solveOnCandidates(ax, bx, a.n, a.d, Math.min(NEIGHBOURS, a.n), warmStartEpsilon, grids);
+  return solveOnCandidates(ax, bx, a.n, a.d, Math.min(NEIGHBOURS, a.n), warmStartEpsilon, grids, cutoff);
 }
 
 function solveOnCandidates(
@@ -57,7 +77,8 @@ function solveOnCandidates(
   k: number,
   warmStartEpsilon: number,
   grids: CertificateGrids | null,
-): number | null {
+  cutoff: number,
+): SparseEmdOutcome | null {
   const local = candidateGraph(ax, bx, n, d, k);
   const graph =
     d === 3 && n >= COARSE_MIN_POINTS
@@ -87,11 +108,16 @@ function solveOnCandidates(
   // again, until no pair outside the graph is cheaper.
   const u = new Float64Array(n);
   const v = new Float64Array(n);
+  // the dual objective at the last price check (−∞ until one is made or without a cutoff)
+  let bound = Number.NEGATIVE_INFINITY;
   const priceViolations = (maxPerRow: number): number[] => {
     auction.rowValues(current, u);
     for (let j = 0; j < n; j++) v[j] = -auction.prices[j];
     const checked = rowsToCheck(u);
     const violations = certificateViolations(ax, bx, d, { u, v }, current, checked, slack, grids, maxPerRow);
+    if (cutoff < Number.POSITIVE_INFINITY) {
+      bound = dualObjective(ax, bx, d, { u, v }, { checked, slack, violations }, grids, cutoff);
+    }
     for (const i of checked) checkedU[i] = u[i];
     if (violations.length > 0) current = withPairs(current, violations, ax, bx, d);
     return violations;
@@ -101,6 +127,7 @@ function solveOnCandidates(
     if (epsilon <= warmStartEpsilon) {
       for (let round = 0; round < MAX_REPAIRS; round++) {
         const violations = priceViolations(MAX_NEW_PER_ROW);
+        if (bound > cutoff) return { exact: false, lowerBound: Math.max(0, bound) };
         if (violations.length === 0) break;
         const violating = new Int32Array(violations.length / 2);
         for (let t = 0; t < violating.length; t++) violating[t] = violations[2 * t];
@@ -108,7 +135,10 @@ function solveOnCandidates(
       }
       break;
     }
-    if (phase >= PRICE_CHECK_FROM_PHASE) priceViolations(COARSE_NEW_PER_ROW);
+    if (phase >= PRICE_CHECK_FROM_PHASE) {
+      priceViolations(COARSE_NEW_PER_ROW);
+      if (bound > cutoff) return { exact: false, lowerBound: Math.max(0, bound) };
+    }
     epsilon = SparseAuction.nextEpsilon(epsilon, warmStartEpsilon);
   }
   // The shortest paths start from the auction's prices, also when a phase stopped at its cap
@@ -143,7 +173,117 @@ function solveOnCandidates(
   }
   let total = 0;
   for (let i = 0; i < n; i++) total += distance(ax, bx, d, i, state.colForRow[i]);
-  return total;
+  return { exact: true, total };
+}
+
+/**
+ * The dual objective Σ_i min_j (c_ij − v_j) + Σ_j v_j over ALL pairs, less a rounding margin
+ * (a lower bound of the EMD total for any v), when it exceeds `cutoff`; −∞ when it does not.
+ * Called right after `certificateViolations` checked the rows `checked` against the graph's
+ * row minima `u`: a row it did not check has no pair outside the graph below u_i (its recorded
+ * slack still holds: v only fell since), a checked row without violations none below u_i + its
+ * slack (≥ −tolerance); only the rows with violations need their minimum over all j
+ * ({@link rowMinima}), starting from their violations' least c_ij − v_j. With u_i in their
+ * place the sum is an upper bound of the objective: when that does not exceed the cutoff (the
+ * common case while ε is coarse) nothing more is computed, and the rows' minima stop as soon
+ * as it falls to the cutoff.
+ */
+function dualObjective(
+  ax: Float64Array,
+  bx: Float64Array,
+  d: number,
+  { u, v }: { u: Float64Array; v: Float64Array },
+  { checked, slack, violations }: { checked: Int32Array; slack: Float64Array; violations: number[] },
+  grids: CertificateGrids | null,
+  cutoff: number,
+): number {
+  const n = u.length;
+  const rowMin = Float64Array.from(u);
+  for (let t = 0; t < violations.length; t += 2) {
+    const [i, j] = [violations[t], violations[t + 1]];
+    rowMin[i] = Math.min(rowMin[i], distance(ax, bx, d, i, j) - v[j]);
+  }
+  const violating: number[] = [];
+  for (const i of checked) {
+    if (slack[i] === Number.NEGATIVE_INFINITY) violating.push(i);
+    else rowMin[i] = u[i] + Math.min(0, slack[i]);
+  }
+  let upper = 0;
+  let scale = 0;
+  for (let i = 0; i < n; i++) {
+    upper += rowMin[i] + v[i];
+    scale = Math.max(scale, Math.abs(u[i]), Math.abs(v[i]));
+  }
+  const margin = 1e-12 * n * (scale + 1);
+  if (upper - margin <= cutoff) return Number.NEGATIVE_INFINITY;
+  const lowered = rowMinima(ax, bx, d, v, Int32Array.from(violating), rowMin, grids, upper - margin - cutoff);
+  return lowered === null ? Number.NEGATIVE_INFINITY : upper - lowered - margin;
+}
+
+/**
+ * min_j (‖a_i − b_j‖ − v_j) over all j for each row i in `rows`, into `out[i]`, which holds an
+ * upper bound of it on entry. Returns by how much the rows' values fell in all, or null as soon
+ * as that exceeds `budget` (the rest of `out` then left as it is). In 3-D a column cell whose
+ * box is at least out[i] + max v over the cell away from a_i is skipped whole.
+ */
+function rowMinima(
+  ax: Float64Array,
+  bx: Float64Array,
+  d: number,
+  v: Float64Array,
+  rows: Int32Array,
+  out: Float64Array,
+  grids: CertificateGrids | null,
+  budget: number,
+): number | null {
+  const n = v.length;
+  let fallen = 0;
+  if (!grids) {
+    const squared = new Float64Array(n);
+    for (const i of rows) {
+      pairDistancesSquared(ax, bx, n, d, i, squared);
+      let best = out[i];
+      for (let j = 0; j < n; j++) best = Math.min(best, Math.sqrt(squared[j]) - v[j]);
+      fallen += out[i] - best;
+      out[i] = best;
+      if (fallen >= budget) return null;
+    }
+    return fallen;
+  }
+  const { columns } = grids;
+  const { order, sorted, box } = columns;
+  const vSorted = new Float64Array(n);
+  for (let t = 0; t < n; t++) vSorted[t] = v[order[t]];
+  const cellMaxV = new Float64Array(columns.count).fill(Number.NEGATIVE_INFINITY);
+  for (let c = 0; c < columns.count; c++) {
+    for (let t = columns.start[c]; t < columns.start[c + 1]; t++)
+      cellMaxV[c] = Math.max(cellMaxV[c], vSorted[t]);
+  }
+  for (const i of rows) {
+    const x = ax[3 * i];
+    const y = ax[3 * i + 1];
+    const z = ax[3 * i + 2];
+    let best = out[i];
+    for (let c = 0; c < columns.count; c++) {
+      const w = best + cellMaxV[c]; // a pair of the cell lowers best only if it is nearer than w
+      if (w <= 0) continue;
+      const b = 6 * c;
+      const ex = Math.max(0, box[b] - x, x - box[b + 3]);
+      const ey = Math.max(0, box[b + 1] - y, y - box[b + 4]);
+      const ez = Math.max(0, box[b + 2] - z, z - box[b + 5]);
+      if (ex * ex + ey * ey + ez * ez >= w * w) continue;
+      for (let p = columns.start[c]; p < columns.start[c + 1]; p++) {
+        const dx = x - sorted[3 * p];
+        const dy = y - sorted[3 * p + 1];
+        const dz = z - sorted[3 * p + 2];
+        best = Math.min(best, Math.sqrt(dx * dx + dy * dy + dz * dz) - vSorted[p]);
+      }
+    }
+    fallen += out[i] - best;
+    out[i] = best;
+    if (fallen >= budget) return null;
+  }
+  return fallen;
 }
 
 function distance(ax: Float64Array, bx: Float64Array, d: number, i: number, j: number): number {

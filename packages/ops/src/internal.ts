@@ -5,7 +5,7 @@
 // beyond the package's minor version (see README, "Public surface and @setgen/ops/internal").
 export { type TensorMemory, tensorMemory } from './backend-memory.js';
 export { simdBatchMatMulAvailable } from './batch-matmul-kernel.js';
-export { boundingDiameter } from './earth-movers-distance.js';
+export { boundingDiameter, type EmdBelowCutoff, exactEmdBelowCutoff } from './earth-movers-distance.js';
 export {
   FUSED_ATTENTION_FLAG,
   type FusedAttentionOptions,
@@ -13,6 +13,12 @@ export {
   fusedAttentionReady,
   fusedSoftmaxAttention,
 } from './fused-attention.js';
+export {
+  FUSED_LAYER_NORM_FLAG,
+  fusedAddLayerNorm,
+  fusedLayerNormAvailable,
+  fusedLayerNormReady,
+} from './fused-layer-norm.js';
 export { batchMatMul, gatherRows } from './linalg.js';
 export { elementMask } from './mask.js';
 export {
@@ -26,6 +32,7 @@ export {
 export { type HostSetBatch, readSetBatch } from './read-set-batch.js';
 export { reduceBatch } from './reduce-batch.js';
 export { checkHostSet, checkReduction } from './set-batch.js';
+export { saveShared, withSharedClones } from './shared-clones.js';
 export { splitRows } from './split-rows.js';
 export * from './validate.js';
 export { zeroPadding } from './zero-padding.js';

@@ -21,6 +21,7 @@ import {
 } from '@tensorflow/tfjs-core';
 import { simdBatchMatMul, simdBatchMatMulAvailable } from './batch-matmul-kernel.js';
 import { DataError, formatShape, ShapeError } from './errors.js';
+import { saveShared } from './shared-clones.js';
 
 /** The function type `customGrad` takes (not exported by tfjs-core). */
 type GradientFunction = Parameters<typeof customGrad>[0];
@@ -60,7 +61,7 @@ function plainMatMul(a: Tensor, b: Tensor): Tensor {
 }
 
 const fastMatMul = customGrad(((a: Tensor, b: Tensor, save: GradSaveFunc) => {
-  save([a, b]);
+  saveShared(save, [a, b]);
   return {
     value: plainMatMul(a, b),
     gradFunc: (dy: Tensor, saved: Tensor[]) => {
@@ -114,7 +115,7 @@ function asBatch(t: Tensor, other: Tensor): Tensor3D {
  */
 function batchedMatMul(transposeA: boolean, transposeB: boolean) {
   return customGrad(((a: Tensor, b: Tensor, save: GradSaveFunc) => {
-    save([a, b]);
+    saveShared(save, [a, b]);
     const c = batchedProduct(asBatch(a, b), asBatch(b, a), transposeA, transposeB);
     const [, rows, cols] = c.shape;
     const outShape =
@@ -193,7 +194,7 @@ export function batchMatMul<T extends Tensor>(
 }
 
 const rowGather = customGrad(((x: Tensor, indices: Tensor, save: GradSaveFunc) => {
-  save([indices]);
+  saveShared(save, [indices]);
   const rows = x.shape[0];
   return {
     value: gather(x, indices as Tensor1D, 0),
