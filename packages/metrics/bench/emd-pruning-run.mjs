@@ -5,7 +5,7 @@
 // The search is the library's (`computePrunedEmdMatrices` over the worker pool); the clouds are
 // bench/category-clouds.mjs's synthetic categories (K references, K generated with noise).
 //   node bench/emd-pruning-run.mjs --k 400 --family airplane [--n 2048] [--seed 1] [--noise 0.01]
-//     [--workers 2] [--dir emd-runs]
+//     [--workers 2] [--dir emd-runs] [--pivots P (default: pivotCount(2K))]
 // Writes <dir>/<family>-k<K>-n<N>-s<seed>.cache (one line per solver result: a b exact bound
 // solverRan) and appends to <dir>/<family>-k<K>-n<N>-s<seed>.log one JSON line a minute
 // (progress) and one at the end (`"name":"emd_pruning_run"`: metrics, pairs solved / stopped /
@@ -28,8 +28,9 @@ const noise = Number(arg('noise', 0.01));
 const workers = Number(arg('workers', 2));
 const seed = Number(arg('seed', 1));
 const dir = arg('dir', 'emd-runs');
+const pivots = arg('pivots') === undefined ? undefined : Number(arg('pivots'));
 mkdirSync(dir, { recursive: true });
-const stem = join(dir, `${family}-k${k}-n${n}-s${seed}`);
+const stem = join(dir, `${family}-k${k}-n${n}-s${seed}${pivots === undefined ? '' : `-p${pivots}`}`);
 const cacheFile = `${stem}.cache`;
 const logFile = `${stem}.log`;
 
@@ -123,6 +124,7 @@ const cachedExecutor = (job, tasks, done, signal) => {
 const { matrices, pairs } = await computePrunedEmdMatrices(
   { clouds, nGen: k, nRef: k, distance: 'emd', emd: 'exact' },
   cachedExecutor,
+  { pivots },
 );
 clearInterval(ticker);
 const metrics = metricsFromMatrices(matrices);
