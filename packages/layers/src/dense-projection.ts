@@ -5,7 +5,7 @@
 // product one of the reshaped tensor (a copy of the whole tensor each on wasm). With the
 // ReLU, the output is kept instead (relu'(x) = 1 exactly where relu(x) > 0).
 import { ConfigError } from '@setgen/ops';
-import { batchMatMul } from '@setgen/ops/internal';
+import { batchMatMul, saveShared } from '@setgen/ops/internal';
 import {
   add,
   customGrad,
@@ -38,7 +38,7 @@ function productGradients(dz: Tensor, t: Tensor, kernel: Tensor): Tensor[] {
 }
 
 const linear = customGrad(((t: Tensor, kernel: Tensor, save: GradSaveFunc) => {
-  save([t, kernel]);
+  saveShared(save, [t, kernel]);
   return {
     value: batchMatMul(t, kernel),
     gradFunc: (dy: Tensor, [st, sk]: Tensor[]) => productGradients(dy, st, sk),
@@ -46,7 +46,7 @@ const linear = customGrad(((t: Tensor, kernel: Tensor, save: GradSaveFunc) => {
 }) as unknown as GradientFunction);
 
 const affine = customGrad(((t: Tensor, kernel: Tensor, bias: Tensor, save: GradSaveFunc) => {
-  save([t, kernel]);
+  saveShared(save, [t, kernel]);
   return {
     value: add(batchMatMul(t, kernel), bias),
     gradFunc: (dy: Tensor, [st, sk]: Tensor[]) => [...productGradients(dy, st, sk), sumToFeatures(dy)],
@@ -54,7 +54,7 @@ const affine = customGrad(((t: Tensor, kernel: Tensor, bias: Tensor, save: GradS
 }) as unknown as GradientFunction);
 
 const reluGate = customGrad(((dy: Tensor, out: Tensor, save: GradSaveFunc) => {
-  save([out]);
+  saveShared(save, [out]);
   return {
     value: mul(dy, step(out)),
     // relu'' = 0: only dy gets a gradient, and only the ReLU's output (already kept) is saved
@@ -72,7 +72,7 @@ export function reluBackward<T extends Tensor>(dy: T, out: Tensor): T {
 
 const affineRelu = customGrad(((t: Tensor, kernel: Tensor, bias: Tensor, save: GradSaveFunc) => {
   const value = relu(add(batchMatMul(t, kernel), bias));
-  save([t, kernel, value]);
+  saveShared(save, [t, kernel, value]);
   return {
     value,
     gradFunc: (dy: Tensor, [st, sk, out]: Tensor[]) => {

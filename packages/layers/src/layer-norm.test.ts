@@ -1,6 +1,7 @@
+import { FUSED_LAYER_NORM_FLAG, fusedLayerNormAvailable } from '@setgen/ops/internal';
 import { describeBackends, expectClose, expectNoLeak, randomTensor } from '@setgen/testkit';
 import * as tf from '@tensorflow/tfjs-core';
-import { it } from 'vitest';
+import { afterEach, expect, it } from 'vitest';
 import { addLayerNormalize } from './layer-norm.js';
 
 /** LN written with differentiated tfjs ops: the reference for value and gradients. */
@@ -10,11 +11,17 @@ function referenceNorm(x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, epsilon:
 }
 
 describeBackends('addLayerNormalize', () => {
-  for (const [shape, epsilon] of [
-    [[3, 5, 6], 1e-5],
-    [[4, 8], 0.1],
-  ] as [number[], number][]) {
-    it(`is LN(x + residual) of the differentiated formula in value and gradients (${shape}, ε=${epsilon})`, () => {
+  afterEach(() => tf.env().reset());
+
+  for (const [shape, epsilon, fused] of [
+    [[3, 5, 6], 1e-5, true],
+    [[4, 8], 0.1, true],
+    [[3, 5, 6], 1e-5, false],
+    [[4, 8], 0.1, false],
+  ] as [number[], number, boolean][]) {
+    it(`is LN(x + residual) of the differentiated formula in value and gradients (${shape}, ε=${epsilon}, ${fused ? 'fused kernel' : 'composed ops'})`, () => {
+      tf.env().set(FUSED_LAYER_NORM_FLAG, fused);
+      expect(fusedLayerNormAvailable()).toBe(fused);
       const x = randomTensor(1, shape, 2);
       const r = randomTensor(6, shape, 2);
       const width = shape[shape.length - 1];

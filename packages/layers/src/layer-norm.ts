@@ -4,6 +4,10 @@
 //   dx = r·(g − mean(g) − x̂·mean(g·x̂)),  dγ = Σ dy·x̂,  dβ = Σ dy
 // which takes a third of the kernels of the differentiated forward pass. The blocks use it
 // as the post-LN residual LN(x + f), one op: both summands get dx, and the sum is never saved.
+// On the wasm and cpu backends it is @setgen/ops' fused kernel (one kernel each way, the tape
+// keeps x, f, γ and the rows' (μ, ρ) without copies); its results differ from these composed
+// ops at float32 rounding only (the sums run in another order). Elsewhere, these ops.
+import { fusedAddLayerNorm, fusedLayerNormAvailable } from '@setgen/ops/internal';
 import {
   add,
   customGrad,
@@ -69,6 +73,7 @@ export function addLayerNormalize<T extends Tensor>(
   beta: Tensor,
   epsilon = LAYER_NORM_EPSILON,
 ): T {
+  if (fusedLayerNormAvailable()) return fusedAddLayerNorm(x, residual, gamma, beta, epsilon);
   return tidy(() => {
     const normalize = epsilon === LAYER_NORM_EPSILON ? defaultNormalizeSum : normalizeSumWith(epsilon);
     return normalize(x, residual, gamma, beta) as T;

@@ -3,7 +3,15 @@
 // 2020; Top-n's encoder uses a PNA aggregator). Padding never changes a result.
 
 import { asSetBatch, formatShape, ShapeError } from '@setgen/ops';
-import { checkChoice, checkFloat32, checkOptions, is, isTensor, zeroPadding } from '@setgen/ops/internal';
+import {
+  checkChoice,
+  checkFloat32,
+  checkOptions,
+  is,
+  isTensor,
+  saveShared,
+  zeroPadding,
+} from '@setgen/ops/internal';
 import {
   add,
   concat,
@@ -129,7 +137,7 @@ function maskedMax(x: Tensor3D, exclude: Tensor3D | null): Tensor2D {
   const f = customGrad(((t: Tensor3D, save: GradSaveFunc) => {
     const shifted = exclude ? add(t, exclude) : t;
     const value = max(shifted, 1);
-    save([sub(1, step(sub(expandDims(value, 1), shifted)))]);
+    saveShared(save, [sub(1, step(sub(expandDims(value, 1), shifted)))]);
     return {
       value,
       gradFunc: (dy: Tensor, [atMax]: Tensor[]) => mul(atMax, expandDims(dy, 1)),

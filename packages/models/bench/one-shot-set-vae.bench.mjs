@@ -2,13 +2,16 @@
 // PyTorch peer bench/one-shot-set-vae_peer.py (same names, sizes and parameter count):
 //   oneshot_step_topn_b128_n9   batch 128 sets of 9 atoms (the paper's mean size), positions + one-hot(4)
 //   oneshot_step_topn_b128_n20  the same with 20 atoms
+//   …_dp2         the same step data-parallel: 2 shards of 64 sets, one on a worker thread
+//                 (`dataParallel(model, { shards: 2, workers: 1 })`; cpu_ms counts both threads)
+//   …_dp2_inline  the same 2 shards both on the main thread (the cost of sharding on one core)
 // Each step = the runtime's trainStep: forward + backward + global-norm clipping at 4 + Adam.
 // `cpu_ms` = median process CPU time of a timed step (the peer reports the same): on a shared
 // machine it moves less with the load than the wall time does.
 //   node bench/one-shot-set-vae.bench.mjs [--backends wasm,cpu]
 import * as tf from '@tensorflow/tfjs-core';
-import { backendsFromArgs, bench, useBackend } from '../../../scripts/bench-harness.mjs';
-import { OneShotSetVAE } from '../dist/index.js';
+import { backendsFromArgs, bench, selected, useBackend } from '../../../scripts/bench-harness.mjs';
+import { dataParallel, OneShotSetVAE } from '../dist/node.js';
 
 function median(values) {
   const sorted = [...values].sort((a, b) => a - b);
@@ -19,28 +22,37 @@ function median(values) {
 
 for (const backend of backendsFromArgs(['wasm'])) {
   await useBackend(backend);
-  for (const n of [9, 20]) {
-    const model = new OneShotSetVAE({ creation: 'topn' });
-    const x = tf.randomUniform([128, n, 7], -6, 6, 'float32', n); // positions and features in ±6, seeded
-    // the runtime's step with the model's plan: Adam(2e-4), clipping at 4, plateau schedule
-    const cpu = [];
-    const step = () => {
-      const start = process.cpuUsage();
-      const total = model.trainStep({ x }).losses.total;
-      const used = process.cpuUsage(start);
-      cpu.push((used.user + used.system) / 1000);
-      return total;
-    };
-    const warmup = 2;
-    const extra = { B: 128, n, params: model.countParams() };
-    Object.defineProperty(extra, 'cpu_ms', { enumerable: true, get: () => median(cpu.slice(warmup)) });
-    await bench(`oneshot_step_topn_b128_n${n}`, step, {
-      runs: backend === 'cpu' ? 3 : 10,
-      warmup,
-      backend,
-      extra,
-    });
-    model.dispose();
-    x.dispose();
-  }
+  const variants = [
+    ['', undefined],
+    ['_dp2', { shards: 2, workers: 1 }],
+    ['_dp2_inline', { shards: 2, workers: 0 }],
+  ];
+  for (const [suffix, parallel] of variants)
+    for (const n of [9, 20]) {
+      const name = `oneshot_step_topn_b128_n${n}${suffix}`;
+      if (!selected(name)) continue;
+      const model = new OneShotSetVAE({ creation: 'topn' });
+      if (parallel) await dataParallel(model, parallel).ready();
+      const x = tf.randomUniform([128, n, 7], -6, 6, 'float32', n); // positions and features in ±6, seeded
+      // the runtime's step with the model's plan: Adam(2e-4), clipping at 4, plateau schedule
+      const cpu = [];
+      const step = () => {
+        const start = process.cpuUsage();
+        const total = model.trainStep({ x }).losses.total;
+        const used = process.cpuUsage(start);
+        cpu.push((used.user + used.system) / 1000);
+        return total;
+      };
+      const warmup = 2;
+      const extra = { B: 128, n, params: model.countParams(), ...parallel };
+      Object.defineProperty(extra, 'cpu_ms', { enumerable: true, get: () => median(cpu.slice(warmup)) });
+      await bench(name, step, {
+        runs: backend === 'cpu' ? 3 : 10,
+        warmup,
+        backend,
+        extra,
+      });
+      model.dispose();
+      x.dispose();
+    }
 }

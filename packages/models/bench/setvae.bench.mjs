@@ -5,10 +5,14 @@
 //                             initial set to 400 with a random mask, we create it at the
 //                             batch's largest cardinality (padding never changes a result).
 // Each step = forward + backward + Adam update (loss read back to the host).
+//   setvae_step_dp2           setvae_step as a data-parallel step: 2 shards of 32 sets, one on a
+//                             worker thread (`dataParallel(model, { shards: 2, workers: 1 })`)
+//   setvae_step_dp2_inline    the same 2 shards both on the main thread: the cost of sharding
+//                             where there is one core (`workers: 0`)
 //   node bench/setvae.bench.mjs [--backends wasm,cpu] [--only setvae_step]
 import * as tf from '@tensorflow/tfjs-core';
-import { backendsFromArgs, bench, useBackend } from '../../../scripts/bench-harness.mjs';
-import { SetVAE } from '../dist/index.js';
+import { backendsFromArgs, bench, selected, useBackend } from '../../../scripts/bench-harness.mjs';
+import { dataParallel, SetVAE } from '../dist/node.js';
 
 const B = 64;
 const n = 150;
@@ -39,15 +43,22 @@ for (const backend of backendsFromArgs(['wasm', 'cpu'])) {
       ),
     },
   ];
-  for (const { name, x, mask } of cases) {
+  const plain = cases[0];
+  cases.push(
+    { ...plain, name: 'setvae_step_dp2', parallel: { shards: 2, workers: 1 } },
+    { ...plain, name: 'setvae_step_dp2_inline', parallel: { shards: 2, workers: 0 } },
+  );
+  for (const { name, x, mask, parallel } of cases) {
+    if (!selected(name)) continue;
     const model = new SetVAE(SetVAE.presets.setMnist);
+    if (parallel) await dataParallel(model, parallel).ready();
     await bench(name, () => model.trainStep({ x, mask }), {
       runs,
       warmup: 2,
       backend,
-      extra: { B, set_size: n, padded_to: mask ? 342 : n, params: model.countParams() },
+      extra: { B, set_size: n, padded_to: mask ? 342 : n, params: model.countParams(), ...parallel },
     });
     model.dispose();
-    tf.dispose([x, mask].filter(Boolean));
   }
+  tf.dispose(cases.slice(0, 2).flatMap(({ x, mask }) => [x, mask].filter(Boolean)));
 }

@@ -3,6 +3,11 @@
 import { registerFileSystemRouters } from './runtime/file-system-handler.js';
 
 export * from './index.js';
+export {
+  type DataParallel,
+  type DataParallelOptions,
+  dataParallel,
+} from './runtime/data-parallel.js';
 export { fileSystem, registerFileSystemRouters } from './runtime/file-system-handler.js';
 
 registerFileSystemRouters();

@@ -380,6 +380,8 @@ export class OneShotSetVAE extends TrainableSetModel {
   static readonly className = 'OneShotSetVAE';
   /** Fills in a configuration's defaults and checks it. */
   static readonly resolveConfig = resolveOneShotConfig;
+  /** Every loss term is a sum over the sets of the batch (the reference's `reduction: 'sum'`). */
+  readonly batchReduction = 'sum';
   readonly config: ResolvedOneShotSetVAEConfig;
   private readonly encoderMlp: ElementwiseDense[];
   private readonly encoderBlocks: SetAttentionBlock[];

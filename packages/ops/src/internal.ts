@@ -13,6 +13,12 @@ export {
   fusedAttentionReady,
   fusedSoftmaxAttention,
 } from './fused-attention.js';
+export {
+  FUSED_LAYER_NORM_FLAG,
+  fusedAddLayerNorm,
+  fusedLayerNormAvailable,
+  fusedLayerNormReady,
+} from './fused-layer-norm.js';
 export { batchMatMul, gatherRows } from './linalg.js';
 export { elementMask } from './mask.js';
 export {
@@ -26,6 +32,7 @@ export {
 export { type HostSetBatch, readSetBatch } from './read-set-batch.js';
 export { reduceBatch } from './reduce-batch.js';
 export { checkHostSet, checkReduction } from './set-batch.js';
+export { saveShared, withSharedClones } from './shared-clones.js';
 export { splitRows } from './split-rows.js';
 export * from './validate.js';
 export { zeroPadding } from './zero-padding.js';

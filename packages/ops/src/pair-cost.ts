@@ -25,6 +25,7 @@ import {
   tidy,
 } from '@tensorflow/tfjs-core';
 import { gatherRows } from './linalg.js';
+import { saveShared } from './shared-clones.js';
 import { checkChoice } from './validate.js';
 
 /**
@@ -100,7 +101,7 @@ export function hostPairCost(cost: PairCost): HostPairCost {
 const euclideanNorm = customGrad((...inputs: (Tensor | GradSaveFunc)[]) => {
   const [delta, save] = inputs as [Tensor, GradSaveFunc];
   const norm = sqrt(sum(square(delta), 1));
-  save([delta, norm]);
+  saveShared(save, [delta, norm]);
   return {
     value: norm,
     gradFunc: (dy: Tensor, saved: Tensor[]) => {

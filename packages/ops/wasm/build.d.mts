@@ -9,3 +9,7 @@ export function moduleSource(binary: Buffer, inPlaceBinary: Buffer, sharedBinary
 export function assembleAttention(options?: { importMemory?: boolean }): Promise<Buffer>;
 /** The TypeScript module that carries the attention kernel's two binaries. */
 export function attentionModuleSource(binary: Buffer, inPlaceBinary: Buffer): string;
+/** The fused LayerNorm kernel assembled from layer-norm.wat.mjs (with `importMemory`: in env.memory). */
+export function assembleLayerNorm(options?: { importMemory?: boolean }): Promise<Buffer>;
+/** The TypeScript module that carries the LayerNorm kernel's two binaries. */
+export function layerNormModuleSource(binary: Buffer, inPlaceBinary: Buffer): string;

@@ -6,6 +6,7 @@
 
 import { ConfigError, DataError } from '@setgen/ops';
 import { io, type NamedTensorMap, type Tensor } from '@tensorflow/tfjs-core';
+import { MAX_SHARDS } from './shards.js';
 import type { TrainingPosition } from './trainer.js';
 
 /** `format` of the artifacts, checked on load. */
@@ -182,7 +183,7 @@ function trainingRecord(topology: Topology): TrainingRecord {
     const model = t.cardinalities === undefined ? undefined : { cardinalities: t.cardinalities };
     return { step, epoch, epochStep: 0, skipped: 0, model };
   }
-  const { epochStep, skipped, schedule, model } = t;
+  const { epochStep, skipped, schedule, model, shards } = t;
   if (!isCount(epochStep))
     throw new DataError(
       `checkpoint: training.epochStep: expected an integer >= 0, got ${JSON.stringify(epochStep)}`,
@@ -191,6 +192,11 @@ function trainingRecord(topology: Topology): TrainingRecord {
     throw new DataError(
       `checkpoint: training.skipped: expected an integer >= 0, got ${JSON.stringify(skipped)}`,
     );
+  if (shards !== undefined && !(isCount(shards) && shards >= 1 && shards <= MAX_SHARDS)) {
+    throw new DataError(
+      `checkpoint: training.shards: expected an integer in [1, ${MAX_SHARDS}], got ${JSON.stringify(shards)}`,
+    );
+  }
   for (const [key, value] of Object.entries({ schedule, model })) {
     if (value !== undefined && !isRecord(value)) {
       throw new DataError(`checkpoint: training.${key}: expected an object, got ${JSON.stringify(value)}`);
@@ -201,6 +207,7 @@ function trainingRecord(topology: Topology): TrainingRecord {
     epoch,
     epochStep: epochStep as number,
     skipped: skipped as number,
+    ...(shards !== undefined && shards > 1 ? { shards: shards as number } : {}),
     schedule: schedule as TrainingRecord['schedule'],
     model: model as TrainingRecord['model'],
   };

@@ -38,11 +38,14 @@ export type {
   TrainingPlan,
 } from './set-model.js';
 export { layerWeights } from './set-model.js';
+export { shardBounds, shardSeed } from './shards.js';
 export { SizeHistogram } from './size-histogram.js';
 export { fit, TrainableSetModel, trainStep } from './trainable-set-model.js';
 export {
   DivergenceError,
   NonFiniteBatchError,
+  type ShardJob,
+  type ShardRunner,
   type StepResult,
   Trainer,
   type TrainingPosition,

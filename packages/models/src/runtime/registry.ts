@@ -28,6 +28,11 @@ export function registeredModels(): string[] {
   return [...registry.keys()].sort();
 }
 
+/** The class registered as `className`, or undefined (data-parallel workers rebuild replicas with it). */
+export function registeredModel(className: string): SetModelClass | undefined {
+  return registry.get(className);
+}
+
 /** The `Trainer` of `model` (created on first use from `model.trainingPlan()`). */
 export function trainerOf(model: SetModel): Trainer {
   let trainer = trainers.get(model);
@@ -44,7 +49,7 @@ export function disposeTrainer(model: SetModel): void {
   trainers.delete(model);
 }
 
-function classOf(model: SetModel): SetModelClass {
+export function classOf(model: SetModel): SetModelClass {
   const modelClass = model?.constructor as SetModelClass | undefined;
   if (!modelClass || typeof modelClass.className !== 'string') {
     throw new ConfigError('model: expected a SetModel whose class has a static className');

@@ -58,6 +58,12 @@ export interface SetModel {
   restoreTrainingState?(state: Record<string, unknown>): void;
   /** How this model trains by default (learning rate, schedules, optimizer, fit length). */
   trainingPlan?(): TrainingPlan;
+  /**
+   * How every loss term reduces over the sets of a batch: 'mean' (default) or 'sum'. Data-parallel
+   * steps (`shards` > 1) sum the shards' terms and gradients with weights B_s/B ('mean') or 1
+   * ('sum'), which equals the whole batch's exactly for terms of that form.
+   */
+  readonly batchReduction?: 'mean' | 'sum';
   /** Called after each successful optimizer step with the batch it used. */
   afterTrainStep?(batch: TrainBatch): void;
   /** Releases every tensor the model owns. */

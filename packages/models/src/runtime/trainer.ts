@@ -5,10 +5,10 @@
 // gradient tape kept.
 
 import { asSetBatch, ConfigError, DataError } from '@setgen/ops';
+import { withSharedClones } from '@setgen/ops/internal';
 import {
   concat,
   dispose,
-  engine,
   keep,
   mul,
   type NamedTensorMap,
@@ -21,7 +21,9 @@ import {
   stack,
   sum,
   type Tensor,
+  tensor,
   tidy,
+  type Variable,
   variableGrads,
 } from '@tensorflow/tfjs-core';
 import { ScheduledAdam } from '../scheduled-adam.js';
@@ -29,6 +31,18 @@ import type { LearningRateSchedule, LossWeightSchedule, SchedulePosition } from 
 import { constantLearningRate } from './schedules.js';
 import { configSeed, stepSeed } from './seeds.js';
 import type { SetModel, TrainBatch, TrainingPlan } from './set-model.js';
+import {
+  batchTensors,
+  checkedLoss,
+  combineShards,
+  computeShard,
+  MAX_SHARDS,
+  releaseTape,
+  type ShardResult,
+  shardBounds,
+  shardSeed,
+  sliceBatch,
+} from './shards.js';
 
 /** What one training step reports. */
 export interface StepResult {
@@ -123,6 +137,36 @@ export interface TrainingPosition extends SchedulePosition {
   epochStep: number;
   /** Batches `fit` skipped as diverging (policy 'skip'). */
   skipped: number;
+  /**
+   * Shards each step's batch is cut into (data-parallel steps; absent: 1). Part of what a run
+   * resumes with: a checkpoint keeps it and `load` restores it, so a resumed run computes the
+   * same steps (on this thread until `dataParallel` gives it workers again).
+   */
+  shards?: number;
+}
+
+/** One data-parallel step as a `ShardRunner` sees it. */
+export interface ShardJob {
+  /** The whole batch (checked, finite). */
+  batch: TrainBatch;
+  /** Shard s is sets `bounds[s] .. bounds[s + 1]` (an empty shard is skipped). */
+  bounds: readonly number[];
+  /** The step's seed (shard s draws from `shardSeed(seed, s)`). */
+  seed: number;
+  /** Loss-term weights of this step. */
+  weights: Readonly<Record<string, number>>;
+}
+
+/**
+ * Places the shards of a step: computes some elsewhere (worker threads) and calls `inline(s)`
+ * for the rest; returns every non-empty shard's result by index. Where a shard runs must not
+ * change its result.
+ */
+export interface ShardRunner {
+  /** Computes the shards of `job`, some perhaps with `inline(s)`; null for a shard left to the trainer. */
+  run(job: ShardJob, inline: (s: number) => ShardResult): (ShardResult | null)[];
+  /** Frees what the runner holds (worker threads); called when it is replaced or the trainer disposed. */
+  dispose?(): void;
 }
 
 /** Options of `Trainer.trainStep`. */
@@ -137,19 +181,6 @@ export interface TrainStepOptions {
 function learningRateOf(optimizer: Optimizer): number {
   const lr = (optimizer as unknown as { learningRate?: unknown }).learningRate;
   return typeof lr === 'number' ? lr : Number.NaN;
-}
-
-/**
- * Releases what the gradient tape kept when the forward or backward pass threw: the tensors
- * saved for backprop are `keep`-ed, so no tidy frees them, and the next tape drops them.
- */
-function releaseTape(): void {
-  const state = (
-    engine() as unknown as { state: { gradientDepth: number; activeTape: { saved?: Tensor[] }[] | null } }
-  ).state;
-  if (state.gradientDepth !== 0 || !state.activeTape) return;
-  for (const node of state.activeTape) dispose(node.saved ?? []);
-  state.activeTape = null;
 }
 
 /**
@@ -229,6 +260,7 @@ export class Trainer {
   private readonly seed: number;
   private ownOptimizer: Optimizer | null = null;
   private position: TrainingPosition = { step: 0, epoch: 0, epochStep: 0, skipped: 0 };
+  private runner: ShardRunner | null = null;
 
   constructor(
     readonly model: SetModel,
@@ -267,6 +299,33 @@ export class Trainer {
     }
     this.position.epoch = epoch;
     this.position.epochStep = epochStep;
+  }
+
+  /** Shards each step's batch is cut into (1: the whole batch at once). */
+  get shards(): number {
+    return this.position.shards ?? 1;
+  }
+
+  /** What places the shards (null: this thread). */
+  get shardRunner(): ShardRunner | null {
+    return this.runner;
+  }
+
+  /**
+   * Cuts every following step's batch into `shards` contiguous slices of sets, their
+   * gradients summed as `Σ_s (B_s/B)·∇L_s` (see `shards.ts`); `runner` places the shards
+   * (default: all on this thread). `shards: 1` is the plain step.
+   */
+  setShards(shards: number, runner: ShardRunner | null = null): void {
+    if (!(Number.isInteger(shards) && shards >= 1 && shards <= MAX_SHARDS)) {
+      throw new ConfigError(
+        `shards: expected an integer in [1, ${MAX_SHARDS}], got ${JSON.stringify(shards)}`,
+      );
+    }
+    if (shards === 1) delete this.position.shards;
+    else this.position.shards = shards;
+    if (this.runner !== runner) this.runner?.dispose?.();
+    this.runner = runner;
   }
 
   /** Called by `fit` for a skipped (diverging) batch. */
@@ -316,18 +375,22 @@ export class Trainer {
     let terms: Scalar[] = [];
     let result: { value: Scalar; grads: NamedTensorMap };
     try {
-      result = variableGrads(() => {
-        const loss = this.model.loss(batch, { seed: stepSeed(this.seed, step), weights, training: true });
-        if (!loss || typeof loss !== 'object' || !(loss.total && typeof loss.total.dataSync === 'function')) {
-          throw new ConfigError(`${this.model.constructor.name}.loss: expected { total: Scalar, ...terms }`);
+      // tensors saved for the backward pass share their data instead of being copied (tfjs-wasm)
+      result = withSharedClones(() => {
+        if (this.shards > 1) {
+          return this.shardedGradients(batch, stepSeed(this.seed, step), weights, variables, names, terms);
         }
-        for (const [name, t] of Object.entries(loss)) {
-          if (name === 'total') continue;
-          names.push(name);
-          terms.push(keep(t));
-        }
-        return loss.total;
-      }, variables);
+        return variableGrads(() => {
+          const options = { seed: stepSeed(this.seed, step), weights, training: true };
+          const loss = checkedLoss(this.model, this.model.loss(batch, options));
+          for (const [name, t] of Object.entries(loss)) {
+            if (name === 'total') continue;
+            names.push(name);
+            terms.push(keep(t));
+          }
+          return loss.total;
+        }, variables);
+      });
     } catch (error) {
       releaseTape();
       dispose(terms);
@@ -375,6 +438,61 @@ export class Trainer {
     }
   }
 
+  /**
+   * A data-parallel step's loss and gradients (as `variableGrads` returns them, with the terms
+   * pushed to `names` / `terms`): each non-empty shard computed by the runner or here, then
+   * summed with weights B_s/B (1 for a model whose terms are sums over the batch).
+   */
+  private shardedGradients(
+    batch: TrainBatch,
+    seed: number,
+    weights: Record<string, number>,
+    variables: Variable[],
+    names: string[],
+    terms: Scalar[],
+  ): { value: Scalar; grads: NamedTensorMap } {
+    const size = batch.x.shape[0];
+    const bounds = shardBounds(size, this.shards);
+    const inline = (s: number): ShardResult => {
+      const shard = sliceBatch(batch, bounds[s], bounds[s + 1]);
+      try {
+        return computeShard(
+          this.model,
+          shard,
+          { seed: shardSeed(seed, s), weights, training: true },
+          variables,
+        );
+      } finally {
+        dispose(batchTensors(shard));
+      }
+    };
+    const placed = this.runner?.run({ batch, bounds, seed, weights }, inline);
+    const used: number[] = [];
+    const results: ShardResult[] = [];
+    for (let s = 0; s < this.shards; s++) {
+      if (bounds[s + 1] === bounds[s]) continue;
+      used.push(s);
+      results.push(placed?.[s] ?? inline(s));
+    }
+    const sum = this.model.batchReduction === 'sum';
+    const coefficients = used.map((s) => (sum ? 1 : (bounds[s + 1] - bounds[s]) / size));
+    const combined = combineShards(
+      results,
+      coefficients,
+      variables.map((v) => v.size),
+    );
+    const grads: NamedTensorMap = {};
+    variables.forEach((v, i) => {
+      const g = combined.gradients[i];
+      if (g) grads[v.name] = tensor(g, v.shape, 'float32');
+    });
+    for (const [name, v] of combined.terms.slice(1)) {
+      names.push(name);
+      terms.push(scalar(v));
+    }
+    return { value: scalar(combined.terms[0][1]), grads };
+  }
+
   /** Restores a saved position and optimizer state (tensors are copied, not kept). */
   async restore(
     position: TrainingPosition,
@@ -383,11 +501,14 @@ export class Trainer {
     this.ownOptimizer?.dispose();
     this.ownOptimizer = null;
     this.position = { ...position };
+    if (this.position.shards === 1) delete this.position.shards;
     if (optimizerWeights.length > 0) await this.ensureOptimizer().setWeights(optimizerWeights);
   }
 
-  /** Frees the optimizer state. */
+  /** Frees the optimizer state (and the shard runner's workers). */
   dispose(): void {
+    this.runner?.dispose?.();
+    this.runner = null;
     this.ownOptimizer?.dispose();
     this.ownOptimizer = null;
   }
