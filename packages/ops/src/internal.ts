@@ -20,6 +20,7 @@ export {
   fusedLayerNormReady,
 } from './fused-layer-norm.js';
 export { batchMatMul, gatherRows } from './linalg.js';
+export { onOneMatmulThread } from './matmul-threads.js';
 export { elementMask } from './mask.js';
 export {
   checkPairCost,
