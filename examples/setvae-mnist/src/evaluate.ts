@@ -56,6 +56,26 @@ export function sampleLike(
   return result;
 }
 
+/**
+ * Reconstructions of `sets` (posterior latents at every level, Eq. 20), in chunks: what the
+ * decoder makes of a digit when the latents are right, the ceiling of prior samples.
+ */
+export function reconstructLike(
+  model: SetVAE,
+  sets: HostSet[],
+  { seed, chunk = 50 }: { seed: number; chunk?: number },
+): HostSet[] {
+  const result: HostSet[] = [];
+  for (let start = 0; start < sets.length; start += chunk) {
+    const batch = toSetBatch(sets.slice(start, start + chunk));
+    const out = model.reconstruct(batch, { seed: seed + start });
+    result.push(...toHostSets(out));
+    disposeOutput(out);
+    tf.dispose([batch.x, batch.mask as tf.Tensor2D]);
+  }
+  return result;
+}
+
 /** The first `count` held-out sets, each subsampled to `EVAL_POINTS` points (seeded). */
 export function evaluationReference(
   test: readonly HostSet[],
@@ -125,6 +145,25 @@ export async function evaluateSamples(
   },
 ): Promise<Evaluation> {
   const generated = sampleLike(model, reference, { seed, temperature });
+  return scoreSets(generated, reference, { seed, distances, classifier, twoDigits });
+}
+
+/** MMD / COV / 1-NNA of `generated` against `reference` and their digit score (as `evaluateSamples`). */
+export async function scoreSets(
+  generated: HostSet[],
+  reference: HostSet[],
+  {
+    seed,
+    distances,
+    classifier,
+    twoDigits,
+  }: {
+    seed: number;
+    distances: ('cd' | 'emd')[];
+    classifier: DigitClassifier | null;
+    twoDigits: boolean;
+  },
+): Promise<Evaluation> {
   let metrics: Record<string, number> = {};
   if (reference.length >= 2 && distances.length > 0) {
     // loaded on demand: runs without metrics do not start its worker threads

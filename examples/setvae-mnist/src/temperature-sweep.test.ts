@@ -66,7 +66,8 @@ it('scores every temperature × seed, logs one JSON line each, draws one picture
     value.dispose();
     await biased.save(join(dir, 'classifier'));
     biased.dispose();
-    const [threes] = await runTemperatureSweep([
+    // … and --reconstructions scores the reconstructions of the reference digits as well, one per seed
+    const [threes, reconstructed] = await runTemperatureSweep([
       ...args,
       '--temperatures',
       '1',
@@ -74,11 +75,19 @@ it('scores every temperature × seed, logs one JSON line each, draws one picture
       '1',
       '--classifier',
       join(dir, 'classifier'),
+      '--reconstructions',
       '--out',
       join(dir, 'out3'),
     ]);
     expect(threes.confident).toBe(1);
     expect(threes.classEntropy).toBe(0);
+    expect(threes.reconstruction).toBeUndefined();
+    expect(reconstructed.reconstruction).toBe(true);
+    expect(reconstructed.seed).toBe(1000);
+    expect(reconstructed.confident).toBe(1); // scored by the classifier given, as the samples
+    expect(Object.keys(reconstructed.metrics).sort()).toEqual(['1-NNA-CD', 'COV-CD', 'MMD-CD']);
+    const logged = (await readFile(join(dir, 'out3', 'temperature.jsonl'), 'utf8')).trim().split('\n');
+    expect(logged.map((l) => JSON.parse(l).reconstruction ?? false)).toEqual([false, true]);
     expect(tf.memory().numTensors).toBe(tensors);
     await expect(runTemperatureSweep([...args, '--classifier', join(dir, 'none')])).rejects.toThrow();
     expect(tf.memory().numTensors).toBe(tensors); // the model loaded before the failure is disposed
@@ -98,11 +107,13 @@ it('tables mean ± 95 % CI per temperature', () => {
     rejected: 0,
     classEntropy: 2,
   });
-  const table = sweepTable([point(1, 0.8), point(1, 0.9), point(2, 0.7)]).split('\n');
-  expect(table).toHaveLength(4);
+  const reconstruction = { ...point(Number.NaN, 0.4), reconstruction: true };
+  const table = sweepTable([point(1, 0.8), point(1, 0.9), point(2, 0.7), reconstruction]).split('\n');
+  expect(table).toHaveLength(5);
   // 1-NNA 85 ± 12.706·(7.07/√2) = 85 ± 63.53; a single seed has no interval
   expect(table[2]).toMatch(
     /^\| 1 \| 2 \| 85\.00 ± 63\.53 \| 50\.00 ± 0\.00 \| 3\.00 ± 0\.00 \| 25\.00 ± 0\.00 \|/,
   );
   expect(table[3]).toMatch(/^\| 2 \| 1 \| 70\.00 \| 50\.00 \| 3\.00 \| 25\.00 \| 0\.00 \| 2\.00 \|$/);
+  expect(table[4]).toMatch(/^\| reconstructions \| 1 \| 40\.00 \|/);
 });

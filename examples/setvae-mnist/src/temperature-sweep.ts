@@ -3,10 +3,12 @@
 // several sampling seeds: MMD / COV / 1-NNA under CD against held-out digits and the digit
 // classifier's score, mean ± 95 % CI over the seeds. One JSON line per (T, seed) in
 // OUT/temperature.jsonl, a samples picture per T (first seed) in OUT/samples-tT.png.
+// --reconstructions also scores the model's reconstructions of the reference digits (posterior
+// latents at every level, one draw per seed): the ceiling its prior samples can reach.
 //
 //   node dist/temperature-sweep.js [--model DIR] [--temperatures 1,0.9,0.8,0.7,0.5]
 //                                  [--seeds 3] [--eval-size 64] [--test-offset K] [--out DIR]
-//                                  [--classifier DIR]
+//                                  [--classifier DIR] [--reconstructions]
 //
 // Without --model it sweeps the shipped `--pretrained` Set-MNIST model. The reference digits are
 // test digits K … K + eval-size − 1 (K = 0: the digits main.js and curves.js report on); choose
@@ -20,12 +22,12 @@ import { meanCi, pickBackend } from '@setgen/example-kit';
 import { SetVAE } from '@setgen/models/node';
 import { CLASSIFIER_DIR, DigitClassifier } from './digit-classifier.js';
 import { digitScore, formatScore } from './digit-score.js';
-import { evaluateSamples, evaluationReference, scoreFields } from './evaluate.js';
+import { evaluateSamples, evaluationReference, reconstructLike, scoreFields, scoreSets } from './evaluate.js';
 import { drawSamples } from './figures.js';
 import { mnistImages } from './mnist-images.js';
 
 const USAGE =
-  'usage: temperature-sweep [--model DIR] [--temperatures 1,0.9,0.8,0.7,0.5] [--seeds 3] [--eval-size 64] [--test-offset K] [--out DIR] [--classifier DIR]';
+  'usage: temperature-sweep [--model DIR] [--temperatures 1,0.9,0.8,0.7,0.5] [--seeds 3] [--eval-size 64] [--test-offset K] [--out DIR] [--classifier DIR] [--reconstructions]';
 
 export const PRETRAINED_DIR = fileURLToPath(new URL('../pretrained/set-mnist', import.meta.url));
 
@@ -37,7 +39,12 @@ export interface SweepPoint {
   confident: number;
   rejected: number;
   classEntropy: number;
+  /** A reconstruction of the reference digits (posterior latents), not a prior sample; `temperature` is then NaN. */
+  reconstruction?: boolean;
 }
+
+/** The table's row of a point: its temperature, or 'reconstructions'. */
+const rowOf = (p: SweepPoint) => (p.reconstruction ? 'reconstructions' : String(p.temperature));
 
 /** The rows of the sweep's table: per temperature, mean ± 95 % CI over the seeds of each column. */
 export const SWEEP_COLUMNS: [string, (p: SweepPoint) => number][] = [
@@ -50,7 +57,7 @@ export const SWEEP_COLUMNS: [string, (p: SweepPoint) => number][] = [
 ];
 
 export function sweepTable(points: readonly SweepPoint[]): string {
-  const temperatures = [...new Set(points.map((p) => p.temperature))];
+  const rows = [...new Set(points.map(rowOf))];
   const cell = (values: number[]) => {
     const { mean, ci } = meanCi(values);
     return Number.isNaN(ci) ? mean.toFixed(2) : `${mean.toFixed(2)} ± ${ci.toFixed(2)}`;
@@ -58,9 +65,9 @@ export function sweepTable(points: readonly SweepPoint[]): string {
   return [
     `| T | seeds | ${SWEEP_COLUMNS.map((c) => c[0]).join(' | ')} |`,
     `|---:|---:|${SWEEP_COLUMNS.map(() => '---:').join('|')}|`,
-    ...temperatures.map((t) => {
-      const rows = points.filter((p) => p.temperature === t);
-      return `| ${t} | ${rows.length} | ${SWEEP_COLUMNS.map(([, f]) => cell(rows.map(f))).join(' | ')} |`;
+    ...rows.map((row) => {
+      const of = points.filter((p) => rowOf(p) === row);
+      return `| ${row} | ${of.length} | ${SWEEP_COLUMNS.map(([, f]) => cell(of.map(f))).join(' | ')} |`;
     }),
   ].join('\n');
 }
@@ -77,6 +84,7 @@ export async function runTemperatureSweep(args: string[]): Promise<SweepPoint[]>
       out: { type: 'string', default: 'out/temperature' },
       // another digit classifier (default: the shipped one), e.g. to compare two yardsticks
       classifier: { type: 'string', default: CLASSIFIER_DIR },
+      reconstructions: { type: 'boolean', default: false },
     },
   });
   const temperatures = (values.temperatures as string).split(',').map(Number);
@@ -137,6 +145,33 @@ export async function runTemperatureSweep(args: string[]): Promise<SweepPoint[]>
         console.log(
           `T ${temperature} seed ${seed}: ${SWEEP_COLUMNS.map(([name, f]) => `${name} ${f(point).toFixed(2)}`).join(', ')} ` +
             `(${((performance.now() - t0) / 1000).toFixed(0)} s)`,
+        );
+      }
+    }
+    if (values.reconstructions) {
+      for (let k = 0; k < seeds; k++) {
+        const seed = 1000 + 7919 * k;
+        const generated = reconstructLike(model, reference, { seed });
+        const { metrics, score } = await scoreSets(generated, reference, {
+          seed,
+          distances: ['cd'],
+          classifier,
+          twoDigits: false,
+        });
+        const point: SweepPoint = {
+          temperature: Number.NaN,
+          seed,
+          metrics,
+          ...scoreFields(score),
+          reconstruction: true,
+        };
+        points.push(point);
+        await appendFile(
+          join(out, 'temperature.jsonl'),
+          `${JSON.stringify({ step, testOffset: offset, ...point, temperature: null })}\n`,
+        );
+        console.log(
+          `reconstructions seed ${seed}: ${SWEEP_COLUMNS.map(([name, f]) => `${name} ${f(point).toFixed(2)}`).join(', ')}`,
         );
       }
     }

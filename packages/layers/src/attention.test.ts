@@ -162,6 +162,48 @@ describeBackends('multiheadAttention', () => {
     tf.dispose([q, k, v, o1, o2, ...g1, ...g2]);
   });
 
+  it('masked softmax attention: values and gradients equal plain tf ops (padded keys and queries, a set without keys)', () => {
+    const q = randomSet(16, [3, 5, 8]);
+    const k = randomSet(17, [3, 6, 8]);
+    const v = randomSet(18, [3, 6, 8]);
+    const queryMask = tf.tensor2d([
+      [1, 1, 1, 0, 0],
+      [1, 1, 1, 1, 1],
+      [1, 0, 1, 0, 1],
+    ]);
+    const keyMask = tf.tensor2d([
+      [1, 1, 0, 1, 0, 0],
+      [1, 1, 1, 1, 1, 1],
+      [0, 0, 0, 0, 0, 0],
+    ]);
+    const ours = (a: tf.Tensor, b: tf.Tensor, c: tf.Tensor) =>
+      multiheadAttention(a as tf.Tensor3D, b as tf.Tensor3D, c as tf.Tensor3D, {
+        numHeads: 2,
+        queryMask,
+        keyMask,
+      }).values;
+    const plain = (a: tf.Tensor, b: tf.Tensor, c: tf.Tensor) => {
+      const heads = (t: tf.Tensor) => tf.split(t, 2, 2);
+      const [qs, ks, vs] = [heads(a), heads(b), heads(c)];
+      const bias = tf.expandDims(tf.mul(tf.sub(1, keyMask), -1e9), 1);
+      const outs = qs.map((qh, h) => {
+        const logits = tf.add(tf.matMul(tf.div(qh, Math.sqrt(8)), ks[h], false, true), bias);
+        const w = tf.mul(tf.mul(tf.softmax(logits), tf.expandDims(keyMask, 1)), tf.expandDims(queryMask, 2));
+        return tf.matMul(w, vs[h]);
+      });
+      return tf.concat(outs, 2);
+    };
+    const loss = (f: typeof plain) => (a: tf.Tensor, b: tf.Tensor, c: tf.Tensor) =>
+      tf.sum(tf.sin(f(a, b, c)));
+    const [o1, o2] = [ours(q, k, v), plain(q, k, v)];
+    expectClose(o1.dataSync(), o2.dataSync(), { rtol: 1e-5, atol: 1e-6 });
+    const g1 = tf.grads(loss(ours))([q, k, v]);
+    const g2 = tf.grads(loss(plain))([q, k, v]);
+    for (const [i, g] of g1.entries())
+      expectClose(g.dataSync(), g2[i].dataSync(), { rtol: 1e-4, atol: 1e-6 });
+    tf.dispose([q, k, v, queryMask, keyMask, o1, o2, ...g1, ...g2]);
+  });
+
   it('slot attention is a weighted mean of the values over valid keys', () => {
     // one head, identical keys → every key spreads evenly over the 2 queries; each query
     // takes the mean of the valid values (up to the 1e-5 per key in the denominator)

@@ -15,6 +15,7 @@ import {
   type KernelBackend,
   type NamedAttrMap,
   registerKernel,
+  type Tensor,
   type Tensor3D,
   type TensorInfo,
 } from '@tensorflow/tfjs-core';
@@ -141,15 +142,14 @@ function multiplyTransposedALong(
 function multiplyInPlace(
   kernel: KernelExports,
   heap: WasmHeap,
-  a: TensorInfo,
-  b: TensorInfo,
+  [a, b]: TensorInfo[],
+  [[batch, ra, ca], [, rb, cb]]: number[][],
   shape: number[],
+  outShape: number[],
   transposeA: boolean,
   transposeB: boolean,
   innerBlock: number,
 ): TensorInfo {
-  const [batch, ra, ca] = a.shape;
-  const [, rb, cb] = b.shape;
   const [, n, m] = shape;
   const k = transposeA ? ra : ca;
   const blocked = transposeA && !transposeB && ra > innerBlock;
@@ -158,7 +158,7 @@ function multiplyInPlace(
   if (scratchBytes && !scratch) {
     throw new Error(`simdBatchMatMul: out of memory for ${scratchBytes} bytes of scratch space`);
   }
-  const out = heap.allocate(shape);
+  const out = heap.allocate(outShape);
   try {
     const [aAt, bAt, cAt] = [heap.offset(a), heap.offset(b), heap.offset(out)];
     if (transposeB) kernel.transpose(bAt, scratch, batch, rb, cb);
@@ -359,6 +359,8 @@ interface KernelAttrs {
   transposeB: boolean;
   chunkBytes: number;
   innerBlock: number;
+  /** `[aView, bView, outShape]`: the operands read as these 3-D shapes, the product made in `outShape` (no reshapes). */
+  views?: number[][];
 }
 
 function register(backendName: string, memory: TensorMemory, kernel: KernelExports): void {
@@ -368,21 +370,33 @@ function register(backendName: string, memory: TensorMemory, kernel: KernelExpor
     kernelFunc: ({ inputs, backend: anyBackend, attrs }) => {
       const backend = anyBackend as KernelBackend;
       const { a, b } = inputs as { a: TensorInfo; b: TensorInfo };
-      const { transposeA, transposeB, chunkBytes, innerBlock } = attrs as unknown as KernelAttrs;
-      const [batch, ra, ca] = a.shape;
-      const [, rb, cb] = b.shape;
+      const { transposeA, transposeB, chunkBytes, innerBlock, views } = attrs as unknown as KernelAttrs;
+      const [aShape, bShape] = views ? [views[0], views[1]] : [a.shape, b.shape];
+      const [batch, ra, ca] = aShape;
+      const [, rb, cb] = bShape;
       const shape = [batch, transposeA ? ca : ra, transposeB ? rb : cb];
-      const heap = a.shape.includes(0) || b.shape.includes(0) ? null : (memory.heap?.(backend) ?? null);
+      const outShape = views ? views[2] : shape;
+      const heap = aShape.includes(0) || bShape.includes(0) ? null : (memory.heap?.(backend) ?? null);
       const inPlace = heap ? matmulKernel.inPlace(heap.memory) : null;
       if (heap && inPlace) {
-        return multiplyInPlace(inPlace, heap, a, b, shape, transposeA, transposeB, innerBlock);
+        return multiplyInPlace(
+          inPlace,
+          heap,
+          [a, b],
+          [aShape, bShape],
+          shape,
+          outShape,
+          transposeA,
+          transposeB,
+          innerBlock,
+        );
       }
       // inputs are read after the output exists: allocating it may move wasm's heap
-      return memory.write(backend, shape, (out) => {
+      return memory.write(backend, outShape, (out) => {
         const [va, vb] = [memory.read(backend, a), memory.read(backend, b)];
         if (transposeA && !transposeB && ra > innerBlock) {
-          multiplyTransposedALong(kernel, va, vb, out, a.shape, cb, innerBlock);
-        } else multiply(kernel, va, vb, out, a.shape, [rb, cb], transposeA, transposeB, chunkBytes);
+          multiplyTransposedALong(kernel, va, vb, out, aShape, cb, innerBlock);
+        } else multiply(kernel, va, vb, out, aShape, [rb, cb], transposeA, transposeB, chunkBytes);
       });
     },
   });
@@ -405,6 +419,31 @@ export function simdBatchMatMul(
   chunkBytes = CHUNK_BYTES,
   innerBlock = INNER_BLOCK,
 ): Tensor3D {
+  return simdBatchMatMulViews(
+    a,
+    b,
+    [a.shape, b.shape, null],
+    transposeA,
+    transposeB,
+    chunkBytes,
+    innerBlock,
+  ) as Tensor3D;
+}
+
+/**
+ * `simdBatchMatMul` of `a` and `b` read as the 3-D shapes `aView`, `bView` (same sizes, row-major:
+ * a view is what a reshape would give, without the op), the product made in `outShape` (null:
+ * its 3-D shape). No gradient: callers wrap it.
+ */
+export function simdBatchMatMulViews(
+  a: Tensor,
+  b: Tensor,
+  [aView, bView, outShape]: [number[], number[], number[] | null],
+  transposeA: boolean,
+  transposeB: boolean,
+  chunkBytes = CHUNK_BYTES,
+  innerBlock = INNER_BLOCK,
+): Tensor {
   const backendName = getBackend();
   const kernel = matmulKernel.own();
   const memory = tensorMemory(backendName);
@@ -413,6 +452,17 @@ export function simdBatchMatMul(
     throw new Error(`simdBatchMatMul: expected float32 operands, got ${a.dtype} and ${b.dtype}`);
   }
   if (!getKernel(KERNEL_NAME, backendName)) register(backendName, memory, kernel);
+  const size = (shape: number[]) => shape.reduce((x, y) => x * y, 1);
+  if (size(aView) !== a.size || size(bView) !== b.size) {
+    throw new Error(
+      `simdBatchMatMulViews: views [${aView}], [${bView}] do not fit [${a.shape}], [${b.shape}]`,
+    );
+  }
   const attrs: NamedAttrMap = { transposeA, transposeB, chunkBytes, innerBlock };
-  return engine().runKernel(KERNEL_NAME, { a, b }, attrs) as Tensor3D;
+  const sameShapes = outShape === null && aView === a.shape && bView === b.shape;
+  if (!sameShapes) {
+    const product = [aView[0], transposeA ? aView[2] : aView[1], transposeB ? bView[1] : bView[2]];
+    attrs.views = [aView, bView, outShape ?? product];
+  }
+  return engine().runKernel(KERNEL_NAME, { a, b }, attrs) as Tensor;
 }

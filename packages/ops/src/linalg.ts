@@ -19,7 +19,7 @@ import {
   unstack,
   zeros,
 } from '@tensorflow/tfjs-core';
-import { simdBatchMatMul, simdBatchMatMulAvailable } from './batch-matmul-kernel.js';
+import { simdBatchMatMulAvailable, simdBatchMatMulViews } from './batch-matmul-kernel.js';
 import { DataError, formatShape, ShapeError } from './errors.js';
 import { saveShared } from './shared-clones.js';
 
@@ -83,11 +83,29 @@ const fastMatMul = customGrad(((a: Tensor, b: Tensor, save: GradSaveFunc) => {
   };
 }) as unknown as GradientFunction);
 
-/** op(a)·op(b) for float32 3-D operands: our SIMD kernel on wasm and cpu, tf.matMul elsewhere. */
-function batchedProduct(a: Tensor3D, b: Tensor3D, transposeA: boolean, transposeB: boolean): Tensor3D {
-  return simdBatchMatMulAvailable()
-    ? simdBatchMatMul(a, b, transposeA, transposeB)
-    : matMul(a, b, transposeA, transposeB);
+/**
+ * op(a)·op(b) of `a`, `b` read as the 3-D shapes `aView`, `bView`, made in `outShape`: our SIMD
+ * kernel on wasm and cpu (the views are attributes of one kernel: no reshape op), tf.matMul
+ * between reshapes elsewhere.
+ */
+function batchedProduct(
+  a: Tensor,
+  b: Tensor,
+  aView: number[],
+  bView: number[],
+  outShape: number[],
+  transposeA: boolean,
+  transposeB: boolean,
+): Tensor {
+  if (simdBatchMatMulAvailable()) {
+    return simdBatchMatMulViews(a, b, [aView, bView, outShape], transposeA, transposeB);
+  }
+  const [a3, b3] = [
+    reshape(a, aView as [number, number, number]),
+    reshape(b, bView as [number, number, number]),
+  ];
+  const product = matMul(a3, b3, transposeA, transposeB);
+  return reshape(product, outShape);
 }
 
 /**
@@ -100,46 +118,49 @@ function batchable(a: Tensor, b: Tensor, transposeA: boolean): boolean {
   return a.rank === 3 && b.rank === 3 && a.shape[0] === b.shape[0];
 }
 
-/** `t` as `[batch, ., .]` for a batchable product (see `batchable`). */
-function asBatch(t: Tensor, other: Tensor): Tensor3D {
+/** The shape `[batch, ., .]` of `t` in a batchable product (see `batchable`). */
+function batchView(t: Tensor, other: Tensor): number[] {
   const s = t.shape as number[];
-  if (t.rank === 2) return reshape(t, [1, s[0], s[1]]);
-  return (other.rank === 2 ? reshape(t, [1, s[0] * s[1], s[2]]) : t) as Tensor3D;
+  if (t.rank === 2) return [1, s[0], s[1]];
+  return other.rank === 2 ? [1, s[0] * s[1], s[2]] : s;
 }
 
 /**
  * A product whose transposes stay flags in both passes (no transpose is materialised): for
  * C = op(A)·op(B), dA and dB are again products of dC with A or B under other flags. The
- * reshapes to and from `[batch, ., .]` happen inside, where the tape does not record them
- * (a recorded reshape keeps a copy of its input on wasm).
+ * operands are read as `[batch, ., .]` views and results made in their final shapes by the
+ * kernel itself, so no reshape runs in either pass (each would be a tfjs op; a recorded one
+ * keeps a copy of its input on wasm).
  */
 function batchedMatMul(transposeA: boolean, transposeB: boolean) {
   return customGrad(((a: Tensor, b: Tensor, save: GradSaveFunc) => {
     saveShared(save, [a, b]);
-    const c = batchedProduct(asBatch(a, b), asBatch(b, a), transposeA, transposeB);
-    const [, rows, cols] = c.shape;
+    const [aView, bView] = [batchView(a, b), batchView(b, a)];
+    const cView = [aView[0], transposeA ? aView[2] : aView[1], transposeB ? bView[1] : bView[2]];
+    const [, rows, cols] = cView;
     const outShape =
       a.rank === 2
         ? [rows, cols]
         : b.rank === 2
           ? [a.shape[0] as number, rows / (a.shape[0] as number), cols]
-          : c.shape;
+          : cView;
     return {
-      value: reshape(c, outShape),
+      value: batchedProduct(a, b, aView, bView, outShape, transposeA, transposeB),
       gradFunc: (dy: Tensor, saved: Tensor[]) => {
         const [sa, sb] = saved;
-        const a3 = asBatch(sa, sb);
-        const b3 = asBatch(sb, sa);
-        const dc = reshape(dy, c.shape) as Tensor3D;
-        const product = batchedProduct;
-        let grads: Tensor3D[];
-        if (!transposeA && !transposeB) grads = [product(dc, b3, false, true), product(a3, dc, true, false)];
-        else if (!transposeA)
-          grads = [product(dc, b3, false, false), product(dc, a3, true, false)]; // C = A·Bᵀ
-        else if (!transposeB)
-          grads = [product(b3, dc, false, true), product(a3, dc, false, false)]; // C = Aᵀ·B
-        else grads = [product(b3, dc, true, true), product(dc, a3, true, true)]; // C = Aᵀ·Bᵀ
-        return [reshape(grads[0], sa.shape), reshape(grads[1], sb.shape)];
+        const [sA, sB] = [sa.shape as number[], sb.shape as number[]];
+        // dA in a's shape, dB in b's: products of dC (viewed as C) with A or B under other flags
+        const da = (x: Tensor, xView: number[], y: Tensor, yView: number[], tx: boolean, ty: boolean) =>
+          batchedProduct(x, y, xView, yView, sA, tx, ty);
+        const db = (x: Tensor, xView: number[], y: Tensor, yView: number[], tx: boolean, ty: boolean) =>
+          batchedProduct(x, y, xView, yView, sB, tx, ty);
+        if (!transposeA && !transposeB)
+          return [da(dy, cView, sb, bView, false, true), db(sa, aView, dy, cView, true, false)];
+        if (!transposeA)
+          return [da(dy, cView, sb, bView, false, false), db(dy, cView, sa, aView, true, false)]; // C = A·Bᵀ
+        if (!transposeB)
+          return [da(sb, bView, dy, cView, false, true), db(sa, aView, dy, cView, false, false)]; // C = Aᵀ·B
+        return [da(sb, bView, dy, cView, true, true), db(dy, cView, sa, aView, true, true)]; // C = Aᵀ·Bᵀ
       },
     };
   }) as unknown as GradientFunction);

@@ -5,6 +5,7 @@
 // gradient tape kept.
 
 import { asSetBatch, ConfigError, DataError } from '@setgen/ops';
+import { withSharedClones } from '@setgen/ops/internal';
 import {
   concat,
   dispose,
@@ -374,10 +375,12 @@ export class Trainer {
     let terms: Scalar[] = [];
     let result: { value: Scalar; grads: NamedTensorMap };
     try {
-      if (this.shards > 1) {
-        result = this.shardedGradients(batch, stepSeed(this.seed, step), weights, variables, names, terms);
-      } else {
-        result = variableGrads(() => {
+      // tensors saved for the backward pass share their data instead of being copied (tfjs-wasm)
+      result = withSharedClones(() => {
+        if (this.shards > 1) {
+          return this.shardedGradients(batch, stepSeed(this.seed, step), weights, variables, names, terms);
+        }
+        return variableGrads(() => {
           const options = { seed: stepSeed(this.seed, step), weights, training: true };
           const loss = checkedLoss(this.model, this.model.loss(batch, options));
           for (const [name, t] of Object.entries(loss)) {
@@ -387,7 +390,7 @@ export class Trainer {
           }
           return loss.total;
         }, variables);
-      }
+      });
     } catch (error) {
       releaseTape();
       dispose(terms);
