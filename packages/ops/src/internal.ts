@@ -20,8 +20,8 @@ export {
   fusedLayerNormReady,
 } from './fused-layer-norm.js';
 export { batchMatMul, gatherRows } from './linalg.js';
-export { onOneMatmulThread } from './matmul-threads.js';
 export { elementMask } from './mask.js';
+export { onOneMatmulThread } from './matmul-threads.js';
 export {
   checkPairCost,
   checkPointReduction,

@@ -84,7 +84,7 @@ describeBackends('matrix products on worker threads', () => {
     const before = hooks.pool()?.workerChunks ?? 0;
     const inside = onOneMatmulThread(() => products());
     expect(hooks.pool()?.workerChunks).toBe(before);
-    inside.forEach((values, i) => expect(values).toEqual(reference[i]));
+    expect(inside).toEqual(reference);
     hooks.noStealing = true;
     products();
     expect(hooks.pool()?.workerChunks).toBeGreaterThan(before);
