@@ -300,22 +300,26 @@ class ShardWorkers implements ShardRunner {
     }
   }
 
-  /** Waits for a shard a worker holds; returns its word (still WORKER if it took too long). */
+  /**
+   * Waits for a shard a worker holds (tests: or has yet to claim); returns its word (still
+   * WORKER if it took longer than the patience or the timeout).
+   */
   private await(word: number, tag: number): number {
-    const start = performance.now();
-    const deadline = start + this.timeoutMs;
+    const deadline = performance.now() + this.timeoutMs;
     const { patienceMs, noStealing } = dataParallelForTests;
     const patience =
-      patienceMs !== undefined
-        ? start + patienceMs
-        : Number.isNaN(this.shardMs) || noStealing
-          ? deadline
-          : start + PATIENCE * this.shardMs + PATIENCE_MS;
-    const end = Math.min(deadline, patience);
+      patienceMs ??
+      (Number.isNaN(this.shardMs) || noStealing
+        ? Number.POSITIVE_INFINITY
+        : PATIENCE * this.shardMs + PATIENCE_MS);
+    let heldSince = Number.NaN;
     let state = Atomics.load(this.control, word);
-    // (tests only: a shard left FREE for a worker to claim, polled, as claiming wakes no one)
+    // (a shard left FREE for a worker to claim is polled: claiming wakes no one)
     while ((state === tag + WORKER || state === tag + FREE) && !this.broken) {
-      const left = end - performance.now();
+      const now = performance.now();
+      if (state === tag + WORKER && Number.isNaN(heldSince)) heldSince = now;
+      const end = state === tag + WORKER ? Math.min(deadline, heldSince + patience) : deadline;
+      const left = end - now;
       if (left <= 0) break;
       Atomics.wait(this.control, word, state, state === tag + FREE ? Math.min(left, 1) : left);
       state = Atomics.load(this.control, word);
