@@ -21,6 +21,7 @@ export {
 } from './fused-layer-norm.js';
 export { batchMatMul, gatherRows } from './linalg.js';
 export { elementMask } from './mask.js';
+export { onOneMatmulThread } from './matmul-threads.js';
 export {
   checkPairCost,
   checkPointReduction,

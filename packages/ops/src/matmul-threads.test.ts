@@ -7,6 +7,7 @@ import {
   autoMatmulThreads,
   getMatmulThreads,
   matmulThreadsForTests as hooks,
+  onOneMatmulThread,
   setMatmulThreads,
 } from './matmul-threads.js';
 
@@ -76,6 +77,26 @@ describeBackends('matrix products on worker threads', () => {
       expect(shared[i]).toEqual(reference[i]);
     });
     expect(warn).not.toHaveBeenCalled();
+  });
+
+  it('onOneMatmulThread: no product is shared inside it (the same results), shared again after', () => {
+    const reference = single();
+    const before = hooks.pool()?.workerChunks ?? 0;
+    const inside = onOneMatmulThread(() => products());
+    expect(hooks.pool()?.workerChunks).toBe(before);
+    expect(inside).toEqual(reference);
+    hooks.noStealing = true;
+    products();
+    expect(hooks.pool()?.workerChunks).toBeGreaterThan(before);
+    expect(() =>
+      onOneMatmulThread(() => {
+        throw new Error('boom');
+      }),
+    ).toThrow('boom');
+    hooks.noStealing = true;
+    const after = hooks.pool()?.workerChunks ?? 0;
+    products(); // the count went back down after the throw
+    expect(hooks.pool()?.workerChunks).toBeGreaterThan(after);
   });
 
   it.each(['throw', 'exit', 'hang'] as const)(

@@ -349,9 +349,26 @@ function resolveThreads(): number {
   return requested === 'auto' ? (threadsFromEnvironment() ?? autoMatmulThreads()) : requested;
 }
 
+/** Calls of {@link onOneMatmulThread} under way. */
+let oneThread = 0;
+
+/**
+ * Runs `fn` with every product on the calling thread: for a caller that already keeps the other
+ * cores busy (data-parallel training steps), where sharing a product would only oversubscribe
+ * them. Results are the same (bit-identical for every thread count).
+ */
+export function onOneMatmulThread<T>(fn: () => T): T {
+  oneThread++;
+  try {
+    return fn();
+  } finally {
+    oneThread--;
+  }
+}
+
 /** The pool for a product of `multiplyAdds`, or null: one thread (small product, no threads, not up yet). */
 function poolFor(multiplyAdds: number): MatmulPool | null {
-  if (multiplyAdds < minMultiplyAdds || matmulThreadsForTests.disabled) return null;
+  if (multiplyAdds < minMultiplyAdds || oneThread > 0 || matmulThreadsForTests.disabled) return null;
   if (pool === undefined) {
     const threads = resolveThreads();
     const modules = nodeModules();

@@ -42,8 +42,8 @@ export class ResultLayout {
     this.bytesPerShard = 4 * (this.floats + sizes.length + 1) + TERMS_BYTES;
   }
 
-  /** Writes shard `s`'s result into `buffer` (throws if its terms do not fit). */
-  write(buffer: SharedArrayBuffer, s: number, result: ShardResult): void {
+  /** Writes shard `s`'s result and its compute time (ms) into `buffer` (throws if its terms do not fit). */
+  write(buffer: SharedArrayBuffer, s: number, result: ShardResult, ms: number): void {
     const base = s * this.bytesPerShard;
     const floats = new Float32Array(buffer, base, this.floats);
     const words = new Int32Array(buffer, base + 4 * this.floats, this.sizes.length + 1);
@@ -54,14 +54,14 @@ export class ResultLayout {
       if (g) floats.set(g, at);
       at += size;
     });
-    const json = new TextEncoder().encode(JSON.stringify(result.terms));
+    const json = new TextEncoder().encode(JSON.stringify({ terms: result.terms, ms }));
     if (json.length > TERMS_BYTES) throw new RangeError('loss terms: too many to return');
     words[this.sizes.length] = json.length;
     new Uint8Array(buffer, base + 4 * (this.floats + this.sizes.length + 1), json.length).set(json);
   }
 
-  /** Shard `s`'s result, copied out of `buffer`. */
-  read(buffer: SharedArrayBuffer, s: number): ShardResult {
+  /** Shard `s`'s result and its compute time, copied out of `buffer`. */
+  read(buffer: SharedArrayBuffer, s: number): { result: ShardResult; ms: number } {
     const base = s * this.bytesPerShard;
     const floats = new Float32Array(buffer, base, this.floats);
     const words = new Int32Array(buffer, base + 4 * this.floats, this.sizes.length + 1);
@@ -77,8 +77,11 @@ export class ResultLayout {
       words[this.sizes.length],
     );
     // a SharedArrayBuffer view cannot be decoded in place
-    const terms = JSON.parse(new TextDecoder().decode(bytes.slice())) as [string, number][];
-    return { terms, gradients };
+    const { terms, ms } = JSON.parse(new TextDecoder().decode(bytes.slice())) as {
+      terms: [string, number][];
+      ms: number;
+    };
+    return { result: { terms, gradients }, ms };
   }
 }
 

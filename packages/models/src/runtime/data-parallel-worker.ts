@@ -94,6 +94,7 @@ async function start(): Promise<void> {
         if (fault === 1) throw new Error('injected fault');
         if (fault === 2) process.exit(1);
         if (fault === 3) Atomics.wait(ctrl, FAULT, 0);
+        const start = performance.now();
         if (!loaded) load(job);
         loaded = true;
         const shard = shardBatch(job, s);
@@ -104,7 +105,7 @@ async function start(): Promise<void> {
             { seed: shardSeed(job.seed, s), weights: job.weights, training: true },
             variables,
           );
-          layout.write(init.results, s, result);
+          layout.write(init.results, s, result, performance.now() - start);
         } finally {
           tf.dispose(Object.values(shard) as never);
         }

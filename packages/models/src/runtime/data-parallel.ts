@@ -19,7 +19,7 @@ import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { ConfigError } from '@setgen/ops';
-import { checkOptions, is } from '@setgen/ops/internal';
+import { checkOptions, is, onOneMatmulThread } from '@setgen/ops/internal';
 import { env, getBackend, type Tensor } from '@tensorflow/tfjs-core';
 import {
   CONTROL_WORDS,
@@ -146,6 +146,8 @@ class ShardWorkers implements ShardRunner {
   private shardMs = Number.NaN;
   /** Shards the workers computed (tests check they took part). */
   workerShards = 0;
+  /** Where the time went, ms summed over steps (see the README's profile): main thread's shards, workers', waits. */
+  readonly time = { mainShards: 0, main: 0, workers: 0, waiting: 0, posting: 0 };
 
   constructor(
     private readonly model: SetModel,
@@ -229,8 +231,12 @@ class ShardWorkers implements ShardRunner {
     const results: (ShardResult | null)[] = new Array(count).fill(null);
     const timed = (s: number): ShardResult => {
       const t0 = performance.now();
-      const result = inline(s);
+      // the workers keep the other cores busy: this thread's products are not shared (measured:
+      // sharing them too made a SetVAE shard ≈ 20 % slower)
+      const result = onOneMatmulThread(() => inline(s));
       const ms = performance.now() - t0;
+      this.time.mainShards++;
+      this.time.main += ms;
       this.shardMs = Number.isNaN(this.shardMs) ? ms : 0.5 * (this.shardMs + ms);
       return result;
     };
@@ -245,8 +251,10 @@ class ShardWorkers implements ShardRunner {
       Atomics.store(ctrl, STATES + s, tag + (empty ? MAIN : FREE));
     }
     Atomics.store(ctrl, SEQ, seq);
+    const posted = performance.now();
     const message = this.message(seq, job);
     for (const worker of workers) worker.postMessage(message);
+    this.time.posting += performance.now() - posted;
     try {
       // the front of the batch here, shard by shard, until a worker's shard is met (tests: the
       // last `workers` shards are left to the workers)
@@ -266,10 +274,14 @@ class ShardWorkers implements ShardRunner {
           results[s] = timed(s); // no worker took it yet
           continue;
         }
+        const waited = performance.now();
         const state = this.await(word, tag);
+        this.time.waiting += performance.now() - waited;
         if (state === tag + DONE) {
-          results[s] = this.layout.read(this.results, s);
+          const { result, ms } = this.layout.read(this.results, s);
+          results[s] = result;
           this.workerShards++;
+          this.time.workers += ms;
           continue;
         }
         // failed, or held too long: here instead
@@ -288,22 +300,26 @@ class ShardWorkers implements ShardRunner {
     }
   }
 
-  /** Waits for a shard a worker holds; returns its word (still WORKER if it took too long). */
+  /**
+   * Waits for a shard a worker holds (tests: or has yet to claim); returns its word (still
+   * WORKER if it took longer than the patience or the timeout).
+   */
   private await(word: number, tag: number): number {
-    const start = performance.now();
-    const deadline = start + this.timeoutMs;
+    const deadline = performance.now() + this.timeoutMs;
     const { patienceMs, noStealing } = dataParallelForTests;
     const patience =
-      patienceMs !== undefined
-        ? start + patienceMs
-        : Number.isNaN(this.shardMs) || noStealing
-          ? deadline
-          : start + PATIENCE * this.shardMs + PATIENCE_MS;
-    const end = Math.min(deadline, patience);
+      patienceMs ??
+      (Number.isNaN(this.shardMs) || noStealing
+        ? Number.POSITIVE_INFINITY
+        : PATIENCE * this.shardMs + PATIENCE_MS);
+    let heldSince = Number.NaN;
     let state = Atomics.load(this.control, word);
-    // (tests only: a shard left FREE for a worker to claim, polled, as claiming wakes no one)
+    // (a shard left FREE for a worker to claim is polled: claiming wakes no one)
     while ((state === tag + WORKER || state === tag + FREE) && !this.broken) {
-      const left = end - performance.now();
+      const now = performance.now();
+      if (state === tag + WORKER && Number.isNaN(heldSince)) heldSince = now;
+      const end = state === tag + WORKER ? Math.min(deadline, heldSince + patience) : deadline;
+      const left = end - now;
       if (left <= 0) break;
       Atomics.wait(this.control, word, state, state === tag + FREE ? Math.min(left, 1) : left);
       state = Atomics.load(this.control, word);
@@ -461,7 +477,12 @@ export const dataParallelForTests = {
   noStealing: false,
   /** How long the main thread waits for a worker's shard before computing it, ms (default: from its own shards). */
   patienceMs: undefined as number | undefined,
-  pool(model: SetModel): { workerShards: number; control: Int32Array; threads: Worker[] } | null {
+  pool(model: SetModel): {
+    workerShards: number;
+    time: ShardWorkers['time'];
+    control: Int32Array;
+    threads: Worker[];
+  } | null {
     const runner = trainerOf(model).shardRunner;
     return runner instanceof ShardWorkers ? runner : null;
   },
