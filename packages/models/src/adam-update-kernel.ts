@@ -25,6 +25,8 @@ export interface AdamStepConstants {
   learningRate: number;
   accBeta1: number;
   accBeta2: number;
+  /** The gradient is first multiplied by this (float32, as `tf.mul(g, scale)` would): gradient clipping. Default 1. */
+  gradientScale?: number;
 }
 
 /** Room for the three results of the largest variable so far (reused: no garbage per step). */
@@ -44,6 +46,7 @@ function register(backendName: string): void {
       const [b1, b2, oneMinusB1, oneMinusB2] = [c.beta1, c.beta2, 1 - c.beta1, 1 - c.beta2].map(f);
       const [bias1, bias2] = [f(1 - f(c.accBeta1)), f(1 - f(c.accBeta2))];
       const [epsilon, step] = [f(c.epsilon), f(-c.learningRate)];
+      const scale = f(c.gradientScale ?? 1);
       const size = value.shape.reduce((a, b) => a * b, 1);
       if (scratch.length < 3 * size) scratch = new Float32Array(3 * size);
       const x = memory.read(backend, value);
@@ -51,7 +54,7 @@ function register(backendName: string): void {
       const m0 = memory.read(backend, m);
       const v0 = memory.read(backend, v);
       for (let i = 0; i < size; i++) {
-        const gi = g[i];
+        const gi = scale === 1 ? g[i] : f(g[i] * scale); // tf.mul(g, scale), rounded as it rounds
         const mi = f(f(m0[i] * b1) + f(gi * oneMinusB1)); // m = β₁m + (1 − β₁)g
         const vi = f(f(v0[i] * b2) + f(f(gi * gi) * oneMinusB2)); // v = β₂v + (1 − β₂)g²
         const mHat = f(mi / bias1);

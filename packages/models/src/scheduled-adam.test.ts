@@ -47,6 +47,29 @@ describeBackends('ScheduledAdam', (backend) => {
     reference.dispose();
   });
 
+  it('applyScaledGradients(g, s) is applyGradients(g · s) bit for bit (clipping inside the update)', async () => {
+    const ours = setup(`${backend}-scaled`);
+    const theirs = setup(`${backend}-multiplied`);
+    const [adam, reference] = [new ScheduledAdam(0.01), new ScheduledAdam(0.01)];
+    const rand = testRandom(12);
+    for (const scale of [0.37, 1, 0.0123]) {
+      const grads = SHAPES.map((shape) => randomTensor(rand, shape, 5));
+      const named = (vars: tf.Variable[], t: tf.Tensor[]) =>
+        vars.map((v, i) => ({ name: v.name, tensor: t[i] }));
+      adam.applyScaledGradients(named(ours, grads), scale);
+      const multiplied = grads.map((g) => tf.mul(g, scale));
+      reference.applyGradients(named(theirs, multiplied));
+      tf.dispose([...grads, ...multiplied]);
+    }
+    ours.forEach((v, i) => {
+      expect(Array.from(v.dataSync()), `value ${i}`).toEqual(Array.from(theirs[i].dataSync()));
+    });
+    await expectNoLeak(() => adam.applyScaledGradients([], 0.5));
+    adam.dispose();
+    reference.dispose();
+    tf.dispose([...ours, ...theirs]);
+  });
+
   it('leaves no tensor behind after a step', async () => {
     const vars = setup(`${backend}-leak`);
     const adam = new ScheduledAdam(0.01);

@@ -16,9 +16,11 @@ import {
   AdamOptimizer,
   add,
   concat,
+  dispose,
   div,
   engine,
   mul,
+  type NamedTensorMap,
   reshape,
   scalar,
   sqrt,
@@ -41,6 +43,9 @@ interface AdamState {
   beta2: number;
   epsilon: number;
 }
+
+/** What `applyGradients` takes, or a plain map of gradient tensors by variable name. */
+type Gradients = Parameters<AdamOptimizer['applyGradients']>[0] | NamedTensorMap;
 
 /**
  * Adam whose learning rate follows a schedule (SetVAE App. D): `setScheduleFactor` scales the base
@@ -90,6 +95,28 @@ export class ScheduledAdam extends AdamOptimizer {
 
   /** tfjs's Adam update (same state, same values), on flat vectors of all variables. */
   override applyGradients(variableGradients: Parameters<AdamOptimizer['applyGradients']>[0]): void {
+    this.applyScaledGradients(variableGradients, 1);
+  }
+
+  /**
+   * `applyGradients` of the gradients times `scale` (gradient clipping): the same values as
+   * `applyGradients` of `tf.mul(g, scale)` for every g, but on wasm and cpu the product is taken
+   * inside the update kernel (no op per variable).
+   */
+  applyScaledGradients(variableGradients: Gradients, scale: number): void {
+    if (scale !== 1 && !adamUpdateAvailable()) {
+      const scaled = tidy(() =>
+        Array.isArray(variableGradients)
+          ? variableGradients.map(({ name, tensor }) => ({ name, tensor: mul(tensor, scale) }))
+          : Object.fromEntries(Object.entries(variableGradients).map(([name, g]) => [name, mul(g, scale)])),
+      );
+      try {
+        this.applyScaledGradients(scaled as Gradients, 1);
+      } finally {
+        dispose(Array.isArray(scaled) ? scaled.map((s) => s.tensor) : Object.values(scaled));
+      }
+      return;
+    }
     const state = this as unknown as AdamState;
     const names = Array.isArray(variableGradients)
       ? variableGradients.map((v) => v.name)
@@ -126,6 +153,7 @@ export class ScheduledAdam extends AdamOptimizer {
           learningRate: this.learningRate,
           accBeta1: state.accBeta1.dataSync()[0], // a copy of 4 bytes on wasm and cpu
           accBeta2: state.accBeta2.dataSync()[0],
+          gradientScale: scale,
         };
         for (const u of updates) {
           const [value, m, v] = adamUpdate(u.value, u.gradient, u.m, u.v, constants);

@@ -8,6 +8,8 @@
 // with the ref-ref and gen-gen blocks 1-NNA needs) over this machine's cores, as setgen-eval's
 // worker pool runs it (one pair per worker at a time): pairs × per-pair / cores, from the
 // wall-time median (this load) and from the CPU-time median (a quiet machine).
+// Each EMD run also solves its pair with a cutoff 5 % below the EMD (`exactEmdBelowCutoff`, as
+// the pruned metrics ask for a pair that is not a row minimum): `cutoff95_cpu_ms`.
 //   node bench/assignment-vs-scipy.mjs [--runs 15] [--only hungarian_n1000 emd_]
 // Needs /usr/bin/python3 with numpy + scipy (or SETGEN_PEER_PYTHON). Build first (tsc -b).
 import { spawn } from 'node:child_process';
@@ -17,6 +19,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { selected } from '../../../scripts/bench-harness.mjs';
 import { earthMoversDistance, linearSumAssignment, Random, writeNpy } from '../dist/index.js';
+import { exactEmdBelowCutoff } from '../dist/internal.js';
 import { emdCases } from './emd-clouds.mjs';
 
 const argv = process.argv.slice(2);
@@ -92,6 +95,8 @@ try {
     const ratios = [];
     const oursCpu = [];
     const theirsCpu = [];
+    const stoppedCpu = [];
+    let stopped = 0;
     for (let r = -1; r < Math.min(runs, 9); r++) {
       const [a, b] = make(n);
       writeFileSync(join(dir, 'a.npy'), writeNpy(a, [n, 3]));
@@ -105,7 +110,16 @@ try {
       const answer = JSON.parse((await answers.next()).value);
       if (Math.abs(answer.emd - emd) > 1e-9 * answer.emd)
         throw new Error(`${name}: ours ${emd}, scipy ${answer.emd}`);
+      // the same pair with a cutoff 5 % under its EMD, as a nearest-neighbour search asks for
+      // a pair that is not its row's minimum: the solver stops once its duals prove EMD > cutoff
+      const s0 = process.cpuUsage();
+      const early = exactEmdBelowCutoff({ values: a, n, d: 3 }, { values: b, n, d: 3 }, 0.95 * emd);
+      const sc = process.cpuUsage(s0);
+      if (early.exact ? early.value !== emd : !(early.value > 0.95 * emd && early.value <= emd))
+        throw new Error(`${name}: with a cutoff ${JSON.stringify(early)}, exact ${emd}`);
       if (r < 0) continue;
+      stoppedCpu.push((sc.user + sc.system) / 1000);
+      if (!early.exact) stopped++;
       ours.push(ms);
       theirs.push(answer.ms);
       ratios.push(ms / answer.ms);
@@ -131,6 +145,9 @@ try {
         cpu_ms: oc,
         scipy_cpu_ms: tc,
         cpu_ratio: oc / tc,
+        cutoff95_cpu_ms: median(stoppedCpu).median,
+        cutoff95_stopped: `${stopped}/${stoppedCpu.length}`,
+        cutoff95_cpu_ratio_scipy: median(stoppedCpu).median / tc,
         protocol_emd_hours_ours: (protocolPairs * o.median) / cores / 3.6e6,
         protocol_emd_hours_scipy: (protocolPairs * t.median) / cores / 3.6e6,
         protocol_emd_hours_ours_cpu: (protocolPairs * oc) / cores / 3.6e6,

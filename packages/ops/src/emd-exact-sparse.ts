@@ -110,14 +110,27 @@ function solveOnCandidates(
   const v = new Float64Array(n);
   // the dual objective at the last price check (−∞ until one is made or without a cutoff)
   let bound = Number.NEGATIVE_INFINITY;
+  const rowLowest = new Float64Array(n);
   const priceViolations = (maxPerRow: number): number[] => {
     auction.rowValues(current, u);
     for (let j = 0; j < n; j++) v[j] = -auction.prices[j];
     const checked = rowsToCheck(u);
-    const violations = certificateViolations(ax, bx, d, { u, v }, current, checked, slack, grids, maxPerRow);
-    if (cutoff < Number.POSITIVE_INFINITY) {
-      bound = dualObjective(ax, bx, d, { u, v }, { checked, slack, violations }, grids, cutoff);
-    }
+    // the dual objective over the graph's pairs only is an upper bound of the one over all
+    // pairs: the rows' minima over all pairs are only worth finding when it exceeds the cutoff
+    const lowest = cutoff < Number.POSITIVE_INFINITY && graphObjective(u, v) > cutoff ? rowLowest : null;
+    const violations = certificateViolations(
+      ax,
+      bx,
+      d,
+      { u, v },
+      current,
+      checked,
+      slack,
+      grids,
+      maxPerRow,
+      lowest,
+    );
+    bound = lowest ? dualObjective(u, v, checked, lowest) : Number.NEGATIVE_INFINITY;
     for (const i of checked) checkedU[i] = u[i];
     if (violations.length > 0) current = withPairs(current, violations, ax, bx, d);
     return violations;
@@ -177,113 +190,28 @@ function solveOnCandidates(
 }
 
 /**
- * The dual objective Σ_i min_j (c_ij − v_j) + Σ_j v_j over ALL pairs, less a rounding margin
- * (a lower bound of the EMD total for any v), when it exceeds `cutoff`; −∞ when it does not.
- * Called right after `certificateViolations` checked the rows `checked` against the graph's
- * row minima `u`: a row it did not check has no pair outside the graph below u_i (its recorded
- * slack still holds: v only fell since), a checked row without violations none below u_i + its
- * slack (≥ −tolerance); only the rows with violations need their minimum over all j
- * ({@link rowMinima}), starting from their violations' least c_ij − v_j. With u_i in their
- * place the sum is an upper bound of the objective: when that does not exceed the cutoff (the
- * common case while ε is coarse) nothing more is computed, and the rows' minima stop as soon
- * as it falls to the cutoff.
+ * The dual objective Σ_i min_j (c_ij − v_j) + Σ_j v_j over ALL pairs — a lower bound of the EMD
+ * total for any v — less a rounding margin. Called right after `certificateViolations` checked
+ * the rows `checked` against the graph's row minima `u` and wrote into `lowest` a lower bound
+ * of c_ij − u_i − v_j over each checked row's pairs outside the graph: the row's minimum over
+ * all j is at least u_i + min(0, lowest_i). A row it did not check has no pair outside the graph
+ * below u_i: its recorded slack still holds, since v only fell (prices only rise).
  */
-function dualObjective(
-  ax: Float64Array,
-  bx: Float64Array,
-  d: number,
-  { u, v }: { u: Float64Array; v: Float64Array },
-  { checked, slack, violations }: { checked: Int32Array; slack: Float64Array; violations: number[] },
-  grids: CertificateGrids | null,
-  cutoff: number,
-): number {
-  const n = u.length;
-  const rowMin = Float64Array.from(u);
-  for (let t = 0; t < violations.length; t += 2) {
-    const [i, j] = [violations[t], violations[t + 1]];
-    rowMin[i] = Math.min(rowMin[i], distance(ax, bx, d, i, j) - v[j]);
-  }
-  const violating: number[] = [];
-  for (const i of checked) {
-    if (slack[i] === Number.NEGATIVE_INFINITY) violating.push(i);
-    else rowMin[i] = u[i] + Math.min(0, slack[i]);
-  }
-  let upper = 0;
-  let scale = 0;
-  for (let i = 0; i < n; i++) {
-    upper += rowMin[i] + v[i];
-    scale = Math.max(scale, Math.abs(u[i]), Math.abs(v[i]));
-  }
-  const margin = 1e-12 * n * (scale + 1);
-  if (upper - margin <= cutoff) return Number.NEGATIVE_INFINITY;
-  const lowered = rowMinima(ax, bx, d, v, Int32Array.from(violating), rowMin, grids, upper - margin - cutoff);
-  return lowered === null ? Number.NEGATIVE_INFINITY : upper - lowered - margin;
+function dualObjective(u: Float64Array, v: Float64Array, checked: Int32Array, lowest: Float64Array): number {
+  let total = graphObjective(u, v);
+  for (const i of checked) total += Math.min(0, lowest[i]);
+  return total;
 }
 
-/**
- * min_j (‖a_i − b_j‖ − v_j) over all j for each row i in `rows`, into `out[i]`, which holds an
- * upper bound of it on entry. Returns by how much the rows' values fell in all, or null as soon
- * as that exceeds `budget` (the rest of `out` then left as it is). In 3-D a column cell whose
- * box is at least out[i] + max v over the cell away from a_i is skipped whole.
- */
-function rowMinima(
-  ax: Float64Array,
-  bx: Float64Array,
-  d: number,
-  v: Float64Array,
-  rows: Int32Array,
-  out: Float64Array,
-  grids: CertificateGrids | null,
-  budget: number,
-): number | null {
-  const n = v.length;
-  let fallen = 0;
-  if (!grids) {
-    const squared = new Float64Array(n);
-    for (const i of rows) {
-      pairDistancesSquared(ax, bx, n, d, i, squared);
-      let best = out[i];
-      for (let j = 0; j < n; j++) best = Math.min(best, Math.sqrt(squared[j]) - v[j]);
-      fallen += out[i] - best;
-      out[i] = best;
-      if (fallen >= budget) return null;
-    }
-    return fallen;
+/** Σ_i u_i + Σ_j v_j less a rounding margin (1e-12 · n · the largest |u_i|, |v_j|, + 1). */
+function graphObjective(u: Float64Array, v: Float64Array): number {
+  let total = 0;
+  let scale = 0;
+  for (let i = 0; i < u.length; i++) {
+    total += u[i] + v[i];
+    scale = Math.max(scale, Math.abs(u[i]), Math.abs(v[i]));
   }
-  const { columns } = grids;
-  const { order, sorted, box } = columns;
-  const vSorted = new Float64Array(n);
-  for (let t = 0; t < n; t++) vSorted[t] = v[order[t]];
-  const cellMaxV = new Float64Array(columns.count).fill(Number.NEGATIVE_INFINITY);
-  for (let c = 0; c < columns.count; c++) {
-    for (let t = columns.start[c]; t < columns.start[c + 1]; t++)
-      cellMaxV[c] = Math.max(cellMaxV[c], vSorted[t]);
-  }
-  for (const i of rows) {
-    const x = ax[3 * i];
-    const y = ax[3 * i + 1];
-    const z = ax[3 * i + 2];
-    let best = out[i];
-    for (let c = 0; c < columns.count; c++) {
-      const w = best + cellMaxV[c]; // a pair of the cell lowers best only if it is nearer than w
-      if (w <= 0) continue;
-      const b = 6 * c;
-      const ex = Math.max(0, box[b] - x, x - box[b + 3]);
-      const ey = Math.max(0, box[b + 1] - y, y - box[b + 4]);
-      const ez = Math.max(0, box[b + 2] - z, z - box[b + 5]);
-      if (ex * ex + ey * ey + ez * ez >= w * w) continue;
-      for (let p = columns.start[c]; p < columns.start[c + 1]; p++) {
-        const dx = x - sorted[3 * p];
-        const dy = y - sorted[3 * p + 1];
-        const dz = z - sorted[3 * p + 2];
-        best = Math.min(best, Math.sqrt(dx * dx + dy * dy + dz * dz) - vSorted[p]);
-      }
-    }
-    fallen += out[i] - best;
-    out[i] = best;
-    if (fallen >= budget) return null;
-  }
-  return fallen;
+  return total - 1e-12 * u.length * (scale + 1);
 }
 
 function distance(ax: Float64Array, bx: Float64Array, d: number, i: number, j: number): number {
@@ -822,7 +750,9 @@ function insertSorted(
  * cell of columns whose box is farther from the row cell's box than max u + max v by more
  * than `margin` holds no violation for any of its rows and only bounds their slack; the
  * rows then look at the few remaining cells one by one, and at the points of those closer
- * than u_i + max v. A pair costs one squared distance and a comparison with
+ * than u_i + max v. With `lowest` (the cutoff's dual objective) a row goes on past `maxPerRow`
+ * violations, adding no more, and `lowest[i]` receives a lower bound on c_ij − u_i − v_j over
+ * ALL its pairs outside the graph (violations included). A pair costs one squared distance and a comparison with
  * (u_i + v_j + slack so far)²: the square root is taken only for the few pairs that could
  * lower the slack.
  */
@@ -836,6 +766,7 @@ function certificateViolations(
   slack: Float64Array,
   grids: CertificateGrids | null,
   maxPerRow = MAX_NEW_PER_ROW,
+  lowest: Float64Array | null = null,
 ): number[] {
   const n = v.length;
   let scale = 0;
@@ -849,21 +780,29 @@ function certificateViolations(
       for (let e = graph.start[i]; e < graph.start[i + 1]; e++) inGraph[graph.col[e]] = i;
       pairDistancesSquared(ax, bx, n, d, i, squared);
       let smallest = Number.POSITIVE_INFINITY;
+      let lowestGap = Number.POSITIVE_INFINITY;
+      let reach = smallest; // pairs with a gap below this matter (see `lowest`)
       let added = 0;
       for (let j = 0; j < n; j++) {
         const t = u[i] + v[j];
-        const w = t + smallest;
+        const w = t + reach;
         if (w > 0 && squared[j] < w * w && inGraph[j] !== i) {
           const gap = Math.sqrt(squared[j]) - t;
           if (gap < -tolerance) {
-            out.push(i, j);
-            if (++added === maxPerRow) break;
+            if (added < maxPerRow) {
+              out.push(i, j);
+              added++;
+            }
+            if (added === maxPerRow && !lowest) break;
+            lowestGap = Math.min(lowestGap, gap);
           } else if (gap < smallest) {
             smallest = gap;
           }
+          reach = added < maxPerRow ? smallest : Math.min(smallest, lowestGap);
         }
       }
       slack[i] = added > 0 ? Number.NEGATIVE_INFINITY : smallest;
+      if (lowest) lowest[i] = Math.min(smallest, lowestGap);
     }
     return out;
   }
@@ -916,11 +855,13 @@ function certificateViolations(
       const y = ax[3 * i + 1];
       const z = ax[3 * i + 2];
       let smallest = farSlack;
+      let lowestGap = Number.POSITIVE_INFINITY;
+      let reach = smallest; // pairs with a gap below this matter (see `lowest`)
       let added = 0;
       scan: for (let k = 0; k < nearCount; k++) {
         const c = near[k];
         const t = ui + cellMaxV[c];
-        const w = t + smallest;
+        const w = t + reach;
         if (w <= 0) continue; // every pair of the cell has slack ≥ −t ≥ smallest
         const b = 6 * c;
         const ex = Math.max(0, box[b] - x, x - box[b + 3]);
@@ -931,7 +872,7 @@ function certificateViolations(
         if (t > 0 && boxSquared < t * t) {
           for (let p = columns.start[c]; p < columns.start[c + 1]; p++) {
             const tj = ui + vSorted[p];
-            const wj = tj + smallest;
+            const wj = tj + reach;
             if (wj <= 0) continue;
             const dx = x - sorted[3 * p];
             const dy = y - sorted[3 * p + 1];
@@ -942,17 +883,24 @@ function certificateViolations(
             if (inGraph[j] === i) continue;
             const gap = Math.sqrt(sq) - tj;
             if (gap < -tolerance) {
-              out.push(i, j);
-              if (++added === maxPerRow) break scan;
+              if (added < maxPerRow) {
+                out.push(i, j);
+                added++;
+              }
+              if (added === maxPerRow && !lowest) break scan;
+              lowestGap = Math.min(lowestGap, gap);
             } else if (gap < smallest) {
               smallest = gap;
             }
+            reach = added < maxPerRow ? smallest : Math.min(smallest, lowestGap);
           }
         } else {
           smallest = Math.min(smallest, Math.sqrt(boxSquared) - t);
+          reach = added < maxPerRow ? smallest : Math.min(smallest, lowestGap);
         }
       }
       slack[i] = added > 0 ? Number.NEGATIVE_INFINITY : smallest;
+      if (lowest) lowest[i] = Math.min(smallest, lowestGap);
     }
   }
   return out;

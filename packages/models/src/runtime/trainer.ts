@@ -412,22 +412,29 @@ export class Trainer {
         if (!Number.isFinite(v) || Math.abs(v) > maxLoss) throw new DivergenceError(step, name, v, maxLoss);
       }
       if (!Number.isFinite(gradientNorm)) throw new DivergenceError(step, 'gradient norm', gradientNorm);
-      let applied = grads;
       const coefficient = this.clipNorm === undefined ? 1 : this.clipNorm / (gradientNorm + 1e-6);
-      if (coefficient < 1) {
-        applied = tidy(() => {
-          const scaled: NamedTensorMap = {};
-          for (const [name, g] of Object.entries(grads)) scaled[name] = mul(g, coefficient);
-          return scaled;
-        });
-      }
       // created at the first successful forward pass, so a failed first step allocates nothing
       const opt = optimizer ?? this.ensureOptimizer();
       if (!optimizer) (opt as unknown as { learningRate: number }).learningRate = learningRate;
-      try {
-        opt.applyGradients(applied);
-      } finally {
-        if (applied !== grads) dispose(Object.values(applied));
+      // tfjs's optimizers answer `instanceof` for one another's classes: ask for the method
+      const scaled = (opt as Partial<Pick<ScheduledAdam, 'applyScaledGradients'>>).applyScaledGradients;
+      if (typeof scaled === 'function') {
+        // clipping inside the update: the same values, no op per variable on wasm and cpu
+        scaled.call(opt, grads, Math.min(coefficient, 1));
+      } else {
+        let applied = grads;
+        if (coefficient < 1) {
+          applied = tidy(() => {
+            const scaled: NamedTensorMap = {};
+            for (const [name, g] of Object.entries(grads)) scaled[name] = mul(g, coefficient);
+            return scaled;
+          });
+        }
+        try {
+          opt.applyGradients(applied);
+        } finally {
+          if (applied !== grads) dispose(Object.values(applied));
+        }
       }
       this.position.step++;
       this.model.afterTrainStep?.(batch);
