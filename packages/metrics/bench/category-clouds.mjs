@@ -10,6 +10,32 @@
 //   (thin slabs, span 0.6–1.2, chord 0.15–0.3, sweep ±0.15, position along the fuselage), a
 //   tail plane and a fin: 9 shape parameters, points spread by area as a surface sampler would.
 
+import { Random } from '@setgen/ops';
+
+/** The value after `--name` on the command line, or `fallback`. */
+export const benchArg = (name, fallback) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i < 0 ? fallback : process.argv[i + 1];
+};
+
+/**
+ * The collections the EMD-pruning benches evaluate, from the command line (`--k 100 --n 2048
+ * --family ellipsoid --noise 0.01 --workers 2 --seed 1`): K references, then K generated clouds
+ * with noise, drawn from `new Random(seed)` — the same clouds for the same arguments.
+ */
+export function benchCollections() {
+  const k = Number(benchArg('k', 100));
+  const n = Number(benchArg('n', 2048));
+  const family = benchArg('family', 'ellipsoid');
+  const noise = Number(benchArg('noise', 0.01));
+  const workers = Number(benchArg('workers', 2));
+  const seed = Number(benchArg('seed', 1));
+  const random = new Random(seed);
+  const reference = categoryClouds(random, family, k, n);
+  const generated = categoryClouds(random, family, k, n, noise);
+  return { k, n, family, noise, workers, seed, reference, generated };
+}
+
 /** `k` clouds of `n` points of `family`, drawn from `random` (@setgen/ops Random); `noise` σ per coordinate. */
 export function categoryClouds(random, family, k, n, noise = 0) {
   const make = family === 'airplane' ? airplane : ellipsoid;

@@ -11,14 +11,11 @@
 // low / central / high projection in minutes; sizes already measured at --to are reported as such.
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { benchArg } from './category-clouds.mjs';
 
-const arg = (name, fallback) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i < 0 ? fallback : process.argv[i + 1];
-};
-const dir = arg('dir', 'emd-runs');
-const to = Number(arg('to', 400));
-const efficiency = Number(arg('efficiency', 1.9));
+const dir = benchArg('dir', 'emd-runs');
+const to = Number(benchArg('to', 400));
+const efficiency = Number(benchArg('efficiency', 1.9));
 const pairsOf = (k) => k * k + k * (k - 1);
 
 const runs = new Map(); // family → [{ k, fraction, cpuPerRun, wall }]

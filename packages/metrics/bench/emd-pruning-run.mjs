@@ -13,31 +13,18 @@
 import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
-import { Random } from '@setgen/ops';
 import { computePrunedEmdMatrices, metricsFromMatrices, workerExecutor } from '../dist/node.js';
-import { categoryClouds } from './category-clouds.mjs';
+import { benchArg, benchCollections } from './category-clouds.mjs';
 
-const arg = (name, fallback) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i < 0 ? fallback : process.argv[i + 1];
-};
-const k = Number(arg('k', 100));
-const n = Number(arg('n', 2048));
-const family = arg('family', 'ellipsoid');
-const noise = Number(arg('noise', 0.01));
-const workers = Number(arg('workers', 2));
-const seed = Number(arg('seed', 1));
-const dir = arg('dir', 'emd-runs');
-const pivots = arg('pivots') === undefined ? undefined : Number(arg('pivots'));
+const { k, n, family, workers, seed, reference, generated } = benchCollections();
+const dir = benchArg('dir', 'emd-runs');
+const pivots = benchArg('pivots') === undefined ? undefined : Number(benchArg('pivots'));
 mkdirSync(dir, { recursive: true });
 const stem = join(dir, `${family}-k${k}-n${n}-s${seed}${pivots === undefined ? '' : `-p${pivots}`}`);
 const cacheFile = `${stem}.cache`;
 const logFile = `${stem}.log`;
 
 // the same clouds as emd-pruning.bench.mjs for the same arguments
-const random = new Random(seed);
-const reference = categoryClouds(random, family, k, n);
-const generated = categoryClouds(random, family, k, n, noise);
 const clouds = [...generated, ...reference];
 const K = clouds.length;
 

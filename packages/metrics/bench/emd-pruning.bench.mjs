@@ -8,23 +8,10 @@
 // projection from that per-pair CPU (total pairs × CPU per pair ÷ workers). `--cd` also times
 // the CD metrics; `--full` also runs `emdPruning: 'none'` and checks that the metrics are equal.
 import { loadavg } from 'node:os';
-import { Random } from '@setgen/ops';
 import { computeAllMetrics, EVALUATED_PAIRS } from '../dist/node.js';
-import { categoryClouds } from './category-clouds.mjs';
+import { benchCollections } from './category-clouds.mjs';
 
-const arg = (name, fallback) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i < 0 ? fallback : process.argv[i + 1];
-};
-const k = Number(arg('k', 100));
-const n = Number(arg('n', 2048));
-const family = arg('family', 'ellipsoid');
-const noise = Number(arg('noise', 0.01));
-const workers = Number(arg('workers', 2));
-const seed = Number(arg('seed', 1));
-const random = new Random(seed);
-const reference = categoryClouds(random, family, k, n);
-const generated = categoryClouds(random, family, k, n, noise);
+const { k, n, family, noise, workers, seed, reference, generated } = benchCollections();
 
 async function timed(options) {
   const cpu = process.cpuUsage();

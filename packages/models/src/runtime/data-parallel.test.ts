@@ -2,6 +2,8 @@
 // deterministic model; the same S gives bit-identical steps whether the shards run here or on
 // worker threads, also when a worker throws, exits or hangs; no tensor is left behind; bad
 // options are typed errors; a checkpoint resumes with its shard count.
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { ConfigError } from '@setgen/ops';
 import { describeBackends, expectNoLeak } from '@setgen/testkit';
 import * as tf from '@tensorflow/tfjs-core';
@@ -245,6 +247,13 @@ it('disposing the handle ends the workers; the model keeps its shard count', asy
   expect(dataParallelForTests.pool(model)).toBeNull();
   expect(trainerOf(model).shards).toBe(2);
   model.dispose();
+});
+
+it('a program that never disposes its workers still exits by itself', () => {
+  const program = fileURLToPath(new URL('./__fixtures__/exits-without-dispose.mjs', import.meta.url));
+  const run = spawnSync(process.execPath, [program], { encoding: 'utf8', timeout: 60_000 });
+  expect(run.status).toBe(0); // a timeout would leave status null
+  expect(run.stdout.trim().split('\n').pop()).toBe('{"workers":1,"finite":true}');
 });
 
 it('bad options are ConfigErrors, before any worker starts', () => {

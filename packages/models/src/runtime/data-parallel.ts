@@ -169,12 +169,13 @@ class ShardWorkers implements ShardRunner {
         sizes,
       };
       const worker = new Worker(script, { workerData: data });
-      worker.unref(); // never keeps the process alive
       worker.on('message', (message: { error?: string }) => {
         if (message?.error) this.fail(`a data-parallel worker could not start (${message.error})`);
       });
       worker.on('error', (error) => this.fail(`a data-parallel worker failed (${error.message})`));
       worker.on('exit', () => this.fail('a data-parallel worker exited'));
+      // never keeps the process alive (after the listeners: a 'message' listener refs the port)
+      worker.unref();
       return worker;
     });
   }
@@ -190,7 +191,7 @@ class ShardWorkers implements ShardRunner {
     const starting = () =>
       !this.broken && this.threads.some((_, i) => Atomics.load(this.control, WORKER_STATE + i) === STARTING);
     while (starting() && Date.now() - start < this.timeoutMs) {
-      await new Promise((resolve) => setTimeout(resolve, 5).unref());
+      await new Promise((resolve) => setTimeout(resolve, 5)); // keeps the process up while it waits
     }
   }
 
@@ -453,10 +454,6 @@ export function dataParallel(model: SetModel, options: DataParallelOptions): Dat
     timeoutMs,
   );
   trainer.setShards(shards, pool);
-  pool.ready().then(
-    () => undefined,
-    () => undefined,
-  );
   return {
     shards,
     workers: threads,
