@@ -15,6 +15,7 @@ import { OneShotSetVAE } from '../one-shot-set-vae.js';
 import { SetVAE } from '../setvae.js';
 import { DeepSetsAutoencoder } from './__fixtures__/deep-sets-autoencoder.js';
 import { dataParallel, dataParallelForTests } from './data-parallel.js';
+import { FAULT } from './data-parallel-protocol.js';
 import { loadModel, type SetModel, saveModel, type TrainBatch, trainerOf } from './index.js';
 import { registeredModel } from './registry.js';
 import { shardBounds } from './shards.js';
@@ -133,7 +134,15 @@ describeBackends('data-parallel steps', (backend) => {
       const before = tf.memory().numTensors;
       const got = [0, 1, 2].map(() => model.trainStep(batch).losses);
       if (fault === 'hang') {
-        // the held shard is computed here at once; the workers are given up after the timeout
+        // A loaded machine may keep the worker from claiming its shard before the main thread
+        // takes it back (the claim is bounded by timeoutMs): step until the worker has taken the
+        // fault, i.e. holds a shard and hangs on it; the held shard is computed here at once.
+        const pool = dataParallelForTests.pool(model);
+        for (let k = 0; k < 30 && pool && Atomics.load(pool.control, FAULT) !== 0; k++) {
+          got.push(model.trainStep(batch).losses);
+        }
+        expect(pool && Atomics.load(pool.control, FAULT)).toBe(0); // the worker did hang
+        // the workers are given up once the held shard is older than the timeout
         await new Promise((r) => setTimeout(r, 1600));
         got.push(model.trainStep(batch).losses);
       }
