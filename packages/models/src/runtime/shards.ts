@@ -9,6 +9,7 @@
 //                       c_s = 1        (terms that are sums over the sets: `batchReduction: 'sum'`)
 
 import { ConfigError } from '@setgen/ops';
+import { withSharedClones } from '@setgen/ops/internal';
 import { dispose, engine, keep, type Scalar, slice, type Tensor, variableGrads } from '@tensorflow/tfjs-core';
 import { mixSeed } from './seeds.js';
 import type { LossOptions, LossTerms, SetModel, TrainBatch } from './set-model.js';
@@ -83,7 +84,9 @@ export function checkedLoss(model: SetModel, loss: LossTerms): LossTerms {
 
 /**
  * One shard's loss and gradients, read back to the host; every tensor it made is freed, also
- * when the loss throws. `releaseTape` frees what a failed gradient tape kept.
+ * when the loss throws. `releaseTape` frees what a failed gradient tape kept. The tensors the
+ * tape saves share their data instead of being copied (`withSharedClones`, tfjs-wasm), on
+ * the main thread and on the workers alike.
  */
 export function computeShard(
   model: SetModel,
@@ -95,15 +98,17 @@ export function computeShard(
   const names: string[] = [];
   let result: ReturnType<typeof variableGrads>;
   try {
-    result = variableGrads(() => {
-      const loss = checkedLoss(model, model.loss(shard, options));
-      for (const [name, t] of Object.entries(loss)) {
-        if (name === 'total') continue;
-        names.push(name);
-        kept.push(keep(t));
-      }
-      return loss.total;
-    }, variables as never);
+    result = withSharedClones(() =>
+      variableGrads(() => {
+        const loss = checkedLoss(model, model.loss(shard, options));
+        for (const [name, t] of Object.entries(loss)) {
+          if (name === 'total') continue;
+          names.push(name);
+          kept.push(keep(t));
+        }
+        return loss.total;
+      }, variables as never),
+    );
   } catch (error) {
     releaseTape();
     dispose(kept);
