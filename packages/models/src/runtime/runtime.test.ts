@@ -178,6 +178,21 @@ describeBackends('runtime: a model written against it', () => {
     model.dispose();
   });
 
+  it('reports ‖g‖₂ over all gradients: SGD at learning rate 1 moves the weights by exactly that much', () => {
+    const batch = padded(ringSets([6, 4], 3));
+    const model = new DeepSetsAutoencoder(config);
+    const trainer = new Trainer(model, { learningRate: 1, optimizer: (lr) => tf.train.sgd(lr) });
+    const before = weightsOf(model).flat();
+    const { gradientNorm } = trainer.trainStep(batch);
+    const after = weightsOf(model).flat();
+    const moved = Math.sqrt(before.reduce((s, v, i) => s + (v - after[i]) ** 2, 0));
+    expect(gradientNorm).toBeGreaterThan(0.01);
+    expect(Math.abs(moved - gradientNorm) / gradientNorm).toBeLessThan(1e-5);
+    trainer.dispose();
+    tf.dispose([batch.x, batch.mask]);
+    model.dispose();
+  });
+
   it('trainerOf is the trainer of the model surface; fit() works on any SetModel', async () => {
     const model = new DeepSetsAutoencoder(config);
     const data = batches(2, 3);

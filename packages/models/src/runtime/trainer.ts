@@ -5,10 +5,12 @@
 // gradient tape kept.
 
 import { asSetBatch, ConfigError, DataError } from '@setgen/ops';
-import { withSharedClones } from '@setgen/ops/internal';
+import { tensorMemory, withSharedClones } from '@setgen/ops/internal';
 import {
   concat,
   dispose,
+  engine,
+  getBackend,
   keep,
   mul,
   type NamedTensorMap,
@@ -186,20 +188,33 @@ function learningRateOf(optimizer: Optimizer): number {
 /**
  * The loss terms and ‖g‖₂ over all gradients (as PyTorch's `clip_grad_norm_`) in ONE read-back:
  * each synchronous read waits for the device on webgl and takes a canvas round trip on webgpu.
+ * On wasm and cpu, whose tensor memory we can read in place, Σ g² is summed on the host in
+ * float64 straight from the gradients' memory: no op per variable (a Reshape each, a concat
+ * and three reductions on the device elsewhere), and a sum that does not round at float32.
  */
 function readLossesAndNorm(
   value: Scalar,
   terms: Scalar[],
   gradients: Tensor[],
 ): { numbers: Float32Array; norm: number } {
+  const memory = tensorMemory(getBackend());
+  const onHost = memory !== null && gradients.every((g) => g.dtype === 'float32');
   const read = tidy(() => {
+    if (onHost) return stack([value, ...terms]);
     const norm =
       gradients.length === 0 ? scalar(0) : sqrt(sum(square(concat(gradients.map((g) => reshape(g, [-1]))))));
     return stack([value, ...terms, norm]);
   });
   try {
     const numbers = read.dataSync() as Float32Array;
-    return { numbers, norm: numbers[numbers.length - 1] };
+    if (!onHost) return { numbers, norm: numbers[numbers.length - 1] };
+    const backend = engine().backend;
+    let sumOfSquares = 0;
+    for (const g of gradients) {
+      const values = memory.read(backend, g); // a view: nothing is allocated until the loop ends
+      for (let i = 0; i < values.length; i++) sumOfSquares += values[i] * values[i];
+    }
+    return { numbers, norm: Math.sqrt(sumOfSquares) };
   } finally {
     read.dispose();
   }
