@@ -8,6 +8,9 @@
 // not copied in and the product is not copied out: a quarter of the time of a [1152,64]·[64,64]
 // product); on cpu, or when that memory cannot be imported, the operands are copied into the
 // kernel's memory. It has no gradient of its own: callers wrap it in `customGrad`.
+// Where the runtime validates WebAssembly relaxed SIMD (Node >= 22, Chrome >= 114, Node 20 with
+// --experimental-wasm-relaxed-simd), a build with fused multiply-adds runs instead (wasm-fma.ts);
+// the worker threads then run its shared build, so results stay bit-identical across threads.
 import {
   engine,
   getBackend,
@@ -20,7 +23,12 @@ import {
   type TensorInfo,
 } from '@tensorflow/tfjs-core';
 import { type TensorMemory, tensorMemory, type WasmHeap } from './backend-memory.js';
-import { BATCH_MATMUL_IN_PLACE_WASM, BATCH_MATMUL_WASM } from './batch-matmul-wasm.js';
+import {
+  BATCH_MATMUL_FMA_IN_PLACE_WASM,
+  BATCH_MATMUL_FMA_WASM,
+  BATCH_MATMUL_IN_PLACE_WASM,
+  BATCH_MATMUL_WASM,
+} from './batch-matmul-wasm.js';
 import {
   type MatmulKernel,
   runSplit,
@@ -30,7 +38,7 @@ import {
   SPLIT_ROWS,
   type SplitProduct,
 } from './matmul-threads.js';
-import { reserveMemory, WasmKernel } from './wasm-kernel.js';
+import { type KernelVariant, reserveMemory, WasmKernel } from './wasm-kernel.js';
 
 const KERNEL_NAME = 'SetgenBatchMatMul';
 /** Batch slices are copied into the kernel's memory in chunks of at most this many bytes (default). */
@@ -48,8 +56,20 @@ interface KernelExports extends MatmulKernel {
   memory: WebAssembly.Memory;
 }
 
-/** Both builds, compiled on first use (null where WebAssembly SIMD is unavailable or refused). */
-const matmulKernel = new WasmKernel<KernelExports>(BATCH_MATMUL_WASM, BATCH_MATMUL_IN_PLACE_WASM);
+/** Both builds of both variants, compiled on first use (null where WebAssembly SIMD is unavailable or refused). */
+const matmulKernel = new WasmKernel<KernelExports>(BATCH_MATMUL_WASM, BATCH_MATMUL_IN_PLACE_WASM, {
+  base64: BATCH_MATMUL_FMA_WASM,
+  inPlaceBase64: BATCH_MATMUL_FMA_IN_PLACE_WASM,
+});
+
+/**
+ * Which matrix product kernel runs now: `'fma'` (fused multiply-adds, WebAssembly relaxed
+ * SIMD), `'simd'` (128-bit SIMD, a multiply and an add), or null where neither is available
+ * (no WebAssembly SIMD, compilation refused): products then run through tf.matMul.
+ */
+export function matmulKernelVariant(): KernelVariant | null {
+  return matmulKernel.own() ? matmulKernel.variant() : null;
+}
 
 /**
  * C = op(A)·op(B) for `a [batch, ra, ca]`, `b [batch, rb, cb]` (float32, inner sizes checked
@@ -162,7 +182,15 @@ function multiplyInPlace(
   try {
     const [aAt, bAt, cAt] = [heap.offset(a), heap.offset(b), heap.offset(out)];
     if (transposeB) kernel.transpose(bAt, scratch, batch, rb, cb);
-    const product: Product = { kernel, heap, aAt, bAt: transposeB ? scratch : bAt, cAt, scratch };
+    const product: Product = {
+      kernel,
+      variant: matmulKernel.variant(),
+      heap,
+      aAt,
+      bAt: transposeB ? scratch : bAt,
+      cAt,
+      scratch,
+    };
     const split = blocked
       ? blockSplit(product, batch, k, n, m, innerBlock)
       : batch > 1
@@ -185,6 +213,8 @@ function multiplyInPlace(
 /** Operands of a product in tfjs-wasm's heap (byte offsets; `bAt` already transposed if Bᵀ). */
 interface Product {
   kernel: MatmulKernel;
+  /** `kernel`'s variant (worker threads run the same). */
+  variant: KernelVariant;
   heap: WasmHeap;
   aAt: number;
   bAt: number;
@@ -253,6 +283,7 @@ function blockSplit(
     fixedFloats: [0, 0],
     steps: [rows * n, rows * m, n * m],
     granularity: 1,
+    variant: product.variant,
     copyFixed: (_shared, _first, at, bt) => [at, bt],
     copyUnits: (shared, u0, u1, at, bt) => {
       const heap = floats(product.heap);
@@ -287,6 +318,7 @@ function batchSplit(
     fixedFloats: [0, 0],
     steps: [sliceA, k * m, sliceC],
     granularity: 1,
+    variant: product.variant,
     copyFixed: (_shared, _first, at, bt) => [at, bt],
     copyUnits: (shared, u0, u1, at, bt) => {
       const heap = floats(product.heap);
@@ -327,6 +359,7 @@ function rowSplit(
     fixedFloats: transposeA ? [n * k, k * m] : [0, k * m],
     steps: [rowStep, 0, m],
     granularity: 4,
+    variant: product.variant,
     copyFixed: (shared, first, at, bt) => {
       const heap = floats(product.heap);
       const [a0, b0] = [product.aAt / 4, product.bAt / 4];
@@ -363,7 +396,7 @@ interface KernelAttrs {
   views?: number[][];
 }
 
-function register(backendName: string, memory: TensorMemory, kernel: KernelExports): void {
+function register(backendName: string, memory: TensorMemory): void {
   registerKernel({
     kernelName: KERNEL_NAME,
     backendName,
@@ -391,6 +424,8 @@ function register(backendName: string, memory: TensorMemory, kernel: KernelExpor
           innerBlock,
         );
       }
+      // the variant the setting selects now (simdBatchMatMulViews checked that it compiles)
+      const kernel = matmulKernel.own() as KernelExports;
       // inputs are read after the output exists: allocating it may move wasm's heap
       return memory.write(backend, outShape, (out) => {
         const [va, vb] = [memory.read(backend, a), memory.read(backend, b)];
@@ -451,7 +486,7 @@ export function simdBatchMatMulViews(
   if (a.dtype !== 'float32' || b.dtype !== 'float32') {
     throw new Error(`simdBatchMatMul: expected float32 operands, got ${a.dtype} and ${b.dtype}`);
   }
-  if (!getKernel(KERNEL_NAME, backendName)) register(backendName, memory, kernel);
+  if (!getKernel(KERNEL_NAME, backendName)) register(backendName, memory);
   const size = (shape: number[]) => shape.reduce((x, y) => x * y, 1);
   if (size(aView) !== a.size || size(bView) !== b.size) {
     throw new Error(

@@ -4,7 +4,7 @@
 // Other @setgen packages import these; users may, but the names carry no stability promise
 // beyond the package's minor version (see README, "Public surface and @setgen/ops/internal").
 export { type TensorMemory, tensorMemory } from './backend-memory.js';
-export { simdBatchMatMulAvailable } from './batch-matmul-kernel.js';
+export { matmulKernelVariant, simdBatchMatMulAvailable } from './batch-matmul-kernel.js';
 export { boundingDiameter, type EmdBelowCutoff, exactEmdBelowCutoff } from './earth-movers-distance.js';
 export {
   FUSED_ATTENTION_FLAG,
@@ -36,4 +36,11 @@ export { checkHostSet, checkReduction } from './set-batch.js';
 export { saveShared, withSharedClones } from './shared-clones.js';
 export { splitRows } from './split-rows.js';
 export * from './validate.js';
+export {
+  relaxedSimdAvailable,
+  setWasmFma,
+  type WasmFmaMode,
+  wasmFmaEnabled,
+} from './wasm-fma.js';
+export type { KernelVariant } from './wasm-kernel.js';
 export { zeroPadding } from './zero-padding.js';

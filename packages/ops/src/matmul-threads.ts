@@ -12,11 +12,16 @@
 // thread; a chunk that a worker failed on, or held past the timeout, is recomputed on the
 // calling thread, and the threads are then given up for good with a warning.
 //
+// The workers run the shared build of the calling thread's variant (plain SIMD or FMA, the one
+// `matmulKernelVariant()` reports; a pool made for the other variant is closed and a new one
+// started): V8's flags are process-wide, so a worker validates whatever the calling thread does.
+//
 // Node only, found at run time through `process.getBuiltinModule` (Node ≥ 20.16): there is no
 // import of a Node module here, so bundlers see nothing and browsers run one thread.
-import { BATCH_MATMUL_SHARED_WASM } from './batch-matmul-wasm.js';
+import { BATCH_MATMUL_FMA_SHARED_WASM, BATCH_MATMUL_SHARED_WASM } from './batch-matmul-wasm.js';
 import { ConfigError } from './errors.js';
-import { reserveMemory, wasmBinary } from './wasm-kernel.js';
+import { wasmFmaEnabled } from './wasm-fma.js';
+import { type KernelVariant, reserveMemory, wasmBinary } from './wasm-kernel.js';
 
 /** The kernel's exports (the same in every build). */
 export interface MatmulKernel {
@@ -260,13 +265,15 @@ class MatmulPool {
   constructor(
     modules: NodeModules,
     readonly threads: number,
+    /** The kernel variant the workers run (the calling thread's). */
+    readonly variant: KernelVariant,
   ) {
     this.memory = new WebAssembly.Memory({
       initial: 1,
       maximum: MAX_SHARED_BYTES / PAGE_BYTES + 1,
       shared: true,
     });
-    const binary = wasmBinary(BATCH_MATMUL_SHARED_WASM);
+    const binary = wasmBinary(variant === 'fma' ? BATCH_MATMUL_FMA_SHARED_WASM : BATCH_MATMUL_SHARED_WASM);
     const workerData = { binary, memory: this.memory, control: this.control.buffer, spinMs: SPIN_MS };
     this.workers = Array.from({ length: threads - 1 }, () => {
       const worker = new modules.workerThreads.Worker(workerSource, { eval: true, workerData });
@@ -366,13 +373,21 @@ export function onOneMatmulThread<T>(fn: () => T): T {
   }
 }
 
-/** The pool for a product of `multiplyAdds`, or null: one thread (small product, no threads, not up yet). */
-function poolFor(multiplyAdds: number): MatmulPool | null {
+/**
+ * The pool for a product of `multiplyAdds` computed with the kernel `variant`, or null: one
+ * thread (small product, no threads, not up yet). A pool of the other variant (FMA switched
+ * since it started) is closed and a new one started.
+ */
+function poolFor(multiplyAdds: number, variant: KernelVariant): MatmulPool | null {
   if (multiplyAdds < minMultiplyAdds || oneThread > 0 || matmulThreadsForTests.disabled) return null;
+  if (pool && pool.variant !== variant && !pool.broken) {
+    pool.close();
+    pool = undefined;
+  }
   if (pool === undefined) {
     const threads = resolveThreads();
     const modules = nodeModules();
-    pool = threads > 1 && modules ? new MatmulPool(modules, threads) : null;
+    pool = threads > 1 && modules ? new MatmulPool(modules, threads, variant) : null;
   }
   return pool?.ready ? pool : null;
 }
@@ -381,7 +396,7 @@ function poolFor(multiplyAdds: number): MatmulPool | null {
 export const matmulThreadsForTests = {
   pool: (): MatmulPool | null | undefined => pool,
   async whenReady(): Promise<void> {
-    poolFor(Number.POSITIVE_INFINITY);
+    poolFor(Number.POSITIVE_INFINITY, wasmFmaEnabled() ? 'fma' : 'simd');
     const start = Date.now();
     while (pool && !pool.ready && Date.now() - start < 10_000) await new Promise((r) => setTimeout(r, 5));
   },
@@ -412,6 +427,8 @@ export interface SplitProduct {
   steps: [number, number, number];
   /** Units per chunk are rounded to a multiple of this (4 rows: the kernel's row tile). */
   granularity: number;
+  /** The kernel variant the calling thread computes with (the workers run the same). */
+  variant: KernelVariant;
 }
 
 /** What the calling thread does: copy a region's operands in, compute units in place, take results out. */
@@ -442,7 +459,7 @@ export function runSplit(split: SplitProduct, multiplyAdds: number, calls: Split
     multiplyAdds < matmulThreadsForTests.minIntensity * (fixedFloats[0] + fixedFloats[1] + units * perUnit)
   )
     return false;
-  const workers = poolFor(multiplyAdds);
+  const workers = poolFor(multiplyAdds, split.variant);
   if (!workers?.settled(timeoutMs)) return false;
   // the workers' region: their share of the units and a little more, which the calling thread
   // takes back if it is done first (it also copies); limited by the shared memory

@@ -3,15 +3,59 @@
 // may refuse synchronous compilation of larger modules (older Chromium: over 4 kB, with a
 // RangeError; Chromium 156 compiles our 4.2 kB kernel synchronously), and then the
 // module compiles in the background and the kernel counts as unavailable until it is ready
-// (callers fall back to tfjs ops meanwhile; `ready()` waits for it).
+// (callers fall back to tfjs ops meanwhile; `ready()` waits for it). A kernel may come in two
+// variants, plain SIMD and FMA (relaxed SIMD, wasm-fma.ts): each call uses the one the current
+// setting selects, each variant compiled on first use.
+import { wasmFmaEnabled } from './wasm-fma.js';
+
+/** A kernel's variant: multiply-adds fused through relaxed SIMD, or a multiply and an add. */
+export type KernelVariant = 'fma' | 'simd';
 
 /** A kernel's binary from its base64 text. */
 export function wasmBinary(base64: string): Uint8Array<ArrayBuffer> {
   return Uint8Array.from(atob(base64), (c) => c.charCodeAt(0));
 }
 
-/** A kernel with two builds: one with its own memory, one importing `env.memory` (in place). */
+/**
+ * A kernel with two builds per variant: one with its own memory, one importing `env.memory`
+ * (in place); the FMA variant's builds are optional.
+ */
 export class WasmKernel<Exports> {
+  private readonly simd: KernelBuilds<Exports>;
+  private readonly fma: KernelBuilds<Exports> | null;
+
+  constructor(base64: string, inPlaceBase64: string, fma?: { base64: string; inPlaceBase64: string }) {
+    this.simd = new KernelBuilds(base64, inPlaceBase64);
+    this.fma = fma ? new KernelBuilds(fma.base64, fma.inPlaceBase64) : null;
+  }
+
+  /** The variant calls use now: 'fma' where the kernel has one and FMA is on (wasm-fma.ts). */
+  variant(): KernelVariant {
+    return this.fma && wasmFmaEnabled() ? 'fma' : 'simd';
+  }
+
+  private builds(): KernelBuilds<Exports> {
+    return this.variant() === 'fma' ? (this.fma as KernelBuilds<Exports>) : this.simd;
+  }
+
+  /** Resolves when the current variant is compiled (true) or known to be unavailable (false). */
+  ready(): Promise<boolean> {
+    return this.builds().ready();
+  }
+
+  /** The current variant's build with its own memory, or null while unavailable. */
+  own(): Exports | null {
+    return this.builds().own();
+  }
+
+  /** The current variant's build computing in `memory`, or null (unavailable, or the import is refused). */
+  inPlace(memory: WebAssembly.Memory): Exports | null {
+    return this.builds().inPlace(memory);
+  }
+}
+
+/** One variant of a kernel: a build with its own memory and one importing `env.memory` (in place). */
+class KernelBuilds<Exports> {
   /** undefined: not tried yet; null: unavailable (no SIMD, compilation refused). */
   private modules: { own: WebAssembly.Module; inPlace: WebAssembly.Module } | null | undefined;
   private pending: Promise<void> | null = null;

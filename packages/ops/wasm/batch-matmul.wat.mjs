@@ -14,36 +14,59 @@
 // row p are multiplied by the splatted A[i+r][p] and accumulated (R·V accumulators, one
 // pass over k). Tiles are 4×8 and 4×4 over the rows in blocks of four, then 1×8 and 1×4
 // for the remaining rows; the last m mod 4 columns are scalar dot products.
+//
+// With `fma`, the same kernel multiplies and adds through WebAssembly relaxed SIMD
+// (`f32x4.relaxed_madd`: one fused multiply-add, vfmadd231ps on x64 with FMA3, fmla on arm64,
+// rounded once; a runtime without fused hardware may round twice): the summation order is
+// the same, each step rounds once instead of twice. Its scalar columns use the same
+// instruction on splatted values (lane 0 kept), so every element of C is summed alike.
+// Its row blocks and tiles can be chosen (`rows`, `vectors`): with one instruction per
+// multiply-add the loads weigh more, and larger tiles load less per multiply-add (V8 on x64
+// has 16 vector registers: R·V accumulators + V of B + 1 of A must fit in 15).
 
 import { add, bytes, get, int, mul, resetLabels, set, whileLoop } from './wat.mjs';
 
 const ROWS = 4; // rows of the main tile
 const VECTORS = 2; // 4-float vectors of the main tile
+/** Main tile of the FMA build: 4×8 too (measured against 6×8, 5×8 and 3×12: README "Matrix products"). */
+export const FMA_TILE = { rows: 4, vectors: 2 };
 
 /**
  * One tile of C: rows i..i+R, columns j..j+4V (vector) or the single column j (V = 0,
  * scalar). Expects $a0..$a{R-1} at A[i+r][0], $bRow at B[0][j] and $cTile at C[i][j].
+ * With `fma` every multiply-add is one `f32x4.relaxed_madd` (scalar columns: on splatted
+ * values in vector accumulators, lane 0 stored).
  */
-function tile(R, V) {
+function tile(R, V, fma) {
   const vector = V > 0;
-  const zero = vector ? '(v128.const i32x4 0 0 0 0)' : '(f32.const 0)';
+  const wide = vector || fma; // vector accumulators
+  const zero = wide ? '(v128.const i32x4 0 0 0 0)' : '(f32.const 0)';
   const accumulators = [];
   for (let r = 0; r < R; r++) for (let v = 0; v < Math.max(V, 1); v++) accumulators.push([r, v]);
-  const acc = (r, v) => (vector ? `acc${r}_${v}` : `acc${r}_scalar`);
-  const loadB = (v) => (vector ? `(v128.load offset=${16 * v} ${get('b')})` : `(f32.load ${get('b')})`);
-  const loadA = (r) => (vector ? `(v128.load32_splat ${get(`p${r}`)})` : `(f32.load ${get(`p${r}`)})`);
+  const acc = (r, v) => (vector ? `acc${r}_${v}` : fma ? `acc${r}_lane` : `acc${r}_scalar`);
+  const loadB = (v) =>
+    vector
+      ? `(v128.load offset=${16 * v} ${get('b')})`
+      : fma
+        ? `(v128.load32_splat ${get('b')})`
+        : `(f32.load ${get('b')})`;
+  const loadA = (r) => (wide ? `(v128.load32_splat ${get(`p${r}`)})` : `(f32.load ${get(`p${r}`)})`);
   const madd = (r, v) =>
-    vector
-      ? set(acc(r, v), `(f32x4.add ${get(acc(r, v))} (f32x4.mul ${get('x')} ${get(`y${v}`)}))`)
-      : set(acc(r, v), `(f32.add ${get(acc(r, v))} (f32.mul ${get('s')} ${get('t')}))`);
-  const store = (r, v) =>
-    vector
-      ? `(v128.store offset=${16 * v} ${add(get('cTile'), mul(int(r), get('rowStrideC')))} ${get(acc(r, v))})`
-      : `(f32.store ${add(get('cTile'), mul(int(r), get('rowStrideC')))} ${get(acc(r, v))})`;
+    fma
+      ? set(acc(r, v), `(f32x4.relaxed_madd ${get('x')} ${get(`y${v}`)} ${get(acc(r, v))})`)
+      : vector
+        ? set(acc(r, v), `(f32x4.add ${get(acc(r, v))} (f32x4.mul ${get('x')} ${get(`y${v}`)}))`)
+        : set(acc(r, v), `(f32.add ${get(acc(r, v))} (f32.mul ${get('s')} ${get('t')}))`);
+  const store = (r, v) => {
+    const at = add(get('cTile'), mul(int(r), get('rowStrideC')));
+    if (vector) return `(v128.store offset=${16 * v} ${at} ${get(acc(r, v))})`;
+    if (fma) return `(f32.store ${at} (f32x4.extract_lane 0 ${get(acc(r, v))}))`;
+    return `(f32.store ${at} ${get(acc(r, v))})`;
+  };
   const step = [];
-  for (let v = 0; v < Math.max(V, 1); v++) step.push(vector ? set(`y${v}`, loadB(v)) : set('t', loadB(v)));
+  for (let v = 0; v < Math.max(V, 1); v++) step.push(wide ? set(`y${v}`, loadB(v)) : set('t', loadB(v)));
   for (let r = 0; r < R; r++) {
-    step.push(vector ? set('x', loadA(r)) : set('s', loadA(r)));
+    step.push(wide ? set('x', loadA(r)) : set('s', loadA(r)));
     for (let v = 0; v < Math.max(V, 1); v++) step.push(madd(r, v));
     step.push(set(`p${r}`, add(get(`p${r}`), get('colStrideA'))));
   }
@@ -59,8 +82,13 @@ function tile(R, V) {
   ].join('\n');
 }
 
-/** All tiles of the row block i..i+R: columns in steps of 8, then 4, then one. */
-function rowBlock(R) {
+/** Vector widths of a row block's tiles, widest first: `vectors`, then 2 and 1 below it. */
+function tileWidths(vectors) {
+  return [...new Set([vectors, 2, 1])].filter((v) => v <= vectors).sort((x, y) => y - x);
+}
+
+/** All tiles of the row block i..i+R: columns in steps of 4V, then narrower, then one. */
+function rowBlock(R, vectors, fma) {
   const rowPointers = Array.from({ length: R }, (_, r) =>
     set(`a${r}`, add(get('aBatch'), mul(add(get('i'), int(r)), get('rowStrideA')))),
   );
@@ -71,21 +99,30 @@ function rowBlock(R) {
   const columns = (width, V) =>
     whileLoop(
       `(i32.le_s ${add(get('j'), int(width))} ${get('m')})`,
-      `${tilePointers}\n${tile(R, V)}\n${set('j', add(get('j'), int(width)))}`,
+      `${tilePointers}\n${tile(R, V, fma)}\n${set('j', add(get('j'), int(width)))}`,
     );
-  return [...rowPointers, set('j', int(0)), columns(4 * VECTORS, VECTORS), columns(4, 1), columns(1, 0)].join(
-    '\n',
-  );
+  return [
+    ...rowPointers,
+    set('j', int(0)),
+    ...tileWidths(vectors).map((V) => columns(4 * V, V)),
+    columns(1, 0),
+  ].join('\n');
 }
 
-function locals() {
+/** Row blocks, tallest first: `rows`, then 4 below it, then single rows. */
+function rowBlocks(rows) {
+  return [...new Set([rows, 4, 1])].filter((r) => r <= rows).sort((x, y) => y - x);
+}
+
+function locals(rows, vectors, fma) {
   const names = [];
-  for (let r = 0; r < ROWS; r++) for (let v = 0; v < VECTORS; v++) names.push(`(local $acc${r}_${v} v128)`);
-  for (let r = 0; r < ROWS; r++) names.push(`(local $acc${r}_scalar f32)`);
+  for (let r = 0; r < rows; r++) for (let v = 0; v < vectors; v++) names.push(`(local $acc${r}_${v} v128)`);
+  for (let r = 0; r < rows; r++)
+    names.push(fma ? `(local $acc${r}_lane v128)` : `(local $acc${r}_scalar f32)`);
   names.push('(local $x v128)');
-  for (let v = 0; v < VECTORS; v++) names.push(`(local $y${v} v128)`);
-  names.push('(local $s f32) (local $t f32)');
-  for (let r = 0; r < ROWS; r++) names.push(`(local $a${r} i32) (local $p${r} i32)`);
+  for (let v = 0; v < vectors; v++) names.push(`(local $y${v} v128)`);
+  if (!fma) names.push('(local $s f32) (local $t f32)');
+  for (let r = 0; r < rows; r++) names.push(`(local $a${r} i32) (local $p${r} i32)`);
   for (const name of ['b', 'q', 'bRow', 'cTile', 'i', 'j', 'batchIndex', 'aBatch', 'bBatch', 'cBatch'])
     names.push(`(local $${name} i32)`);
   for (const name of ['rowStrideA', 'colStrideA', 'rowStrideC']) names.push(`(local $${name} i32)`);
@@ -98,10 +135,23 @@ export const SHARED_MAXIMUM_PAGES = 65536;
 /**
  * The whole module: exports `matmul` and `transpose`, and its own `memory`, or with
  * `importMemory` computes in the memory it is given as `env.memory` (with `shared`, a shared
- * memory: the same code, for worker threads).
+ * memory: the same code, for worker threads). With `fma`, multiply-adds are fused (relaxed
+ * SIMD) and the main tile is `rows` × 4·`vectors` (default FMA_TILE).
  */
-export function batchMatMulWat({ importMemory = false, shared = false } = {}) {
+export function batchMatMulWat({
+  importMemory = false,
+  shared = false,
+  fma = false,
+  rows = fma ? FMA_TILE.rows : ROWS,
+  vectors = fma ? FMA_TILE.vectors : VECTORS,
+} = {}) {
   resetLabels();
+  const rowLoops = rowBlocks(rows).map((R) =>
+    whileLoop(
+      R === 1 ? `(i32.lt_s ${get('i')} ${get('n')})` : `(i32.le_s ${add(get('i'), int(R))} ${get('n')})`,
+      `${rowBlock(R, vectors, fma)}\n${set('i', add(get('i'), int(R)))}`,
+    ),
+  );
   const body = [
     set('rowStrideA', bytes(get('rowStrideAe'))),
     set('colStrideA', bytes(get('colStrideAe'))),
@@ -114,11 +164,7 @@ export function batchMatMulWat({ importMemory = false, shared = false } = {}) {
         set('bBatch', add(get('bm'), mul(mul(get('batchIndex'), get('k')), get('rowStrideC')))),
         set('cBatch', add(get('c'), mul(mul(get('batchIndex'), get('n')), get('rowStrideC')))),
         set('i', int(0)),
-        whileLoop(
-          `(i32.le_s ${add(get('i'), int(ROWS))} ${get('n')})`,
-          `${rowBlock(ROWS)}\n${set('i', add(get('i'), int(ROWS)))}`,
-        ),
-        whileLoop(`(i32.lt_s ${get('i')} ${get('n')})`, `${rowBlock(1)}\n${set('i', add(get('i'), int(1)))}`),
+        ...rowLoops,
         set('batchIndex', add(get('batchIndex'), int(1))),
       ].join('\n'),
     ),
@@ -134,7 +180,7 @@ ${
 (func (export "matmul") (param $a i32) (param $bm i32) (param $c i32)
       (param $batch i32) (param $n i32) (param $k i32) (param $m i32)
       (param $batchStrideA i32) (param $rowStrideAe i32) (param $colStrideAe i32)
-${locals()}
+${locals(rows, vectors, fma)}
 ${body})
 ${transposeFunction()}
 )`;

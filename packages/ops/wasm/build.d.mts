@@ -1,10 +1,19 @@
 /**
  * The matmul kernel assembled from batch-matmul.wat.mjs (with `importMemory`: computing in
- * env.memory; with `shared` as well: in a shared env.memory).
+ * env.memory; with `shared` as well: in a shared env.memory; with `fma`: fused multiply-adds
+ * through relaxed SIMD, main tile `rows` × 4·`vectors`).
  */
-export function assemble(options?: { importMemory?: boolean; shared?: boolean }): Promise<Buffer>;
-/** The TypeScript module that carries the matmul kernel's three binaries. */
-export function moduleSource(binary: Buffer, inPlaceBinary: Buffer, sharedBinary: Buffer): string;
+export function assemble(options?: {
+  importMemory?: boolean;
+  shared?: boolean;
+  fma?: boolean;
+  rows?: number;
+  vectors?: number;
+}): Promise<Buffer>;
+/** The six committed matmul builds: `[own, inPlace, shared]` without and with FMA. */
+export function assembleAll(): Promise<[Buffer[], Buffer[]]>;
+/** The TypeScript module that carries the matmul kernel's six binaries (`assembleAll`'s two triples). */
+export function moduleSource(simd: Buffer[], fma: Buffer[]): string;
 /** The fused attention kernel assembled from fused-attention.wat.mjs (with `importMemory`: in env.memory). */
 export function assembleAttention(options?: { importMemory?: boolean }): Promise<Buffer>;
 /** The TypeScript module that carries the attention kernel's two binaries. */

@@ -1,6 +1,7 @@
 // Assembles the WebAssembly kernels into TypeScript modules that carry their bytes as base64
 // (so the published package needs no file loading and works in browsers and Node alike):
-//   batch-matmul.wat.mjs     → src/batch-matmul-wasm.ts     (own memory, in place, shared)
+//   batch-matmul.wat.mjs     → src/batch-matmul-wasm.ts     (own memory, in place, shared;
+//                                                             each also with FMA: relaxed SIMD)
 //   fused-attention.wat.mjs  → src/fused-attention-wasm.ts  (own memory, in place)
 //   layer-norm.wat.mjs       → src/layer-norm-wasm.ts       (own memory, in place)
 //   node wasm/build.mjs          write the modules
@@ -23,11 +24,23 @@ async function toBinary(name, text, features) {
 
 /**
  * The matmul module with its own memory, or with `importMemory` the one computing in
- * `env.memory` (with `shared`, a shared memory).
+ * `env.memory` (with `shared`, a shared memory); with `fma`, the relaxed-SIMD build (its main
+ * tile `rows` × 4·`vectors`, default the committed one).
  */
-export function assemble({ importMemory = false, shared = false } = {}) {
-  const features = { simd: true, threads: shared };
-  return toBinary('batch-matmul.wat', batchMatMulWat({ importMemory, shared }), features);
+export function assemble({ importMemory = false, shared = false, fma = false, rows, vectors } = {}) {
+  const features = { simd: true, threads: shared, relaxed_simd: fma };
+  return toBinary('batch-matmul.wat', batchMatMulWat({ importMemory, shared, fma, rows, vectors }), features);
+}
+
+/** The six matmul builds: `[own, inPlace, shared]` without and with FMA. */
+export async function assembleAll() {
+  const builds = async (fma) =>
+    Promise.all([
+      assemble({ fma }),
+      assemble({ importMemory: true, fma }),
+      assemble({ importMemory: true, shared: true, fma }),
+    ]);
+  return [await builds(false), await builds(true)];
 }
 
 /**
@@ -44,14 +57,28 @@ function kernelModuleSource(wat, constants) {
 
 const IN_PLACE = 'The same kernel computing in an imported memory (env.memory), base64.';
 
-export function moduleSource(binary, inPlaceBinary, sharedBinary) {
+const SHARED = 'The same kernel computing in an imported shared memory (worker threads), base64.';
+
+/** The matmul module's source from `[own, inPlace, shared]` builds without and with FMA (assembleAll). */
+export function moduleSource([binary, inPlaceBinary, sharedBinary], [fmaBinary, fmaInPlace, fmaShared]) {
   return kernelModuleSource('batch-matmul.wat.mjs', [
     ['BATCH_MATMUL_WASM', 'The batched matrix product kernel (WebAssembly with SIMD), base64.', binary],
     ['BATCH_MATMUL_IN_PLACE_WASM', IN_PLACE, inPlaceBinary],
+    ['BATCH_MATMUL_SHARED_WASM', SHARED, sharedBinary],
     [
-      'BATCH_MATMUL_SHARED_WASM',
-      'The same kernel computing in an imported shared memory (worker threads), base64.',
-      sharedBinary,
+      'BATCH_MATMUL_FMA_WASM',
+      'The same kernel with fused multiply-adds (WebAssembly relaxed SIMD: f32x4.relaxed_madd), base64.',
+      fmaBinary,
+    ],
+    [
+      'BATCH_MATMUL_FMA_IN_PLACE_WASM',
+      `The FMA kernel computing in an imported memory (env.memory), base64.`,
+      fmaInPlace,
+    ],
+    [
+      'BATCH_MATMUL_FMA_SHARED_WASM',
+      'The FMA kernel computing in an imported shared memory (worker threads), base64.',
+      fmaShared,
     ],
   ]);
 }
@@ -86,14 +113,7 @@ export function layerNormModuleSource(binary, inPlaceBinary) {
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   const modules = [
-    [
-      'batch-matmul-wasm.ts',
-      moduleSource(
-        await assemble(),
-        await assemble({ importMemory: true }),
-        await assemble({ importMemory: true, shared: true }),
-      ),
-    ],
+    ['batch-matmul-wasm.ts', moduleSource(...(await assembleAll()))],
     [
       'fused-attention-wasm.ts',
       attentionModuleSource(await assembleAttention(), await assembleAttention({ importMemory: true })),
