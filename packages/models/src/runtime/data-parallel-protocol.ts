@@ -103,6 +103,12 @@ export interface JobMessage {
   state?: string;
   bounds: number[];
   batch: Record<string, FieldData>;
+  /**
+   * Whether the main thread's SIMD kernels use fused multiply-adds now (@setgen/ops
+   * `setWasmFma`): the worker computes with the same variant, so a shard gives the same bits
+   * on either thread (V8's flags are process-wide: what validates there validates here).
+   */
+  wasmFma: boolean;
 }
 
 /** What a worker is started with. */

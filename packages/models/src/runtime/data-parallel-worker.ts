@@ -29,6 +29,7 @@ async function start(): Promise<void> {
   if (init.setup) await import(init.setup);
   const tf = await import('@tensorflow/tfjs-core');
   const { setMatmulThreads } = await import('@setgen/ops/node');
+  const { setWasmFma } = await import('@setgen/ops/internal');
   // both cores already run a shard each: no matrix-product threads on top
   setMatmulThreads(1);
   await import('../index.js'); // the shipped models register themselves
@@ -56,6 +57,7 @@ async function start(): Promise<void> {
   const variables = model.trainableVariables;
 
   function load(job: JobMessage): void {
+    setWasmFma(job.wasmFma); // the main thread's kernel variant
     if (job.state !== undefined) model.restoreTrainingState?.(JSON.parse(job.state));
     let at = 0;
     for (const { variable } of named) {

@@ -19,7 +19,7 @@ import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { ConfigError } from '@setgen/ops';
-import { checkOptions, is, onOneMatmulThread } from '@setgen/ops/internal';
+import { checkOptions, is, onOneMatmulThread, wasmFmaEnabled } from '@setgen/ops/internal';
 import { env, getBackend, type Tensor } from '@tensorflow/tfjs-core';
 import {
   CONTROL_WORDS,
@@ -358,6 +358,7 @@ class ShardWorkers implements ShardRunner {
       ...(changed && state !== undefined ? { state } : {}),
       bounds: [...job.bounds],
       batch,
+      wasmFma: wasmFmaEnabled(),
     };
   }
 }
