@@ -10,7 +10,7 @@
 
 import { join } from 'node:path';
 import { Random } from '@setgen/ops';
-import { FUSED_ATTENTION_FLAG } from '@setgen/ops/internal';
+import { FUSED_ATTENTION_FLAG, matmulKernelVariant } from '@setgen/ops/internal';
 import * as tf from '@tensorflow/tfjs-core';
 import {
   backendsFromArgs,
@@ -50,7 +50,16 @@ for (const backend of backendsFromArgs()) {
     out.dispose();
     return performance.now() - t0;
   };
-  const extra = { B, N, dim: D, heads: H, ln: false, variant: 'set-transformer', mode: 'MAB(X,X) forward' };
+  const extra = {
+    B,
+    N,
+    dim: D,
+    heads: H,
+    ln: false,
+    variant: 'set-transformer',
+    mode: 'MAB(X,X) forward',
+    matmul_kernel: matmulKernelVariant(),
+  };
   for (const fused of argv.includes('--unfused') ? [true, false] : [true]) {
     if (!selected(MAB_NAME)) break;
     tf.env().set(FUSED_ATTENTION_FLAG, fused);

@@ -9,6 +9,8 @@
 // `cpu_ms` = median process CPU time of a timed step (the peer reports the same): on a shared
 // machine it moves less with the load than the wall time does.
 //   node bench/one-shot-set-vae.bench.mjs [--backends wasm,cpu]
+import { matmulKernelVariant } from '@setgen/ops/internal';
+import { getMatmulThreads } from '@setgen/ops/node';
 import * as tf from '@tensorflow/tfjs-core';
 import { backendsFromArgs, bench, selected, useBackend } from '../../../scripts/bench-harness.mjs';
 import { dataParallel, OneShotSetVAE } from '../dist/node.js';
@@ -44,7 +46,15 @@ for (const backend of backendsFromArgs(['wasm'])) {
         return total;
       };
       const warmup = 2;
-      const extra = { B: 128, n, params: model.countParams(), ...parallel };
+      // matmul_kernel: 'fma' (relaxed SIMD: Node ≥ 22, or node --experimental-wasm-relaxed-simd) or 'simd'
+      const extra = {
+        B: 128,
+        n,
+        params: model.countParams(),
+        ...parallel,
+        matmul_kernel: matmulKernelVariant(),
+        matmul_threads: getMatmulThreads(),
+      };
       Object.defineProperty(extra, 'cpu_ms', { enumerable: true, get: () => median(cpu.slice(warmup)) });
       await bench(name, step, {
         runs: backend === 'cpu' ? 3 : 10,

@@ -10,6 +10,7 @@
 //   setvae_step_dp2_inline    the same 2 shards both on the main thread: the cost of sharding
 //                             where there is one core (`workers: 0`)
 //   node bench/setvae.bench.mjs [--backends wasm,cpu] [--only setvae_step]
+import { matmulKernelVariant } from '@setgen/ops/internal';
 import * as tf from '@tensorflow/tfjs-core';
 import { backendsFromArgs, bench, selected, useBackend } from '../../../scripts/bench-harness.mjs';
 import { dataParallel, SetVAE } from '../dist/node.js';
@@ -56,7 +57,14 @@ for (const backend of backendsFromArgs(['wasm', 'cpu'])) {
       runs,
       warmup: 2,
       backend,
-      extra: { B, set_size: n, padded_to: mask ? 342 : n, params: model.countParams(), ...parallel },
+      extra: {
+        B,
+        set_size: n,
+        padded_to: mask ? 342 : n,
+        params: model.countParams(),
+        ...parallel,
+        matmul_kernel: matmulKernelVariant(),
+      },
     });
     model.dispose();
   }

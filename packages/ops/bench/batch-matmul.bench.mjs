@@ -6,7 +6,7 @@
 // Build first: `pnpm exec tsc -b`. Run: `node bench/batch-matmul.bench.mjs [--backends wasm,cpu]`.
 import * as tf from '@tensorflow/tfjs-core';
 import { backendsFromArgs, bench, useBackend } from '../../../scripts/bench-harness.mjs';
-import { batchMatMul } from '../dist/internal.js';
+import { batchMatMul, matmulKernelVariant } from '../dist/internal.js';
 
 const CASES = [
   // name, a, b, transposeA, transposeB
@@ -25,7 +25,8 @@ for (const backend of backendsFromArgs(['wasm'])) {
     const a = tf.randomNormal(sa);
     const b = tf.randomNormal(sb);
     const runs = backend === 'cpu' ? 3 : 10;
-    const extra = { a: sa, b: sb, transposeA, transposeB };
+    // matmul_kernel: 'fma' (relaxed SIMD: Node ≥ 22, or node --experimental-wasm-relaxed-simd) or 'simd'
+    const extra = { a: sa, b: sb, transposeA, transposeB, matmul_kernel: matmulKernelVariant() };
     const ours = await bench(name, () => tf.dispose(batchMatMul(a, b, { transposeA, transposeB })), {
       runs,
       warmup: 2,

@@ -17,6 +17,8 @@ import {
   fusedAttentionAvailable,
   fusedAttentionReady,
   fusedSoftmaxAttention,
+  matmulKernelVariant,
+  relaxedSimdAvailable,
   splitRows,
 } from '../src/internal.js';
 
@@ -123,6 +125,8 @@ cases.push(
       const [gradA, gradB] = tf.grads(loss(ours))([a, b]);
       const [refGradA, refGradB] = tf.grads(loss(reference))([a, b]);
       const kernel = tf.getKernel('SetgenBatchMatMul', tf.getBackend()) ? 1 : 0;
+      // the kernel variant that ran: FMA (relaxed SIMD, on by default in Chromium ≥ 114) or plain SIMD
+      const variant = matmulKernelVariant();
       return {
         product: ours(a, b),
         gradA,
@@ -131,6 +135,8 @@ cases.push(
         refGradA,
         refGradB,
         'info.kernel': kernel,
+        'info.fma': kernel && variant === 'fma' ? 1 : 0,
+        'info.relaxedSimd': relaxedSimdAvailable() ? 1 : 0,
       };
     },
     teardown: (inputs: tf.Tensor[]) => tf.dispose(inputs),

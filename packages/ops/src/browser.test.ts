@@ -67,7 +67,11 @@ describeConformance('@setgen/ops on wasm, cpu, webgl and webgpu in Chromium', {
           expect(worst, `${backend} ${key}`).toBeLessThan(2e-5);
         }
         // our SIMD kernel is registered where it runs (wasm, cpu); elsewhere batchMatMul is tf.matMul
-        expect(values['info.kernel']).toEqual([backend === 'wasm' || backend === 'cpu' ? 1 : 0]);
+        const ours = backend === 'wasm' || backend === 'cpu';
+        expect(values['info.kernel']).toEqual([ours ? 1 : 0]);
+        // Chromium validates WebAssembly relaxed SIMD by default (since 114): the FMA variant ran
+        expect(values['info.relaxedSimd']).toEqual([1]);
+        expect(values['info.fma']).toEqual([ours ? 1 : 0]);
       },
     );
 
