@@ -23,8 +23,13 @@ import {
 } from '@tensorflow/tfjs-core';
 import { type TensorMemory, tensorMemory } from './backend-memory.js';
 import { ConfigError, DataError, formatShape, ShapeError } from './errors.js';
-import { FUSED_ATTENTION_IN_PLACE_WASM, FUSED_ATTENTION_WASM } from './fused-attention-wasm.js';
-import { reserveMemory, WasmKernel } from './wasm-kernel.js';
+import {
+  FUSED_ATTENTION_FMA_IN_PLACE_WASM,
+  FUSED_ATTENTION_FMA_WASM,
+  FUSED_ATTENTION_IN_PLACE_WASM,
+  FUSED_ATTENTION_WASM,
+} from './fused-attention-wasm.js';
+import { type KernelVariant, reserveMemory, WasmKernel } from './wasm-kernel.js';
 
 const KERNEL_NAME = 'SetgenFusedAttention';
 /**
@@ -64,7 +69,16 @@ interface AttentionExports {
   scratchBytes(nk: number, d: number): number;
 }
 
-const kernel = new WasmKernel<AttentionExports>(FUSED_ATTENTION_WASM, FUSED_ATTENTION_IN_PLACE_WASM);
+/** Plain SIMD and FMA (relaxed SIMD) builds; the FMA one where the setting selects it (wasm-fma.ts). */
+const kernel = new WasmKernel<AttentionExports>(FUSED_ATTENTION_WASM, FUSED_ATTENTION_IN_PLACE_WASM, {
+  base64: FUSED_ATTENTION_FMA_WASM,
+  inPlaceBase64: FUSED_ATTENTION_FMA_IN_PLACE_WASM,
+});
+
+/** Which attention kernel runs now: 'fma' (relaxed SIMD), 'simd', or null where neither is available. */
+export function fusedAttentionVariant(): KernelVariant | null {
+  return kernel.own() ? kernel.variant() : null;
+}
 
 /** Options of `fusedSoftmaxAttention`. */
 export interface FusedAttentionOptions {

@@ -11,6 +11,7 @@ export {
   type FusedAttentionOptions,
   fusedAttentionAvailable,
   fusedAttentionReady,
+  fusedAttentionVariant,
   fusedSoftmaxAttention,
 } from './fused-attention.js';
 export {

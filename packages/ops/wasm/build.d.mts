@@ -14,10 +14,12 @@ export function assemble(options?: {
 export function assembleAll(): Promise<[Buffer[], Buffer[]]>;
 /** The TypeScript module that carries the matmul kernel's six binaries (`assembleAll`'s two triples). */
 export function moduleSource(simd: Buffer[], fma: Buffer[]): string;
-/** The fused attention kernel assembled from fused-attention.wat.mjs (with `importMemory`: in env.memory). */
-export function assembleAttention(options?: { importMemory?: boolean }): Promise<Buffer>;
-/** The TypeScript module that carries the attention kernel's two binaries. */
-export function attentionModuleSource(binary: Buffer, inPlaceBinary: Buffer): string;
+/** The fused attention kernel assembled from fused-attention.wat.mjs (with `importMemory`: in env.memory; with `fma`: relaxed SIMD). */
+export function assembleAttention(options?: { importMemory?: boolean; fma?: boolean }): Promise<Buffer>;
+/** The four committed attention builds: `[own, inPlace]` without and with FMA. */
+export function assembleAttentionAll(): Promise<[Buffer[], Buffer[]]>;
+/** The TypeScript module that carries the attention kernel's four binaries (`assembleAttentionAll`'s two pairs). */
+export function attentionModuleSource(simd: Buffer[], fma: Buffer[]): string;
 /** The fused LayerNorm kernel assembled from layer-norm.wat.mjs (with `importMemory`: in env.memory). */
 export function assembleLayerNorm(options?: { importMemory?: boolean }): Promise<Buffer>;
 /** The TypeScript module that carries the LayerNorm kernel's two binaries. */

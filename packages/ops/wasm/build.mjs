@@ -2,7 +2,7 @@
 // (so the published package needs no file loading and works in browsers and Node alike):
 //   batch-matmul.wat.mjs     → src/batch-matmul-wasm.ts     (own memory, in place, shared;
 //                                                             each also with FMA: relaxed SIMD)
-//   fused-attention.wat.mjs  → src/fused-attention-wasm.ts  (own memory, in place)
+//   fused-attention.wat.mjs  → src/fused-attention-wasm.ts  (own memory, in place; both with FMA)
 //   layer-norm.wat.mjs       → src/layer-norm-wasm.ts       (own memory, in place)
 //   node wasm/build.mjs          write the modules
 //   node wasm/build.mjs --check  exit 1 if a committed module is not what its source gives
@@ -83,15 +83,39 @@ export function moduleSource([binary, inPlaceBinary, sharedBinary], [fmaBinary, 
   ]);
 }
 
-/** The fused attention module with its own memory, or with `importMemory` computing in `env.memory`. */
-export function assembleAttention({ importMemory = false } = {}) {
-  return toBinary('fused-attention.wat', fusedAttentionWat({ importMemory }), { simd: true });
+/**
+ * The fused attention module with its own memory, or with `importMemory` computing in
+ * `env.memory`; with `fma`, the relaxed-SIMD build.
+ */
+export function assembleAttention({ importMemory = false, fma = false } = {}) {
+  return toBinary('fused-attention.wat', fusedAttentionWat({ importMemory, fma }), {
+    simd: true,
+    relaxed_simd: fma,
+  });
 }
 
-export function attentionModuleSource(binary, inPlaceBinary) {
+/** The four attention builds: `[own, inPlace]` without and with FMA. */
+export async function assembleAttentionAll() {
+  const builds = async (fma) =>
+    Promise.all([assembleAttention({ fma }), assembleAttention({ importMemory: true, fma })]);
+  return [await builds(false), await builds(true)];
+}
+
+/** The attention module's source from `[own, inPlace]` builds without and with FMA (assembleAttentionAll). */
+export function attentionModuleSource([binary, inPlaceBinary], [fmaBinary, fmaInPlace]) {
   return kernelModuleSource('fused-attention.wat.mjs', [
     ['FUSED_ATTENTION_WASM', 'The fused softmax-attention kernel (WebAssembly with SIMD), base64.', binary],
     ['FUSED_ATTENTION_IN_PLACE_WASM', IN_PLACE, inPlaceBinary],
+    [
+      'FUSED_ATTENTION_FMA_WASM',
+      'The same kernel with fused multiply-adds (WebAssembly relaxed SIMD: f32x4.relaxed_madd), base64.',
+      fmaBinary,
+    ],
+    [
+      'FUSED_ATTENTION_FMA_IN_PLACE_WASM',
+      'The FMA kernel computing in an imported memory (env.memory), base64.',
+      fmaInPlace,
+    ],
   ]);
 }
 
@@ -114,10 +138,7 @@ export function layerNormModuleSource(binary, inPlaceBinary) {
 if (import.meta.url === `file://${process.argv[1]}`) {
   const modules = [
     ['batch-matmul-wasm.ts', moduleSource(...(await assembleAll()))],
-    [
-      'fused-attention-wasm.ts',
-      attentionModuleSource(await assembleAttention(), await assembleAttention({ importMemory: true })),
-    ],
+    ['fused-attention-wasm.ts', attentionModuleSource(...(await assembleAttentionAll()))],
     [
       'layer-norm-wasm.ts',
       layerNormModuleSource(await assembleLayerNorm(), await assembleLayerNorm({ importMemory: true })),

@@ -22,6 +22,10 @@
 // (d × 4 floats), as is its accumulator O. Query rows left over at the end of a set fill a
 // last block, repeated (a repeated row is computed twice and written twice, the same values).
 // d must be a multiple of 4.
+//
+// With `fma` (the relaxed-SIMD build), the tiles' multiply-adds and the exp2 polynomial's
+// Horner steps are each one `f32x4.relaxed_madd` (fused: rounded once where the hardware has
+// FMA), in the same order.
 
 import { add, bytes, get, int, mul, resetLabels, set, sub, whileLoop } from './wat.mjs';
 
@@ -45,6 +49,10 @@ const load = (address, offset = 0) => `(v128.load offset=${offset} ${address})`;
 const store = (address, value, offset = 0) => `(v128.store offset=${offset} ${address} ${value})`;
 const vadd = (a, b) => `(f32x4.add ${a} ${b})`;
 const vmul = (a, b) => `(f32x4.mul ${a} ${b})`;
+/** Whether the module being written fuses its multiply-adds (set by fusedAttentionWat). */
+let fused = false;
+/** a·b + c: one relaxed_madd in the FMA build, a multiply and an add otherwise. */
+const vmadd = (a, b, c) => (fused ? `(f32x4.relaxed_madd ${a} ${b} ${c})` : vadd(vmul(a, b), c));
 const ifThen = (condition, body) => `(if ${condition} (then ${body}))`;
 const ifElse = (condition, then, otherwise) => `(if ${condition} (then ${then}) (else ${otherwise}))`;
 const roundUp8 = (x) => `(i32.and ${add(x, int(7))} ${int(-8)})`;
@@ -73,8 +81,8 @@ function exp2(target, x, s = '') {
     set(ep, splat(EXP2[EXP2.length - 1])),
     ...EXP2.slice(0, -1)
       .reverse()
-      .map((c) => set(ep, vadd(vmul(get(ep), get(ex)), splat(c)))),
-    set(ep, vadd(vmul(get(ep), get(ex)), splat(1))),
+      .map((c) => set(ep, vmadd(get(ep), get(ex), splat(c)))),
+    set(ep, vmadd(get(ep), get(ex), splat(1))),
     set(target, vmul(get(ep), `(i32x4.add (i32x4.shl ${get(en)} ${int(23)}) ${one})`)),
   );
 }
@@ -89,7 +97,15 @@ function tile(V, count, [A, aStep], [B, bStride, bStep]) {
   const step = Array.from({ length: V }, (_, v) => set(`y${v}`, load(get(A), 16 * v)));
   for (let r = 0; r < ROWS; r++) {
     step.push(set('x', `(v128.load32_splat offset=${r * bStride} ${get(B)})`));
-    for (let v = 0; v < V; v++) step.push(set(acc(r, v), vadd(get(acc(r, v)), vmul(get('x'), get(`y${v}`)))));
+    for (let v = 0; v < V; v++)
+      step.push(
+        set(
+          acc(r, v),
+          fused
+            ? `(f32x4.relaxed_madd ${get('x')} ${get(`y${v}`)} ${get(acc(r, v))})`
+            : vadd(get(acc(r, v)), vmul(get('x'), get(`y${v}`))),
+        ),
+      );
   }
   step.push(set(A, add(get(A), aStep)), set(B, add(get(B), bStep)), set('t', sub(get('t'), int(1))));
   return lines(set('t', count), whileLoop(get('t'), lines(...step)));
@@ -380,10 +396,12 @@ const scratchFloats = (nk, d) =>
  * qStride, kStride, vStride, oStride, scale, scratch)` and `scratchBytes(nk, d)`, and its own
  * `memory`, or with `importMemory` computes in the memory it is given as `env.memory`.
  * Addresses in bytes, strides in floats; a mask address of 0 means no mask; `scratch`
- * (16-byte aligned) holds `scratchBytes(nk, d)` bytes.
+ * (16-byte aligned) holds `scratchBytes(nk, d)` bytes. With `fma`, multiply-adds are fused
+ * (relaxed SIMD).
  */
-export function fusedAttentionWat({ importMemory = false } = {}) {
+export function fusedAttentionWat({ importMemory = false, fma = false } = {}) {
   resetLabels();
+  fused = fma;
   const perBatch = (name, base, rows, stride) =>
     set(name, add(get(base), bytes(mul(mul(get('b'), get(rows)), stride))));
   const body = lines(
