@@ -7,13 +7,19 @@ import '@tensorflow/tfjs-backend-wasm';
 import '@tensorflow/tfjs-layers';
 import * as tf from '@tensorflow/tfjs-core';
 
-/** Selected benchmarks: `--only a b` keeps names starting with any of the prefixes. */
+/**
+ * Selected benchmarks: `--only a b` keeps names starting with any of the prefixes; a prefix
+ * ending in `$` keeps that exact name only (`--only oneshot_step_topn_b128_n9$`).
+ */
 export function selected(name) {
   const argv = process.argv.slice(2);
   const i = argv.indexOf('--only');
   if (i < 0) return true;
   const prefixes = argv.slice(i + 1).filter((a) => !a.startsWith('--'));
-  return prefixes.length === 0 || prefixes.some((p) => name.startsWith(p));
+  return (
+    prefixes.length === 0 ||
+    prefixes.some((p) => (p.endsWith('$') ? name === p.slice(0, -1) : name.startsWith(p)))
+  );
 }
 
 /** Backends to run tensor benchmarks on: `--backends cpu,wasm` (default: wasm). */
