@@ -61,6 +61,12 @@ for (const [product, batch, n, k, m, transposeA] of PRODUCTS) {
   for (const [name, times] of results) {
     const us = median(times);
     const gmadds = (batch * n * k * m) / us / 1000;
-    console.log(JSON.stringify({ name: `${product}_${name}`, median_us: +us.toFixed(2), g_madds_per_s: +gmadds.toFixed(1) }));
+    console.log(
+      JSON.stringify({
+        name: `${product}_${name}`,
+        median_us: +us.toFixed(2),
+        g_madds_per_s: +gmadds.toFixed(1),
+      }),
+    );
   }
 }

@@ -66,19 +66,28 @@ export function setWasmFma(mode: WasmFmaMode): void {
   }
   if (mode === true && !relaxedSimdAvailable()) throw new ConfigError(`setWasmFma(true): ${UNAVAILABLE}`);
   requested = mode;
+  enabled = undefined;
 }
 
-/** Whether the kernels use FMA now (setWasmFma, else SETGEN_WASM_FMA, else where relaxed SIMD validates). */
+/** The resolved choice, until `setWasmFma` (every kernel call asks: the environment is read once). */
+let enabled: boolean | undefined;
+
+/**
+ * Whether the kernels use FMA now: `setWasmFma`'s setting, else `SETGEN_WASM_FMA` (read at the
+ * first kernel call), else whether relaxed SIMD validates.
+ */
 export function wasmFmaEnabled(): boolean {
+  if (enabled !== undefined) return enabled;
   const mode = requested ?? fmaFromEnvironment();
-  if (mode === 'auto') return relaxedSimdAvailable();
-  if (mode && !relaxedSimdAvailable()) throw new ConfigError(`SETGEN_WASM_FMA=1: ${UNAVAILABLE}`);
-  return mode;
+  if (mode === true && !relaxedSimdAvailable()) throw new ConfigError(`SETGEN_WASM_FMA=1: ${UNAVAILABLE}`);
+  enabled = mode === 'auto' ? relaxedSimdAvailable() : mode;
+  return enabled;
 }
 
 /** Test hook: forgets `setWasmFma` (SETGEN_WASM_FMA, else `'auto'`, decides again). */
 export const wasmFmaForTests = {
   reset(): void {
     requested = undefined;
+    enabled = undefined;
   },
 };
