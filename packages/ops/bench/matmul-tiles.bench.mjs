@@ -23,6 +23,7 @@ const PRODUCTS = [
   ['NN_2560x64x64', 1, 2560, 64, 64, false],
   ['NN_attn_512x9x16x9', 512, 9, 16, 9, false],
   ['NN_attn_512x9x9x16', 512, 9, 9, 16, false],
+  ['NN_large_2048x64x2048', 1, 2048, 64, 2048, false], // ops bench's large slices, one slice
 ];
 
 function median(xs) {
@@ -33,11 +34,13 @@ function median(xs) {
 const kernels = [];
 for (const [name, options] of BUILDS) {
   const { exports } = new WebAssembly.Instance(new WebAssembly.Module(await assemble(options)));
-  exports.memory.grow(400);
+  exports.memory.grow(800);
   kernels.push([name, exports]);
 }
 const order = argv.includes('--only') ? argv[argv.indexOf('--only') + 1].split(',') : null;
+const products = argv.includes('--products') ? argv[argv.indexOf('--products') + 1].split(',') : null;
 for (const [product, batch, n, k, m, transposeA] of PRODUCTS) {
+  if (products && !products.includes(product)) continue;
   const [sliceA, sliceB, sliceC] = [n * k, k * m, n * m];
   const [aAt, bAt] = [0, 4 * batch * sliceA];
   const cAt = bAt + 4 * batch * sliceB;
