@@ -5,24 +5,13 @@
 import { describeBackends, expectClose, expectNoLeak, randomTensor } from '@setgen/testkit';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, afterEach, beforeEach, expect, it, vi } from 'vitest';
+import { MATMUL_TILE_SHAPES } from './__fixtures__/matmul-shapes.js';
 import { matmulKernelVariant, simdBatchMatMul } from './batch-matmul-kernel.js';
 import { batchMatMul } from './linalg.js';
 import { matmulThreadsForTests as hooks, setMatmulThreads } from './matmul-threads.js';
 import { relaxedSimdAvailable, setWasmFma, wasmFmaForTests } from './wasm-fma.js';
 
-/** `[batch, n, k, m]`: every tile path (4×8, 4×4, 1×8, 1×4, scalar columns, leftover rows). */
-const SHAPES: [number, number, number, number][] = [
-  [1, 1, 1, 1],
-  [3, 4, 3, 8],
-  [2, 5, 7, 13],
-  [4, 9, 1, 6],
-  [2, 150, 16, 32],
-  [5, 3, 17, 2],
-  [1, 33, 40, 27],
-  [2, 13, 9, 31],
-  [1, 6, 5, 12],
-  [1, 11, 3, 20],
-];
+const SHAPES = MATMUL_TILE_SHAPES;
 
 /**
  * C = op(A)·op(B) summed on the host in the kernel's order, p = 0..k−1 from 0: with `fused`,

@@ -3,19 +3,11 @@ import { describeBackends, expectClose, expectNoLeak, randomTensor } from '@setg
 import * as tf from '@tensorflow/tfjs-core';
 import { expect, it } from 'vitest';
 import { assembleAll, moduleSource } from '../wasm/build.mjs';
+import { MATMUL_TILE_SHAPES } from './__fixtures__/matmul-shapes.js';
 import { tensorMemory } from './backend-memory.js';
 import { simdBatchMatMul, simdBatchMatMulAvailable } from './batch-matmul-kernel.js';
 
-/** `[batch, n, k, m]`: every tile path (4×8, 4×4, 1×8, 1×4, scalar columns, leftover rows). */
-const SHAPES: [number, number, number, number][] = [
-  [1, 1, 1, 1],
-  [3, 4, 3, 8],
-  [2, 5, 7, 13],
-  [4, 9, 1, 6],
-  [2, 150, 16, 32],
-  [5, 3, 17, 2],
-  [1, 33, 40, 27],
-];
+const SHAPES = MATMUL_TILE_SHAPES;
 
 describeBackends('simdBatchMatMul', (backend) => {
   it('is available on the wasm and cpu backends', () => {

@@ -2,8 +2,8 @@
 // `f32x4.relaxed_madd`) or with a multiply and an add (plain 128-bit SIMD).
 //
 // Relaxed SIMD is validated by Node ≥ 22 (V8 ≥ 11.4), Chrome/Edge ≥ 114 and Firefox ≥ 120 by
-// default; Node 20 (V8 11.3) only when started with `--experimental-wasm-relaxed-simd` (or
-// `NODE_OPTIONS=--experimental-wasm-relaxed-simd`). The choice is made once per setting by
+// default; Node 20 (V8 11.3) only when started as `node --experimental-wasm-relaxed-simd` (Node
+// refuses that flag in `NODE_OPTIONS`). The choice is made once per setting by
 // validating a 37-byte probe module: V8's flags are process-wide, so worker threads of the same
 // process validate the same modules (and are given the calling thread's builds anyway).
 // `SETGEN_WASM_FMA=0|1` or `setWasmFma(false|true)` overrides it; library code never sets
