@@ -115,7 +115,10 @@ describeBackends('matrix products on worker threads', () => {
   );
 
   it('a worker that stalls: the calling thread computes its chunk, then gives the threads up', async () => {
-    await threads(1000);
+    // A long timeout, so that no pause of a loaded machine reaches it while the products run; the
+    // clock is then moved past it by hand (a wall-clock wait here failed on a loaded CI machine).
+    const timeoutMs = 60_000;
+    await threads(timeoutMs);
     const reference = single();
     hooks.injectFault('hang'); // the next chunk a worker takes never ends
     const pool = hooks.pool()!;
@@ -125,10 +128,20 @@ describeBackends('matrix products on worker threads', () => {
     }
     expect(pool.abandoned).not.toBeNull();
     expect(warn).not.toHaveBeenCalled();
-    await new Promise((resolve) => setTimeout(resolve, 1100)); // past timeoutMs
-    const results = products();
-    expect(results).toEqual(reference);
+    const since = pool.abandoned!.since;
+    const clock = vi.spyOn(performance, 'now');
+    try {
+      clock.mockReturnValue(since + timeoutMs - 1); // not yet: one thread for now, no warning
+      expect(products()).toEqual(reference);
+      expect(warn).not.toHaveBeenCalled();
+      expect(getMatmulThreads()).toBe(2);
+      clock.mockReturnValue(since + timeoutMs + 1); // past the timeout: given up, with a warning
+      expect(products()).toEqual(reference);
+    } finally {
+      clock.mockRestore();
+    }
     expect(warn).toHaveBeenCalledTimes(1);
+    expect(String(warn.mock.calls[0][0])).toMatch(/within 60000 ms; matrix products run on one thread/);
     expect(getMatmulThreads()).toBe(1);
   });
 
