@@ -49,6 +49,46 @@ describeBackends('withSharedClones', (backend) => {
     expect(tf.getKernel('Identity', backend)).toBe(identity);
   });
 
+  it('a first-order gradient inside saves without an Identity dispatch; the same gradients', async () => {
+    const x = randomTensor(4, [3, 4]);
+    const y = randomTensor(5, [3, 4]);
+    // plain ops (Mul and Square save their inputs through the engine) and the custom op above
+    const f = (a: tf.Tensor, b: tf.Tensor) => tf.add(tf.sum(tf.square(tf.mul(a, b))), tf.sum(product(a, b)));
+    const identities = async (run: () => tf.Tensor[]) => {
+      let grads: tf.Tensor[] = [];
+      const info = await tf.profile(() => {
+        grads = run();
+        return grads;
+      });
+      const values = grads.map((g) => Array.from(g.dataSync()));
+      tf.dispose(grads);
+      return { count: info.kernels.filter((k) => k.name === 'Identity').length, values };
+    };
+    const outside = await identities(() => tf.grads(f)([x, y]));
+    const inside = await identities(() => withSharedClones(() => tf.grads(f)([x, y])));
+    expect(outside.count).toBeGreaterThanOrEqual(4); // the engine's saves are clones there
+    expect(inside.count).toBe(0);
+    expect(inside.values).toEqual(outside.values);
+    await expectNoLeak(() => tf.dispose(withSharedClones(() => tf.grads(f)([x, y]))));
+    tf.dispose([x, y]);
+  });
+
+  it('gradients of gradients (nested tapes) flow through saved tensors as outside', async () => {
+    const x = randomTensor(6, [5]);
+    const y = randomTensor(7, [5]);
+    // d/dx Σ x³·y = 3x²·y, and d/dx of Σ 3x²·y = 6x·y: the inner gradient's saved x must carry it
+    const inner = (a: tf.Tensor) => tf.sum(tf.mul(tf.mul(tf.mul(a, a), a), y));
+    const second = () => tf.grad((a: tf.Tensor) => tf.sum(tf.grad(inner)(a)))(x);
+    const outside = second();
+    const inside = withSharedClones(second);
+    const expected = tf.tidy(() => tf.mul(tf.mul(x, y), 6));
+    expect(Array.from(inside.dataSync())).toEqual(Array.from(outside.dataSync()));
+    const got = inside.dataSync();
+    expected.dataSync().forEach((v, i) => expect(got[i]).toBeCloseTo(v, 4));
+    await expectNoLeak(() => tf.dispose(withSharedClones(second)));
+    tf.dispose([x, y, outside, inside, expected]);
+  });
+
   it('gives the same gradients as copied saves, and leaks nothing', async () => {
     const x = randomTensor(2, [2, 5]);
     const y = randomTensor(3, [2, 5]);

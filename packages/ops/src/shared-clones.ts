@@ -5,8 +5,17 @@
 // one-shot set VAE). tfjs tensors are immutable — no kernel of tfjs-wasm or of @setgen writes
 // into an input — so sharing is safe; tfjs-wasm's own Reshape shares data the same way.
 // `withSharedClones(f)` runs `f` with tfjs-wasm's Identity sharing instead of copying and puts
-// the original kernel back afterwards (also when `f` throws); on other backends it only runs `f`.
+// the original kernel back afterwards (also when `f` throws).
+//
+// Each such save also costs a kernel dispatch and a node on the gradient tape (≈ 1,200 of the
+// ≈ 4,900 dispatches of a quickstart SetVAE step): the engine records clone(t) → t so that a
+// gradient of a gradient can flow through saved tensors. Inside the outermost tape (gradient
+// depth 1) nothing can: the backward pass runs with the tape off, and the clone's node is a dead
+// end that only `getFilteredNodesXToY` pays for. So `withSharedClones` also makes those saves a
+// plain shared reference (what every backend's Identity returns, without the dispatch or the
+// node); in a nested tape (tf.grad of tf.grad) saves go through the engine's own clone.
 import {
+  engine,
   type GradSaveFunc,
   getBackend,
   getKernel,
@@ -35,28 +44,66 @@ function sharing(original: KernelConfig): KernelFunc {
   };
 }
 
+/** The parts of tfjs-core's engine a save goes through (not in its public types). */
+interface EngineInternals {
+  clone(x: Tensor): Tensor;
+  state: { gradientDepth: number };
+  backend: Partial<RefCounting>;
+  makeTensorFromTensorInfo(info: TensorInfo): Tensor;
+}
+
 /** Nesting depth of `withSharedClones` (only the outermost call swaps the kernel). */
 let depth = 0;
 
 /**
+ * Makes the engine's clone for saved tensors skip the dispatch and the tape node inside
+ * `withSharedClones` at gradient depth 1 (the shared reference every backend's Identity kernel
+ * returns); the engine's own clone everywhere else. Installed once per engine and never removed:
+ * adding and deleting a property on every step would put the engine object in V8's slow
+ * dictionary mode.
+ */
+function installTapeFreeClone(internals: EngineInternals): void {
+  if (Object.hasOwn(internals, 'clone')) return;
+  const original = internals.clone.bind(internals);
+  internals.clone = (x) => {
+    const backend = internals.backend;
+    if (
+      depth === 0 ||
+      internals.state.gradientDepth !== 1 ||
+      x.dtype === 'string' ||
+      typeof backend.incRef !== 'function'
+    ) {
+      return original(x);
+    }
+    backend.incRef(x.dataId);
+    return internals.makeTensorFromTensorInfo({ dataId: x.dataId, shape: x.shape, dtype: x.dtype });
+  };
+}
+
+/**
  * Runs `f` with clones on tfjs-wasm sharing their data instead of copying it (what tfjs-cpu
  * and tfjs-webgl always do), so that the tensors ops save for their gradients inside `f` cost
- * no copy. Same values, same tensor counts; elsewhere (or when tfjs-wasm's Identity is not the
- * one registered) it just runs `f`.
+ * no copy; on every backend, the saves of a first-order gradient inside `f` are shared
+ * references without a kernel dispatch or a tape node. Same values, same tensor counts, the
+ * same gradients of gradients.
  */
 export function withSharedClones<T>(f: () => T): T {
-  if (depth > 0 || getBackend() !== BACKEND) return f();
-  const original = getKernel(IDENTITY, BACKEND);
-  if (!original) return f();
-  unregisterKernel(IDENTITY, BACKEND);
-  registerKernel({ kernelName: IDENTITY, backendName: BACKEND, kernelFunc: sharing(original) });
+  if (depth > 0) return f();
+  installTapeFreeClone(engine() as unknown as EngineInternals);
+  const original = getBackend() === BACKEND ? getKernel(IDENTITY, BACKEND) : undefined;
+  if (original) {
+    unregisterKernel(IDENTITY, BACKEND);
+    registerKernel({ kernelName: IDENTITY, backendName: BACKEND, kernelFunc: sharing(original) });
+  }
   depth++;
   try {
     return f();
   } finally {
     depth--;
-    unregisterKernel(IDENTITY, BACKEND);
-    registerKernel(original);
+    if (original) {
+      unregisterKernel(IDENTITY, BACKEND);
+      registerKernel(original);
+    }
   }
 }
 
