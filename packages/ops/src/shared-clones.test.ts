@@ -84,7 +84,7 @@ describeBackends('withSharedClones', (backend) => {
     const expected = tf.tidy(() => tf.mul(tf.mul(x, y), 6));
     expect(Array.from(inside.dataSync())).toEqual(Array.from(outside.dataSync()));
     const got = inside.dataSync();
-    expected.dataSync().forEach((v, i) => expect(got[i]).toBeCloseTo(v, 4));
+    for (const [i, v] of expected.dataSync().entries()) expect(got[i]).toBeCloseTo(v, 4);
     await expectNoLeak(() => tf.dispose(withSharedClones(second)));
     tf.dispose([x, y, outside, inside, expected]);
   });
