@@ -33,7 +33,7 @@ const USAGE = `usage: setvae-mnist [--steps N | --epochs E] [--model quick|paper
                     [--latent-dim DZ] [--inducing-points 2,4,8,16,32] [--non-hierarchical] [--unimodal]
                     [--no-figures]
   default (the quickstart): --model quick --steps 6000 --batch-size 8 --points 100 --learning-rate 3e-3
-                            --beta 3e-3 --free-bits 8 --kl-warmup 0.25 --train-size 2000 --eval-size 64 --out out
+                            --beta 3e-3 --free-bits 4 --kl-warmup 0.25 --train-size 2000 --eval-size 64 --out out
                             --temperature 2 (samples, metrics, pictures; the paper samples at 1)
   paper settings:           --model paper --epochs 200 --batch-size 64 --train-size 0 --points 0
                             --learning-rate 1e-3 --beta 0.01 --free-bits 0`;
@@ -75,7 +75,7 @@ function parseOptions(args: string[]) {
       'eval-size': { type: 'string', default: '64' },
       'kl-warmup': { type: 'string' },
       beta: { type: 'string', default: '3e-3' },
-      'free-bits': { type: 'string', default: '8' },
+      'free-bits': { type: 'string', default: '4' },
       points: { type: 'string', default: '100' },
       'learning-rate': { type: 'string', default: '3e-3' },
       out: { type: 'string', default: 'out' },
