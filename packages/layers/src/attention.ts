@@ -8,6 +8,7 @@ import {
   fusedSoftmaxAttention,
   saveShared,
   splitRows,
+  swapMiddleAxes,
 } from '@setgen/ops/internal';
 import {
   add,
@@ -80,22 +81,25 @@ const SLOT_EPSILON = 1e-5;
 /** Most attention-map elements computed at once; bigger batches run in chunks of B·H slices. */
 const MAX_CHUNK_ELEMENTS = 1 << 24;
 
-/** `[B, N, H·d]` → `[B·H, N, d]` (head h = features [h·d, (h+1)·d)). */
+/** `[B, N, H·d]` → `[B·H, N, d]` (head h = features [h·d, (h+1)·d)): one op, no reshapes. */
 function splitHeads(x: Tensor3D, numHeads: number): Tensor3D {
+  if (numHeads === 1) return x;
   const [b, n, units] = x.shape;
   const d = units / numHeads;
-  return reshape(transpose(reshape(x, [b, n, numHeads, d]), [0, 2, 1, 3]), [b * numHeads, n, d]);
+  return swapMiddleAxes(x, [b, n, numHeads, d], [b * numHeads, n, d]);
 }
 
 /** `[B·H, N, d]` → `[B, N, H·d]`. */
 function mergeHeads(x: Tensor3D, numHeads: number): Tensor3D {
+  if (numHeads === 1) return x;
   const [bh, n, d] = x.shape;
   const b = bh / numHeads;
-  return reshape(transpose(reshape(x, [b, numHeads, n, d]), [0, 2, 1, 3]), [b, n, numHeads * d]);
+  return swapMiddleAxes(x, [b, numHeads, n, d], [b, n, numHeads * d]);
 }
 
 /** A `[B, N]` mask repeated per head → `[B·H, N]` (a broadcasting product: tfjs-wasm's Tile is slow). */
 function maskPerHead(mask: Tensor2D, numHeads: number): Tensor2D {
+  if (numHeads === 1) return mask;
   const [b, n] = mask.shape;
   return reshape(mul(reshape(mask, [b, 1, n]), ones([1, numHeads, 1])), [b * numHeads, n]);
 }

@@ -3,19 +3,18 @@
 // (dt = dz·Wᵀ, dW = tᵀ·dz, db = Σ dz) on the saved input, and nothing else is kept: tfjs's
 // add keeps copies of both summands, relu one of its input, and every reshape around a
 // product one of the reshaped tensor (a copy of the whole tensor each on wasm). With the
-// ReLU, the output is kept instead (relu'(x) = 1 exactly where relu(x) > 0).
+// ReLU, the output is kept instead (relu'(x) = 1 exactly where relu(x) > 0). The weight
+// gradient reads t and dz as rows in place (`viewedMatMul`): no reshape runs at all.
 import { ConfigError } from '@setgen/ops';
-import { batchMatMul, saveShared } from '@setgen/ops/internal';
+import { batchMatMul, saveShared, viewedMatMul } from '@setgen/ops/internal';
 import {
   add,
   customGrad,
   type GradSaveFunc,
   mul,
   relu,
-  reshape,
   step,
   type Tensor,
-  type Tensor2D,
   tidy,
   zerosLike,
 } from '@tensorflow/tfjs-core';
@@ -24,16 +23,14 @@ import { sumToFeatures } from './feature-sum.js';
 /** The function type `customGrad` takes (not exported by tfjs-core). */
 type GradientFunction = Parameters<typeof customGrad>[0];
 
-/** `[..., C]` → `[rows, C]`. */
-function flatRows(t: Tensor): Tensor2D {
-  const width = t.shape[t.rank - 1];
-  return reshape(t, [t.size / width, width]);
-}
-
-/** dt and dW for t·W from dz (the gradient at the product). */
+/** dt and dW for t·W from dz (the gradient at the product): dW = Σ_rows tᵀ·dz over all B·N rows. */
 function productGradients(dz: Tensor, t: Tensor, kernel: Tensor): Tensor[] {
   const dt = batchMatMul(dz, kernel, { transposeB: true });
-  const dKernel = batchMatMul(flatRows(t), flatRows(dz), { transposeA: true });
+  const [input, output] = kernel.shape as [number, number];
+  const rows = t.size / input;
+  const dKernel = viewedMatMul(t, dz, [1, rows, input], [1, rows, output], [input, output], {
+    transposeA: true,
+  });
   return [dt, dKernel];
 }
 

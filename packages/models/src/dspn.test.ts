@@ -280,7 +280,13 @@ describeBackends('DSPN', () => {
       explicit.grads.forEach((g, i) => {
         expectClose(g, nested.grads[i], { rtol: 1e-4, atol: 1e-7 });
       });
-      if (!recomputeInnerSteps) expect(explicit.kept).toBeLessThan(nested.kept * 0.75);
+      // the tape of the explicit inner gradient keeps 96,316 bytes here, the nested tf.grads'
+      // 127,708 (153,964 until dense layers read their rows in place: the nested tape kept the
+      // reshapes' copies), so the margin is a fifth, and the explicit path's own size is pinned
+      if (!recomputeInnerSteps) {
+        expect(explicit.kept).toBeLessThan(nested.kept * 0.8);
+        expect(explicit.kept).toBeLessThanOrEqual(100_000);
+      }
     }
     expect(nested.grads.some((g) => g.some((v) => v !== 0))).toBe(true);
     expect(() => new DSPN({ ...tiny, relational: true, innerGradient: 'explicit' })).toThrow(

@@ -20,7 +20,7 @@ export {
   fusedLayerNormAvailable,
   fusedLayerNormReady,
 } from './fused-layer-norm.js';
-export { batchMatMul, gatherRows } from './linalg.js';
+export { batchMatMul, gatherRows, viewedMatMul } from './linalg.js';
 export { elementMask } from './mask.js';
 export { onOneMatmulThread } from './matmul-threads.js';
 export {
@@ -36,6 +36,7 @@ export { reduceBatch } from './reduce-batch.js';
 export { checkHostSet, checkReduction } from './set-batch.js';
 export { saveShared, withSharedClones } from './shared-clones.js';
 export { splitRows } from './split-rows.js';
+export { swapMiddleAxes } from './swap-middle-axes.js';
 export * from './validate.js';
 export {
   relaxedSimdAvailable,

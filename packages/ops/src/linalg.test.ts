@@ -2,7 +2,7 @@ import { describeBackends, expectClose, expectNoLeak, randomTensor } from '@setg
 import * as tf from '@tensorflow/tfjs-core';
 import { expect, it } from 'vitest';
 import { DataError, ShapeError } from './errors.js';
-import { batchMatMul, gatherRows } from './linalg.js';
+import { batchMatMul, gatherRows, viewedMatMul } from './linalg.js';
 
 describeBackends('batchMatMul', () => {
   const cases: [string, number[], number[], { transposeA?: boolean; transposeB?: boolean }][] = [
@@ -67,6 +67,80 @@ describeBackends('batchMatMul', () => {
     const v = tf.zeros([4]);
     expect(() => batchMatMul(v, a)).toThrow(ShapeError);
     tf.dispose([a, b, v]);
+  });
+});
+
+describeBackends('viewedMatMul', () => {
+  // [a shape, b shape, a view, b view, out shape, flags]
+  const cases: [string, number[], number[], number[], number[], number[], { transposeA?: boolean; transposeB?: boolean }][] = [
+    ['Σ_rows tᵀ·dz (a dense weight gradient)', [2, 5, 3], [2, 5, 4], [1, 10, 3], [1, 10, 4], [3, 4], { transposeA: true }],
+    ['1ᵀ·t (a per-feature sum)', [1, 6], [2, 3, 4], [1, 1, 6], [1, 6, 4], [4], {}],
+    ['rows·Wᵀ', [2, 5, 3], [4, 3], [1, 10, 3], [1, 4, 3], [2, 5, 4], { transposeB: true }],
+    ['aᵀ·bᵀ per slice', [2, 3, 4], [2, 5, 3], [2, 3, 4], [2, 5, 3], [2, 20], { transposeA: true, transposeB: true }],
+  ];
+  for (const [name, sa, sb, aView, bView, outShape, opts] of cases) {
+    it(`is reshape · tf.matMul · reshape in value and gradient (${name})`, async () => {
+      const a = randomTensor(4, sa);
+      const b = randomTensor(5, sb);
+      const ref = (x: tf.Tensor, y: tf.Tensor) =>
+        tf.reshape(
+          tf.matMul(
+            tf.reshape(x, aView) as tf.Tensor3D,
+            tf.reshape(y, bView) as tf.Tensor3D,
+            opts.transposeA,
+            opts.transposeB,
+          ),
+          outShape,
+        );
+      const ours = (x: tf.Tensor, y: tf.Tensor) => viewedMatMul(x, y, aView, bView, outShape, opts);
+      const value = ours(a, b);
+      expect(value.shape).toEqual(outShape);
+      expectClose(value.dataSync(), ref(a, b).dataSync(), { rtol: 1e-5, atol: 1e-6 });
+      const w = randomTensor(6, outShape);
+      const gRef = tf.grads((x: tf.Tensor, y: tf.Tensor) => tf.sum(tf.mul(ref(x, y), w)))([a, b]);
+      const gOurs = tf.grads((x: tf.Tensor, y: tf.Tensor) => tf.sum(tf.mul(ours(x, y), w)))([a, b]);
+      expect(gOurs[0].shape).toEqual(sa);
+      expect(gOurs[1].shape).toEqual(sb);
+      expectClose(gOurs[0].dataSync(), gRef[0].dataSync(), { rtol: 1e-4, atol: 1e-5 });
+      expectClose(gOurs[1].dataSync(), gRef[1].dataSync(), { rtol: 1e-4, atol: 1e-5 });
+      await expectNoLeak(() => tf.dispose(tf.grads((x: tf.Tensor, y: tf.Tensor) => tf.sum(ours(x, y)))([a, b])));
+      tf.dispose([a, b, w, value, ...gRef, ...gOurs]);
+    });
+  }
+
+  it('runs no reshape in either pass where the SIMD kernel runs (wasm, cpu)', async () => {
+    const t = randomTensor(7, [2, 5, 3]);
+    const dz = randomTensor(8, [2, 5, 4]);
+    const dy = randomTensor(9, [3, 4]); // the upstream gradient given: no tf.sum (its gradient reshapes)
+    const info = await tf.profile(() =>
+      tf.grads((x: tf.Tensor, y: tf.Tensor) =>
+        viewedMatMul(x, y, [1, 10, 3], [1, 10, 4], [3, 4], { transposeA: true }),
+      )([t, dz], dy),
+    );
+    const names = info.kernels.map((k) => k.name);
+    if (['wasm', 'cpu'].includes(tf.getBackend())) {
+      expect(names).not.toContain('Reshape');
+      expect(names.filter((n) => n === 'SetgenBatchMatMul')).toHaveLength(3); // value, dA, dB
+    }
+    tf.dispose([t, dz, dy, ...(info.result as tf.Tensor[])]);
+  });
+
+  it('names views that do not fit the operands or make no product, and non-float32 operands', async () => {
+    const a = tf.zeros([2, 5, 3]);
+    const b = tf.zeros([2, 5, 4]);
+    const call = (aView: number[], bView: number[], out: number[], transposeA = true) => () =>
+      viewedMatMul(a, b, aView, bView, out, { transposeA });
+    expect(call([1, 9, 3], [1, 10, 4], [3, 4])).toThrow(ShapeError); // 27 ≠ 30 elements
+    expect(call([1, 10, 3], [1, 10, 4], [3, 4], false)).toThrow(/do not make a product of shape \[3,4\]/);
+    expect(call([1, 10, 3], [1, 10, 4], [2, 4])).toThrow(/views \[1,10,3\]ᵀ of a \[2,5,3\]/);
+    expect(call([2, 5, 3], [1, 10, 4], [6, 4])).toThrow(ShapeError); // batch sizes differ
+    expect(call([10, 3], [1, 10, 4], [3, 4])).toThrow(ShapeError); // not 3-D
+    await expectNoLeak(call([1, 9, 3], [1, 10, 4], [3, 4]));
+    const i = tf.zeros([2, 5, 4], 'int32');
+    expect(() => viewedMatMul(a, i, [1, 10, 3], [1, 10, 4], [3, 4], { transposeA: true })).toThrow(
+      /expected float32 tensors, got a float32 and b int32/,
+    );
+    tf.dispose([a, b, i]);
   });
 });
 

@@ -126,6 +126,37 @@ function batchView(t: Tensor, other: Tensor): number[] {
 }
 
 /**
+ * dA (made in `aShape`) and dB (in `bShape`) of C = op(A)·op(B) for A, B, dC read as the views
+ * `aView`, `bView`, `cView`: again products of dC with A or B under other flags.
+ */
+function viewedProductGradients(
+  dy: Tensor,
+  a: Tensor,
+  b: Tensor,
+  [aView, bView, cView]: number[][],
+  transposeA: boolean,
+  transposeB: boolean,
+): [Tensor, Tensor] {
+  const [sA, sB] = [a.shape as number[], b.shape as number[]];
+  const da = (x: Tensor, xView: number[], y: Tensor, yView: number[], tx: boolean, ty: boolean) =>
+    batchedProduct(x, y, xView, yView, sA, tx, ty);
+  const db = (x: Tensor, xView: number[], y: Tensor, yView: number[], tx: boolean, ty: boolean) =>
+    batchedProduct(x, y, xView, yView, sB, tx, ty);
+  if (!transposeA && !transposeB)
+    return [da(dy, cView, b, bView, false, true), db(a, aView, dy, cView, true, false)];
+  if (!transposeA)
+    return [da(dy, cView, b, bView, false, false), db(dy, cView, a, aView, true, false)]; // C = A·Bᵀ
+  if (!transposeB)
+    return [da(b, bView, dy, cView, false, true), db(a, aView, dy, cView, false, false)]; // C = Aᵀ·B
+  return [da(b, bView, dy, cView, true, true), db(dy, cView, a, aView, true, true)]; // C = Aᵀ·Bᵀ
+}
+
+/** The 3-D shape of op(A)·op(B) for the views `aView`, `bView`. */
+function productView(aView: number[], bView: number[], transposeA: boolean, transposeB: boolean): number[] {
+  return [aView[0], transposeA ? aView[2] : aView[1], transposeB ? bView[1] : bView[2]];
+}
+
+/**
  * A product whose transposes stay flags in both passes (no transpose is materialised): for
  * C = op(A)·op(B), dA and dB are again products of dC with A or B under other flags. The
  * operands are read as `[batch, ., .]` views and results made in their final shapes by the
@@ -136,7 +167,7 @@ function batchedMatMul(transposeA: boolean, transposeB: boolean) {
   return customGrad(((a: Tensor, b: Tensor, save: GradSaveFunc) => {
     saveShared(save, [a, b]);
     const [aView, bView] = [batchView(a, b), batchView(b, a)];
-    const cView = [aView[0], transposeA ? aView[2] : aView[1], transposeB ? bView[1] : bView[2]];
+    const cView = productView(aView, bView, transposeA, transposeB);
     const [, rows, cols] = cView;
     const outShape =
       a.rank === 2
@@ -146,22 +177,8 @@ function batchedMatMul(transposeA: boolean, transposeB: boolean) {
           : cView;
     return {
       value: batchedProduct(a, b, aView, bView, outShape, transposeA, transposeB),
-      gradFunc: (dy: Tensor, saved: Tensor[]) => {
-        const [sa, sb] = saved;
-        const [sA, sB] = [sa.shape as number[], sb.shape as number[]];
-        // dA in a's shape, dB in b's: products of dC (viewed as C) with A or B under other flags
-        const da = (x: Tensor, xView: number[], y: Tensor, yView: number[], tx: boolean, ty: boolean) =>
-          batchedProduct(x, y, xView, yView, sA, tx, ty);
-        const db = (x: Tensor, xView: number[], y: Tensor, yView: number[], tx: boolean, ty: boolean) =>
-          batchedProduct(x, y, xView, yView, sB, tx, ty);
-        if (!transposeA && !transposeB)
-          return [da(dy, cView, sb, bView, false, true), db(sa, aView, dy, cView, true, false)];
-        if (!transposeA)
-          return [da(dy, cView, sb, bView, false, false), db(dy, cView, sa, aView, true, false)]; // C = A·Bᵀ
-        if (!transposeB)
-          return [da(sb, bView, dy, cView, false, true), db(sa, aView, dy, cView, false, false)]; // C = Aᵀ·B
-        return [da(sb, bView, dy, cView, true, true), db(dy, cView, sa, aView, true, true)]; // C = Aᵀ·Bᵀ
-      },
+      gradFunc: (dy: Tensor, [sa, sb]: Tensor[]) =>
+        viewedProductGradients(dy, sa, sb, [aView, bView, cView], transposeA, transposeB),
     };
   }) as unknown as GradientFunction);
 }
@@ -212,6 +229,51 @@ export function batchMatMul<T extends Tensor>(
     }
     return fastMatMul(transposeA ? transposeLast2(a) : a, transposeB ? transposeLast2(b) : b) as T;
   });
+}
+
+/**
+ * `op(a)·op(b)` of `a` and `b` read as the 3-D views `aView`, `bView` (row-major, what a reshape
+ * would give; the same batch size), made in `outShape`: reshape, product and reshape as one
+ * differentiable op, whose kernels on wasm and cpu read the views in place (no reshape runs in
+ * either pass). E.g. the weight gradient of a dense layer over a batch of sets, Σ_rows tᵀ·dz, is
+ * `viewedMatMul(t, dz, [1, R, K], [1, R, M], [K, M], { transposeA: true })` with R = B·N rows.
+ */
+export function viewedMatMul(
+  a: Tensor,
+  b: Tensor,
+  aView: number[],
+  bView: number[],
+  outShape: number[],
+  { transposeA = false, transposeB = false }: { transposeA?: boolean; transposeB?: boolean } = {},
+): Tensor {
+  const size = (shape: number[]) => shape.reduce((x, y) => x * y, 1);
+  const cView = aView.length === 3 && bView.length === 3 ? productView(aView, bView, transposeA, transposeB) : [];
+  const inner = [aView[transposeA ? 1 : 2], bView[transposeB ? 2 : 1]];
+  if (
+    cView.length !== 3 ||
+    size(aView) !== a.size ||
+    size(bView) !== b.size ||
+    aView[0] !== bView[0] ||
+    inner[0] !== inner[1] ||
+    size(outShape) !== size(cView)
+  ) {
+    throw new ShapeError(
+      `viewedMatMul: views ${formatShape(aView)}${transposeA ? 'ᵀ' : ''} of a ${formatShape(a.shape)} and ` +
+        `${formatShape(bView)}${transposeB ? 'ᵀ' : ''} of b ${formatShape(b.shape)} do not make a product of shape ${formatShape(outShape)}`,
+    );
+  }
+  if (a.dtype !== 'float32' || b.dtype !== 'float32') {
+    throw new DataError(`viewedMatMul: expected float32 tensors, got a ${a.dtype} and b ${b.dtype}`);
+  }
+  const product = customGrad(((x: Tensor, y: Tensor, save: GradSaveFunc) => {
+    saveShared(save, [x, y]);
+    return {
+      value: batchedProduct(x, y, aView, bView, outShape, transposeA, transposeB),
+      gradFunc: (dy: Tensor, [sx, sy]: Tensor[]) =>
+        viewedProductGradients(dy, sx, sy, [aView, bView, cView], transposeA, transposeB),
+    };
+  }) as unknown as GradientFunction);
+  return product(a, b);
 }
 
 const rowGather = customGrad(((x: Tensor, indices: Tensor, save: GradSaveFunc) => {
