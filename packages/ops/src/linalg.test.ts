@@ -72,11 +72,35 @@ describeBackends('batchMatMul', () => {
 
 describeBackends('viewedMatMul', () => {
   // [a shape, b shape, a view, b view, out shape, flags]
-  const cases: [string, number[], number[], number[], number[], number[], { transposeA?: boolean; transposeB?: boolean }][] = [
-    ['Σ_rows tᵀ·dz (a dense weight gradient)', [2, 5, 3], [2, 5, 4], [1, 10, 3], [1, 10, 4], [3, 4], { transposeA: true }],
+  const cases: [
+    string,
+    number[],
+    number[],
+    number[],
+    number[],
+    number[],
+    { transposeA?: boolean; transposeB?: boolean },
+  ][] = [
+    [
+      'Σ_rows tᵀ·dz (a dense weight gradient)',
+      [2, 5, 3],
+      [2, 5, 4],
+      [1, 10, 3],
+      [1, 10, 4],
+      [3, 4],
+      { transposeA: true },
+    ],
     ['1ᵀ·t (a per-feature sum)', [1, 6], [2, 3, 4], [1, 1, 6], [1, 6, 4], [4], {}],
     ['rows·Wᵀ', [2, 5, 3], [4, 3], [1, 10, 3], [1, 4, 3], [2, 5, 4], { transposeB: true }],
-    ['aᵀ·bᵀ per slice', [2, 3, 4], [2, 5, 3], [2, 3, 4], [2, 5, 3], [2, 20], { transposeA: true, transposeB: true }],
+    [
+      'aᵀ·bᵀ per slice',
+      [2, 3, 4],
+      [2, 5, 3],
+      [2, 3, 4],
+      [2, 5, 3],
+      [2, 20],
+      { transposeA: true, transposeB: true },
+    ],
   ];
   for (const [name, sa, sb, aView, bView, outShape, opts] of cases) {
     it(`is reshape · tf.matMul · reshape in value and gradient (${name})`, async () => {
@@ -85,8 +109,8 @@ describeBackends('viewedMatMul', () => {
       const ref = (x: tf.Tensor, y: tf.Tensor) =>
         tf.reshape(
           tf.matMul(
-            tf.reshape(x, aView) as tf.Tensor3D,
-            tf.reshape(y, bView) as tf.Tensor3D,
+            tf.reshape(x, aView as [number, number, number]) as tf.Tensor3D,
+            tf.reshape(y, bView as [number, number, number]) as tf.Tensor3D,
             opts.transposeA,
             opts.transposeB,
           ),
@@ -103,7 +127,9 @@ describeBackends('viewedMatMul', () => {
       expect(gOurs[1].shape).toEqual(sb);
       expectClose(gOurs[0].dataSync(), gRef[0].dataSync(), { rtol: 1e-4, atol: 1e-5 });
       expectClose(gOurs[1].dataSync(), gRef[1].dataSync(), { rtol: 1e-4, atol: 1e-5 });
-      await expectNoLeak(() => tf.dispose(tf.grads((x: tf.Tensor, y: tf.Tensor) => tf.sum(ours(x, y)))([a, b])));
+      await expectNoLeak(() =>
+        tf.dispose(tf.grads((x: tf.Tensor, y: tf.Tensor) => tf.sum(ours(x, y)))([a, b])),
+      );
       tf.dispose([a, b, w, value, ...gRef, ...gOurs]);
     });
   }
@@ -128,8 +154,10 @@ describeBackends('viewedMatMul', () => {
   it('names views that do not fit the operands or make no product, and non-float32 operands', async () => {
     const a = tf.zeros([2, 5, 3]);
     const b = tf.zeros([2, 5, 4]);
-    const call = (aView: number[], bView: number[], out: number[], transposeA = true) => () =>
-      viewedMatMul(a, b, aView, bView, out, { transposeA });
+    const call =
+      (aView: number[], bView: number[], out: number[], transposeA = true) =>
+      () =>
+        viewedMatMul(a, b, aView, bView, out, { transposeA });
     expect(call([1, 9, 3], [1, 10, 4], [3, 4])).toThrow(ShapeError); // 27 ≠ 30 elements
     expect(call([1, 10, 3], [1, 10, 4], [3, 4], false)).toThrow(/do not make a product of shape \[3,4\]/);
     expect(call([1, 10, 3], [1, 10, 4], [2, 4])).toThrow(/views \[1,10,3\]ᵀ of a \[2,5,3\]/);

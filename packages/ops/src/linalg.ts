@@ -144,10 +144,8 @@ function viewedProductGradients(
     batchedProduct(x, y, xView, yView, sB, tx, ty);
   if (!transposeA && !transposeB)
     return [da(dy, cView, b, bView, false, true), db(a, aView, dy, cView, true, false)];
-  if (!transposeA)
-    return [da(dy, cView, b, bView, false, false), db(dy, cView, a, aView, true, false)]; // C = A·Bᵀ
-  if (!transposeB)
-    return [da(b, bView, dy, cView, false, true), db(a, aView, dy, cView, false, false)]; // C = Aᵀ·B
+  if (!transposeA) return [da(dy, cView, b, bView, false, false), db(dy, cView, a, aView, true, false)]; // C = A·Bᵀ
+  if (!transposeB) return [da(b, bView, dy, cView, false, true), db(a, aView, dy, cView, false, false)]; // C = Aᵀ·B
   return [da(b, bView, dy, cView, true, true), db(dy, cView, a, aView, true, true)]; // C = Aᵀ·Bᵀ
 }
 
@@ -247,7 +245,8 @@ export function viewedMatMul(
   { transposeA = false, transposeB = false }: { transposeA?: boolean; transposeB?: boolean } = {},
 ): Tensor {
   const size = (shape: number[]) => shape.reduce((x, y) => x * y, 1);
-  const cView = aView.length === 3 && bView.length === 3 ? productView(aView, bView, transposeA, transposeB) : [];
+  const cView =
+    aView.length === 3 && bView.length === 3 ? productView(aView, bView, transposeA, transposeB) : [];
   const inner = [aView[transposeA ? 1 : 2], bView[transposeB ? 2 : 1]];
   if (
     cView.length !== 3 ||

@@ -32,7 +32,8 @@ describeBackends('swapMiddleAxes', () => {
       expectClose(g.dataSync(), gRef.dataSync(), { rtol: 1e-6 });
       // second: d/dx of Σ v ⊙ grad(x)
       const v = randomTensor(3, shape);
-      const second = (op: (t: tf.Tensor) => tf.Tensor) => tf.grad((t: tf.Tensor) => tf.sum(tf.mul(tf.grad(loss(op))(t), v)))(x);
+      const second = (op: (t: tf.Tensor) => tf.Tensor) =>
+        tf.grad((t: tf.Tensor) => tf.sum(tf.mul(tf.grad(loss(op))(t), v)))(x);
       const [h, hRef] = [second(ours), second(ref)];
       expectClose(h.dataSync(), hRef.dataSync(), { rtol: 1e-5, atol: 1e-6 });
       await expectNoLeak(() => tf.dispose(tf.grad(loss(ours))(x)));
@@ -43,7 +44,9 @@ describeBackends('swapMiddleAxes', () => {
   it('is one kernel in each pass on wasm and cpu', async () => {
     const x = randomTensor(4, [2, 5, 12]);
     const dy = randomTensor(5, [6, 5, 4]);
-    const info = await tf.profile(() => tf.grad((t: tf.Tensor) => swapMiddleAxes(t, [2, 5, 3, 4], [6, 5, 4]))(x, dy));
+    const info = await tf.profile(() =>
+      tf.grad((t: tf.Tensor) => swapMiddleAxes(t, [2, 5, 3, 4], [6, 5, 4]))(x, dy),
+    );
     if (['wasm', 'cpu'].includes(tf.getBackend())) {
       expect(info.kernels.map((k) => k.name)).toEqual(['SetgenSwapMiddleAxes', 'SetgenSwapMiddleAxes']);
     }
