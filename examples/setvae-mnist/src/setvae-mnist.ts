@@ -27,15 +27,15 @@ import { mnistImages } from './mnist-images.js';
 import { ProgressBar } from './progress-bar.js';
 
 /**
- * Training steps of the quickstart: 9,600 steps of 16 digits (76.8 epochs of 2,000) of the
- * three-level model train in ≈ 7 minutes on one core of these machines (README, "Tenth session";
+ * Training steps of the quickstart: 8,000 steps of 16 digits (64 epochs of 2,000) of the
+ * three-level model train in ≈ 7½ minutes on one core of these machines (README, "Tenth session";
  * 6,000 steps of 8 digits of the five-level model in the ninth session, 4,000 before).
  */
-export const DEFAULT_STEPS = 9600;
+export const DEFAULT_STEPS = 8000;
 
 /**
  * Sets per step of the quickstart: 16 (8 until the tenth session). A step of the three-level
- * model is mostly per-op cost, so 16 sets cost 1.2× the time of 8 (43 against 36 ms).
+ * model is mostly per-op cost, so 16 sets cost ≈ 1.2–1.5× the time of 8.
  */
 export const DEFAULT_BATCH_SIZE = 16;
 
