@@ -78,7 +78,7 @@ it('trains, evaluates, writes five figures (SVG, PNG, spec) and a checkpoint tha
   } finally {
     await rm(out, { recursive: true, force: true });
   }
-});
+}, 300_000); // the whole example twice (≈ 85 s on an idle 2-core CI machine): room for a loaded one
 
 it('--checkpoint-every saves snapshots and history; --resume continues where the run stopped', async () => {
   const out = await mkdtemp(join(tmpdir(), 'setvae-mnist-resume-'));
