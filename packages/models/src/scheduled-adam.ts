@@ -5,13 +5,14 @@
 //
 // The update itself: tfjs's Adam issues about 14 small kernels per variable (≈ 4,000 for
 // SetVAE's 285 variables, ≈ 36 ms per step on wasm whatever the batch size). On wasm and cpu
-// one kernel per variable does the whole element-wise update (adam-update-kernel.ts);
+// one kernel does the whole element-wise update of all variables (`adamUpdates` of
+// @setgen/ops/internal: a SIMD loop);
 // elsewhere the gradients, moments and values are concatenated into flat vectors, updated
 // with the same formula and split back. Both are bit-identical to tfjs's Adam. The moments
 // stay tfjs's per-variable state, so saved states are interchangeable.
 
 import { ConfigError } from '@setgen/ops';
-import { splitRows } from '@setgen/ops/internal';
+import { adamUpdateAvailable, adamUpdates, splitRows } from '@setgen/ops/internal';
 import {
   AdamOptimizer,
   add,
@@ -31,7 +32,6 @@ import {
   type Variable,
   zerosLike,
 } from '@tensorflow/tfjs-core';
-import { adamUpdate, adamUpdateAvailable } from './adam-update-kernel.js';
 
 /** tfjs's AdamOptimizer state, which is protected in its typings. */
 interface AdamState {
@@ -155,12 +155,13 @@ export class ScheduledAdam extends AdamOptimizer {
           accBeta2: state.accBeta2.dataSync()[0],
           gradientScale: scale,
         };
-        for (const u of updates) {
-          const [value, m, v] = adamUpdate(u.value, u.gradient, u.m, u.v, constants);
+        const results = adamUpdates(updates, constants); // one kernel for all variables
+        updates.forEach((u, i) => {
+          const [value, m, v] = results[i];
           u.m.assign(m);
           u.v.assign(v);
           u.value.assign(value);
-        }
+        });
       } else if (updates.length > 0) {
         const flat = (pick: (u: (typeof updates)[number]) => Tensor) =>
           concat(updates.map((u) => reshape(pick(u), [-1])));

@@ -3,6 +3,12 @@
 // definition, and the performance internals every floor multiplies and splits through.
 // Other @setgen packages import these; users may, but the names carry no stability promise
 // beyond the package's minor version (see README, "Public surface and @setgen/ops/internal").
+export {
+  type AdamOperands,
+  type AdamStepConstants,
+  adamUpdateAvailable,
+  adamUpdates,
+} from './adam-update.js';
 export { type TensorMemory, tensorMemory } from './backend-memory.js';
 export { matmulKernelVariant, simdBatchMatMulAvailable } from './batch-matmul-kernel.js';
 export { boundingDiameter, type EmdBelowCutoff, exactEmdBelowCutoff } from './earth-movers-distance.js';

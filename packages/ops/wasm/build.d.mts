@@ -24,3 +24,7 @@ export function attentionModuleSource(simd: Buffer[], fma: Buffer[]): string;
 export function assembleLayerNorm(options?: { importMemory?: boolean }): Promise<Buffer>;
 /** The TypeScript module that carries the LayerNorm kernel's two binaries. */
 export function layerNormModuleSource(binary: Buffer, inPlaceBinary: Buffer): string;
+/** Adam's update kernel assembled from adam.wat.mjs (with `importMemory`: in env.memory). */
+export function assembleAdam(options?: { importMemory?: boolean }): Promise<Buffer>;
+/** The TypeScript module that carries the Adam kernel's two binaries. */
+export function adamModuleSource(binary: Buffer, inPlaceBinary: Buffer): string;

@@ -4,10 +4,12 @@
 //                                                             each also with FMA: relaxed SIMD)
 //   fused-attention.wat.mjs  → src/fused-attention-wasm.ts  (own memory, in place; both with FMA)
 //   layer-norm.wat.mjs       → src/layer-norm-wasm.ts       (own memory, in place)
+//   adam.wat.mjs             → src/adam-wasm.ts             (own memory, in place)
 //   node wasm/build.mjs          write the modules
 //   node wasm/build.mjs --check  exit 1 if a committed module is not what its source gives
 import { readFileSync, writeFileSync } from 'node:fs';
 import wabtInit from 'wabt';
+import { adamWat } from './adam.wat.mjs';
 import { batchMatMulWat } from './batch-matmul.wat.mjs';
 import { fusedAttentionWat } from './fused-attention.wat.mjs';
 import { layerNormWat } from './layer-norm.wat.mjs';
@@ -135,6 +137,18 @@ export function layerNormModuleSource(binary, inPlaceBinary) {
   ]);
 }
 
+/** The Adam update module with its own memory, or with `importMemory` computing in `env.memory`. */
+export function assembleAdam({ importMemory = false } = {}) {
+  return toBinary('adam.wat', adamWat({ importMemory }), { simd: true });
+}
+
+export function adamModuleSource(binary, inPlaceBinary) {
+  return kernelModuleSource('adam.wat.mjs', [
+    ['ADAM_WASM', "Adam's element-wise update of one variable (WebAssembly with SIMD), base64.", binary],
+    ['ADAM_IN_PLACE_WASM', IN_PLACE, inPlaceBinary],
+  ]);
+}
+
 if (import.meta.url === `file://${process.argv[1]}`) {
   const modules = [
     ['batch-matmul-wasm.ts', moduleSource(...(await assembleAll()))],
@@ -143,6 +157,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
       'layer-norm-wasm.ts',
       layerNormModuleSource(await assembleLayerNorm(), await assembleLayerNorm({ importMemory: true })),
     ],
+    ['adam-wasm.ts', adamModuleSource(await assembleAdam(), await assembleAdam({ importMemory: true }))],
   ];
   let stale = false;
   for (const [file, source] of modules) {
