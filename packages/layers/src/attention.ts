@@ -6,18 +6,16 @@ import {
   batchMatMul,
   fusedAttentionAvailable,
   fusedSoftmaxAttention,
-  saveShared,
+  maskedSoftmax,
   splitRows,
   swapMiddleAxes,
 } from '@setgen/ops/internal';
 import {
   add,
   concat,
-  customGrad,
   div,
   engine,
   expandDims,
-  type GradSaveFunc,
   maximum,
   mul,
   ones,
@@ -32,11 +30,7 @@ import {
   type Tensor4D,
   tidy,
   transpose,
-  zerosLike,
 } from '@tensorflow/tfjs-core';
-
-/** The function type `customGrad` takes (not exported by tfjs-core). */
-type GradientFunction = Parameters<typeof customGrad>[0];
 
 /** How attention weights are normalised. */
 export type AttentionKind = 'softmax' | 'slot';
@@ -119,52 +113,10 @@ interface HeadBatch {
   paddedDenominator?: boolean;
 }
 
-/** softmax_keys(logits) with padded keys → −1e9, then exact zeros at padded keys and queries. */
-function maskedSoftmaxForward(logits: Tensor, keyMask: Tensor | null, queryMask: Tensor | null): Tensor {
-  let weights = softmax(keyMask ? add(logits, expandDims(maskBias(keyMask), 1)) : logits);
-  // exact zeros at padding, also for a set with no valid key at all
-  if (keyMask) weights = mul(weights, expandDims(keyMask, 1));
-  if (queryMask) weights = mul(weights, expandDims(queryMask, 2));
-  return weights;
-}
-
-/**
- * The masked softmax as one taped op: forward as above, backward written out from the weights
- * A alone, dlogits = dA ⊙ A − (Σ_keys dA ⊙ A) ⊙ A — what the chain of tfjs's gradients of the
- * bias, the softmax and the two mask products gives, term for term (A is 0 exactly where a
- * mask is), but as four kernels, and with A the only tensor the tape keeps (tfjs's ops keep
- * the softmax output and both operands of each mask product).
- */
-const maskedSoftmaxOps = new Map<string, (...t: Tensor[]) => Tensor>();
-function maskedSoftmax(logits: Tensor3D, keyMask: Tensor | null, queryMask: Tensor | null): Tensor3D {
-  const key = `${keyMask !== null}/${queryMask !== null}`;
-  let op = maskedSoftmaxOps.get(key);
-  if (!op) {
-    op = customGrad(((...args: (Tensor | GradSaveFunc)[]) => {
-      const save = args.pop() as GradSaveFunc;
-      const [x, ...masks] = args as Tensor[];
-      const km = keyMask !== null ? masks[0] : null;
-      const qm = queryMask !== null ? masks[masks.length - 1] : null;
-      const weights = maskedSoftmaxForward(x, km, qm);
-      saveShared(save, [weights]);
-      return {
-        value: weights,
-        gradFunc: (dy: Tensor, [w]: Tensor[]) => {
-          const dyTimesW = mul(dy, w); // tfjs's softmax gradient, in its order of operations
-          return [sub(dyTimesW, mul(sum(dyTimesW, -1, true), w)), ...masks.map((m) => zerosLike(m))];
-        },
-      };
-    }) as unknown as GradientFunction) as (...t: Tensor[]) => Tensor;
-    maskedSoftmaxOps.set(key, op);
-  }
-  const masks = [keyMask, queryMask].filter((m): m is Tensor => m !== null);
-  return op(logits, ...masks) as Tensor3D;
-}
-
 /** Softmax attention: A = softmax_keys(q kᵀ) (padded keys → 0); out = A v. */
 function softmaxAttention({ q, k, v, queryMask, keyMask }: HeadBatch): [Tensor3D, Tensor3D] {
   const logits = batchMatMul(q, k, { transposeB: true }); // [C, Nq, Nk]
-  const weights = maskedSoftmax(logits, keyMask, queryMask);
+  const weights = maskedSoftmax(logits, keyMask, queryMask); // @setgen/ops: one kernel each way on wasm/cpu
   return [batchMatMul(weights, v), weights];
 }
 

@@ -5,10 +5,12 @@
 // LayerNorm kernel switched off (FUSED_LAYER_NORM_FLAG): everything else must still give
 // them bit for bit. The fused kernel sums in another order (float32 rounding): its 20 steps
 // are recorded separately (`<backend>/trainStep/fusedLayerNorm`, Dec 2026) and must stay
-// within 1e-5 of the composed run's.
+// within 1e-5 of the composed run's. The same holds for the masked-softmax kernel of
+// attention (FUSED_SOFTMAX_FLAG, Dec 2026): off for the recorded numbers, and with every
+// fused kernel on the 20 steps are recorded as `<backend>/trainStep/fused`, within 1e-5 too.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { FUSED_LAYER_NORM_FLAG } from '@setgen/ops/internal';
+import { FUSED_LAYER_NORM_FLAG, FUSED_SOFTMAX_FLAG } from '@setgen/ops/internal';
 import { describeBackends, expectNoLeak } from '@setgen/testkit';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterEach, beforeEach, expect, it } from 'vitest';
@@ -25,7 +27,10 @@ const baseline = JSON.parse(readFileSync(join(fixtures, 'setvae-baseline.json'),
 describeBackends(
   'SetVAE numbers (recorded before the runtime)',
   (backend) => {
-    beforeEach(() => tf.env().set(FUSED_LAYER_NORM_FLAG, false));
+    beforeEach(() => {
+      tf.env().set(FUSED_LAYER_NORM_FLAG, false);
+      tf.env().set(FUSED_SOFTMAX_FLAG, false);
+    });
     afterEach(() => tf.env().reset());
 
     it('20 trainStep losses are identical', () => {
@@ -37,23 +42,32 @@ describeBackends(
       model.dispose();
     });
 
-    it('20 trainStep losses with the fused LayerNorm kernel: as recorded, within 1e-5 of the composed ops', () => {
-      tf.env().set(FUSED_LAYER_NORM_FLAG, true);
-      const model = new SetVAE(tiny);
-      const batch = padded(ringSets([8, 6, 7, 5], 12));
-      const losses = Array.from({ length: 20 }, () => model.trainStep(batch).losses);
-      expect(losses).toEqual(baseline[`${backend}/trainStep/fusedLayerNorm`]);
-      const composed = baseline[`${backend}/trainStep`] as unknown as Record<string, number>[];
-      losses.forEach((step, i) => {
-        for (const [term, value] of Object.entries(step)) {
-          expect(Math.abs(value - composed[i][term]), `step ${i} ${term}`).toBeLessThan(
-            1e-5 * Math.abs(value),
-          );
-        }
+    for (const [name, key, flags] of [
+      ['the fused LayerNorm kernel', 'fusedLayerNorm', [FUSED_LAYER_NORM_FLAG]],
+      [
+        'every fused kernel (LayerNorm, masked softmax)',
+        'fused',
+        [FUSED_LAYER_NORM_FLAG, FUSED_SOFTMAX_FLAG],
+      ],
+    ] as const) {
+      it(`20 trainStep losses with ${name}: as recorded, within 1e-5 of the composed ops`, () => {
+        for (const flag of flags) tf.env().set(flag, true);
+        const model = new SetVAE(tiny);
+        const batch = padded(ringSets([8, 6, 7, 5], 12));
+        const losses = Array.from({ length: 20 }, () => model.trainStep(batch).losses);
+        const composed = baseline[`${backend}/trainStep`] as unknown as Record<string, number>[];
+        losses.forEach((step, i) => {
+          for (const [term, value] of Object.entries(step)) {
+            expect(Math.abs(value - composed[i][term]), `step ${i} ${term}`).toBeLessThan(
+              1e-5 * Math.abs(value),
+            );
+          }
+        });
+        expect(losses).toEqual(baseline[`${backend}/trainStep/${key}`]);
+        tf.dispose([batch.x, batch.mask]);
+        model.dispose();
       });
-      tf.dispose([batch.x, batch.mask]);
-      model.dispose();
-    });
+    }
 
     it('20 fit steps with β warm-up and LR decay are identical (losses, learning rates, β)', async () => {
       const model = new SetVAE({ ...tiny, epochs: 4, klWarmupEpochs: 2, learningRate: 5e-3 });
@@ -88,7 +102,10 @@ describeBackends(
 );
 
 describeBackends('SetVAE checkpoints of format v1', () => {
-  beforeEach(() => tf.env().set(FUSED_LAYER_NORM_FLAG, false));
+  beforeEach(() => {
+    tf.env().set(FUSED_LAYER_NORM_FLAG, false);
+    tf.env().set(FUSED_SOFTMAX_FLAG, false);
+  });
   afterEach(() => tf.env().reset());
 
   it('load (SetVAE.load and loadModel) and continue exactly as the run that wrote them', async () => {

@@ -2,14 +2,16 @@
 // data with the tensor it was saved from. That is only safe while no kernel writes into an
 // input. This guard runs every kernel @setgen registers (through its public op, forward and
 // backward, on every path we know: transposes, in-place products, blocked Aᵀ·B, chunked
-// attention, residual or not) and checks that every input still holds its bytes afterwards.
+// attention, residual or not, masked softmax, Adam) and checks that every input still holds its bytes afterwards.
 import { describeBackends, randomTensor } from '@setgen/testkit';
 import * as tf from '@tensorflow/tfjs-core';
 import { expect, it } from 'vitest';
+import { adamUpdates } from './adam-update.js';
 import { tensorMemory } from './backend-memory.js';
 import { fusedAttentionAvailable, fusedSoftmaxAttention } from './fused-attention.js';
 import { fusedAddLayerNorm, fusedLayerNormAvailable } from './fused-layer-norm.js';
 import { batchMatMul } from './linalg.js';
+import { fusedSoftmaxAvailable, maskedSoftmax } from './masked-softmax.js';
 import { splitRows } from './split-rows.js';
 import { zeroPadding } from './zero-padding.js';
 
@@ -120,5 +122,42 @@ describeBackends('no @setgen kernel writes into its inputs', (backend) => {
       );
     }
     tf.dispose([q, k, v, queryMask, keyMask]);
+  });
+
+  it('maskedSoftmax, both passes, with and without masks', () => {
+    expect(fusedSoftmaxAvailable()).toBe(true);
+    const logits = randomTensor(10, [3, 5, 6]) as tf.Tensor3D;
+    const queryMask = tf.tensor2d([1, 1, 1, 1, 0, 1, 1, 0, 0, 0, 1, 1, 1, 1, 1], [3, 5]);
+    const keyMask = tf.tensor2d([1, 1, 1, 1, 1, 0, 1, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1], [3, 6]);
+    for (const [km, qm] of [
+      [keyMask, queryMask],
+      [null, null],
+    ] as const) {
+      expectInputsUnchanged([logits, keyMask, queryMask], () => maskedSoftmax(logits, km, qm));
+      expectInputsUnchanged([logits, keyMask, queryMask], () =>
+        tf.grad((x: tf.Tensor) => tf.sum(tf.square(maskedSoftmax(x as tf.Tensor3D, km, qm))))(logits),
+      );
+    }
+    tf.dispose([logits, queryMask, keyMask]);
+  });
+
+  it('adamUpdates', () => {
+    const operands = [[4, 3], [5]].map((shape, i) => ({
+      value: randomTensor(20 + i, shape),
+      gradient: randomTensor(30 + i, shape),
+      m: randomTensor(40 + i, shape),
+      v: tf.abs(randomTensor(50 + i, shape)),
+    }));
+    const tensors = operands.flatMap((o) => [o.value, o.gradient, o.m, o.v]);
+    const constants = {
+      beta1: 0.9,
+      beta2: 0.999,
+      epsilon: 1e-8,
+      learningRate: 0.01,
+      accBeta1: 0.81,
+      accBeta2: 0.998,
+    };
+    expectInputsUnchanged(tensors, () => adamUpdates(operands, { ...constants, gradientScale: 0.5 }).flat());
+    tf.dispose(tensors);
   });
 });

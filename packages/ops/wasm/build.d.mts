@@ -28,3 +28,7 @@ export function layerNormModuleSource(binary: Buffer, inPlaceBinary: Buffer): st
 export function assembleAdam(options?: { importMemory?: boolean }): Promise<Buffer>;
 /** The TypeScript module that carries the Adam kernel's two binaries. */
 export function adamModuleSource(binary: Buffer, inPlaceBinary: Buffer): string;
+/** The masked softmax kernel assembled from masked-softmax.wat.mjs (with `importMemory`: in env.memory). */
+export function assembleMaskedSoftmax(options?: { importMemory?: boolean }): Promise<Buffer>;
+/** The TypeScript module that carries the masked softmax kernel's two binaries. */
+export function maskedSoftmaxModuleSource(binary: Buffer, inPlaceBinary: Buffer): string;

@@ -5,6 +5,7 @@
 //   fused-attention.wat.mjs  → src/fused-attention-wasm.ts  (own memory, in place; both with FMA)
 //   layer-norm.wat.mjs       → src/layer-norm-wasm.ts       (own memory, in place)
 //   adam.wat.mjs             → src/adam-wasm.ts             (own memory, in place)
+//   masked-softmax.wat.mjs   → src/masked-softmax-wasm.ts   (own memory, in place)
 //   node wasm/build.mjs          write the modules
 //   node wasm/build.mjs --check  exit 1 if a committed module is not what its source gives
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -13,6 +14,7 @@ import { adamWat } from './adam.wat.mjs';
 import { batchMatMulWat } from './batch-matmul.wat.mjs';
 import { fusedAttentionWat } from './fused-attention.wat.mjs';
 import { layerNormWat } from './layer-norm.wat.mjs';
+import { maskedSoftmaxWat } from './masked-softmax.wat.mjs';
 
 /** WebAssembly text → validated binary. */
 async function toBinary(name, text, features) {
@@ -149,6 +151,22 @@ export function adamModuleSource(binary, inPlaceBinary) {
   ]);
 }
 
+/** The masked softmax module with its own memory, or with `importMemory` computing in `env.memory`. */
+export function assembleMaskedSoftmax({ importMemory = false } = {}) {
+  return toBinary('masked-softmax.wat', maskedSoftmaxWat({ importMemory }), { simd: true });
+}
+
+export function maskedSoftmaxModuleSource(binary, inPlaceBinary) {
+  return kernelModuleSource('masked-softmax.wat.mjs', [
+    [
+      'MASKED_SOFTMAX_WASM',
+      "Attention's masked softmax, forward and backward (WebAssembly with SIMD), base64.",
+      binary,
+    ],
+    ['MASKED_SOFTMAX_IN_PLACE_WASM', IN_PLACE, inPlaceBinary],
+  ]);
+}
+
 if (import.meta.url === `file://${process.argv[1]}`) {
   const modules = [
     ['batch-matmul-wasm.ts', moduleSource(...(await assembleAll()))],
@@ -158,6 +176,13 @@ if (import.meta.url === `file://${process.argv[1]}`) {
       layerNormModuleSource(await assembleLayerNorm(), await assembleLayerNorm({ importMemory: true })),
     ],
     ['adam-wasm.ts', adamModuleSource(await assembleAdam(), await assembleAdam({ importMemory: true }))],
+    [
+      'masked-softmax-wasm.ts',
+      maskedSoftmaxModuleSource(
+        await assembleMaskedSoftmax(),
+        await assembleMaskedSoftmax({ importMemory: true }),
+      ),
+    ],
   ];
   let stale = false;
   for (const [file, source] of modules) {

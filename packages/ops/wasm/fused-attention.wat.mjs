@@ -27,7 +27,7 @@
 // Horner steps are each one `f32x4.relaxed_madd` (fused: rounded once where the hardware has
 // FMA), in the same order.
 
-import { add, bytes, get, int, mul, resetLabels, set, sub, whileLoop } from './wat.mjs';
+import { add, bytes, exp2Vector, get, int, mul, resetLabels, set, sub, whileLoop } from './wat.mjs';
 
 /** Keys per block of the online softmax (a block's scores, 4 × 256 floats, stay in L1). */
 export const KEY_BLOCK = 256;
@@ -35,13 +35,6 @@ export const KEY_BLOCK = 256;
 const ROWS = 4;
 /** Stands in for −∞ (finite, so that m − m' is never ∞ − ∞). */
 const LOWEST = -3e38;
-/**
- * 2^f ≈ 1 + f·(c1 + f·(c2 + …)) on [−½, ½]: coefficients c1…c5 fitted to the relative error
- * (≈ 1e-7; 2^0 = 1 exactly).
- */
-const EXP2 = [0.693147004, 0.240222424, 0.0555073395, 0.00967151113, 0.00132647087];
-/** 1.5·2^23: adding it rounds a float of magnitude < 2^22 to an integer, held in the low bits. */
-const ROUNDER = 12582912;
 
 const f32 = (value) => `(f32.const ${value})`;
 const splat = (value) => `(v128.const f32x4 ${value} ${value} ${value} ${value})`;
@@ -66,26 +59,8 @@ const forUp = (name, limit, body, step = 1) =>
     whileLoop(`(i32.lt_s ${get(name)} ${limit})`, lines(body, set(name, add(get(name), int(step))))),
   );
 
-/**
- * `target = 2^x` on four lanes, x ≤ 0 (temporaries $ex{s}, $en{s}, $ep{s}): n = round(x),
- * f = x − n ∈ [−½, ½], 2^x = P(f)·2^n, 2^n written into the exponent bits. x is clamped at
- * −126 (2^n stays a normal number); pmax keeps a NaN of x.
- */
-function exp2(target, x, s = '') {
-  const [ex, en, ep] = [`ex${s}`, `en${s}`, `ep${s}`];
-  const one = `(v128.const i32x4 ${127 << 23} ${127 << 23} ${127 << 23} ${127 << 23})`;
-  return lines(
-    set(ex, `(f32x4.pmax ${x} ${splat(-126)})`),
-    set(en, vadd(get(ex), splat(ROUNDER))),
-    set(ex, `(f32x4.sub ${get(ex)} (f32x4.sub ${get(en)} ${splat(ROUNDER)}))`),
-    set(ep, splat(EXP2[EXP2.length - 1])),
-    ...EXP2.slice(0, -1)
-      .reverse()
-      .map((c) => set(ep, vmadd(get(ep), get(ex), splat(c)))),
-    set(ep, vmadd(get(ep), get(ex), splat(1))),
-    set(target, vmul(get(ep), `(i32x4.add (i32x4.shl ${get(en)} ${int(23)}) ${one})`)),
-  );
-}
+/** `target = 2^x` on four lanes, x ≤ 0 (wat.mjs), with this build's multiply-adds. */
+const exp2 = (target, x, s = '') => exp2Vector(target, x, s, vmadd);
 
 /**
  * The inner product of both passes, for `count` steps: V vectors y_v = load(A + 16v) and four

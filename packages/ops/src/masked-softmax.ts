@@ -1,0 +1,221 @@
+// The masked softmax of attention, A = softmax over the valid keys of the logits, 0 at padded
+// keys and in rows of padded queries, as one taped op whose backward is written out from A
+// alone: dlogits = dA ⊙ A − (Σ_keys dA ⊙ A) ⊙ A (A is the only tensor the tape keeps).
+// On wasm and cpu it runs as one kernel each way (wasm/masked-softmax.wat.mjs, SIMD; in place
+// on tfjs-wasm's heap, copied into the kernel's own memory on cpu), where tfjs's ops take six
+// kernels forward (bias, sum, softmax, two mask products) and six backward. Elsewhere the
+// same op is composed of tfjs ops: padded keys get the logit bias −1e9 (their weight
+// underflows to 0), then both masks multiply. The two agree to float32 rounding (the kernel's
+// exp is a polynomial with relative error ≈ 1e-7, and padded keys are never read by it).
+// When the backward pass is itself differentiated (a gradient of a gradient) it runs as tfjs
+// ops on the saved A, so it stays differentiable.
+import {
+  add,
+  customGrad,
+  engine,
+  env,
+  expandDims,
+  getBackend,
+  getKernel,
+  type KernelBackend,
+  type KernelFunc,
+  mul,
+  registerKernel,
+  softmax,
+  sub,
+  sum,
+  type Tensor,
+  type Tensor2D,
+  type Tensor3D,
+  type TensorInfo,
+} from '@tensorflow/tfjs-core';
+import { type TensorMemory, tensorMemory } from './backend-memory.js';
+import { DataError, formatShape, ShapeError } from './errors.js';
+import { MASKED_SOFTMAX_IN_PLACE_WASM, MASKED_SOFTMAX_WASM } from './masked-softmax-wasm.js';
+import { saveShared } from './shared-clones.js';
+import { reserveMemory, WasmKernel } from './wasm-kernel.js';
+
+const FORWARD = 'SetgenMaskedSoftmax';
+const BACKWARD = 'SetgenMaskedSoftmaxGrad';
+/**
+ * The tfjs flag that switches the fused kernels off (default on): `tf.env().set(FUSED_SOFTMAX_FLAG,
+ * false)` makes `maskedSoftmax` use its composed tfjs ops everywhere (to compare).
+ */
+export const FUSED_SOFTMAX_FLAG = 'SETGEN_FUSED_SOFTMAX';
+
+// registered once per tfjs instance (a second copy of this module must not warn)
+if (!(env() as unknown as { flagRegistry?: Record<string, unknown> }).flagRegistry?.[FUSED_SOFTMAX_FLAG]) {
+  env().registerFlag(FUSED_SOFTMAX_FLAG, () => true);
+}
+
+/** Added to logits of padded keys in the composed ops, so that their softmax weight underflows to zero. */
+const MASKED_LOGIT = -1e9;
+
+interface MaskedSoftmaxExports {
+  memory: WebAssembly.Memory;
+  forward(
+    x: number,
+    keyMask: number,
+    queryMask: number,
+    y: number,
+    rows: number,
+    nq: number,
+    nk: number,
+  ): void;
+  backward(dy: number, y: number, dx: number, rows: number, nk: number): void;
+}
+
+const kernel = new WasmKernel<MaskedSoftmaxExports>(MASKED_SOFTMAX_WASM, MASKED_SOFTMAX_IN_PLACE_WASM);
+
+/** Whether `maskedSoftmax` runs as the fused kernels on the active backend (wasm or cpu, SIMD compiled, flag on). */
+export function fusedSoftmaxAvailable(): boolean {
+  return env().getBool(FUSED_SOFTMAX_FLAG) && tensorMemory(getBackend()) !== null && kernel.own() !== null;
+}
+
+type Operand = TensorInfo | undefined;
+
+/** Runs `call` on byte addresses of `inputs` (0 = none) and of a new output of `shape` (in place or copied). */
+function runKernel(
+  memory: TensorMemory,
+  backend: KernelBackend,
+  inputs: Operand[],
+  shape: number[],
+  call: (exports: MaskedSoftmaxExports, inputs: number[], output: number) => void,
+): TensorInfo {
+  const heap = memory.heap?.(backend) ?? null;
+  const inPlace = heap ? kernel.inPlace(heap.memory) : null;
+  if (heap && inPlace) {
+    const output = heap.allocate(shape);
+    call(
+      inPlace,
+      inputs.map((t) => (t ? heap.offset(t) : 0)),
+      heap.offset(output),
+    );
+    return output;
+  }
+  // the kernel's own memory: inputs copied in (address 0 stays "none"), the output copied out
+  const own = kernel.own()!;
+  const size = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
+  const addresses: number[] = [];
+  let end = 16;
+  for (const floats of [...inputs.map((t) => (t ? size(t.shape) : 0)), size(shape)]) {
+    addresses.push(end);
+    end += 4 * floats + 16;
+  }
+  reserveMemory(own.memory, end);
+  const floats = () => new Float32Array(own.memory.buffer);
+  inputs.forEach((t, i) => {
+    if (t) floats().set(memory.read(backend, t), addresses[i] / 4);
+  });
+  const out = addresses[inputs.length];
+  call(
+    own,
+    inputs.map((t, i) => (t ? addresses[i] : 0)),
+    out,
+  );
+  return memory.write(backend, shape, (values) =>
+    values.set(floats().subarray(out / 4, out / 4 + values.length)),
+  );
+}
+
+function register(backendName: string, memory: TensorMemory): void {
+  const forward: KernelFunc = ({ inputs, backend }) => {
+    const { logits, keyMask, queryMask } = inputs as Record<string, Operand>;
+    const [c, nq, nk] = logits!.shape;
+    return runKernel(
+      memory,
+      backend as KernelBackend,
+      [logits, keyMask, queryMask],
+      [c, nq, nk],
+      (k, [x, km, qm], y) => k.forward(x, km, qm, y, c * nq, nq, nk),
+    );
+  };
+  const backward: KernelFunc = ({ inputs, backend }) => {
+    const { dy, weights } = inputs as Record<string, Operand>;
+    const [c, nq, nk] = weights!.shape;
+    return runKernel(memory, backend as KernelBackend, [dy, weights], [c, nq, nk], (k, [dya, y], dx) =>
+      k.backward(dya, y, dx, c * nq, nk),
+    );
+  };
+  registerKernel({ kernelName: FORWARD, backendName, kernelFunc: forward });
+  registerKernel({ kernelName: BACKWARD, backendName, kernelFunc: backward });
+}
+
+/** The forward pass as tfjs ops: softmax with padded keys at −1e9, then exact zeros at padding. */
+function composedForward(logits: Tensor, keyMask: Tensor | null, queryMask: Tensor | null): Tensor {
+  let weights = softmax(keyMask ? add(logits, expandDims(mul(sub(1, keyMask), MASKED_LOGIT), 1)) : logits);
+  // exact zeros at padding, also for a set with no valid key at all
+  if (keyMask) weights = mul(weights, expandDims(keyMask, 1));
+  if (queryMask) weights = mul(weights, expandDims(queryMask, 2));
+  return weights;
+}
+
+/** dlogits = dA ⊙ A − (Σ_keys dA ⊙ A) ⊙ A as tfjs ops (tfjs's softmax gradient, in its order of operations). */
+function composedBackward(dy: Tensor, weights: Tensor): Tensor {
+  const dyTimesW = mul(dy, weights);
+  return sub(dyTimesW, mul(sum(dyTimesW, -1, true), weights));
+}
+
+/** The function type `customGrad` takes (not exported by tfjs-core). */
+type GradientFunction = Parameters<typeof customGrad>[0];
+
+/** Checks the operands of `maskedSoftmax` (before any tensor work). */
+function checkOperands(logits: Tensor3D, keyMask: Tensor2D | null, queryMask: Tensor2D | null): void {
+  if (logits?.rank !== 3) {
+    throw new ShapeError(
+      `maskedSoftmax: logits must be [C, Nq, Nk], got ${formatShape(logits?.shape ?? [])}`,
+    );
+  }
+  const [c, nq, nk] = logits.shape;
+  for (const [name, mask, n] of [
+    ['keyMask', keyMask, nk],
+    ['queryMask', queryMask, nq],
+  ] as const) {
+    if (mask && (mask.rank !== 2 || mask.shape[0] !== c || mask.shape[1] !== n)) {
+      throw new ShapeError(`maskedSoftmax: ${name} must be [${c}, ${n}], got ${formatShape(mask.shape)}`);
+    }
+  }
+  const tensors: Tensor[] = [logits, keyMask, queryMask].filter((t) => t !== null) as Tensor[];
+  if (tensors.some((t) => t.dtype !== 'float32')) {
+    throw new DataError(
+      `maskedSoftmax: expected float32 tensors, got ${tensors.map((t) => t.dtype).join(', ')}`,
+    );
+  }
+}
+
+/**
+ * Attention's masked softmax over the last axis of `logits` `[C, Nq, Nk]`: weights of the keys
+ * valid in `keyMask` `[C, Nk]` (> 0.5; null: all), exact zeros at padded keys, in rows of padded
+ * queries (`queryMask` `[C, Nq]`) and in rows without a valid key. Differentiable (to any order);
+ * fused kernels where `fusedSoftmaxAvailable()`, tfjs ops elsewhere.
+ */
+export function maskedSoftmax(
+  logits: Tensor3D,
+  keyMask: Tensor2D | null,
+  queryMask: Tensor2D | null,
+): Tensor3D {
+  checkOperands(logits, keyMask, queryMask);
+  const backendName = getBackend();
+  const memory = tensorMemory(backendName);
+  const fused = memory !== null && fusedSoftmaxAvailable();
+  if (fused && !getKernel(FORWARD, backendName)) register(backendName, memory);
+  // the masks are data (no gradient): closed over, not inputs of the op
+  const op = customGrad(((x: Tensor, save: (tensors: Tensor[]) => void) => {
+    const weights = fused
+      ? (engine().runKernel(FORWARD, {
+          logits: x,
+          ...(keyMask ? { keyMask } : {}),
+          ...(queryMask ? { queryMask } : {}),
+        }) as Tensor)
+      : composedForward(x, keyMask, queryMask);
+    saveShared(save, [weights]);
+    return {
+      value: weights,
+      gradFunc: (dy: Tensor, [w]: Tensor[]) =>
+        fused && !engine().isTapeOn()
+          ? (engine().runKernel(BACKWARD, { dy, weights: w }) as Tensor)
+          : composedBackward(dy, w),
+    };
+  }) as unknown as GradientFunction);
+  return op(logits) as Tensor3D;
+}
