@@ -13,6 +13,7 @@ import { fusedAddLayerNorm, fusedLayerNormAvailable } from './fused-layer-norm.j
 import { batchMatMul } from './linalg.js';
 import { fusedSoftmaxAvailable, maskedSoftmax } from './masked-softmax.js';
 import { splitRows } from './split-rows.js';
+import { swapMiddleAxes } from './swap-middle-axes.js';
 import { zeroPadding } from './zero-padding.js';
 
 /** Runs `f` and expects each of `inputs` to hold the same bytes as before (NaN bit patterns included). */
@@ -139,6 +140,15 @@ describeBackends('no @setgen kernel writes into its inputs', (backend) => {
       );
     }
     tf.dispose([logits, queryMask, keyMask]);
+  });
+
+  it('swapMiddleAxes, both passes', () => {
+    const x = randomTensor(60, [2, 5, 12]);
+    expectInputsUnchanged([x], () => swapMiddleAxes(x, [2, 5, 3, 4], [6, 5, 4]));
+    expectInputsUnchanged([x], () =>
+      tf.grad((t: tf.Tensor) => tf.sum(tf.square(swapMiddleAxes(t, [2, 5, 3, 4], [6, 5, 4]))))(x),
+    );
+    x.dispose();
   });
 
   it('adamUpdates', () => {

@@ -1,6 +1,7 @@
 import { describeBackends, expectClose, expectNoLeak, randomTensor } from '@setgen/testkit';
 import * as tf from '@tensorflow/tfjs-core';
 import { expect, it } from 'vitest';
+import { assembleSwapAxes, swapAxesModuleSource } from '../wasm/build.mjs';
 import { ShapeError } from './errors.js';
 import { swapMiddleAxes } from './swap-middle-axes.js';
 
@@ -15,6 +16,9 @@ describeBackends('swapMiddleAxes', () => {
     ['merge heads [2·3,5,4] → [2,5,3·4]', [6, 5, 4], [2, 3, 5, 4], [2, 5, 12]],
     ['one head (a no-op permutation)', [2, 5, 4], [2, 5, 1, 4], [2, 5, 4]],
     ['one element per set', [3, 1, 8], [3, 1, 2, 4], [6, 1, 4]],
+    ['rows of 7 floats (three one at a time, then a vector)', [2, 3, 14], [2, 3, 2, 7], [4, 3, 7]],
+    ['rows of 1 float (a plain transpose)', [2, 3, 5], [2, 3, 5, 1], [2, 5, 3]],
+    ['attention heads of 16 (the one-shot VAE)', [4, 9, 64], [4, 9, 4, 16], [16, 9, 16]],
   ];
   for (const [name, shape, view, outShape] of cases) {
     it(`is reshape · transpose · reshape in value and in the first and second derivative (${name})`, async () => {
@@ -53,6 +57,21 @@ describeBackends('swapMiddleAxes', () => {
     tf.dispose([x, dy, info.result as tf.Tensor]);
   });
 
+  it('moves int32 values and leaves its input unchanged', () => {
+    const x = tf.tensor3d(
+      Array.from({ length: 2 * 3 * 10 }, (_, i) => i - 7),
+      [2, 3, 10],
+      'int32',
+    );
+    const before = Array.from(x.dataSync());
+    const y = swapMiddleAxes(x, [2, 3, 2, 5], [4, 3, 5]);
+    const expected = reference(x, [2, 3, 2, 5], [4, 3, 5]);
+    expect(y.dtype).toBe('int32');
+    expect(Array.from(y.dataSync())).toEqual(Array.from(expected.dataSync()));
+    expect(Array.from(x.dataSync())).toEqual(before);
+    tf.dispose([x, y, expected]);
+  });
+
   it('names a view or output that does not fit x', async () => {
     const x = tf.zeros([2, 5, 12]);
     expect(() => swapMiddleAxes(x, [2, 5, 3, 3], [6, 5, 4])).toThrow(ShapeError);
@@ -61,4 +80,13 @@ describeBackends('swapMiddleAxes', () => {
     await expectNoLeak(() => swapMiddleAxes(x, [2, 5, 3, 3]));
     x.dispose();
   });
+});
+
+it('src/swap-axes-wasm.ts is what wasm/swap-axes.wat.mjs assembles to', async () => {
+  const { readFileSync } = await import('node:fs');
+  const source = swapAxesModuleSource(
+    await assembleSwapAxes(),
+    await assembleSwapAxes({ importMemory: true }),
+  );
+  expect(readFileSync(new URL('./swap-axes-wasm.ts', import.meta.url), 'utf8')).toBe(source);
 });

@@ -32,3 +32,7 @@ export function adamModuleSource(binary: Buffer, inPlaceBinary: Buffer): string;
 export function assembleMaskedSoftmax(options?: { importMemory?: boolean }): Promise<Buffer>;
 /** The TypeScript module that carries the masked softmax kernel's two binaries. */
 export function maskedSoftmaxModuleSource(binary: Buffer, inPlaceBinary: Buffer): string;
+/** The axis-swap kernel assembled from swap-axes.wat.mjs (with `importMemory`: in env.memory). */
+export function assembleSwapAxes(options?: { importMemory?: boolean }): Promise<Buffer>;
+/** The TypeScript module that carries the axis-swap kernel's two binaries. */
+export function swapAxesModuleSource(binary: Buffer, inPlaceBinary: Buffer): string;

@@ -6,6 +6,7 @@
 //   layer-norm.wat.mjs       → src/layer-norm-wasm.ts       (own memory, in place)
 //   adam.wat.mjs             → src/adam-wasm.ts             (own memory, in place)
 //   masked-softmax.wat.mjs   → src/masked-softmax-wasm.ts   (own memory, in place)
+//   swap-axes.wat.mjs        → src/swap-axes-wasm.ts        (own memory, in place)
 //   node wasm/build.mjs          write the modules
 //   node wasm/build.mjs --check  exit 1 if a committed module is not what its source gives
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -15,6 +16,7 @@ import { batchMatMulWat } from './batch-matmul.wat.mjs';
 import { fusedAttentionWat } from './fused-attention.wat.mjs';
 import { layerNormWat } from './layer-norm.wat.mjs';
 import { maskedSoftmaxWat } from './masked-softmax.wat.mjs';
+import { swapAxesWat } from './swap-axes.wat.mjs';
 
 /** WebAssembly text → validated binary. */
 async function toBinary(name, text, features) {
@@ -167,6 +169,18 @@ export function maskedSoftmaxModuleSource(binary, inPlaceBinary) {
   ]);
 }
 
+/** The axis-swap module with its own memory, or with `importMemory` computing in `env.memory`. */
+export function assembleSwapAxes({ importMemory = false } = {}) {
+  return toBinary('swap-axes.wat', swapAxesWat({ importMemory }), { simd: true });
+}
+
+export function swapAxesModuleSource(binary, inPlaceBinary) {
+  return kernelModuleSource('swap-axes.wat.mjs', [
+    ['SWAP_AXES_WASM', 'The axis swap [A, B, C, D] → [A, C, B, D] (WebAssembly with SIMD), base64.', binary],
+    ['SWAP_AXES_IN_PLACE_WASM', IN_PLACE, inPlaceBinary],
+  ]);
+}
+
 if (import.meta.url === `file://${process.argv[1]}`) {
   const modules = [
     ['batch-matmul-wasm.ts', moduleSource(...(await assembleAll()))],
@@ -182,6 +196,10 @@ if (import.meta.url === `file://${process.argv[1]}`) {
         await assembleMaskedSoftmax(),
         await assembleMaskedSoftmax({ importMemory: true }),
       ),
+    ],
+    [
+      'swap-axes-wasm.ts',
+      swapAxesModuleSource(await assembleSwapAxes(), await assembleSwapAxes({ importMemory: true })),
     ],
   ];
   let stale = false;
