@@ -6,6 +6,7 @@ import {
   batchMatMul,
   fusedAttentionAvailable,
   fusedSoftmaxAttention,
+  fusedSoftmaxAvailable,
   maskedSoftmax,
   splitRows,
   swapMiddleAxes,
@@ -104,19 +105,21 @@ function maskBias(mask: Tensor): Tensor {
 }
 
 interface HeadBatch {
-  q: Tensor3D; // [C, Nq, d], already scaled
+  q: Tensor3D; // [C, Nq, d], already scaled unless `logitScale` is given
   k: Tensor3D; // [C, Nk, d]
   v: Tensor3D; // [C, Nk, d]
   queryMask: Tensor2D | null; // [C, Nq]
   keyMask: Tensor2D | null; // [C, Nk]
   /** Slot attention only: count padded keys in the denominator as the reference code does. */
   paddedDenominator?: boolean;
+  /** Softmax attention only: the 1/√U scale, applied by the masked softmax instead of to q (default 1). */
+  logitScale?: number;
 }
 
-/** Softmax attention: A = softmax_keys(q kᵀ) (padded keys → 0); out = A v. */
-function softmaxAttention({ q, k, v, queryMask, keyMask }: HeadBatch): [Tensor3D, Tensor3D] {
+/** Softmax attention: A = softmax_keys(s·q kᵀ) (padded keys → 0); out = A v. */
+function softmaxAttention({ q, k, v, queryMask, keyMask, logitScale = 1 }: HeadBatch): [Tensor3D, Tensor3D] {
   const logits = batchMatMul(q, k, { transposeB: true }); // [C, Nq, Nk]
-  const weights = maskedSoftmax(logits, keyMask, queryMask); // @setgen/ops: one kernel each way on wasm/cpu
+  const weights = maskedSoftmax(logits, keyMask, queryMask, logitScale); // one kernel each way on wasm/cpu
   return [batchMatMul(weights, v), weights];
 }
 
@@ -206,14 +209,19 @@ export function multiheadAttention(
     const [b, nq, units] = q.shape;
     const nk = k.shape[1];
     const queryHeads = queryMask ? maskPerHead(queryMask, numHeads) : null;
+    // the fused masked softmax scales the logits itself (one op fewer each way); the composed
+    // ops keep scaling q, as they always have (the same numbers as before)
+    const scale = 1 / Math.sqrt(units);
+    const scaleInSoftmax = attention === 'softmax' && fusedSoftmaxAvailable();
     const heads: HeadBatch = {
-      q: splitHeads(mul(q, 1 / Math.sqrt(units)), numHeads),
+      q: splitHeads(scaleInSoftmax ? q : mul(q, scale), numHeads),
       k: splitHeads(k, numHeads),
       v: splitHeads(v, numHeads),
       queryMask: queryHeads,
       // self-attention passes one mask for both: repeated once
       keyMask: keyMask === queryMask ? queryHeads : keyMask ? maskPerHead(keyMask, numHeads) : null,
       paddedDenominator: slotDenominator === 'padded',
+      logitScale: scaleInSoftmax ? scale : 1,
     };
     const attend = attention === 'slot' ? slotAttention : softmaxAttention;
     const total = b * numHeads;
@@ -241,6 +249,7 @@ export function multiheadAttention(
             queryMask: qms[i] as Tensor2D | null,
             keyMask: kms[i] as Tensor2D | null,
             paddedDenominator: heads.paddedDenominator,
+            logitScale: heads.logitScale,
           });
           return returnWeights ? [oi, wi] : [oi];
         });

@@ -10,11 +10,17 @@ import {
 import * as tf from '@tensorflow/tfjs-core';
 import { afterEach, expect, it } from 'vitest';
 import { assembleMaskedSoftmax, maskedSoftmaxModuleSource } from '../wasm/build.mjs';
-import { DataError, ShapeError } from './errors.js';
+import { ConfigError, DataError, ShapeError } from './errors.js';
 import { FUSED_SOFTMAX_FLAG, fusedSoftmaxAvailable, maskedSoftmax } from './masked-softmax.js';
 
 /** The definition in float64: softmax over the valid keys, zeros at padded keys, padded queries and empty rows. */
-function reference(x: ArrayLike<number>, km: number[] | null, qm: number[] | null, [c, nq, nk]: number[]) {
+function reference(
+  x: ArrayLike<number>,
+  km: number[] | null,
+  qm: number[] | null,
+  [c, nq, nk]: number[],
+  scale = 1,
+) {
   const out = new Float64Array(c * nq * nk);
   for (let s = 0; s < c; s++)
     for (let i = 0; i < nq; i++) {
@@ -23,7 +29,7 @@ function reference(x: ArrayLike<number>, km: number[] | null, qm: number[] | nul
       const row = (s * nq + i) * nk;
       const max = Math.max(...Array.from({ length: nk }, (_, j) => (valid[j] ? x[row + j] : -Infinity)));
       if (max === -Infinity) continue;
-      const e = Array.from({ length: nk }, (_, j) => (valid[j] ? Math.exp(x[row + j] - max) : 0));
+      const e = Array.from({ length: nk }, (_, j) => (valid[j] ? Math.exp(scale * (x[row + j] - max)) : 0));
       const total = e.reduce((a, b) => a + b, 0);
       e.forEach((v, j) => {
         out[row + j] = v / total;
@@ -67,19 +73,18 @@ describeBackends('maskedSoftmax', (backend) => {
         [keyMask, queryMask, km, qm],
       ] as const) {
         const input = kmT ? poisoned : logits;
-        const out = maskedSoftmax(input, kmT, qmT);
-        expect(out.shape).toEqual([c, nq, nk]);
-        expectClose(out.dataSync(), reference(logits.dataSync(), kmA, qmA, [c, nq, nk]), {
-          rtol: 1e-5,
-          atol: 1e-7,
-        });
-        // exact zeros where the definition has them
-        const ref = reference(logits.dataSync(), kmA, qmA, [c, nq, nk]);
-        const values = out.dataSync();
-        ref.forEach((v, i) => {
-          if (v === 0) expect(values[i], `element ${i}`).toBe(0);
-        });
-        out.dispose();
+        for (const scale of [1, 0.25]) {
+          const out = maskedSoftmax(input, kmT, qmT, scale);
+          expect(out.shape).toEqual([c, nq, nk]);
+          const ref = reference(logits.dataSync(), kmA, qmA, [c, nq, nk], scale);
+          expectClose(out.dataSync(), ref, { rtol: 1e-5, atol: 1e-7 });
+          // exact zeros where the definition has them
+          const values = out.dataSync();
+          ref.forEach((v, i) => {
+            if (v === 0) expect(values[i], `element ${i}`).toBe(0);
+          });
+          out.dispose();
+        }
       }
       tf.dispose([logits, poisoned, keyMask, queryMask]);
     }
@@ -91,9 +96,10 @@ describeBackends('maskedSoftmax', (backend) => {
     const dy = randomTensor(22, [c, nq, nk]);
     const { keyMask, queryMask } = masks(c, nq, nk, 2);
     const run = () => {
-      const f = (x: tf.Tensor) => tf.sum(tf.mul(maskedSoftmax(x as tf.Tensor3D, keyMask, queryMask), dy));
+      const f = (x: tf.Tensor) =>
+        tf.sum(tf.mul(maskedSoftmax(x as tf.Tensor3D, keyMask, queryMask, 0.3), dy));
       const { value, grad } = tf.valueAndGrad(f)(logits);
-      const y = maskedSoftmax(logits, keyMask, queryMask);
+      const y = maskedSoftmax(logits, keyMask, queryMask, 0.3);
       const result = [Array.from(y.dataSync()), Array.from(grad.dataSync()), value.dataSync()[0]] as const;
       tf.dispose([value, grad, y]);
       return result;
@@ -113,7 +119,7 @@ describeBackends('maskedSoftmax', (backend) => {
     const weight = randomTensor(32, [c, nq, nk]);
     const { keyMask, queryMask } = masks(c, nq, nk, 4);
     const f = (x: tf.Tensor) =>
-      tf.sum(tf.mul(tf.square(maskedSoftmax(x as tf.Tensor3D, keyMask, queryMask)), weight));
+      tf.sum(tf.mul(tf.square(maskedSoftmax(x as tf.Tensor3D, keyMask, queryMask, 0.7)), weight));
     const grad = tf.grad(f)(logits);
     expectClose(grad.dataSync(), finiteDifferenceGradient(f as (x: tf.Tensor) => tf.Scalar, logits), {
       rtol: 2e-2,
@@ -145,6 +151,10 @@ describeBackends('maskedSoftmax', (backend) => {
       expect(() => maskedSoftmax(logits, null, keyMask)).toThrow(/queryMask must be \[2, 3\]/);
       expect(() => maskedSoftmax(flat, null, null)).toThrow(/logits must be \[C, Nq, Nk\]/);
       expect(() => maskedSoftmax(ints, null, null)).toThrow(DataError);
+      expect(() => maskedSoftmax(logits, null, null, 0)).toThrow(ConfigError);
+      expect(() => maskedSoftmax(logits, null, null, Number.NaN)).toThrow(
+        /scale must be a positive finite number/,
+      );
     });
     tf.dispose([logits, keyMask, queryMask, ints, flat]);
   });

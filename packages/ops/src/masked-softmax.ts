@@ -1,6 +1,7 @@
-// The masked softmax of attention, A = softmax over the valid keys of the logits, 0 at padded
-// keys and in rows of padded queries, as one taped op whose backward is written out from A
-// alone: dlogits = dA ⊙ A − (Σ_keys dA ⊙ A) ⊙ A (A is the only tensor the tape keeps).
+// The masked softmax of attention, A = softmax over the valid keys of s·logits (s > 0: the
+// 1/√d of scaled dot-product attention folded in), 0 at padded keys and in rows of padded
+// queries, as one taped op whose backward is written out from A alone:
+// dlogits = s·(dA ⊙ A − (Σ_keys dA ⊙ A) ⊙ A) (A is the only tensor the tape keeps).
 // On wasm and cpu it runs as one kernel each way (wasm/masked-softmax.wat.mjs, SIMD; in place
 // on tfjs-wasm's heap, copied into the kernel's own memory on cpu), where tfjs's ops take six
 // kernels forward (bias, sum, softmax, two mask products) and six backward. Elsewhere the
@@ -30,7 +31,7 @@ import {
   type TensorInfo,
 } from '@tensorflow/tfjs-core';
 import { type TensorMemory, tensorMemory } from './backend-memory.js';
-import { DataError, formatShape, ShapeError } from './errors.js';
+import { ConfigError, DataError, formatShape, ShapeError } from './errors.js';
 import { MASKED_SOFTMAX_IN_PLACE_WASM, MASKED_SOFTMAX_WASM } from './masked-softmax-wasm.js';
 import { saveShared } from './shared-clones.js';
 import { reserveMemory, WasmKernel } from './wasm-kernel.js';
@@ -61,8 +62,9 @@ interface MaskedSoftmaxExports {
     rows: number,
     nq: number,
     nk: number,
+    scale: number,
   ): void;
-  backward(dy: number, y: number, dx: number, rows: number, nk: number): void;
+  backward(dy: number, y: number, dx: number, rows: number, nk: number, scale: number): void;
 }
 
 const kernel = new WasmKernel<MaskedSoftmaxExports>(MASKED_SOFTMAX_WASM, MASKED_SOFTMAX_IN_PLACE_WASM);
@@ -119,48 +121,68 @@ function runKernel(
 }
 
 function register(backendName: string, memory: TensorMemory): void {
-  const forward: KernelFunc = ({ inputs, backend }) => {
+  const forward: KernelFunc = ({ inputs, backend, attrs }) => {
     const { logits, keyMask, queryMask } = inputs as Record<string, Operand>;
     const [c, nq, nk] = logits!.shape;
+    const scale = (attrs as { scale: number }).scale;
     return runKernel(
       memory,
       backend as KernelBackend,
       [logits, keyMask, queryMask],
       [c, nq, nk],
-      (k, [x, km, qm], y) => k.forward(x, km, qm, y, c * nq, nq, nk),
+      (k, [x, km, qm], y) => k.forward(x, km, qm, y, c * nq, nq, nk, scale),
     );
   };
-  const backward: KernelFunc = ({ inputs, backend }) => {
+  const backward: KernelFunc = ({ inputs, backend, attrs }) => {
     const { dy, weights } = inputs as Record<string, Operand>;
     const [c, nq, nk] = weights!.shape;
+    const scale = (attrs as { scale: number }).scale;
     return runKernel(memory, backend as KernelBackend, [dy, weights], [c, nq, nk], (k, [dya, y], dx) =>
-      k.backward(dya, y, dx, c * nq, nk),
+      k.backward(dya, y, dx, c * nq, nk, scale),
     );
   };
   registerKernel({ kernelName: FORWARD, backendName, kernelFunc: forward });
   registerKernel({ kernelName: BACKWARD, backendName, kernelFunc: backward });
 }
 
-/** The forward pass as tfjs ops: softmax with padded keys at −1e9, then exact zeros at padding. */
-function composedForward(logits: Tensor, keyMask: Tensor | null, queryMask: Tensor | null): Tensor {
-  let weights = softmax(keyMask ? add(logits, expandDims(mul(sub(1, keyMask), MASKED_LOGIT), 1)) : logits);
+/** The forward pass as tfjs ops: softmax of scale·logits with padded keys at −1e9, then exact zeros at padding. */
+function composedForward(
+  logits: Tensor,
+  keyMask: Tensor | null,
+  queryMask: Tensor | null,
+  scale: number,
+): Tensor {
+  const scaled = scale === 1 ? logits : mul(logits, scale);
+  let weights = softmax(keyMask ? add(scaled, expandDims(mul(sub(1, keyMask), MASKED_LOGIT), 1)) : scaled);
   // exact zeros at padding, also for a set with no valid key at all
   if (keyMask) weights = mul(weights, expandDims(keyMask, 1));
   if (queryMask) weights = mul(weights, expandDims(queryMask, 2));
   return weights;
 }
 
-/** dlogits = dA ⊙ A − (Σ_keys dA ⊙ A) ⊙ A as tfjs ops (tfjs's softmax gradient, in its order of operations). */
-function composedBackward(dy: Tensor, weights: Tensor): Tensor {
+/**
+ * dlogits = (dA ⊙ A − (Σ_keys dA ⊙ A) ⊙ A)·scale as tfjs ops (tfjs's softmax gradient, in its
+ * order of operations).
+ */
+function composedBackward(dy: Tensor, weights: Tensor, scale: number): Tensor {
   const dyTimesW = mul(dy, weights);
-  return sub(dyTimesW, mul(sum(dyTimesW, -1, true), weights));
+  const dScaled = sub(dyTimesW, mul(sum(dyTimesW, -1, true), weights));
+  return scale === 1 ? dScaled : mul(dScaled, scale);
 }
 
 /** The function type `customGrad` takes (not exported by tfjs-core). */
 type GradientFunction = Parameters<typeof customGrad>[0];
 
 /** Checks the operands of `maskedSoftmax` (before any tensor work). */
-function checkOperands(logits: Tensor3D, keyMask: Tensor2D | null, queryMask: Tensor2D | null): void {
+function checkOperands(
+  logits: Tensor3D,
+  keyMask: Tensor2D | null,
+  queryMask: Tensor2D | null,
+  scale: number,
+): void {
+  if (!(typeof scale === 'number' && Number.isFinite(scale) && scale > 0)) {
+    throw new ConfigError(`maskedSoftmax: scale must be a positive finite number, got ${scale}`);
+  }
   if (logits?.rank !== 3) {
     throw new ShapeError(
       `maskedSoftmax: logits must be [C, Nq, Nk], got ${formatShape(logits?.shape ?? [])}`,
@@ -184,17 +206,19 @@ function checkOperands(logits: Tensor3D, keyMask: Tensor2D | null, queryMask: Te
 }
 
 /**
- * Attention's masked softmax over the last axis of `logits` `[C, Nq, Nk]`: weights of the keys
- * valid in `keyMask` `[C, Nk]` (> 0.5; null: all), exact zeros at padded keys, in rows of padded
- * queries (`queryMask` `[C, Nq]`) and in rows without a valid key. Differentiable (to any order);
- * fused kernels where `fusedSoftmaxAvailable()`, tfjs ops elsewhere.
+ * Attention's masked softmax over the last axis of `scale · logits` (`logits` `[C, Nq, Nk]`,
+ * `scale` > 0, default 1): weights of the keys valid in `keyMask` `[C, Nk]` (> 0.5; null: all),
+ * exact zeros at padded keys, in rows of padded queries (`queryMask` `[C, Nq]`) and in rows
+ * without a valid key. Differentiable (to any order); fused kernels where
+ * `fusedSoftmaxAvailable()`, tfjs ops elsewhere.
  */
 export function maskedSoftmax(
   logits: Tensor3D,
   keyMask: Tensor2D | null,
   queryMask: Tensor2D | null,
+  scale = 1,
 ): Tensor3D {
-  checkOperands(logits, keyMask, queryMask);
+  checkOperands(logits, keyMask, queryMask, scale);
   const backendName = getBackend();
   const memory = tensorMemory(backendName);
   const fused = memory !== null && fusedSoftmaxAvailable();
@@ -202,19 +226,23 @@ export function maskedSoftmax(
   // the masks are data (no gradient): closed over, not inputs of the op
   const op = customGrad(((x: Tensor, save: (tensors: Tensor[]) => void) => {
     const weights = fused
-      ? (engine().runKernel(FORWARD, {
-          logits: x,
-          ...(keyMask ? { keyMask } : {}),
-          ...(queryMask ? { queryMask } : {}),
-        }) as Tensor)
-      : composedForward(x, keyMask, queryMask);
+      ? (engine().runKernel(
+          FORWARD,
+          {
+            logits: x,
+            ...(keyMask ? { keyMask } : {}),
+            ...(queryMask ? { queryMask } : {}),
+          },
+          { scale },
+        ) as Tensor)
+      : composedForward(x, keyMask, queryMask, scale);
     saveShared(save, [weights]);
     return {
       value: weights,
       gradFunc: (dy: Tensor, [w]: Tensor[]) =>
         fused && !engine().isTapeOn()
-          ? (engine().runKernel(BACKWARD, { dy, weights: w }) as Tensor)
-          : composedBackward(dy, w),
+          ? (engine().runKernel(BACKWARD, { dy, weights: w }, { scale }) as Tensor)
+          : composedBackward(dy, w, scale),
     };
   }) as unknown as GradientFunction);
   return op(logits) as Tensor3D;

@@ -4,11 +4,12 @@
 //
 // Rows of nk floats, row r of set c = ⌊r / nq⌋ (logits [C, nq, nk] row-major):
 //
-//   forward:   A[r, j] = exp(x[r, j] − m_r) / Σ_valid exp(x[r, j'] − m_r),  m_r = max_valid x[r, j]
+//   forward:   A[r, j] = exp(s·(x[r, j] − m_r)) / Σ_valid exp(s·(x[r, j'] − m_r)),  m_r = max_valid x[r, j]
 //              over the valid keys j (no key mask, or keyMask[c, j] > 0.5); A = 0 at padded keys
 //              (never read: a NaN there stays out), in rows of padded queries (queryMask[r] ≤ 0.5
 //              or NaN) and in rows without a valid key.
-//   backward:  dx[r, j] = dy·A − (Σ_j' dy·A)·A   (the softmax's gradient written out from A;
+//              (the softmax of the logits scaled by s > 0: attention's 1/√d folded in)
+//   backward:  dx[r, j] = (dy·A − (Σ_j' dy·A)·A)·s   (the softmax's gradient written out from A;
 //              0 wherever A is)
 //
 // exp(t) = 2^(t·log2 e) through wat.mjs's exp2 polynomial (relative error ≈ 1e-7). Four keys per
@@ -102,6 +103,7 @@ function overRows(pointers, body) {
 function forward() {
   const zeroRow = overRow((k) => k.store('yRow', k.zero));
   return lines(
+    set('scaleLog2e', `(f32.mul ${get('scale')} (f32.const ${LOG2E}))`),
     set('xRow', get('x')),
     set('yRow', get('y')),
     overRows(
@@ -127,14 +129,12 @@ function forward() {
         ${set('max', `(f32.max ${hmax(VECTOR.l('m'))} ${SCALAR.l('m')})`)}
         ;; no valid key: zeros
         ${ifThen(`(f32.le ${get('max')} (f32.const ${LOWEST}))`, lines(zeroRow, '(br $row)'))}
-        ;; e = exp(x − m) at the valid keys, 0 elsewhere; their sum
+        ;; e = exp(s·(x − m)) at the valid keys, 0 elsewhere; their sum
         ${VECTOR.s('sum', VECTOR.zero)}
         ${SCALAR.s('sum', SCALAR.zero)}
         ${overRow((k) =>
           lines(
-            k.exp(
-              k.op('mul', k.op('sub', k.load('xRow'), k.splat(get('max'))), k.splat(`(f32.const ${LOG2E})`)),
-            ),
+            k.exp(k.op('mul', k.op('sub', k.load('xRow'), k.splat(get('max'))), k.splat(get('scaleLog2e')))),
             k.s('e', k.select(k.l('e'), k.zero, validKeys(k))),
             k.store('yRow', k.l('e')),
             k.s('sum', k.op('add', k.l('sum'), k.l('e'))),
@@ -155,7 +155,7 @@ function backward() {
     overRows(
       ['dyRow', 'yRow', 'xRow'],
       lines(
-        // s = Σ dy·A; dy·A into dx
+        // Σ = Σ_j dy·A; dy·A into dx
         VECTOR.s('sum', VECTOR.zero),
         SCALAR.s('sum', SCALAR.zero),
         overRow((k) =>
@@ -166,9 +166,16 @@ function backward() {
           ),
         ),
         set('total', `(f32.add ${hsum(VECTOR.l('sum'))} ${SCALAR.l('sum')})`),
-        // dx = dy·A − s·A
+        // dx = (dy·A − Σ·A)·scale
         overRow((k) =>
-          k.store('xRow', k.op('sub', k.load('xRow'), k.op('mul', k.splat(get('total')), k.load('yRow')))),
+          k.store(
+            'xRow',
+            k.op(
+              'mul',
+              k.op('sub', k.load('xRow'), k.op('mul', k.splat(get('total')), k.load('yRow'))),
+              k.splat(get('scale')),
+            ),
+          ),
         ),
       ),
     ),
@@ -179,8 +186,8 @@ const params = (names, type) => names.map((n) => `(param $${n} ${type})`).join('
 const locals = (names, type) => names.map((n) => `(local $${n} ${type})`).join(' ');
 
 /**
- * The whole module: exports `forward(x, keyMask, queryMask, y, rows, nq, nk)` (byte addresses;
- * a mask at address 0 = none; rows = C·nq) and `backward(dy, y, dx, rows, nk)`, and its own
+ * The whole module: exports `forward(x, keyMask, queryMask, y, rows, nq, nk, scale)` (byte
+ * addresses; a mask at address 0 = none; rows = C·nq) and `backward(dy, y, dx, rows, nk, scale)`, and its own
  * `memory`, or with `importMemory` computes in the memory it is given as `env.memory`.
  */
 export function maskedSoftmaxWat({ importMemory = false } = {}) {
@@ -191,11 +198,11 @@ export function maskedSoftmaxWat({ importMemory = false } = {}) {
   ];
   return `(module
 ${importMemory ? '(import "env" "memory" (memory 1))' : '(memory (export "memory") 1)'}
-(func (export "forward") ${params(['x', 'keyMask', 'queryMask', 'y', 'rows', 'nq', 'nk'], 'i32')}
-  ${locals(['r', 'o', 'rowBytes', 'xRow', 'yRow', 'kRow'], 'i32')}
+(func (export "forward") ${params(['x', 'keyMask', 'queryMask', 'y', 'rows', 'nq', 'nk'], 'i32')} (param $scale f32)
+  ${locals(['r', 'o', 'rowBytes', 'xRow', 'yRow', 'kRow'], 'i32')} (local $scaleLog2e f32)
   ${temporaries.join('\n  ')}
 ${forward()})
-(func (export "backward") ${params(['dy', 'y', 'dx', 'rows', 'nk'], 'i32')}
+(func (export "backward") ${params(['dy', 'y', 'dx', 'rows', 'nk'], 'i32')} (param $scale f32)
   ${locals(['r', 'o', 'rowBytes', 'xRow', 'yRow', 'dyRow'], 'i32')}
   ${temporaries.join('\n  ')}
 ${backward()})
