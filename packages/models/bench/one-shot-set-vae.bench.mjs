@@ -6,14 +6,26 @@
 //                 (`dataParallel(model, { shards: 2, workers: 1 })`; cpu_ms counts both threads)
 //   …_dp2_inline  the same 2 shards both on the main thread (the cost of sharding on one core)
 // Each step = the runtime's trainStep: forward + backward + global-norm clipping at 4 + Adam.
+// Steady state, as in a training run of thousands of steps: 20 warm-up steps, then 20 timed
+// (`--warmup N --runs N`; the peer has the same flags and defaults). On one core V8 spends the
+// first ≈ 15 steps compiling (measured: 140–160 ms a step, then ≈ 70–90 ms), which the
+// warm-up of 2 used until Dec 2026 counted as step time.
 // `cpu_ms` = median process CPU time of a timed step (the peer reports the same): on a shared
 // machine it moves less with the load than the wall time does.
-//   node bench/one-shot-set-vae.bench.mjs [--backends wasm,cpu]
+//   node bench/one-shot-set-vae.bench.mjs [--backends wasm,cpu] [--warmup 20] [--runs 20]
 import { matmulKernelVariant } from '@setgen/ops/internal';
 import { getMatmulThreads } from '@setgen/ops/node';
 import * as tf from '@tensorflow/tfjs-core';
 import { backendsFromArgs, bench, selected, useBackend } from '../../../scripts/bench-harness.mjs';
 import { dataParallel, OneShotSetVAE } from '../dist/node.js';
+
+/** `--name N` from the command line, or `fallback`. */
+function intArg(name, fallback) {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? Number.parseInt(process.argv[i + 1], 10) : fallback;
+}
+const WARMUP = intArg('warmup', 20);
+const RUNS = intArg('runs', 20);
 
 function median(values) {
   const sorted = [...values].sort((a, b) => a - b);
@@ -45,7 +57,7 @@ for (const backend of backendsFromArgs(['wasm'])) {
         cpu.push((used.user + used.system) / 1000);
         return total;
       };
-      const warmup = 2;
+      const warmup = backend === 'cpu' ? 2 : WARMUP;
       // matmul_kernel: 'fma' (relaxed SIMD: Node ≥ 22, or node --experimental-wasm-relaxed-simd) or 'simd'
       const extra = {
         B: 128,
@@ -57,7 +69,7 @@ for (const backend of backendsFromArgs(['wasm'])) {
       };
       Object.defineProperty(extra, 'cpu_ms', { enumerable: true, get: () => median(cpu.slice(warmup)) });
       await bench(name, step, {
-        runs: backend === 'cpu' ? 3 : 10,
+        runs: backend === 'cpu' ? 3 : RUNS,
         warmup,
         backend,
         extra,

@@ -8,8 +8,10 @@ minimum-distance and valency penalties (sort of the distance rows, as the refere
 CPU, float32, 1 thread by default (our wasm step is single-threaded; and on the shared 2-core
 machine, 2 OpenMP threads under load made the same step 30x slower: 10 s instead of 0.3 s).
 `cpu_ms` = median process CPU time of a step (summed over threads). `--threads 0` keeps
-PyTorch's default thread count.
-Run: /usr/bin/python3 bench/one-shot-set-vae_peer.py [--threads N]"""
+PyTorch's default thread count. Steady state, as in a training run of thousands of steps: 20
+warm-up steps, then 20 timed (`--warmup`, `--runs`; the same defaults as ours, whose first ≈ 15
+steps on one core are V8 compiling the step's code).
+Run: /usr/bin/python3 bench/one-shot-set-vae_peer.py [--threads N] [--warmup 20] [--runs 20]"""
 import json
 import math
 import statistics
@@ -25,6 +27,8 @@ THREADS = int(sys.argv[sys.argv.index('--threads') + 1]) if '--threads' in sys.a
 if THREADS > 0:
     torch.set_num_threads(THREADS)
 THREADS = torch.get_num_threads()
+WARMUP = int(sys.argv[sys.argv.index('--warmup') + 1]) if '--warmup' in sys.argv else 20
+RUNS = int(sys.argv[sys.argv.index('--runs') + 1]) if '--runs' in sys.argv else 20
 torch.manual_seed(0)
 
 
@@ -145,4 +149,4 @@ for n in (9, 20):
         optimizer.step()
         return loss.item()
 
-    timed(f"oneshot_step_topn_b128_n{n}", step, B=128, n=n, params=params)
+    timed(f"oneshot_step_topn_b128_n{n}", step, runs=RUNS, warmup=WARMUP, B=128, n=n, params=params)
