@@ -19,7 +19,7 @@ import { add, exp2Vector, get, int, mul, resetLabels, set, whileLoop } from './w
 
 /** Stands in for −∞ in the running maximum. */
 const LOWEST = -3e38;
-const LOG2E = 1.4426950408889634;
+const LOG2E = Math.LOG2E;
 
 const lines = (...parts) => parts.join('\n');
 const splat = (value) => `(v128.const f32x4 ${value} ${value} ${value} ${value})`;
