@@ -19,7 +19,7 @@ import {
 import { ADAM_IN_PLACE_WASM, ADAM_WASM } from './adam-wasm.js';
 import { type TensorMemory, tensorMemory } from './backend-memory.js';
 import { ShapeError } from './errors.js';
-import { reserveMemory, WasmKernel } from './wasm-kernel.js';
+import { runOnTensors, WasmKernel } from './wasm-kernel.js';
 
 const KERNEL_NAME = 'SetgenAdamUpdate';
 
@@ -104,39 +104,28 @@ function register(backendName: string, memory: TensorMemory): void {
     const operands = Array.from({ length: count }, (_, i) =>
       ['value', 'gradient', 'm', 'v'].map((name) => inputs[`${name}${i}`] as TensorInfo),
     );
-    const heap = memory.heap?.(backend) ?? null;
-    const inPlace = heap ? kernel.inPlace(heap.memory) : null;
-    if (heap && inPlace) {
+    if (kernel.own()) {
       return operands.flatMap(([value, ...rest]) => {
-        const outputs = [0, 1, 2].map(() => heap.allocate([...value.shape]));
-        const size = value.shape.reduce((a, b) => a * b, 1);
-        const [x, g, m, v, xOut, mOut, vOut] = [value, ...rest, ...outputs].map((t) => heap.offset(t));
-        inPlace.update(x, g, m, v, xOut, mOut, vOut, size, ...constants);
-        return outputs;
+        const shape = [...value.shape];
+        const size = shape.reduce((a, b) => a * b, 1);
+        return runOnTensors(
+          kernel,
+          memory,
+          backend,
+          [value, ...rest],
+          [shape, shape, shape],
+          (k, [x, g, m, v], [xOut, mOut, vOut]) => k.update(x, g, m, v, xOut, mOut, vOut, size, ...constants),
+        );
       });
     }
-    const own = kernel.own();
+    // no SIMD module: the same loop in JavaScript
     return operands.flatMap(([value, ...rest]) => {
-      const size = value.shape.reduce((a, b) => a * b, 1);
-      let results: Float32Array[];
-      if (own) {
-        // the kernel's own memory: 4 inputs copied in, 3 outputs copied out
-        reserveMemory(own.memory, 28 * size + 16);
-        const at = (k: number) => 16 + 4 * k * size;
-        const floats = () => new Float32Array(own.memory.buffer);
-        [value, ...rest].forEach((t, k) => {
-          floats().set(memory.read(backend, t), at(k) / 4);
-        });
-        own.update(at(0), at(1), at(2), at(3), at(4), at(5), at(6), size, ...constants);
-        results = [4, 5, 6].map((k) => floats().subarray(at(k) / 4, at(k) / 4 + size));
-      } else {
-        results = [0, 1, 2].map(() => new Float32Array(size));
-        adamUpdateInJs(
-          [value, ...rest].map((t) => memory.read(backend, t).slice()), // reads, then no allocation in between
-          results,
-          constants,
-        );
-      }
+      const results = [0, 1, 2].map(() => new Float32Array(value.shape.reduce((a, b) => a * b, 1)));
+      adamUpdateInJs(
+        [value, ...rest].map((t) => memory.read(backend, t).slice()), // copies: no view outlives an allocation
+        results,
+        constants,
+      );
       return results.map((values) => memory.write(backend, [...value.shape], (out) => out.set(values)));
     });
   };

@@ -33,7 +33,7 @@ import { type TensorMemory, tensorMemory } from './backend-memory.js';
 import { ConfigError, DataError, formatShape, ShapeError } from './errors.js';
 import { LAYER_NORM_IN_PLACE_WASM, LAYER_NORM_WASM } from './layer-norm-wasm.js';
 import { saveShared } from './shared-clones.js';
-import { reserveMemory, WasmKernel } from './wasm-kernel.js';
+import { runOnTensors, WasmKernel } from './wasm-kernel.js';
 
 const FORWARD = 'SetgenLayerNorm';
 const BACKWARD = 'SetgenLayerNormGrad';
@@ -92,58 +92,14 @@ export function fusedLayerNormReady(): Promise<boolean> {
 
 type Operand = TensorInfo | undefined;
 
-/** Runs `call` on byte addresses of `inputs` and of new outputs of `shapes` (in place or copied), returning the outputs. */
-function runKernel(
-  memory: TensorMemory,
-  backend: KernelBackend,
-  inputs: Operand[],
-  shapes: number[][],
-  call: (exports: LayerNormExports, inputs: number[], outputs: number[]) => void,
-): TensorInfo[] {
-  const heap = memory.heap?.(backend) ?? null;
-  const inPlace = heap ? kernel.inPlace(heap.memory) : null;
-  if (heap && inPlace) {
-    const outputs = shapes.map((shape) => heap.allocate(shape));
-    call(
-      inPlace,
-      inputs.map((t) => (t ? heap.offset(t) : 0)),
-      outputs.map((t) => heap.offset(t)),
-    );
-    return outputs;
-  }
-  // the kernel's own memory: inputs copied in (address 0 stays "none"), outputs copied out
-  const own = kernel.own()!;
-  const size = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
-  const sizes = [...inputs.map((t) => (t ? size(t.shape) : 0)), ...shapes.map(size)];
-  const addresses: number[] = [];
-  let end = 16;
-  for (const floats of sizes) {
-    addresses.push(end);
-    end += 4 * floats + 16;
-  }
-  reserveMemory(own.memory, end);
-  let floats = new Float32Array(own.memory.buffer);
-  inputs.forEach((t, i) => {
-    if (t) floats.set(memory.read(backend, t), addresses[i] / 4);
-  });
-  const inputAddresses = inputs.map((t, i) => (t ? addresses[i] : 0));
-  const outputAddresses = addresses.slice(inputs.length);
-  call(own, inputAddresses, outputAddresses);
-  floats = new Float32Array(own.memory.buffer);
-  return shapes.map((shape, i) =>
-    memory.write(backend, shape, (out) =>
-      out.set(floats.subarray(outputAddresses[i] / 4, outputAddresses[i] / 4 + out.length)),
-    ),
-  );
-}
-
 function register(backendName: string, memory: TensorMemory): void {
   const forward: KernelFunc = ({ inputs, backend, attrs }) => {
     const { x, residual, gamma, beta } = inputs as Record<string, Operand>;
     const c = x!.shape[x!.shape.length - 1];
     const rows = x!.shape.reduce((a, b) => a * b, 1) / c;
     const epsilon = (attrs as { epsilon: number }).epsilon;
-    return runKernel(
+    return runOnTensors(
+      kernel,
       memory,
       backend as KernelBackend,
       [x, residual, gamma, beta],
@@ -155,7 +111,8 @@ function register(backendName: string, memory: TensorMemory): void {
     const { dy, x, residual, gamma, stats } = inputs as Record<string, Operand>;
     const c = x!.shape[x!.shape.length - 1];
     const rows = x!.shape.reduce((a, b) => a * b, 1) / c;
-    return runKernel(
+    return runOnTensors(
+      kernel,
       memory,
       backend as KernelBackend,
       [dy, x, residual, gamma, stats],

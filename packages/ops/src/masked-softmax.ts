@@ -34,7 +34,7 @@ import { type TensorMemory, tensorMemory } from './backend-memory.js';
 import { ConfigError, DataError, formatShape, ShapeError } from './errors.js';
 import { MASKED_SOFTMAX_IN_PLACE_WASM, MASKED_SOFTMAX_WASM } from './masked-softmax-wasm.js';
 import { saveShared } from './shared-clones.js';
-import { reserveMemory, WasmKernel } from './wasm-kernel.js';
+import { runOnTensors, WasmKernel } from './wasm-kernel.js';
 
 const FORWARD = 'SetgenMaskedSoftmax';
 const BACKWARD = 'SetgenMaskedSoftmaxGrad';
@@ -76,70 +76,32 @@ export function fusedSoftmaxAvailable(): boolean {
 
 type Operand = TensorInfo | undefined;
 
-/** Runs `call` on byte addresses of `inputs` (0 = none) and of a new output of `shape` (in place or copied). */
-function runKernel(
-  memory: TensorMemory,
-  backend: KernelBackend,
-  inputs: Operand[],
-  shape: number[],
-  call: (exports: MaskedSoftmaxExports, inputs: number[], output: number) => void,
-): TensorInfo {
-  const heap = memory.heap?.(backend) ?? null;
-  const inPlace = heap ? kernel.inPlace(heap.memory) : null;
-  if (heap && inPlace) {
-    const output = heap.allocate(shape);
-    call(
-      inPlace,
-      inputs.map((t) => (t ? heap.offset(t) : 0)),
-      heap.offset(output),
-    );
-    return output;
-  }
-  // the kernel's own memory: inputs copied in (address 0 stays "none"), the output copied out
-  const own = kernel.own()!;
-  const size = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
-  const addresses: number[] = [];
-  let end = 16;
-  for (const floats of [...inputs.map((t) => (t ? size(t.shape) : 0)), size(shape)]) {
-    addresses.push(end);
-    end += 4 * floats + 16;
-  }
-  reserveMemory(own.memory, end);
-  const floats = () => new Float32Array(own.memory.buffer);
-  inputs.forEach((t, i) => {
-    if (t) floats().set(memory.read(backend, t), addresses[i] / 4);
-  });
-  const out = addresses[inputs.length];
-  call(
-    own,
-    inputs.map((t, i) => (t ? addresses[i] : 0)),
-    out,
-  );
-  return memory.write(backend, shape, (values) =>
-    values.set(floats().subarray(out / 4, out / 4 + values.length)),
-  );
-}
-
 function register(backendName: string, memory: TensorMemory): void {
   const forward: KernelFunc = ({ inputs, backend, attrs }) => {
     const { logits, keyMask, queryMask } = inputs as Record<string, Operand>;
     const [c, nq, nk] = logits!.shape;
     const scale = (attrs as { scale: number }).scale;
-    return runKernel(
+    return runOnTensors(
+      kernel,
       memory,
       backend as KernelBackend,
       [logits, keyMask, queryMask],
-      [c, nq, nk],
-      (k, [x, km, qm], y) => k.forward(x, km, qm, y, c * nq, nq, nk, scale),
-    );
+      [[c, nq, nk]],
+      (k, [x, km, qm], [y]) => k.forward(x, km, qm, y, c * nq, nq, nk, scale),
+    )[0];
   };
   const backward: KernelFunc = ({ inputs, backend, attrs }) => {
     const { dy, weights } = inputs as Record<string, Operand>;
     const [c, nq, nk] = weights!.shape;
     const scale = (attrs as { scale: number }).scale;
-    return runKernel(memory, backend as KernelBackend, [dy, weights], [c, nq, nk], (k, [dya, y], dx) =>
-      k.backward(dya, y, dx, c * nq, nk, scale),
-    );
+    return runOnTensors(
+      kernel,
+      memory,
+      backend as KernelBackend,
+      [dy, weights],
+      [[c, nq, nk]],
+      (k, [dya, y], [dx]) => k.backward(dya, y, dx, c * nq, nk, scale),
+    )[0];
   };
   registerKernel({ kernelName: FORWARD, backendName, kernelFunc: forward });
   registerKernel({ kernelName: BACKWARD, backendName, kernelFunc: backward });

@@ -26,7 +26,7 @@ import {
 import { type TensorMemory, tensorMemory } from './backend-memory.js';
 import { formatShape, ShapeError } from './errors.js';
 import { SWAP_AXES_IN_PLACE_WASM, SWAP_AXES_WASM } from './swap-axes-wasm.js';
-import { reserveMemory, WasmKernel } from './wasm-kernel.js';
+import { runOnTensors, WasmKernel } from './wasm-kernel.js';
 
 const KERNEL_NAME = 'SetgenSwapMiddleAxes';
 const BACKENDS = ['wasm', 'cpu'];
@@ -57,21 +57,9 @@ function swapRows(
 ): TensorInfo | null {
   if (!memory || x.dtype !== 'float32' || !kernel.own()) return null;
   const [a, b, c, d] = view;
-  const heap = memory.heap?.(backend) ?? null;
-  const inPlace = heap ? kernel.inPlace(heap.memory) : null;
-  if (heap && inPlace) {
-    const out = heap.allocate(outShape);
-    inPlace.swap(heap.offset(x), heap.offset(out), a, b, c, d);
-    return out;
-  }
-  const own = kernel.own()!;
-  const bytes = 4 * a * b * c * d;
-  reserveMemory(own.memory, 2 * bytes + 16);
-  new Float32Array(own.memory.buffer).set(memory.read(backend, x), 0);
-  own.swap(0, bytes, a, b, c, d);
-  return memory.write(backend, outShape, (out) =>
-    out.set(new Float32Array(own.memory.buffer, bytes, out.length)),
-  );
+  return runOnTensors(kernel, memory, backend, [x], [outShape], (k, [from], [to]) =>
+    k.swap(from, to, a, b, c, d),
+  )[0];
 }
 
 function register(backendName: string): void {

@@ -6,6 +6,8 @@
 // (callers fall back to tfjs ops meanwhile; `ready()` waits for it). A kernel may come in two
 // variants, plain SIMD and FMA (relaxed SIMD, wasm-fma.ts): each call uses the one the current
 // setting selects, each variant compiled on first use.
+import type { KernelBackend, TensorInfo } from '@tensorflow/tfjs-core';
+import type { TensorMemory } from './backend-memory.js';
 import { wasmFmaEnabled } from './wasm-fma.js';
 
 /** A kernel's variant: multiply-adds fused through relaxed SIMD, or a multiply and an add. */
@@ -131,4 +133,56 @@ class KernelBuilds<Exports> {
 export function reserveMemory(memory: WebAssembly.Memory, bytes: number): void {
   const missing = bytes - memory.buffer.byteLength;
   if (missing > 0) memory.grow(Math.ceil(missing / (1 << 16)));
+}
+
+/**
+ * Runs a kernel on float32 tensors where they live: `call` gets the byte addresses of `inputs`
+ * (an undefined input is address 0, "none") and of new outputs of `shapes`. On tfjs-wasm the
+ * kernel computes in place on the backend's heap; elsewhere (cpu), or where the heap cannot be
+ * imported, in its own memory, the inputs copied in and the outputs copied out. Returns the
+ * outputs. Only where `kernel.own()` is not null.
+ */
+export function runOnTensors<Exports extends { memory: WebAssembly.Memory }>(
+  kernel: WasmKernel<Exports>,
+  memory: TensorMemory,
+  backend: KernelBackend,
+  inputs: (TensorInfo | undefined)[],
+  shapes: number[][],
+  call: (exports: Exports, inputs: number[], outputs: number[]) => void,
+): TensorInfo[] {
+  const heap = memory.heap?.(backend) ?? null;
+  const inPlace = heap ? kernel.inPlace(heap.memory) : null;
+  if (heap && inPlace) {
+    const outputs = shapes.map((shape) => heap.allocate(shape));
+    call(
+      inPlace,
+      inputs.map((t) => (t ? heap.offset(t) : 0)),
+      outputs.map((t) => heap.offset(t)),
+    );
+    return outputs;
+  }
+  const own = kernel.own()!;
+  const size = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
+  const addresses: number[] = [];
+  let end = 16;
+  for (const floats of [...inputs.map((t) => (t ? size(t.shape) : 0)), ...shapes.map(size)]) {
+    addresses.push(end);
+    end += 4 * floats + 16;
+  }
+  reserveMemory(own.memory, end);
+  const floats = () => new Float32Array(own.memory.buffer);
+  inputs.forEach((t, i) => {
+    if (t) floats().set(memory.read(backend, t), addresses[i] / 4);
+  });
+  const outputAddresses = addresses.slice(inputs.length);
+  call(
+    own,
+    inputs.map((t, i) => (t ? addresses[i] : 0)),
+    outputAddresses,
+  );
+  return shapes.map((shape, i) =>
+    memory.write(backend, shape, (out) =>
+      out.set(floats().subarray(outputAddresses[i] / 4, outputAddresses[i] / 4 + out.length)),
+    ),
+  );
 }

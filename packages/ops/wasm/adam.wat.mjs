@@ -12,7 +12,7 @@
 // so the results are the same bits (f32x4 add, mul, div and sqrt round as those ops do).
 // Four elements per vector, then the last size mod 4 one at a time.
 
-import { add, get, int, resetLabels, set, whileLoop } from './wat.mjs';
+import { add, get, int, overBytes, resetLabels, set } from './wat.mjs';
 
 const lines = (...parts) => parts.join('\n');
 
@@ -69,12 +69,7 @@ function update(k) {
 function overElements(body) {
   return lines(
     set('bytes', `(i32.shl ${get('size')} ${int(2)})`),
-    set('o', int(0)),
-    whileLoop(
-      `(i32.le_s ${add(get('o'), int(16))} ${get('bytes')})`,
-      lines(body(VECTOR), set('o', add(get('o'), int(16)))),
-    ),
-    whileLoop(`(i32.lt_s ${get('o')} ${get('bytes')})`, lines(body(SCALAR), set('o', add(get('o'), int(4))))),
+    overBytes('bytes', body(VECTOR), body(SCALAR)),
   );
 }
 

@@ -125,83 +125,77 @@ export function attentionModuleSource([binary, inPlaceBinary], [fmaBinary, fmaIn
   ]);
 }
 
+/**
+ * A kernel built twice with plain SIMD, from `wasm/<file>`: with its own memory, and (with
+ * `importMemory`) computing in `env.memory`; `source` is its TypeScript module
+ * (`<CONSTANT>_WASM`, `<CONSTANT>_IN_PLACE_WASM`).
+ */
+function simdKernel(file, wat, constant, doc) {
+  return {
+    assemble: ({ importMemory = false } = {}) =>
+      toBinary(file.replace(/\.mjs$/, ''), wat({ importMemory }), { simd: true }),
+    source: (binary, inPlaceBinary) =>
+      kernelModuleSource(file, [
+        [`${constant}_WASM`, doc, binary],
+        [`${constant}_IN_PLACE_WASM`, IN_PLACE, inPlaceBinary],
+      ]),
+  };
+}
+
+const layerNorm = simdKernel(
+  'layer-norm.wat.mjs',
+  layerNormWat,
+  'LAYER_NORM',
+  'The fused residual LayerNorm kernel, forward and backward (WebAssembly with SIMD), base64.',
+);
+const adam = simdKernel(
+  'adam.wat.mjs',
+  adamWat,
+  'ADAM',
+  "Adam's element-wise update of one variable (WebAssembly with SIMD), base64.",
+);
+const maskedSoftmax = simdKernel(
+  'masked-softmax.wat.mjs',
+  maskedSoftmaxWat,
+  'MASKED_SOFTMAX',
+  "Attention's masked softmax, forward and backward (WebAssembly with SIMD), base64.",
+);
+const swapAxes = simdKernel(
+  'swap-axes.wat.mjs',
+  swapAxesWat,
+  'SWAP_AXES',
+  'The axis swap [A, B, C, D] → [A, C, B, D] (WebAssembly with SIMD), base64.',
+);
+
 /** The fused LayerNorm module with its own memory, or with `importMemory` computing in `env.memory`. */
-export function assembleLayerNorm({ importMemory = false } = {}) {
-  return toBinary('layer-norm.wat', layerNormWat({ importMemory }), { simd: true });
-}
-
-export function layerNormModuleSource(binary, inPlaceBinary) {
-  return kernelModuleSource('layer-norm.wat.mjs', [
-    [
-      'LAYER_NORM_WASM',
-      'The fused residual LayerNorm kernel, forward and backward (WebAssembly with SIMD), base64.',
-      binary,
-    ],
-    ['LAYER_NORM_IN_PLACE_WASM', IN_PLACE, inPlaceBinary],
-  ]);
-}
-
-/** The Adam update module with its own memory, or with `importMemory` computing in `env.memory`. */
-export function assembleAdam({ importMemory = false } = {}) {
-  return toBinary('adam.wat', adamWat({ importMemory }), { simd: true });
-}
-
-export function adamModuleSource(binary, inPlaceBinary) {
-  return kernelModuleSource('adam.wat.mjs', [
-    ['ADAM_WASM', "Adam's element-wise update of one variable (WebAssembly with SIMD), base64.", binary],
-    ['ADAM_IN_PLACE_WASM', IN_PLACE, inPlaceBinary],
-  ]);
-}
-
-/** The masked softmax module with its own memory, or with `importMemory` computing in `env.memory`. */
-export function assembleMaskedSoftmax({ importMemory = false } = {}) {
-  return toBinary('masked-softmax.wat', maskedSoftmaxWat({ importMemory }), { simd: true });
-}
-
-export function maskedSoftmaxModuleSource(binary, inPlaceBinary) {
-  return kernelModuleSource('masked-softmax.wat.mjs', [
-    [
-      'MASKED_SOFTMAX_WASM',
-      "Attention's masked softmax, forward and backward (WebAssembly with SIMD), base64.",
-      binary,
-    ],
-    ['MASKED_SOFTMAX_IN_PLACE_WASM', IN_PLACE, inPlaceBinary],
-  ]);
-}
-
-/** The axis-swap module with its own memory, or with `importMemory` computing in `env.memory`. */
-export function assembleSwapAxes({ importMemory = false } = {}) {
-  return toBinary('swap-axes.wat', swapAxesWat({ importMemory }), { simd: true });
-}
-
-export function swapAxesModuleSource(binary, inPlaceBinary) {
-  return kernelModuleSource('swap-axes.wat.mjs', [
-    ['SWAP_AXES_WASM', 'The axis swap [A, B, C, D] → [A, C, B, D] (WebAssembly with SIMD), base64.', binary],
-    ['SWAP_AXES_IN_PLACE_WASM', IN_PLACE, inPlaceBinary],
-  ]);
-}
+export const assembleLayerNorm = layerNorm.assemble;
+export const layerNormModuleSource = layerNorm.source;
+/** The Adam update module (own memory, or in `env.memory`). */
+export const assembleAdam = adam.assemble;
+export const adamModuleSource = adam.source;
+/** The masked softmax module (own memory, or in `env.memory`). */
+export const assembleMaskedSoftmax = maskedSoftmax.assemble;
+export const maskedSoftmaxModuleSource = maskedSoftmax.source;
+/** The axis-swap module (own memory, or in `env.memory`). */
+export const assembleSwapAxes = swapAxes.assemble;
+export const swapAxesModuleSource = swapAxes.source;
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   const modules = [
     ['batch-matmul-wasm.ts', moduleSource(...(await assembleAll()))],
     ['fused-attention-wasm.ts', attentionModuleSource(...(await assembleAttentionAll()))],
-    [
-      'layer-norm-wasm.ts',
-      layerNormModuleSource(await assembleLayerNorm(), await assembleLayerNorm({ importMemory: true })),
-    ],
-    ['adam-wasm.ts', adamModuleSource(await assembleAdam(), await assembleAdam({ importMemory: true }))],
-    [
-      'masked-softmax-wasm.ts',
-      maskedSoftmaxModuleSource(
-        await assembleMaskedSoftmax(),
-        await assembleMaskedSoftmax({ importMemory: true }),
-      ),
-    ],
-    [
-      'swap-axes-wasm.ts',
-      swapAxesModuleSource(await assembleSwapAxes(), await assembleSwapAxes({ importMemory: true })),
-    ],
   ];
+  for (const [file, kernel] of [
+    ['layer-norm-wasm.ts', layerNorm],
+    ['adam-wasm.ts', adam],
+    ['masked-softmax-wasm.ts', maskedSoftmax],
+    ['swap-axes-wasm.ts', swapAxes],
+  ]) {
+    modules.push([
+      file,
+      kernel.source(await kernel.assemble(), await kernel.assemble({ importMemory: true })),
+    ]);
+  }
   let stale = false;
   for (const [file, source] of modules) {
     const target = new URL(`../src/${file}`, import.meta.url);

@@ -12,7 +12,7 @@
 // then the last C mod 4 one at a time; a row's sums add the four lanes at the end. The output
 // buffer holds s − μ (forward) and x̂ (backward) between passes, so no scratch is needed.
 
-import { add, get, int, mul, resetLabels, set, whileLoop } from './wat.mjs';
+import { add, get, int, mul, overBytes, resetLabels, set, whileLoop } from './wat.mjs';
 
 const lines = (...parts) => parts.join('\n');
 
@@ -44,17 +44,7 @@ const SCALAR = {
 
 /** `body(k)` over the row's byte offsets `o`: in vectors (k = VECTOR), then single floats (k = SCALAR). */
 function overRow(body) {
-  return lines(
-    set('o', int(0)),
-    whileLoop(
-      `(i32.le_s ${add(get('o'), int(16))} ${get('rowBytes')})`,
-      lines(body(VECTOR), set('o', add(get('o'), int(16)))),
-    ),
-    whileLoop(
-      `(i32.lt_s ${get('o')} ${get('rowBytes')})`,
-      lines(body(SCALAR), set('o', add(get('o'), int(4)))),
-    ),
-  );
+  return overBytes('rowBytes', body(VECTOR), body(SCALAR));
 }
 
 /** Zeroes the accumulators `names` (both widths). */

@@ -15,7 +15,7 @@
 // exp(t) = 2^(t·log2 e) through wat.mjs's exp2 polynomial (relative error ≈ 1e-7). Four keys per
 // vector, then the last nk mod 4 one at a time (on a splatted lane).
 
-import { add, exp2Vector, get, int, mul, resetLabels, set, whileLoop } from './wat.mjs';
+import { add, exp2Vector, get, int, mul, overBytes, resetLabels, set, whileLoop } from './wat.mjs';
 
 /** Stands in for −∞ in the running maximum. */
 const LOWEST = -3e38;
@@ -64,17 +64,7 @@ const SCALAR = {
 
 /** `body(k)` over the byte offsets o of the row: in vectors (k = VECTOR), then single floats (k = SCALAR). */
 function overRow(body) {
-  return lines(
-    set('o', int(0)),
-    whileLoop(
-      `(i32.le_s ${add(get('o'), int(16))} ${get('rowBytes')})`,
-      lines(body(VECTOR), set('o', add(get('o'), int(16)))),
-    ),
-    whileLoop(
-      `(i32.lt_s ${get('o')} ${get('rowBytes')})`,
-      lines(body(SCALAR), set('o', add(get('o'), int(4)))),
-    ),
-  );
+  return overBytes('rowBytes', body(VECTOR), body(SCALAR));
 }
 
 /** The key mask's lanes at offset o (all valid without a key mask). */

@@ -1,5 +1,5 @@
 // Small helpers that write WebAssembly text, shared by the kernels' sources
-// (batch-matmul.wat.mjs, fused-attention.wat.mjs, masked-softmax.wat.mjs).
+// (every wasm/*.wat.mjs).
 
 export const get = (name) => `(local.get $${name})`;
 export const set = (name, value) => `(local.set $${name} ${value})`;
@@ -54,5 +54,20 @@ export function exp2Vector(target, x, s, madd) {
       .map((c) => set(ep, madd(get(ep), get(ex), splat(c)))),
     set(ep, madd(get(ep), get(ex), splat(1))),
     set(target, `(f32x4.mul ${get(ep)} (i32x4.add (i32x4.shl ${get(en)} ${int(23)}) ${one}))`),
+  ].join('\n');
+}
+
+/**
+ * `vector` over the byte offsets $o in steps of 16 while o + 16 ≤ $limit, then `scalar` in
+ * steps of 4 while o < $limit (a row or array of floats: four at a time, then the tail).
+ */
+export function overBytes(limit, vector, scalar) {
+  return [
+    set('o', int(0)),
+    whileLoop(
+      `(i32.le_s ${add(get('o'), int(16))} ${get(limit)})`,
+      `${vector}\n${set('o', add(get('o'), int(16)))}`,
+    ),
+    whileLoop(`(i32.lt_s ${get('o')} ${get(limit)})`, `${scalar}\n${set('o', add(get('o'), int(4)))}`),
   ].join('\n');
 }
