@@ -85,6 +85,28 @@ function sharedFloat64(length: number): Float64Array {
   return new Float64Array(new SharedArrayBuffer(length * Float64Array.BYTES_PER_ELEMENT));
 }
 
+/**
+ * A worker evaluating `source` with the parent's `execArgv`. V8 flags the parent was started with
+ * (`node --experimental-wasm-relaxed-simd`, `--max-old-space-size=…`) are process-wide, so a
+ * worker has them already, and Node refuses them in a worker's execArgv
+ * (ERR_WORKER_INVALID_EXEC_ARGV, thrown at once, naming them): those are dropped and the worker
+ * started again without them.
+ */
+export function startWorker(source: string, execArgv: string[]): Worker {
+  try {
+    return new Worker(source, { eval: true, execArgv });
+  } catch (error) {
+    const { code, message } = error as { code?: string; message?: string };
+    const refused =
+      code === 'ERR_WORKER_INVALID_EXEC_ARGV'
+        ? String(message).split(': ').slice(1).join(': ').split(', ')
+        : [];
+    const kept = execArgv.filter((arg) => !refused.includes(arg));
+    if (kept.length === execArgv.length) throw error;
+    return new Worker(source, { eval: true, execArgv: kept });
+  }
+}
+
 /** An executor that spreads the tasks over worker threads. */
 export function workerExecutor({ workers }: WorkerPoolOptions = {}): PairwiseExecutor {
   return async (job, tasks, done, signal) => {
@@ -100,7 +122,7 @@ export function workerExecutor({ workers }: WorkerPoolOptions = {}): PairwiseExe
     // The worker source is CommonJS: a parent started with --input-type=module (e.g.
     // `node --input-type=module -e …`) must not pass that flag on to it.
     const execArgv = process.execArgv.filter((arg) => !arg.startsWith('--input-type'));
-    const pool = Array.from({ length: count }, () => new Worker(WORKER_SOURCE, { eval: true, execArgv }));
+    const pool = Array.from({ length: count }, () => startWorker(WORKER_SOURCE, execArgv));
     const source = taskSource(tasks);
     const running = new Map<number, PairTask>();
     let handedOut = 0;
