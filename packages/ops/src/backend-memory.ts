@@ -40,6 +40,9 @@ interface CpuBackendLike extends KernelBackend {
   makeTensorInfo(shape: number[], dtype: 'float32', values: BackendValues): TensorInfo;
 }
 
+/** tfjs-wasm's heap per backend instance (null is not kept: the backend may not be initialised yet). */
+const heaps = new WeakMap<KernelBackend, WasmHeap>();
+
 const TENSOR_MEMORY: Record<string, TensorMemory> = {
   wasm: {
     read: (backend, t) => (backend as WasmBackendLike).typedArrayFromHeap(t),
@@ -49,11 +52,15 @@ const TENSOR_MEMORY: Record<string, TensorMemory> = {
       return out;
     },
     heap: (anyBackend) => {
+      // one object per backend: every in-place kernel call asks for it (the Memory object
+      // itself stays the same when the heap grows; offsets are looked up at each call)
+      const known = heaps.get(anyBackend);
+      if (known) return known;
       const backend = anyBackend as WasmBackendLike;
       const wasm = backend.wasm;
       const memory = wasm?.asm?.memory;
       if (!wasm || !(memory instanceof WebAssembly.Memory) || !backend.dataIdMap) return null;
-      return {
+      const heap: WasmHeap = {
         memory,
         offset: (t) => backend.dataIdMap.get(t.dataId)!.memoryOffset,
         allocate: (shape) => backend.makeOutput(shape, 'float32'),
@@ -61,6 +68,8 @@ const TENSOR_MEMORY: Record<string, TensorMemory> = {
         malloc: (bytes) => wasm._malloc(bytes) >>> 0,
         free: (offset) => wasm._free(offset),
       };
+      heaps.set(anyBackend, heap);
+      return heap;
     },
   },
   cpu: {
