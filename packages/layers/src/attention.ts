@@ -7,6 +7,7 @@ import {
   fusedAttentionAvailable,
   fusedSoftmaxAttention,
   fusedSoftmaxAvailable,
+  maskBias,
   maskedSoftmax,
   splitRows,
   swapMiddleAxes,
@@ -69,8 +70,6 @@ export interface MultiheadAttentionResult {
   weights: Tensor4D | null;
 }
 
-/** Added to logits of padded positions, so that their softmax weight underflows to zero. */
-const MASKED_LOGIT = -1e9;
 /** SetVAE's slot-attention denominator adds this to every (valid) weight before the sum. */
 const SLOT_EPSILON = 1e-5;
 /** Most attention-map elements computed at once; bigger batches run in chunks of B·H slices. */
@@ -97,11 +96,6 @@ function maskPerHead(mask: Tensor2D, numHeads: number): Tensor2D {
   if (numHeads === 1) return mask;
   const [b, n] = mask.shape;
   return reshape(mul(reshape(mask, [b, 1, n]), ones([1, numHeads, 1])), [b * numHeads, n]);
-}
-
-/** Additive logit bias: 0 at valid positions, MASKED_LOGIT at padding. */
-function maskBias(mask: Tensor): Tensor {
-  return mul(sub(1, mask), MASKED_LOGIT);
 }
 
 interface HeadBatch {

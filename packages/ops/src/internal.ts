@@ -28,7 +28,7 @@ export {
 } from './fused-layer-norm.js';
 export { batchMatMul, gatherRows, viewedMatMul } from './linalg.js';
 export { elementMask } from './mask.js';
-export { FUSED_SOFTMAX_FLAG, fusedSoftmaxAvailable, maskedSoftmax } from './masked-softmax.js';
+export { FUSED_SOFTMAX_FLAG, fusedSoftmaxAvailable, maskBias, maskedSoftmax } from './masked-softmax.js';
 export { onOneMatmulThread } from './matmul-threads.js';
 export {
   checkPairCost,

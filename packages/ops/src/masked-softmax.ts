@@ -49,8 +49,16 @@ if (!(env() as unknown as { flagRegistry?: Record<string, unknown> }).flagRegist
   env().registerFlag(FUSED_SOFTMAX_FLAG, () => true);
 }
 
-/** Added to logits of padded keys in the composed ops, so that their softmax weight underflows to zero. */
+/** Added to logits of padded positions in the composed ops, so that their softmax weight underflows to zero. */
 const MASKED_LOGIT = -1e9;
+
+/**
+ * The additive logit bias of a mask: 0 at valid positions, −1e9 at padding (the composed masked
+ * softmax's, and slot attention's over queries in @setgen/layers).
+ */
+export function maskBias(mask: Tensor): Tensor {
+  return mul(sub(1, mask), MASKED_LOGIT);
+}
 
 interface MaskedSoftmaxExports {
   memory: WebAssembly.Memory;
@@ -115,7 +123,7 @@ function composedForward(
   scale: number,
 ): Tensor {
   const scaled = scale === 1 ? logits : mul(logits, scale);
-  let weights = softmax(keyMask ? add(scaled, expandDims(mul(sub(1, keyMask), MASKED_LOGIT), 1)) : scaled);
+  let weights = softmax(keyMask ? add(scaled, expandDims(maskBias(keyMask), 1)) : scaled);
   // exact zeros at padding, also for a set with no valid key at all
   if (keyMask) weights = mul(weights, expandDims(keyMask, 1));
   if (queryMask) weights = mul(weights, expandDims(queryMask, 2));
