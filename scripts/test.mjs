@@ -12,7 +12,7 @@ const dirs = ['packages', 'examples'].flatMap((group) =>
 for (const dir of dirs) rmSync(join(dir, 'test-results.json'), { force: true });
 
 const extra = process.argv.slice(2);
-const run = spawnSync('pnpm', ['exec', 'turbo', 'run', 'test', '--continue', ...extra], {
+const run = spawnSync('pnpm', ['exec', 'turbo', 'run', 'test', '--continue=always', ...extra], {
   cwd: root,
   stdio: 'inherit',
 });
