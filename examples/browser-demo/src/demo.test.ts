@@ -5,15 +5,19 @@
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { collectPageErrors, describeInBrowser, launchChromium, serveStatic } from '@setgen/testkit/browser';
+import {
+  BROWSER_BUDGET_MS,
+  collectPageErrors,
+  describeInBrowser,
+  launchChromium,
+  serveStatic,
+} from '@setgen/testkit/browser';
 import type { Page } from 'playwright-core';
 import { build } from 'vite';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 
 const root = resolve(import.meta.dirname, '..');
 const out = join(root, 'out');
-/** A test's budget on a loaded 2-core machine (the conformance suites' beforeAll in testkit: 300 s). */
-const LOADED_MACHINE_MS = 300_000;
 
 /** Share of a canvas's pixels that are not (near) white, over all canvases under `selector`. */
 function inkOf(page: Page, selector: string): Promise<{ canvases: number; ink: number }> {
@@ -55,9 +59,9 @@ describeInBrowser('browser demo (vite build, static server, headless Chromium)',
     errors = collectPageErrors(page);
     mkdirSync(out, { recursive: true });
     // served from a sub-folder path too: the build uses relative URLs only
-    await page.goto(`${server.url}?autotrain=0`, { timeout: 180_000 });
+    await page.goto(`${server.url}?autotrain=0`, { timeout: BROWSER_BUDGET_MS });
     await page.evaluate(() => window.demo.ready);
-  }, 400_000);
+  }, BROWSER_BUDGET_MS);
 
   afterAll(async () => {
     for (const cleanup of cleanups.reverse()) await cleanup();
@@ -79,12 +83,12 @@ describeInBrowser('browser demo (vite build, static server, headless Chromium)',
   });
 
   it('the cardinality slider changes the number of points drawn', {
-    timeout: LOADED_MACHINE_MS,
+    timeout: BROWSER_BUDGET_MS,
   }, async () => {
     const before = await inkOf(page, '#samples');
     await page.locator('#cardinality').fill('1500');
     await page.waitForFunction(() => window.demo.state().sampleCounts[0] === 1500, undefined, {
-      timeout: LOADED_MACHINE_MS,
+      timeout: BROWSER_BUDGET_MS,
     });
     expect((await page.evaluate(() => window.demo.state())).sampleCounts).toEqual([1500, 1500, 1500, 1500]);
     expect((await inkOf(page, '#samples')).ink).toBeGreaterThan(before.ink);
@@ -94,9 +98,9 @@ describeInBrowser('browser demo (vite build, static server, headless Chromium)',
   // Training compiles the model's shaders (webgl: SwiftShader on the CPU). Alone on an idle
   // 2-core machine the two backends take ≈ 25 s; under CI's turbo the other packages' browser
   // suites run beside it (cases there took 10× their idle time), so each backend gets the
-  // loaded-machine budget of the conformance suites (testkit: 300 s).
+  // loaded-machine budget of the conformance suites (testkit's BROWSER_BUDGET_MS).
   for (const backend of ['wasm', 'webgl'] as const) {
-    it(`trains on ${backend} (finite losses, step time shown)`, { timeout: LOADED_MACHINE_MS }, async () => {
+    it(`trains on ${backend} (finite losses, step time shown)`, { timeout: BROWSER_BUDGET_MS }, async () => {
       const before = await page.evaluate(() => window.demo.state().step);
       const started = performance.now();
       await page.evaluate((name) => window.demo.setBackend(name), backend);

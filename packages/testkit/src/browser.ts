@@ -16,6 +16,13 @@ export const CHROMIUM = process.env.SETGEN_CHROMIUM ?? '/usr/bin/chromium';
 /** `SETGEN_BROWSER_TESTS=required`: a missing browser fails the suites instead of skipping them. */
 export const BROWSER_REQUIRED = process.env.SETGEN_BROWSER_TESTS === 'required';
 export const CHROMIUM_INSTALL = 'apt-get install chromium';
+/**
+ * The time a browser suite's page work may take before it counts as hung. Alone on an idle
+ * 2-core machine the slowest (layers' conformance) needs ≈ 60 s; in CI, turbo runs the
+ * packages' suites side by side and their cases took 10–12× their idle time (stop 26: layers'
+ * 142 s), so the budget is ≈ 4× the slowest seen there. A safety net against hangs, not a speed check.
+ */
+export const BROWSER_BUDGET_MS = 600_000;
 
 const PACKAGES = resolve(import.meta.dirname, '../..');
 const MIME: Record<string, string> = {
@@ -195,7 +202,7 @@ export async function openSuitePage(root: string): Promise<SuitePage> {
     cleanups.push(browser.close);
     const page = await browser.context.newPage();
     const errors = collectPageErrors(page);
-    await page.goto(server.url, { timeout: 180_000 }); // a loaded 2-core machine can take long
+    await page.goto(server.url, { timeout: BROWSER_BUDGET_MS }); // a loaded 2-core machine can take long
     return {
       page,
       errors,
@@ -316,7 +323,7 @@ export function describeConformance(name: string, options: ConformanceOptions): 
       } finally {
         await suite.close();
       }
-    }, 300_000);
+    }, BROWSER_BUDGET_MS);
 
     afterAll(() => {
       const times = results.map((r) => {
