@@ -41,7 +41,7 @@ const order = argv.includes('--only') ? argv[argv.indexOf('--only') + 1].split('
 const products = argv.includes('--products') ? argv[argv.indexOf('--products') + 1].split(',') : null;
 for (const [product, batch, n, k, m, transposeA] of PRODUCTS) {
   if (products && !products.includes(product)) continue;
-  const [sliceA, sliceB, sliceC] = [n * k, k * m, n * m];
+  const [sliceA, sliceB] = [n * k, k * m];
   const [aAt, bAt] = [0, 4 * batch * sliceA];
   const cAt = bAt + 4 * batch * sliceB;
   const results = new Map();
