@@ -1,7 +1,8 @@
 // The demo in headless Chromium, as a user gets it: `vite build` to static files, served by a
 // plain static server, opened once. The page loads without a console error, draws samples
 // (canvas pixels not blank), the cardinality slider changes the point count, and training
-// runs a few steps on wasm and then on webgl (each its own test), and the loss curve is drawn. Screenshots go to out/.
+// runs a few steps on wasm and then on webgl (each its own test), and the loss curve is drawn.
+// Screenshots go to out/.
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -95,10 +96,10 @@ describeInBrowser('browser demo (vite build, static server, headless Chromium)',
     await page.screenshot({ path: join(out, 'demo-1500-points.png'), fullPage: true });
   });
 
-  // Training compiles the model's shaders (webgl: SwiftShader on the CPU). Alone on an idle
-  // 2-core machine the two backends take ≈ 25 s; under CI's turbo the other packages' browser
-  // suites run beside it (cases there took 10× their idle time), so each backend gets the
-  // loaded-machine budget of the conformance suites (testkit's BROWSER_BUDGET_MS).
+  // Training compiles the model's shaders (webgl: SwiftShader on the CPU): alone on an idle
+  // 2-core machine 3 steps take ≈ 1 s on wasm and ≈ 27 s on webgl (21 s of it the first step).
+  // Beside the packages' browser suites they took 10× that (turbo now runs this test after
+  // them), so each backend gets testkit's loaded-machine budget, BROWSER_BUDGET_MS.
   for (const backend of ['wasm', 'webgl'] as const) {
     it(`trains on ${backend} (finite losses, step time shown)`, { timeout: BROWSER_BUDGET_MS }, async () => {
       const before = await page.evaluate(() => window.demo.state().step);

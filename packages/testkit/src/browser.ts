@@ -17,10 +17,10 @@ export const CHROMIUM = process.env.SETGEN_CHROMIUM ?? '/usr/bin/chromium';
 export const BROWSER_REQUIRED = process.env.SETGEN_BROWSER_TESTS === 'required';
 export const CHROMIUM_INSTALL = 'apt-get install chromium';
 /**
- * The time a browser suite's page work may take before it counts as hung. Alone on an idle
- * 2-core machine the slowest (layers' conformance) needs ≈ 60 s; in CI, turbo runs the
- * packages' suites side by side and their cases took 10–12× their idle time (stop 26: layers'
- * 142 s), so the budget is ≈ 4× the slowest seen there. A safety net against hangs, not a speed check.
+ * The time a browser suite's page work may take before it counts as hung. In CI, turbo runs the
+ * packages' suites side by side on 2 cores, and a case there took 10–12× its idle time (layers'
+ * conformance suite 142 s in one run), so the budget is ≈ 4× the slowest seen. A safety net
+ * against hangs, not a speed check.
  */
 export const BROWSER_BUDGET_MS = 600_000;
 
